@@ -1,0 +1,70 @@
+"""Problems found in the user's files, each with its place: file, line, column, field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: A place inside a document: mapping keys and sequence indices, from the root.
+DocPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem, located. Line and column count from 1; 0 means "not known"."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line == 0 else f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, str | int]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+        }
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """`("contracts", 0, "serials", 1, "seats")` -> `contracts[0].serials[1].seats`."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def show_value(value: object, limit: int = 60) -> str:
+    """A user's value, quoted and with control characters escaped, cut to `limit` characters."""
+    if isinstance(value, bool) or value is None:
+        text = {True: "true", False: "false", None: "null"}[value]
+    else:
+        text = repr(value) if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem at a path in one file, before it is placed on a line.
+
+    `related` is a second place the message refers to as `{related}`, such
+    as where a duplicate was first declared.
+    """
+
+    source: str
+    path: DocPath
+    message: str
+    at_key: bool = False
+    related: tuple[str, DocPath] | None = None

@@ -1,0 +1,136 @@
+"""The account as immutable values: what diff and plan consume.
+
+Built only from documents that passed the schema and the domain rules, so
+it trusts its input. E-mail addresses are lower-cased here, once; every
+collection is sorted by its key, so two files that say the same thing in a
+different order make equal models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Shipping:
+    """Where a coordinator's media and documents are sent."""
+
+    name: str
+    address: str
+    country: str
+
+
+@dataclass(frozen=True, slots=True)
+class Coordinator:
+    """A Software Coordinator named on one contract."""
+
+    email: str
+    manage_users: bool = False
+    shipping: Shipping | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Serial:
+    """A serial number on a contract. `coordinator` None means the Contract Manager (R4)."""
+
+    number: str
+    product: str
+    seats: int
+    group: str | None = None
+    coordinator: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """A contract, its one Contract Manager (R1), its coordinators and serials."""
+
+    number: str
+    manager: str
+    coordinators: tuple[Coordinator, ...] = ()
+    serials: tuple[Serial, ...] = ()
+
+    def coordinator_of(self, serial: Serial) -> str:
+        """Who coordinates `serial`: its named SC, or else the CM (R4)."""
+        return serial.coordinator or self.manager
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """A user's access to one serial (R8)."""
+
+    serial: str
+    download: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person, known by lower-case e-mail (R7)."""
+
+    email: str
+    first_name: str
+    last_name: str
+    access: tuple[Access, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """The whole account as the YAML declares it."""
+
+    contracts: tuple[Contract, ...] = ()
+    users: tuple[User, ...] = ()
+
+
+def build_state(documents: Iterable[Mapping[str, Any]]) -> DesiredState:
+    """The model of validated documents, merged."""
+    contracts: list[Contract] = []
+    users: list[User] = []
+    for document in documents:
+        contracts.extend(_contract(raw) for raw in document.get("contracts", ()))
+        users.extend(_user(raw) for raw in document.get("users", ()))
+    return DesiredState(
+        contracts=tuple(sorted(contracts, key=lambda c: c.number)),
+        users=tuple(sorted(users, key=lambda u: u.email)),
+    )
+
+
+def _contract(raw: Mapping[str, Any]) -> Contract:
+    return Contract(
+        number=raw["number"],
+        manager=raw["manager"].lower(),
+        coordinators=tuple(
+            sorted((_coordinator(c) for c in raw.get("coordinators", ())), key=lambda c: c.email)
+        ),
+        serials=tuple(sorted((_serial(s) for s in raw.get("serials", ())), key=lambda s: s.number)),
+    )
+
+
+def _coordinator(raw: Mapping[str, Any]) -> Coordinator:
+    shipping = raw.get("shipping")
+    return Coordinator(
+        email=raw["email"].lower(),
+        manage_users=raw.get("manage_users", False),
+        shipping=Shipping(shipping["name"], shipping["address"], shipping["country"]) if shipping else None,
+    )
+
+
+def _serial(raw: Mapping[str, Any]) -> Serial:
+    coordinator = raw.get("coordinator")
+    return Serial(
+        number=raw["number"],
+        product=raw["product"],
+        seats=int(raw["seats"]),
+        group=raw.get("group"),
+        coordinator=coordinator.lower() if coordinator else None,
+    )
+
+
+def _user(raw: Mapping[str, Any]) -> User:
+    access = (Access(a["serial"], a.get("download", False)) for a in raw.get("access", ()))
+    return User(
+        email=raw["email"].lower(),
+        first_name=raw["first_name"],
+        last_name=raw["last_name"],
+        access=tuple(sorted(access, key=lambda a: a.serial)),
+    )

@@ -1,0 +1,193 @@
+"""Domain rules a schema cannot say, checked across every file in one pass.
+
+Runs on documents that passed the schema. Each problem names the field at
+fault; a duplicate also names where the first one was declared.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.diagnostics import DocPath, Finding, show_value
+
+#: A file's name and its parsed document.
+Document = tuple[str, Mapping[str, Any]]
+Place = tuple[str, DocPath]
+
+
+@dataclass
+class _Serial:
+    source: str
+    path: DocPath
+    seats: int
+
+
+def check_rules(documents: Sequence[Document]) -> list[Finding]:
+    """Every broken domain rule in the merged documents."""
+    findings: list[Finding] = []
+    users = _declared_users(documents, findings)
+    serials = _check_contracts(documents, users, findings)
+    _check_access(documents, serials, findings)
+    return findings
+
+
+def _declared_users(documents: Sequence[Document], findings: list[Finding]) -> dict[str, Place]:
+    users: dict[str, Place] = {}
+    for source, document in documents:
+        for index, user in enumerate(document.get("users", ())):
+            email = user["email"].lower()
+            place = (source, ("users", index, "email"))
+            if email in users:
+                findings.append(
+                    Finding(
+                        source,
+                        place[1],
+                        f"the user {show_value(email)} is declared twice (e-mails ignore case); "
+                        "first at {related}",
+                        related=users[email],
+                    )
+                )
+            else:
+                users[email] = place
+    return users
+
+
+def _check_contracts(
+    documents: Sequence[Document], users: Mapping[str, Place], findings: list[Finding]
+) -> dict[str, _Serial]:
+    contracts: dict[str, Place] = {}
+    serials: dict[str, _Serial] = {}
+    for source, document in documents:
+        for index, contract in enumerate(document.get("contracts", ())):
+            path: DocPath = ("contracts", index)
+            number = contract["number"]
+            if number in contracts:
+                findings.append(
+                    Finding(
+                        source,
+                        path + ("number",),
+                        f"the contract {show_value(number)} is declared twice; first at {{related}}",
+                        related=contracts[number],
+                    )
+                )
+                continue
+            contracts[number] = (source, path + ("number",))
+            manager = contract["manager"].lower()
+            if manager not in users:
+                findings.append(_undeclared(source, path + ("manager",), "Contract Manager", manager))
+            coordinators = _check_coordinators(source, path, contract, users, findings)
+            for serial_index, serial in enumerate(contract.get("serials", ())):
+                serial_path = path + ("serials", serial_index)
+                _check_serial(source, serial_path, serial, manager, coordinators, serials, findings)
+    return serials
+
+
+def _check_coordinators(
+    source: str,
+    path: DocPath,
+    contract: Mapping[str, Any],
+    users: Mapping[str, Place],
+    findings: list[Finding],
+) -> set[str]:
+    named: set[str] = set()
+    for index, coordinator in enumerate(contract.get("coordinators", ())):
+        email = coordinator["email"].lower()
+        email_path = path + ("coordinators", index, "email")
+        if email in named:
+            findings.append(
+                Finding(
+                    source,
+                    email_path,
+                    f"{show_value(email)} is named twice as a coordinator of this contract",
+                )
+            )
+        elif email not in users:
+            findings.append(_undeclared(source, email_path, "Software Coordinator", email))
+        named.add(email)
+    return named
+
+
+def _check_serial(
+    source: str,
+    path: DocPath,
+    serial: Mapping[str, Any],
+    manager: str,
+    coordinators: set[str],
+    serials: dict[str, _Serial],
+    findings: list[Finding],
+) -> None:
+    number = serial["number"]
+    if number in serials:
+        findings.append(
+            Finding(
+                source,
+                path + ("number",),
+                f"the serial {show_value(number)} is declared twice; first at {{related}}",
+                related=(serials[number].source, serials[number].path + ("number",)),
+            )
+        )
+        return
+    serials[number] = _Serial(source, path, serial["seats"])
+    coordinator = serial.get("coordinator")
+    if coordinator is None or coordinator.lower() in coordinators:
+        return
+    if coordinator.lower() == manager:
+        message = (
+            f"{show_value(coordinator)} is the Contract Manager, who coordinates every serial "
+            "not given to a Software Coordinator (R4); leave `coordinator` out"
+        )
+    else:
+        message = (
+            f"{show_value(coordinator)} is not a coordinator of this contract; "
+            "name them under the contract's `coordinators` first"
+        )
+    findings.append(Finding(source, path + ("coordinator",), message))
+
+
+def _check_access(
+    documents: Sequence[Document], serials: Mapping[str, _Serial], findings: list[Finding]
+) -> None:
+    holders: Counter[str] = Counter()
+    for source, document in documents:
+        for index, user in enumerate(document.get("users", ())):
+            seen: set[str] = set()
+            for access_index, access in enumerate(user.get("access", ())):
+                number = access["serial"]
+                path: DocPath = ("users", index, "access", access_index, "serial")
+                if number not in serials:
+                    findings.append(
+                        Finding(source, path, f"no contract declares the serial {show_value(number)}")
+                    )
+                elif number in seen:
+                    findings.append(
+                        Finding(
+                            source,
+                            path,
+                            f"access to the serial {show_value(number)} is listed twice for this user",
+                        )
+                    )
+                else:
+                    seen.add(number)
+                    holders[number] += 1
+    for number, count in sorted(holders.items()):
+        serial = serials[number]
+        if count > serial.seats:
+            findings.append(
+                Finding(
+                    serial.source,
+                    serial.path + ("seats",),
+                    f"the serial {show_value(number)} has {serial.seats} seats but {count} users "
+                    "are given access to it (R8); add seats or remove access",
+                )
+            )
+
+
+def _undeclared(source: str, path: DocPath, role: str, email: str) -> Finding:
+    return Finding(
+        source,
+        path,
+        f"the {role} {show_value(email)} is not a declared user; add them under `users`",
+    )

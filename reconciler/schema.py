@@ -1,0 +1,154 @@
+"""The desired-state JSON Schema, and its errors explained in the user's terms."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from reconciler.diagnostics import Finding, show_value
+
+SCHEMA_FILE = "desired-state.schema.json"
+
+_TYPE_NAMES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "nothing",
+}
+
+
+def schema_document() -> dict[str, Any]:
+    """The schema as published in `schemas/` (packaged beside the code in a wheel)."""
+    packaged = resources.files("reconciler") / "schemas" / SCHEMA_FILE
+    if packaged.is_file():
+        text = packaged.read_text(encoding="utf-8")
+    else:  # a source checkout or an editable install
+        text = (Path(__file__).resolve().parent.parent / "schemas" / SCHEMA_FILE).read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def schema_findings(source: str, document: Any) -> list[Finding]:
+    """Every way `document` departs from the schema, explained."""
+    # jsonschema reports each missing required field with the whole list of
+    # them, so the same finding can come more than once.
+    found = (finding for error in _validator().iter_errors(document) for finding in _explain(source, error))
+    return list(dict.fromkeys(found))
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = schema_document()
+    Draft202012Validator.check_schema(schema)
+    # jsonschema resolves each `$ref` on every instance it meets; our refs are
+    # not recursive, so putting them in place once makes validation twice as fast.
+    return Draft202012Validator(_inline_refs(schema, schema["$defs"]))
+
+
+@cache
+def _pattern_messages() -> dict[str, str]:
+    schema = schema_document()
+    defs = schema["$defs"]
+    return {
+        defs["email"]["pattern"]: "{value} is not a valid e-mail address",
+        defs["contract_number"]["pattern"]: "{value} is not a contract number (6 to 20 digits, quoted)",
+        defs["serial_number"]["pattern"]: '{value} is not a serial number (like "399-12345678", quoted)',
+        defs["shipping"]["properties"]["country"]["pattern"]: (
+            "{value} is not a two-letter country code (like US, GB or NO)"
+        ),
+    }
+
+
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_inline_refs(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target = _inline_refs(defs[node["$ref"].removeprefix("#/$defs/")], defs)
+        return {**target, **{k: _inline_refs(v, defs) for k, v in node.items() if k != "$ref"}}
+    return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+
+
+def _explain(source: str, error: ValidationError) -> Iterator[Finding]:
+    path = tuple(error.absolute_path)
+    keyword = error.validator
+    instance: Any = error.instance
+    if keyword == "required":
+        required: list[str] = error.validator_value  # type: ignore[assignment]
+        for name in required:
+            if name not in instance:
+                yield Finding(source, path + (name,), f"required field '{name}' is missing")
+    elif keyword == "additionalProperties":
+        schema: dict[str, Any] = error.schema  # type: ignore[assignment]
+        allowed = sorted(schema.get("properties", {}))
+        for name in sorted(set(instance) - set(allowed)):
+            yield Finding(source, path + (name,), _unknown_field(name, allowed), at_key=True)
+    else:
+        yield Finding(source, path, _message(keyword, error, path))
+
+
+def _unknown_field(name: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown field '{name}'; did you mean '{close[0]}'?"
+    return f"unknown field '{name}'; expected one of: {', '.join(allowed)}"
+
+
+def _message(keyword: Any, error: ValidationError, path: tuple[Any, ...]) -> str:
+    instance: Any = error.instance
+    expected: Any = error.validator_value
+    value = show_value(instance)
+    if keyword == "type":
+        return _type_message(expected, instance, path)
+    if keyword == "pattern":
+        template = _pattern_messages().get(expected)
+        if template:
+            return template.format(value=value)
+        bad = next((c for c in instance if ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029"), "")
+        return f"must be one line of text; it contains the control character U+{ord(bad):04X}"
+    if keyword == "const":
+        return f"unsupported version {value}; this reconciler reads version {expected}"
+    if keyword == "minimum":
+        return f"must be at least {expected}, not {value}"
+    if keyword == "maximum":
+        return f"must be at most {expected:,}, not {value}"
+    if keyword == "minLength":
+        return "must not be empty"
+    if keyword == "maxLength":
+        return f"is {len(instance):,} characters long; at most {expected:,} are allowed"
+    return error.message
+
+
+def _type_message(expected: str, instance: Any, path: tuple[Any, ...]) -> str:
+    if not path:
+        return "the file must be a mapping with `version`, `contracts` and `users`"
+    if path[-1] == "manager" and isinstance(instance, list):
+        return "a contract has exactly one Contract Manager (R1): give one e-mail address"
+    got = _describe(instance)
+    if expected == "boolean" and isinstance(instance, str):
+        return f"expected true or false, got {got}; YAML 1.2 reads yes, no, on and off as text"
+    if expected == "string" and isinstance(instance, (int, float)) and not isinstance(instance, bool):
+        return f"expected text, got {got}; quote it so that YAML keeps it as written"
+    return f"expected {_TYPE_NAMES.get(expected, expected)}, got {got}"
+
+
+def _describe(instance: Any) -> str:
+    if isinstance(instance, bool) or instance is None:
+        return show_value(instance)
+    if isinstance(instance, (int, float)):
+        return f"the number {instance}"
+    if isinstance(instance, str):
+        return f"the text {show_value(instance)}"
+    return "a list" if isinstance(instance, list) else "a mapping"

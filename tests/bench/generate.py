@@ -1,0 +1,79 @@
+"""Generate a large, valid desired-state account for benchmarks.
+
+    python tests/bench/generate.py 10000 > /tmp/account.yaml
+
+The shape follows the issue's scale: 50 contracts of 20 serials each, about
+three grants per user, seats sized so that nothing is over-assigned.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from typing import TextIO
+
+PRODUCTS = ("AutoCAD", "Revit", "Inventor Professional", "Civil 3D", "Maya", "3ds Max")
+GROUPS = ("Design Studio", "Structures", "Site Works", "Visualisation", "Plant")
+
+
+def user_email(index: int) -> str:
+    return f"user{index:06d}@corp.example"
+
+
+def write_account(
+    out: TextIO,
+    users: int,
+    contracts: int = 50,
+    serials_per_contract: int = 20,
+    grants_per_user: int = 3,
+    seed: int = 0,
+) -> None:
+    """Write one YAML file holding the whole account to `out`."""
+    rng = random.Random(seed)
+    serial_count = contracts * serials_per_contract
+    grants: list[list[int]] = [
+        rng.sample(range(serial_count), min(grants_per_user, serial_count)) for _ in range(users)
+    ]
+    holders = [0] * serial_count
+    for user_grants in grants:
+        for serial in user_grants:
+            holders[serial] += 1
+
+    out.write("# yaml-language-server: $schema=../../schemas/desired-state.schema.json\n")
+    out.write("version: 1\ncontracts:\n")
+    for c in range(contracts):
+        manager = user_email(c % max(users, 1))
+        coordinator = user_email((c + contracts) % max(users, 1))
+        out.write(f'  - number: "1100{c:08d}"\n    manager: {manager}\n')
+        out.write(f"    coordinators:\n      - email: {coordinator}\n        manage_users: true\n")
+        out.write(f'        shipping: {{name: Site {c}, address: "{c} Main St, Springfield", country: US}}\n')
+        out.write("    serials:\n")
+        for s in range(serials_per_contract):
+            index = c * serials_per_contract + s
+            out.write(f'      - number: "{serial_number(index)}"\n')
+            out.write(f"        product: {PRODUCTS[index % len(PRODUCTS)]}\n")
+            out.write(f"        seats: {holders[index] + 5}\n")
+            out.write(f"        group: {GROUPS[index % len(GROUPS)]}\n")
+            if s % 2:
+                out.write(f"        coordinator: {coordinator}\n")
+    out.write("users:\n")
+    for u in range(users):
+        out.write(f"  - email: {user_email(u)}\n    first_name: First{u}\n    last_name: Last{u}\n")
+        out.write("    access:\n")
+        for serial in sorted(grants[u]):
+            out.write(f'      - serial: "{serial_number(serial)}"\n')
+            if serial % 3 == 0:
+                out.write("        download: true\n")
+
+
+def serial_number(index: int) -> str:
+    return f"399-{index:08d}"
+
+
+def main(argv: list[str]) -> None:
+    users = int(argv[1]) if len(argv) > 1 else 10_000
+    write_account(sys.stdout, users)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

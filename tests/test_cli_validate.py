@@ -1,0 +1,131 @@
+"""`reconciler validate` as a user runs it: exit codes, output, JSON, help."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import ACCOUNT, EXAMPLES, ROOT, WriteYaml
+
+from reconciler.cli import cli
+
+INVALID = Path(__file__).parent / "data" / "invalid"
+
+
+def expected_line(path: Path) -> str:
+    first = path.read_bytes().split(b"\n", 1)[0].decode()
+    assert first.startswith("# expect: "), f"{path.name} must start with '# expect: '"
+    return first.removeprefix("# expect: ")
+
+
+def test_the_example_account_is_valid(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["validate", str(EXAMPLES / "acme")])
+    assert result.exit_code == 0, result.output
+    assert result.output == "Valid: 2 contracts, 6 serials, 13 users, 18 access grants.\n"
+
+
+@pytest.mark.parametrize("path", sorted(INVALID.glob("*.yaml")), ids=lambda p: p.stem)
+def test_each_bad_example_fails_with_its_error_located(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(INVALID)
+    result = CliRunner().invoke(cli, ["validate", path.name])
+    assert result.exit_code == 1
+    assert result.stdout == expected_line(path) + "\n"
+    assert result.stderr == "Invalid: 1 error in 1 file.\n"
+    assert "Traceback" not in result.output
+
+
+def test_json_lists_the_same_errors(runner: CliRunner, write_yaml: WriteYaml) -> None:
+    path = write_yaml(ACCOUNT.replace("seats: 2", "seats: 0").replace("version: 1", "version: 9"))
+    result = runner.invoke(cli, ["validate", "--format", "json", str(path)])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == [
+        {
+            "file": str(path),
+            "line": 1,
+            "column": 10,
+            "path": "version",
+            "message": "unsupported version 9; this reconciler reads version 1",
+        },
+        {
+            "file": str(path),
+            "line": 12,
+            "column": 16,
+            "path": "contracts[0].serials[0].seats",
+            "message": "must be at least 1, not 0",
+        },
+    ]
+
+
+def test_json_of_a_valid_account_is_an_empty_list(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["validate", "--format", "json", str(EXAMPLES / "acme")])
+    assert (result.exit_code, result.stdout) == (0, "[]\n")
+
+
+def test_errors_from_several_files_are_sorted_by_file_and_line(
+    runner: CliRunner, write_yaml: WriteYaml
+) -> None:
+    write_yaml("version: 1\nusers:\n  - {email: x@acme.example}\n", "b.yaml")
+    write_yaml("version: 7\n", "a.yaml")
+    folder = write_yaml("version: 1\ncontracts: {}\n", "c.yaml").parent
+    result = runner.invoke(cli, ["validate", str(folder)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0].rsplit("/", 1)[-1] for line in lines] == [
+        "a.yaml",
+        "b.yaml",
+        "b.yaml",
+        "c.yaml",
+    ]
+    assert result.stderr == "Invalid: 4 errors in 3 files.\n"
+
+
+def test_usage_errors_exit_1(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["validate"])
+    assert result.exit_code == 1
+    assert "Missing argument 'PATH...'" in result.stderr
+    assert runner.invoke(cli, ["validate", "--format", "xml", "x.yaml"]).exit_code == 1
+    assert runner.invoke(cli, ["no-such-command"]).exit_code == 1
+
+
+def test_help_has_an_example(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["validate", "--help"])
+    assert result.exit_code == 0
+    assert "reconciler validate examples/acme" in result.output
+    top = runner.invoke(cli, ["--help"])
+    assert "Exit codes: 0 success, 1 error (usage errors included)" in top.output
+
+
+def test_the_console_script_runs_as_a_subprocess(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nusers:\n  - email: nobody\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    good = subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate", str(EXAMPLES / "acme")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert (good.returncode, good.stdout) == (
+        0,
+        "Valid: 2 contracts, 6 serials, 13 users, 18 access grants.\n",
+    )
+    failed = subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert failed.stdout == (
+        f"{bad}:3:5: users[0].first_name: required field 'first_name' is missing\n"
+        f"{bad}:3:5: users[0].last_name: required field 'last_name' is missing\n"
+        f"{bad}:3:12: users[0].email: 'nobody' is not a valid e-mail address\n"
+    )
+    assert failed.stderr == "Invalid: 3 errors in 1 file.\n"

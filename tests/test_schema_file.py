@@ -1,0 +1,68 @@
+"""The published JSON Schema: valid, self-describing for editors, and used by the examples."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES, ROOT
+from jsonschema import Draft202012Validator
+
+from reconciler.loader import Source, parse
+from reconciler.schema import schema_document
+
+SCHEMA_PATH = ROOT / "schemas" / "desired-state.schema.json"
+
+
+def properties(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        for name, child in node.get("properties", {}).items():
+            yield f"{where}.{name}", child
+        for key, child in node.items():
+            yield from properties(child, f"{where}/{key}")
+
+
+def test_the_schema_is_draft_2020_12_with_an_id() -> None:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"]
+
+
+def test_the_package_reads_the_published_schema() -> None:
+    assert schema_document() == json.loads(SCHEMA_PATH.read_text())
+
+
+def test_every_field_has_a_title_and_a_description() -> None:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    missing = []
+    for where, field in properties(schema):
+        target = schema["$defs"][field["$ref"].removeprefix("#/$defs/")] if "$ref" in field else {}
+        for word in ("title", "description"):
+            if word not in field and word not in target:
+                missing.append(f"{where}: {word}")
+    assert missing == []
+
+
+def test_objects_refuse_unknown_fields() -> None:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    objects = [schema, *(d for d in schema["$defs"].values() if d.get("type") == "object")]
+    assert all(o["additionalProperties"] is False for o in objects)
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.rglob("*.yaml")), ids=lambda p: p.name)
+def test_each_example_points_editors_at_the_schema(path: Path) -> None:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema=")
+    target = (path.parent / first.split("$schema=", 1)[1]).resolve()
+    assert target == SCHEMA_PATH
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.rglob("*.yaml")), ids=lambda p: p.name)
+def test_each_example_is_valid_on_its_own_against_the_plain_schema(path: Path) -> None:
+    # The schema as an editor uses it: jsonschema straight on the published file.
+    document = parse(Source(path.name, path.read_bytes()))
+    assert list(Draft202012Validator(json.loads(SCHEMA_PATH.read_text())).iter_errors(document)) == []

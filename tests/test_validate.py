@@ -1,0 +1,355 @@
+"""Schema and domain rules: each with a failing example and the exact message a user sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ACCOUNT, WriteYaml
+
+from reconciler.errors import InvalidDesiredState
+from reconciler.model import Access, Contract, Coordinator, Serial, Shipping, User
+from reconciler.validate import load_desired_state
+
+
+def errors(*paths: Path) -> list[str]:
+    """The problems found in `paths`, as printed, with file names relative to the first's folder."""
+    with pytest.raises(InvalidDesiredState) as raised:
+        load_desired_state([str(p) for p in paths])
+    return [str(d).replace(str(paths[0].parent) + "/", "") for d in raised.value.diagnostics]
+
+
+def edited(old: str, new: str) -> str:
+    assert old in ACCOUNT, old
+    return ACCOUNT.replace(old, new, 1)
+
+
+def test_the_base_account_is_valid(write_yaml: WriteYaml) -> None:
+    state = load_desired_state([str(write_yaml(ACCOUNT))])
+    assert [c.number for c in state.contracts] == ["110001234567"]
+    assert [u.email for u in state.users] == ["alice@acme.example", "bob@acme.example", "carol@acme.example"]
+
+
+# --- the schema -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "version: 1",
+            "version: 2",
+            "account.yaml:1:10: version: unsupported version 2; this reconciler reads version 1",
+        ),
+        (
+            "        download: true",
+            "        download: yes",
+            "account.yaml:27:19: users[1].access[0].download: expected true or false, got the text 'yes'; "
+            "YAML 1.2 reads yes, no, on and off as text",
+        ),
+        (
+            '  - number: "110001234567"',
+            "  - number: 110001234567",
+            "account.yaml:3:13: contracts[0].number: expected text, got the number 110001234567; "
+            "quote it so that YAML keeps it as written",
+        ),
+        (
+            "    manager: alice@acme.example",
+            "    manager: alice@",
+            "account.yaml:4:14: contracts[0].manager: 'alice@' is not a valid e-mail address",
+        ),
+        (
+            "    manager: alice@acme.example",
+            "    manager: [alice@acme.example, bob@acme.example]",
+            "account.yaml:4:14: contracts[0].manager: a contract has exactly one Contract Manager (R1): "
+            "give one e-mail address",
+        ),
+        (
+            "    manager: alice@acme.example\n",
+            "",
+            "account.yaml:3:5: contracts[0].manager: required field 'manager' is missing",
+        ),
+        (
+            "        product: AutoCAD",
+            "        product: AutoCAD\n        colour: red",
+            "account.yaml:12:9: contracts[0].serials[0].colour: unknown field 'colour'; "
+            "expected one of: coordinator, group, number, product, seats",
+        ),
+        (
+            "        manage_users: true",
+            "        manage_user: true",
+            "account.yaml:7:9: contracts[0].coordinators[0].manage_user: unknown field 'manage_user'; "
+            "did you mean 'manage_users'?",
+        ),
+        (
+            "        seats: 2",
+            "        seats: 0",
+            "account.yaml:12:16: contracts[0].serials[0].seats: must be at least 1, not 0",
+        ),
+        (
+            "        seats: 2",
+            "        seats: 2.5",
+            "account.yaml:12:16: contracts[0].serials[0].seats: expected a whole number, got the number 2.5",
+        ),
+        (
+            '      - number: "399-12345679"',
+            '      - number: "39912345679"',
+            "account.yaml:15:17: contracts[0].serials[1].number: '39912345679' is not a serial number "
+            '(like "399-12345678", quoted)',
+        ),
+        (
+            '  - number: "110001234567"',
+            '  - number: "11-0001"',
+            "account.yaml:3:13: contracts[0].number: '11-0001' is not a contract number (6 to 20 digits, quoted)",
+        ),
+        (
+            "country: US",
+            "country: USA",
+            "account.yaml:8:66: contracts[0].coordinators[0].shipping.country: 'USA' is not a two-letter "
+            "country code (like US, GB or NO)",
+        ),
+        (
+            "    first_name: Carol",
+            '    first_name: "Carol\\r\\nBcc: all@acme.example"',
+            "account.yaml:29:17: users[2].first_name: must be one line of text; it contains the control "
+            "character U+000D",
+        ),
+        (
+            "        group: Design Studio",
+            '        group: ""',
+            "account.yaml:13:16: contracts[0].serials[0].group: must not be empty",
+        ),
+        (
+            "    last_name: Smith",
+            "    last_name: " + "S" * 201,
+            "account.yaml:30:16: users[2].last_name: is 201 characters long; at most 200 are allowed",
+        ),
+    ],
+    ids=[
+        "version",
+        "yes-is-not-a-boolean",
+        "unquoted-contract-number",
+        "bad-email",
+        "two-managers-R1",
+        "missing-field",
+        "unknown-field",
+        "unknown-field-suggestion",
+        "no-seats",
+        "fractional-seats",
+        "serial-format",
+        "contract-format",
+        "country-code",
+        "header-injection",
+        "empty-group",
+        "long-name",
+    ],
+)
+def test_schema_errors(write_yaml: WriteYaml, old: str, new: str, expected: str) -> None:
+    assert errors(write_yaml(edited(old, new))) == [expected]
+
+
+def test_a_file_that_is_not_a_mapping(write_yaml: WriteYaml) -> None:
+    assert errors(write_yaml("- version: 1\n")) == [
+        "account.yaml:1:1: the file must be a mapping with `version`, `contracts` and `users`"
+    ]
+
+
+def test_a_missing_version(write_yaml: WriteYaml) -> None:
+    assert errors(write_yaml("users: []\n")) == [
+        "account.yaml:1:1: version: required field 'version' is missing"
+    ]
+
+
+def test_every_schema_error_at_once_sorted_by_line(write_yaml: WriteYaml) -> None:
+    text = edited("        seats: 2", "        seats: -1").replace(
+        "    last_name: Smith", "    last_nam: Smith"
+    )
+    assert errors(write_yaml(text)) == [
+        "account.yaml:12:16: contracts[0].serials[0].seats: must be at least 1, not -1",
+        "account.yaml:28:5: users[2].last_name: required field 'last_name' is missing",
+        "account.yaml:30:5: users[2].last_nam: unknown field 'last_nam'; did you mean 'last_name'?",
+    ]
+
+
+# --- the domain rules -------------------------------------------------------
+
+
+def test_manager_must_be_a_declared_user(write_yaml: WriteYaml) -> None:
+    text = edited("    manager: alice@acme.example", "    manager: zoe@acme.example")
+    assert errors(write_yaml(text)) == [
+        "account.yaml:4:14: contracts[0].manager: the Contract Manager 'zoe@acme.example' is not a declared "
+        "user; add them under `users`"
+    ]
+
+
+def test_coordinator_must_be_a_declared_user(write_yaml: WriteYaml) -> None:
+    text = edited("      - email: bob@acme.example", "      - email: zed@acme.example").replace(
+        "        coordinator: bob@acme.example\n", ""
+    )
+    assert errors(write_yaml(text)) == [
+        "account.yaml:6:16: contracts[0].coordinators[0].email: the Software Coordinator 'zed@acme.example' "
+        "is not a declared user; add them under `users`"
+    ]
+
+
+def test_coordinator_named_twice_on_a_contract(write_yaml: WriteYaml) -> None:
+    text = edited("    serials:", "      - email: BOB@acme.example\n    serials:")
+    assert errors(write_yaml(text)) == [
+        "account.yaml:9:16: contracts[0].coordinators[1].email: 'bob@acme.example' is named twice as a "
+        "coordinator of this contract"
+    ]
+
+
+def test_serial_coordinator_must_be_a_coordinator_of_its_contract(write_yaml: WriteYaml) -> None:
+    text = edited("        coordinator: bob@acme.example", "        coordinator: carol@acme.example")
+    assert errors(write_yaml(text)) == [
+        "account.yaml:14:22: contracts[0].serials[0].coordinator: 'carol@acme.example' is not a coordinator "
+        "of this contract; name them under the contract's `coordinators` first"
+    ]
+
+
+def test_serial_coordinator_that_is_the_manager(write_yaml: WriteYaml) -> None:
+    text = edited("        coordinator: bob@acme.example", "        coordinator: Alice@acme.example")
+    assert errors(write_yaml(text)) == [
+        "account.yaml:14:22: contracts[0].serials[0].coordinator: 'Alice@acme.example' is the Contract "
+        "Manager, who coordinates every serial not given to a Software Coordinator (R4); leave `coordinator` out"
+    ]
+
+
+def test_access_to_an_undeclared_serial(write_yaml: WriteYaml) -> None:
+    text = edited('      - serial: "399-12345679"', '      - serial: "399-99999999"')
+    assert errors(write_yaml(text)) == [
+        "account.yaml:32:17: users[2].access[0].serial: no contract declares the serial '399-99999999'"
+    ]
+
+
+def test_access_listed_twice(write_yaml: WriteYaml) -> None:
+    text = edited(
+        '      - serial: "399-12345679"', '      - serial: "399-12345679"\n      - serial: "399-12345679"'
+    )
+    assert errors(write_yaml(text)) == [
+        "account.yaml:33:17: users[2].access[1].serial: access to the serial '399-12345679' is listed twice "
+        "for this user"
+    ]
+
+
+def test_seats_are_never_over_assigned(write_yaml: WriteYaml) -> None:
+    text = edited(
+        "    first_name: Alice\n    last_name: Moreau\n",
+        '    first_name: Alice\n    last_name: Moreau\n    access:\n      - serial: "399-12345679"\n',
+    )
+    assert errors(write_yaml(text)) == [
+        "account.yaml:17:16: contracts[0].serials[1].seats: the serial '399-12345679' has 1 seats but 2 users "
+        "are given access to it (R8); add seats or remove access"
+    ]
+
+
+def test_users_are_unique_without_regard_to_case(write_yaml: WriteYaml) -> None:
+    text = ACCOUNT + "  - email: Carol@ACME.example\n    first_name: C\n    last_name: S\n"
+    assert errors(write_yaml(text)) == [
+        "account.yaml:33:12: users[3].email: the user 'carol@acme.example' is declared twice (e-mails ignore "
+        "case); first at account.yaml:28:12"
+    ]
+
+
+def test_contract_numbers_are_unique(write_yaml: WriteYaml) -> None:
+    text = edited("\nusers:", '\n  - number: "110001234567"\n    manager: alice@acme.example\nusers:')
+    assert errors(write_yaml(text)) == [
+        "account.yaml:18:13: contracts[1].number: the contract '110001234567' is declared twice; "
+        "first at account.yaml:3:13"
+    ]
+
+
+def test_serial_numbers_are_unique_across_contracts(write_yaml: WriteYaml) -> None:
+    second = (
+        '  - number: "110009999999"\n    manager: alice@acme.example\n    serials:\n'
+        '      - {number: "399-12345678", product: Maya, seats: 1}\nusers:'
+    )
+    assert errors(write_yaml(edited("\nusers:", "\n" + second))) == [
+        "account.yaml:21:18: contracts[1].serials[0].number: the serial '399-12345678' is declared twice; "
+        "first at account.yaml:10:17"
+    ]
+
+
+def test_every_rule_is_reported_at_once(write_yaml: WriteYaml) -> None:
+    text = edited("    manager: alice@acme.example", "    manager: zoe@acme.example").replace(
+        '      - serial: "399-12345679"', '      - serial: "399-00000000"'
+    )
+    assert len(errors(write_yaml(text))) == 2
+
+
+# --- a folder of files ------------------------------------------------------
+
+
+def split_account(write_yaml: WriteYaml, users_extra: str = "") -> Path:
+    """The base account as a folder: contracts in one file, users in a subfolder, and noise."""
+    head, users = ACCOUNT.split("\nusers:\n")
+    write_yaml(head + "\n", "acct/contracts.yaml")
+    write_yaml("version: 1\nusers:\n" + users + users_extra, "acct/people/users.yml")
+    write_yaml("not: yaml to read", "acct/notes.txt")
+    write_yaml("version: 2", "acct/.hidden/ignored.yaml")
+    return write_yaml("version: 1\n", "acct/only-a-version.yaml").parent
+
+
+def test_a_folder_is_merged(write_yaml: WriteYaml) -> None:
+    folder = split_account(write_yaml)
+    state = load_desired_state([str(folder)])
+    assert len(state.contracts) == 1
+    assert len(state.users) == 3
+
+
+def test_a_duplicate_across_files_names_both_files(write_yaml: WriteYaml) -> None:
+    folder = split_account(write_yaml)
+    write_yaml(
+        "version: 1\nusers:\n  - {email: Bob@acme.example, first_name: B, last_name: O}\n", "acct/z.yaml"
+    )
+    write_yaml(
+        'version: 1\ncontracts:\n  - {number: "110001234567", manager: bob@acme.example}\n', "acct/y.yaml"
+    )
+    assert errors(folder) == [
+        "acct/y.yaml:3:14: contracts[0].number: the contract '110001234567' is declared twice; "
+        "first at acct/contracts.yaml:3:13",
+        "acct/z.yaml:3:13: users[0].email: the user 'bob@acme.example' is declared twice "
+        "(e-mails ignore case); first at acct/people/users.yml:6:12",
+    ]
+
+
+def test_the_same_file_twice_is_a_duplicate(write_yaml: WriteYaml) -> None:
+    path = write_yaml(ACCOUNT)
+    found = errors(path, path)
+    assert "contracts[0].number: the contract '110001234567' is declared twice" in found[0]
+
+
+def test_an_empty_folder(tmp_path: Path) -> None:
+    assert errors(tmp_path / "x") == ["x: cannot read: No such file or directory"]
+    (tmp_path / "empty").mkdir()
+    assert errors(tmp_path / "empty") == ["empty: no .yaml or .yml files in this folder"]
+
+
+def test_problems_in_several_files_are_all_reported(write_yaml: WriteYaml) -> None:
+    one = write_yaml("version: 1\nusers: [\n", "one.yaml")
+    two = write_yaml("version: 3\n", "two.yaml")
+    found = errors(one, two)
+    assert [line.split(":")[0] for line in found] == ["one.yaml", "two.yaml"]
+
+
+# --- the model --------------------------------------------------------------
+
+
+def test_the_model_is_normalised(write_yaml: WriteYaml) -> None:
+    text = edited("    manager: alice@acme.example", "    manager: ALICE@Acme.Example")
+    state = load_desired_state([str(write_yaml(text))])
+    [contract] = state.contracts
+    assert contract == Contract(
+        number="110001234567",
+        manager="alice@acme.example",
+        coordinators=(Coordinator("bob@acme.example", True, Shipping("Acme HQ", "1 Main St", "US")),),
+        serials=(
+            Serial("399-12345678", "AutoCAD", 2, "Design Studio", "bob@acme.example"),
+            Serial("399-12345679", "Revit", 1),
+        ),
+    )
+    assert contract.coordinator_of(contract.serials[1]) == "alice@acme.example"
+    assert state.users[1] == User(
+        "bob@acme.example", "Bob", "Okafor", (Access("399-12345678", download=True),)
+    )
