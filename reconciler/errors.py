@@ -1,8 +1,17 @@
 """The exceptions reconciler raises; the command line maps them to exit codes.
 
-    ReconcilerError              anything reconciler reports to its user
-     └── InputError              the user's input cannot be used
-          └── InvalidDesiredState  the desired-state YAML has problems (carries every diagnostic)
+    ReconcilerError                 anything reconciler reports to its user
+     ├── InputError                 the user's input cannot be used
+     │    ├── InvalidDesiredState   the desired-state YAML has problems (carries every diagnostic)
+     │    ├── PlanFileError         a saved plan cannot be read
+     │    └── UnsupportedChange     the YAML asks for a change the planner cannot make
+     ├── StoreError                 the store cannot be opened, created or written
+     │    ├── StoreNotFound         there is no store at the URL
+     │    ├── StoreExists           init found a store already there
+     │    └── StoreTooNew           the store's schema is newer than this program
+     ├── ApplyRefused               apply will not run; the store is unchanged
+     │    └── StalePlan             the saved plan was made against another store or revision
+     └── PlanBlocked                the actor may not perform some of the plan's actions
 
 Library code raises these and never prints; `reconciler.cli` alone turns them
 into messages and exit codes.
@@ -30,8 +39,45 @@ class InvalidDesiredState(InputError):
         self.diagnostics = tuple(sorted(diagnostics))
         files = len({d.file for d in self.diagnostics})
         count = len(self.diagnostics)
-        super().__init__(f"{count} {_plural(count, 'error')} in {files} {_plural(files, 'file')}")
+        super().__init__(f"{count} {plural(count, 'error')} in {files} {plural(files, 'file')}")
 
 
-def _plural(count: int, word: str) -> str:
+class PlanFileError(InputError):
+    """A saved plan cannot be read."""
+
+
+class UnsupportedChange(InputError):
+    """The YAML asks for a change the planner cannot make."""
+
+
+class StoreError(ReconcilerError):
+    """The store cannot be opened, created or written."""
+
+
+class StoreNotFound(StoreError):
+    """There is no store at the URL."""
+
+
+class StoreExists(StoreError):
+    """`init` found a store already there."""
+
+
+class StoreTooNew(StoreError):
+    """The store's schema is newer than this program knows."""
+
+
+class ApplyRefused(ReconcilerError):
+    """Apply will not run; the store is unchanged."""
+
+
+class StalePlan(ApplyRefused):
+    """The saved plan was made against another store, or the store has moved on."""
+
+
+class PlanBlocked(ReconcilerError):
+    """The actor may not perform some of the plan's actions."""
+
+
+def plural(count: int, word: str) -> str:
+    """`word`, with an s unless `count` is one."""
     return word if count == 1 else word + "s"

@@ -314,14 +314,14 @@ class _Builder:
         value: str = event.value
         tag = event.tag
         if tag is None or tag == "!":
-            return _plain_scalar(value) if event.implicit[0] else value
+            return plain_scalar(value) if event.implicit[0] else value
         kind = tag[len(_TAG) :]
         if kind == "str" and tag.startswith(_TAG):
             return value
         if not tag.startswith(_TAG) or kind not in _SCALAR_TYPES.values():
             self.problem(event.start_mark, f"the tag {_short_tag(tag)} is not supported")
             return value
-        resolved = _plain_scalar(value)
+        resolved = plain_scalar(value)
         if kind != _SCALAR_TYPES.get(type(resolved)):
             self.problem(event.start_mark, f"{show_value(value)} is not a valid !!{kind}")
         return resolved
@@ -331,7 +331,7 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
-def _plain_scalar(value: str) -> Any:
+def plain_scalar(value: str) -> Any:
     """Resolve a plain scalar by the YAML 1.2 core schema."""
     if not value:
         return None

@@ -1,0 +1,162 @@
+"""Desired state against the store: the changes, record by record, not yet ordered or judged.
+
+Each side is indexed once by identity (contract number, serial number,
+(contract, coordinator), user e-mail, (user, serial)), and each record is
+compared once, so the cost grows with the size of the account and nothing
+else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.errors import UnsupportedChange
+from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, User
+from reconciler.plan import Action
+
+
+@dataclass(frozen=True)
+class _Index:
+    """One side of the diff, keyed by identity."""
+
+    contracts: dict[str, Contract]
+    serials: dict[str, tuple[str, Serial]]
+    coordinators: dict[tuple[str, str], Coordinator]
+    users: dict[str, User]
+    access: dict[tuple[str, str], Access]
+
+    @classmethod
+    def of(cls, state: DesiredState) -> _Index:
+        return cls(
+            contracts={c.number: c for c in state.contracts},
+            serials={s.number: (c.number, s) for c in state.contracts for s in c.serials},
+            coordinators={(c.number, k.email): k for c in state.contracts for k in c.coordinators},
+            users={u.email: u for u in state.users},
+            access={(u.email, a.serial): a for u in state.users for a in u.access},
+        )
+
+
+def diff(desired: DesiredState, current: DesiredState) -> list[Action]:
+    """Every action that takes `current` to `desired`, unordered and unjudged."""
+    want, have = _Index.of(desired), _Index.of(current)
+    return [
+        *_users(want, have),
+        *_contracts(want, have),
+        *_coordinators(want, have),
+        *_serials(want, have),
+        *_access(want, have),
+    ]
+
+
+def user_record(user: User) -> dict[str, Any]:
+    return {"first_name": user.first_name, "last_name": user.last_name}
+
+
+def coordinator_record(coordinator: Coordinator) -> dict[str, Any]:
+    shipping = coordinator.shipping
+    return {
+        "manage_users": coordinator.manage_users,
+        "shipping": None
+        if shipping is None
+        else {"name": shipping.name, "address": shipping.address, "country": shipping.country},
+    }
+
+
+def serial_record(serial: Serial) -> dict[str, Any]:
+    return {"product": serial.product, "seats": serial.seats, "group": serial.group}
+
+
+def _users(want: _Index, have: _Index) -> Iterator[Action]:
+    for email, user in want.users.items():
+        old = have.users.get(email)
+        if old is None:
+            yield Action("user.add", {"user": email}, None, user_record(user))
+        elif user_record(old) != user_record(user):
+            yield Action("user.update", {"user": email}, user_record(old), user_record(user))
+    for email, old in have.users.items():
+        if email not in want.users:
+            yield Action("user.remove", {"user": email}, user_record(old), None)
+
+
+def _contracts(want: _Index, have: _Index) -> Iterator[Action]:
+    for number, contract in want.contracts.items():
+        old = have.contracts.get(number)
+        target = {"contract": number}
+        if old is None:
+            yield Action("contract.create", target, None, {"manager": contract.manager})
+        elif old.manager != contract.manager:
+            yield Action(
+                "contract.manager_change", target, {"manager": old.manager}, {"manager": contract.manager}
+            )
+    for number, old in have.contracts.items():
+        if number not in want.contracts:
+            yield Action("contract.remove", {"contract": number}, {"manager": old.manager}, None)
+
+
+def _coordinators(want: _Index, have: _Index) -> Iterator[Action]:
+    for (number, email), coordinator in want.coordinators.items():
+        old = have.coordinators.get((number, email))
+        target = {"contract": number, "coordinator": email}
+        if old is None:
+            yield Action("coordinator.add", target, None, coordinator_record(coordinator))
+        elif old != coordinator:
+            yield Action(
+                "coordinator.update", target, coordinator_record(old), coordinator_record(coordinator)
+            )
+    for (number, email), old in have.coordinators.items():
+        if (number, email) not in want.coordinators:
+            target = {"contract": number, "coordinator": email}
+            yield Action("coordinator.remove", target, coordinator_record(old), None)
+
+
+def _serials(want: _Index, have: _Index) -> Iterator[Action]:
+    for number, (contract, serial) in want.serials.items():
+        target = {"contract": contract, "serial": number}
+        if number not in have.serials:
+            yield Action("serial.create", target, None, serial_record(serial))
+            if serial.coordinator:
+                yield _coordinator_change(target, None, serial.coordinator)
+            continue
+        old_contract, old = have.serials[number]
+        if old_contract != contract:
+            raise UnsupportedChange(
+                f"serial {number} moves from contract {old_contract} to {contract}; "
+                "remove it in one change and add it to the other contract in the next"
+            )
+        yield from _serial_changes(target, old, serial)
+    for number, (contract, old) in have.serials.items():
+        if number not in want.serials:
+            before = {**serial_record(old), "coordinator": old.coordinator}
+            yield Action("serial.remove", {"contract": contract, "serial": number}, before, None)
+
+
+def _serial_changes(target: Mapping[str, str], old: Serial, new: Serial) -> Iterator[Action]:
+    if old.product != new.product:
+        yield Action("serial.product_change", target, {"product": old.product}, {"product": new.product})
+    if old.seats != new.seats:
+        yield Action("serial.seats_change", target, {"seats": old.seats}, {"seats": new.seats})
+    if old.group != new.group:
+        yield Action("serial.rename_group", target, {"group": old.group}, {"group": new.group})
+    if old.coordinator != new.coordinator:
+        yield _coordinator_change(target, old.coordinator, new.coordinator)
+
+
+def _coordinator_change(target: Mapping[str, str], old: str | None, new: str | None) -> Action:
+    kind = "serial.unassign_coordinator" if new is None else "serial.assign_coordinator"
+    return Action(kind, target, {"coordinator": old}, {"coordinator": new})
+
+
+def _access(want: _Index, have: _Index) -> Iterator[Action]:
+    for (email, number), access in want.access.items():
+        old = have.access.get((email, number))
+        target = {"contract": want.serials[number][0], "serial": number, "user": email}
+        if old is None:
+            yield Action("access.grant", target, None, {"download": access.download})
+        elif old.download != access.download:
+            yield Action("access.update", target, {"download": old.download}, {"download": access.download})
+    for (email, number), old in have.access.items():
+        if (email, number) not in want.access:
+            target = {"contract": have.serials[number][0], "serial": number, "user": email}
+            yield Action("access.revoke", target, {"download": old.download}, None)

@@ -1,0 +1,146 @@
+"""The order a plan runs in: a dependency graph, walked topologically.
+
+An edge (a, b) says action a must run before action b. The edges:
+
+- what others stand on comes first: a user before the contract they manage,
+  the coordinator role they take and the access they get; a contract before
+  its coordinators and serials; a serial before its access and its
+  coordinator; a coordinator before the serials given to them;
+- removals run in reverse: access before its serial and its user; a serial
+  handed back (or removed) before its coordinator is removed (R5); serials
+  and coordinators before their contract; a contract or a manager change
+  before the old manager's user is removed;
+- on one serial, revocations come first, then a change of seats, then
+  grants, so the seats in use never exceed the seats there are.
+
+Where the graph leaves the order open, the tie-break is the action's kind
+(see `plan.KINDS`) and then its target, so the same input gives the same plan.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+
+from reconciler.plan import Action
+
+Edge = tuple[int, int]
+SortKey = Callable[[Action], object]
+
+
+def plan_order(actions: Sequence[Action], sort_key: SortKey = Action.sort_key) -> list[Action]:
+    """`actions` in an order that respects every dependency."""
+    return ordered(actions, list(dependencies(actions)), sort_key)
+
+
+#: The kinds other actions wait for or hold up, with the target keys that name one.
+_LOOKED_UP = {
+    "user.add": ("user",),
+    "user.remove": ("user",),
+    "contract.create": ("contract",),
+    "contract.remove": ("contract",),
+    "serial.create": ("serial",),
+    "serial.remove": ("serial",),
+    "serial.seats_change": ("serial",),
+    "coordinator.add": ("contract", "coordinator"),
+    "coordinator.remove": ("contract", "coordinator"),
+}
+
+
+class _Lookup:
+    """Finds the actions an edge points at, by kind and target."""
+
+    def __init__(self, actions: Sequence[Action]) -> None:
+        self._index: dict[tuple[str, ...], int] = {}
+        self.revokes: dict[str, list[int]] = defaultdict(list)
+        for i, action in enumerate(actions):
+            keys = _LOOKED_UP.get(action.kind)
+            if keys:
+                self._index[(action.kind, *(action.target[k] for k in keys))] = i
+            elif action.kind == "access.revoke":
+                self.revokes[action.target["serial"]].append(i)
+
+    def one(self, kind: str, *key: str | None) -> list[int]:
+        found = self._index.get((kind, *key)) if None not in key else None  # type: ignore[arg-type]
+        return [] if found is None else [found]
+
+
+def dependencies(actions: Sequence[Action]) -> Iterator[Edge]:
+    """Every (before, after) pair among `actions`."""
+    lookup = _Lookup(actions)
+    for i, action in enumerate(actions):
+        for first in _needs(action, lookup):
+            yield first, i
+        for then in _holds_up(action, lookup):
+            yield i, then
+
+
+def _needs(action: Action, lookup: _Lookup) -> Iterator[int]:
+    """The actions that must run before `action`."""
+    kind, target, after = action.kind, action.target, action.after or {}
+    one = lookup.one
+    if kind in ("contract.create", "contract.manager_change"):
+        yield from one("user.add", after["manager"])
+    elif kind == "coordinator.add":
+        yield from one("contract.create", target["contract"])
+        yield from one("user.add", target["coordinator"])
+    elif kind == "serial.create":
+        yield from one("contract.create", target["contract"])
+    elif kind == "serial.assign_coordinator":
+        yield from one("serial.create", target["serial"])
+        yield from one("coordinator.add", target["contract"], after["coordinator"])
+    elif kind == "access.grant":
+        yield from one("user.add", target["user"])
+        yield from one("serial.create", target["serial"])
+        yield from one("serial.seats_change", target["serial"])
+        yield from lookup.revokes[target["serial"]]
+    elif kind == "serial.seats_change":
+        yield from lookup.revokes[target["serial"]]
+
+
+def _holds_up(action: Action, lookup: _Lookup) -> Iterator[int]:
+    """The actions that must wait for `action`."""
+    kind, target, before = action.kind, action.target, action.before or {}
+    one = lookup.one
+    if kind in ("serial.assign_coordinator", "serial.unassign_coordinator", "serial.remove"):
+        yield from one("coordinator.remove", target["contract"], before.get("coordinator"))
+    if kind in ("serial.remove", "coordinator.remove"):
+        yield from one("contract.remove", target["contract"])
+    if kind == "access.revoke":
+        yield from one("user.remove", target["user"])
+        yield from one("serial.remove", target["serial"])
+    elif kind == "coordinator.remove":
+        yield from one("user.remove", target["coordinator"])
+    elif kind in ("contract.remove", "contract.manager_change"):
+        yield from one("user.remove", before["manager"])
+
+
+def ordered(
+    actions: Sequence[Action], edges: Sequence[Edge], sort_key: SortKey = Action.sort_key
+) -> list[Action]:
+    """`actions` in dependency order, taking the least `sort_key` among the ready ones.
+
+    Kahn's algorithm. A cycle would be a bug in `dependencies`; it is
+    reported with the actions on it, in a stable order.
+    """
+    successors: list[list[int]] = [[] for _ in actions]
+    waiting = [0] * len(actions)
+    for first, then in edges:
+        successors[first].append(then)
+        waiting[then] += 1
+    keys = [sort_key(action) for action in actions]
+    ready = [(keys[i], i) for i, count in enumerate(waiting) if count == 0]
+    heapq.heapify(ready)
+    result: list[Action] = []
+    while ready:
+        _, i = heapq.heappop(ready)
+        result.append(actions[i])
+        for then in successors[i]:
+            waiting[then] -= 1
+            if waiting[then] == 0:
+                heapq.heappush(ready, (keys[then], then))
+    if len(result) != len(actions):
+        stuck = sorted(f"{actions[i].kind} {dict(actions[i].target)}" for i, n in enumerate(waiting) if n)
+        raise AssertionError("the plan's dependencies form a cycle: " + "; ".join(stuck))
+    return result

@@ -1,0 +1,204 @@
+"""Who may do what: the role matrix of DOMAIN.md, judged against the store before the plan (R10).
+
+| action kinds                                         | reseller | CM              | SC with manage_users  |
+|------------------------------------------------------|----------|-----------------|-----------------------|
+| contract.*, serial.create/remove/seats/product       | yes      | no (requests)   | no                    |
+| coordinator.*, serial.(un)assign_coordinator, group  | yes      | own contracts   | no                    |
+| user.add/update/remove                               | yes      | yes             | yes                   |
+| access.*                                             | yes      | own contracts   | serials they coordinate|
+
+An SC never changes or removes a CM, a reseller or another SC; nobody
+removes themselves. Everything here is pure: it reads a Snapshot and an
+Action and returns a judgement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reconciler.plan import Action
+from reconciler.store.base import Snapshot
+
+RESELLER = "reseller"
+CONTRACT_MANAGER = "contract_manager"
+SOFTWARE_COORDINATOR = "software_coordinator"
+
+_RESELLER_KINDS = frozenset(
+    {
+        "contract.create",
+        "contract.remove",
+        "contract.manager_change",
+        "serial.create",
+        "serial.remove",
+        "serial.seats_change",
+        "serial.product_change",
+    }
+)
+_MANAGER_KINDS = frozenset(
+    {
+        "coordinator.add",
+        "coordinator.update",
+        "coordinator.remove",
+        "serial.assign_coordinator",
+        "serial.unassign_coordinator",
+        "serial.rename_group",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    requires: str
+    permitted: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Authority:
+    """What the store, before the plan, says about the actor and the account's roles."""
+
+    actor: str
+    resellers: frozenset[str]
+    managers: Mapping[str, str]  # contract -> its CM
+    serial_contract: Mapping[str, str]  # serial -> its contract
+    serial_coordinator: Mapping[str, str]  # serial -> its SC, where it has one who may manage users
+    user_managers: frozenset[str]  # SCs who may manage users, on some contract
+    coordinators: frozenset[str]  # everybody named SC on some contract
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, actor: str) -> Authority:
+        state = snapshot.state
+        may_manage = {(c.number, k.email) for c in state.contracts for k in c.coordinators if k.manage_users}
+        return cls(
+            actor=actor,
+            resellers=snapshot.resellers,
+            managers={c.number: c.manager for c in state.contracts},
+            serial_contract={s.number: c.number for c in state.contracts for s in c.serials},
+            serial_coordinator={
+                s.number: s.coordinator
+                for c in state.contracts
+                for s in c.serials
+                if s.coordinator and (c.number, s.coordinator) in may_manage
+            },
+            user_managers=frozenset(email for _, email in may_manage),
+            coordinators=frozenset(k.email for c in state.contracts for k in c.coordinators),
+        )
+
+    @property
+    def is_reseller(self) -> bool:
+        return self.actor in self.resellers
+
+    def manages(self, contract: str) -> bool:
+        return self.managers.get(contract) == self.actor
+
+
+def judge(action: Action, authority: Authority) -> Judgement:
+    """Who may perform `action`, and whether the actor may."""
+    requires = required_role(action, authority)
+    if action.kind == "user.remove" and action.target["user"] == authority.actor:
+        return Judgement(
+            requires, False, f"{authority.actor} cannot remove themselves; ask another administrator"
+        )
+    if _may(action, requires, authority):
+        return Judgement(requires, True)
+    return Judgement(requires, False, _reason(action, requires, authority))
+
+
+def required_role(action: Action, authority: Authority) -> str:
+    """The least role that could perform `action` on its target, given the store."""
+    kind, target = action.kind, action.target
+    if kind in _RESELLER_KINDS:
+        return RESELLER
+    if kind in _MANAGER_KINDS:
+        return CONTRACT_MANAGER if target["contract"] in authority.managers else RESELLER
+    if kind.startswith("user."):
+        user = target["user"]
+        if user in authority.resellers or user in authority.managers.values():
+            return RESELLER
+        return CONTRACT_MANAGER if user in authority.coordinators else SOFTWARE_COORDINATOR
+    # access.*
+    if target["serial"] in authority.serial_coordinator:
+        return SOFTWARE_COORDINATOR
+    return CONTRACT_MANAGER if target["contract"] in authority.managers else RESELLER
+
+
+def _may(action: Action, requires: str, authority: Authority) -> bool:
+    if authority.is_reseller:
+        return True
+    if requires == RESELLER:
+        return False
+    kind, target = action.kind, action.target
+    if kind.startswith("user."):
+        if requires == CONTRACT_MANAGER:
+            return authority.actor in authority.managers.values()
+        return authority.actor in authority.managers.values() or authority.actor in authority.user_managers
+    if authority.manages(target["contract"]):
+        return True
+    return (
+        kind.startswith("access.")
+        and authority.serial_coordinator.get(target["serial"]) == authority.actor
+        and authority.serial_contract.get(target["serial"]) == target["contract"]
+    )
+
+
+def _reason(action: Action, requires: str, authority: Authority) -> str:
+    who = _who_may(action, requires, authority)
+    reason = f"{describe(action)} needs {_ROLE_NAMES[requires]}: ask {who}"
+    if (
+        requires == RESELLER
+        and action.kind in _RESELLER_KINDS
+        and authority.manages(action.target["contract"])
+    ):
+        reason += " (a Contract Manager can only request it)"
+    return reason
+
+
+_ROLE_NAMES = {
+    RESELLER: "the reseller",
+    CONTRACT_MANAGER: "the Contract Manager",
+    SOFTWARE_COORDINATOR: "a Software Coordinator who may manage users",
+}
+
+
+def _who_may(action: Action, requires: str, authority: Authority) -> str:
+    people: list[str] = []
+    if requires == SOFTWARE_COORDINATOR and action.kind.startswith("access."):
+        people.append(authority.serial_coordinator[action.target["serial"]])
+    contract = action.target.get("contract", "")
+    if requires != RESELLER and contract in authority.managers:
+        people.append(authority.managers[contract])
+    if requires == SOFTWARE_COORDINATOR and action.kind.startswith("user."):
+        people.append("a Contract Manager, a Software Coordinator who may manage users")
+    people.extend(sorted(authority.resellers))
+    unique = [p for i, p in enumerate(people) if p not in people[:i] and p != authority.actor]
+    return " or ".join(unique) if unique else "the reseller"
+
+
+_PHRASES = {
+    "contract.create": "creating contract {contract}",
+    "contract.remove": "removing contract {contract}",
+    "contract.manager_change": "changing the Contract Manager of contract {contract}",
+    "serial.create": "adding serial {serial}",
+    "serial.remove": "removing serial {serial}",
+    "serial.seats_change": "changing the seats of serial {serial}",
+    "serial.product_change": "changing the product of serial {serial}",
+    "serial.rename_group": "renaming the group of serial {serial}",
+    "serial.assign_coordinator": "giving serial {serial} to {new_coordinator}",
+    "serial.unassign_coordinator": "handing serial {serial} back to the Contract Manager",
+    "coordinator.add": "naming {coordinator} a coordinator on contract {contract}",
+    "coordinator.update": "changing coordinator {coordinator} on contract {contract}",
+    "coordinator.remove": "removing coordinator {coordinator} from contract {contract}",
+    "user.add": "adding user {user}",
+    "user.update": "changing user {user}",
+    "user.remove": "removing user {user}",
+    "access.grant": "giving {user} access to serial {serial}",
+    "access.update": "changing {user}'s access to serial {serial}",
+    "access.revoke": "taking {user}'s access to serial {serial} away",
+}
+
+
+def describe(action: Action) -> str:
+    """The action in words, as a reason or a request names it."""
+    new_coordinator = (action.after or {}).get("coordinator")
+    return _PHRASES[action.kind].format(**action.target, new_coordinator=new_coordinator)

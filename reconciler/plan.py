@@ -1,0 +1,175 @@
+"""The plan: plain data that says what apply will do, in order, and who may do it.
+
+An Action's `before` is the record as the store has it (None for an add),
+its `after` the record as the YAML wants it (None for a removal); for a
+change both hold the fields that matter to that kind. `requires` is the least
+role that could perform the action on its target given the store; `permitted`
+says whether the actor can, and `reason` why not. A Plan serialises to JSON
+with a `format_version`; apply consumes that and never diffs again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.errors import PlanFileError
+
+FORMAT_VERSION = 1
+
+#: Every action kind, in the order a plan lists them when nothing else decides.
+KINDS = (
+    "user.add",
+    "user.update",
+    "contract.create",
+    "contract.manager_change",
+    "coordinator.add",
+    "coordinator.update",
+    "serial.create",
+    "serial.product_change",
+    "serial.rename_group",
+    "serial.assign_coordinator",
+    "access.revoke",
+    "serial.unassign_coordinator",
+    "serial.seats_change",
+    "access.update",
+    "access.grant",
+    "serial.remove",
+    "coordinator.remove",
+    "contract.remove",
+    "user.remove",
+)
+KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
+
+ADDS = frozenset({"user.add", "contract.create", "coordinator.add", "serial.create", "access.grant"})
+REMOVES = frozenset(
+    {"user.remove", "contract.remove", "coordinator.remove", "serial.remove", "access.revoke"}
+)
+
+#: The roles an action may require, least first.
+ROLES = ("software_coordinator", "contract_manager", "reseller")
+
+
+@dataclass(frozen=True)
+class Notification:
+    """An e-mail an action will cause."""
+
+    to: str
+    event: str
+
+
+@dataclass(frozen=True)
+class Action:
+    """One change to the store."""
+
+    kind: str
+    target: Mapping[str, str]
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    requires: str = "reseller"
+    permitted: bool = True
+    reason: str | None = None
+    notifications: tuple[Notification, ...] = ()
+
+    @property
+    def effect(self) -> str:
+        """`add`, `change` or `remove`: how the summary counts this action."""
+        if self.kind in ADDS:
+            return "add"
+        return "remove" if self.kind in REMOVES else "change"
+
+    def sort_key(self) -> tuple[int, tuple[str, ...]]:
+        """The tie-break when the dependency graph leaves the order open."""
+        return KIND_RANK[self.kind], tuple(self.target.get(k, "") for k in TARGET_KEYS)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "target": dict(self.target),
+            "before": self.before,
+            "after": self.after,
+            "requires": self.requires,
+            "permitted": self.permitted,
+            "notifications": [{"to": n.to, "event": n.event} for n in self.notifications],
+        }
+        if self.reason is not None:
+            data["reason"] = self.reason
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Action:
+        return cls(
+            kind=data["kind"],
+            target=dict(data["target"]),
+            before=data["before"],
+            after=data["after"],
+            requires=data["requires"],
+            permitted=data["permitted"],
+            reason=data.get("reason"),
+            notifications=tuple(Notification(n["to"], n["event"]) for n in data["notifications"]),
+        )
+
+
+TARGET_KEYS = ("contract", "serial", "coordinator", "user")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The ordered actions that take the store at `revision` to the desired state."""
+
+    lineage: str
+    revision: int
+    actor: str
+    desired_digest: str
+    actions: tuple[Action, ...] = field(default=())
+
+    @property
+    def blocked(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if not a.permitted)
+
+    def summary(self) -> dict[str, int]:
+        counts = {"add": 0, "change": 0, "remove": 0, "blocked": 0}
+        for action in self.actions:
+            counts[action.effect] += 1
+            if not action.permitted:
+                counts["blocked"] += 1
+        return counts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "store": {"lineage": self.lineage, "revision": self.revision},
+            "actor": self.actor,
+            "desired_digest": self.desired_digest,
+            "summary": self.summary(),
+            "actions": [action.to_json() for action in self.actions],
+        }
+
+    def dumps(self) -> str:
+        """The plan as JSON text: sorted keys, so the same plan is the same bytes."""
+        return json.dumps(self.to_json(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def loads(cls, text: str, name: str) -> Plan:
+        """A plan saved by `plan --out`; raises PlanFileError naming `name`."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise PlanFileError(f"{name}: not a saved plan: {error}") from None
+        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+            raise PlanFileError(
+                f"{name}: not a saved plan of format version {FORMAT_VERSION}; "
+                "make it again with `reconciler plan --out`"
+            )
+        try:
+            return cls(
+                lineage=data["store"]["lineage"],
+                revision=data["store"]["revision"],
+                actor=data["actor"],
+                desired_digest=data["desired_digest"],
+                actions=tuple(Action.from_json(a) for a in data["actions"]),
+            )
+        except (KeyError, TypeError) as error:
+            raise PlanFileError(f"{name}: a saved plan with a missing or broken field ({error})") from None

@@ -1,0 +1,43 @@
+"""Rows read from any store, made into a Snapshot in the account model."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
+from reconciler.store.base import Snapshot
+
+Rows = Sequence[Sequence[Any]]
+
+
+def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
+    """The Snapshot of the rows of each table, read by `statements.READS` (sorted by key)."""
+    meta: dict[str, str] = {key: value for key, value in rows["meta"]}
+    coordinators: dict[str, list[Coordinator]] = defaultdict(list)
+    for contract, email, manage_users, name, address, country in rows["coordinators"]:
+        shipping = Shipping(name, address, country) if name is not None else None
+        coordinators[contract].append(Coordinator(email, bool(manage_users), shipping))
+    serials: dict[str, list[Serial]] = defaultdict(list)
+    for number, contract, product, seats, group, coordinator in rows["serials"]:
+        serials[contract].append(Serial(number, product, seats, group, coordinator))
+    access: dict[str, list[Access]] = defaultdict(list)
+    for email, serial, download in rows["access"]:
+        access[email].append(Access(serial, bool(download)))
+    state = DesiredState(
+        contracts=tuple(
+            Contract(number, manager, tuple(coordinators[number]), tuple(serials[number]))
+            for number, manager in rows["contracts"]
+        ),
+        users=tuple(
+            User(email, first, last, tuple(access[email])) for email, first, last, _ in rows["users"]
+        ),
+    )
+    return Snapshot(
+        lineage=meta["lineage"],
+        revision=int(meta["revision"]),
+        resellers=frozenset(email for (email,) in rows["resellers"]),
+        state=state,
+        user_status={email: status for email, _, _, status in rows["users"]},
+    )

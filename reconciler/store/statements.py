@@ -1,0 +1,128 @@
+"""The SQL each action kind runs, with its parameters; shared by every store.
+
+Statements use `?` placeholders; a store whose driver wants another style
+converts them once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Params = tuple[Any, ...]
+#: The parameters of one action's statement, from its target, its `after` and the time of the apply.
+ParamsOf = Callable[[Mapping[str, str], Mapping[str, Any], str], Params]
+
+
+def _shipping(record: Mapping[str, Any]) -> Params:
+    shipping = record["shipping"] or {}
+    return shipping.get("name"), shipping.get("address"), shipping.get("country")
+
+
+#: kind -> (statement, its parameters for one action).
+WRITES: dict[str, tuple[str, ParamsOf]] = {
+    "user.add": (
+        "INSERT INTO users (email, first_name, last_name, status, added_at) VALUES (?, ?, ?, 'invited', ?)",
+        lambda t, new, now: (t["user"], new["first_name"], new["last_name"], now),
+    ),
+    "user.update": (
+        "UPDATE users SET first_name = ?, last_name = ? WHERE email = ?",
+        lambda t, new, now: (new["first_name"], new["last_name"], t["user"]),
+    ),
+    "user.remove": ("DELETE FROM users WHERE email = ?", lambda t, new, now: (t["user"],)),
+    "contract.create": (
+        "INSERT INTO contracts (number, manager) VALUES (?, ?)",
+        lambda t, new, now: (t["contract"], new["manager"]),
+    ),
+    "contract.manager_change": (
+        "UPDATE contracts SET manager = ? WHERE number = ?",
+        lambda t, new, now: (new["manager"], t["contract"]),
+    ),
+    "contract.remove": ("DELETE FROM contracts WHERE number = ?", lambda t, new, now: (t["contract"],)),
+    "coordinator.add": (
+        "INSERT INTO coordinators (contract, email, manage_users, shipping_name, shipping_address, "
+        "shipping_country) VALUES (?, ?, ?, ?, ?, ?)",
+        lambda t, new, now: (
+            t["contract"],
+            t["coordinator"],
+            new["manage_users"],
+            *_shipping(new),
+        ),
+    ),
+    "coordinator.update": (
+        "UPDATE coordinators SET manage_users = ?, shipping_name = ?, shipping_address = ?, "
+        "shipping_country = ? WHERE contract = ? AND email = ?",
+        lambda t, new, now: (
+            new["manage_users"],
+            *_shipping(new),
+            t["contract"],
+            t["coordinator"],
+        ),
+    ),
+    "coordinator.remove": (
+        "DELETE FROM coordinators WHERE contract = ? AND email = ?",
+        lambda t, new, now: (t["contract"], t["coordinator"]),
+    ),
+    "serial.create": (
+        "INSERT INTO serials (number, contract, product, seats, group_name) VALUES (?, ?, ?, ?, ?)",
+        lambda t, new, now: (
+            t["serial"],
+            t["contract"],
+            new["product"],
+            new["seats"],
+            new["group"],
+        ),
+    ),
+    "serial.remove": ("DELETE FROM serials WHERE number = ?", lambda t, new, now: (t["serial"],)),
+    "serial.seats_change": (
+        "UPDATE serials SET seats = ? WHERE number = ?",
+        lambda t, new, now: (new["seats"], t["serial"]),
+    ),
+    "serial.product_change": (
+        "UPDATE serials SET product = ? WHERE number = ?",
+        lambda t, new, now: (new["product"], t["serial"]),
+    ),
+    "serial.rename_group": (
+        "UPDATE serials SET group_name = ? WHERE number = ?",
+        lambda t, new, now: (new["group"], t["serial"]),
+    ),
+    "serial.assign_coordinator": (
+        "UPDATE serials SET coordinator = ? WHERE number = ?",
+        lambda t, new, now: (new["coordinator"], t["serial"]),
+    ),
+    "serial.unassign_coordinator": (
+        "UPDATE serials SET coordinator = NULL WHERE number = ?",
+        lambda t, new, now: (t["serial"],),
+    ),
+    "access.grant": (
+        "INSERT INTO access (user_email, serial, download) VALUES (?, ?, ?)",
+        lambda t, new, now: (t["user"], t["serial"], new["download"]),
+    ),
+    "access.update": (
+        "UPDATE access SET download = ? WHERE user_email = ? AND serial = ?",
+        lambda t, new, now: (new["download"], t["user"], t["serial"]),
+    ),
+    "access.revoke": (
+        "DELETE FROM access WHERE user_email = ? AND serial = ?",
+        lambda t, new, now: (t["user"], t["serial"]),
+    ),
+}
+
+AUDIT = (
+    "INSERT INTO audit_log (revision, actor, at, kind, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+READS = {
+    "meta": "SELECT key, value FROM meta",
+    "resellers": "SELECT email FROM resellers ORDER BY email",
+    "users": "SELECT email, first_name, last_name, status FROM users ORDER BY email",
+    "contracts": "SELECT number, manager FROM contracts ORDER BY number",
+    "coordinators": (
+        "SELECT contract, email, manage_users, shipping_name, shipping_address, shipping_country "
+        "FROM coordinators ORDER BY contract, email"
+    ),
+    "serials": (
+        "SELECT number, contract, product, seats, group_name, coordinator FROM serials ORDER BY number"
+    ),
+    "access": "SELECT user_email, serial, download FROM access ORDER BY user_email, serial",
+}
