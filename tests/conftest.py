@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from reconciler.plan import Plan
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -71,3 +73,37 @@ def write_yaml(tmp_path: Path) -> WriteYaml:
         return path
 
     return write
+
+
+RESELLER = "orders@cadpartners.example"
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """A new SQLite store in a temporary folder, with RESELLER as its reseller."""
+    from reconciler.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    open_store(url).initialize([RESELLER])
+    return url
+
+
+def plan_yaml(store_url: str, text: str, actor: str = RESELLER) -> Plan:
+    """The plan of desired-state `text` (dedented) against the store, as `actor`."""
+    from reconciler.loader import Source, parse
+    from reconciler.model import build_state
+    from reconciler.planner import make_plan
+    from reconciler.store import open_store
+
+    document = parse(Source("desired.yaml", textwrap.dedent(text).encode()))
+    return make_plan(build_state([document]), open_store(store_url).snapshot(), actor)
+
+
+def apply_yaml(store_url: str, text: str, actor: str = RESELLER) -> Plan:
+    """Plan `text` as `actor` and apply it; returns the plan it applied."""
+    from reconciler.apply import apply_plan
+    from reconciler.store import open_store
+
+    plan = plan_yaml(store_url, text, actor)
+    apply_plan(open_store(store_url), plan, actor)
+    return plan

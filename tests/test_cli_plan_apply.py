@@ -1,0 +1,234 @@
+"""`init`, `plan`, `apply`, `export` and `users activate` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import ACCOUNT, EXAMPLES, RESELLER, ROOT, WriteYaml, apply_yaml
+
+from reconciler.cli import cli
+from reconciler.store import open_store
+
+
+def test_init_creates_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    first = CliRunner().invoke(cli, ["init", "--reseller", RESELLER, "--store", url])
+    assert first.exit_code == 0
+    assert first.output.startswith(f"Created store {url} (lineage ")
+    again = CliRunner().invoke(cli, ["init", "--reseller", RESELLER, "--store", url])
+    assert again.exit_code == 1
+    assert again.stderr == f"Error: a store already exists at {tmp_path / 'a.db'}; it was left as it is\n"
+    bad = CliRunner().invoke(
+        cli, ["init", "--reseller", "nobody", "--store", f"sqlite:///{tmp_path / 'b.db'}"]
+    )
+    assert (bad.exit_code, bad.stderr) == (1, "Error: not an e-mail address: nobody\n")
+
+
+def test_plan_needs_an_actor_and_a_store(tmp_path: Path, store_url: str) -> None:
+    no_actor = CliRunner().invoke(cli, ["plan", str(EXAMPLES / "acme"), "--store", store_url])
+    assert (no_actor.exit_code, no_actor.stderr) == (
+        1,
+        "Error: name the person acting with --actor EMAIL or RECONCILER_ACTOR\n",
+    )
+    no_store = CliRunner().invoke(
+        cli, ["plan", str(EXAMPLES / "acme"), "--actor", RESELLER, "--store", f"sqlite:///{tmp_path}/x.db"]
+    )
+    assert no_store.exit_code == 1
+    assert "Error: no store at" in no_store.stderr
+
+
+def test_plan_of_invalid_yaml_prints_the_problems_and_exits_1(store_url: str, write_yaml: WriteYaml) -> None:
+    path = write_yaml("version: 2\n")
+    result = CliRunner().invoke(cli, ["plan", str(path), "--actor", RESELLER, "--store", store_url])
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"{path}:1:10: version: unsupported version 2; this reconciler reads version 1\nInvalid: 1 error in 1 file.\n"
+    )
+
+
+def test_the_json_plan_has_every_field_of_the_contract(store_url: str, write_yaml: WriteYaml) -> None:
+    result = CliRunner().invoke(
+        cli, ["plan", str(write_yaml(ACCOUNT)), "--format", "json", "--actor", RESELLER, "--store", store_url]
+    )
+    assert result.exit_code == 0
+    plan = json.loads(result.stdout)
+    assert plan["format_version"] == 1
+    assert set(plan["store"]) == {"lineage", "revision"}
+    assert plan["actor"] == RESELLER
+    assert plan["summary"] == {"add": 9, "change": 1, "remove": 0, "blocked": 0}
+    assert plan["desired_digest"].startswith("sha256:")
+    first = plan["actions"][0]
+    assert first == {
+        "kind": "user.add",
+        "target": {"user": "alice@acme.example"},
+        "before": None,
+        "after": {"first_name": "Alice", "last_name": "Moreau"},
+        "permitted": True,
+        "requires": "software_coordinator",
+        "notifications": [{"to": "alice@acme.example", "event": "user.invited"}],
+    }
+    for action in plan["actions"]:
+        assert {"kind", "target", "before", "after", "permitted", "requires", "notifications"} <= set(action)
+
+
+def test_detailed_exitcode(store_url: str, write_yaml: WriteYaml) -> None:
+    path = str(write_yaml(ACCOUNT))
+    changes = CliRunner().invoke(
+        cli, ["plan", path, "--detailed-exitcode", "--actor", RESELLER, "--store", store_url]
+    )
+    assert changes.exit_code == 2
+    apply_yaml(store_url, ACCOUNT)
+    none = CliRunner().invoke(
+        cli, ["plan", path, "--detailed-exitcode", "--actor", RESELLER, "--store", store_url]
+    )
+    assert none.exit_code == 0
+    assert "No changes. The store matches the desired state." in none.output
+
+
+def test_a_saved_plan_applies_once_then_is_stale(
+    store_url: str, write_yaml: WriteYaml, tmp_path: Path
+) -> None:
+    out = tmp_path / "plan.json"
+    made = CliRunner().invoke(
+        cli, ["plan", str(write_yaml(ACCOUNT)), "--out", str(out), "--actor", RESELLER, "--store", store_url]
+    )
+    assert made.exit_code == 0
+    assert f"Saved the plan to {out}; apply it with `reconciler apply {out}`." in made.output
+    applied = CliRunner().invoke(cli, ["apply", str(out), "--auto-approve", "--store", store_url])
+    assert applied.exit_code == 0, applied.output
+    assert applied.output.endswith(
+        "Apply complete: 9 added, 1 changed, 0 removed. The store is at revision 1.\n"
+    )
+    stale = CliRunner().invoke(cli, ["apply", str(out), "--auto-approve", "--store", store_url])
+    assert stale.exit_code == 1
+    assert stale.stderr == (
+        "Error: the plan was made at revision 0 but the store is at revision 1; nothing was applied: "
+        "run `reconciler plan` again\n"
+    )
+    assert open_store(store_url).snapshot().revision == 1
+
+
+def test_a_saved_plan_is_for_its_actor_only(store_url: str, write_yaml: WriteYaml, tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    CliRunner().invoke(
+        cli, ["plan", str(write_yaml(ACCOUNT)), "--out", str(out), "--actor", RESELLER, "--store", store_url]
+    )
+    other = CliRunner().invoke(
+        cli, ["apply", str(out), "--auto-approve", "--actor", "alice@acme.example", "--store", store_url]
+    )
+    assert other.exit_code == 1
+    assert "the plan was made for orders@cadpartners.example, not alice@acme.example" in other.stderr
+
+
+def test_a_broken_plan_file_is_named(store_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text('{"format_version": 1}')
+    result = CliRunner().invoke(cli, ["apply", str(path), "--auto-approve", "--store", store_url])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {path}: a saved plan with a missing or broken field")
+
+
+def test_apply_asks_first_and_needs_auto_approve_without_a_terminal(
+    store_url: str, write_yaml: WriteYaml
+) -> None:
+    result = CliRunner().invoke(
+        cli, ["apply", str(write_yaml(ACCOUNT)), "--actor", RESELLER, "--store", store_url]
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: not applied: apply asks before changing anything; pass --auto-approve to run unattended\n"
+    )
+    assert open_store(store_url).snapshot().revision == 0
+
+
+@pytest.mark.parametrize(("answer", "revision"), [(b"y\n", 1), (b"n\n", 0)])
+def test_apply_on_a_terminal_applies_only_on_yes(
+    store_url: str, write_yaml: WriteYaml, answer: bytes, revision: int
+) -> None:
+    path = write_yaml(ACCOUNT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RECONCILER_STORE": store_url, "RECONCILER_ACTOR": RESELLER}
+    main, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", str(path)],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+    )
+    os.close(secondary)
+    output = b""
+    while b"Apply these 10 actions? [y/N]" not in output:
+        output += os.read(main, 4096)
+    os.write(main, answer)
+    assert process.wait(timeout=30) == (0 if revision else 1)
+    os.close(main)
+    assert open_store(store_url).snapshot().revision == revision
+
+
+def test_a_blocked_plan_exits_3_and_applies_nothing(store_url: str, write_yaml: WriteYaml) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "apply",
+            str(write_yaml(ACCOUNT)),
+            "--auto-approve",
+            "--actor",
+            "alice@acme.example",
+            "--store",
+            store_url,
+        ],
+    )
+    assert result.exit_code == 3
+    assert "Plan: 9 to add, 1 to change, 0 to remove, 10 blocked." in result.output
+    assert open_store(store_url).snapshot().revision == 0
+
+
+def test_export_round_trips_and_quotes_what_yaml_would_misread(store_url: str, write_yaml: WriteYaml) -> None:
+    tricky = (
+        ACCOUNT.replace("country: US", 'country: "NO"')
+        .replace("last_name: Smith", 'last_name: "on"')
+        .replace("first_name: Bob", 'first_name: "0o17"')
+    )
+    apply_yaml(store_url, tricky)
+    result = CliRunner().invoke(cli, ["export", "--store", store_url])
+    assert result.exit_code == 0
+    assert 'country: "NO"' in result.output
+    assert 'last_name: "on"' in result.output
+    assert 'first_name: "0o17"' in result.output
+    assert '- number: "110001234567"' in result.output
+    exported = write_yaml(result.output, "exported.yaml")
+    replan = CliRunner().invoke(
+        cli, ["plan", str(exported), "--detailed-exitcode", "--actor", RESELLER, "--store", store_url]
+    )
+    assert replan.exit_code == 0, replan.output
+
+
+def test_export_of_one_contract(store_url: str) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    result = CliRunner().invoke(cli, ["export", "--contract", "110001234567", "--store", store_url])
+    assert result.exit_code == 0
+    assert "carol@acme.example" in result.output
+    missing = CliRunner().invoke(cli, ["export", "--contract", "999999", "--store", store_url])
+    assert (missing.exit_code, missing.stderr) == (1, "Error: no contract 999999 in the store\n")
+
+
+def test_users_activate(store_url: str) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    result = CliRunner().invoke(cli, ["users", "activate", "Carol@acme.example", "--store", store_url])
+    assert (result.exit_code, result.output) == (0, "carol@acme.example is active.\n")
+    assert open_store(store_url).snapshot().user_status["carol@acme.example"] == "active"
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for command in (["init"], ["plan"], ["apply"], ["export"], ["validate"], ["users", "activate"]):
+        result = CliRunner().invoke(cli, [*command, "--help"])
+        assert result.exit_code == 0
+        assert "Example:" in result.output, command
