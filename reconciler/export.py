@@ -33,7 +33,16 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar(_STR_TAG, value, style='"' if ambiguous else None)
 
 
+class _Number(str):
+    """A contract or serial number: always quoted, as the schema asks people to write it."""
+
+
+def _represent_number(dumper: yaml.SafeDumper, value: _Number) -> yaml.ScalarNode:
+    return dumper.represent_scalar(_STR_TAG, str(value), style='"')
+
+
 _Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(_Number, _represent_number)
 
 
 def export_yaml(state: DesiredState, contract: str | None = None) -> str:
@@ -66,7 +75,7 @@ def _only_access_to(user: User, serials: set[str]) -> User:
 
 
 def _contract(contract: Contract) -> dict[str, Any]:
-    data: dict[str, Any] = {"number": contract.number, "manager": contract.manager}
+    data: dict[str, Any] = {"number": _Number(contract.number), "manager": contract.manager}
     if contract.coordinators:
         data["coordinators"] = [
             _without_defaults({"email": k.email, **coordinator_record(k)}) for k in contract.coordinators
@@ -75,7 +84,7 @@ def _contract(contract: Contract) -> dict[str, Any]:
         data["serials"] = [
             _without_defaults(
                 {
-                    "number": s.number,
+                    "number": _Number(s.number),
                     "product": s.product,
                     "seats": s.seats,
                     "group": s.group,

@@ -12,36 +12,14 @@ The target of the validate issue is a ratio of at most 1.3 at 10,000 users.
 from __future__ import annotations
 
 import gc
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import write_account
+from common import account_file, bare_parse, median_seconds
 
 from reconciler.validate import load_desired_state
-
-RUNS = 3
-
-
-def median_seconds(work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(RUNS):
-        gc.collect()
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
-def bare_parse(path: Path) -> object:
-    with path.open("rb") as stream:
-        return yaml.load(stream, Loader=yaml.CSafeLoader)
 
 
 def bare_parse_gc_paused(path: Path) -> object:
@@ -57,9 +35,7 @@ def main(argv: list[str]) -> None:
     print(f"{'users':>8} {'MB':>6} {'parse floor':>12} {'parse, gc off':>14} {'validate':>9} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as folder:
         for users in sizes:
-            path = Path(folder) / f"account-{users}.yaml"
-            with path.open("w") as out:
-                write_account(out, users)
+            path = account_file(Path(folder), users)
             floor = median_seconds(lambda path=path: bare_parse(path))
             floor_no_gc = median_seconds(lambda path=path: bare_parse_gc_paused(path))
             validate = median_seconds(lambda path=path: load_desired_state([str(path)]))
