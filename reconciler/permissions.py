@@ -14,9 +14,10 @@ Action and returns a judgement.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from reconciler.model import Contract
 from reconciler.plan import Action
 from reconciler.store.base import Snapshot
 
@@ -64,7 +65,7 @@ class Authority:
     serial_contract: Mapping[str, str]  # serial -> its contract
     serial_coordinator: Mapping[str, str]  # serial -> its SC, where it has one who may manage users
     user_managers: frozenset[str]  # SCs who may manage users, on some contract
-    coordinators: frozenset[str]  # everybody named SC on some contract
+    coordinator_contracts: Mapping[str, tuple[str, ...]]  # each SC -> the contracts naming them
 
     @classmethod
     def of(cls, snapshot: Snapshot, actor: str) -> Authority:
@@ -82,8 +83,12 @@ class Authority:
                 if s.coordinator and (c.number, s.coordinator) in may_manage
             },
             user_managers=frozenset(email for _, email in may_manage),
-            coordinators=frozenset(k.email for c in state.contracts for k in c.coordinators),
+            coordinator_contracts=_contracts_by_coordinator(state.contracts),
         )
+
+    @property
+    def is_manager(self) -> bool:
+        return self.actor in self.managers.values()
 
     @property
     def is_reseller(self) -> bool:
@@ -113,14 +118,31 @@ def required_role(action: Action, authority: Authority) -> str:
     if kind in _MANAGER_KINDS:
         return CONTRACT_MANAGER if target["contract"] in authority.managers else RESELLER
     if kind.startswith("user."):
-        user = target["user"]
-        if user in authority.resellers or user in authority.managers.values():
-            return RESELLER
-        return CONTRACT_MANAGER if user in authority.coordinators else SOFTWARE_COORDINATOR
+        return _role_over_user(kind, target["user"], authority)
     # access.*
     if target["serial"] in authority.serial_coordinator:
         return SOFTWARE_COORDINATOR
     return CONTRACT_MANAGER if target["contract"] in authority.managers else RESELLER
+
+
+def _role_over_user(kind: str, user: str, authority: Authority) -> str:
+    # An SC never changes a CM, a reseller or another SC, but may correct their own record.
+    if user in authority.resellers:
+        return RESELLER
+    if user in authority.managers.values():
+        return CONTRACT_MANAGER
+    if user in authority.coordinator_contracts:
+        own_record = kind == "user.update" and user == authority.actor
+        return SOFTWARE_COORDINATOR if own_record else CONTRACT_MANAGER
+    return SOFTWARE_COORDINATOR
+
+
+def _contracts_by_coordinator(contracts: Iterable[Contract]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for contract in contracts:
+        for coordinator in contract.coordinators:
+            found.setdefault(coordinator.email, []).append(contract.number)
+    return {email: tuple(numbers) for email, numbers in found.items()}
 
 
 def _may(action: Action, requires: str, authority: Authority) -> bool:
@@ -131,8 +153,8 @@ def _may(action: Action, requires: str, authority: Authority) -> bool:
     kind, target = action.kind, action.target
     if kind.startswith("user."):
         if requires == CONTRACT_MANAGER:
-            return authority.actor in authority.managers.values()
-        return authority.actor in authority.managers.values() or authority.actor in authority.user_managers
+            return authority.is_manager
+        return authority.is_manager or authority.actor in authority.user_managers
     if authority.manages(target["contract"]):
         return True
     return (
@@ -168,6 +190,12 @@ def _who_may(action: Action, requires: str, authority: Authority) -> str:
     contract = action.target.get("contract", "")
     if requires != RESELLER and contract in authority.managers:
         people.append(authority.managers[contract])
+    if requires == CONTRACT_MANAGER and action.kind.startswith("user."):
+        user = action.target["user"]
+        if user in authority.managers.values():
+            people.append(user)
+        contracts = authority.coordinator_contracts.get(user, ())
+        people.extend(authority.managers[c] for c in contracts if c in authority.managers)
     if requires == SOFTWARE_COORDINATOR and action.kind.startswith("user."):
         people.append("a Contract Manager, a Software Coordinator who may manage users")
     people.extend(sorted(authority.resellers))

@@ -1,0 +1,338 @@
+"""Properties of plan, apply and export over random valid accounts, each on a real SQLite store.
+
+`desired_states()` draws valid DesiredState values straight as model
+objects, normalised as `model.build_state` leaves them. Pairs of states
+(`state_pairs()`) come from one `Universe`, in which a serial number always
+belongs to the same contract, so B on top of A moves no serial between
+contracts (a change the diff refuses on purpose). The properties:
+
+1. a plan of A against a store that has A is empty;
+2. after A then B, the store and its export read back are B;
+3. the same desired state against the same store plans to the same bytes;
+4. B applies on top of A: the store's foreign keys and seat trigger accept
+   the plan's order;
+5. so does any order the dependency edges allow, whatever the tie-break;
+6. the export reads the same under YAML 1.1 (PyYAML) as under our loader.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from conftest import RESELLER
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from reconciler.apply import apply_plan
+from reconciler.export import export_yaml
+from reconciler.loader import Source, parse
+from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
+from reconciler.ordering import plan_order
+from reconciler.plan import Plan
+from reconciler.planner import make_plan
+from reconciler.store import Store, open_store
+from reconciler.validate import load_desired_state
+
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+EMAILS = tuple(f"u{i}@acme.example" for i in range(8))
+SERIALS = tuple(f"399-{j:08d}" for j in range(12))
+#: Strings YAML 1.1 or 1.2 would read as something else, or that need quoting for other reasons.
+TRICKY = (
+    "NO", "on", "Off", "yes", "0755", "0o17", "0x1F", "1e3", "1_000", ".5", "null", "Null", "~",
+    "true", "False", "12:30", "2001-12-14", "<<", "=", "-", "- x", "a: b", "#c", "x #y", "'q'",
+    '"d"', "@at", "%p", "!t", "&a", "*b", "[l]", "{m}", "|", ">", " lead", "trail ", "  ",
+    "Ødegård", "Müller", "Łukasz", "Zoë", "中村", "Ж",
+)  # fmt: skip
+ALPHABET = "aZø éßЖ中:#'\"-!"
+COUNTRIES = ("NO", "ON", "US", "GB", "YE", "OK")
+
+
+def texts() -> st.SearchStrategy[str]:
+    """One line of text the schema accepts, often one YAML would misread."""
+    return st.one_of(st.sampled_from(TRICKY), st.text(ALPHABET, min_size=1, max_size=8))
+
+
+def shippings() -> st.SearchStrategy[Shipping]:
+    countries = st.one_of(st.sampled_from(COUNTRIES), st.from_regex(r"[A-Z]{2}", fullmatch=True))
+    return st.builds(Shipping, texts(), texts(), countries)
+
+
+@dataclass(frozen=True)
+class Universe:
+    """What two states may share: contract numbers (one per slot), e-mails and serial numbers.
+
+    Serial j belongs to contract slot j % (number of slots), in every state drawn from one universe.
+    A small universe makes two states overlap, so their diff updates more than it adds and removes.
+    """
+
+    numbers: tuple[str, ...]
+    emails: tuple[str, ...]
+    serials: tuple[str, ...]
+
+    def serials_of(self, slot: int) -> list[str]:
+        return [s for j, s in enumerate(self.serials) if j % len(self.numbers) == slot]
+
+
+@st.composite
+def universes(draw: st.DrawFn) -> Universe:
+    number = st.from_regex(r"[0-9]{6,20}", fullmatch=True)
+    numbers = draw(st.lists(number, min_size=1, max_size=3, unique=True))
+    emails = draw(st.integers(2, len(EMAILS)))
+    serials = draw(st.integers(len(numbers), len(SERIALS)))
+    return Universe(tuple(numbers), EMAILS[:emails], SERIALS[:serials])
+
+
+@st.composite
+def _contract(draw: st.DrawFn, universe: Universe, slot: int, users: Sequence[str]) -> Contract:
+    """A contract whose serials have one seat each, for `desired_states` to fix up."""
+    manager = draw(st.sampled_from(users))
+    coordinators = draw(
+        st.lists(
+            st.builds(Coordinator, st.sampled_from(users), st.booleans(), st.none() | shippings()),
+            max_size=3,
+            unique_by=lambda k: k.email,
+        )
+    )
+    chosen = draw(st.lists(st.sampled_from(universe.serials_of(slot)), max_size=4, unique=True))
+    named = [None, *(k.email for k in coordinators)]
+    serials = [
+        Serial(s, draw(texts()), 1, draw(st.none() | texts()), draw(st.sampled_from(named))) for s in chosen
+    ]
+    return Contract(
+        universe.numbers[slot],
+        manager,
+        tuple(sorted(coordinators, key=lambda k: k.email)),
+        tuple(sorted(serials, key=lambda s: s.number)),
+    )
+
+
+def _access(draw: st.DrawFn, serials: Sequence[str]) -> tuple[Access, ...]:
+    if not serials:
+        return ()
+    chosen = draw(st.lists(st.sampled_from(serials), max_size=3, unique=True))
+    return tuple(Access(s, draw(st.booleans())) for s in sorted(chosen))
+
+
+@st.composite
+def desired_states(draw: st.DrawFn, universe: Universe | None = None) -> DesiredState:
+    """A random valid account, normalised as `build_state` makes it."""
+    universe = draw(universes()) if universe is None else universe
+    emails = sorted(draw(st.lists(st.sampled_from(universe.emails), min_size=1, unique=True)))
+    slots = draw(st.lists(st.sampled_from(range(len(universe.numbers))), max_size=3, unique=True))
+    contracts = [draw(_contract(universe, slot, emails)) for slot in slots]
+    serials = sorted(s.number for c in contracts for s in c.serials)
+    users = [User(email, draw(texts()), draw(texts()), _access(draw, serials)) for email in emails]
+    holders = Counter(a.serial for u in users for a in u.access)
+    extra = st.sampled_from((0, 0, 0, 1, 2, 5))
+    contracts = [
+        dataclasses.replace(
+            c,
+            serials=tuple(
+                dataclasses.replace(s, seats=max(holders[s.number], 1) + draw(extra)) for s in c.serials
+            ),
+        )
+        for c in contracts
+    ]
+    return DesiredState(tuple(sorted(contracts, key=lambda c: c.number)), tuple(users))
+
+
+def _passed_on(draw: st.DrawFn, users: Sequence[User]) -> tuple[User, ...]:
+    """`users` with each grant kept, dropped or handed to someone else: no serial gains holders."""
+    emails = [u.email for u in users]
+    grants: dict[str, dict[str, bool]] = {email: {} for email in emails}
+    for user in users:
+        for access in user.access:
+            fate = draw(st.sampled_from(("keep", "keep", "drop", "move")))
+            holder = draw(st.sampled_from(emails)) if fate == "move" else user.email
+            if fate != "drop" and access.serial not in grants[holder]:
+                grants[holder][access.serial] = draw(st.booleans())
+    return tuple(
+        dataclasses.replace(u, access=tuple(Access(s, d) for s, d in sorted(grants[u.email].items())))
+        for u in users
+    )
+
+
+@st.composite
+def nudged(draw: st.DrawFn, state: DesiredState) -> DesiredState:
+    """`state` with small valid edits: grants passed on, downloads, seats, SCs of serials, SC rights."""
+    maybe = st.booleans()
+    users = _passed_on(draw, state.users)
+    holders = Counter(a.serial for u in users for a in u.access)
+
+    def serial(s: Serial, contract: Contract) -> Serial:
+        named = [None, *(k.email for k in contract.coordinators)]
+        seats = max(holders[s.number], 1) + draw(st.integers(0, 2)) if draw(maybe) else s.seats
+        return dataclasses.replace(
+            s, seats=seats, coordinator=draw(st.sampled_from(named)) if draw(maybe) else s.coordinator
+        )
+
+    def coordinator(k: Coordinator) -> Coordinator:
+        return Coordinator(k.email, draw(maybe), draw(st.none() | shippings())) if draw(maybe) else k
+
+    contracts = tuple(
+        dataclasses.replace(
+            c,
+            coordinators=tuple(coordinator(k) for k in c.coordinators),
+            serials=tuple(serial(s, c) for s in c.serials),
+        )
+        for c in state.contracts
+    )
+    return DesiredState(contracts, users)
+
+
+@st.composite
+def state_pairs(draw: st.DrawFn) -> tuple[DesiredState, DesiredState]:
+    """A and B from one universe, so no serial changes contract; B is either new or A nudged."""
+    universe = draw(universes())
+    first = draw(desired_states(universe))
+    return first, draw(st.one_of(desired_states(universe), nudged(first)))
+
+
+@contextmanager
+def new_store() -> Iterator[Store]:
+    """An empty SQLite store in a folder of its own, with RESELLER as its reseller."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_store(f"sqlite:///{Path(folder) / 'store.db'}")
+        store.initialize([RESELLER])
+        yield store
+
+
+def plan_of(store: Store, desired: DesiredState) -> Plan:
+    return make_plan(desired, store.snapshot(), RESELLER)
+
+
+def apply_state(store: Store, desired: DesiredState) -> Plan:
+    """Plan `desired` against `store` and apply it; returns the plan applied."""
+    plan = plan_of(store, desired)
+    apply_plan(store, plan, RESELLER)
+    return plan
+
+
+def reload_export(state: DesiredState) -> DesiredState:
+    """`state` exported, written to a file and loaded back as desired state."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "account.yaml"
+        path.write_text(export_yaml(state), encoding="utf-8")
+        return load_desired_state([str(path)])
+
+
+EMPTY = DesiredState()
+ONE_SEAT = DesiredState(
+    contracts=(
+        Contract(
+            "110001234567",
+            "u0@acme.example",
+            (Coordinator("u1@acme.example", True, Shipping("NO", "on", "NO")),),
+            (Serial("399-00000000", "0755", 1, "null", "u1@acme.example"),),
+        ),
+    ),
+    users=(
+        User("u0@acme.example", "NO", "0o17", (Access("399-00000000", True),)),
+        User("u1@acme.example", "1e3", "Ødegård"),
+    ),
+)
+#: The one seat changes hands, the SC is replaced and the old SC and CM leave.
+SEAT_CHANGES_HANDS = DesiredState(
+    contracts=(
+        Contract(
+            "110001234567",
+            "u2@acme.example",
+            (Coordinator("u3@acme.example"),),
+            (Serial("399-00000000", "0755", 1, None, "u3@acme.example"),),
+        ),
+    ),
+    users=(
+        User("u2@acme.example", "true", "on", (Access("399-00000000"),)),
+        User("u3@acme.example", "~", "中村"),
+    ),
+)
+
+
+@SETTINGS
+@given(state=desired_states())
+def test_generated_states_are_valid_and_normalised(state: DesiredState) -> None:
+    assert reload_export(state) == state
+
+
+@SETTINGS
+@given(state=desired_states())
+@example(state=ONE_SEAT)
+def test_a_plan_of_what_the_store_has_is_empty(state: DesiredState) -> None:
+    with new_store() as store:
+        apply_state(store, state)
+        assert plan_of(store, state).actions == ()
+
+
+@SETTINGS
+@given(pair=state_pairs())
+@example(pair=(ONE_SEAT, SEAT_CHANGES_HANDS))
+@example(pair=(ONE_SEAT, EMPTY))
+def test_after_a_then_b_the_store_and_its_export_are_b(pair: tuple[DesiredState, DesiredState]) -> None:
+    first, second = pair
+    with new_store() as store:
+        apply_state(store, first)
+        apply_state(store, second)
+        state = store.snapshot().state
+    assert state == second
+    assert reload_export(state) == second
+
+
+@SETTINGS
+@given(pair=state_pairs())
+def test_the_same_input_plans_to_the_same_bytes(pair: tuple[DesiredState, DesiredState]) -> None:
+    first, second = pair
+    with new_store() as store:
+        apply_state(store, first)
+        once = plan_of(store, second).dumps()
+        # The same state read from its YAML, new objects throughout, must not change a byte either.
+        again = plan_of(store, reload_export(second)).dumps()
+    assert once == again
+
+
+@SETTINGS
+@given(pair=state_pairs())
+@example(pair=(ONE_SEAT, SEAT_CHANGES_HANDS))
+@example(pair=(SEAT_CHANGES_HANDS, ONE_SEAT))
+def test_b_always_applies_on_top_of_a(pair: tuple[DesiredState, DesiredState]) -> None:
+    first, second = pair
+    with new_store() as store:
+        apply_state(store, first)
+        revision = store.snapshot().revision
+        plan = apply_state(store, second)
+        assert store.snapshot().revision == revision + (1 if plan.actions else 0)
+
+
+@SETTINGS
+@given(pair=state_pairs(), tie_break=st.randoms(use_true_random=False))
+@example(pair=(ONE_SEAT, SEAT_CHANGES_HANDS), tie_break=random.Random(0))
+@example(pair=(SEAT_CHANGES_HANDS, ONE_SEAT), tie_break=random.Random(1))
+def test_any_order_the_edges_allow_applies(
+    pair: tuple[DesiredState, DesiredState], tie_break: random.Random
+) -> None:
+    first, second = pair
+    with new_store() as store:
+        apply_state(store, first)
+        plan = plan_of(store, second)
+        priority = {id(a): tie_break.random() for a in plan.actions}
+        reordered = plan_order(plan.actions, sort_key=lambda a: priority[id(a)])
+        apply_plan(store, dataclasses.replace(plan, actions=tuple(reordered)), RESELLER)
+        assert store.snapshot().state == second
+
+
+@SETTINGS
+@given(state=desired_states())
+@example(state=ONE_SEAT)
+def test_the_export_reads_the_same_under_yaml_1_1_and_1_2(state: DesiredState) -> None:
+    with new_store() as store:
+        apply_state(store, state)
+        text = export_yaml(store.snapshot().state)
+    assert yaml.safe_load(text) == parse(Source("export.yaml", text.encode()))
