@@ -1,30 +1,78 @@
-"""Apply a plan: refuse what must not run, then hand it to the store's one transaction."""
+"""Apply a plan: refuse what must not run, compose its e-mail, hand both to the store's one transaction.
+
+The messages are composed before the transaction from the store as the plan
+saw it, and written to the outbox inside it: the change and the news of it
+commit together or not at all. Delivery happens afterwards (notify/).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from reconciler.errors import ApplyRefused, PlanBlocked, plural
-from reconciler.plan import Plan
-from reconciler.store.base import Store
+from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, compose_notifications
+from reconciler.notify.message import Message, Request
+from reconciler.notify.requests import compose_requests, requests_of, split_blocked
+from reconciler.plan import Action, Plan
+from reconciler.store.base import Snapshot, Store
 
 
-def check_applicable(plan: Plan, actor: str | None) -> None:
-    """Raise unless `plan` may run as it stands: nothing blocked, made for this actor."""
+@dataclass(frozen=True)
+class Applied:
+    """What an apply did: the store's revision after it, what it applied, queued and asked for."""
+
+    revision: int
+    plan: Plan
+    messages: tuple[Message, ...] = ()
+    requests: tuple[Request, ...] = ()
+    held_back: tuple[Action, ...] = ()
+
+
+def check_applicable(plan: Plan, actor: str | None, request: bool = False) -> None:
+    """Raise unless `plan` may run as it stands: made for this actor, and nothing blocked
+    unless the blocked actions are to be requested."""
     if actor is not None and actor.lower() != plan.actor:
         raise ApplyRefused(
             f"the plan was made for {plan.actor}, not {actor.lower()}; "
             "permissions were judged for that actor, so make a plan of your own"
         )
     blocked = len(plan.blocked)
-    if blocked:
+    if blocked and not request:
         raise PlanBlocked(
             f"{blocked} {plural(blocked, 'action')} of the plan {'is' if blocked == 1 else 'are'} blocked "
-            "for lack of permission; nothing was applied"
+            "for lack of permission; nothing was applied (use --request to ask whoever may)"
         )
 
 
-def apply_plan(store: Store, plan: Plan, actor: str | None = None) -> int:
-    """Run `plan` on `store`, all of it or nothing; returns the store's revision afterwards."""
-    check_applicable(plan, actor)
+def apply_plan(
+    store: Store,
+    plan: Plan,
+    actor: str | None = None,
+    *,
+    snapshot: Snapshot | None = None,
+    request: bool = False,
+    mail: MailSettings = DEFAULT_MAIL,
+) -> Applied:
+    """Run `plan` on `store`, all of it or nothing, with its e-mail queued in the same transaction.
+
+    With `request`, blocked actions (and what waits on them) are not applied
+    but sent as requests to the people who may perform them. `snapshot`, the
+    store as the plan was made from it, saves reading the store again.
+    """
+    check_applicable(plan, actor, request)
     if not plan.actions:
-        return plan.revision
-    return store.apply(plan, plan.actor)
+        return Applied(plan.revision, plan)
+    if snapshot is None or (snapshot.lineage, snapshot.revision) != (plan.lineage, plan.revision):
+        snapshot = store.snapshot()  # if it moved on since the plan, the store refuses the apply
+    runnable = plan
+    requests: list[Request] = []
+    held_back: tuple[Action, ...] = ()
+    if request and plan.blocked:
+        split = split_blocked(plan)
+        runnable, held_back = split.runnable, split.held_back
+        requests = requests_of(plan, snapshot)
+    revision_after = runnable.revision + 1 if runnable.actions else runnable.revision
+    messages = compose_notifications(runnable, snapshot, revision_after, mail)
+    messages += compose_requests(plan, requests, mail)
+    revision = store.apply(runnable, plan.actor, messages, requests)
+    return Applied(revision, runnable, tuple(messages), tuple(requests), held_back)

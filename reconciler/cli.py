@@ -8,20 +8,35 @@ drift found; 3 blocked by permissions.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from reconciler import __version__
-from reconciler.apply import apply_plan, check_applicable
-from reconciler.errors import ApplyRefused, InputError, InvalidDesiredState, PlanBlocked, ReconcilerError
+from reconciler.apply import Applied, apply_plan, check_applicable
+from reconciler.errors import (
+    ApplyRefused,
+    InputError,
+    InvalidDesiredState,
+    PlanBlocked,
+    ReconcilerError,
+    plural,
+)
 from reconciler.export import export_yaml
+from reconciler.notify.compose import MailSettings
+from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, deliver
+from reconciler.notify.maildir import write_maildir
+from reconciler.notify.message import OutboxEntry
+from reconciler.notify.smtp import DEFAULT_SENDER, SmtpSettings
 from reconciler.plan import Plan
 from reconciler.planner import make_plan
-from reconciler.report.text import render_plan
+from reconciler.report.outbox import render_outbox
+from reconciler.report.text import render_plan, target_label
 from reconciler.store import DEFAULT_URL, Store, open_store
 from reconciler.validate import load_desired_state
 
@@ -238,37 +253,216 @@ def plan(
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PLANFILE | PATH...")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking; needed when not on a terminal.")
+@click.option(
+    "--request",
+    is_flag=True,
+    help="Apply what you may, and e-mail each blocked action to the people who may perform it.",
+)
 @_store_option
 @_actor_option
-def apply(paths: tuple[str, ...], auto_approve: bool, store_url: str, actor: str | None) -> None:
+def apply(
+    paths: tuple[str, ...], auto_approve: bool, request: bool, store_url: str, actor: str | None
+) -> None:
     """Apply a saved plan, or plan the YAML and apply that, all or nothing.
 
     A saved plan (a .json file from `plan --out`) is refused when the store
     has moved on since it was made. Blocked actions stop the whole apply
-    (exit 3). On a terminal it asks before changing anything.
+    (exit 3), unless --request: then they, and what waits on them, are not
+    applied but sent as requests to whoever may perform them (the reseller
+    for a manager change, the CM for a coordinator), and the rest is applied.
+    On a terminal it asks before changing anything.
+
+    The e-mails to the people affected are queued in the same transaction
+    and, when RECONCILER_SMTP_URL is set, sent right after; a failed delivery
+    never undoes an apply: `reconciler notify` sends what is left.
 
     \b
     Example:
       reconciler apply plan.json --auto-approve
       reconciler apply examples/acme --actor orders@cadpartners.example
+      reconciler apply account.yaml --actor alice@acme.example --request
     """
     store = open_store(store_url)
+    snapshot = None
     if len(paths) == 1 and paths[0].endswith(".json"):
         the_plan = Plan.loads(_read(paths[0]), paths[0])
     else:
-        the_plan = _plan_of(paths, store, _required_actor(actor))
+        snapshot = store.snapshot()
+        the_plan = make_plan(load_desired_state(paths), snapshot, _required_actor(actor))
     _echo_plan(the_plan)
-    check_applicable(the_plan, actor)
+    check_applicable(the_plan, actor, request)
     if not the_plan.actions:
         return
+    smtp = SmtpSettings.from_env(os.environ)  # a bad URL fails before anything changes
     if not auto_approve:
         _confirm(len(the_plan.actions))
-    revision = apply_plan(store, the_plan, actor)
-    counts = the_plan.summary()
+    applied = apply_plan(
+        store, the_plan, actor, snapshot=snapshot, request=request, mail=_mail_settings(smtp)
+    )
+    counts = applied.plan.summary()
     click.echo(
         f"Apply complete: {counts['add']} added, {counts['change']} changed, {counts['remove']} removed. "
-        f"The store is at revision {revision}."
+        f"The store is at revision {applied.revision}."
     )
+    _echo_requests(applied)
+    _deliver_after_apply(store, applied, smtp)
+
+
+def _echo_requests(applied: Applied) -> None:
+    for found in applied.requests:
+        whom = " or ".join(found.requested_of) or "nobody (no one else may)"
+        click.echo(f"Requested {found.kind} {_target_text(found.target)} from {whom}.")
+    if applied.held_back:
+        count = len(applied.held_back)
+        click.echo(
+            f"Held back {count} {plural(count, 'action')} that {'waits' if count == 1 else 'wait'} "
+            "on a request: " + ", ".join(f"{a.kind} {target_label(a)}" for a in applied.held_back)
+        )
+
+
+def _target_text(target: Mapping[str, str]) -> str:
+    return " ".join(target[key] for key in ("contract", "serial", "coordinator", "user") if key in target)
+
+
+def _deliver_after_apply(store: Store, applied: Applied, smtp: SmtpSettings | None) -> None:
+    messages = len(applied.messages)
+    if not messages:
+        return
+    people = len({m.to for m in applied.messages})
+    queued = (
+        f"Queued {messages} {plural(messages, 'e-mail')} to {people} {plural(people, 'person', 'people')}"
+    )
+    if smtp is None:
+        click.echo(
+            f"{queued}. Set RECONCILER_SMTP_URL and run `reconciler notify` to send them, "
+            "or read them with `reconciler outbox --full`."
+        )
+        return
+    click.echo(f"{queued}; sending them through {smtp.redacted}.")
+    report = deliver(store, _courier(smtp))
+    _echo_delivery(report)
+
+
+def _courier(smtp: SmtpSettings) -> Courier:
+    attempts = os.environ.get("RECONCILER_SMTP_ATTEMPTS", "3")
+    if not attempts.isdigit() or int(attempts) < 1:
+        raise InputError("RECONCILER_SMTP_ATTEMPTS must be a whole number of at least 1")
+    return Courier(smtp, RetryPolicy(attempts=int(attempts)))
+
+
+def _echo_delivery(report: DeliveryReport) -> None:
+    sent = f"Sent {report.sent} {plural(report.sent, 'e-mail')}"
+    if not report.still_queued:
+        click.echo(f"{sent}; none left in the outbox.")
+        return
+    click.echo(f"{sent}; {report.still_queued} still queued: run `reconciler notify` to try again.", err=True)
+    for reason in report.reasons:
+        click.echo(f"  {reason}", err=True)
+
+
+def _mail_settings(smtp: SmtpSettings | None) -> MailSettings:
+    sender = _sender(smtp)
+    return MailSettings(
+        domain=sender.rpartition("@")[2] or "reconciler.localhost",
+        portal_url=os.environ.get("RECONCILER_PORTAL_URL") or None,
+    )
+
+
+@cli.command()
+@_store_option
+def notify(store_url: str) -> None:
+    """Send the queued e-mails over SMTP, each at most once.
+
+    The server is RECONCILER_SMTP_URL (smtp://host:port, smtps://user@host,
+    smtp://host:587?starttls=true; the password in the URL or in
+    RECONCILER_SMTP_PASSWORD), the sender RECONCILER_MAIL_FROM. A message is
+    marked sent once the server accepted it; a failure is retried
+    (RECONCILER_SMTP_ATTEMPTS, default 3, with growing waits) and what is not
+    delivered stays queued. Exits 0 when the outbox is empty, 1 when some
+    messages are still queued.
+
+    \b
+    Example:
+      RECONCILER_SMTP_URL=smtp://mail.acme.example:587?starttls=true reconciler notify
+    """
+    store = open_store(store_url)
+    smtp = SmtpSettings.from_env(os.environ)
+    if smtp is None:
+        queued = len(store.outbox(queued_only=True))
+        raise InputError(
+            f"RECONCILER_SMTP_URL is not set, so nothing was sent ({queued} {plural(queued, 'e-mail')} "
+            "queued); set it to smtp://host:port, or write the queue to a Maildir with "
+            "`reconciler outbox --maildir DIR`"
+        )
+    report = deliver(store, _courier(smtp))
+    _echo_delivery(report)
+    if report.still_queued:
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json lists every message with its delivery record.",
+)
+@click.option("--queued", "queued_only", is_flag=True, help="Only the messages not sent yet.")
+@click.option("--full", is_flag=True, help="Print each message whole: headers and plain-text body.")
+@click.option(
+    "--maildir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the queued messages into this Maildir (created if missing); they stay queued.",
+)
+@_store_option
+def outbox(output_format: str, queued_only: bool, full: bool, maildir: Path | None, store_url: str) -> None:
+    """List the e-mails in the outbox: queued and sent.
+
+    \b
+    Example:
+      reconciler outbox
+      reconciler outbox --queued --full
+      reconciler outbox --maildir ~/Mail/reconciler
+    """
+    store = open_store(store_url)
+    entries = store.outbox(queued_only=queued_only or maildir is not None)
+    if maildir is not None:
+        written = write_maildir(maildir, entries, _sender(SmtpSettings.from_env(os.environ)))
+        click.echo(
+            f"Wrote {written} new {plural(written, 'message')} to the Maildir {maildir} "
+            f"({len(entries)} queued in all)."
+        )
+        return
+    if output_format == "json":
+        click.echo(
+            json.dumps([_entry_json(e) for e in entries], indent=2, sort_keys=True, ensure_ascii=False)
+        )
+        return
+    for line in render_outbox(entries, full):
+        click.echo(line)
+
+
+def _sender(smtp: SmtpSettings | None) -> str:
+    return smtp.sender if smtp else os.environ.get("RECONCILER_MAIL_FROM", DEFAULT_SENDER)
+
+
+def _entry_json(entry: OutboxEntry) -> dict[str, object]:
+    message = entry.message
+    return {
+        "id": entry.id,
+        "message_id": message.message_id,
+        "kind": message.kind,
+        "to": message.to,
+        "subject": message.subject,
+        "revision": entry.revision,
+        "created_at": entry.created_at,
+        "attempts": entry.attempts,
+        "last_error": entry.last_error,
+        "sent_at": entry.sent_at,
+        "status": "queued" if entry.queued else "sent",
+    }
 
 
 @cli.command()

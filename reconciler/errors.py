@@ -78,6 +78,6 @@ class PlanBlocked(ReconcilerError):
     """The actor may not perform some of the plan's actions."""
 
 
-def plural(count: int, word: str) -> str:
-    """`word`, with an s unless `count` is one."""
-    return word if count == 1 else word + "s"
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`word` when `count` is one, else `many` (by default `word` with an s)."""
+    return word if count == 1 else many or word + "s"

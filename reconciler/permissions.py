@@ -183,7 +183,9 @@ _ROLE_NAMES = {
 }
 
 
-def _who_may(action: Action, requires: str, authority: Authority) -> str:
+def who_may(action: Action, authority: Authority) -> tuple[str, ...]:
+    """The people, other than the actor, who may perform `action`: the ones a request goes to."""
+    requires = required_role(action, authority)
     people: list[str] = []
     if requires == SOFTWARE_COORDINATOR and action.kind.startswith("access."):
         people.append(authority.serial_coordinator[action.target["serial"]])
@@ -196,11 +198,15 @@ def _who_may(action: Action, requires: str, authority: Authority) -> str:
             people.append(user)
         contracts = authority.coordinator_contracts.get(user, ())
         people.extend(authority.managers[c] for c in contracts if c in authority.managers)
-    if requires == SOFTWARE_COORDINATOR and action.kind.startswith("user."):
-        people.append("a Contract Manager, a Software Coordinator who may manage users")
     people.extend(sorted(authority.resellers))
-    unique = [p for i, p in enumerate(people) if p not in people[:i] and p != authority.actor]
-    return " or ".join(unique) if unique else "the reseller"
+    return tuple(p for p in dict.fromkeys(people) if p != authority.actor)
+
+
+def _who_may(action: Action, requires: str, authority: Authority) -> str:
+    people = list(who_may(action, authority))
+    if requires == SOFTWARE_COORDINATOR and action.kind.startswith("user."):
+        people.insert(0, "a Contract Manager, a Software Coordinator who may manage users")
+    return " or ".join(people) if people else "the reseller"
 
 
 _PHRASES = {

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from mailserver import MailServer
 
 from reconciler.plan import Plan
 
@@ -49,6 +50,15 @@ users:
     access:
       - serial: "399-12345679"
 """
+
+
+@pytest.fixture(autouse=True)
+def _no_reconciler_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own RECONCILER_* settings (a real SMTP server!) never reach a test."""
+    import os
+
+    for name in [name for name in os.environ if name.startswith("RECONCILER_")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture
@@ -107,3 +117,12 @@ def apply_yaml(store_url: str, text: str, actor: str = RESELLER) -> Plan:
     plan = plan_yaml(store_url, text, actor)
     apply_plan(open_store(store_url), plan, actor)
     return plan
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[MailServer]:
+    """A real SMTP server on loopback; its URL is `smtp_server.url`."""
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()

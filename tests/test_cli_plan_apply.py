@@ -106,6 +106,8 @@ def test_a_saved_plan_applies_once_then_is_stale(
     assert applied.exit_code == 0, applied.output
     assert applied.output.endswith(
         "Apply complete: 9 added, 1 changed, 0 removed. The store is at revision 1.\n"
+        "Queued 3 e-mails to 3 people. Set RECONCILER_SMTP_URL and run `reconciler notify` to send them, "
+        "or read them with `reconciler outbox --full`.\n"
     )
     stale = CliRunner().invoke(cli, ["apply", str(out), "--auto-approve", "--store", store_url])
     assert stale.exit_code == 1

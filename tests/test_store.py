@@ -147,5 +147,5 @@ def test_the_database_refuses_more_users_than_seats(store_url: str) -> None:
 
 def test_an_empty_plan_leaves_the_revision_alone(store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
-    assert apply_plan(open_store(store_url), plan_yaml(store_url, ACCOUNT)) == 1
+    assert apply_plan(open_store(store_url), plan_yaml(store_url, ACCOUNT)).revision == 1
     assert open_store(store_url).snapshot().revision == 1

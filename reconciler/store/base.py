@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from reconciler.model import DesiredState
+from reconciler.notify.message import Message, OutboxEntry, Request
 from reconciler.plan import Plan
 
 INVITED = "invited"
@@ -42,12 +43,33 @@ class Store(Protocol):
         """The whole store at its current revision, read consistently."""
         ...
 
-    def apply(self, plan: Plan, actor: str) -> int:
-        """Run every action of `plan` in one transaction; returns the new revision.
+    def apply(
+        self, plan: Plan, actor: str, outbox: Sequence[Message] = (), requests: Sequence[Request] = ()
+    ) -> int:
+        """Run every action of `plan` in one transaction, queue `outbox` and record `requests` in it.
 
+        Returns the revision afterwards: one more when the plan has actions.
         Raises StalePlan, leaving the store unchanged, when the store is not
         at the plan's lineage and revision once the transaction holds it.
+        A message or request already in the store is not added twice.
         """
+        ...
+
+    def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
+        """The outbox, oldest first."""
+        ...
+
+    def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
+        """Up to `limit` queued messages with ids above `after_id`, held for this caller until
+        marked sent or failed, or until the lease ends; one held elsewhere is skipped."""
+        ...
+
+    def mark_sent(self, entry_id: int) -> None:
+        """A server accepted the message: it is never sent again."""
+        ...
+
+    def mark_failed(self, entry_id: int, error: str | None) -> None:
+        """Delivery failed (counted, with why) or was not tried (`error` None): it stays queued."""
         ...
 
     def activate_user(self, email: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
+from reconciler.notify.message import Message, OutboxEntry
 from reconciler.store.base import Snapshot
 
 Rows = Sequence[Sequence[Any]]
@@ -41,3 +42,23 @@ def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
         state=state,
         user_status={email: status for email, _, _, status in rows["users"]},
     )
+
+
+def outbox_entry(row: Sequence[Any]) -> OutboxEntry:
+    """An outbox row, in the column order of statements.OUTBOX_ALL."""
+    (
+        entry_id,
+        message_id,
+        kind,
+        revision,
+        recipient,
+        subject,
+        text,
+        html,
+        created_at,
+        attempts,
+        error,
+        sent,
+    ) = row
+    message = Message(message_id, recipient, subject, text, html, kind)
+    return OutboxEntry(entry_id, message, revision, created_at, attempts, error, sent)

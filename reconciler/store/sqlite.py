@@ -14,16 +14,18 @@ import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import StalePlan, StoreError, StoreExists, StoreNotFound
+from reconciler.notify.message import Message, OutboxEntry, Request
 from reconciler.plan import Plan
 from reconciler.store import migrations
+from reconciler.store import statements as sql
 from reconciler.store.base import Snapshot
-from reconciler.store.rows import snapshot_from_rows
+from reconciler.store.rows import outbox_entry, snapshot_from_rows
 from reconciler.store.statements import AUDIT, READS, WRITES
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -57,19 +59,49 @@ class SqliteStore:
             rows = {name: db.execute(sql).fetchall() for name, sql in READS.items()}
         return snapshot_from_rows(rows)
 
-    def apply(self, plan: Plan, actor: str) -> int:
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+    def apply(
+        self, plan: Plan, actor: str, outbox: Sequence[Message] = (), requests: Sequence[Request] = ()
+    ) -> int:
+        now = _now()
         with self._connection() as db, _transaction(db, "IMMEDIATE"):
             meta = dict(db.execute(READS["meta"]).fetchall())
             if meta["lineage"] != plan.lineage or int(meta["revision"]) != plan.revision:
                 raise StalePlan(_stale_message(plan, meta["lineage"], int(meta["revision"])))
-            revision = plan.revision + 1
+            revision = plan.revision + 1 if plan.actions else plan.revision
             for kind, run in groupby(plan.actions, key=lambda action: action.kind):
-                sql, params_of = WRITES[kind]
-                db.executemany(sql, [params_of(a.target, a.after or {}, now) for a in run])
-            db.executemany(AUDIT, [_audit_row(revision, actor, now, a) for a in plan.actions])
-            db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(revision),))
+                statement, params_of = WRITES[kind]
+                db.executemany(statement, [params_of(a.target, a.after or {}, now) for a in run])
+            if plan.actions:
+                db.executemany(AUDIT, [_audit_row(revision, actor, now, a) for a in plan.actions])
+                db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(revision),))
+            db.executemany(sql.REQUEST_INSERT, [_request_row(revision, now, r) for r in requests])
+            db.executemany(sql.OUTBOX_INSERT, [_outbox_row(revision, now, m) for m in outbox])
         return revision
+
+    def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
+        with self._connection() as db:
+            rows = db.execute(sql.OUTBOX_QUEUED if queued_only else sql.OUTBOX_ALL).fetchall()
+        return [outbox_entry(row) for row in rows]
+
+    def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
+        now = datetime.now(UTC)
+        until = (now + timedelta(seconds=lease_seconds)).isoformat(timespec="milliseconds")
+        with self._connection() as db, _transaction(db, "IMMEDIATE"):
+            now_text = now.isoformat(timespec="milliseconds")
+            rows = db.execute(sql.OUTBOX_CLAIM, (until, after_id, now_text, limit))
+            claimed = [outbox_entry(row) for row in rows.fetchall()]
+        return sorted(claimed, key=lambda entry: entry.id)
+
+    def mark_sent(self, entry_id: int) -> None:
+        with self._connection() as db, _transaction(db, "IMMEDIATE"):
+            db.execute(sql.OUTBOX_SENT, (_now(), entry_id))
+
+    def mark_failed(self, entry_id: int, error: str | None) -> None:
+        with self._connection() as db, _transaction(db, "IMMEDIATE"):
+            if error is None:
+                db.execute(sql.OUTBOX_RELEASE, (entry_id,))
+            else:
+                db.execute(sql.OUTBOX_FAILED, (error, entry_id))
 
     def activate_user(self, email: str) -> None:
         with self._connection() as db, _transaction(db, "IMMEDIATE"):
@@ -112,6 +144,29 @@ def _transaction(db: sqlite3.Connection, mode: str) -> Iterator[None]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _outbox_row(revision: int, now: str, message: Message) -> tuple[Any, ...]:
+    m = message
+    return (m.message_id, m.kind, revision, m.to, m.subject, m.text, m.html, now)
+
+
+def _request_row(revision: int, now: str, request: Request) -> tuple[Any, ...]:
+    return (
+        request.key,
+        revision,
+        request.requester,
+        now,
+        request.kind,
+        json.dumps(request.target, sort_keys=True),
+        None if request.before is None else json.dumps(request.before, sort_keys=True),
+        None if request.after is None else json.dumps(request.after, sort_keys=True),
+        ",".join(request.requested_of),
+    )
 
 
 def _audit_row(revision: int, actor: str, now: str, action: Any) -> tuple[Any, ...]:

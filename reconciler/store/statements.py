@@ -126,3 +126,30 @@ READS = {
     ),
     "access": "SELECT user_email, serial, download FROM access ORDER BY user_email, serial",
 }
+
+OUTBOX_INSERT = (
+    "INSERT INTO outbox (message_id, kind, revision, recipient, subject, body_text, body_html, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
+)
+REQUEST_INSERT = (
+    "INSERT INTO requests (key, revision, requester, requested_at, kind, target, before, after, "
+    "requested_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+)
+_OUTBOX_COLUMNS = (
+    "id, message_id, kind, revision, recipient, subject, body_text, body_html, created_at, attempts, "
+    "last_error, sent_at"
+)
+OUTBOX_ALL = f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id"
+OUTBOX_QUEUED = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE sent_at IS NULL ORDER BY id"
+#: Claims up to `limit` queued messages after an id that nobody else holds, until the lease runs out.
+OUTBOX_CLAIM = (
+    "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL "
+    "AND id > ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?) "
+    f"RETURNING {_OUTBOX_COLUMNS}"
+)
+OUTBOX_SENT = "UPDATE outbox SET sent_at = ?, claimed_until = NULL, last_error = NULL WHERE id = ?"
+OUTBOX_FAILED = (
+    "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_until = NULL "
+    "WHERE id = ? AND sent_at IS NULL"
+)
+OUTBOX_RELEASE = "UPDATE outbox SET claimed_until = NULL WHERE id = ? AND sent_at IS NULL"

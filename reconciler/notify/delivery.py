@@ -1,0 +1,150 @@
+"""Delivery: the outbox, over SMTP, each message marked sent only once the server accepted it.
+
+A message the server refuses stays queued with the reason; when the server
+cannot be reached after the retries, the run stops and everything left stays
+queued for the next `reconciler notify`. Claims on the store keep two
+deliveries running at once from sending a message twice.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from reconciler.notify.message import OutboxEntry
+from reconciler.notify.mime import to_email
+from reconciler.notify.smtp import SmtpConnection, SmtpSettings
+from reconciler.store.base import Store
+
+BATCH = 100
+#: How long a claim holds a message: far longer than sending a batch takes.
+LEASE_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to try: waits of first_wait, ×factor, … between attempts."""
+
+    attempts: int = 3
+    first_wait: float = 1.0
+    factor: float = 2.0
+
+    def waits(self) -> Iterator[float]:
+        """The wait before each attempt: none before the first."""
+        wait = self.first_wait
+        for attempt in range(self.attempts):
+            yield 0.0 if attempt == 0 else wait
+            if attempt:
+                wait *= self.factor
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    still_queued: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def note(self, reason: str) -> None:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+
+class Unreachable(Exception):
+    """The server could not be reached, or dropped us, on every attempt."""
+
+
+class Refused(Exception):
+    """The server refused this one message for good."""
+
+
+Connect = Callable[[SmtpSettings], SmtpConnection]
+
+
+class Courier:
+    """Sends messages over one connection, reconnecting and waiting as the policy says."""
+
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+        connect: Connect = SmtpConnection,
+    ) -> None:
+        self.settings, self.policy, self.sleep, self.connect = settings, policy, sleep, connect
+        self._connection: SmtpConnection | None = None
+
+    def send(self, entry: OutboxEntry) -> None:
+        email = to_email(entry.message, self.settings.sender)
+        problem = "no attempt made"
+        for wait in self.policy.waits():
+            self.sleep(wait)
+            try:
+                if self._connection is None:
+                    self._connection = self.connect(self.settings)
+                self._connection.send(email, entry.message.to)
+                return
+            except smtplib.SMTPRecipientsRefused as error:
+                raise Refused(_refusal(next(iter(error.recipients.values())))) from None
+            except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+                if error.smtp_code >= 500:
+                    raise Refused(_refusal((error.smtp_code, error.smtp_error))) from None
+                problem = _refusal((error.smtp_code, error.smtp_error))
+            except (smtplib.SMTPException, OSError) as error:
+                problem = f"{self.settings.redacted}: {_describe(error)}"
+            self.close()
+        raise Unreachable(problem)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def deliver(store: Store, courier: Courier, progress: Callable[[int], None] | None = None) -> DeliveryReport:
+    """Send every queued message once, oldest first; say what was sent and what still waits, and why."""
+    report = DeliveryReport()
+    last_id = 0
+    try:
+        while batch := store.claim_queued(BATCH, LEASE_SECONDS, after_id=last_id):
+            last_id = batch[-1].id
+            for position, entry in enumerate(batch):
+                try:
+                    courier.send(entry)
+                except Refused as refused:
+                    store.mark_failed(entry.id, str(refused))
+                    report.note(f"{entry.message.to}: {refused}")
+                    continue
+                except Unreachable as unreachable:
+                    store.mark_failed(entry.id, str(unreachable))
+                    for untried in batch[position + 1 :]:
+                        store.mark_failed(untried.id, None)
+                    report.note(str(unreachable))
+                    return _finish(store, report)
+                store.mark_sent(entry.id)
+                report.sent += 1
+                if progress:
+                    progress(1)
+    finally:
+        courier.close()
+    return _finish(store, report)
+
+
+def _finish(store: Store, report: DeliveryReport) -> DeliveryReport:
+    report.still_queued = len(store.outbox(queued_only=True))
+    return report
+
+
+def _refusal(reply: tuple[int, bytes | str]) -> str:
+    code, text = reply
+    said = text.decode(errors="replace") if isinstance(text, bytes) else text
+    return f"the server refused it ({code} {said.strip()})"
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    return str(error) or type(error).__name__

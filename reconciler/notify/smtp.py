@@ -1,0 +1,116 @@
+"""Where mail goes: `RECONCILER_SMTP_URL`, parsed once, and one SMTP connection at a time.
+
+    smtp://host:port                      plain SMTP (port 25 when omitted)
+    smtp://host:587?starttls=true         upgrade with STARTTLS
+    smtps://user:password@host            SMTP over TLS (port 465 when omitted)
+
+The password may come from the URL or from `RECONCILER_SMTP_PASSWORD`; it is
+never printed: `redacted` is what messages show. `RECONCILER_MAIL_FROM`
+names the sender.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from reconciler.errors import InputError
+
+DEFAULT_SENDER = "reconciler@localhost"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    tls: bool = False  # SMTP over TLS from the first byte (smtps)
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = DEFAULT_SENDER
+    timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmtpSettings | None:
+        """The settings in `env`, or None when RECONCILER_SMTP_URL is not set."""
+        url = env.get("RECONCILER_SMTP_URL", "").strip()
+        if not url:
+            return None
+        return parse_smtp_url(
+            url,
+            password=env.get("RECONCILER_SMTP_PASSWORD") or None,
+            sender=env.get("RECONCILER_MAIL_FROM") or DEFAULT_SENDER,
+        )
+
+    @property
+    def redacted(self) -> str:
+        """The URL without its password, for messages."""
+        scheme = "smtps" if self.tls else "smtp"
+        user = f"{self.username}:***@" if self.password else (f"{self.username}@" if self.username else "")
+        query = "?starttls=true" if self.starttls else ""
+        return f"{scheme}://{user}{self.host}:{self.port}{query}"
+
+
+def parse_smtp_url(url: str, password: str | None = None, sender: str = DEFAULT_SENDER) -> SmtpSettings:
+    """Settings from an smtp:// or smtps:// URL; a password in the URL wins over `password`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise InputError("RECONCILER_SMTP_URL must look like smtp://host:port or smtps://user@host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise InputError("RECONCILER_SMTP_URL has a port that is not a number") from None
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    unknown = sorted(set(query) - {"starttls", "timeout"})
+    if unknown:
+        raise InputError(
+            f"RECONCILER_SMTP_URL: unknown option {', '.join(unknown)}; known: starttls, timeout"
+        )
+    tls = parts.scheme == "smtps"
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port or (465 if tls else 25),
+        tls=tls,
+        starttls=query.get("starttls", "").lower() in _TRUE,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else password,
+        sender=sender,
+        timeout=float(query.get("timeout", 30)),
+    )
+
+
+class SmtpConnection:
+    """One connection to the server, logged in; `send` hands it one message."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        context = ssl.create_default_context()
+        if settings.tls:
+            self._smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=context
+            )
+        else:
+            self._smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        try:
+            if settings.starttls:
+                self._smtp.starttls(context=context)
+            if settings.username:
+                self._smtp.login(settings.username, settings.password or "")
+        except BaseException:
+            self.close()
+            raise
+
+    def send(self, email: EmailMessage, recipient: str) -> None:
+        """Send to `recipient` only, whatever the headers say."""
+        self._smtp.send_message(email, from_addr=self.settings.sender, to_addrs=[recipient])
+
+    def close(self) -> None:
+        try:
+            self._smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            self._smtp.close()

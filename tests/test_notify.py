@@ -1,0 +1,335 @@
+"""The outbox and its delivery: written with the change, sent once, kept when the server is away."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import ACCOUNT, RESELLER, WriteYaml, apply_yaml, plan_yaml
+from mailserver import MailServer
+
+from reconciler.apply import apply_plan
+from reconciler.cli import cli
+from reconciler.errors import InputError, StalePlan, StoreError
+from reconciler.notify.delivery import Courier, RetryPolicy, deliver
+from reconciler.notify.message import Message, message_id
+from reconciler.notify.mime import to_email
+from reconciler.notify.smtp import SmtpSettings, parse_smtp_url
+from reconciler.plan import Action
+from reconciler.store import open_store
+
+INVITED = ["alice@acme.example", "bob@acme.example", "carol@acme.example"]
+
+
+def run(store_url: str, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, [*args, "--store", store_url], env=env)
+
+
+def apply_account(store_url: str, write_yaml: WriteYaml, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(
+        cli,
+        ["apply", str(write_yaml(ACCOUNT)), "--actor", RESELLER, "--auto-approve", "--store", store_url],
+        env=env,
+    )
+
+
+def smtp_env(server: MailServer, attempts: int = 1) -> dict[str, str]:
+    return {"RECONCILER_SMTP_URL": server.url, "RECONCILER_SMTP_ATTEMPTS": str(attempts)}
+
+
+# --- the outbox is written in the apply's transaction -------------------------------------------
+
+
+def test_an_apply_without_smtp_queues_one_message_per_person(store_url: str, write_yaml: WriteYaml) -> None:
+    result = apply_account(store_url, write_yaml)
+    assert result.exit_code == 0, result.output
+    listed = CliRunner().invoke(cli, ["outbox", "--format", "json", "--store", store_url])
+    entries = json.loads(listed.output)
+    assert [(e["to"], e["status"], e["kind"], e["revision"]) for e in entries] == [
+        (person, "queued", "notification", 1) for person in INVITED
+    ]
+    assert len({e["message_id"] for e in entries}) == 3
+
+
+def test_the_outbox_reads_well_in_a_terminal(store_url: str, write_yaml: WriteYaml) -> None:
+    apply_account(store_url, write_yaml)
+    listed = CliRunner().invoke(cli, ["outbox", "--store", store_url])
+    assert listed.output.splitlines() == [
+        "#1    queued  alice@acme.example  You are invited to your company's licence account",
+        "#2    queued  bob@acme.example    You are invited to your company's licence account",
+        "#3    queued  carol@acme.example  You are invited to your company's licence account",
+        "",
+        "Outbox: 3 queued, 0 sent.",
+    ]
+    full = CliRunner().invoke(cli, ["outbox", "--full", "--store", store_url])
+    assert "--- #2 queued\nTo: bob@acme.example\nSubject: You are invited" in full.output
+    assert "- You now have access to AutoCAD (serial 399-12345678, group Design Studio), with download " in (
+        full.output
+    )
+
+
+def test_a_failed_apply_queues_nothing(store_url: str) -> None:
+    plan = plan_yaml(store_url, ACCOUNT)
+    broken = Action(
+        "access.grant",
+        {"contract": "110001234567", "serial": "no-such-serial", "user": "alice@acme.example"},
+        None,
+        {"download": False},
+    )
+    with pytest.raises(StoreError):
+        apply_plan(
+            open_store(store_url), plan.__class__(**{**plan.__dict__, "actions": (*plan.actions, broken)})
+        )
+    assert open_store(store_url).outbox() == []
+    assert open_store(store_url).snapshot().revision == 0
+
+
+def test_a_stale_apply_queues_nothing(store_url: str) -> None:
+    old = plan_yaml(store_url, ACCOUNT)
+    apply_yaml(store_url, ACCOUNT)
+    before = open_store(store_url).outbox()
+    with pytest.raises(StalePlan):
+        apply_plan(open_store(store_url), old)
+    assert open_store(store_url).outbox() == before
+
+
+# --- delivery over SMTP ------------------------------------------------------------------------
+
+
+def test_apply_sends_at_once_when_smtp_is_set(
+    store_url: str, write_yaml: WriteYaml, smtp_server: MailServer
+) -> None:
+    result = apply_account(store_url, write_yaml, smtp_env(smtp_server))
+    assert result.exit_code == 0, result.output
+    assert f"Queued 3 e-mails to 3 people; sending them through {smtp_server.url}.\n" in result.output
+    assert "Sent 3 e-mails; none left in the outbox.\n" in result.output
+    assert smtp_server.recipients() == INVITED
+    assert all(len(r.rcpt_tos) == 1 for r in smtp_server.received)
+    message = smtp_server.to("carol@acme.example")[0]
+    assert message.email["Message-ID"] == open_store(store_url).outbox()[2].message.message_id
+    assert message.email.get_content_type() == "multipart/alternative"
+    assert "<li>You now have access to Revit (serial 399-12345679)" in message.html
+
+
+def test_the_server_down_during_apply_keeps_mail_queued_and_notify_sends_each_once(
+    store_url: str, write_yaml: WriteYaml, smtp_server: MailServer
+) -> None:
+    smtp_server.stop()
+    result = apply_account(store_url, write_yaml, smtp_env(smtp_server))
+    assert result.exit_code == 0, result.output
+    assert open_store(store_url).snapshot().revision == 1, "the apply committed"
+    assert "Sent 0 e-mails; 3 still queued: run `reconciler notify` to try again.\n" in result.stderr
+    assert f"  {smtp_server.url}: connection refused\n" in result.stderr
+
+    still_down = run(store_url, "notify", env=smtp_env(smtp_server))
+    assert still_down.exit_code == 1
+    assert [e.attempts for e in open_store(store_url).outbox()] == [2, 0, 0], "only the first was tried"
+
+    smtp_server.start()
+    sent = run(store_url, "notify", env=smtp_env(smtp_server))
+    assert sent.exit_code == 0, sent.output
+    assert sent.output == "Sent 3 e-mails; none left in the outbox.\n"
+    assert sorted(to for r in smtp_server.received for to in r.rcpt_tos) == INVITED
+
+    again = run(store_url, "notify", env=smtp_env(smtp_server))
+    assert again.exit_code == 0
+    assert again.output == "Sent 0 e-mails; none left in the outbox.\n"
+    assert len(smtp_server.received) == 3
+
+
+def test_a_server_that_fails_midway_gets_the_rest_later_exactly_once(
+    store_url: str, write_yaml: WriteYaml, smtp_server: MailServer
+) -> None:
+    smtp_server.refuse_after = 1  # accepts one message, then answers 421 as a server going down does
+    result = apply_account(store_url, write_yaml, smtp_env(smtp_server, attempts=2))
+    assert result.exit_code == 0, result.output
+    assert "Sent 1 e-mail; 2 still queued" in result.stderr
+    assert "421 Service not available" in result.stderr
+    smtp_server.refuse_after = None
+    assert run(store_url, "notify", env=smtp_env(smtp_server)).exit_code == 0
+    ids = [r.email["Message-ID"] for r in smtp_server.received]
+    assert len(ids) == 3 and len(set(ids)) == 3
+    assert smtp_server.recipients() == INVITED
+
+
+def test_a_refused_recipient_stays_queued_with_the_reason(store_url: str, smtp_server: MailServer) -> None:
+    smtp_server.refuse_recipient = "bob@acme.example"
+    apply_yaml(store_url, ACCOUNT)
+    report = deliver(open_store(store_url), Courier(parse_smtp_url(smtp_server.url), RetryPolicy(attempts=1)))
+    assert (report.sent, report.still_queued) == (2, 1)
+    assert report.reasons == ["bob@acme.example: the server refused it (550 5.1.1 No such user here)"]
+    [queued] = open_store(store_url).outbox(queued_only=True)
+    assert queued.message.to == "bob@acme.example"
+    assert queued.last_error == "the server refused it (550 5.1.1 No such user here)"
+
+
+def test_two_deliveries_at_once_never_send_a_message_twice(store_url: str, smtp_server: MailServer) -> None:
+    many = ACCOUNT + "".join(
+        f"  - {{email: user{i}@acme.example, first_name: U{i}, last_name: Test}}\n" for i in range(150)
+    )
+    apply_yaml(store_url, many)
+    settings = parse_smtp_url(smtp_server.url)
+    reports = []
+
+    def run_one() -> None:
+        reports.append(deliver(open_store(store_url), Courier(settings, RetryPolicy(attempts=1))))
+
+    threads = [threading.Thread(target=run_one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [r.email["Message-ID"] for r in smtp_server.received]
+    assert len(ids) == 153 and len(set(ids)) == 153
+    assert sum(r.sent for r in reports) == 153
+    assert open_store(store_url).outbox(queued_only=True) == []
+
+
+def test_retries_wait_longer_each_time() -> None:
+    assert list(RetryPolicy(attempts=4, first_wait=0.5, factor=2).waits()) == [0.0, 0.5, 1.0, 2.0]
+
+
+def test_notify_without_a_server_says_how_to_read_the_queue(store_url: str) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    result = run(store_url, "notify")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: RECONCILER_SMTP_URL is not set, so nothing was sent (3 e-mails queued); set it to "
+        "smtp://host:port, or write the queue to a Maildir with `reconciler outbox --maildir DIR`\n"
+    )
+
+
+# --- the Maildir ---------------------------------------------------------------------------------
+
+
+def test_the_queue_as_a_maildir_opens_in_any_mail_client(store_url: str, tmp_path: Path) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    folder = tmp_path / "Mail"
+    first = run(store_url, "outbox", "--maildir", str(folder))
+    assert first.output == f"Wrote 3 new messages to the Maildir {folder} (3 queued in all).\n"
+    second = run(store_url, "outbox", "--maildir", str(folder))
+    assert second.output.startswith("Wrote 0 new messages")
+    box = mailbox.Maildir(folder, create=False)
+    assert sorted(str(m["To"]) for m in box) == INVITED
+    assert len(open_store(store_url).outbox(queued_only=True)) == 3, "writing a Maildir sends nothing"
+
+
+# --- what goes into a message ----------------------------------------------------------------------
+
+
+def test_names_cannot_add_headers_and_html_is_escaped(store_url: str, smtp_server: MailServer) -> None:
+    hostile = ACCOUNT.replace(
+        "first_name: Carol", 'first_name: "<img src=x onerror=alert(1)> Bcc: eve@evil.example"'
+    )
+    apply_yaml(store_url, hostile)
+    deliver(open_store(store_url), Courier(parse_smtp_url(smtp_server.url), RetryPolicy(attempts=1)))
+    [message] = smtp_server.to("carol@acme.example")
+    assert message.rcpt_tos == ("carol@acme.example",)
+    assert message.email["Bcc"] is None
+    assert "<img" not in message.html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in message.html
+    assert smtp_server.recipients() == INVITED
+
+
+def test_a_header_with_a_line_break_is_refused_even_if_validation_missed_it() -> None:
+    message = Message("<a@b>", "carol@acme.example", "Hi\r\nBcc: eve@evil.example", "text", "<p>html</p>")
+    with pytest.raises(ValueError):
+        to_email(message, "reconciler@localhost")
+
+
+def test_message_ids_are_stable_per_store_revision_and_person(store_url: str) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    ids = {e.message.to: e.message.message_id for e in open_store(store_url).outbox()}
+    lineage = open_store(store_url).snapshot().lineage
+    assert ids["carol@acme.example"] == message_id(
+        lineage, 1, "carol@acme.example", domain="reconciler.localhost"
+    )
+
+
+# --- the SMTP URL ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.example", ("mail.example", 25, False, False, None, None)),
+        ("smtp://mail.example:587?starttls=true", ("mail.example", 587, False, True, None, None)),
+        ("smtps://ann:s%40cret@mail.example", ("mail.example", 465, True, False, "ann", "s@cret")),
+    ],
+)
+def test_smtp_urls(url: str, expected: tuple[object, ...]) -> None:
+    s = parse_smtp_url(url)
+    assert (s.host, s.port, s.tls, s.starttls, s.username, s.password) == expected
+
+
+def test_the_password_comes_from_the_environment_and_is_never_shown() -> None:
+    settings = SmtpSettings.from_env(
+        {"RECONCILER_SMTP_URL": "smtp://ann@mail.example:587", "RECONCILER_SMTP_PASSWORD": "hunter2"}
+    )
+    assert settings is not None and settings.password == "hunter2"
+    assert settings.redacted == "smtp://ann:***@mail.example:587"
+    assert "hunter2" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://mail.example", "must look like smtp://host:port"),
+        ("smtp://mail.example:x", "port that is not a number"),
+        ("smtp://mail.example?tls=1", "unknown option tls"),
+    ],
+)
+def test_bad_smtp_urls_are_refused_before_anything_changes(
+    url: str, message: str, store_url: str, write_yaml: WriteYaml
+) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_smtp_url(url)
+    result = apply_account(store_url, write_yaml, {"RECONCILER_SMTP_URL": url})
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert open_store(store_url).snapshot().revision == 0
+
+
+# --- requests --------------------------------------------------------------------------------------
+
+NEW_SERIAL_FOR_CAROL = ACCOUNT.replace(
+    '      - number: "399-12345679"\n',
+    '      - number: "399-00000001"\n        product: Inventor\n        seats: 1\n'
+    '      - number: "399-12345679"\n',
+).replace(
+    '      - serial: "399-12345679"\n', '      - serial: "399-12345679"\n      - serial: "399-00000001"\n'
+)
+
+
+def test_a_request_holds_back_what_waits_on_the_blocked_action(
+    store_url: str, write_yaml: WriteYaml, smtp_server: MailServer
+) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    edited = NEW_SERIAL_FOR_CAROL.replace("first_name: Alice", "first_name: Alicia")
+    result = CliRunner().invoke(
+        cli,
+        ["apply", str(write_yaml(edited)), "--actor", "alice@acme.example", "--auto-approve", "--request"]
+        + ["--store", store_url],
+        env=smtp_env(smtp_server),
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Requested serial.create 110001234567 399-00000001 from {RESELLER}.\n" in result.output
+    assert (
+        "Held back 1 action that waits on a request: access.grant carol@acme.example on 399-00000001\n"
+        in (result.output)
+    )
+    assert "Apply complete: 0 added, 1 changed, 0 removed. The store is at revision 2.\n" in result.output
+    state = open_store(store_url).snapshot().state
+    assert [u.first_name for u in state.users if u.email == "alice@acme.example"] == ["Alicia"]
+    assert "399-00000001" not in {s.number for c in state.contracts for s in c.serials}
+    [request] = smtp_server.to(RESELLER)
+    assert request.subject == "Request from alice@acme.example: adding serial 399-00000001"
+    assert (
+        "- Adding serial 399-00000001 (serial.create 399-00000001: product Inventor, seats 1)" in request.text
+    )
+    [invitation] = smtp_server.to("carol@acme.example")  # queued by the first apply, sent with this one
+    assert "Inventor" not in invitation.text, "carol hears of her access once it is granted"
