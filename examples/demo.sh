@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job, on the embedded SQLite default, as a newcomer's first run:
 # validate the example account, create a store, plan the account as the
-# reseller, apply the saved plan, then show that a second plan finds nothing
-# to do and what the store exports. Every step is the real command.
+# reseller, apply the saved plan, show the e-mails it queued for the people
+# affected (RECONCILER_SMTP_URL unset, so they wait in the store's outbox),
+# then show that a second plan finds nothing to do and what the store
+# exports. Every step is the real command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,8 @@ step reconciler validate examples/acme
 step reconciler init --reseller "$RECONCILER_ACTOR"
 step reconciler plan examples/acme --out "$work/plan.json"
 step reconciler apply "$work/plan.json" --auto-approve
+step reconciler outbox
+step reconciler outbox --full --to carol.smith@acme.example
 step reconciler plan examples/acme --detailed-exitcode
 step reconciler export --contract 110009876543
 printf '\nThe store is %s; RECONCILER_STORE and RECONCILER_ACTOR name it and you.\n' "$RECONCILER_STORE"

@@ -411,23 +411,36 @@ def notify(store_url: str) -> None:
 )
 @click.option("--queued", "queued_only", is_flag=True, help="Only the messages not sent yet.")
 @click.option("--full", is_flag=True, help="Print each message whole: headers and plain-text body.")
+@click.option("--to", "recipient", metavar="EMAIL", help="Only the messages to this address.")
 @click.option(
     "--maildir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Write the queued messages into this Maildir (created if missing); they stay queued.",
 )
 @_store_option
-def outbox(output_format: str, queued_only: bool, full: bool, maildir: Path | None, store_url: str) -> None:
+def outbox(
+    output_format: str,
+    queued_only: bool,
+    full: bool,
+    recipient: str | None,
+    maildir: Path | None,
+    store_url: str,
+) -> None:
     """List the e-mails in the outbox: queued and sent.
+
+    Without an SMTP server, --maildir is how to read them: it writes the
+    queued messages as a Maildir any mail client opens (they stay queued).
 
     \b
     Example:
       reconciler outbox
-      reconciler outbox --queued --full
+      reconciler outbox --queued --full --to carol@acme.example
       reconciler outbox --maildir ~/Mail/reconciler
     """
     store = open_store(store_url)
     entries = store.outbox(queued_only=queued_only or maildir is not None)
+    if recipient is not None:
+        entries = [e for e in entries if e.message.to == recipient.lower()]
     if maildir is not None:
         written = write_maildir(maildir, entries, _sender(SmtpSettings.from_env(os.environ)))
         click.echo(

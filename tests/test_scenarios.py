@@ -88,7 +88,8 @@ def subjects(inbox: dict[str, list[Received]]) -> dict[str, list[str]]:
 def test_the_reseller_creates_the_account(account: Account) -> None:
     result = account.apply(START, RESELLER)
     assert result.exit_code == 0, result.output
-    assert "Plan: 5 to add, 0 to change, 0 to remove, 0 blocked." in result.output
+    assert "Plan: 5 to add, 0 to change, 0 to remove, 0 blocked.\n" in result.output
+    assert "E-mail: 2 people will hear of 2 changes, in one message each.\n" in result.output
     assert "Apply complete: 5 added, 0 changed, 0 removed. The store is at revision 1.\n" in result.output
     assert "Sent 2 e-mails; none left in the outbox.\n" in result.output
     snapshot = open_store(account.url).snapshot()
@@ -147,7 +148,7 @@ def test_a_new_user_with_access_gets_one_message_saying_both(account: Account) -
     assert list(inbox) == ["dave@acme.example"]
     [message] = inbox["dave@acme.example"]
     assert message.text.splitlines()[2:5] == [
-        "bob@acme.example made 2 changes to your company's licence account:",
+        "bob@acme.example changed your company's licence account. What concerns you:",
         "",
         "- You have been invited. To activate your account, sign in with the temporary password the "
         "portal sends you, and change it when asked.",

@@ -1,1 +1,1 @@
-"""Notifications: who hears of each change (R9), and, later, the messages and their delivery."""
+"""Notifications: who hears of each change (R9), the messages, the outbox's delivery, requests."""

@@ -98,8 +98,7 @@ def _message(
 ) -> Message:
     lines = [sentence(event, action, person, facts, settings) for event, action in events]
     greeting = f"Hello {facts.names[person]}," if person in facts.names else "Hello,"
-    changes = f"{len(lines)} {plural(len(lines), 'change')}"
-    intro = f"{plan.actor} made {changes} to your company's licence account:"
+    intro = f"{plan.actor} changed your company's licence account. What concerns you:"
     footer = f"Sent by reconciler for revision {revision} of the account. Questions? Write to {plan.actor}."
     return Message(
         message_id=message_id(plan.lineage, revision, person, domain=settings.domain),

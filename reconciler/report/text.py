@@ -40,11 +40,11 @@ def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
         yield from render_action(action, paint)
     yield ""
     yield summary_line(plan)
-    people = {n.to for a in plan.actions for n in a.notifications}
-    mails = sum(len(a.notifications) for a in plan.actions)
-    if mails:
-        whom = f"{len(people)} {'person' if len(people) == 1 else 'people'}"
-        yield f"Notifications: {mails} {plural(mails, 'e-mail')} to {whom}."
+    people = len({n.to for a in plan.actions for n in a.notifications})
+    news = sum(len(a.notifications) for a in plan.actions)
+    if news:
+        whom = f"{people} {plural(people, 'person', 'people')}"
+        yield f"E-mail: {whom} will hear of {news} {plural(news, 'change')}, in one message each."
 
 
 def render_action(action: Action, paint: Paint = no_paint) -> Iterator[str]:
