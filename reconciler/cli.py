@@ -51,6 +51,9 @@ EXIT_CODES: tuple[tuple[type[ReconcilerError], int], ...] = (
     (ReconcilerError, EXIT_ERROR),
 )
 
+#: Deliveries of at least this many messages show a progress bar on a terminal.
+PROGRESS_FROM = 50
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -339,8 +342,17 @@ def _deliver_after_apply(store: Store, applied: Applied, smtp: SmtpSettings | No
         )
         return
     click.echo(f"{queued}; sending them through {smtp.redacted}.")
-    report = deliver(store, _courier(smtp))
-    _echo_delivery(report)
+    _echo_delivery(_deliver(store, smtp))
+
+
+def _deliver(store: Store, smtp: SmtpSettings) -> DeliveryReport:
+    """Deliver the queue, with a progress bar on a terminal when there is much to send."""
+    courier = _courier(smtp)
+    queued = len(store.outbox(queued_only=True))
+    if not sys.stderr.isatty() or queued < PROGRESS_FROM:
+        return deliver(store, courier)
+    with click.progressbar(length=queued, label="Sending e-mail", file=sys.stderr) as bar:
+        return deliver(store, courier, progress=bar.update)
 
 
 def _courier(smtp: SmtpSettings) -> Courier:
@@ -394,7 +406,7 @@ def notify(store_url: str) -> None:
             "queued); set it to smtp://host:port, or write the queue to a Maildir with "
             "`reconciler outbox --maildir DIR`"
         )
-    report = deliver(store, _courier(smtp))
+    report = _deliver(store, smtp)
     _echo_delivery(report)
     if report.still_queued:
         sys.exit(EXIT_ERROR)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import mailbox
+import os
+import pty
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -333,3 +337,41 @@ def test_a_request_holds_back_what_waits_on_the_blocked_action(
     )
     [invitation] = smtp_server.to("carol@acme.example")  # queued by the first apply, sent with this one
     assert "Inventor" not in invitation.text, "carol hears of her access once it is granted"
+
+
+def test_notify_on_a_terminal_shows_progress_and_a_pipe_does_not(
+    store_url: str, smtp_server: MailServer
+) -> None:
+    def users(start: int) -> str:
+        return "".join(
+            f"  - {{email: user{i}@acme.example, first_name: U{i}, last_name: Test}}\n"
+            for i in range(start, start + 60)
+        )
+
+    apply_yaml(store_url, ACCOUNT + users(0))
+    piped = run(store_url, "notify", env=smtp_env(smtp_server))
+    assert piped.output == "Sent 63 e-mails; none left in the outbox.\n"
+    assert "Sending e-mail" not in piped.stderr
+
+    apply_yaml(store_url, ACCOUNT + users(0) + users(60))
+    env = {**os.environ, **smtp_env(smtp_server), "RECONCILER_STORE": store_url}
+    main, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "notify"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+    )
+    os.close(secondary)
+    output = b""
+    while not output.endswith(b"outbox.\r\n"):
+        try:
+            output += os.read(main, 4096)
+        except OSError:  # the child closed the terminal
+            break
+    os.close(main)
+    assert process.wait(timeout=30) == 0
+    assert b"Sending e-mail" in output and b"100%" in output
+    assert b"Sent 60 e-mails; none left in the outbox." in output
+    assert len(smtp_server.received) == 123

@@ -284,3 +284,23 @@ def test_removing_a_coordinator_from_all_hands_his_serials_back(account: Account
     ]
     assert account.serial_coordinators() == {"399-12345678": None, "399-12345679": None}
     assert subjects(account.inbox()) == {"bob@acme.example": ["Your licence account changed (3 changes)"]}
+
+
+def test_the_coordinator_requests_a_serial_and_the_cm_and_reseller_are_asked(account: Account) -> None:
+    account.apply(WITH_BOB, RESELLER)
+    account.inbox()
+    both = WITH_BOB.replace(
+        "seats: 2, group: Design Studio}", "seats: 2, group: Design Studio, coordinator: bob@acme.example}"
+    )
+    account.file.write_text(both)
+    result = account.run(
+        "apply", str(account.file), "--actor", "bob@acme.example", "--auto-approve", "--request"
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        f"Requested serial.assign_coordinator 110001234567 399-12345679 from alice@acme.example or {RESELLER}.\n"
+        in result.output
+    )
+    assert account.serial_coordinators()["399-12345679"] is None
+    subject = "Request from bob@acme.example: giving serial 399-12345679 to bob@acme.example"
+    assert subjects(account.inbox()) == {"alice@acme.example": [subject], RESELLER: [subject]}

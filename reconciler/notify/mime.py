@@ -8,10 +8,14 @@ from email.utils import formatdate
 
 from reconciler.notify.message import Message
 
+# Folding at 78 columns makes the email package break a subject right after "Subject:", which
+# readers then show with a leading space; RFC 5322's hard limit of 998 keeps our headers on one line.
+_POLICY = SMTP.clone(max_line_length=998)
+
 
 def to_email(message: Message, sender: str) -> EmailMessage:
     """The e-mail of `message`. The policy refuses CR or LF in any header, so nothing can add one."""
-    email = EmailMessage(policy=SMTP)
+    email = EmailMessage(policy=_POLICY)
     email["From"] = sender
     email["To"] = message.to
     email["Subject"] = message.subject
