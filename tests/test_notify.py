@@ -375,3 +375,18 @@ def test_notify_on_a_terminal_shows_progress_and_a_pipe_does_not(
     assert b"Sending e-mail" in output and b"100%" in output
     assert b"Sent 60 e-mails; none left in the outbox." in output
     assert len(smtp_server.received) == 123
+
+
+def test_a_renamed_group_reaches_the_serials_coordinator(store_url: str) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    before = {e.id for e in open_store(store_url).outbox()}
+    apply_yaml(store_url, ACCOUNT.replace("group: Design Studio", "group: Studio North"))
+    [entry] = [e for e in open_store(store_url).outbox() if e.id not in before]
+    assert (entry.message.to, entry.message.subject) == (
+        "bob@acme.example",
+        "The group of serial 399-12345678 was renamed",
+    )
+    assert (
+        "- The group of serial 399-12345678 (AutoCAD) was renamed from Design Studio to Studio North."
+        in entry.message.text
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.errors import plural
 from reconciler.notify.message import Message, message_id
@@ -62,6 +62,14 @@ class Facts:
                 serials[action.target["serial"]] = SerialFacts(
                     after["product"], after.get("group"), action.target["contract"]
                 )
+            elif action.kind in ("serial.product_change", "serial.rename_group"):
+                known = serials.get(action.target["serial"])
+                if known is not None:
+                    serials[action.target["serial"]] = replace(
+                        known,
+                        product=after.get("product", known.product),
+                        group=after.get("group", known.group),
+                    )
         return cls(names, serials)
 
     def product(self, serial: str) -> str:
@@ -166,7 +174,7 @@ def subject(events: Sequence[str], actions: Sequence[Action], facts: Facts) -> s
     if kinds <= {"access.granted", "access.changed", "access.revoked"}:
         return "Your product access changed: " + _listed(products)
     if len(kinds) == 1:
-        return _ONE_KIND_SUBJECTS[events[0]].format(**actions[0].target, n=len(events))
+        return _ONE_KIND_SUBJECTS[events[0]].format(**actions[0].target)
     return f"Your licence account changed ({len(events)} {plural(len(events), 'change')})"
 
 
