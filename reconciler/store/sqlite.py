@@ -146,6 +146,10 @@ def _transaction(db: sqlite3.Connection, mode: str) -> Iterator[None]:
     db.execute("COMMIT")
 
 
+#: One encoder for every audit and request row: json.dumps with options builds a new one per call.
+_to_json = json.JSONEncoder(sort_keys=True).encode
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -162,9 +166,9 @@ def _request_row(revision: int, now: str, request: Request) -> tuple[Any, ...]:
         request.requester,
         now,
         request.kind,
-        json.dumps(request.target, sort_keys=True),
-        None if request.before is None else json.dumps(request.before, sort_keys=True),
-        None if request.after is None else json.dumps(request.after, sort_keys=True),
+        _to_json(request.target),
+        None if request.before is None else _to_json(request.before),
+        None if request.after is None else _to_json(request.after),
         ",".join(request.requested_of),
     )
 
@@ -175,9 +179,9 @@ def _audit_row(revision: int, actor: str, now: str, action: Any) -> tuple[Any, .
         actor,
         now,
         action.kind,
-        json.dumps(dict(action.target), sort_keys=True),
-        None if action.before is None else json.dumps(action.before, sort_keys=True),
-        None if action.after is None else json.dumps(action.after, sort_keys=True),
+        _to_json(dict(action.target)),
+        None if action.before is None else _to_json(action.before),
+        None if action.after is None else _to_json(action.after),
     )
 
 
