@@ -2,7 +2,8 @@
 # The main job, on the embedded SQLite default, as a newcomer's first run:
 # validate the example account, create a store, plan the account as the
 # reseller, apply the saved plan, then show that a second plan finds nothing
-# to do and what the store exports. Every step is the real command.
+# to do, that the store has not drifted from git, and what the store exports.
+# Every step is the real command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,5 +18,6 @@ step reconciler init --reseller "$RECONCILER_ACTOR"
 step reconciler plan examples/acme --out "$work/plan.json"
 step reconciler apply "$work/plan.json" --auto-approve
 step reconciler plan examples/acme --detailed-exitcode
+step reconciler drift examples/acme --stale-invites 30
 step reconciler export --contract 110009876543
 printf '\nThe store is %s; RECONCILER_STORE and RECONCILER_ACTOR name it and you.\n' "$RECONCILER_STORE"

@@ -113,3 +113,10 @@ def test_golden(case: Case, tmp_path: Path) -> None:
             expected.write_text(actual, encoding="utf-8")
         assert expected.exists(), f"no {expected}; run with UPDATE_GOLDEN=1 to write it"
         assert actual == expected.read_text(encoding="utf-8"), f"{expected} differs; see the module docstring"
+
+
+def test_the_readme_shows_the_example_report_as_it_is() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert (GOLDEN / "example-plan" / "plan.md").read_text(encoding="utf-8") in readme
+    drift = (GOLDEN / "drift" / "drift.txt").read_text(encoding="utf-8")
+    assert drift.split("\n", 1)[1] in readme  # all but the line naming the lineage
