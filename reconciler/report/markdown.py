@@ -357,9 +357,9 @@ def render_drift(
 def render_history(applies: Sequence[Applied], *, limit: int = SUMMARY_LIMIT) -> str:
     """What each apply changed, by whom and when, newest first."""
     report = _Report()
-    report.head += [HISTORY_MARKER, "### reconciler history", ""]
+    report.head += [HISTORY_MARKER, "### reconciler history"]
     if not applies:
-        report.head.append("Nothing has been applied to this store yet.")
+        report.head += ["", "Nothing has been applied to this store yet."]
     for applied in applies:
         count = len(applied.changes)
         report.body += [
