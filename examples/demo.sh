@@ -3,8 +3,8 @@
 # validate the example account, create a store, plan the account as the
 # reseller, apply the saved plan, show the e-mails it queued for the people
 # affected (RECONCILER_SMTP_URL unset, so they wait in the store's outbox),
-# then show that a second plan finds nothing to do and what the store
-# exports. Every step is the real command.
+# then show that a second plan finds nothing to do, that the store has not
+# drifted from git, and what the store exports. Every step is the real command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,5 +21,6 @@ step reconciler apply "$work/plan.json" --auto-approve
 step reconciler outbox
 step reconciler outbox --full --to carol.smith@acme.example
 step reconciler plan examples/acme --detailed-exitcode
+step reconciler drift examples/acme --stale-invites 30
 step reconciler export --contract 110009876543
 printf '\nThe store is %s; RECONCILER_STORE and RECONCILER_ACTOR name it and you.\n' "$RECONCILER_STORE"

@@ -18,7 +18,7 @@ from reconciler.store.base import Snapshot, Store
 
 
 @dataclass(frozen=True)
-class Applied:
+class ApplyResult:
     """What an apply did: the store's revision after it, what it applied, queued and asked for."""
 
     revision: int
@@ -52,7 +52,7 @@ def apply_plan(
     snapshot: Snapshot | None = None,
     request: bool = False,
     mail: MailSettings = DEFAULT_MAIL,
-) -> Applied:
+) -> ApplyResult:
     """Run `plan` on `store`, all of it or nothing, with its e-mail queued in the same transaction.
 
     With `request`, blocked actions (and what waits on them) are not applied
@@ -61,7 +61,7 @@ def apply_plan(
     """
     check_applicable(plan, actor, request)
     if not plan.actions:
-        return Applied(plan.revision, plan)
+        return ApplyResult(plan.revision, plan)
     if snapshot is None or (snapshot.lineage, snapshot.revision) != (plan.lineage, plan.revision):
         snapshot = store.snapshot()  # if it moved on since the plan, the store refuses the apply
     runnable = plan
@@ -75,4 +75,4 @@ def apply_plan(
     messages = compose_notifications(runnable, snapshot, revision_after, mail)
     messages += compose_requests(plan, requests, mail)
     revision = store.apply(runnable, plan.actor, messages, requests)
-    return Applied(revision, runnable, tuple(messages), tuple(requests), held_back)
+    return ApplyResult(revision, runnable, tuple(messages), tuple(requests), held_back)

@@ -11,14 +11,16 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from reconciler import __version__
-from reconciler.apply import Applied, apply_plan, check_applicable
+from reconciler.apply import ApplyResult, apply_plan, check_applicable
+from reconciler.drift import find_drift
 from reconciler.errors import (
     ApplyRefused,
     InputError,
@@ -28,6 +30,7 @@ from reconciler.errors import (
     plural,
 )
 from reconciler.export import export_yaml
+from reconciler.github import append_step_summary
 from reconciler.notify.compose import MailSettings
 from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, deliver
 from reconciler.notify.maildir import write_maildir
@@ -35,8 +38,10 @@ from reconciler.notify.message import OutboxEntry
 from reconciler.notify.smtp import DEFAULT_SENDER, SmtpSettings
 from reconciler.plan import Plan
 from reconciler.planner import make_plan
+from reconciler.report import markdown
+from reconciler.report.json import drift_json, history_json
 from reconciler.report.outbox import render_outbox
-from reconciler.report.text import render_plan, target_label
+from reconciler.report.text import render_drift, render_history, render_plan, target_label
 from reconciler.store import DEFAULT_URL, Store, open_store
 from reconciler.validate import load_desired_state
 
@@ -204,10 +209,10 @@ def init(resellers: tuple[str, ...], store_url: str) -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "markdown", "json"]),
     default="text",
     show_default=True,
-    help="How to print the plan.",
+    help="How to print the plan; markdown is made for a pull-request comment.",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, writable=True), help="Save the plan as JSON, for apply."
@@ -232,17 +237,22 @@ def plan(
     Each action says the least role that may perform it and whether the
     actor may; permissions are judged against the store as it is now.
     Exits 3 when any action is blocked; with --detailed-exitcode, 2 when
-    there are changes and 0 when there are none.
+    there are changes and 0 when there are none. In GitHub Actions the
+    markdown report is also added to the job summary.
 
     \b
     Example:
       reconciler plan examples/acme --actor orders@cadpartners.example --out plan.json
+      reconciler plan examples/acme --format markdown --out plan.json > comment.md
     """
     the_plan = _plan_of(paths, open_store(store_url), _required_actor(actor))
     if out:
         Path(out).write_text(the_plan.dumps(), encoding="utf-8")
+    _summarise(lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT))
     if output_format == "json":
         click.echo(the_plan.dumps(), nl=False)
+    elif output_format == "markdown":
+        click.echo(markdown.render_plan(the_plan), nl=False)
     else:
         _echo_plan(the_plan)
         if out:
@@ -303,6 +313,11 @@ def apply(
         store, the_plan, actor, snapshot=snapshot, request=request, mail=_mail_settings(smtp)
     )
     counts = applied.plan.summary()
+    _summarise(
+        lambda: markdown.render_plan(
+            applied.plan, title=f"Applied, now at revision {applied.revision}", limit=markdown.SUMMARY_LIMIT
+        )
+    )
     click.echo(
         f"Apply complete: {counts['add']} added, {counts['change']} changed, {counts['remove']} removed. "
         f"The store is at revision {applied.revision}."
@@ -311,7 +326,7 @@ def apply(
     _deliver_after_apply(store, applied, smtp)
 
 
-def _echo_requests(applied: Applied) -> None:
+def _echo_requests(applied: ApplyResult) -> None:
     for found in applied.requests:
         whom = " or ".join(found.requested_of) or "nobody (no one else may)"
         click.echo(f"Requested {found.kind} {_target_text(found.target)} from {whom}.")
@@ -327,7 +342,7 @@ def _target_text(target: Mapping[str, str]) -> str:
     return " ".join(target[key] for key in ("contract", "serial", "coordinator", "user") if key in target)
 
 
-def _deliver_after_apply(store: Store, applied: Applied, smtp: SmtpSettings | None) -> None:
+def _deliver_after_apply(store: Store, applied: ApplyResult, smtp: SmtpSettings | None) -> None:
     messages = len(applied.messages)
     if not messages:
         return
@@ -510,6 +525,110 @@ def export(contract: str | None, store_url: str) -> None:
     click.echo(export_yaml(snapshot.state, contract), nl=False)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the drift; markdown is made for an issue.",
+)
+@click.option(
+    "--stale-invites",
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Also report users still invited this many days after they were added.",
+)
+@_store_option
+@click.pass_context
+def drift(
+    ctx: click.Context, paths: tuple[str, ...], output_format: str, stale_invites: int | None, store_url: str
+) -> None:
+    """Compare the live store with the YAML in git, both ways.
+
+    Reports what the store has that git does not, what git has that the
+    store does not, and fields that differ; with --stale-invites, users
+    who have not signed in that many days after being invited. Exits 0
+    when there is nothing to report, 2 when there is, 1 on error. In GitHub
+    Actions the markdown report is also added to the job summary.
+
+    \b
+    Example:
+      reconciler drift examples/acme --stale-invites 30
+      reconciler drift examples/acme --format markdown > drift.md
+    """
+    desired = load_desired_state(paths)
+    found = find_drift(desired, open_store(store_url).snapshot(), datetime.now(UTC), stale_invites)
+    _summarise(lambda: markdown.render_drift(found, limit=markdown.SUMMARY_LIMIT))
+    if output_format == "json":
+        click.echo(drift_json(found), nl=False)
+    elif output_format == "markdown":
+        click.echo(markdown.render_drift(found), nl=False)
+    else:
+        click.echo("\n".join(render_drift(found, _paint)))
+    if found.found:
+        ctx.exit(EXIT_CHANGES)
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="How many applies.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the history.",
+)
+@_store_option
+def history(limit: int, output_format: str, store_url: str) -> None:
+    """Show what each apply changed, by whom and when, newest first.
+
+    Read from the store's audit log.
+
+    \b
+    Example:
+      reconciler history --limit 3
+      reconciler history --format json
+    """
+    applies = open_store(store_url).history(limit)
+    if output_format == "json":
+        click.echo(history_json(applies), nl=False)
+    elif output_format == "markdown":
+        click.echo(markdown.render_history(applies), nl=False)
+    else:
+        click.echo("\n".join(render_history(applies, _paint)))
+
+
+@cli.command()
+@click.argument("planfile", metavar="PLANFILE")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan.",
+)
+def show(planfile: str, output_format: str) -> None:
+    """Print a plan saved by `plan --out`, in apply order.
+
+    \b
+    Example:
+      reconciler show plan.json
+      reconciler show plan.json --format markdown
+    """
+    the_plan = Plan.loads(_read(planfile), planfile)
+    if output_format == "json":
+        click.echo(the_plan.dumps(), nl=False)
+    elif output_format == "markdown":
+        click.echo(markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT), nl=False)
+    else:
+        _echo_plan(the_plan)
+
+
 @cli.group()
 def users() -> None:
     """Administer users in the store."""
@@ -536,6 +655,14 @@ def _plan_of(paths: tuple[str, ...], store: Store, actor: str) -> Plan:
 
 def _echo_plan(the_plan: Plan) -> None:
     click.echo("\n".join(render_plan(the_plan, _paint)))
+
+
+def _summarise(report: Callable[[], str]) -> None:
+    """In GitHub Actions, add `report()` to the job summary; elsewhere do not even render it."""
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        warning = append_step_summary(report())
+        if warning:
+            click.echo(f"Warning: {warning}", err=True)
 
 
 def _read(path: str) -> str:

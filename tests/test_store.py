@@ -149,3 +149,34 @@ def test_an_empty_plan_leaves_the_revision_alone(store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
     assert apply_plan(open_store(store_url), plan_yaml(store_url, ACCOUNT)).revision == 1
     assert open_store(store_url).snapshot().revision == 1
+
+
+def test_the_snapshot_knows_when_each_user_was_added(store_url: str) -> None:
+    from datetime import UTC, datetime
+
+    before = datetime.now(UTC).replace(microsecond=0)
+    apply_yaml(store_url, ACCOUNT)
+    added = open_store(store_url).snapshot().user_added
+    assert set(added) == {"alice@acme.example", "bob@acme.example", "carol@acme.example"}
+    for at in added.values():
+        assert before <= datetime.fromisoformat(at) <= datetime.now(UTC)
+
+
+def test_history_returns_the_last_applies_newest_first_each_in_apply_order(store_url: str) -> None:
+    store = open_store(store_url)
+    assert store.history(5) == ()
+    first = apply_yaml(store_url, ACCOUNT)
+    second = apply_yaml(store_url, ACCOUNT.replace("seats: 2", "seats: 3"))
+    history = store.history(5)
+    assert [(h.revision, h.actor, len(h.changes)) for h in history] == [(2, RESELLER, 1), (1, RESELLER, 10)]
+    assert [c.kind for c in history[1].changes] == [a.kind for a in first.actions]
+    [change] = history[0].changes
+    [action] = second.actions
+    assert (change.kind, change.target, change.before, change.after) == (
+        "serial.seats_change",
+        dict(action.target),
+        {"seats": 2},
+        {"seats": 3},
+    )
+    assert history[0].at >= history[1].at
+    assert [h.revision for h in store.history(1)] == [2]

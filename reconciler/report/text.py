@@ -1,4 +1,6 @@
-"""A plan for a terminal: one line per action, `+` add, `~` change, `-` remove, then a summary.
+"""A plan, a drift or the history for a terminal.
+
+A plan is one line per action, `+` add, `~` change, `-` remove, then a summary:
 
     + user.add carol@acme.example: Carol Smith
     ~ serial.seats_change 399-12345678: seats 10 → 12
@@ -8,21 +10,44 @@
 
     Plan: 1 to add, 2 to change, 1 to remove, 1 blocked.
 
+A drift reads from git to the store, as a change made outside git: `+` the
+store has it and git does not, `-` git has it and the store does not, `~` the
+fields differ (git → store). The history shows each apply as a plan.
+
 `paint(text, colour)` colours a piece of text; the command line passes one
 that works on a terminal, tests and files get plain text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from reconciler.drift import Difference, Drift
 from reconciler.errors import plural
 from reconciler.plan import Action, Plan
+from reconciler.store.base import Applied, AuditEntry
 
 Paint = Callable[[str, str], str]
 
 SYMBOLS = {"add": "+", "change": "~", "remove": "-"}
+#: The order fields are shown in, as diff.py builds records; a saved plan's JSON has its keys sorted.
+FIELD_ORDER = (
+    "first_name",
+    "last_name",
+    "manager",
+    "manage_users",
+    "shipping",
+    "name",
+    "address",
+    "product",
+    "seats",
+    "group",
+    "coordinator",
+    "country",
+    "download",
+)
+_FIELD_RANK = {name: rank for rank, name in enumerate(FIELD_ORDER)}
 COLOURS = {"add": "green", "change": "yellow", "remove": "red"}
 
 
@@ -83,13 +108,18 @@ def details(action: Action) -> str:
     if action.effect == "add":
         if action.kind == "user.add":
             return f"{after['first_name']} {after['last_name']}"
-        return ", ".join(f"{key} {show(value)}" for key, value in after.items() if value not in (None, False))
+        return ", ".join(f"{key} {show(value)}" for key, value in fields(after) if value not in (None, False))
     before = action.before or {}
     return ", ".join(
         f"{key} {show(before.get(key))} → {show(value)}"
-        for key, value in after.items()
+        for key, value in fields(after)
         if before.get(key) != value
     )
+
+
+def fields(record: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The fields of `record` in FIELD_ORDER, so a saved plan reads as the plan did."""
+    return sorted(record.items(), key=lambda item: (_FIELD_RANK.get(item[0], len(_FIELD_RANK)), item[0]))
 
 
 def show(value: Any) -> str:
@@ -98,5 +128,98 @@ def show(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Mapping):
-        return ", ".join(str(v) for v in value.values())
+        return ", ".join(str(v) for _, v in fields(value))
     return str(value)
+
+
+def difference_label(difference: Difference) -> str:
+    """The record a drift is about, as a person names it: `serial 399-12345678`."""
+    target = difference.target
+    if difference.record == "access":
+        return f"access {target['user']} on {target['serial']}"
+    if difference.record == "coordinator":
+        return f"coordinator {target['coordinator']} on {target['contract']}"
+    return f"{difference.record} {target[difference.record]}"
+
+
+def record_fields(record: Mapping[str, Any] | None) -> str:
+    """What a record holds, as `details` shows an add: a user's name, else `field value, …`."""
+    record = record or {}
+    if set(record) == {"first_name", "last_name"}:
+        return f"{record['first_name']} {record['last_name']}"
+    return ", ".join(f"{key} {show(value)}" for key, value in fields(record) if value not in (None, False))
+
+
+def changed_fields(difference: Difference) -> str:
+    """Fields that differ, as `field git → store`."""
+    store, git = difference.store or {}, difference.git or {}
+    return ", ".join(f"{key} {show(git.get(key))} → {show(store.get(key))}" for key, _ in fields(git))
+
+
+#: Drift seen from git: what the store has that git does not was added outside git.
+DRIFT_SECTIONS = (
+    ("only_in_store", "+", "add", "In the store, not in git (added or kept outside git):"),
+    ("only_in_git", "-", "remove", "In git, not in the store (removed outside git, or never applied):"),
+    ("differ", "~", "change", "Different (git → store):"),
+)
+
+
+def drift_line(section: str, difference: Difference) -> str:
+    """One difference without its symbol: `serial 399-12345678: seats 10 → 12`."""
+    if section == "differ":
+        detail = changed_fields(difference)
+    else:
+        detail = record_fields(difference.store if section == "only_in_store" else difference.git)
+    return difference_label(difference) + (f": {detail}" if detail else "")
+
+
+def render_drift(drift: Drift, paint: Paint = no_paint) -> Iterator[str]:
+    """The drift, line by line."""
+    yield f"Drift of store {drift.lineage} at revision {drift.revision} from git:"
+    yield ""
+    if not (drift.only_in_store or drift.only_in_git or drift.differ):
+        yield "No drift. The store matches git."
+    for section, symbol, effect, heading in DRIFT_SECTIONS:
+        differences: tuple[Difference, ...] = getattr(drift, section)
+        if differences:
+            yield heading
+            for difference in differences:
+                yield f"  {paint(symbol, COLOURS[effect])} {drift_line(section, difference)}"
+    if drift.stale_invites:
+        yield f"Still invited {drift.stale_after_days} days or more after being added:"
+        for invite in drift.stale_invites:
+            yield f"  {invite.user} (invited {invite.invited_at})"
+    yield ""
+    yield drift_summary_line(drift)
+
+
+def drift_summary_line(drift: Drift) -> str:
+    counts = drift.summary()
+    line = (
+        f"Drift: {counts['only_in_store']} only in the store, {counts['only_in_git']} only in git, "
+        f"{counts['differ']} different"
+    )
+    if drift.stale_after_days is not None:
+        line += f", {counts['stale_invites']} stale {plural(counts['stale_invites'], 'invite')}"
+    return line + "."
+
+
+def render_history(applies: Sequence[Applied], paint: Paint = no_paint) -> Iterator[str]:
+    """What each apply changed, newest first."""
+    if not applies:
+        yield "Nothing has been applied to this store yet."
+    for index, applied in enumerate(applies):
+        if index:
+            yield ""
+        count = len(applied.changes)
+        yield (
+            f"Revision {applied.revision}, applied by {applied.actor} at {applied.at}: "
+            f"{count} {plural(count, 'action')}"
+        )
+        for change in applied.changes:
+            yield from render_action(as_action(change), paint)
+
+
+def as_action(change: AuditEntry) -> Action:
+    """An audited change as the plan action it was, so that it renders the same way."""
+    return Action(change.kind, change.target, change.before, change.after)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from reconciler.model import DesiredState
 from reconciler.notify.message import Message, OutboxEntry, Request
@@ -20,7 +20,7 @@ class Snapshot:
 
     `state` is the account in the same model as the YAML; what only the
     store knows (who the resellers are, which users are still invited)
-    sits beside it.
+    sits beside it. `user_added` is when each user was added, as ISO 8601 in UTC.
     """
 
     lineage: str
@@ -28,6 +28,27 @@ class Snapshot:
     resellers: frozenset[str]
     state: DesiredState
     user_status: Mapping[str, str] = field(default_factory=dict)
+    user_added: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One action as an apply ran it, from the audit log."""
+
+    kind: str
+    target: Mapping[str, str]
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One apply: the revision it made, who ran it, when (ISO 8601, UTC) and what it changed."""
+
+    revision: int
+    actor: str
+    at: str
+    changes: tuple[AuditEntry, ...]
 
 
 class Store(Protocol):
@@ -74,6 +95,10 @@ class Store(Protocol):
 
     def activate_user(self, email: str) -> None:
         """Mark an invited user active, as their first sign-in does."""
+        ...
+
+    def history(self, limit: int) -> tuple[Applied, ...]:
+        """The last `limit` applies from the audit log, newest first."""
         ...
 
     def close(self) -> None: ...

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from itertools import groupby
 from typing import Any
 
 from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
 from reconciler.notify.message import Message, OutboxEntry
-from reconciler.store.base import Snapshot
+from reconciler.store.base import Applied, AuditEntry, Snapshot
 
 Rows = Sequence[Sequence[Any]]
 
@@ -32,7 +34,7 @@ def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
             for number, manager in rows["contracts"]
         ),
         users=tuple(
-            User(email, first, last, tuple(access[email])) for email, first, last, _ in rows["users"]
+            User(email, first, last, tuple(access[email])) for email, first, last, _, _ in rows["users"]
         ),
     )
     return Snapshot(
@@ -40,7 +42,8 @@ def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
         revision=int(meta["revision"]),
         resellers=frozenset(email for (email,) in rows["resellers"]),
         state=state,
-        user_status={email: status for email, _, _, status in rows["users"]},
+        user_status={email: status for email, _, _, status, _ in rows["users"]},
+        user_added={email: added_at for email, _, _, _, added_at in rows["users"]},
     )
 
 
@@ -62,3 +65,19 @@ def outbox_entry(row: Sequence[Any]) -> OutboxEntry:
     ) = row
     message = Message(message_id, recipient, subject, text, html, kind)
     return OutboxEntry(entry_id, message, revision, created_at, attempts, error, sent)
+
+
+def history_from_rows(rows: Rows) -> tuple[Applied, ...]:
+    """The applies in rows read by `statements.HISTORY`, in the order read."""
+    applies = []
+    for (revision, actor, at), run in groupby(rows, key=lambda row: (row[0], row[1], row[2])):
+        changes = tuple(
+            AuditEntry(kind, json.loads(target), _json_or_none(before), _json_or_none(after))
+            for _, _, _, kind, target, before, after in run
+        )
+        applies.append(Applied(int(revision), actor, at, changes))
+    return tuple(applies)
+
+
+def _json_or_none(text: str | None) -> Any:
+    return None if text is None else json.loads(text)

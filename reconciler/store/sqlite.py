@@ -24,9 +24,9 @@ from reconciler.notify.message import Message, OutboxEntry, Request
 from reconciler.plan import Plan
 from reconciler.store import migrations
 from reconciler.store import statements as sql
-from reconciler.store.base import Snapshot
-from reconciler.store.rows import outbox_entry, snapshot_from_rows
-from reconciler.store.statements import AUDIT, READS, WRITES
+from reconciler.store.base import Applied, Snapshot
+from reconciler.store.rows import history_from_rows, outbox_entry, snapshot_from_rows
+from reconciler.store.statements import AUDIT, HISTORY, READS, WRITES
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -110,6 +110,11 @@ class SqliteStore:
             ).rowcount
         if not found:
             raise StoreError(f"no user {email} in the store")
+
+    def history(self, limit: int) -> tuple[Applied, ...]:
+        with self._connection() as db:
+            rows = db.execute(HISTORY, (limit,)).fetchall()
+        return history_from_rows(rows)
 
     def close(self) -> None:
         """Nothing stays open between calls."""

@@ -115,7 +115,7 @@ AUDIT = (
 READS = {
     "meta": "SELECT key, value FROM meta",
     "resellers": "SELECT email FROM resellers ORDER BY email",
-    "users": "SELECT email, first_name, last_name, status FROM users ORDER BY email",
+    "users": "SELECT email, first_name, last_name, status, added_at FROM users ORDER BY email",
     "contracts": "SELECT number, manager FROM contracts ORDER BY number",
     "coordinators": (
         "SELECT contract, email, manage_users, shipping_name, shipping_address, shipping_country "
@@ -153,3 +153,10 @@ OUTBOX_FAILED = (
     "WHERE id = ? AND sent_at IS NULL"
 )
 OUTBOX_RELEASE = "UPDATE outbox SET claimed_until = NULL WHERE id = ? AND sent_at IS NULL"
+
+#: The audit log of the last `?` applies, newest first, each apply's actions in the order they ran.
+HISTORY = (
+    "SELECT revision, actor, at, kind, target, before, after FROM audit_log "
+    "WHERE revision IN (SELECT DISTINCT revision FROM audit_log ORDER BY revision DESC LIMIT ?) "
+    "ORDER BY revision DESC, id"
+)
