@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.errors import ApplyRefused, PlanBlocked, plural
+from reconciler.errors import ApplyRefused, MassRemoval, PlanBlocked, plural
 from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, compose_notifications
 from reconciler.notify.message import Message, Request
 from reconciler.notify.requests import compose_requests, requests_of, split_blocked
@@ -28,9 +28,11 @@ class ApplyResult:
     held_back: tuple[Action, ...] = ()
 
 
-def check_applicable(plan: Plan, actor: str | None, request: bool = False) -> None:
-    """Raise unless `plan` may run as it stands: made for this actor, and nothing blocked
-    unless the blocked actions are to be requested."""
+def check_applicable(
+    plan: Plan, actor: str | None, request: bool = False, allow_mass_removal: bool = False
+) -> None:
+    """Raise unless `plan` may run as it stands: made for this actor, nothing blocked unless the
+    blocked actions are to be requested, and no mass removal unless it is allowed."""
     if actor is not None and actor.lower() != plan.actor:
         raise ApplyRefused(
             f"the plan was made for {plan.actor}, not {actor.lower()}; "
@@ -42,6 +44,11 @@ def check_applicable(plan: Plan, actor: str | None, request: bool = False) -> No
             f"{blocked} {plural(blocked, 'action')} of the plan {'is' if blocked == 1 else 'are'} blocked "
             "for lack of permission; nothing was applied (use --request to ask whoever may)"
         )
+    if plan.guards and not allow_mass_removal:
+        raise MassRemoval(
+            "; ".join(guard.message() for guard in plan.guards)
+            + ". Nothing was applied: check the YAML, and if this is meant, apply with --allow-mass-removal"
+        )
 
 
 def apply_plan(
@@ -51,6 +58,7 @@ def apply_plan(
     *,
     snapshot: Snapshot | None = None,
     request: bool = False,
+    allow_mass_removal: bool = False,
     mail: MailSettings = DEFAULT_MAIL,
 ) -> ApplyResult:
     """Run `plan` on `store`, all of it or nothing, with its e-mail queued in the same transaction.
@@ -59,7 +67,7 @@ def apply_plan(
     but sent as requests to the people who may perform them. `snapshot`, the
     store as the plan was made from it, saves reading the store again.
     """
-    check_applicable(plan, actor, request)
+    check_applicable(plan, actor, request, allow_mass_removal)
     if not plan.actions:
         return ApplyResult(plan.revision, plan)
     if snapshot is None or (snapshot.lineage, snapshot.revision) != (plan.lineage, plan.revision):

@@ -31,18 +31,21 @@ from reconciler.errors import (
 )
 from reconciler.export import export_yaml
 from reconciler.github import append_step_summary
+from reconciler.guards import DEFAULT_MAX_REMOVAL_RATIO, check_ratio, rejudge_removals
 from reconciler.notify.compose import MailSettings
 from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, deliver
 from reconciler.notify.maildir import write_maildir
 from reconciler.notify.message import OutboxEntry
 from reconciler.notify.smtp import DEFAULT_SENDER, SmtpSettings
 from reconciler.plan import Plan
-from reconciler.planner import make_plan
+from reconciler.planner import PlanOptions, make_plan
 from reconciler.report import markdown
 from reconciler.report.json import drift_json, history_json
 from reconciler.report.outbox import render_outbox
 from reconciler.report.text import render_drift, render_history, render_plan, target_label
 from reconciler.store import DEFAULT_URL, Store, open_store
+from reconciler.targets import parse_targets
+from reconciler.unmanaged import POLICIES
 from reconciler.validate import load_desired_state
 
 EXIT_OK = 0
@@ -165,6 +168,43 @@ def _actor_option(command: Any) -> Any:
     )(command)
 
 
+def _planning_options(command: Any) -> Any:
+    """--max-removal-ratio, --unmanaged and --target, for plan and apply."""
+    options = [
+        click.option(
+            "--max-removal-ratio",
+            type=float,
+            default=None,
+            metavar="SHARE",
+            help=f"Refuse to apply a plan that removes more than this share of the store's users or "
+            f"access (default {DEFAULT_MAX_REMOVAL_RATIO}).",
+        ),
+        click.option(
+            "--unmanaged",
+            type=click.Choice(POLICIES),
+            help="Users in the store but not in the YAML: remove them (the default), revoke their "
+            "access, or keep them. Overrides the YAML's unmanaged_users.",
+        ),
+        click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            metavar="KIND:ID",
+            help="Plan only contract:NUMBER, serial:NUMBER or user:EMAIL, with what it needs; repeatable.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _plan_options(
+    max_removal_ratio: float | None, unmanaged: str | None, targets: tuple[str, ...]
+) -> PlanOptions:
+    ratio = DEFAULT_MAX_REMOVAL_RATIO if max_removal_ratio is None else check_ratio(max_removal_ratio)
+    return PlanOptions(max_removal_ratio=ratio, unmanaged=unmanaged, targets=parse_targets(targets))
+
+
 def _paint(text: str, colour: str) -> str:
     return click.style(text, fg=colour, bold=colour == "red")
 
@@ -220,6 +260,7 @@ def init(resellers: tuple[str, ...], store_url: str) -> None:
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none."
 )
+@_planning_options
 @_store_option
 @_actor_option
 @click.pass_context
@@ -229,6 +270,9 @@ def plan(
     output_format: str,
     out: str | None,
     detailed_exitcode: bool,
+    max_removal_ratio: float | None,
+    unmanaged: str | None,
+    targets: tuple[str, ...],
     store_url: str,
     actor: str | None,
 ) -> None:
@@ -240,12 +284,18 @@ def plan(
     there are changes and 0 when there are none. In GitHub Actions the
     markdown report is also added to the job summary.
 
+    A plan that removes more than --max-removal-ratio of the users or of the
+    access in the store says so: apply will refuse it unless told
+    --allow-mass-removal.
+
     \b
     Example:
       reconciler plan examples/acme --actor orders@cadpartners.example --out plan.json
       reconciler plan examples/acme --format markdown --out plan.json > comment.md
+      reconciler plan examples/acme --target user:carol.smith@acme.example
     """
-    the_plan = _plan_of(paths, open_store(store_url), _required_actor(actor))
+    options = _plan_options(max_removal_ratio, unmanaged, targets)
+    the_plan = _plan_of(paths, open_store(store_url), _required_actor(actor), options)
     if out:
         Path(out).write_text(the_plan.dumps(), encoding="utf-8")
     _summarise(lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT))
@@ -271,10 +321,24 @@ def plan(
     is_flag=True,
     help="Apply what you may, and e-mail each blocked action to the people who may perform it.",
 )
+@click.option(
+    "--allow-mass-removal",
+    is_flag=True,
+    help="Apply even when the plan removes more than --max-removal-ratio of the users or access.",
+)
+@_planning_options
 @_store_option
 @_actor_option
 def apply(
-    paths: tuple[str, ...], auto_approve: bool, request: bool, store_url: str, actor: str | None
+    paths: tuple[str, ...],
+    auto_approve: bool,
+    request: bool,
+    allow_mass_removal: bool,
+    max_removal_ratio: float | None,
+    unmanaged: str | None,
+    targets: tuple[str, ...],
+    store_url: str,
+    actor: str | None,
 ) -> None:
     """Apply a saved plan, or plan the YAML and apply that, all or nothing.
 
@@ -289,6 +353,10 @@ def apply(
     and, when RECONCILER_SMTP_URL is set, sent right after; a failed delivery
     never undoes an apply: `reconciler notify` sends what is left.
 
+    A plan that removes more than --max-removal-ratio (default 0.25) of the
+    users or of the access in the store is refused unless
+    --allow-mass-removal: a deleted file should not empty an account.
+
     \b
     Example:
       reconciler apply plan.json --auto-approve
@@ -298,19 +366,30 @@ def apply(
     store = open_store(store_url)
     snapshot = None
     if len(paths) == 1 and paths[0].endswith(".json"):
+        if unmanaged or targets:
+            raise InputError("--unmanaged and --target shape a new plan; a saved plan already has its own")
         the_plan = Plan.loads(_read(paths[0]), paths[0])
+        if max_removal_ratio is not None:
+            the_plan = rejudge_removals(the_plan, check_ratio(max_removal_ratio))
     else:
         snapshot = store.snapshot()
-        the_plan = make_plan(load_desired_state(paths), snapshot, _required_actor(actor))
+        options = _plan_options(max_removal_ratio, unmanaged, targets)
+        the_plan = make_plan(load_desired_state(paths), snapshot, _required_actor(actor), options)
     _echo_plan(the_plan)
-    check_applicable(the_plan, actor, request)
+    check_applicable(the_plan, actor, request, allow_mass_removal)
     if not the_plan.actions:
         return
     smtp = SmtpSettings.from_env(os.environ)  # a bad URL fails before anything changes
     if not auto_approve:
         _confirm(len(the_plan.actions))
     applied = apply_plan(
-        store, the_plan, actor, snapshot=snapshot, request=request, mail=_mail_settings(smtp)
+        store,
+        the_plan,
+        actor,
+        snapshot=snapshot,
+        request=request,
+        allow_mass_removal=allow_mass_removal,
+        mail=_mail_settings(smtp),
     )
     counts = applied.plan.summary()
     _summarise(
@@ -648,9 +727,9 @@ def activate(email: str, store_url: str) -> None:
     click.echo(f"{email.lower()} is active.")
 
 
-def _plan_of(paths: tuple[str, ...], store: Store, actor: str) -> Plan:
+def _plan_of(paths: tuple[str, ...], store: Store, actor: str, options: PlanOptions) -> Plan:
     desired = load_desired_state(paths)
-    return make_plan(desired, store.snapshot(), actor)
+    return make_plan(desired, store.snapshot(), actor, options)
 
 
 def _echo_plan(the_plan: Plan) -> None:

@@ -10,7 +10,8 @@
      │    ├── StoreExists           init found a store already there
      │    └── StoreTooNew           the store's schema is newer than this program
      ├── ApplyRefused               apply will not run; the store is unchanged
-     │    └── StalePlan             the saved plan was made against another store or revision
+     │    ├── StalePlan             the saved plan was made against another store or revision
+     │    └── MassRemoval           the plan removes more than the allowed share of users or access
      └── PlanBlocked                the actor may not perform some of the plan's actions
 
 Library code raises these and never prints; `reconciler.cli` alone turns them
@@ -72,6 +73,10 @@ class ApplyRefused(ReconcilerError):
 
 class StalePlan(ApplyRefused):
     """The saved plan was made against another store, or the store has moved on."""
+
+
+class MassRemoval(ApplyRefused):
+    """The plan removes more than the allowed share of the store's users or access."""
 
 
 class PlanBlocked(ReconcilerError):

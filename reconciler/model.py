@@ -80,18 +80,23 @@ class DesiredState:
 
     contracts: tuple[Contract, ...] = ()
     users: tuple[User, ...] = ()
+    unmanaged_users: str | None = None  # the policy for users the store has and the YAML does not
 
 
 def build_state(documents: Iterable[Mapping[str, Any]]) -> DesiredState:
     """The model of validated documents, merged."""
     contracts: list[Contract] = []
     users: list[User] = []
+    policies = set()
     for document in documents:
         contracts.extend(_contract(raw) for raw in document.get("contracts", ()))
         users.extend(_user(raw) for raw in document.get("users", ()))
+        if "unmanaged_users" in document:
+            policies.add(document["unmanaged_users"])
     return DesiredState(
         contracts=tuple(sorted(contracts, key=lambda c: c.number)),
         users=tuple(sorted(users, key=lambda u: u.email)),
+        unmanaged_users=min(policies) if policies else None,  # the rules refuse files that disagree
     )
 
 

@@ -114,6 +114,28 @@ class Action:
 
 TARGET_KEYS = ("contract", "serial", "coordinator", "user")
 
+#: What the store holds of the things a mass removal would take: the base of the removal guard.
+COUNTED = ("users", "access")
+
+
+@dataclass(frozen=True)
+class Tripped:
+    """The removal guard, tripped: the plan removes more of `what` than `max_ratio` of the store's."""
+
+    what: str
+    removed: int
+    total: int
+    max_ratio: float
+
+    def message(self) -> str:
+        return (
+            f"the plan removes {self.removed} of the {self.total} {self.what} in the store "
+            f"({self.removed / self.total:.0%}), more than the {self.max_ratio:.0%} allowed"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"what": self.what, "removed": self.removed, "total": self.total, "max_ratio": self.max_ratio}
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -124,6 +146,12 @@ class Plan:
     actor: str
     desired_digest: str
     actions: tuple[Action, ...] = field(default=())
+    store_counts: Mapping[str, int] = field(default_factory=dict)  # users, access: before the plan
+    guards: tuple[Tripped, ...] = ()  # the removal guard, as the plan's max_removal_ratio judges it
+    max_removal_ratio: float = 0.25
+    unmanaged_policy: str = "remove"
+    unmanaged: tuple[str, ...] = ()  # users the store has and the YAML does not, when not removed
+    targets: tuple[str, ...] = ()  # --target: the plan covers only these, with what they need
 
     @property
     def blocked(self) -> tuple[Action, ...]:
@@ -140,10 +168,14 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
-            "store": {"lineage": self.lineage, "revision": self.revision},
+            "store": {"lineage": self.lineage, "revision": self.revision, **self.store_counts},
             "actor": self.actor,
             "desired_digest": self.desired_digest,
             "summary": self.summary(),
+            "max_removal_ratio": self.max_removal_ratio,
+            "guards": [guard.to_json() for guard in self.guards],
+            "unmanaged": {"policy": self.unmanaged_policy, "users": list(self.unmanaged)},
+            "targets": list(self.targets),
             "actions": [action.to_json() for action in self.actions],
         }
 
@@ -164,12 +196,19 @@ class Plan:
                 "make it again with `reconciler plan --out`"
             )
         try:
+            store = data["store"]
             return cls(
-                lineage=data["store"]["lineage"],
-                revision=data["store"]["revision"],
+                lineage=store["lineage"],
+                revision=store["revision"],
                 actor=data["actor"],
                 desired_digest=data["desired_digest"],
                 actions=tuple(Action.from_json(a) for a in data["actions"]),
+                store_counts={what: int(store[what]) for what in COUNTED},
+                guards=tuple(Tripped(**guard) for guard in data["guards"]),
+                max_removal_ratio=float(data["max_removal_ratio"]),
+                unmanaged_policy=data["unmanaged"]["policy"],
+                unmanaged=tuple(data["unmanaged"]["users"]),
+                targets=tuple(data["targets"]),
             )
         except (KeyError, TypeError) as error:
             raise PlanFileError(f"{name}: a saved plan with a missing or broken field ({error})") from None

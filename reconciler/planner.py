@@ -9,26 +9,72 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, replace
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 
 from reconciler.diff import diff
+from reconciler.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal
 from reconciler.model import DesiredState
 from reconciler.notify.recipients import Recipients
 from reconciler.ordering import plan_order
 from reconciler.permissions import Authority, judge
-from reconciler.plan import Plan
+from reconciler.plan import Action, Plan
 from reconciler.store.base import Snapshot
+from reconciler.targets import check_known, select
+from reconciler.unmanaged import DEFAULT_POLICY, with_unmanaged
 
 
-def make_plan(desired: DesiredState, snapshot: Snapshot, actor: str) -> Plan:
+@dataclass(frozen=True)
+class PlanOptions:
+    """How to plan, beyond the YAML: the command line's guard, policy and target options."""
+
+    max_removal_ratio: float = DEFAULT_MAX_REMOVAL_RATIO
+    unmanaged: str | None = None  # overrides the YAML's unmanaged_users
+    targets: tuple[str, ...] = ()
+
+
+DEFAULT_OPTIONS = PlanOptions()
+
+
+def make_plan(
+    desired: DesiredState, snapshot: Snapshot, actor: str, options: PlanOptions = DEFAULT_OPTIONS
+) -> Plan:
     """The ordered, judged plan that takes the store in `snapshot` to `desired`."""
     actor = actor.lower()
+    policy = options.unmanaged or desired.unmanaged_users or DEFAULT_POLICY
+    goal, unmanaged = with_unmanaged(desired, snapshot.state, policy)
+    actions = _judged(diff(goal, snapshot.state), snapshot, actor)
+    if options.targets:
+        check_known(options.targets, desired, snapshot.state)
+        actions = select(actions, options.targets)
+    ordered = tuple(plan_order(actions))
+    counts = {
+        "users": len(snapshot.state.users),
+        "access": sum(len(user.access) for user in snapshot.state.users),
+    }
+    return Plan(
+        lineage=snapshot.lineage,
+        revision=snapshot.revision,
+        actor=actor,
+        desired_digest=digest(desired),
+        actions=ordered,
+        store_counts=counts,
+        guards=mass_removal(ordered, counts, options.max_removal_ratio),
+        max_removal_ratio=options.max_removal_ratio,
+        unmanaged_policy=policy,
+        unmanaged=unmanaged,
+        targets=options.targets,
+    )
+
+
+def _judged(actions: Iterable[Action], snapshot: Snapshot, actor: str) -> list[Action]:
+    """`actions` with who may perform them, whether `actor` may, and who hears of them."""
     authority = Authority.of(snapshot, actor)
     recipients = Recipients.of(snapshot)
-    actions = []
-    for action in diff(desired, snapshot.state):
+    judged = []
+    for action in actions:
         judgement = judge(action, authority)
-        actions.append(
+        judged.append(
             replace(
                 action,
                 requires=judgement.requires,
@@ -37,13 +83,7 @@ def make_plan(desired: DesiredState, snapshot: Snapshot, actor: str) -> Plan:
                 notifications=recipients.of_action(action),
             )
         )
-    return Plan(
-        lineage=snapshot.lineage,
-        revision=snapshot.revision,
-        actor=actor,
-        desired_digest=digest(desired),
-        actions=tuple(plan_order(actions)),
-    )
+    return judged
 
 
 def digest(desired: DesiredState) -> str:

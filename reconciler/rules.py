@@ -31,7 +31,28 @@ def check_rules(documents: Sequence[Document]) -> list[Finding]:
     users = _declared_users(documents, findings)
     serials = _check_contracts(documents, users, findings)
     _check_access(documents, serials, findings)
+    _check_policy_agrees(documents, findings)
     return findings
+
+
+def _check_policy_agrees(documents: Sequence[Document], findings: list[Finding]) -> None:
+    first: tuple[str, str] | None = None
+    for source, document in documents:
+        policy = document.get("unmanaged_users")
+        if policy is None:
+            continue
+        if first is None:
+            first = (source, policy)
+        elif policy != first[1]:
+            findings.append(
+                Finding(
+                    source,
+                    ("unmanaged_users",),
+                    f"unmanaged_users is {show_value(policy)} here but {show_value(first[1])} "
+                    "at {related}; the files must agree",
+                    related=(first[0], ("unmanaged_users",)),
+                )
+            )
 
 
 def _declared_users(documents: Sequence[Document], findings: list[Finding]) -> dict[str, Place]:

@@ -61,7 +61,10 @@ def test_the_json_plan_has_every_field_of_the_contract(store_url: str, write_yam
     assert result.exit_code == 0
     plan = json.loads(result.stdout)
     assert plan["format_version"] == 1
-    assert set(plan["store"]) == {"lineage", "revision"}
+    assert set(plan["store"]) == {"lineage", "revision", "users", "access"}
+    assert (plan["store"]["users"], plan["store"]["access"]) == (0, 0)
+    assert (plan["max_removal_ratio"], plan["guards"], plan["targets"]) == (0.25, [], [])
+    assert plan["unmanaged"] == {"policy": "remove", "users": []}
     assert plan["actor"] == RESELLER
     assert plan["summary"] == {"add": 9, "change": 1, "remove": 0, "blocked": 0}
     assert plan["desired_digest"].startswith("sha256:")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from reconciler.drift import Drift
 from reconciler.errors import plural
 from reconciler.plan import KIND_RANK, Action, Plan
+from reconciler.report.notes import plan_notes
 from reconciler.report.text import (
     DRIFT_SECTIONS,
     as_action,
@@ -240,6 +241,8 @@ def render_plan(
         ["to add", "to change", "to remove", "blocked", "people e-mailed (one message each)"],
         [counts["add"], counts["change"], counts["remove"], counts["blocked"], len(people)],
     )
+    for note in plan_notes(plan):
+        report.head += ["", f"> **{note.label}:** {inert(note.text)}"]
     if not plan.actions:
         report.head += ["", "No changes. The store matches the desired state."]
         return report.text(limit, "action", where)

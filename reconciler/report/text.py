@@ -26,6 +26,7 @@ from typing import Any
 from reconciler.drift import Difference, Drift
 from reconciler.errors import plural
 from reconciler.plan import Action, Plan
+from reconciler.report.notes import plan_notes
 from reconciler.store.base import Applied, AuditEntry
 
 Paint = Callable[[str, str], str]
@@ -70,6 +71,9 @@ def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
     if news:
         whom = f"{people} {plural(people, 'person', 'people')}"
         yield f"E-mail: {whom} will hear of {news} {plural(news, 'change')}, in one message each."
+    for note in plan_notes(plan):
+        line = f"{note.label}: {note.text}"
+        yield paint(line, "red") if note.warning else line
 
 
 def render_action(action: Action, paint: Paint = no_paint) -> Iterator[str]:

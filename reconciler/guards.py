@@ -1,0 +1,45 @@
+"""The removal guard, as peribolos' maximum removal delta: a plan that takes away more than a
+share of the users or of the access in the store is refused unless the person applying says
+it is meant. A deleted file, a bad merge or a wrong folder should not empty an account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from reconciler.errors import InputError
+from reconciler.plan import Action, Plan, Tripped
+
+DEFAULT_MAX_REMOVAL_RATIO = 0.25
+#: Removing this many is never a mass removal, however small the account: one person leaving is routine.
+ALWAYS_ALLOWED = 1
+
+#: What counts as removing each counted thing.
+_REMOVING = {"users": "user.remove", "access": "access.revoke"}
+
+
+def check_ratio(ratio: float) -> float:
+    if not 0 <= ratio <= 1:
+        raise InputError(f"--max-removal-ratio must be between 0 and 1, not {ratio}")
+    return ratio
+
+
+def mass_removal(
+    actions: Sequence[Action], store_counts: Mapping[str, int], max_ratio: float
+) -> tuple[Tripped, ...]:
+    """The counted things of which `actions` remove more than `max_ratio` of what the store has,
+    and more than one."""
+    tripped = []
+    for what, kind in _REMOVING.items():
+        total = store_counts.get(what, 0)
+        removed = sum(1 for action in actions if action.kind == kind)
+        if removed > ALWAYS_ALLOWED and removed / total > max_ratio:
+            tripped.append(Tripped(what, removed, total, max_ratio))
+    return tuple(tripped)
+
+
+def rejudge_removals(plan: Plan, max_ratio: float) -> Plan:
+    """A saved `plan` with its removal guard judged again at another ratio."""
+    guards = mass_removal(plan.actions, plan.store_counts, max_ratio)
+    return replace(plan, guards=guards, max_removal_ratio=max_ratio)

@@ -1,0 +1,52 @@
+"""What a reader of a plan must know beyond its actions, worded once for every report.
+
+A tripped removal guard, a plan limited by --target, and users the YAML does
+not manage that a policy keeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.errors import plural
+from reconciler.plan import Plan
+
+#: How many unmanaged users a note names before it only counts.
+NAMED = 10
+
+
+@dataclass(frozen=True)
+class Note:
+    label: str
+    text: str
+    warning: bool = False
+
+
+def plan_notes(plan: Plan) -> list[Note]:
+    notes = []
+    if plan.targets:
+        needs = "it needs" if len(plan.targets) == 1 else "they need"
+        notes.append(
+            Note(
+                "Targeted",
+                f"only {', '.join(plan.targets)} and what {needs}; "
+                "the rest of the YAML waits for a full plan.",
+                warning=True,
+            )
+        )
+    for guard in plan.guards:
+        notes.append(
+            Note("Removal guard", f"{guard.message()}: apply refuses it without --allow-mass-removal.", True)
+        )
+    if plan.unmanaged:
+        count = len(plan.unmanaged)
+        named = ", ".join(plan.unmanaged[:NAMED]) + (f" and {count - NAMED} more" if count > NAMED else "")
+        doing = "kept as they are" if plan.unmanaged_policy == "keep" else "kept, with their access revoked"
+        notes.append(
+            Note(
+                "Unmanaged",
+                f"{count} {plural(count, 'user')} in the store but not in the YAML, {doing} "
+                f"(unmanaged_users: {plan.unmanaged_policy}): {named}.",
+            )
+        )
+    return notes
