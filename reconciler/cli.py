@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,27 +67,51 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class _Cli(click.Group):
-    """A group that turns usage errors and ReconcilerErrors into exit code 1."""
+    """A group that turns usage errors and ReconcilerErrors into exit code 1, and anything
+    unexpected into a one-line error; the traceback is shown only with --debug."""
 
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:
         kwargs["standalone_mode"] = False
+        arguments = kwargs.get("args", args[0] if args else None)
+        debug = _debugging(sys.argv[1:] if arguments is None else list(arguments))
         try:
             code = super().main(*args, **kwargs)
-        except click.exceptions.Abort:
-            click.echo("Aborted.", err=True)
+        except (ReconcilerError, click.ClickException, click.exceptions.Abort) as error:
+            if debug:
+                traceback.print_exc()
+            _exit_for(error)
+        except Exception as error:  # the last resort: a bug must not greet a user with a traceback
+            if debug:
+                traceback.print_exc()
+            else:
+                click.echo(
+                    f"Error: internal error ({type(error).__name__}: {error}); this is a bug in reconciler. "
+                    "Run again with --debug for the traceback, and report it.",
+                    err=True,
+                )
             sys.exit(EXIT_ERROR)
-        except click.ClickException as error:
-            error.show()
-            sys.exit(EXIT_ERROR)
-        except InvalidDesiredState as invalid:
-            for diagnostic in invalid.diagnostics:
-                click.echo(str(diagnostic), err=True)
-            click.echo(f"Invalid: {invalid}.", err=True)
-            sys.exit(_exit_code(invalid))
-        except ReconcilerError as error:
-            click.echo(f"Error: {error}", err=True)
-            sys.exit(_exit_code(error))
         sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _debugging(arguments: list[str]) -> bool:
+    return "--debug" in arguments or os.environ.get("RECONCILER_DEBUG", "") not in ("", "0")
+
+
+def _exit_for(error: ReconcilerError | click.ClickException | click.exceptions.Abort) -> NoReturn:
+    """Say what went wrong, a line per problem, and exit with its code."""
+    if isinstance(error, click.exceptions.Abort):
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_ERROR)
+    if isinstance(error, click.ClickException):
+        error.show()
+        sys.exit(EXIT_ERROR)
+    if isinstance(error, InvalidDesiredState):
+        for diagnostic in error.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        click.echo(f"Invalid: {error}.", err=True)
+    else:
+        click.echo(f"Error: {error}", err=True)
+    sys.exit(_exit_code(error))
 
 
 def _exit_code(error: ReconcilerError) -> int:
@@ -95,7 +120,8 @@ def _exit_code(error: ReconcilerError) -> int:
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an error (also RECONCILER_DEBUG=1).")
+def cli(debug: bool) -> None:
     """Licence accounts as code: validate, plan and apply contracts, serials,
     coordinators, users and access kept in YAML.
 

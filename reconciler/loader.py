@@ -17,6 +17,7 @@ the happy path. `locate()` walks a file again to place the rare problem.
 from __future__ import annotations
 
 import gc
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -49,6 +50,10 @@ MAX_DEPTH = 64
 #: Aliases may grow a document to this many times its own size, plus the slack.
 ALIAS_GROWTH = 10
 ALIAS_SLACK = 10_000
+#: A file larger than this (RECONCILER_MAX_FILE_MIB to change it) is refused before it is read.
+MAX_FILE_MIB = 64
+#: No legitimate key or value comes near this; a longer one is refused before it costs anything more.
+MAX_SCALAR_CHARS = 10_000
 
 _CORE_SCALAR = re.compile(
     r"(?P<null>~|null|Null|NULL)"
@@ -83,6 +88,7 @@ def find_sources(paths: Iterable[str]) -> tuple[list[Source], list[Diagnostic]]:
     """Read each file named, and every `.yaml`/`.yml` file below each folder named, sorted."""
     sources: list[Source] = []
     problems: list[Diagnostic] = []
+    limit = _max_file_bytes()
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -99,10 +105,31 @@ def find_sources(paths: Iterable[str]) -> tuple[list[Source], list[Diagnostic]]:
             files = [path]
         for file in files:
             try:
+                size = file.stat().st_size
+                if size > limit:
+                    problems.append(Diagnostic(str(file), 0, 0, "", _too_large(size, limit)))
+                    continue
                 sources.append(Source(str(file), file.read_bytes()))
             except OSError as error:
                 problems.append(Diagnostic(str(file), 0, 0, "", f"cannot read: {error.strerror}"))
     return sources, problems
+
+
+def _max_file_bytes() -> int:
+    setting = os.environ.get("RECONCILER_MAX_FILE_MIB", "")
+    mib = float(setting) if setting.replace(".", "", 1).isdigit() else MAX_FILE_MIB
+    return int(mib * 1024 * 1024)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"the file is {_amount(size)}, more than the {_amount(limit)} a file may be; "
+        "split it into several files in a folder, or raise RECONCILER_MAX_FILE_MIB"
+    )
+
+
+def _amount(size: int) -> str:
+    return f"{size / 1024 / 1024:,.1f} MiB" if size >= 1024 * 1024 else f"{size:,} bytes"
 
 
 @contextmanager
@@ -312,6 +339,12 @@ class _Builder:
 
     def _scalar(self, event: Any) -> Any:
         value: str = event.value
+        if len(value) > MAX_SCALAR_CHARS:
+            self.problem(
+                event.start_mark,
+                f"a value of {len(value):,} characters; at most {MAX_SCALAR_CHARS:,} are allowed",
+            )
+            return value[:MAX_SCALAR_CHARS]
         tag = event.tag
         if tag is None or tag == "!":
             return plain_scalar(value) if event.implicit[0] else value

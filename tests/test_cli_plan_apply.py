@@ -237,3 +237,33 @@ def test_every_command_has_help_with_an_example() -> None:
         result = CliRunner().invoke(cli, [*command, "--help"])
         assert result.exit_code == 0
         assert "Example:" in result.output, command
+
+
+def test_a_bug_is_one_line_and_its_traceback_shows_only_with_debug(
+    store_url: str, write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr("reconciler.cli.make_plan", broken)
+    args = ["plan", str(write_yaml(ACCOUNT)), "--actor", RESELLER, "--store", store_url]
+    quiet = CliRunner().invoke(cli, args)
+    assert (quiet.exit_code, quiet.stderr) == (
+        1,
+        "Error: internal error (KeyError: 'boom'); this is a bug in reconciler. "
+        "Run again with --debug for the traceback, and report it.\n",
+    )
+    loud = CliRunner().invoke(cli, ["--debug", *args])
+    assert loud.exit_code == 1
+    assert loud.stderr.startswith("Traceback (most recent call last):")
+    assert "KeyError: 'boom'" in loud.stderr
+
+
+def test_debug_shows_the_traceback_of_a_user_error_too(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECONCILER_DEBUG", "1")
+    result = CliRunner().invoke(cli, ["apply", "missing-plan.json", "--auto-approve", "--store", store_url])
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last):" in result.stderr
+    assert result.stderr.endswith("Error: cannot read missing-plan.json: No such file or directory\n")

@@ -129,3 +129,28 @@ def test_the_console_script_runs_as_a_subprocess(tmp_path: Path) -> None:
         f"{bad}:3:12: users[0].email: 'nobody' is not a valid e-mail address\n"
     )
     assert failed.stderr == "Invalid: 3 errors in 1 file.\n"
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(
+    write_yaml: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECONCILER_MAX_FILE_MIB", "0.001")  # 1,048 bytes
+    path = write_yaml("version: 1\n" + "# padding\n" * 200)
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{path}: the file is 2,011 bytes, more than the 1,048 bytes a file may be; split it into several "
+        "files in a folder, or raise RECONCILER_MAX_FILE_MIB\n"
+    )
+
+
+def test_an_overlong_value_is_refused(write_yaml: Callable[..., Path]) -> None:
+    path = write_yaml(
+        "version: 1\nusers:\n  - email: a@b.example\n    first_name: " + "x" * 10_001 + "\n    last_name: Y\n"
+    )
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert (
+        f"{path}:4:17: a value of 10,001 characters; at most 10,000 are allowed\n"
+        in result.output
+    )
