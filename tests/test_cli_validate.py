@@ -132,7 +132,7 @@ def test_the_console_script_runs_as_a_subprocess(tmp_path: Path) -> None:
 
 
 def test_a_file_over_the_size_limit_is_refused_unread(
-    write_yaml: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+    write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RECONCILER_MAX_FILE_MIB", "0.001")  # 1,048 bytes
     path = write_yaml("version: 1\n" + "# padding\n" * 200)
@@ -144,7 +144,7 @@ def test_a_file_over_the_size_limit_is_refused_unread(
     )
 
 
-def test_an_overlong_value_is_refused(write_yaml: Callable[..., Path]) -> None:
+def test_an_overlong_value_is_refused(write_yaml: WriteYaml) -> None:
     path = write_yaml(
         "version: 1\nusers:\n  - email: a@b.example\n    first_name: " + "x" * 10_001 + "\n    last_name: Y\n"
     )
