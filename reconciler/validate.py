@@ -22,6 +22,12 @@ from reconciler.schema import schema_findings
 def load_desired_state(paths: Iterable[str]) -> DesiredState:
     """The account the files at `paths` declare; raises InvalidDesiredState."""
     sources, diagnostics = find_sources(paths)
+    return check_sources(sources, diagnostics)
+
+
+def check_sources(sources: Sequence[Source], diagnostics: Sequence[Diagnostic] = ()) -> DesiredState:
+    """The account `sources` declare; raises InvalidDesiredState with `diagnostics` and every problem."""
+    diagnostics = list(diagnostics)
     documents: list[tuple[str, Any]] = []
     findings: list[Finding] = []
     with gc_paused():

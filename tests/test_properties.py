@@ -12,13 +12,17 @@ contracts (a change the diff refuses on purpose). The properties:
 4. B applies on top of A: the store's foreign keys and seat trigger accept
    the plan's order;
 5. so does any order the dependency edges allow, whatever the tie-break;
-6. the export reads the same under YAML 1.1 (PyYAML) as under our loader.
+6. the export reads the same under YAML 1.1 (PyYAML) as under our loader;
+7. apply is idempotent: applying A again changes nothing, not even the outbox;
+8. an apply that fails at a random action leaves the store, outbox included,
+   exactly as it was.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
+import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -26,17 +30,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import RESELLER
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reconciler.apply import apply_plan
+from reconciler.errors import StoreError
 from reconciler.export import export_yaml
 from reconciler.loader import Source, parse
 from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
 from reconciler.ordering import plan_order
-from reconciler.plan import Plan
+from reconciler.plan import Action, Plan
 from reconciler.planner import make_plan
 from reconciler.store import Store, open_store
 from reconciler.validate import load_desired_state
@@ -338,3 +344,49 @@ def test_the_export_reads_the_same_under_yaml_1_1_and_1_2(state: DesiredState) -
         apply_state(store, state)
         text = export_yaml(store.snapshot().state)
     assert yaml.safe_load(text) == parse(Source("export.yaml", text.encode()))
+
+
+def dump(store: Store) -> list[str]:
+    """Every table of the store, rows and all, as SQL text."""
+    path = store.path  # type: ignore[attr-defined]
+    with sqlite3.connect(path) as db:
+        return list(db.iterdump())
+
+
+@SETTINGS
+@given(state=desired_states())
+@example(state=ONE_SEAT)
+def test_applying_the_same_state_again_changes_nothing(state: DesiredState) -> None:
+    with new_store() as store:
+        apply_state(store, state)
+        before = dump(store)
+        again = apply_state(store, state)
+        assert again.actions == ()
+        assert dump(store) == before
+
+
+#: An action the store must refuse: access for nobody to a serial that does not exist.
+POISON = Action(
+    "access.grant",
+    {"contract": "110009999999", "serial": "999-99999999", "user": "ghost@acme.example"},
+    None,
+    {"download": False},
+)
+
+
+@SETTINGS
+@given(pair=state_pairs(), where=st.floats(min_value=0, max_value=1))
+@example(pair=(ONE_SEAT, SEAT_CHANGES_HANDS), where=0.5)
+def test_an_apply_that_fails_midway_leaves_the_store_and_its_outbox_as_they_were(
+    pair: tuple[DesiredState, DesiredState], where: float
+) -> None:
+    first, second = pair
+    with new_store() as store:
+        apply_state(store, first)
+        before = dump(store)
+        plan = plan_of(store, second)
+        at = int(where * len(plan.actions))
+        poisoned = (*plan.actions[:at], POISON, *plan.actions[at:])
+        with pytest.raises(StoreError):
+            apply_plan(store, dataclasses.replace(plan, actions=poisoned), RESELLER, allow_mass_removal=True)
+        assert dump(store) == before
