@@ -563,3 +563,52 @@ def test_sc_without_manage_users_may_not_change_even_their_own_record(account: s
         plan_yaml(account, edited(lambda d: user(d, ERIN).update(last_name="Ng")), ERIN), "user.update"
     )
     assert action.permitted is False
+
+
+# --- self-protection: no actor's plan takes away what lets them apply ---------------------------
+
+#: (actor, the edit that would take their power away, the kind that would do it)
+SAWING_OFF_THE_BRANCH = {
+    "CM hands her contract away": (
+        ALICE,
+        lambda d: contract(d, CONTRACT_A).update(manager=FRANK),
+        "contract.manager_change",
+    ),
+    "CM removes her contract": (
+        ALICE,
+        lambda d: (d["contracts"].remove(contract(d, CONTRACT_A)), user(d, CAROL).pop("access")),
+        "contract.remove",
+    ),
+    "SC ends their own role": (
+        BOB,
+        lambda d: (
+            contract(d, CONTRACT_A)["serials"][0].pop("coordinator"),
+            contract(d, CONTRACT_A)["coordinators"].remove(coordinator(d, CONTRACT_A, BOB)),
+        ),
+        "coordinator.remove",
+    ),
+    "SC drops their own right to manage users": (
+        BOB,
+        lambda d: coordinator(d, CONTRACT_A, BOB).update(manage_users=False),
+        "coordinator.update",
+    ),
+    "SC removes themselves": (BOB, lambda d: d["users"].remove(user(d, BOB)), "user.remove"),
+    "CM removes the reseller": (ALICE, lambda d: d["users"].remove(user(d, RESELLER)), "user.remove"),
+}
+
+
+@pytest.mark.parametrize("case", list(SAWING_OFF_THE_BRANCH))
+def test_no_plan_takes_away_the_actors_own_power(account: str, case: str) -> None:
+    actor, edit, kind = SAWING_OFF_THE_BRANCH[case]
+    plan = plan_yaml(account, edited(edit), actor)
+    assert [a.permitted for a in plan.actions if a.kind == kind] == [False]
+    assert plan.blocked, "apply refuses the whole plan (exit 3)"
+
+
+def test_the_reseller_stays_a_reseller_whatever_the_yaml_says(account: str) -> None:
+    """Resellers live in the store, named at init: a plan can remove a reseller's user record at most."""
+    text = edited(lambda d: d["users"].remove(user(d, RESELLER)))
+    remove = only(plan_yaml(account, text, RESELLER), "user.remove")
+    assert remove.permitted is False  # nobody removes themselves
+    assert "cannot remove themselves" in (remove.reason or "")
+    assert RESELLER in open_store(account).snapshot().resellers
