@@ -22,7 +22,7 @@ from reconciler.export import export_yaml
 from reconciler.plan import Plan
 from reconciler.planner import make_plan
 from reconciler.report.text import render_plan
-from reconciler.store import DEFAULT_URL, Store, open_store
+from reconciler.store import DEFAULT_LOCK_TIMEOUT, DEFAULT_URL, Store, open_store, redact_url
 from reconciler.validate import load_desired_state
 
 EXIT_OK = 0
@@ -58,7 +58,7 @@ class _Cli(click.Group):
             click.echo(f"Invalid: {invalid}.", err=True)
             sys.exit(_exit_code(invalid))
         except ReconcilerError as error:
-            click.echo(f"Error: {error}", err=True)
+            click.echo(f"Error: {redact_url(str(error))}", err=True)
             sys.exit(_exit_code(error))
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
@@ -130,7 +130,7 @@ def _store_option(command: Any) -> Any:
         envvar="RECONCILER_STORE",
         default=DEFAULT_URL,
         show_default=True,
-        help="The store: sqlite:///FILE. Also RECONCILER_STORE.",
+        help="The store: sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE. Also RECONCILER_STORE.",
     )(command)
 
 
@@ -176,7 +176,7 @@ def init(resellers: tuple[str, ...], store_url: str) -> None:
         raise InputError(f"not an e-mail address: {', '.join(bad)}")
     snapshot = open_store(store_url).initialize(resellers)
     click.echo(
-        f"Created store {store_url} (lineage {snapshot.lineage}) "
+        f"Created store {redact_url(store_url)} (lineage {snapshot.lineage}) "
         f"with reseller {', '.join(sorted(snapshot.resellers))}."
     )
 
@@ -238,21 +238,33 @@ def plan(
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PLANFILE | PATH...")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking; needed when not on a terminal.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another apply to the same store to finish; 0 fails at once.",
+)
 @_store_option
 @_actor_option
-def apply(paths: tuple[str, ...], auto_approve: bool, store_url: str, actor: str | None) -> None:
+def apply(
+    paths: tuple[str, ...], auto_approve: bool, lock_timeout: float, store_url: str, actor: str | None
+) -> None:
     """Apply a saved plan, or plan the YAML and apply that, all or nothing.
 
     A saved plan (a .json file from `plan --out`) is refused when the store
     has moved on since it was made. Blocked actions stop the whole apply
-    (exit 3). On a terminal it asks before changing anything.
+    (exit 3). On a terminal it asks before changing anything. Applies to one
+    store run one at a time: this one waits up to --lock-timeout seconds for
+    another to finish, then fails (exit 1) naming who holds the lock.
 
     \b
     Example:
       reconciler apply plan.json --auto-approve
       reconciler apply examples/acme --actor orders@cadpartners.example
     """
-    store = open_store(store_url)
+    store = open_store(store_url, lock_timeout=lock_timeout)
     if len(paths) == 1 and paths[0].endswith(".json"):
         the_plan = Plan.loads(_read(paths[0]), paths[0])
     else:

@@ -1,4 +1,4 @@
-"""The seeds' scenarios, end to end through the command line, on a real SQLite store.
+"""The seeds' scenarios, end to end through the command line, on a real store of each backend.
 
 An account as the articles describe it: the reseller sets it up, the
 Contract Manager (Alice) names a Software Coordinator (Bob) who may manage
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import RESELLER
+from conftest import RESELLER, Backend
 
 from reconciler.cli import cli
 from reconciler.store import open_store
@@ -41,9 +41,9 @@ DAVE = '  - {email: dave@acme.example, first_name: Dave, last_name: Lee, access:
 class Account:
     """A store and a desired-state file, driven through the CLI as a user would."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, url: str, folder: Path) -> None:
         self.runner = CliRunner()
-        self.url = f"sqlite:///{folder / 'account.db'}"
+        self.url = url
         self.file = folder / "account.yaml"
         assert self.run("init", "--reseller", RESELLER).exit_code == 0
 
@@ -64,8 +64,8 @@ class Account:
 
 
 @pytest.fixture
-def account(tmp_path: Path) -> Account:
-    return Account(tmp_path)
+def account(backend: Backend, tmp_path: Path) -> Account:
+    return Account(backend.new_url(), tmp_path)
 
 
 def test_the_reseller_creates_the_account(account: Account) -> None:

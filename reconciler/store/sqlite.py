@@ -1,7 +1,9 @@
 """The embedded store: one SQLite file, for one machine.
 
 Every apply is one `BEGIN IMMEDIATE` transaction: it takes SQLite's write
-lock, re-reads the revision under it, writes every action in batches (one
+lock (waiting for it at most `lock_timeout` seconds, the busy timeout, and
+recording its holder in a file beside the store, since the lock cannot say
+who holds it), re-reads the revision under it, writes every action in batches (one
 `executemany` per run of actions of one kind), bumps the revision and logs
 each action, then commits; any error rolls all of it back. Reads for plan
 and drift run in one transaction, so they see one revision.
@@ -19,10 +21,18 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import StalePlan, StoreError, StoreExists, StoreNotFound
+from reconciler.errors import StalePlan, StoreError, StoreExists, StoreLocked, StoreNotFound
 from reconciler.plan import Plan
 from reconciler.store import migrations
 from reconciler.store.base import Snapshot
+from reconciler.store.locking import (
+    DEFAULT_LOCK_TIMEOUT,
+    Holder,
+    locked_message,
+    read_holder_file,
+    remove_holder_file,
+    write_holder_file,
+)
 from reconciler.store.rows import snapshot_from_rows
 from reconciler.store.statements import AUDIT, READS, WRITES
 
@@ -32,9 +42,10 @@ BUSY_TIMEOUT_SECONDS = 30.0
 class SqliteStore:
     """A store in the SQLite file at `path`."""
 
-    def __init__(self, url: str, path: Path) -> None:
+    def __init__(self, url: str, path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.url = url
         self.path = path
+        self.lock_timeout = lock_timeout
 
     def initialize(self, resellers: Sequence[str]) -> Snapshot:
         if self.path.exists():
@@ -59,7 +70,7 @@ class SqliteStore:
 
     def apply(self, plan: Plan, actor: str) -> int:
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._connection() as db, _transaction(db, "IMMEDIATE"):
+        with self._connection(timeout=self.lock_timeout) as db, self._apply_lock(db, actor):
             meta = dict(db.execute(READS["meta"]).fetchall())
             if meta["lineage"] != plan.lineage or int(meta["revision"]) != plan.revision:
                 raise StalePlan(_stale_message(plan, meta["lineage"], int(meta["revision"])))
@@ -83,13 +94,41 @@ class SqliteStore:
         """Nothing stays open between calls."""
 
     @contextmanager
-    def _connection(self, create: bool = False) -> Iterator[sqlite3.Connection]:
+    def _apply_lock(self, db: sqlite3.Connection, actor: str) -> Iterator[None]:
+        """An IMMEDIATE transaction, its holder recorded beside the store; StoreLocked after lock_timeout."""
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            holder = read_holder_file(self._holder_path)
+            raise StoreLocked(locked_message(str(self.path), holder, self.lock_timeout)) from None
+        holder = Holder.this_process(actor)
+        write_holder_file(self._holder_path, holder)
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+        finally:
+            remove_holder_file(self._holder_path, holder)
+
+    @property
+    def _holder_path(self) -> Path:
+        return self.path.with_name(self.path.name + "-holder")
+
+    @contextmanager
+    def _connection(
+        self, create: bool = False, timeout: float = BUSY_TIMEOUT_SECONDS
+    ) -> Iterator[sqlite3.Connection]:
         if not create and not self.path.exists():
             raise StoreNotFound(
                 f"no store at {self.path}; create one with `reconciler init --reseller EMAIL`"
             )
         try:
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as error:
             raise StoreError(f"cannot open {self.path}: {error}") from None
         try:
