@@ -9,9 +9,9 @@ so they see one revision, and take no lock. An apply takes a session
 advisory lock keyed by the store's lineage, waiting at most `lock_timeout`
 seconds; records who holds it in `apply_lock` (the lock itself carries no
 holder); then in one transaction re-reads the revision, writes every action
-in batches (one pipelined `executemany` per run of actions of one kind, the
-audit log by COPY), bumps the revision and commits. Any error rolls all of
-it back.
+in batches (per run of actions of one kind: one COPY for plain inserts, else
+one pipelined `executemany`; the audit log by COPY), bumps the revision and
+commits. Any error rolls all of it back.
 
 The URL is handed to libpq as it is, so the password comes from the URL,
 PGPASSWORD or ~/.pgpass as libpq finds it; `url` is the redacted form, the
@@ -21,6 +21,7 @@ only one this module ever shows.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -52,11 +53,17 @@ def _placeholders(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-WRITES_PG: dict[str, tuple[str, ParamsOf]] = {
-    kind: (_placeholders(sql), params_of) for kind, (sql, params_of) in WRITES.items()
+def _as_copy(sql: str) -> str | None:
+    """`COPY table (columns) FROM STDIN` for an INSERT whose values are all parameters, else None."""
+    found = re.fullmatch(r"INSERT INTO (\w+) \(([^)]*)\) VALUES \(\?(?:, \?)*\)", sql)
+    return f"COPY {found[1]} ({found[2]}) FROM STDIN" if found else None
+
+
+#: kind -> (statement, its parameters, COPY for inserts that can load that way); made once, at import.
+WRITES_PG: dict[str, tuple[str, ParamsOf, str | None]] = {
+    kind: (_placeholders(sql), params_of, _as_copy(sql)) for kind, (sql, params_of) in WRITES.items()
 }
-AUDIT_COLUMNS = AUDIT.split("(", 1)[1].split(")", 1)[0]
-AUDIT_COPY = f"COPY audit_log ({AUDIT_COLUMNS}) FROM STDIN"
+AUDIT_COPY = _as_copy(AUDIT)
 
 
 class PostgresStore:
@@ -104,11 +111,10 @@ class PostgresStore:
                 revision = plan.revision + 1
                 cursor = db.cursor()
                 for kind, run in groupby(plan.actions, key=lambda action: action.kind):
-                    sql, params_of = WRITES_PG[kind]
-                    cursor.executemany(sql, [params_of(a.target, a.after or {}, now) for a in run])
-                with cursor.copy(AUDIT_COPY) as copy:
-                    for action in plan.actions:
-                        copy.write_row(_audit_row(revision, actor, now, action))
+                    sql, params_of, copy_sql = WRITES_PG[kind]
+                    rows = [params_of(a.target, a.after or {}, now) for a in run]
+                    _write(cursor, sql, copy_sql, rows)
+                _write(cursor, "", AUDIT_COPY, [_audit_row(revision, actor, now, a) for a in plan.actions])
                 db.execute("UPDATE meta SET value = %s WHERE key = 'revision'", (str(revision),))
         return revision
 
@@ -203,6 +209,16 @@ def _transaction(db: psycopg.Connection[Any], begin: str) -> Iterator[None]:
         _rollback(db)
         raise
     db.execute("COMMIT")
+
+
+def _write(cursor: psycopg.Cursor[Any], sql: str, copy_sql: str | None, rows: list[tuple[Any, ...]]) -> None:
+    """One batch: COPY where it can load the rows (far fewer round trips), else a pipelined executemany."""
+    if copy_sql is None:
+        cursor.executemany(sql, rows)
+        return
+    with cursor.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _rollback(db: psycopg.Connection[Any]) -> None:
