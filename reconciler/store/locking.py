@@ -33,7 +33,8 @@ class Holder:
     @classmethod
     def this_process(cls, actor: str) -> Holder:
         """This process, about to apply as `actor`; its command line is redacted."""
-        argv = [Path(sys.argv[0]).name if sys.argv else "reconciler", *sys.argv[1:]]
+        # Named `reconciler` however it was started (console script, python -m, a test runner).
+        argv = ["reconciler", *sys.argv[1:]]
         return cls(
             actor=actor,
             host=socket.gethostname(),
@@ -62,8 +63,13 @@ def locked_message(where: str, holder: Holder | str | None, timeout: float) -> s
 
 
 def write_holder_file(path: Path, holder: Holder) -> None:
-    """Record `holder` beside a store file, for stores whose lock cannot carry it."""
-    path.write_text(json.dumps(asdict(holder)), encoding="utf-8")
+    """Record `holder` beside a store file, for stores whose lock cannot carry it.
+
+    Written aside and renamed into place, so a reader never finds half a record.
+    """
+    partial = path.with_name(f"{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(asdict(holder)), encoding="utf-8")
+    os.replace(partial, path)
 
 
 def read_holder_file(path: Path) -> Holder | None:
