@@ -237,6 +237,17 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
 
 @pytest.fixture
+def postgres(tmp_path: Path) -> Iterator[Backend]:
+    """The PostgreSQL backend alone, for what only it has (passwords, databases, sessions)."""
+    _require_postgres()
+    chosen = Backend("postgresql", tmp_path, None)
+    try:
+        yield chosen
+    finally:
+        chosen.drop_all()
+
+
+@pytest.fixture
 def store_url(backend: Backend) -> str:
     """A new store on each backend in turn, with RESELLER as its reseller."""
     from reconciler.store import open_store

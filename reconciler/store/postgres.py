@@ -134,7 +134,10 @@ class PostgresStore:
         try:
             db = psycopg.connect(self._conninfo, autocommit=True, **self._defaults())
         except psycopg.Error as error:
-            raise StoreError(f"cannot connect to {self.url}: {self._clean(error)}") from None
+            message = self._clean(error).strip()
+            if re.search(r'database "[^"]*" does not exist', message):
+                message += "; create the database first (createdb), then run `reconciler init` on it"
+            raise StoreError(f"cannot connect to {self.url}: {message}") from None
         try:
             if not create:
                 if not migrations.current_version(db, DIALECT):
