@@ -179,16 +179,58 @@ def test_a_killed_apply_changes_nothing_and_leaves_no_lock(
     assert result.output.endswith("The store is at revision 1.\n")
 
 
+def test_a_lock_held_by_something_else_is_named_as_well_as_it_can_be(
+    backend: Backend, store_url: str, tmp_path: Path
+) -> None:
+    small = tmp_path / "small.yaml"
+    small.write_text(ACCOUNT)
+    env = {"RECONCILER_STORE": store_url, "RECONCILER_ACTOR": RESELLER}
+    if backend.name == "sqlite":
+        other = sqlite3.connect(store_url.removeprefix("sqlite:///"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        held = "another writer holds it"
+    else:
+        import psycopg
+
+        from reconciler.store.postgres import _lock_key
+
+        lineage = open_store(store_url).snapshot().lineage
+        other = psycopg.connect(store_url + "&application_name=by-hand", autocommit=True)
+        other.execute("SELECT pg_advisory_lock(%s)", (_lock_key(lineage),))
+        [(pid,)] = other.execute("SELECT pg_backend_pid()").fetchall()
+        held = rf"another session holds it: by-hand from \S+ \(server pid {pid}\) since \S+"
+    try:
+        result = CliRunner().invoke(
+            cli, ["apply", str(small), "--auto-approve", "--lock-timeout", "0"], env=env
+        )
+    finally:
+        other.close()
+    assert result.exit_code == 1
+    assert re.fullmatch(
+        rf"Error: the store {re.escape(backend.where(store_url))} is locked: {held}; "
+        r"did not wait \(--lock-timeout 0\), nothing was applied\. .*\n",
+        result.stderr,
+    ), result.stderr
+    assert open_store(store_url).snapshot().revision == 0
+
+
 def test_a_waiting_apply_gives_up_naming_the_holder(
     backend: Backend, store_url: str, tmp_path: Path, large: DesiredState
 ) -> None:
     plan = saved_plan(store_url, large, tmp_path)
+    lineage = open_store(store_url).snapshot().lineage
     holder = Apply(str(plan), store_url=store_url, folder=tmp_path)
     wait_until_mid_transaction(backend, store_url, holder)
     holder.send_signal(signal.SIGSTOP)
     try:
         small = tmp_path / "small.yaml"
         small.write_text(ACCOUNT)
+        # Reading for a plan takes no lock: it sees the store as it was before the apply began.
+        planned = CliRunner().invoke(
+            cli,
+            ["plan", str(small), "--detailed-exitcode"],
+            env={"RECONCILER_STORE": store_url, "RECONCILER_ACTOR": RESELLER},
+        )
         started = time.monotonic()
         waiter = CliRunner().invoke(
             cli,
@@ -201,6 +243,8 @@ def test_a_waiting_apply_gives_up_naming_the_holder(
     code, out, err = holder.finish()
     assert code == 0, err
     assert out.endswith("The store is at revision 1.\n")
+    assert planned.exit_code == 2, planned.output
+    assert planned.output.startswith(f"Plan for store {lineage} at revision 0, as {RESELLER}:\n")
     assert waiter.exit_code == 1
     assert waited >= 0.5
     named = re.fullmatch(

@@ -25,6 +25,8 @@ from reconciler.store import open_store, redact_url
             "postgresql://db.example/acme?user=ci&password=***",
         ),
         ("postgresql://ci@db.example/acme", "postgresql://ci@db.example/acme"),
+        ("postgresql://ci:p@ss:w@db.example:5432/acme", "postgresql://ci:***@db.example:5432/acme"),
+        ("postgresql://db.example:5432/acme", "postgresql://db.example:5432/acme"),
         ("postgresql:///acme?host=/run/postgresql", "postgresql:///acme?host=/run/postgresql"),
         ("sqlite:///acme.db", "sqlite:///acme.db"),
         (

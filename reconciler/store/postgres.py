@@ -264,7 +264,7 @@ def _holder(db: psycopg.Connection[Any], key: int) -> Holder | str | None:
     """Who holds the advisory lock `key` now: their own record if it is theirs, else what the server knows."""
     unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
     row = db.execute(
-        "SELECT l.pid, h.actor, h.host, h.pid, h.command, h.since, a.application_name, a.client_addr::text, "
+        "SELECT l.pid, h.actor, h.host, h.pid, h.command, h.since, a.application_name, host(a.client_addr), "
         "a.backend_start "
         "FROM pg_locks l "
         "LEFT JOIN apply_lock h ON h.lock_key = %s AND h.backend_pid = l.pid "

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-#: `scheme://user:password@` (the password is what follows the first colon of the user part).
-_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*):(?P<secret>[^@/\s]*)@", re.IGNORECASE)
+#: `scheme://user:password@`: the password runs from the user's colon to the host's `@` (the last
+#: one before the path, should an unencoded `@` be in the password itself).
+_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*):(?P<secret>[^/\s]*)@", re.IGNORECASE)
 #: `password=…` in a URL's query string or a key=value connection string.
 _PASSWORD_PARAM = re.compile(r"(?P<head>\bpassword=)(?P<secret>[^&\s]*)", re.IGNORECASE)
 
