@@ -44,7 +44,7 @@ from reconciler.report import markdown
 from reconciler.report.json import drift_json, history_json
 from reconciler.report.outbox import render_outbox
 from reconciler.report.text import render_drift, render_history, render_plan, target_label
-from reconciler.store import DEFAULT_URL, Store, open_store
+from reconciler.store import DEFAULT_LOCK_TIMEOUT, DEFAULT_URL, Store, open_store, redact_url
 from reconciler.targets import parse_targets
 from reconciler.unmanaged import POLICIES
 from reconciler.validate import load_desired_state
@@ -85,7 +85,8 @@ class _Cli(click.Group):
                 traceback.print_exc()
             else:
                 click.echo(
-                    f"Error: internal error ({type(error).__name__}: {error}); this is a bug in reconciler. "
+                    f"Error: internal error ({type(error).__name__}: {redact_url(str(error))}); "
+                    "this is a bug in reconciler. "
                     "Run again with --debug for the traceback, and report it.",
                     err=True,
                 )
@@ -110,7 +111,7 @@ def _exit_for(error: ReconcilerError | click.ClickException | click.exceptions.A
             click.echo(str(diagnostic), err=True)
         click.echo(f"Invalid: {error}.", err=True)
     else:
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {redact_url(str(error))}", err=True)
     sys.exit(_exit_code(error))
 
 
@@ -182,7 +183,7 @@ def _store_option(command: Any) -> Any:
         envvar="RECONCILER_STORE",
         default=DEFAULT_URL,
         show_default=True,
-        help="The store: sqlite:///FILE. Also RECONCILER_STORE.",
+        help="The store: sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE. Also RECONCILER_STORE.",
     )(command)
 
 
@@ -265,7 +266,7 @@ def init(resellers: tuple[str, ...], store_url: str) -> None:
         raise InputError(f"not an e-mail address: {', '.join(bad)}")
     snapshot = open_store(store_url).initialize(resellers)
     click.echo(
-        f"Created store {store_url} (lineage {snapshot.lineage}) "
+        f"Created store {redact_url(store_url)} (lineage {snapshot.lineage}) "
         f"with reseller {', '.join(sorted(snapshot.resellers))}."
     )
 
@@ -352,6 +353,14 @@ def plan(
     is_flag=True,
     help="Apply even when the plan removes more than --max-removal-ratio of the users or access.",
 )
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another apply to the same store to finish; 0 fails at once.",
+)
 @_planning_options
 @_store_option
 @_actor_option
@@ -360,6 +369,7 @@ def apply(
     auto_approve: bool,
     request: bool,
     allow_mass_removal: bool,
+    lock_timeout: float,
     max_removal_ratio: float | None,
     unmanaged: str | None,
     targets: tuple[str, ...],
@@ -383,13 +393,17 @@ def apply(
     users or of the access in the store is refused unless
     --allow-mass-removal: a deleted file should not empty an account.
 
+    Applies to one store run one at a time: this one waits up to
+    --lock-timeout seconds for another to finish, then fails (exit 1) naming
+    who holds the lock.
+
     \b
     Example:
       reconciler apply plan.json --auto-approve
       reconciler apply examples/acme --actor orders@cadpartners.example
       reconciler apply account.yaml --actor alice@acme.example --request
     """
-    store = open_store(store_url)
+    store = open_store(store_url, lock_timeout=lock_timeout)
     snapshot = None
     if len(paths) == 1 and paths[0].endswith(".json"):
         if unmanaged or targets:

@@ -8,7 +8,8 @@
      ├── StoreError                 the store cannot be opened, created or written
      │    ├── StoreNotFound         there is no store at the URL
      │    ├── StoreExists           init found a store already there
-     │    └── StoreTooNew           the store's schema is newer than this program
+     │    ├── StoreTooNew           the store's schema is newer than this program
+     │    └── StoreLocked           another apply held the store's lock for longer than --lock-timeout
      ├── ApplyRefused               apply will not run; the store is unchanged
      │    ├── StalePlan             the saved plan was made against another store or revision
      │    └── MassRemoval           the plan removes more than the allowed share of users or access
@@ -65,6 +66,10 @@ class StoreExists(StoreError):
 
 class StoreTooNew(StoreError):
     """The store's schema is newer than this program knows."""
+
+
+class StoreLocked(StoreError):
+    """Another apply held the store's lock for longer than the lock timeout."""
 
 
 class ApplyRefused(ReconcilerError):

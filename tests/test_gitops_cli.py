@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import ACCOUNT, RESELLER, ROOT, WriteYaml, apply_yaml
+from conftest import ACCOUNT, RESELLER, ROOT, Backend, WriteYaml, apply_yaml
 
 from reconciler.cli import cli
 from reconciler.drift import Difference, find_drift
@@ -28,11 +27,10 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def set_added_at(store_url: str, when: dict[str, str]) -> None:
-    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
-        db.executemany(
-            "UPDATE users SET added_at = ? WHERE email = ?", [(at, email) for email, at in when.items()]
-        )
+def set_added_at(backend: Backend, store_url: str, when: dict[str, str]) -> None:
+    """Back-date when users were added, as if they had been invited long ago."""
+    for email, at in when.items():
+        backend.query(store_url, f"UPDATE users SET added_at = '{at}' WHERE email = '{email}'")
 
 
 def test_drift_exit_codes(store_url: str, write_yaml: WriteYaml) -> None:
@@ -57,10 +55,12 @@ def test_drift_exit_codes(store_url: str, write_yaml: WriteYaml) -> None:
     assert code == 1 and "-1 is not in the range x>=0" in err
 
 
-def test_stale_invites_are_drift_only_when_asked_for(store_url: str, write_yaml: WriteYaml) -> None:
+def test_stale_invites_are_drift_only_when_asked_for(
+    backend: Backend, store_url: str, write_yaml: WriteYaml
+) -> None:
     path = str(write_yaml(ACCOUNT))
     apply_yaml(store_url, ACCOUNT)
-    set_added_at(store_url, {"bob@acme.example": "2020-01-01T00:00:00+00:00"})
+    set_added_at(backend, store_url, {"bob@acme.example": "2020-01-01T00:00:00+00:00"})
     assert run("users", "activate", "alice@acme.example", "--store", store_url)[0] == 0
     assert run("drift", path, "--store", store_url)[0] == 0
     code, out, _ = run("drift", path, "--stale-invites", "30", "--format", "json", "--store", store_url)

@@ -1,4 +1,4 @@
-"""The seeds' scenarios, end to end through the command line, on a real SQLite store and a
+"""The seeds' scenarios, end to end through the command line, on a real store of each backend and a
 real SMTP server on loopback: each checks the change and who received what.
 
 An account as the articles describe it: the reseller sets it up, the
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import RESELLER
+from conftest import RESELLER, Backend
 from mailserver import MailServer, Received
 
 from reconciler.cli import cli
@@ -43,9 +43,9 @@ DAVE = '  - {email: dave@acme.example, first_name: Dave, last_name: Lee, access:
 class Account:
     """A store and a desired-state file, driven through the CLI as a user would."""
 
-    def __init__(self, folder: Path, mail: MailServer) -> None:
+    def __init__(self, url: str, folder: Path, mail: MailServer) -> None:
         self.runner = CliRunner()
-        self.url = f"sqlite:///{folder / 'account.db'}"
+        self.url = url
         self.file = folder / "account.yaml"
         self.mail = mail
         self.env = {"RECONCILER_SMTP_URL": mail.url, "RECONCILER_MAIL_FROM": "licences@acme.example"}
@@ -77,8 +77,8 @@ class Account:
 
 
 @pytest.fixture
-def account(tmp_path: Path, smtp_server: MailServer) -> Account:
-    return Account(tmp_path, smtp_server)
+def account(backend: Backend, tmp_path: Path, smtp_server: MailServer) -> Account:
+    return Account(backend.new_url(), tmp_path, smtp_server)
 
 
 def subjects(inbox: dict[str, list[Received]]) -> dict[str, list[str]]:

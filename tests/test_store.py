@@ -2,58 +2,48 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from conftest import ACCOUNT, RESELLER, apply_yaml, plan_yaml
+from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
 
 from reconciler.apply import apply_plan
 from reconciler.errors import StalePlan, StoreError, StoreExists, StoreNotFound, StoreTooNew
 from reconciler.plan import Action
-from reconciler.store import open_store
+from reconciler.store import migrations, open_store
 
 
-def table_dump(url: str) -> list[tuple[object, ...]]:
-    """Every row of every table, to compare a store before and after."""
-    db = sqlite3.connect(url.removeprefix("sqlite:///"))
-    try:
-        tables = [
-            name
-            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        ]
-        return [
-            (table, *row)
-            for table in tables
-            for row in sorted(db.execute(f"SELECT * FROM {table}"), key=repr)
-        ]
-    finally:
-        db.close()
-
-
-def test_init_names_the_resellers_and_starts_at_revision_0(tmp_path: Path) -> None:
-    snapshot = open_store(f"sqlite:///{tmp_path / 's.db'}").initialize(
-        ["Orders@CADpartners.example", "b@r.example"]
-    )
+def test_init_names_the_resellers_and_starts_at_revision_0(backend: Backend) -> None:
+    snapshot = open_store(backend.new_url()).initialize(["Orders@CADpartners.example", "b@r.example"])
     assert snapshot.revision == 0
     assert snapshot.resellers == {"orders@cadpartners.example", "b@r.example"}
     assert len(snapshot.lineage) == 36
 
 
-def test_init_refuses_an_existing_store(store_url: str) -> None:
-    before = table_dump(store_url)
-    with pytest.raises(StoreExists):
+def test_init_runs_every_migration(backend: Backend, store_url: str) -> None:
+    [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
+    assert int(version) == migrations.latest(backend.name) >= 1
+
+
+def test_init_refuses_an_existing_store(backend: Backend, store_url: str) -> None:
+    before = backend.table_dump(store_url)
+    with pytest.raises(StoreExists) as raised:
         open_store(store_url).initialize(["x@y.example"])
-    assert table_dump(store_url) == before
+    assert str(raised.value) == f"a store already exists at {backend.where(store_url)}; it was left as it is"
+    assert backend.table_dump(store_url) == before
 
 
-def test_a_missing_store_is_named_with_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(
-        StoreNotFound, match=r"no store at .*nothing.db; create one with `reconciler init --reseller EMAIL`"
-    ):
-        open_store(f"sqlite:///{tmp_path / 'nothing.db'}").snapshot()
-    assert not (tmp_path / "nothing.db").exists()
+def test_a_missing_store_is_named_with_the_fix(backend: Backend) -> None:
+    url = backend.new_url()
+    with pytest.raises(StoreNotFound) as raised:
+        open_store(url).snapshot()
+    assert str(raised.value) == (
+        f"no store at {backend.where(url)}; create one with `reconciler init --reseller EMAIL`"
+    )
+    if backend.name == "sqlite":
+        assert not backend.folder.joinpath(url.rsplit("/", 1)[1]).exists()
+    else:
+        assert backend.table_dump(url) == []
 
 
 def test_unknown_urls_are_refused() -> None:
@@ -61,13 +51,20 @@ def test_unknown_urls_are_refused() -> None:
         open_store("mysql://x")
 
 
-def test_a_store_newer_than_the_program_is_refused(store_url: str) -> None:
-    db = sqlite3.connect(store_url.removeprefix("sqlite:///"))
-    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    db.commit()
-    db.close()
-    with pytest.raises(StoreTooNew, match="has schema version 99, newer than this reconciler knows"):
+def test_a_store_newer_than_the_program_is_refused(backend: Backend, store_url: str) -> None:
+    plan = plan_yaml(store_url, ACCOUNT)
+    backend.query(store_url, "UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    before = backend.table_dump(store_url)
+    message = (
+        f"{backend.where(store_url)} has schema version 99, newer than this reconciler knows "
+        f"({migrations.latest(backend.name)}); upgrade reconciler"
+    )
+    with pytest.raises(StoreTooNew) as raised:
         open_store(store_url).snapshot()
+    assert str(raised.value) == message
+    with pytest.raises(StoreTooNew):
+        apply_plan(open_store(store_url), plan)
+    assert backend.table_dump(store_url) == before
 
 
 def test_the_snapshot_reads_back_what_was_applied(store_url: str) -> None:
@@ -83,11 +80,9 @@ def test_the_snapshot_reads_back_what_was_applied(store_url: str) -> None:
     assert len(plan.actions) == 10
 
 
-def test_every_applied_action_is_in_the_audit_log(store_url: str) -> None:
+def test_every_applied_action_is_in_the_audit_log(backend: Backend, store_url: str) -> None:
     plan = apply_yaml(store_url, ACCOUNT)
-    db = sqlite3.connect(store_url.removeprefix("sqlite:///"))
-    rows = db.execute("SELECT revision, actor, kind, target FROM audit_log ORDER BY id").fetchall()
-    db.close()
+    rows = backend.query(store_url, "SELECT revision, actor, kind, target FROM audit_log ORDER BY id")
     assert [(r[0], r[1], r[2]) for r in rows] == [(1, RESELLER, a.kind) for a in plan.actions]
     assert rows[0][3] == '{"user": "alice@acme.example"}'
 
@@ -100,23 +95,32 @@ def test_activate_marks_an_invited_user_active(store_url: str) -> None:
         open_store(store_url).activate_user("zed@acme.example")
 
 
-def test_a_plan_for_an_older_revision_is_refused_and_changes_nothing(store_url: str) -> None:
+def test_a_plan_for_an_older_revision_is_refused_and_changes_nothing(
+    backend: Backend, store_url: str
+) -> None:
     old = plan_yaml(store_url, ACCOUNT)
     apply_yaml(store_url, "version: 1\nusers:\n  - {email: x@acme.example, first_name: X, last_name: Y}\n")
-    before = table_dump(store_url)
+    before = backend.table_dump(store_url)
     with pytest.raises(StalePlan, match=r"made at revision 0 but the store is at revision 1"):
         apply_plan(open_store(store_url), old)
-    assert table_dump(store_url) == before
+    assert backend.table_dump(store_url) == before
 
 
-def test_a_plan_for_another_store_is_refused(store_url: str, tmp_path: Path) -> None:
-    other = f"sqlite:///{tmp_path / 'other.db'}"
+def test_a_plan_for_another_store_is_refused(backend: Backend, store_url: str) -> None:
+    other = backend.new_url()
     open_store(other).initialize([RESELLER])
     with pytest.raises(StalePlan, match="made for another store"):
         apply_plan(open_store(other), plan_yaml(store_url, ACCOUNT))
 
 
-def test_a_failure_part_way_leaves_the_store_as_it_was(store_url: str) -> None:
+#: How each backend words a broken foreign key.
+FOREIGN_KEY = {
+    "sqlite": "FOREIGN KEY constraint failed",
+    "postgresql": 'violates foreign key constraint "access_serial_fkey"',
+}
+
+
+def test_a_failure_part_way_leaves_the_store_as_it_was(backend: Backend, store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
     plan = plan_yaml(store_url, ACCOUNT.replace("Carol", "Caroline").replace("seats: 2", "seats: 3"))
     # A last action the database refuses: a grant on a serial that does not exist.
@@ -126,10 +130,10 @@ def test_a_failure_part_way_leaves_the_store_as_it_was(store_url: str) -> None:
         None,
         {"download": False},
     )
-    before = table_dump(store_url)
-    with pytest.raises(StoreError, match="FOREIGN KEY constraint failed"):
+    before = backend.table_dump(store_url)
+    with pytest.raises(StoreError, match=FOREIGN_KEY[backend.name]):
         apply_plan(open_store(store_url), replace(plan, actions=(*plan.actions, bad)))
-    assert table_dump(store_url) == before
+    assert backend.table_dump(store_url) == before
 
 
 def test_the_database_refuses_more_users_than_seats(store_url: str) -> None:

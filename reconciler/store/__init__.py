@@ -6,20 +6,31 @@ from pathlib import Path
 
 from reconciler.errors import StoreError
 from reconciler.store.base import Snapshot, Store
+from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT
 from reconciler.store.sqlite import SqliteStore
+from reconciler.store.urls import redact_url
 
 DEFAULT_URL = "sqlite:///reconciler.db"
 
-__all__ = ["DEFAULT_URL", "Snapshot", "Store", "open_store"]
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "DEFAULT_URL", "Snapshot", "Store", "open_store", "redact_url"]
 
 
-def open_store(url: str) -> Store:
-    """The store at `url`: `sqlite:///relative.db` or `sqlite:////absolute/path.db`."""
+def open_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
+    """The store at `url`: `sqlite:///relative.db`, `sqlite:////absolute/path.db` or
+    `postgresql://user@host:port/database`.
+
+    An apply waits at most `lock_timeout` seconds for another one to finish.
+    """
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         if not path:
             raise StoreError(f"{url}: name a file, as in sqlite:///reconciler.db")
-        return SqliteStore(url, Path(path))
+        return SqliteStore(url, Path(path), lock_timeout)
     if url.startswith(("postgresql://", "postgres://")):
-        raise StoreError("PostgreSQL stores are not supported yet; use sqlite:///FILE")
-    raise StoreError(f"unknown store URL {url!r}; use sqlite:///FILE")
+        # Imported here so that SQLite users never load the PostgreSQL driver.
+        from reconciler.store.postgres import PostgresStore
+
+        return PostgresStore(url, lock_timeout)
+    raise StoreError(
+        f"unknown store URL {redact_url(url)!r}; use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE"
+    )

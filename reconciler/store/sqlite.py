@@ -1,7 +1,9 @@
 """The embedded store: one SQLite file, for one machine.
 
 Every apply is one `BEGIN IMMEDIATE` transaction: it takes SQLite's write
-lock, re-reads the revision under it, writes every action in batches (one
+lock (waiting for it at most `lock_timeout` seconds, the busy timeout, and
+recording its holder in a file beside the store, since the lock cannot say
+who holds it), re-reads the revision under it, writes every action in batches (one
 `executemany` per run of actions of one kind), bumps the revision and logs
 each action, then commits; any error rolls all of it back. Reads for plan
 and drift run in one transaction, so they see one revision.
@@ -9,7 +11,6 @@ and drift run in one transaction, so they see one revision.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -17,15 +18,23 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
-from typing import Any
 
-from reconciler.errors import StalePlan, StoreError, StoreExists, StoreNotFound
+from reconciler.errors import StalePlan, StoreError, StoreExists, StoreLocked, StoreNotFound
 from reconciler.notify.message import Message, OutboxEntry, Request
 from reconciler.plan import Plan
 from reconciler.store import migrations
 from reconciler.store import statements as sql
 from reconciler.store.base import Applied, Snapshot
+from reconciler.store.locking import (
+    DEFAULT_LOCK_TIMEOUT,
+    Holder,
+    locked_message,
+    read_holder_file,
+    remove_holder_file,
+    write_holder_file,
+)
 from reconciler.store.rows import history_from_rows, outbox_entry, snapshot_from_rows
+from reconciler.store.shared import audit_row, now_text, outbox_row, request_row, stale_message
 from reconciler.store.statements import AUDIT, HISTORY, READS, WRITES
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -34,9 +43,10 @@ BUSY_TIMEOUT_SECONDS = 30.0
 class SqliteStore:
     """A store in the SQLite file at `path`."""
 
-    def __init__(self, url: str, path: Path) -> None:
+    def __init__(self, url: str, path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.url = url
         self.path = path
+        self.lock_timeout = lock_timeout
 
     def initialize(self, resellers: Sequence[str]) -> Snapshot:
         if self.path.exists():
@@ -62,20 +72,20 @@ class SqliteStore:
     def apply(
         self, plan: Plan, actor: str, outbox: Sequence[Message] = (), requests: Sequence[Request] = ()
     ) -> int:
-        now = _now()
-        with self._connection() as db, _transaction(db, "IMMEDIATE"):
+        now = now_text()
+        with self._connection(timeout=self.lock_timeout) as db, self._apply_lock(db, actor):
             meta = dict(db.execute(READS["meta"]).fetchall())
             if meta["lineage"] != plan.lineage or int(meta["revision"]) != plan.revision:
-                raise StalePlan(_stale_message(plan, meta["lineage"], int(meta["revision"])))
+                raise StalePlan(stale_message(plan, meta["lineage"], int(meta["revision"])))
             revision = plan.revision + 1 if plan.actions else plan.revision
             for kind, run in groupby(plan.actions, key=lambda action: action.kind):
                 statement, params_of = WRITES[kind]
                 db.executemany(statement, [params_of(a.target, a.after or {}, now) for a in run])
             if plan.actions:
-                db.executemany(AUDIT, [_audit_row(revision, actor, now, a) for a in plan.actions])
+                db.executemany(AUDIT, [audit_row(revision, actor, now, a) for a in plan.actions])
                 db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(revision),))
-            db.executemany(sql.REQUEST_INSERT, [_request_row(revision, now, r) for r in requests])
-            db.executemany(sql.OUTBOX_INSERT, [_outbox_row(revision, now, m) for m in outbox])
+            db.executemany(sql.REQUEST_INSERT, [request_row(revision, now, r) for r in requests])
+            db.executemany(sql.OUTBOX_INSERT, [outbox_row(revision, now, m) for m in outbox])
         return revision
 
     def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
@@ -94,7 +104,7 @@ class SqliteStore:
 
     def mark_sent(self, entry_id: int) -> None:
         with self._connection() as db, _transaction(db, "IMMEDIATE"):
-            db.execute(sql.OUTBOX_SENT, (_now(), entry_id))
+            db.execute(sql.OUTBOX_SENT, (now_text(), entry_id))
 
     def mark_failed(self, entry_id: int, error: str | None) -> None:
         with self._connection() as db, _transaction(db, "IMMEDIATE"):
@@ -120,13 +130,41 @@ class SqliteStore:
         """Nothing stays open between calls."""
 
     @contextmanager
-    def _connection(self, create: bool = False) -> Iterator[sqlite3.Connection]:
+    def _apply_lock(self, db: sqlite3.Connection, actor: str) -> Iterator[None]:
+        """An IMMEDIATE transaction, its holder recorded beside the store; StoreLocked after lock_timeout."""
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            holder = read_holder_file(self._holder_path)
+            raise StoreLocked(locked_message(str(self.path), holder, self.lock_timeout)) from None
+        holder = Holder.this_process(actor)
+        write_holder_file(self._holder_path, holder)
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+        finally:
+            remove_holder_file(self._holder_path, holder)
+
+    @property
+    def _holder_path(self) -> Path:
+        return self.path.with_name(self.path.name + "-holder")
+
+    @contextmanager
+    def _connection(
+        self, create: bool = False, timeout: float = BUSY_TIMEOUT_SECONDS
+    ) -> Iterator[sqlite3.Connection]:
         if not create and not self.path.exists():
             raise StoreNotFound(
                 f"no store at {self.path}; create one with `reconciler init --reseller EMAIL`"
             )
         try:
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as error:
             raise StoreError(f"cannot open {self.path}: {error}") from None
         try:
@@ -149,54 +187,3 @@ def _transaction(db: sqlite3.Connection, mode: str) -> Iterator[None]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
-
-
-#: One encoder for every audit and request row: json.dumps with options builds a new one per call.
-_to_json = json.JSONEncoder(sort_keys=True).encode
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _outbox_row(revision: int, now: str, message: Message) -> tuple[Any, ...]:
-    m = message
-    return (m.message_id, m.kind, revision, m.to, m.subject, m.text, m.html, now)
-
-
-def _request_row(revision: int, now: str, request: Request) -> tuple[Any, ...]:
-    return (
-        request.key,
-        revision,
-        request.requester,
-        now,
-        request.kind,
-        _to_json(request.target),
-        None if request.before is None else _to_json(request.before),
-        None if request.after is None else _to_json(request.after),
-        ",".join(request.requested_of),
-    )
-
-
-def _audit_row(revision: int, actor: str, now: str, action: Any) -> tuple[Any, ...]:
-    return (
-        revision,
-        actor,
-        now,
-        action.kind,
-        _to_json(dict(action.target)),
-        None if action.before is None else _to_json(action.before),
-        None if action.after is None else _to_json(action.after),
-    )
-
-
-def _stale_message(plan: Plan, lineage: str, revision: int) -> str:
-    if lineage != plan.lineage:
-        return (
-            f"the plan was made for another store (lineage {plan.lineage}, this one is {lineage}); "
-            "nothing was applied"
-        )
-    return (
-        f"the plan was made at revision {plan.revision} but the store is at revision {revision}; "
-        "nothing was applied: run `reconciler plan` again"
-    )

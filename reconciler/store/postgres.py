@@ -1,0 +1,328 @@
+"""The shared store: one PostgreSQL database, for a team and CI runners that come and go.
+
+Each call opens one connection and uses it for everything it does, so
+whatever it holds (a transaction, the apply lock) ends with it: a run that
+crashes, is killed or is cancelled leaves nothing behind.
+
+Reads for plan and drift run in one REPEATABLE READ, READ ONLY transaction,
+so they see one revision, and take no lock. An apply takes a session
+advisory lock keyed by the store's lineage, waiting at most `lock_timeout`
+seconds; records who holds it in `apply_lock` (the lock itself carries no
+holder); then in one transaction re-reads the revision, writes every action
+in batches (per run of actions of one kind: one COPY for plain inserts, else
+one pipelined `executemany`; the audit log by COPY), bumps the revision and
+commits. Any error rolls all of it back.
+
+The URL is handed to libpq as it is, so the password comes from the URL,
+PGPASSWORD or ~/.pgpass as libpq finds it; `url` is the redacted form, the
+only one this module ever shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+
+from reconciler.errors import StalePlan, StoreError, StoreExists, StoreLocked, StoreNotFound
+from reconciler.notify.message import Message, OutboxEntry, Request
+from reconciler.plan import Plan
+from reconciler.store import migrations
+from reconciler.store import statements as sql
+from reconciler.store.base import Applied, Snapshot
+from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
+from reconciler.store.rows import history_from_rows, outbox_entry, snapshot_from_rows
+from reconciler.store.shared import audit_row, now_text, outbox_row, request_row, stale_message
+from reconciler.store.statements import AUDIT, READS, WRITES, ParamsOf
+from reconciler.store.urls import redact_url
+
+DIALECT = "postgresql"
+#: Seconds to wait for the server to answer a connection, unless the URL says otherwise.
+CONNECT_TIMEOUT = 10
+
+
+def _placeholders(sql: str) -> str:
+    """The shared statements use `?`; psycopg wants `%s`. Converted once, at import."""
+    return sql.replace("?", "%s")
+
+
+def _as_copy(sql: str) -> str | None:
+    """`COPY table (columns) FROM STDIN` for an INSERT whose values are all parameters, else None."""
+    found = re.fullmatch(r"INSERT INTO (\w+) \(([^)]*)\) VALUES \(\?(?:, \?)*\)", sql)
+    return f"COPY {found[1]} ({found[2]}) FROM STDIN" if found else None
+
+
+#: kind -> (statement, its parameters, COPY for inserts that can load that way); made once, at import.
+WRITES_PG: dict[str, tuple[str, ParamsOf, str | None]] = {
+    kind: (_placeholders(sql), params_of, _as_copy(sql)) for kind, (sql, params_of) in WRITES.items()
+}
+AUDIT_COPY = _as_copy(AUDIT)
+OUTBOX_INSERT = _placeholders(sql.OUTBOX_INSERT)
+REQUEST_INSERT = _placeholders(sql.REQUEST_INSERT)
+OUTBOX_ALL = _placeholders(sql.OUTBOX_ALL)
+OUTBOX_QUEUED = _placeholders(sql.OUTBOX_QUEUED)
+#: As statements.OUTBOX_CLAIM, but SKIP LOCKED: under READ COMMITTED two claims could otherwise pick the
+#: same rows in their subqueries, and both would send them.
+OUTBOX_CLAIM = _placeholders(sql.OUTBOX_CLAIM).replace("LIMIT %s)", "LIMIT %s FOR UPDATE SKIP LOCKED)")
+
+
+class PostgresStore:
+    """A store in the PostgreSQL database at `url` (postgresql://user@host:port/db)."""
+
+    def __init__(self, url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        self._conninfo = url
+        self.url = redact_url(url)
+        self.lock_timeout = lock_timeout
+
+    def initialize(self, resellers: Sequence[str]) -> Snapshot:
+        with self._connection(create=True) as db:
+            migrations.begin(db, DIALECT)
+            try:
+                if migrations.current_version(db, DIALECT):
+                    raise StoreExists(f"a store already exists at {self.url}; it was left as it is")
+                migrations.migrate(db, DIALECT)
+                lineage = _new_lineage()
+                cursor = db.cursor()
+                cursor.executemany(
+                    "INSERT INTO meta (key, value) VALUES (%s, %s)", [("lineage", lineage), ("revision", "0")]
+                )
+                cursor.executemany(
+                    "INSERT INTO resellers (email) VALUES (%s)", [(r.lower(),) for r in resellers]
+                )
+            except BaseException:
+                _rollback(db)
+                raise
+            db.execute("COMMIT")
+        return self.snapshot()
+
+    def snapshot(self) -> Snapshot:
+        with self._connection() as db, _transaction(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"):
+            rows = {name: db.execute(sql).fetchall() for name, sql in READS.items()}
+        return snapshot_from_rows(rows)
+
+    def apply(
+        self, plan: Plan, actor: str, outbox: Sequence[Message] = (), requests: Sequence[Request] = ()
+    ) -> int:
+        now = now_text()
+        with self._connection() as db:
+            lineage = _meta(db)["lineage"]
+            with self._apply_lock(db, lineage, actor), _transaction(db, "BEGIN"):
+                meta = _meta(db, lock=True)
+                if meta["lineage"] != plan.lineage or int(meta["revision"]) != plan.revision:
+                    raise StalePlan(stale_message(plan, meta["lineage"], int(meta["revision"])))
+                revision = plan.revision + 1 if plan.actions else plan.revision
+                cursor = db.cursor()
+                for kind, run in groupby(plan.actions, key=lambda action: action.kind):
+                    sql, params_of, copy_sql = WRITES_PG[kind]
+                    rows = [params_of(a.target, a.after or {}, now) for a in run]
+                    _write(cursor, sql, copy_sql, rows)
+                if plan.actions:
+                    audit = [audit_row(revision, actor, now, a) for a in plan.actions]
+                    _write(cursor, "", AUDIT_COPY, audit)
+                    db.execute("UPDATE meta SET value = %s WHERE key = 'revision'", (str(revision),))
+                _write(cursor, REQUEST_INSERT, None, [request_row(revision, now, r) for r in requests])
+                _write(cursor, OUTBOX_INSERT, None, [outbox_row(revision, now, m) for m in outbox])
+        return revision
+
+    def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
+        with self._connection() as db:
+            rows = db.execute(OUTBOX_QUEUED if queued_only else OUTBOX_ALL).fetchall()
+        return [outbox_entry(row) for row in rows]
+
+    def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
+        now = datetime.now(UTC)
+        until = (now + timedelta(seconds=lease_seconds)).isoformat(timespec="milliseconds")
+        with self._connection() as db, _transaction(db, "BEGIN"):
+            params = (until, after_id, now.isoformat(timespec="milliseconds"), limit)
+            claimed = [outbox_entry(row) for row in db.execute(OUTBOX_CLAIM, params).fetchall()]
+        return sorted(claimed, key=lambda entry: entry.id)
+
+    def mark_sent(self, entry_id: int) -> None:
+        with self._connection() as db:
+            db.execute(_placeholders(sql.OUTBOX_SENT), (now_text(), entry_id))
+
+    def mark_failed(self, entry_id: int, error: str | None) -> None:
+        with self._connection() as db:
+            if error is None:
+                db.execute(_placeholders(sql.OUTBOX_RELEASE), (entry_id,))
+            else:
+                db.execute(_placeholders(sql.OUTBOX_FAILED), (error, entry_id))
+
+    def history(self, limit: int) -> tuple[Applied, ...]:
+        with self._connection() as db, _transaction(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"):
+            rows = db.execute(_placeholders(sql.HISTORY), (limit,)).fetchall()
+        return history_from_rows(rows)
+
+    def activate_user(self, email: str) -> None:
+        with self._connection() as db, _transaction(db, "BEGIN"):
+            found = db.execute(
+                "UPDATE users SET status = 'active' WHERE email = %s", (email.lower(),)
+            ).rowcount
+        if not found:
+            raise StoreError(f"no user {email} in the store")
+
+    def close(self) -> None:
+        """Nothing stays open between calls."""
+
+    @contextmanager
+    def _connection(self, create: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            db = psycopg.connect(self._conninfo, autocommit=True, **self._defaults())
+        except psycopg.Error as error:
+            message = self._clean(error).strip()
+            if re.search(r'database "[^"]*" does not exist', message):
+                message += "; create the database first (createdb), then run `reconciler init` on it"
+            raise StoreError(f"cannot connect to {self.url}: {message}") from None
+        try:
+            if not create:
+                if not migrations.current_version(db, DIALECT):
+                    raise StoreNotFound(
+                        f"no store at {self.url}; create one with `reconciler init --reseller EMAIL`"
+                    )
+                migrations.check(db, DIALECT, self.url)
+            yield db
+        except psycopg.Error as error:
+            raise StoreError(f"{self.url}: {self._clean(error)}") from None
+        finally:
+            db.close()
+
+    def _defaults(self) -> dict[str, Any]:
+        """Connection settings the URL does not set itself; what it sets wins."""
+        try:
+            given = conninfo_to_dict(self._conninfo)
+        except psycopg.Error as error:
+            raise StoreError(f"cannot read the store URL {self.url}: {self._clean(error)}") from None
+        defaults: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "application_name": "reconciler"}
+        return {key: value for key, value in defaults.items() if key not in given}
+
+    def _clean(self, error: psycopg.Error) -> str:
+        """The server's message (and detail), with nothing of the password in it."""
+        diag = error.diag
+        text = diag.message_primary or str(error).strip()
+        if diag.message_detail:
+            text += f" ({diag.message_detail})"
+        password = self._password()
+        if password:
+            text = text.replace(password, "***")
+        return redact_url(text)
+
+    def _password(self) -> str | None:
+        with suppress(psycopg.Error):
+            value = conninfo_to_dict(self._conninfo).get("password")
+            return str(value) if value else None
+        return None
+
+    @contextmanager
+    def _apply_lock(self, db: psycopg.Connection[Any], lineage: str, actor: str) -> Iterator[None]:
+        """Hold the store's advisory lock, recording its holder, or raise StoreLocked."""
+        key = _lock_key(lineage)
+        if not _take_lock(db, key, self.lock_timeout):
+            raise StoreLocked(locked_message(self.url, _holder(db, key), self.lock_timeout))
+        holder = Holder.this_process(actor)
+        try:
+            db.execute(
+                "INSERT INTO apply_lock (lock_key, backend_pid, pid, actor, host, command, since) "
+                "VALUES (%s, pg_backend_pid(), %s, %s, %s, %s, %s) "
+                "ON CONFLICT (lock_key) DO UPDATE SET backend_pid = excluded.backend_pid, "
+                "pid = excluded.pid, actor = excluded.actor, host = excluded.host, "
+                "command = excluded.command, since = excluded.since",
+                (key, holder.pid, holder.actor, holder.host, holder.command, holder.since),
+            )
+            yield
+        finally:
+            # Best effort: if the connection is gone, so is the lock, and the row is stale.
+            with suppress(psycopg.Error):
+                db.execute(
+                    "DELETE FROM apply_lock WHERE lock_key = %s AND backend_pid = pg_backend_pid()", (key,)
+                )
+                db.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+@contextmanager
+def _transaction(db: psycopg.Connection[Any], begin: str) -> Iterator[None]:
+    db.execute(begin)
+    try:
+        yield
+    except BaseException:
+        _rollback(db)
+        raise
+    db.execute("COMMIT")
+
+
+def _write(cursor: psycopg.Cursor[Any], sql: str, copy_sql: str | None, rows: list[tuple[Any, ...]]) -> None:
+    """One batch: COPY where it can load the rows (far fewer round trips), else a pipelined executemany."""
+    if copy_sql is None:
+        cursor.executemany(sql, rows)
+        return
+    with cursor.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _rollback(db: psycopg.Connection[Any]) -> None:
+    # A broken connection rolls back on the server by itself; report the first error, not this one.
+    with suppress(psycopg.Error):
+        db.execute("ROLLBACK")
+
+
+def _meta(db: psycopg.Connection[Any], lock: bool = False) -> dict[str, str]:
+    sql = READS["meta"] + (" FOR UPDATE" if lock else "")
+    return {key: value for key, value in db.execute(sql).fetchall()}
+
+
+def _new_lineage() -> str:
+    return str(uuid.uuid4())
+
+
+def _lock_key(lineage: str) -> int:
+    """The advisory lock key (a signed 64-bit integer) of a store's lineage."""
+    digest = hashlib.blake2b(f"reconciler apply {lineage}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _take_lock(db: psycopg.Connection[Any], key: int, timeout: float) -> bool:
+    if timeout <= 0:
+        row = db.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        return bool(row and row[0])
+    # lock_timeout bounds the wait for advisory locks too; 0 would mean "forever", hence the max.
+    db.execute("SELECT set_config('lock_timeout', %s, false)", (f"{max(1, round(timeout * 1000))}ms",))
+    try:
+        db.execute("SELECT pg_advisory_lock(%s)", (key,))
+    except pg_errors.LockNotAvailable:
+        return False
+    finally:
+        db.execute("RESET lock_timeout")
+    return True
+
+
+def _holder(db: psycopg.Connection[Any], key: int) -> Holder | str | None:
+    """Who holds the advisory lock `key` now: their own record if it is theirs, else what the server knows."""
+    unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
+    row = db.execute(
+        "SELECT l.pid, h.actor, h.host, h.pid, h.command, h.since, a.application_name, host(a.client_addr), "
+        "a.backend_start "
+        "FROM pg_locks l "
+        "LEFT JOIN apply_lock h ON h.lock_key = %s AND h.backend_pid = l.pid "
+        "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+        "AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        (key, unsigned >> 32, unsigned & 0xFFFF_FFFF),
+    ).fetchone()
+    if row is None:
+        return None
+    backend, actor, host, pid, command, since, application, client, started = row
+    if actor is not None:
+        return Holder(actor=actor, host=host, pid=pid, command=command, since=since)
+    where = f" from {client}" if client else ""
+    since_text = f" since {started.astimezone(UTC).isoformat(timespec='seconds')}" if started else ""
+    return f"{application or 'a client'}{where} (server pid {backend}){since_text}"
