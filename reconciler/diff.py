@@ -68,13 +68,25 @@ def serial_record(serial: Serial) -> dict[str, Any]:
     return {"product": serial.product, "seats": serial.seats, "group": serial.group}
 
 
+def _protected(record: dict[str, Any], protect: bool) -> dict[str, Any]:
+    """An added record, with `protect` named only when set, so plans without it stay as they were."""
+    return {**record, "protect": True} if protect else record
+
+
+def _protection(kind: str, target: Mapping[str, str], old: bool, new: bool) -> Iterator[Action]:
+    if old != new:
+        yield Action(kind, target, {"protect": old}, {"protect": new})
+
+
 def _users(want: _Index, have: _Index) -> Iterator[Action]:
     for email, user in want.users.items():
         old = have.users.get(email)
         if old is None:
-            yield Action("user.add", {"user": email}, None, user_record(user))
-        elif user_record(old) != user_record(user):
+            yield Action("user.add", {"user": email}, None, _protected(user_record(user), user.protect))
+            continue
+        if user_record(old) != user_record(user):
             yield Action("user.update", {"user": email}, user_record(old), user_record(user))
+        yield from _protection("user.protect", {"user": email}, old.protect, user.protect)
     for email, old in have.users.items():
         if email not in want.users:
             yield Action("user.remove", {"user": email}, user_record(old), None)
@@ -85,11 +97,14 @@ def _contracts(want: _Index, have: _Index) -> Iterator[Action]:
         old = have.contracts.get(number)
         target = {"contract": number}
         if old is None:
-            yield Action("contract.create", target, None, {"manager": contract.manager})
-        elif old.manager != contract.manager:
+            after = _protected({"manager": contract.manager}, contract.protect)
+            yield Action("contract.create", target, None, after)
+            continue
+        if old.manager != contract.manager:
             yield Action(
                 "contract.manager_change", target, {"manager": old.manager}, {"manager": contract.manager}
             )
+        yield from _protection("contract.protect", target, old.protect, contract.protect)
     for number, old in have.contracts.items():
         if number not in want.contracts:
             yield Action("contract.remove", {"contract": number}, {"manager": old.manager}, None)
@@ -115,7 +130,7 @@ def _serials(want: _Index, have: _Index) -> Iterator[Action]:
     for number, (contract, serial) in want.serials.items():
         target = {"contract": contract, "serial": number}
         if number not in have.serials:
-            yield Action("serial.create", target, None, serial_record(serial))
+            yield Action("serial.create", target, None, _protected(serial_record(serial), serial.protect))
             if serial.coordinator:
                 yield _coordinator_change(target, None, serial.coordinator)
             continue
@@ -141,6 +156,7 @@ def _serial_changes(target: Mapping[str, str], old: Serial, new: Serial) -> Iter
         yield Action("serial.rename_group", target, {"group": old.group}, {"group": new.group})
     if old.coordinator != new.coordinator:
         yield _coordinator_change(target, old.coordinator, new.coordinator)
+    yield from _protection("serial.protect", target, old.protect, new.protect)
 
 
 def _coordinator_change(target: Mapping[str, str], old: str | None, new: str | None) -> Action:

@@ -7,6 +7,7 @@ the same under either version and under our strict loader.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -69,13 +70,13 @@ def export_yaml(state: DesiredState, contract: str | None = None) -> str:
 
 
 def _only_access_to(user: User, serials: set[str]) -> User:
-    return User(
-        user.email, user.first_name, user.last_name, tuple(a for a in user.access if a.serial in serials)
-    )
+    return replace(user, access=tuple(a for a in user.access if a.serial in serials))
 
 
 def _contract(contract: Contract) -> dict[str, Any]:
     data: dict[str, Any] = {"number": _Number(contract.number), "manager": contract.manager}
+    if contract.protect:
+        data["protect"] = True
     if contract.coordinators:
         data["coordinators"] = [
             _without_defaults({"email": k.email, **coordinator_record(k)}) for k in contract.coordinators
@@ -89,6 +90,7 @@ def _contract(contract: Contract) -> dict[str, Any]:
                     "seats": s.seats,
                     "group": s.group,
                     "coordinator": s.coordinator,
+                    "protect": s.protect,
                 }
             )
             for s in contract.serials
@@ -98,6 +100,8 @@ def _contract(contract: Contract) -> dict[str, Any]:
 
 def _user(user: User) -> dict[str, Any]:
     data: dict[str, Any] = {"email": user.email, "first_name": user.first_name, "last_name": user.last_name}
+    if user.protect:
+        data["protect"] = True
     if user.access:
         data["access"] = [
             _without_defaults({"serial": a.serial, "download": a.download}) for a in user.access

@@ -40,6 +40,7 @@ class Serial:
     seats: int
     group: str | None = None
     coordinator: str | None = None
+    protect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class Contract:
     manager: str
     coordinators: tuple[Coordinator, ...] = ()
     serials: tuple[Serial, ...] = ()
+    protect: bool = False
 
     def coordinator_of(self, serial: Serial) -> str:
         """Who coordinates `serial`: its named SC, or else the CM (R4)."""
@@ -72,6 +74,7 @@ class User:
     first_name: str
     last_name: str
     access: tuple[Access, ...] = ()
+    protect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,7 @@ def _contract(raw: Mapping[str, Any]) -> Contract:
             sorted((_coordinator(c) for c in raw.get("coordinators", ())), key=lambda c: c.email)
         ),
         serials=tuple(sorted((_serial(s) for s in raw.get("serials", ())), key=lambda s: s.number)),
+        protect=raw.get("protect", False),
     )
 
 
@@ -128,6 +132,7 @@ def _serial(raw: Mapping[str, Any]) -> Serial:
         seats=int(raw["seats"]),
         group=raw.get("group"),
         coordinator=coordinator.lower() if coordinator else None,
+        protect=raw.get("protect", False),
     )
 
 
@@ -138,4 +143,5 @@ def _user(raw: Mapping[str, Any]) -> User:
         first_name=raw["first_name"],
         last_name=raw["last_name"],
         access=tuple(sorted(access, key=lambda a: a.serial)),
+        protect=raw.get("protect", False),
     )

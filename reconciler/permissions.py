@@ -66,6 +66,7 @@ class Authority:
     serial_coordinator: Mapping[str, str]  # serial -> its SC, where it has one who may manage users
     user_managers: frozenset[str]  # SCs who may manage users, on some contract
     coordinator_contracts: Mapping[str, tuple[str, ...]]  # each SC -> the contracts naming them
+    protected: frozenset[tuple[str, str]] = frozenset()  # ("contract" | "serial" | "user", its key)
 
     @classmethod
     def of(cls, snapshot: Snapshot, actor: str) -> Authority:
@@ -84,6 +85,11 @@ class Authority:
             },
             user_managers=frozenset(email for _, email in may_manage),
             coordinator_contracts=_contracts_by_coordinator(state.contracts),
+            protected=frozenset(
+                [("contract", c.number) for c in state.contracts if c.protect]
+                + [("serial", s.number) for c in state.contracts for s in c.serials if s.protect]
+                + [("user", u.email) for u in state.users if u.protect]
+            ),
         )
 
     @property
@@ -105,14 +111,31 @@ def judge(action: Action, authority: Authority) -> Judgement:
         return Judgement(
             requires, False, f"{authority.actor} cannot remove themselves; ask another administrator"
         )
-    if _may(action, requires, authority):
-        return Judgement(requires, True)
-    return Judgement(requires, False, _reason(action, requires, authority))
+    if not _may(action, requires, authority):
+        return Judgement(requires, False, _reason(action, requires, authority))
+    what = action.kind.split(".", 1)[0]
+    if action.kind in _REMOVALS and (what, action.target[what]) in authority.protected:
+        return Judgement(
+            requires,
+            False,
+            f"{what} {action.target[what]} is protected (protect: true); set protect: false and apply "
+            "that first, then remove it",
+        )
+    return Judgement(requires, True)
+
+
+_REMOVALS = frozenset({"contract.remove", "serial.remove", "user.remove"})
+#: Changing protection takes the role that may remove the item: unprotecting is half a removal.
+_PROTECTION_AS = {
+    "contract.protect": "contract.remove",
+    "serial.protect": "serial.remove",
+    "user.protect": "user.remove",
+}
 
 
 def required_role(action: Action, authority: Authority) -> str:
     """The least role that could perform `action` on its target, given the store."""
-    kind, target = action.kind, action.target
+    kind, target = _PROTECTION_AS.get(action.kind, action.kind), action.target
     if kind in _RESELLER_KINDS:
         return RESELLER
     if kind in _MANAGER_KINDS:
@@ -226,6 +249,9 @@ _PHRASES = {
     "user.add": "adding user {user}",
     "user.update": "changing user {user}",
     "user.remove": "removing user {user}",
+    "user.protect": "changing the protection of user {user}",
+    "contract.protect": "changing the protection of contract {contract}",
+    "serial.protect": "changing the protection of serial {serial}",
     "access.grant": "giving {user} access to serial {serial}",
     "access.update": "changing {user}'s access to serial {serial}",
     "access.revoke": "taking {user}'s access to serial {serial} away",

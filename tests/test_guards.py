@@ -242,3 +242,72 @@ def test_a_target_pulls_in_the_revocations_that_free_its_seats(store_url: str, w
 def test_a_bad_target_is_refused(store_url: str, write_yaml: WriteYaml, target: str, message: str) -> None:
     result = run(store_url, "plan", str(write_yaml(EIGHT)), "--target", target)
     assert (result.exit_code, result.stderr) == (1, f"Error: {message}\n")
+
+
+# --- protect: true ----------------------------------------------------------------------------------
+
+PROTECTED_BEA = EIGHT.replace("first_name: Bea, last_name: X", "first_name: Bea, last_name: X, protect: true")
+
+
+def test_a_protected_user_cannot_be_removed_until_unprotected(store_url: str, write_yaml: WriteYaml) -> None:
+    apply_yaml(store_url, PROTECTED_BEA)
+    without = write_yaml(WITHOUT_BEA, "without-bea.yaml")
+    refused = run(store_url, "apply", str(without), "--auto-approve")
+    assert refused.exit_code == 3
+    assert (
+        "  - user.remove bea@acme.example\n"
+        "      blocked: user bea@acme.example is protected (protect: true); set protect: false and apply "
+        "that first, then remove it\n" in refused.output
+    )
+    assert "bea@acme.example" in users_and_grants(store_url)
+
+    unprotect = run(store_url, "apply", str(write_yaml(EIGHT)), "--auto-approve")
+    assert unprotect.exit_code == 0, unprotect.output
+    assert "  ~ user.protect bea@acme.example: protect yes → no\n" in unprotect.output
+    removed = run(store_url, "apply", str(without), "--auto-approve")
+    assert removed.exit_code == 0, removed.output
+    assert "bea@acme.example" not in users_and_grants(store_url)
+
+
+def test_protected_contracts_and_serials_stop_even_the_reseller(
+    store_url: str, write_yaml: WriteYaml
+) -> None:
+    protected = HEAD.replace(
+        "manager: alice@acme.example\n", "manager: alice@acme.example\n    protect: true\n"
+    ).replace("seats: 2}", "seats: 2, protect: true}")
+    first = run(store_url, "apply", str(write_yaml(protected)), "--auto-approve")
+    assert first.exit_code == 0, first.output
+    assert "  + contract.create 110001234567: manager alice@acme.example, protect yes\n" in first.output
+    without_serial = protected.replace(
+        '      - {number: "399-12345679", product: Revit, seats: 2, protect: true}\n', ""
+    )
+    result = run(store_url, "plan", str(write_yaml(without_serial)))
+    assert result.exit_code == 3
+    assert "blocked: serial 399-12345679 is protected (protect: true)" in result.output
+    only_alice = "version: 1\nusers:\n  - {email: alice@acme.example, first_name: Alice, last_name: Moreau}\n"
+    result = run(store_url, "plan", str(write_yaml(only_alice)))
+    assert "blocked: contract 110001234567 is protected (protect: true)" in result.output
+    assert "blocked: serial 399-12345679 is protected (protect: true)" in result.output
+
+
+def test_only_who_may_remove_it_may_unprotect_it(store_url: str, write_yaml: WriteYaml) -> None:
+    protected = HEAD.replace("seats: 2}", "seats: 2, protect: true}")
+    apply_yaml(store_url, protected)
+    result = CliRunner().invoke(
+        cli, ["plan", str(write_yaml(HEAD)), "--actor", "alice@acme.example", "--store", store_url]
+    )
+    assert result.exit_code == 3
+    assert (
+        "blocked: changing the protection of serial 399-12345679 needs the reseller: ask orders@cadpartners.example"
+        in result.output
+    )
+
+
+def test_protection_survives_export(store_url: str, write_yaml: WriteYaml) -> None:
+    apply_yaml(store_url, PROTECTED_BEA)
+    exported = CliRunner().invoke(cli, ["export", "--store", store_url]).output
+    assert (
+        "  - email: bea@acme.example\n    first_name: Bea\n    last_name: X\n    protect: true\n" in exported
+    )
+    again = run(store_url, "plan", str(write_yaml(exported)), "--detailed-exitcode")
+    assert again.exit_code == 0, again.output

@@ -152,6 +152,9 @@ KINDS: dict[str, tuple[str, Callable[[Doc], object]]] = {
     "serial.remove": ("reseller", lambda d: contract(d, CONTRACT_A)["serials"].remove(serial(d, A2))),
     "serial.seats_change": ("reseller", lambda d: serial(d, A1).update(seats=6)),
     "serial.product_change": ("reseller", lambda d: serial(d, A1).update(product="AutoCAD LT")),
+    # Protection takes the role that may remove the thing: unprotecting is half a removal.
+    "contract.protect": ("reseller", lambda d: contract(d, CONTRACT_A).update(protect=True)),
+    "serial.protect": ("reseller", lambda d: serial(d, A1).update(protect=True)),
     "coordinator.add": (
         "manager",
         lambda d: contract(d, CONTRACT_A)["coordinators"].append({"email": CAROL}),
@@ -170,6 +173,7 @@ KINDS: dict[str, tuple[str, Callable[[Doc], object]]] = {
     ),
     "user.update": ("users", lambda d: user(d, HEIDI).update(last_name="Berg-Hansen")),
     "user.remove": ("users", lambda d: d["users"].remove(user(d, HEIDI))),
+    "user.protect": ("users", lambda d: user(d, HEIDI).update(protect=True)),
     "access.grant": ("access", lambda d: user(d, HEIDI).update(access=[{"serial": A1}])),
     "access.update": ("access", lambda d: user(d, CAROL)["access"][0].update(download=True)),
     "access.revoke": ("access", lambda d: user(d, CAROL)["access"].pop(0)),

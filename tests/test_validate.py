@@ -73,7 +73,7 @@ def test_the_base_account_is_valid(write_yaml: WriteYaml) -> None:
             "        product: AutoCAD",
             "        product: AutoCAD\n        colour: red",
             "account.yaml:12:9: contracts[0].serials[0].colour: unknown field 'colour'; "
-            "expected one of: coordinator, group, number, product, seats",
+            "expected one of: coordinator, group, number, product, protect, seats",
         ),
         (
             "        manage_users: true",

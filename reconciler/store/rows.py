@@ -23,18 +23,19 @@ def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
         shipping = Shipping(name, address, country) if name is not None else None
         coordinators[contract].append(Coordinator(email, bool(manage_users), shipping))
     serials: dict[str, list[Serial]] = defaultdict(list)
-    for number, contract, product, seats, group, coordinator in rows["serials"]:
-        serials[contract].append(Serial(number, product, seats, group, coordinator))
+    for number, contract, product, seats, group, coordinator, protected in rows["serials"]:
+        serials[contract].append(Serial(number, product, seats, group, coordinator, bool(protected)))
     access: dict[str, list[Access]] = defaultdict(list)
     for email, serial, download in rows["access"]:
         access[email].append(Access(serial, bool(download)))
     state = DesiredState(
         contracts=tuple(
-            Contract(number, manager, tuple(coordinators[number]), tuple(serials[number]))
-            for number, manager in rows["contracts"]
+            Contract(number, manager, tuple(coordinators[number]), tuple(serials[number]), bool(protected))
+            for number, manager, protected in rows["contracts"]
         ),
         users=tuple(
-            User(email, first, last, tuple(access[email])) for email, first, last, _, _ in rows["users"]
+            User(email, first, last, tuple(access[email]), bool(protected))
+            for email, first, last, _, _, protected in rows["users"]
         ),
     )
     return Snapshot(
@@ -42,8 +43,8 @@ def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
         revision=int(meta["revision"]),
         resellers=frozenset(email for (email,) in rows["resellers"]),
         state=state,
-        user_status={email: status for email, _, _, status, _ in rows["users"]},
-        user_added={email: added_at for email, _, _, _, added_at in rows["users"]},
+        user_status={email: status for email, _, _, status, _, _ in rows["users"]},
+        user_added={email: added_at for email, _, _, _, added_at, _ in rows["users"]},
     )
 
 

@@ -22,8 +22,13 @@ def _shipping(record: Mapping[str, Any]) -> Params:
 #: kind -> (statement, its parameters for one action).
 WRITES: dict[str, tuple[str, ParamsOf]] = {
     "user.add": (
-        "INSERT INTO users (email, first_name, last_name, status, added_at) VALUES (?, ?, ?, 'invited', ?)",
-        lambda t, new, now: (t["user"], new["first_name"], new["last_name"], now),
+        "INSERT INTO users (email, first_name, last_name, status, added_at, protected) "
+        "VALUES (?, ?, ?, 'invited', ?, ?)",
+        lambda t, new, now: (t["user"], new["first_name"], new["last_name"], now, new.get("protect", False)),
+    ),
+    "user.protect": (
+        "UPDATE users SET protected = ? WHERE email = ?",
+        lambda t, new, now: (new["protect"], t["user"]),
     ),
     "user.update": (
         "UPDATE users SET first_name = ?, last_name = ? WHERE email = ?",
@@ -31,8 +36,12 @@ WRITES: dict[str, tuple[str, ParamsOf]] = {
     ),
     "user.remove": ("DELETE FROM users WHERE email = ?", lambda t, new, now: (t["user"],)),
     "contract.create": (
-        "INSERT INTO contracts (number, manager) VALUES (?, ?)",
-        lambda t, new, now: (t["contract"], new["manager"]),
+        "INSERT INTO contracts (number, manager, protected) VALUES (?, ?, ?)",
+        lambda t, new, now: (t["contract"], new["manager"], new.get("protect", False)),
+    ),
+    "contract.protect": (
+        "UPDATE contracts SET protected = ? WHERE number = ?",
+        lambda t, new, now: (new["protect"], t["contract"]),
     ),
     "contract.manager_change": (
         "UPDATE contracts SET manager = ? WHERE number = ?",
@@ -64,14 +73,20 @@ WRITES: dict[str, tuple[str, ParamsOf]] = {
         lambda t, new, now: (t["contract"], t["coordinator"]),
     ),
     "serial.create": (
-        "INSERT INTO serials (number, contract, product, seats, group_name) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO serials (number, contract, product, seats, group_name, protected) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
         lambda t, new, now: (
             t["serial"],
             t["contract"],
             new["product"],
             new["seats"],
             new["group"],
+            new.get("protect", False),
         ),
+    ),
+    "serial.protect": (
+        "UPDATE serials SET protected = ? WHERE number = ?",
+        lambda t, new, now: (new["protect"], t["serial"]),
     ),
     "serial.remove": ("DELETE FROM serials WHERE number = ?", lambda t, new, now: (t["serial"],)),
     "serial.seats_change": (
@@ -115,14 +130,15 @@ AUDIT = (
 READS = {
     "meta": "SELECT key, value FROM meta",
     "resellers": "SELECT email FROM resellers ORDER BY email",
-    "users": "SELECT email, first_name, last_name, status, added_at FROM users ORDER BY email",
-    "contracts": "SELECT number, manager FROM contracts ORDER BY number",
+    "users": "SELECT email, first_name, last_name, status, added_at, protected FROM users ORDER BY email",
+    "contracts": "SELECT number, manager, protected FROM contracts ORDER BY number",
     "coordinators": (
         "SELECT contract, email, manage_users, shipping_name, shipping_address, shipping_country "
         "FROM coordinators ORDER BY contract, email"
     ),
     "serials": (
-        "SELECT number, contract, product, seats, group_name, coordinator FROM serials ORDER BY number"
+        "SELECT number, contract, product, seats, group_name, coordinator, protected "
+        "FROM serials ORDER BY number"
     ),
     "access": "SELECT user_email, serial, download FROM access ORDER BY user_email, serial",
 }
