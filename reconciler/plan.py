@@ -131,8 +131,9 @@ class Tripped:
     max_ratio: float
 
     def message(self) -> str:
+        things = "access grants" if self.what == "access" else self.what
         return (
-            f"the plan removes {self.removed} of the {self.total} {self.what} in the store "
+            f"the plan removes {self.removed} of the {self.total} {things} in the store "
             f"({self.removed / self.total:.0%}), more than the {self.max_ratio:.0%} allowed"
         )
 

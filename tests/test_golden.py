@@ -55,6 +55,8 @@ CASES = (
     ),
     # Names, groups and products written to attack a pull-request comment.
     Case("hostile-names", "plan", GOLDEN / "hostile-names" / "account.yaml", 0),
+    # Five people deleted from the YAML at once: the removal guard trips, and says so.
+    Case("mass-removal", "plan", GOLDEN / "mass-removal" / "account", 0, store=EXAMPLES / "acme"),
     # The store was changed outside git; two users never signed in.
     Case(
         "drift",

@@ -52,12 +52,12 @@ def test_removing_a_third_of_the_users_is_refused_and_changes_nothing(
         "Removal guard: the plan removes 3 of the 8 users in the store (38%), more than the 25% allowed: "
         "apply refuses it without --allow-mass-removal.\n" in planned.output
     )
-    assert "Removal guard: the plan removes 3 of the 7 access in the store (43%)" in planned.output
+    assert "Removal guard: the plan removes 3 of the 7 access grants in the store (43%)" in planned.output
     refused = run(store_url, "apply", str(fewer), "--auto-approve")
     assert refused.exit_code == 1
     assert refused.stderr == (
         "Error: the plan removes 3 of the 8 users in the store (38%), more than the 25% allowed; "
-        "the plan removes 3 of the 7 access in the store (43%), more than the 25% allowed. "
+        "the plan removes 3 of the 7 access grants in the store (43%), more than the 25% allowed. "
         "Nothing was applied: check the YAML, and if this is meant, apply with --allow-mass-removal\n"
     )
     assert len(open_store(store_url).snapshot().state.users) == 8
