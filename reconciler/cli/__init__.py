@@ -1,0 +1,16 @@
+"""The `reconciler` command line: parse options, call the library, print, map errors to exit codes.
+
+Only this package imports click. `app` holds the group, its shared options
+and the one place errors become messages and exit codes; each other module
+adds the commands of one concern to it:
+
+    changes   validate, plan, apply, show
+    mail      notify, outbox (and the delivery after an apply)
+    reports   drift, history
+    account   init, export, users activate
+"""
+
+from reconciler.cli import account, changes, mail, reports  # noqa: F401 - importing them adds their commands
+from reconciler.cli.app import cli, main
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,164 @@
+"""The command group, its shared options, and the one place errors become messages and exit codes.
+
+Exit codes: 0 success; 1 invalid input, refused or failed (usage errors too,
+as Terraform does, so that 2 can mean "changes present"); 2 changes or
+drift found; 3 blocked by permissions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import (
+    InputError,
+    InvalidDesiredState,
+    PlanBlocked,
+    ReconcilerError,
+)
+from reconciler.github import append_step_summary
+from reconciler.store import DEFAULT_URL, redact_url
+
+EXIT_OK = 0
+
+
+EXIT_ERROR = 1
+
+
+EXIT_CHANGES = 2
+
+
+EXIT_BLOCKED = 3
+
+
+#: The one place where library errors become exit codes; the first matching class wins.
+EXIT_CODES: tuple[tuple[type[ReconcilerError], int], ...] = (
+    (PlanBlocked, EXIT_BLOCKED),
+    (ReconcilerError, EXIT_ERROR),
+)
+
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class _Cli(click.Group):
+    """A group that turns usage errors and ReconcilerErrors into exit code 1, and anything
+    unexpected into a one-line error; the traceback is shown only with --debug."""
+
+    def main(self, *args: Any, **kwargs: Any) -> NoReturn:
+        kwargs["standalone_mode"] = False
+        arguments = kwargs.get("args", args[0] if args else None)
+        debug = _debugging(sys.argv[1:] if arguments is None else list(arguments))
+        try:
+            code = super().main(*args, **kwargs)
+        except (ReconcilerError, click.ClickException, click.exceptions.Abort) as error:
+            if debug:
+                traceback.print_exc()
+            _exit_for(error)
+        except Exception as error:  # the last resort: a bug must not greet a user with a traceback
+            if debug:
+                traceback.print_exc()
+            else:
+                click.echo(
+                    f"Error: internal error ({type(error).__name__}: {redact_url(str(error))}); "
+                    "this is a bug in reconciler. "
+                    "Run again with --debug for the traceback, and report it.",
+                    err=True,
+                )
+            sys.exit(EXIT_ERROR)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _debugging(arguments: list[str]) -> bool:
+    return "--debug" in arguments or os.environ.get("RECONCILER_DEBUG", "") not in ("", "0")
+
+
+def _exit_for(error: ReconcilerError | click.ClickException | click.exceptions.Abort) -> NoReturn:
+    """Say what went wrong, a line per problem, and exit with its code."""
+    if isinstance(error, click.exceptions.Abort):
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_ERROR)
+    if isinstance(error, click.ClickException):
+        error.show()
+        sys.exit(EXIT_ERROR)
+    if isinstance(error, InvalidDesiredState):
+        for diagnostic in error.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        click.echo(f"Invalid: {error}.", err=True)
+    else:
+        click.echo(f"Error: {redact_url(str(error))}", err=True)
+    sys.exit(exit_code_of(error))
+
+
+def exit_code_of(error: ReconcilerError) -> int:
+    return next(code for kind, code in EXIT_CODES if isinstance(error, kind))
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+@click.option("--debug", is_flag=True, help="Show the traceback of an error (also RECONCILER_DEBUG=1).")
+def cli(debug: bool) -> None:
+    """Licence accounts as code: validate, plan and apply contracts, serials,
+    coordinators, users and access kept in YAML.
+
+    \b
+    Exit codes: 0 success, 1 error (usage errors included), 2 changes or
+    drift found, 3 blocked by permissions.
+    """
+
+
+def store_option(command: Any) -> Any:
+    return click.option(
+        "--store",
+        "store_url",
+        envvar="RECONCILER_STORE",
+        default=DEFAULT_URL,
+        show_default=True,
+        help="The store: sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE. Also RECONCILER_STORE.",
+    )(command)
+
+
+def actor_option(command: Any) -> Any:
+    return click.option(
+        "--actor",
+        envvar="RECONCILER_ACTOR",
+        help="The e-mail of the person acting; permissions are judged for them. Also RECONCILER_ACTOR.",
+    )(command)
+
+
+def paint(text: str, colour: str) -> str:
+    return click.style(text, fg=colour, bold=colour == "red")
+
+
+def required_actor(actor: str | None) -> str:
+    if not actor:
+        raise InputError("name the person acting with --actor EMAIL or RECONCILER_ACTOR")
+    return actor
+
+
+def read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
+
+
+def summarise(report: Callable[[], str]) -> None:
+    """In GitHub Actions, add `report()` to the job summary; elsewhere do not even render it."""
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        warning = append_step_summary(report())
+        if warning:
+            click.echo(f"Warning: {warning}", err=True)
+
+
+def main() -> None:
+    """The console script's entry point."""
+    cli()

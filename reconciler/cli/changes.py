@@ -1,0 +1,359 @@
+"""validate, plan, apply and show: from YAML to a reviewed plan to the store."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.apply import ApplyResult, apply_plan, check_applicable
+from reconciler.cli.app import (
+    EXIT_BLOCKED,
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    actor_option,
+    cli,
+    paint,
+    read_text,
+    required_actor,
+    store_option,
+    summarise,
+)
+from reconciler.cli.mail import deliver_after_apply, mail_settings
+from reconciler.errors import (
+    ApplyRefused,
+    InputError,
+    InvalidDesiredState,
+    plural,
+)
+from reconciler.guards import DEFAULT_MAX_REMOVAL_RATIO, check_ratio, rejudge_removals
+from reconciler.notify.smtp import SmtpSettings
+from reconciler.plan import Plan
+from reconciler.planner import PlanOptions, make_plan
+from reconciler.report import markdown
+from reconciler.report.text import render_plan, target_label
+from reconciler.store import DEFAULT_LOCK_TIMEOUT, Store, open_store
+from reconciler.targets import parse_targets
+from reconciler.unmanaged import POLICIES
+from reconciler.validate import load_desired_state
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json prints the errors as a list of {file, line, column, path, message}.",
+)
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str) -> None:
+    """Check desired-state YAML: syntax, schema and domain rules.
+
+    PATH is a YAML file or a folder, whose .yaml and .yml files are merged.
+    Every problem is reported at once, as file:line:col: field: message.
+    Exits 0 when valid, 1 when not.
+
+    \b
+    Example:
+      reconciler validate examples/acme
+      reconciler validate account.yaml --format json
+    """
+    try:
+        state = load_desired_state(paths)
+    except InvalidDesiredState as invalid:
+        if output_format == "json":
+            click.echo(json.dumps([d.as_dict() for d in invalid.diagnostics], indent=2))
+        else:
+            for diagnostic in invalid.diagnostics:
+                click.echo(str(diagnostic))
+            click.echo(f"Invalid: {invalid}.", err=True)
+        ctx.exit(EXIT_ERROR)
+    if output_format == "json":
+        click.echo("[]")
+        return
+    serials = sum(len(contract.serials) for contract in state.contracts)
+    grants = sum(len(user.access) for user in state.users)
+    click.echo(
+        f"Valid: {len(state.contracts)} contracts, {serials} serials, "
+        f"{len(state.users)} users, {grants} access grants."
+    )
+
+
+def _planning_options(command: Any) -> Any:
+    """--max-removal-ratio, --unmanaged and --target, for plan and apply."""
+    options = [
+        click.option(
+            "--max-removal-ratio",
+            type=float,
+            default=None,
+            metavar="SHARE",
+            help=f"Refuse to apply a plan that removes more than this share of the store's users or "
+            f"access (default {DEFAULT_MAX_REMOVAL_RATIO}).",
+        ),
+        click.option(
+            "--unmanaged",
+            type=click.Choice(POLICIES),
+            help="Users in the store but not in the YAML: remove them (the default), revoke their "
+            "access, or keep them. Overrides the YAML's unmanaged_users.",
+        ),
+        click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            metavar="KIND:ID",
+            help="Plan only contract:NUMBER, serial:NUMBER or user:EMAIL, with what it needs; repeatable.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _plan_options(
+    max_removal_ratio: float | None, unmanaged: str | None, targets: tuple[str, ...]
+) -> PlanOptions:
+    ratio = DEFAULT_MAX_REMOVAL_RATIO if max_removal_ratio is None else check_ratio(max_removal_ratio)
+    return PlanOptions(max_removal_ratio=ratio, unmanaged=unmanaged, targets=parse_targets(targets))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan; markdown is made for a pull-request comment.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, writable=True), help="Save the plan as JSON, for apply."
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none."
+)
+@_planning_options
+@store_option
+@actor_option
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    output_format: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    max_removal_ratio: float | None,
+    unmanaged: str | None,
+    targets: tuple[str, ...],
+    store_url: str,
+    actor: str | None,
+) -> None:
+    """Show what it takes to make the store match the YAML, in apply order.
+
+    Each action says the least role that may perform it and whether the
+    actor may; permissions are judged against the store as it is now.
+    Exits 3 when any action is blocked; with --detailed-exitcode, 2 when
+    there are changes and 0 when there are none. In GitHub Actions the
+    markdown report is also added to the job summary.
+
+    A plan that removes more than --max-removal-ratio of the users or of the
+    access in the store says so: apply will refuse it unless told
+    --allow-mass-removal.
+
+    \b
+    Example:
+      reconciler plan examples/acme --actor orders@cadpartners.example --out plan.json
+      reconciler plan examples/acme --format markdown --out plan.json > comment.md
+      reconciler plan examples/acme --target user:carol.smith@acme.example
+    """
+    options = _plan_options(max_removal_ratio, unmanaged, targets)
+    the_plan = plan_of(paths, open_store(store_url), required_actor(actor), options)
+    if out:
+        Path(out).write_text(the_plan.dumps(), encoding="utf-8")
+    summarise(lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT))
+    if output_format == "json":
+        click.echo(the_plan.dumps(), nl=False)
+    elif output_format == "markdown":
+        click.echo(markdown.render_plan(the_plan), nl=False)
+    else:
+        echo_plan(the_plan)
+        if out:
+            click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.")
+    if the_plan.blocked:
+        ctx.exit(EXIT_BLOCKED)
+    if detailed_exitcode and the_plan.actions:
+        ctx.exit(EXIT_CHANGES)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PLANFILE | PATH...")
+@click.option("--auto-approve", is_flag=True, help="Apply without asking; needed when not on a terminal.")
+@click.option(
+    "--request",
+    is_flag=True,
+    help="Apply what you may, and e-mail each blocked action to the people who may perform it.",
+)
+@click.option(
+    "--allow-mass-removal",
+    is_flag=True,
+    help="Apply even when the plan removes more than --max-removal-ratio of the users or access.",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another apply to the same store to finish; 0 fails at once.",
+)
+@_planning_options
+@store_option
+@actor_option
+def apply(
+    paths: tuple[str, ...],
+    auto_approve: bool,
+    request: bool,
+    allow_mass_removal: bool,
+    lock_timeout: float,
+    max_removal_ratio: float | None,
+    unmanaged: str | None,
+    targets: tuple[str, ...],
+    store_url: str,
+    actor: str | None,
+) -> None:
+    """Apply a saved plan, or plan the YAML and apply that, all or nothing.
+
+    A saved plan (a .json file from `plan --out`) is refused when the store
+    has moved on since it was made. Blocked actions stop the whole apply
+    (exit 3), unless --request: then they, and what waits on them, are not
+    applied but sent as requests to whoever may perform them (the reseller
+    for a manager change, the CM for a coordinator), and the rest is applied.
+    On a terminal it asks before changing anything.
+
+    The e-mails to the people affected are queued in the same transaction
+    and, when RECONCILER_SMTP_URL is set, sent right after; a failed delivery
+    never undoes an apply: `reconciler notify` sends what is left.
+
+    A plan that removes more than --max-removal-ratio (default 0.25) of the
+    users or of the access in the store is refused unless
+    --allow-mass-removal: a deleted file should not empty an account.
+
+    Applies to one store run one at a time: this one waits up to
+    --lock-timeout seconds for another to finish, then fails (exit 1) naming
+    who holds the lock.
+
+    \b
+    Example:
+      reconciler apply plan.json --auto-approve
+      reconciler apply examples/acme --actor orders@cadpartners.example
+      reconciler apply account.yaml --actor alice@acme.example --request
+    """
+    store = open_store(store_url, lock_timeout=lock_timeout)
+    snapshot = None
+    if len(paths) == 1 and paths[0].endswith(".json"):
+        if unmanaged or targets:
+            raise InputError("--unmanaged and --target shape a new plan; a saved plan already has its own")
+        the_plan = Plan.loads(read_text(paths[0]), paths[0])
+        if max_removal_ratio is not None:
+            the_plan = rejudge_removals(the_plan, check_ratio(max_removal_ratio))
+    else:
+        snapshot = store.snapshot()
+        options = _plan_options(max_removal_ratio, unmanaged, targets)
+        the_plan = make_plan(load_desired_state(paths), snapshot, required_actor(actor), options)
+    echo_plan(the_plan)
+    check_applicable(the_plan, actor, request, allow_mass_removal)
+    if not the_plan.actions:
+        return
+    smtp = SmtpSettings.from_env(os.environ)  # a bad URL fails before anything changes
+    if not auto_approve:
+        confirm(len(the_plan.actions))
+    applied = apply_plan(
+        store,
+        the_plan,
+        actor,
+        snapshot=snapshot,
+        request=request,
+        allow_mass_removal=allow_mass_removal,
+        mail=mail_settings(smtp),
+    )
+    counts = applied.plan.summary()
+    summarise(
+        lambda: markdown.render_plan(
+            applied.plan, title=f"Applied, now at revision {applied.revision}", limit=markdown.SUMMARY_LIMIT
+        )
+    )
+    click.echo(
+        f"Apply complete: {counts['add']} added, {counts['change']} changed, {counts['remove']} removed. "
+        f"The store is at revision {applied.revision}."
+    )
+    _echo_requests(applied)
+    deliver_after_apply(store, applied, smtp)
+
+
+def _echo_requests(applied: ApplyResult) -> None:
+    for found in applied.requests:
+        whom = " or ".join(found.requested_of) or "nobody (no one else may)"
+        click.echo(f"Requested {found.kind} {_target_text(found.target)} from {whom}.")
+    if applied.held_back:
+        count = len(applied.held_back)
+        click.echo(
+            f"Held back {count} {plural(count, 'action')} that {'waits' if count == 1 else 'wait'} "
+            "on a request: " + ", ".join(f"{a.kind} {target_label(a)}" for a in applied.held_back)
+        )
+
+
+def _target_text(target: Mapping[str, str]) -> str:
+    return " ".join(target[key] for key in ("contract", "serial", "coordinator", "user") if key in target)
+
+
+@cli.command()
+@click.argument("planfile", metavar="PLANFILE")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan.",
+)
+def show(planfile: str, output_format: str) -> None:
+    """Print a plan saved by `plan --out`, in apply order.
+
+    \b
+    Example:
+      reconciler show plan.json
+      reconciler show plan.json --format markdown
+    """
+    the_plan = Plan.loads(read_text(planfile), planfile)
+    if output_format == "json":
+        click.echo(the_plan.dumps(), nl=False)
+    elif output_format == "markdown":
+        click.echo(markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT), nl=False)
+    else:
+        echo_plan(the_plan)
+
+
+def plan_of(paths: tuple[str, ...], store: Store, actor: str, options: PlanOptions) -> Plan:
+    desired = load_desired_state(paths)
+    return make_plan(desired, store.snapshot(), actor, options)
+
+
+def echo_plan(the_plan: Plan) -> None:
+    click.echo("\n".join(render_plan(the_plan, paint)))
+
+
+def confirm(count: int) -> None:
+    if not sys.stdin.isatty():
+        raise ApplyRefused(
+            "not applied: apply asks before changing anything; pass --auto-approve to run unattended"
+        )
+    if not click.confirm(f"Apply these {count} actions?", default=False):
+        raise ApplyRefused("not applied: cancelled")

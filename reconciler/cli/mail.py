@@ -1,0 +1,194 @@
+"""notify and outbox, and the delivery that follows an apply."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.apply import ApplyResult
+from reconciler.cli.app import (
+    EXIT_ERROR,
+    cli,
+    store_option,
+)
+from reconciler.errors import (
+    InputError,
+    plural,
+)
+from reconciler.notify.compose import MailSettings
+from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, deliver
+from reconciler.notify.maildir import write_maildir
+from reconciler.notify.message import OutboxEntry
+from reconciler.notify.smtp import DEFAULT_SENDER, SmtpSettings
+from reconciler.report.outbox import render_outbox
+from reconciler.store import Store, open_store
+
+#: Deliveries of at least this many messages show a progress bar on a terminal.
+PROGRESS_FROM = 50
+
+
+def deliver_after_apply(store: Store, applied: ApplyResult, smtp: SmtpSettings | None) -> None:
+    messages = len(applied.messages)
+    if not messages:
+        return
+    people = len({m.to for m in applied.messages})
+    queued = (
+        f"Queued {messages} {plural(messages, 'e-mail')} to {people} {plural(people, 'person', 'people')}"
+    )
+    if smtp is None:
+        click.echo(
+            f"{queued}. Set RECONCILER_SMTP_URL and run `reconciler notify` to send them, "
+            "or read them with `reconciler outbox --full`."
+        )
+        return
+    click.echo(f"{queued}; sending them through {smtp.redacted}.")
+    _echo_delivery(_deliver(store, smtp))
+
+
+def _deliver(store: Store, smtp: SmtpSettings) -> DeliveryReport:
+    """Deliver the queue, with a progress bar on a terminal when there is much to send."""
+    courier = _courier(smtp)
+    queued = len(store.outbox(queued_only=True))
+    if not sys.stderr.isatty() or queued < PROGRESS_FROM:
+        return deliver(store, courier)
+    with click.progressbar(length=queued, label="Sending e-mail", file=sys.stderr) as bar:
+        return deliver(store, courier, progress=bar.update)
+
+
+def _courier(smtp: SmtpSettings) -> Courier:
+    attempts = os.environ.get("RECONCILER_SMTP_ATTEMPTS", "3")
+    if not attempts.isdigit() or int(attempts) < 1:
+        raise InputError("RECONCILER_SMTP_ATTEMPTS must be a whole number of at least 1")
+    return Courier(smtp, RetryPolicy(attempts=int(attempts)))
+
+
+def _echo_delivery(report: DeliveryReport) -> None:
+    sent = f"Sent {report.sent} {plural(report.sent, 'e-mail')}"
+    if not report.still_queued:
+        click.echo(f"{sent}; none left in the outbox.")
+        return
+    click.echo(f"{sent}; {report.still_queued} still queued: run `reconciler notify` to try again.", err=True)
+    for reason in report.reasons:
+        click.echo(f"  {reason}", err=True)
+
+
+def mail_settings(smtp: SmtpSettings | None) -> MailSettings:
+    sender = _sender(smtp)
+    return MailSettings(
+        domain=sender.rpartition("@")[2] or "reconciler.localhost",
+        portal_url=os.environ.get("RECONCILER_PORTAL_URL") or None,
+    )
+
+
+@cli.command()
+@store_option
+def notify(store_url: str) -> None:
+    """Send the queued e-mails over SMTP, each at most once.
+
+    The server is RECONCILER_SMTP_URL (smtp://host:port, smtps://user@host,
+    smtp://host:587?starttls=true; the password in the URL or in
+    RECONCILER_SMTP_PASSWORD), the sender RECONCILER_MAIL_FROM. A message is
+    marked sent once the server accepted it; a failure is retried
+    (RECONCILER_SMTP_ATTEMPTS, default 3, with growing waits) and what is not
+    delivered stays queued. Exits 0 when the outbox is empty, 1 when some
+    messages are still queued.
+
+    \b
+    Example:
+      RECONCILER_SMTP_URL=smtp://mail.acme.example:587?starttls=true reconciler notify
+    """
+    store = open_store(store_url)
+    smtp = SmtpSettings.from_env(os.environ)
+    if smtp is None:
+        queued = len(store.outbox(queued_only=True))
+        raise InputError(
+            f"RECONCILER_SMTP_URL is not set, so nothing was sent ({queued} {plural(queued, 'e-mail')} "
+            "queued); set it to smtp://host:port, or write the queue to a Maildir with "
+            "`reconciler outbox --maildir DIR`"
+        )
+    report = _deliver(store, smtp)
+    _echo_delivery(report)
+    if report.still_queued:
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json lists every message with its delivery record.",
+)
+@click.option("--queued", "queued_only", is_flag=True, help="Only the messages not sent yet.")
+@click.option("--full", is_flag=True, help="Print each message whole: headers and plain-text body.")
+@click.option("--to", "recipient", metavar="EMAIL", help="Only the messages to this address.")
+@click.option(
+    "--maildir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the queued messages into this Maildir (created if missing); they stay queued.",
+)
+@store_option
+def outbox(
+    output_format: str,
+    queued_only: bool,
+    full: bool,
+    recipient: str | None,
+    maildir: Path | None,
+    store_url: str,
+) -> None:
+    """List the e-mails in the outbox: queued and sent.
+
+    Without an SMTP server, --maildir is how to read them: it writes the
+    queued messages as a Maildir any mail client opens (they stay queued).
+
+    \b
+    Example:
+      reconciler outbox
+      reconciler outbox --queued --full --to carol@acme.example
+      reconciler outbox --maildir ~/Mail/reconciler
+    """
+    store = open_store(store_url)
+    entries = store.outbox(queued_only=queued_only or maildir is not None)
+    if recipient is not None:
+        entries = [e for e in entries if e.message.to == recipient.lower()]
+    if maildir is not None:
+        written = write_maildir(maildir, entries, _sender(SmtpSettings.from_env(os.environ)))
+        click.echo(
+            f"Wrote {written} new {plural(written, 'message')} to the Maildir {maildir} "
+            f"({len(entries)} queued in all)."
+        )
+        return
+    if output_format == "json":
+        click.echo(
+            json.dumps([_entry_json(e) for e in entries], indent=2, sort_keys=True, ensure_ascii=False)
+        )
+        return
+    for line in render_outbox(entries, full):
+        click.echo(line)
+
+
+def _sender(smtp: SmtpSettings | None) -> str:
+    return smtp.sender if smtp else os.environ.get("RECONCILER_MAIL_FROM", DEFAULT_SENDER)
+
+
+def _entry_json(entry: OutboxEntry) -> dict[str, object]:
+    message = entry.message
+    return {
+        "id": entry.id,
+        "message_id": message.message_id,
+        "kind": message.kind,
+        "to": message.to,
+        "subject": message.subject,
+        "revision": entry.revision,
+        "created_at": entry.created_at,
+        "attempts": entry.attempts,
+        "last_error": entry.last_error,
+        "sent_at": entry.sent_at,
+        "status": "queued" if entry.queued else "sent",
+    }

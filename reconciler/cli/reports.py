@@ -1,0 +1,98 @@
+"""drift and history: what the store says beside git, and what each apply did."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from reconciler.cli.app import (
+    EXIT_CHANGES,
+    cli,
+    paint,
+    store_option,
+    summarise,
+)
+from reconciler.drift import find_drift
+from reconciler.report import markdown
+from reconciler.report.json import drift_json, history_json
+from reconciler.report.text import render_drift, render_history
+from reconciler.store import open_store
+from reconciler.validate import load_desired_state
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the drift; markdown is made for an issue.",
+)
+@click.option(
+    "--stale-invites",
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Also report users still invited this many days after they were added.",
+)
+@store_option
+@click.pass_context
+def drift(
+    ctx: click.Context, paths: tuple[str, ...], output_format: str, stale_invites: int | None, store_url: str
+) -> None:
+    """Compare the live store with the YAML in git, both ways.
+
+    Reports what the store has that git does not, what git has that the
+    store does not, and fields that differ; with --stale-invites, users
+    who have not signed in that many days after being invited. Exits 0
+    when there is nothing to report, 2 when there is, 1 on error. In GitHub
+    Actions the markdown report is also added to the job summary.
+
+    \b
+    Example:
+      reconciler drift examples/acme --stale-invites 30
+      reconciler drift examples/acme --format markdown > drift.md
+    """
+    desired = load_desired_state(paths)
+    found = find_drift(desired, open_store(store_url).snapshot(), datetime.now(UTC), stale_invites)
+    summarise(lambda: markdown.render_drift(found, limit=markdown.SUMMARY_LIMIT))
+    if output_format == "json":
+        click.echo(drift_json(found), nl=False)
+    elif output_format == "markdown":
+        click.echo(markdown.render_drift(found), nl=False)
+    else:
+        click.echo("\n".join(render_drift(found, paint)))
+    if found.found:
+        ctx.exit(EXIT_CHANGES)
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="How many applies.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the history.",
+)
+@store_option
+def history(limit: int, output_format: str, store_url: str) -> None:
+    """Show what each apply changed, by whom and when, newest first.
+
+    Read from the store's audit log.
+
+    \b
+    Example:
+      reconciler history --limit 3
+      reconciler history --format json
+    """
+    applies = open_store(store_url).history(limit)
+    if output_format == "json":
+        click.echo(history_json(applies), nl=False)
+    elif output_format == "markdown":
+        click.echo(markdown.render_history(applies), nl=False)
+    else:
+        click.echo("\n".join(render_history(applies, paint)))
