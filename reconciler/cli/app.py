@@ -126,6 +126,18 @@ def store_option(command: Any) -> Any:
     )(command)
 
 
+def format_option(choices: list[str], help_text: str) -> Callable[[Any], Any]:
+    """--format, text by default, as the `output_format` parameter."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default="text",
+        show_default=True,
+        help=help_text,
+    )
+
+
 def actor_option(command: Any) -> Any:
     return click.option(
         "--actor",

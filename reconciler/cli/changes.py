@@ -18,6 +18,7 @@ from reconciler.cli.app import (
     EXIT_ERROR,
     actor_option,
     cli,
+    format_option,
     paint,
     read_text,
     required_actor,
@@ -45,14 +46,7 @@ from reconciler.validate import load_desired_state
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json prints the errors as a list of {file, line, column, path, message}.",
-)
+@format_option(["text", "json"], "json prints the errors as a list of {file, line, column, path, message}.")
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str) -> None:
     """Check desired-state YAML: syntax, schema and domain rules.
@@ -126,13 +120,8 @@ def _plan_options(
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the plan; markdown is made for a pull-request comment.",
+@format_option(
+    ["text", "markdown", "json"], "How to print the plan; markdown is made for a pull-request comment."
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, writable=True), help="Save the plan as JSON, for apply."
@@ -316,14 +305,7 @@ def _target_text(target: Mapping[str, str]) -> str:
 
 @cli.command()
 @click.argument("planfile", metavar="PLANFILE")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the plan.",
-)
+@format_option(["text", "markdown", "json"], "How to print the plan.")
 def show(planfile: str, output_format: str) -> None:
     """Print a plan saved by `plan --out`, in apply order.
 

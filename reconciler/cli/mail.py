@@ -13,6 +13,7 @@ from reconciler.apply import ApplyResult
 from reconciler.cli.app import (
     EXIT_ERROR,
     cli,
+    format_option,
     store_option,
 )
 from reconciler.errors import (
@@ -117,14 +118,7 @@ def notify(store_url: str) -> None:
 
 
 @cli.command()
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json lists every message with its delivery record.",
-)
+@format_option(["text", "json"], "json lists every message with its delivery record.")
 @click.option("--queued", "queued_only", is_flag=True, help="Only the messages not sent yet.")
 @click.option("--full", is_flag=True, help="Print each message whole: headers and plain-text body.")
 @click.option("--to", "recipient", metavar="EMAIL", help="Only the messages to this address.")

@@ -9,6 +9,7 @@ import click
 from reconciler.cli.app import (
     EXIT_CHANGES,
     cli,
+    format_option,
     paint,
     store_option,
     summarise,
@@ -23,14 +24,7 @@ from reconciler.validate import load_desired_state
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the drift; markdown is made for an issue.",
-)
+@format_option(["text", "markdown", "json"], "How to print the drift; markdown is made for an issue.")
 @click.option(
     "--stale-invites",
     type=click.IntRange(min=0),
@@ -70,14 +64,7 @@ def drift(
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="How many applies.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the history.",
-)
+@format_option(["text", "markdown", "json"], "How to print the history.")
 @store_option
 def history(limit: int, output_format: str, store_url: str) -> None:
     """Show what each apply changed, by whom and when, newest first.
