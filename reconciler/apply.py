@@ -14,7 +14,7 @@ from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, compose_notifi
 from reconciler.notify.message import Message, Request
 from reconciler.notify.requests import compose_requests, requests_of, split_blocked
 from reconciler.plan import Action, Plan
-from reconciler.store.base import Snapshot, Store
+from reconciler.store.base import Progress, Snapshot, Store
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ def apply_plan(
     request: bool = False,
     allow_mass_removal: bool = False,
     mail: MailSettings = DEFAULT_MAIL,
+    progress: Progress | None = None,
 ) -> ApplyResult:
     """Run `plan` on `store`, all of it or nothing, with its e-mail queued in the same transaction.
 
@@ -82,5 +83,5 @@ def apply_plan(
     revision_after = runnable.revision + 1 if runnable.actions else runnable.revision
     messages = compose_notifications(runnable, snapshot, revision_after, mail)
     messages += compose_requests(plan, requests, mail)
-    revision = store.apply(runnable, plan.actor, messages, requests)
+    revision = store.apply(runnable, plan.actor, messages, requests, progress)
     return ApplyResult(revision, runnable, tuple(messages), tuple(requests), held_back)

@@ -148,10 +148,16 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def parse(source: Source) -> Any:
+#: Reports how much of a file has been read, in characters: (done, total).
+Progress = Callable[[int, int], None]
+#: How many events pass between two progress reports: often enough for a bar, rarely enough to cost nothing.
+_REPORT_EVERY = 50_000
+
+
+def parse(source: Source, progress: Progress | None = None) -> Any:
     """The document in `source` as dicts, lists and scalars; raises InvalidDesiredState."""
     _check_characters(source)
-    builder = _Builder(source)
+    builder = _Builder(source, progress)
     try:
         document = builder.document()
     except yaml.MarkedYAMLError as error:
@@ -209,6 +215,25 @@ def locate(source: Source, paths: Iterable[DocPath], key: bool = False) -> dict[
     return located
 
 
+def _reporting(get_event: Callable[[], Event], total: int, progress: Progress) -> Callable[[], Event]:
+    """`get_event`, telling `progress` how far into the file it is every so many events."""
+    count = 0
+
+    def next_event() -> Event:
+        nonlocal count
+        event = get_event()
+        count += 1
+        if isinstance(event, StreamEndEvent):
+            progress(total, total)
+        elif count % _REPORT_EVERY == 0:
+            # The mark counts characters and the total bytes: near enough for a bar, and capped.
+            mark = event.start_mark
+            progress(total if mark is None else min(mark.index, total), total)
+        return event
+
+    return next_event
+
+
 class _Stop(Exception):
     """Parsing cannot go on; the reason is already among the problems."""
 
@@ -216,11 +241,13 @@ class _Stop(Exception):
 class _Builder:
     """Turns one file's event stream into data, collecting problems as it goes."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, progress: Progress | None = None) -> None:
         self.source = source
         self.problems: list[Diagnostic] = []
         self._parser = EVENT_PARSER(source.data)
         self._next: Callable[[], Event] = self._parser.get_event
+        if progress is not None:
+            self._next = _reporting(self._parser.get_event, len(source.data), progress)
         self._anchors: dict[str, tuple[Any, int]] = {}
         self._events = 0
         self._nodes = 0

@@ -13,27 +13,35 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, DocPath, Finding, format_path
 from reconciler.errors import InvalidDesiredState
-from reconciler.loader import Position, Source, find_sources, gc_paused, locate, parse
+from reconciler.loader import Position, Progress, Source, find_sources, gc_paused, locate, parse
 from reconciler.model import DesiredState, build_state
 from reconciler.rules import check_rules
 from reconciler.schema import schema_findings
 
 
-def load_desired_state(paths: Iterable[str]) -> DesiredState:
-    """The account the files at `paths` declare; raises InvalidDesiredState."""
+def load_desired_state(paths: Iterable[str], progress: Progress | None = None) -> DesiredState:
+    """The account the files at `paths` declare; raises InvalidDesiredState.
+
+    `progress`, if given, hears how much of all the files has been read.
+    """
     sources, diagnostics = find_sources(paths)
-    return check_sources(sources, diagnostics)
+    return check_sources(sources, diagnostics, progress)
 
 
-def check_sources(sources: Sequence[Source], diagnostics: Sequence[Diagnostic] = ()) -> DesiredState:
+def check_sources(
+    sources: Sequence[Source], diagnostics: Sequence[Diagnostic] = (), progress: Progress | None = None
+) -> DesiredState:
     """The account `sources` declare; raises InvalidDesiredState with `diagnostics` and every problem."""
     diagnostics = list(diagnostics)
+    read, total = 0, sum(len(source.data) for source in sources)
     documents: list[tuple[str, Any]] = []
     findings: list[Finding] = []
     with gc_paused():
         for source in sources:
+            reporting = _offset(progress, read, total)
+            read += len(source.data)
             try:
-                document = parse(source)
+                document = parse(source, reporting)
             except InvalidDesiredState as invalid:
                 diagnostics.extend(invalid.diagnostics)
                 continue
@@ -47,6 +55,13 @@ def check_sources(sources: Sequence[Source], diagnostics: Sequence[Diagnostic] =
         if diagnostics or findings:
             raise InvalidDesiredState(diagnostics + place_findings(findings, sources))
         return build_state(document for _, document in documents)
+
+
+def _offset(progress: Progress | None, before: int, total: int) -> Progress | None:
+    """`progress` for one file among several: its position counted across all of them."""
+    if progress is None:
+        return None
+    return lambda done, _: progress(before + done, total)
 
 
 def place_findings(findings: Sequence[Finding], sources: Sequence[Source]) -> list[Diagnostic]:

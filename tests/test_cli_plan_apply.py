@@ -268,3 +268,42 @@ def test_debug_shows_the_traceback_of_a_user_error_too(
     assert result.exit_code == 1
     assert "Traceback (most recent call last):" in result.stderr
     assert result.stderr.endswith("Error: cannot read missing-plan.json: No such file or directory\n")
+
+
+def test_a_large_apply_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "bench"))
+    from generate import write_account
+
+    path = tmp_path / "large.yaml"
+    with path.open("w") as out:
+        write_account(out, 6_000)  # 1.4 MB of YAML, 25,000 actions: each over a second's work
+    url = f"sqlite:///{tmp_path / 'large.db'}"
+    CliRunner().invoke(cli, ["init", "--reseller", RESELLER, "--store", url])
+    env = {**os.environ, "RECONCILER_STORE": url, "RECONCILER_ACTOR": RESELLER}
+    piped = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", str(path)], capture_output=True, text=True, env=env
+    )
+    assert "Reading the YAML" not in piped.stderr
+    main, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", str(path), "--auto-approve"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+    )
+    os.close(secondary)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(main)
+    assert process.wait(timeout=60) == 0
+    assert b"Reading the YAML" in output
+    assert b"Applying" in output and b"100%" in output
+    assert b"The store is at revision 1." in output

@@ -25,7 +25,9 @@ from reconciler.errors import (
     ReconcilerError,
 )
 from reconciler.github import append_step_summary
+from reconciler.model import DesiredState
 from reconciler.store import DEFAULT_URL, redact_url
+from reconciler.validate import load_desired_state
 
 EXIT_OK = 0
 
@@ -124,6 +126,46 @@ def store_option(command: Any) -> Any:
         show_default=True,
         help="The store: sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE. Also RECONCILER_STORE.",
     )(command)
+
+
+class TerminalProgress:
+    """A progress bar on stderr, shown only on a terminal and only for work big enough to wait for.
+
+    Called with (done, total) as the work goes; `threshold` is the smallest
+    total worth a bar (about a second's work). Use it as a context manager.
+    """
+
+    def __init__(self, label: str, threshold: int) -> None:
+        self.label, self.threshold = label, threshold
+        self._bar: Any = None
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if total < self.threshold or not sys.stderr.isatty():
+                return
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._done)
+        self._done = done
+
+    def __enter__(self) -> TerminalProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+#: About a second's work on these machines: bytes of YAML read, actions written.
+READ_BAR_FROM = 1_000_000
+WRITE_BAR_FROM = 20_000
+
+
+def load_with_progress(paths: tuple[str, ...]) -> DesiredState:
+    """The desired state at `paths`, with a bar while a large account is read."""
+    with TerminalProgress("Reading the YAML", READ_BAR_FROM) as progress:
+        return load_desired_state(paths, progress)
 
 
 def format_option(choices: list[str], help_text: str) -> Callable[[Any], Any]:

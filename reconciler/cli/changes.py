@@ -16,9 +16,12 @@ from reconciler.cli.app import (
     EXIT_BLOCKED,
     EXIT_CHANGES,
     EXIT_ERROR,
+    WRITE_BAR_FROM,
+    TerminalProgress,
     actor_option,
     cli,
     format_option,
+    load_with_progress,
     paint,
     read_text,
     required_actor,
@@ -41,7 +44,6 @@ from reconciler.report.text import render_plan, target_label
 from reconciler.store import DEFAULT_LOCK_TIMEOUT, Store, open_store
 from reconciler.targets import parse_targets
 from reconciler.unmanaged import POLICIES
-from reconciler.validate import load_desired_state
 
 
 @cli.command()
@@ -61,7 +63,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str) -> 
       reconciler validate account.yaml --format json
     """
     try:
-        state = load_desired_state(paths)
+        state = load_with_progress(paths)
     except InvalidDesiredState as invalid:
         if output_format == "json":
             click.echo(json.dumps([d.as_dict() for d in invalid.diagnostics], indent=2))
@@ -256,7 +258,7 @@ def apply(
     else:
         snapshot = store.snapshot()
         options = _plan_options(max_removal_ratio, unmanaged, targets)
-        the_plan = make_plan(load_desired_state(paths), snapshot, required_actor(actor), options)
+        the_plan = make_plan(load_with_progress(paths), snapshot, required_actor(actor), options)
     echo_plan(the_plan)
     check_applicable(the_plan, actor, request, allow_mass_removal)
     if not the_plan.actions:
@@ -264,15 +266,17 @@ def apply(
     smtp = SmtpSettings.from_env(os.environ)  # a bad URL fails before anything changes
     if not auto_approve:
         confirm(len(the_plan.actions))
-    applied = apply_plan(
-        store,
-        the_plan,
-        actor,
-        snapshot=snapshot,
-        request=request,
-        allow_mass_removal=allow_mass_removal,
-        mail=mail_settings(smtp),
-    )
+    with TerminalProgress("Applying", WRITE_BAR_FROM) as progress:
+        applied = apply_plan(
+            store,
+            the_plan,
+            actor,
+            snapshot=snapshot,
+            request=request,
+            allow_mass_removal=allow_mass_removal,
+            mail=mail_settings(smtp),
+            progress=progress,
+        )
     counts = applied.plan.summary()
     summarise(
         lambda: markdown.render_plan(
@@ -324,7 +328,7 @@ def show(planfile: str, output_format: str) -> None:
 
 
 def plan_of(paths: tuple[str, ...], store: Store, actor: str, options: PlanOptions) -> Plan:
-    desired = load_desired_state(paths)
+    desired = load_with_progress(paths)
     return make_plan(desired, store.snapshot(), actor, options)
 
 

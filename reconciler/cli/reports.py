@@ -10,6 +10,7 @@ from reconciler.cli.app import (
     EXIT_CHANGES,
     cli,
     format_option,
+    load_with_progress,
     paint,
     store_option,
     summarise,
@@ -19,7 +20,6 @@ from reconciler.report import markdown
 from reconciler.report.json import drift_json, history_json
 from reconciler.report.text import render_drift, render_history
 from reconciler.store import open_store
-from reconciler.validate import load_desired_state
 
 
 @cli.command()
@@ -49,7 +49,7 @@ def drift(
       reconciler drift examples/acme --stale-invites 30
       reconciler drift examples/acme --format markdown > drift.md
     """
-    desired = load_desired_state(paths)
+    desired = load_with_progress(paths)
     found = find_drift(desired, open_store(store_url).snapshot(), datetime.now(UTC), stale_invites)
     summarise(lambda: markdown.render_drift(found, limit=markdown.SUMMARY_LIMIT))
     if output_format == "json":

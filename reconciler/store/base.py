@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from reconciler.model import DesiredState
 from reconciler.notify.message import Message, OutboxEntry, Request
 from reconciler.plan import Plan
+
+#: Reports how much of a long piece of work is done: (done, total).
+Progress = Callable[[int, int], None]
 
 INVITED = "invited"
 ACTIVE = "active"
@@ -65,7 +68,12 @@ class Store(Protocol):
         ...
 
     def apply(
-        self, plan: Plan, actor: str, outbox: Sequence[Message] = (), requests: Sequence[Request] = ()
+        self,
+        plan: Plan,
+        actor: str,
+        outbox: Sequence[Message] = (),
+        requests: Sequence[Request] = (),
+        progress: Progress | None = None,
     ) -> int:
         """Run every action of `plan` in one transaction, queue `outbox` and record `requests` in it.
 
@@ -73,6 +81,7 @@ class Store(Protocol):
         Raises StalePlan, leaving the store unchanged, when the store is not
         at the plan's lineage and revision once the transaction holds it.
         A message or request already in the store is not added twice.
+        `progress`, if given, hears how many actions are written: (done, total).
         """
         ...
 

@@ -38,7 +38,7 @@ from reconciler.notify.message import Message, OutboxEntry, Request
 from reconciler.plan import Plan
 from reconciler.store import migrations
 from reconciler.store import statements as sql
-from reconciler.store.base import Applied, Snapshot
+from reconciler.store.base import Applied, Progress, Snapshot
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import history_from_rows, outbox_entry, snapshot_from_rows
 from reconciler.store.shared import audit_row, now_text, outbox_row, request_row, stale_message
@@ -110,7 +110,12 @@ class PostgresStore:
         return snapshot_from_rows(rows)
 
     def apply(
-        self, plan: Plan, actor: str, outbox: Sequence[Message] = (), requests: Sequence[Request] = ()
+        self,
+        plan: Plan,
+        actor: str,
+        outbox: Sequence[Message] = (),
+        requests: Sequence[Request] = (),
+        progress: Progress | None = None,
     ) -> int:
         now = now_text()
         with self._connection() as db:
@@ -121,10 +126,14 @@ class PostgresStore:
                     raise StalePlan(stale_message(plan, meta["lineage"], int(meta["revision"])))
                 revision = plan.revision + 1 if plan.actions else plan.revision
                 cursor = db.cursor()
+                done = 0
                 for kind, run in groupby(plan.actions, key=lambda action: action.kind):
-                    sql, params_of, copy_sql = WRITES_PG[kind]
+                    statement, params_of, copy_sql = WRITES_PG[kind]
                     rows = [params_of(a.target, a.after or {}, now) for a in run]
-                    _write(cursor, sql, copy_sql, rows)
+                    _write(cursor, statement, copy_sql, rows)
+                    done += len(rows)
+                    if progress:
+                        progress(done, len(plan.actions))
                 if plan.actions:
                     audit = [audit_row(revision, actor, now, a) for a in plan.actions]
                     _write(cursor, "", AUDIT_COPY, audit)

@@ -24,7 +24,7 @@ from reconciler.notify.message import Message, OutboxEntry, Request
 from reconciler.plan import Plan
 from reconciler.store import migrations
 from reconciler.store import statements as sql
-from reconciler.store.base import Applied, Snapshot
+from reconciler.store.base import Applied, Progress, Snapshot
 from reconciler.store.locking import (
     DEFAULT_LOCK_TIMEOUT,
     Holder,
@@ -70,7 +70,12 @@ class SqliteStore:
         return snapshot_from_rows(rows)
 
     def apply(
-        self, plan: Plan, actor: str, outbox: Sequence[Message] = (), requests: Sequence[Request] = ()
+        self,
+        plan: Plan,
+        actor: str,
+        outbox: Sequence[Message] = (),
+        requests: Sequence[Request] = (),
+        progress: Progress | None = None,
     ) -> int:
         now = now_text()
         with self._connection(timeout=self.lock_timeout) as db, self._apply_lock(db, actor):
@@ -78,9 +83,14 @@ class SqliteStore:
             if meta["lineage"] != plan.lineage or int(meta["revision"]) != plan.revision:
                 raise StalePlan(stale_message(plan, meta["lineage"], int(meta["revision"])))
             revision = plan.revision + 1 if plan.actions else plan.revision
+            done = 0
             for kind, run in groupby(plan.actions, key=lambda action: action.kind):
                 statement, params_of = WRITES[kind]
-                db.executemany(statement, [params_of(a.target, a.after or {}, now) for a in run])
+                rows = [params_of(a.target, a.after or {}, now) for a in run]
+                db.executemany(statement, rows)
+                done += len(rows)
+                if progress:
+                    progress(done, len(plan.actions))
             if plan.actions:
                 db.executemany(AUDIT, [audit_row(revision, actor, now, a) for a in plan.actions])
                 db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(revision),))
