@@ -167,11 +167,12 @@ def plan(
     """
     options = _plan_options(max_removal_ratio, unmanaged, targets)
     the_plan = plan_of(paths, open_store(store_url), required_actor(actor), options)
+    saved = the_plan.dumps() if out or output_format == "json" else ""
     if out:
-        Path(out).write_text(the_plan.dumps(), encoding="utf-8")
+        Path(out).write_text(saved, encoding="utf-8")
     summarise(lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT))
     if output_format == "json":
-        click.echo(the_plan.dumps(), nl=False)
+        click.echo(saved, nl=False)
     elif output_format == "markdown":
         click.echo(markdown.render_plan(the_plan), nl=False)
     else:
