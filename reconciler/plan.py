@@ -10,10 +10,11 @@ with a `format_version`; apply consumes that and never diffs again.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from reconciler.errors import PlanFileError
 
@@ -187,14 +188,22 @@ class Plan:
         }
 
     def dumps(self) -> str:
-        """The plan as JSON text: sorted keys, so the same plan is the same bytes; one action a line,
-        so two plans diff action by action. (json's indenting encoder is pure Python: at 40,000
-        actions it took longer than making the plan.)"""
+        """The plan as JSON text (see `write_json`)."""
+        out = io.StringIO()
+        self.write_json(out)
+        return out.getvalue()
+
+    def write_json(self, out: TextIO) -> None:
+        """The plan as JSON, written as it is encoded: sorted keys, so the same plan is the same bytes;
+        one action a line, so two plans diff action by action. (json's indenting encoder is pure
+        Python: at 40,000 actions it took longer than making the plan.)"""
         data = self.to_json()
-        actions = [_ONE_LINE(action) for action in data.pop("actions")]
-        rest = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False)
-        listed = "".join(f"\n    {line}," for line in actions).rstrip(",") + ("\n  " if actions else "")
-        return f'{{\n  "actions": [{listed}],\n{rest[2:]}\n'
+        actions = data.pop("actions")
+        out.write('{\n  "actions": [')
+        for index, action in enumerate(actions):
+            out.write(("," if index else "") + "\n    " + _ONE_LINE(action))
+        out.write("\n  ],\n" if actions else "],\n")
+        out.write(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False)[2:] + "\n")
 
     @classmethod
     def loads(cls, text: str, name: str) -> Plan:

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -166,6 +166,18 @@ def load_with_progress(paths: tuple[str, ...]) -> DesiredState:
     """The desired state at `paths`, with a bar while a large account is read."""
     with TerminalProgress("Reading the YAML", READ_BAR_FROM) as progress:
         return load_desired_state(paths, progress)
+
+
+def echo_lines(lines: Iterable[str], chunk: int = 1000) -> None:
+    """Print `lines` as they come, in chunks, so a report of any size streams."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == chunk:
+            click.echo("\n".join(batch))
+            batch.clear()
+    if batch:
+        click.echo("\n".join(batch))
 
 
 def format_option(choices: list[str], help_text: str) -> Callable[[Any], Any]:

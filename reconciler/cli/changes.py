@@ -20,6 +20,7 @@ from reconciler.cli.app import (
     TerminalProgress,
     actor_option,
     cli,
+    echo_lines,
     format_option,
     load_with_progress,
     paint,
@@ -167,12 +168,11 @@ def plan(
     """
     options = _plan_options(max_removal_ratio, unmanaged, targets)
     the_plan = plan_of(paths, open_store(store_url), required_actor(actor), options)
-    saved = the_plan.dumps() if out or output_format == "json" else ""
     if out:
-        Path(out).write_text(saved, encoding="utf-8")
+        _save(the_plan, Path(out))
     summarise(lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT))
     if output_format == "json":
-        click.echo(saved, nl=False)
+        click.echo(the_plan.dumps(), nl=False)
     elif output_format == "markdown":
         click.echo(markdown.render_plan(the_plan), nl=False)
     else:
@@ -333,8 +333,17 @@ def plan_of(paths: tuple[str, ...], store: Store, actor: str, options: PlanOptio
     return make_plan(desired, store.snapshot(), actor, options)
 
 
+def _save(the_plan: Plan, path: Path) -> None:
+    try:
+        with path.open("w", encoding="utf-8") as out:
+            the_plan.write_json(out)
+    except OSError as error:
+        raise InputError(f"cannot write the plan to {path}: {error.strerror}") from None
+
+
 def echo_plan(the_plan: Plan) -> None:
-    click.echo("\n".join(render_plan(the_plan, paint)))
+    """Print the plan as it is rendered, a thousand lines a write: a large plan is never one string."""
+    echo_lines(render_plan(the_plan, paint))
 
 
 def confirm(count: int) -> None:

@@ -13,6 +13,7 @@ from reconciler.apply import ApplyResult
 from reconciler.cli.app import (
     EXIT_ERROR,
     cli,
+    echo_lines,
     format_option,
     store_option,
 )
@@ -163,8 +164,7 @@ def outbox(
             json.dumps([_entry_json(e) for e in entries], indent=2, sort_keys=True, ensure_ascii=False)
         )
         return
-    for line in render_outbox(entries, full):
-        click.echo(line)
+    echo_lines(render_outbox(entries, full))
 
 
 def _sender(smtp: SmtpSettings | None) -> str:

@@ -9,6 +9,7 @@ import click
 from reconciler.cli.app import (
     EXIT_CHANGES,
     cli,
+    echo_lines,
     format_option,
     load_with_progress,
     paint,
@@ -57,7 +58,7 @@ def drift(
     elif output_format == "markdown":
         click.echo(markdown.render_drift(found), nl=False)
     else:
-        click.echo("\n".join(render_drift(found, paint)))
+        echo_lines(render_drift(found, paint))
     if found.found:
         ctx.exit(EXIT_CHANGES)
 
@@ -82,4 +83,4 @@ def history(limit: int, output_format: str, store_url: str) -> None:
     elif output_format == "markdown":
         click.echo(markdown.render_history(applies), nl=False)
     else:
-        click.echo("\n".join(render_history(applies, paint)))
+        echo_lines(render_history(applies, paint))
