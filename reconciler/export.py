@@ -1,12 +1,17 @@
 """The account as desired-state YAML: what `export` prints, and what a plan of it leaves unchanged.
 
-Strings that YAML 1.1 or 1.2 would read as something else (`NO`, `on`,
-`0755`, `0o17`, `110001234567`, `null`) are double-quoted, so the file reads
-the same under either version and under our strict loader.
+Written by hand for this one shape of document, because PyYAML's emitter
+is pure Python and took longer than reading the file back. A string is
+written plain only when it is plainly safe (letters, digits and a few
+marks, and a string under YAML 1.1 and 1.2 alike: not `NO`, `on`, `0755`,
+`0o17`, `null`); everything else, and every contract and serial number, is
+double-quoted as JSON quotes it, which YAML reads the same. The property
+tests check both versions read every export back as it was.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -18,32 +23,59 @@ from reconciler.model import Contract, DesiredState, User
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _YAML_1_1 = yaml.resolver.Resolver()
-
-
-class _Dumper(yaml.SafeDumper):
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        # Indent lists under their key, as people write them.
-        super().increase_indent(flow, False)
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    ambiguous = (
-        not isinstance(plain_scalar(value), str)
-        or _YAML_1_1.resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG  # type: ignore[no-untyped-call]
-    )
-    return dumper.represent_scalar(_STR_TAG, value, style='"' if ambiguous else None)
+#: Characters a plain scalar may hold beside letters and digits, in block context, anywhere but first.
+_PLAIN_EXTRA = frozenset(" ._@/()&+',-")
+#: Characters JSON leaves raw that YAML 1.1 reads as line breaks or a byte-order mark.
+_YAML_ONLY_ESCAPES = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029", "\ufeff": "\\ufeff"}
 
 
 class _Number(str):
     """A contract or serial number: always quoted, as the schema asks people to write it."""
 
 
-def _represent_number(dumper: yaml.SafeDumper, value: _Number) -> yaml.ScalarNode:
-    return dumper.represent_scalar(_STR_TAG, str(value), style='"')
+def _scalar(value: object) -> str:
+    """`value` as a YAML scalar that reads back the same under YAML 1.1, 1.2 and our loader."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    assert isinstance(value, str)
+    if not isinstance(value, _Number) and _plain_is_safe(value):
+        return value
+    # A JSON string is a YAML double-quoted scalar; escape what YAML alone treats specially.
+    quoted = json.dumps(value, ensure_ascii=False)
+    return "".join(_YAML_ONLY_ESCAPES.get(character, character) for character in quoted)
 
 
-_Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(_Number, _represent_number)
+def _plain_is_safe(value: str) -> bool:
+    """Whether `value` may stand unquoted: only letters, digits and a few marks, starting with a letter
+    or digit, not ending in a space, and a string under both YAML versions (not `NO`, `on`, `0755`)."""
+    if not value or not value[0].isalnum() or value[-1] == " ":
+        return False
+    if not all(character.isalnum() or character in _PLAIN_EXTRA for character in value):
+        return False
+    return isinstance(plain_scalar(value), str) and (
+        _YAML_1_1.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
+    )
+
+
+def _emit(value: dict[str, Any], indent: int, out: list[str], first_prefix: str = "") -> None:
+    """Block-style YAML of a mapping: lists indented under their key, as people write them."""
+    pad = " " * indent
+    for index, (key, item) in enumerate(value.items()):
+        lead = first_prefix if index == 0 and first_prefix else pad
+        if isinstance(item, dict):
+            out.append(f"{lead}{key}:")
+            _emit(item, indent + 2, out)
+        elif isinstance(item, list):
+            if not item:
+                out.append(f"{lead}{key}: []")
+                continue
+            out.append(f"{lead}{key}:")
+            for element in item:
+                _emit(element, indent + 4, out, first_prefix=" " * (indent + 2) + "- ")
+        else:
+            out.append(f"{lead}{key}: {_scalar(item)}")
 
 
 def export_yaml(state: DesiredState, contract: str | None = None) -> str:
@@ -63,10 +95,9 @@ def export_yaml(state: DesiredState, contract: str | None = None) -> str:
         "contracts": [_contract(c) for c in contracts],
         "users": [_user(u) for u in users],
     }
-    text: str = yaml.dump(
-        document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
-    )
-    return text
+    lines: list[str] = []
+    _emit(document, 0, lines)
+    return "\n".join(lines) + "\n"
 
 
 def _only_access_to(user: User, serials: set[str]) -> User:
