@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from reconciler.diff import diff
 from reconciler.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal
@@ -73,13 +73,17 @@ def _judged(actions: Iterable[Action], snapshot: Snapshot, actor: str) -> list[A
     judged = []
     for action in actions:
         judgement = judge(action, authority)
+        # Built directly rather than by dataclasses.replace, which is several times slower per call.
         judged.append(
-            replace(
-                action,
-                requires=judgement.requires,
-                permitted=judgement.permitted,
-                reason=judgement.reason,
-                notifications=recipients.of_action(action),
+            Action(
+                action.kind,
+                action.target,
+                action.before,
+                action.after,
+                judgement.requires,
+                judgement.permitted,
+                judgement.reason,
+                recipients.of_action(action),
             )
         )
     return judged

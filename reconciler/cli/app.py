@@ -7,6 +7,7 @@ drift found; 3 blocked by permissions.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sys
@@ -226,5 +227,11 @@ def summarise(report: Callable[[], str]) -> None:
 
 
 def main() -> None:
-    """The console script's entry point."""
+    """The console script's entry point.
+
+    The cycle collector is off for the run: a command is one short process whose data (the YAML,
+    the model, the plan) holds no cycles, so collecting only walks millions of live objects again
+    and again; at 100,000 users that was a quarter of a plan's time, for no memory back.
+    """
+    gc.disable()
     cli()

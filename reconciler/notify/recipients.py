@@ -44,7 +44,10 @@ class Recipients:
 
     def of_action(self, action: Action) -> tuple[Notification, ...]:
         """The e-mails `action` causes, sorted, each once."""
-        return tuple(sorted(set(self._notifications(action)), key=lambda n: (n.to, n.event)))
+        found = tuple(self._notifications(action))
+        if len(found) < 2:  # most actions tell one person, or nobody
+            return found
+        return tuple(sorted(set(found), key=lambda n: (n.to, n.event)))
 
     def _notifications(self, action: Action) -> Iterator[Notification]:
         kind, target = action.kind, action.target
