@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import ACCOUNT, EXAMPLES, RESELLER, ROOT, Backend, WriteYaml, apply_yaml
+from terminal import run_on_terminal
 
 from reconciler.cli import cli
 from reconciler.store import open_store
@@ -161,21 +161,10 @@ def test_apply_on_a_terminal_applies_only_on_yes(
 ) -> None:
     path = write_yaml(ACCOUNT)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RECONCILER_STORE": store_url, "RECONCILER_ACTOR": RESELLER}
-    main, secondary = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "apply", str(path)],
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        env=env,
+    code, _ = run_on_terminal(
+        ["apply", str(path)], env, prompt=b"Apply these 10 actions? [y/N]", answer=answer
     )
-    os.close(secondary)
-    output = b""
-    while b"Apply these 10 actions? [y/N]" not in output:
-        output += os.read(main, 4096)
-    os.write(main, answer)
-    assert process.wait(timeout=30) == (0 if revision else 1)
-    os.close(main)
+    assert code == (0 if revision else 1)
     assert open_store(store_url).snapshot().revision == revision
 
 
@@ -284,26 +273,8 @@ def test_a_large_apply_shows_progress_on_a_terminal_only(tmp_path: Path) -> None
         [sys.executable, "-m", "reconciler", "plan", str(path)], capture_output=True, text=True, env=env
     )
     assert "Reading the YAML" not in piped.stderr
-    main, secondary = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "apply", str(path), "--auto-approve"],
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        env=env,
-    )
-    os.close(secondary)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-    os.close(main)
-    assert process.wait(timeout=60) == 0
+    code, output = run_on_terminal(["apply", str(path), "--auto-approve"], env)
+    assert code == 0
     assert b"Reading the YAML" in output
     assert b"Applying" in output and b"100%" in output
     assert b"The store is at revision 1." in output

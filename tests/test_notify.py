@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import mailbox
 import os
-import pty
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import ACCOUNT, RESELLER, WriteYaml, apply_yaml, plan_yaml
 from mailserver import MailServer
+from terminal import run_on_terminal
 
 from reconciler.apply import apply_plan
 from reconciler.cli import cli
@@ -355,23 +353,8 @@ def test_notify_on_a_terminal_shows_progress_and_a_pipe_does_not(
 
     apply_yaml(store_url, ACCOUNT + users(0) + users(60))
     env = {**os.environ, **smtp_env(smtp_server), "RECONCILER_STORE": store_url}
-    main, secondary = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "notify"],
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        env=env,
-    )
-    os.close(secondary)
-    output = b""
-    while not output.endswith(b"outbox.\r\n"):
-        try:
-            output += os.read(main, 4096)
-        except OSError:  # the child closed the terminal
-            break
-    os.close(main)
-    assert process.wait(timeout=30) == 0
+    code, output = run_on_terminal(["notify"], env)
+    assert code == 0
     assert b"Sending e-mail" in output and b"100%" in output
     assert b"Sent 60 e-mails; none left in the outbox." in output
     assert len(smtp_server.received) == 123
