@@ -8,13 +8,17 @@ commit together or not at all. Delivery happens afterwards (notify/).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from reconciler.errors import ApplyRefused, MassRemoval, PlanBlocked, plural
+from reconciler.errors import ApplyRefused, MassRemoval, PlanBlocked, PlanFileError, StalePlan, plural
+from reconciler.guards import mass_removal
 from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, compose_notifications
 from reconciler.notify.message import Message, Request
 from reconciler.notify.requests import compose_requests, requests_of, split_blocked
 from reconciler.plan import Action, Plan
+from reconciler.planner import judge_actions, store_counts
 from reconciler.store.base import Progress, Snapshot, Store
+from reconciler.store.shared import stale_message
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,41 @@ def check_applicable(
         )
 
 
+def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
+    """Refuse a saved plan that says other than the store does now.
+
+    A plan file is data that anyone with access to it could have edited between `plan` and
+    `apply`: every action is judged again for the plan's actor against the store, and its e-mail
+    and removal guard worked out again; anything that differs means the file was changed.
+    """
+    if (snapshot.lineage, snapshot.revision) != (plan.lineage, plan.revision):
+        raise StalePlan(stale_message(plan, snapshot.lineage, snapshot.revision))
+    for saved, fresh in zip(plan.actions, judge_actions(plan.actions, snapshot, plan.actor), strict=True):
+        if (saved.requires, saved.permitted, saved.reason, saved.notifications) != (
+            fresh.requires,
+            fresh.permitted,
+            fresh.reason,
+            fresh.notifications,
+        ):
+            raise PlanFileError(
+                f"the saved plan does not match the store: it marks {saved.kind} {dict(saved.target)} "
+                f"{_verdict(saved)} for {plan.actor}, the store makes it {_verdict(fresh)}; the file was "
+                "changed after it was made: make the plan again"
+            )
+    counts = store_counts(snapshot)
+    if dict(plan.store_counts) != counts or plan.guards != mass_removal(
+        plan.actions, counts, plan.max_removal_ratio
+    ):
+        raise PlanFileError(
+            "the saved plan's removal guard does not match the store; the file was changed after it "
+            "was made: make the plan again"
+        )
+
+
+def _verdict(action: Action) -> str:
+    return "permitted" if action.permitted else f"blocked (needs {action.requires})"
+
+
 def apply_plan(
     store: Store,
     plan: Plan,
@@ -79,7 +118,7 @@ def apply_plan(
     if request and plan.blocked:
         split = split_blocked(plan)
         runnable, held_back = split.runnable, split.held_back
-        requests = requests_of(plan, snapshot)
+        requests = requests_of(plan, snapshot, datetime.now(UTC).date().isoformat())
     revision_after = runnable.revision + 1 if runnable.actions else runnable.revision
     messages = compose_notifications(runnable, snapshot, revision_after, mail)
     messages += compose_requests(plan, requests, mail)

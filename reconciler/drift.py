@@ -24,6 +24,7 @@ from reconciler.diff import diff
 from reconciler.model import DesiredState
 from reconciler.plan import TARGET_KEYS
 from reconciler.store.base import INVITED, Snapshot
+from reconciler.unmanaged import DEFAULT_POLICY, with_unmanaged
 
 #: The kinds of record, in the order a report lists them.
 RECORDS = ("user", "contract", "coordinator", "serial", "access")
@@ -87,9 +88,13 @@ def find_drift(
     snapshot: Snapshot,
     now: datetime,
     stale_after_days: int | None = None,
+    unmanaged: str | None = None,
 ) -> Drift:
     """How the store in `snapshot` differs from `desired`; invitations older than the days given at `now`."""
-    actions = diff(desired, snapshot.state)
+    # Users the YAML leaves unmanaged on purpose (unmanaged_users: keep or revoke) are not drift.
+    policy = unmanaged or desired.unmanaged_users or DEFAULT_POLICY
+    goal, _ = with_unmanaged(desired, snapshot.state, policy)
+    actions = diff(goal, snapshot.state)
     created = {a.target["serial"] for a in actions if a.kind == "serial.create"}
     assigned = {
         a.target["serial"]: (a.after or {}).get("coordinator")

@@ -142,10 +142,20 @@ def required_role(action: Action, authority: Authority) -> str:
         return CONTRACT_MANAGER if target["contract"] in authority.managers else RESELLER
     if kind.startswith("user."):
         return _role_over_user(kind, target["user"], authority)
-    # access.*
-    if target["serial"] in authority.serial_coordinator:
+    # access.*: an SC acts on the serials they coordinate, but never on a CM's, a reseller's or
+    # another SC's access; the CM of the contract (or the reseller) does that.
+    if target["serial"] in authority.serial_coordinator and not _beyond_an_sc(target["user"], authority):
         return SOFTWARE_COORDINATOR
     return CONTRACT_MANAGER if target["contract"] in authority.managers else RESELLER
+
+
+def _beyond_an_sc(user: str, authority: Authority) -> bool:
+    """Whether `user` is someone an SC may not act on: a reseller, a CM, or another SC."""
+    return (
+        user in authority.resellers
+        or user in authority.managers.values()
+        or (user in authority.coordinator_contracts and user != authority.actor)
+    )
 
 
 def _role_over_user(kind: str, user: str, authority: Authority) -> str:
@@ -181,7 +191,8 @@ def _may(action: Action, requires: str, authority: Authority) -> bool:
     if authority.manages(target["contract"]):
         return True
     return (
-        kind.startswith("access.")
+        requires == SOFTWARE_COORDINATOR
+        and kind.startswith("access.")
         and authority.serial_coordinator.get(target["serial"]) == authority.actor
         and authority.serial_contract.get(target["serial"]) == target["contract"]
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -118,6 +119,8 @@ class Action:
 
 TARGET_KEYS = ("contract", "serial", "coordinator", "user")
 
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
+
 #: One action as one line of JSON, keys sorted, by the C encoder.
 _ONE_LINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
 
@@ -219,6 +222,8 @@ class Plan:
             )
         try:
             store = data["store"]
+            if not _ADDRESS.fullmatch(str(data["actor"])):
+                raise ValueError(f"actor {data['actor']!r} is not an e-mail address")
             return cls(
                 lineage=store["lineage"],
                 revision=store["revision"],
@@ -232,5 +237,5 @@ class Plan:
                 unmanaged=tuple(data["unmanaged"]["users"]),
                 targets=tuple(data["targets"]),
             )
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, ValueError) as error:
             raise PlanFileError(f"{name}: a saved plan with a missing or broken field ({error})") from None

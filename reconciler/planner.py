@@ -42,15 +42,12 @@ def make_plan(
     actor = actor.lower()
     policy = options.unmanaged or desired.unmanaged_users or DEFAULT_POLICY
     goal, unmanaged = with_unmanaged(desired, snapshot.state, policy)
-    actions = _judged(diff(goal, snapshot.state), snapshot, actor)
+    actions = judge_actions(diff(goal, snapshot.state), snapshot, actor)
     if options.targets:
         check_known(options.targets, desired, snapshot.state)
         actions = select(actions, options.targets)
     ordered = tuple(plan_order(actions))
-    counts = {
-        "users": len(snapshot.state.users),
-        "access": sum(len(user.access) for user in snapshot.state.users),
-    }
+    counts = store_counts(snapshot)
     return Plan(
         lineage=snapshot.lineage,
         revision=snapshot.revision,
@@ -66,8 +63,17 @@ def make_plan(
     )
 
 
-def _judged(actions: Iterable[Action], snapshot: Snapshot, actor: str) -> list[Action]:
-    """`actions` with who may perform them, whether `actor` may, and who hears of them."""
+def store_counts(snapshot: Snapshot) -> dict[str, int]:
+    """What the removal guard measures a plan against: the store's users and access grants."""
+    return {
+        "users": len(snapshot.state.users),
+        "access": sum(len(user.access) for user in snapshot.state.users),
+    }
+
+
+def judge_actions(actions: Iterable[Action], snapshot: Snapshot, actor: str) -> list[Action]:
+    """`actions` with who may perform them, whether `actor` may, and who hears of them, as the store
+    in `snapshot` says."""
     authority = Authority.of(snapshot, actor)
     recipients = Recipients.of(snapshot)
     judged = []

@@ -106,14 +106,18 @@ def test_a_saved_plan_applies_once_then_is_stale(
     )
     assert made.exit_code == 0
     assert f"Saved the plan to {out}; apply it with `reconciler apply {out}`." in made.output
-    applied = CliRunner().invoke(cli, ["apply", str(out), "--auto-approve", "--store", store_url])
+    applied = CliRunner().invoke(
+        cli, ["apply", str(out), "--auto-approve", "--actor", RESELLER, "--store", store_url]
+    )
     assert applied.exit_code == 0, applied.output
     assert applied.output.endswith(
         "Apply complete: 9 added, 1 changed, 0 removed. The store is at revision 1.\n"
         "Queued 3 e-mails to 3 people. Set RECONCILER_SMTP_URL and run `reconciler notify` to send them, "
         "or read them with `reconciler outbox --full`.\n"
     )
-    stale = CliRunner().invoke(cli, ["apply", str(out), "--auto-approve", "--store", store_url])
+    stale = CliRunner().invoke(
+        cli, ["apply", str(out), "--auto-approve", "--actor", RESELLER, "--store", store_url]
+    )
     assert stale.exit_code == 1
     assert stale.stderr == (
         "Error: the plan was made at revision 0 but the store is at revision 1; nothing was applied: "
@@ -137,7 +141,9 @@ def test_a_saved_plan_is_for_its_actor_only(store_url: str, write_yaml: WriteYam
 def test_a_broken_plan_file_is_named(store_url: str, tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     path.write_text('{"format_version": 1}')
-    result = CliRunner().invoke(cli, ["apply", str(path), "--auto-approve", "--store", store_url])
+    result = CliRunner().invoke(
+        cli, ["apply", str(path), "--auto-approve", "--actor", RESELLER, "--store", store_url]
+    )
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {path}: a saved plan with a missing or broken field")
 
@@ -253,7 +259,9 @@ def test_debug_shows_the_traceback_of_a_user_error_too(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RECONCILER_DEBUG", "1")
-    result = CliRunner().invoke(cli, ["apply", "missing-plan.json", "--auto-approve", "--store", store_url])
+    result = CliRunner().invoke(
+        cli, ["apply", "missing-plan.json", "--auto-approve", "--actor", RESELLER, "--store", store_url]
+    )
     assert result.exit_code == 1
     assert "Traceback (most recent call last):" in result.stderr
     assert result.stderr.endswith("Error: cannot read missing-plan.json: No such file or directory\n")
@@ -278,3 +286,60 @@ def test_a_large_apply_shows_progress_on_a_terminal_only(tmp_path: Path) -> None
     assert b"Reading the YAML" in output
     assert b"Applying" in output and b"100%" in output
     assert b"The store is at revision 1." in output
+
+
+def test_a_saved_plan_edited_to_permit_a_blocked_action_is_refused(
+    store_url: str, write_yaml: WriteYaml, tmp_path: Path
+) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    out = tmp_path / "plan.json"
+    more_seats = ACCOUNT.replace("seats: 1\n", "seats: 4\n")
+    made = CliRunner().invoke(
+        cli,
+        [
+            "plan",
+            str(write_yaml(more_seats)),
+            "--out",
+            str(out),
+            "--actor",
+            "alice@acme.example",
+            "--store",
+            store_url,
+        ],
+    )
+    assert made.exit_code == 3  # only the reseller changes seats
+    forged = json.loads(out.read_text())
+    for action in forged["actions"]:
+        action["permitted"], action["requires"] = True, "contract_manager"
+        action.pop("reason", None)
+    forged["summary"]["blocked"] = 0
+    out.write_text(json.dumps(forged))
+    result = CliRunner().invoke(
+        cli, ["apply", str(out), "--auto-approve", "--actor", "alice@acme.example", "--store", store_url]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: the saved plan does not match the store: it marks serial.seats_change "
+    )
+    assert (
+        "the store makes it blocked (needs reseller); the file was changed after it was made" in result.stderr
+    )
+    assert [s.seats for c in open_store(store_url).snapshot().state.contracts for s in c.serials] == [2, 1]
+
+
+def test_a_saved_plan_needs_the_actor_it_was_made_for(
+    store_url: str, write_yaml: WriteYaml, tmp_path: Path
+) -> None:
+    out = tmp_path / "plan.json"
+    CliRunner().invoke(
+        cli, ["plan", str(write_yaml(ACCOUNT)), "--out", str(out), "--actor", RESELLER, "--store", store_url]
+    )
+    nobody = CliRunner().invoke(cli, ["apply", str(out), "--auto-approve", "--store", store_url])
+    assert (nobody.exit_code, nobody.stderr) == (
+        1,
+        "Error: name the person acting with --actor EMAIL or RECONCILER_ACTOR\n",
+    )
+    bad = CliRunner().invoke(
+        cli, ["apply", str(out), "--auto-approve", "--actor", "x\nBcc: y", "--store", store_url]
+    )
+    assert bad.exit_code == 1 and "is not an e-mail address" in bad.stderr

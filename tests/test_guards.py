@@ -311,3 +311,12 @@ def test_protection_survives_export(store_url: str, write_yaml: WriteYaml) -> No
     )
     again = run(store_url, "plan", str(write_yaml(exported)), "--detailed-exitcode")
     assert again.exit_code == 0, again.output
+
+
+def test_users_kept_on_purpose_are_not_drift(store_url: str, write_yaml: WriteYaml) -> None:
+    apply_yaml(store_url, EIGHT)
+    kept = write_yaml("unmanaged_users: keep\n" + WITHOUT_BEA)
+    assert CliRunner().invoke(cli, ["drift", str(kept), "--store", store_url]).exit_code == 0
+    removed = CliRunner().invoke(cli, ["drift", str(kept), "--unmanaged", "remove", "--store", store_url])
+    assert removed.exit_code == 2
+    assert "bea@acme.example" in removed.output

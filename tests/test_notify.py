@@ -6,6 +6,7 @@ import json
 import mailbox
 import os
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from terminal import run_on_terminal
 from reconciler.apply import apply_plan
 from reconciler.cli import cli
 from reconciler.errors import InputError, StalePlan, StoreError
-from reconciler.notify.delivery import Courier, RetryPolicy, deliver
+from reconciler.notify.delivery import Courier, Refused, RetryPolicy, deliver
 from reconciler.notify.message import Message, message_id
 from reconciler.notify.mime import to_email
 from reconciler.notify.smtp import SmtpSettings, parse_smtp_url
@@ -373,3 +374,43 @@ def test_a_renamed_group_reaches_the_serials_coordinator(store_url: str) -> None
         "- The group of serial 399-12345678 (AutoCAD) was renamed from Design Studio to Studio North."
         in entry.message.text
     )
+
+
+def test_a_delivery_that_cannot_start_after_an_apply_is_a_warning_not_a_failure(
+    store_url: str, write_yaml: WriteYaml, smtp_server: MailServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def store_busy(*args: object, **kwargs: object) -> list[object]:
+        raise StoreError("database is locked")
+
+    monkeypatch.setattr(type(open_store(store_url)), "claim_queued", store_busy)
+    result = apply_account(store_url, write_yaml, smtp_env(smtp_server))
+    assert result.exit_code == 0, result.output
+    assert (
+        "Warning: the e-mail stays queued (database is locked); run `reconciler notify` later.\n"
+        in result.stderr
+    )
+    assert len(open_store(store_url).outbox(queued_only=True)) == 3
+
+
+def test_bad_delivery_settings_are_refused_before_the_apply(store_url: str, write_yaml: WriteYaml) -> None:
+    result = apply_account(
+        store_url, write_yaml, {"RECONCILER_SMTP_URL": "smtp://127.0.0.1:1", "RECONCILER_SMTP_ATTEMPTS": "0"}
+    )
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: RECONCILER_SMTP_ATTEMPTS must be a whole number of at least 1\n",
+    )
+    assert open_store(store_url).snapshot().revision == 0
+
+
+def test_a_message_that_cannot_be_an_email_is_refused_and_does_not_block_the_rest(
+    store_url: str, smtp_server: MailServer
+) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    first = open_store(store_url).outbox()[0]
+    broken = Message("<x@y>", first.message.to, "a\nb", "text", "<p/>")
+    courier = Courier(parse_smtp_url(smtp_server.url), RetryPolicy(attempts=1))
+    entry = replace(first, message=broken)
+    with pytest.raises(Refused, match="cannot be written as an e-mail"):
+        courier.send(entry)
+    courier.close()

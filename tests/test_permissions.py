@@ -616,3 +616,19 @@ def test_the_reseller_stays_a_reseller_whatever_the_yaml_says(account: str) -> N
     assert remove.permitted is False  # nobody removes themselves
     assert "cannot remove themselves" in (remove.reason or "")
     assert RESELLER in open_store(account).snapshot().resellers
+
+
+@pytest.mark.parametrize(
+    ("target", "permitted"),
+    [(ALICE, False), (RESELLER, False), (DAVE, False), (BOB, True), (HEIDI, True)],
+    ids=["the CM", "the reseller", "another SC", "himself", "an end user"],
+)
+def test_an_sc_gives_access_on_his_serial_to_anyone_but_a_cm_a_reseller_or_another_sc(
+    account: str, target: str, permitted: bool
+) -> None:
+    def grant(d: Doc) -> None:
+        user(d, target).setdefault("access", []).append({"serial": A1})
+
+    action = only(plan_yaml(account, edited(grant), BOB), "access.grant", user=target)
+    assert action.permitted is permitted
+    assert action.requires == ("software_coordinator" if permitted else "contract_manager")

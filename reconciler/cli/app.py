@@ -208,6 +208,8 @@ def paint(text: str, colour: str) -> str:
 def required_actor(actor: str | None) -> str:
     if not actor:
         raise InputError("name the person acting with --actor EMAIL or RECONCILER_ACTOR")
+    if not EMAIL_PATTERN.match(actor):
+        raise InputError(f"the actor {actor!r} is not an e-mail address")
     return actor
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from reconciler.apply import ApplyResult, apply_plan, check_applicable
+from reconciler.apply import ApplyResult, apply_plan, check_applicable, verify_saved
 from reconciler.cli.app import (
     EXIT_BLOCKED,
     EXIT_CHANGES,
@@ -29,7 +29,7 @@ from reconciler.cli.app import (
     store_option,
     summarise,
 )
-from reconciler.cli.mail import deliver_after_apply, mail_settings
+from reconciler.cli.mail import deliver_after_apply, mail_settings, make_courier
 from reconciler.errors import (
     ApplyRefused,
     InputError,
@@ -253,9 +253,13 @@ def apply(
     if len(paths) == 1 and paths[0].endswith(".json"):
         if unmanaged or targets:
             raise InputError("--unmanaged and --target shape a new plan; a saved plan already has its own")
+        actor = required_actor(actor)  # whose rights the plan may use comes from here, not the file
         the_plan = Plan.loads(read_text(paths[0]), paths[0])
-        if max_removal_ratio is not None:
-            the_plan = rejudge_removals(the_plan, check_ratio(max_removal_ratio))
+        snapshot = store.snapshot()
+        verify_saved(the_plan, snapshot)
+        # The share of removals allowed is the applier's to set, never the file's.
+        ratio = DEFAULT_MAX_REMOVAL_RATIO if max_removal_ratio is None else check_ratio(max_removal_ratio)
+        the_plan = rejudge_removals(the_plan, ratio)
     else:
         snapshot = store.snapshot()
         options = _plan_options(max_removal_ratio, unmanaged, targets)
@@ -264,7 +268,8 @@ def apply(
     check_applicable(the_plan, actor, request, allow_mass_removal)
     if not the_plan.actions:
         return
-    smtp = SmtpSettings.from_env(os.environ)  # a bad URL fails before anything changes
+    smtp = SmtpSettings.from_env(os.environ)  # bad mail settings fail before anything changes
+    courier = make_courier(smtp) if smtp else None
     if not auto_approve:
         confirm(len(the_plan.actions))
     with TerminalProgress("Applying", WRITE_BAR_FROM) as progress:
@@ -289,7 +294,7 @@ def apply(
         f"The store is at revision {applied.revision}."
     )
     _echo_requests(applied)
-    deliver_after_apply(store, applied, smtp)
+    deliver_after_apply(store, applied, courier)
 
 
 def _echo_requests(applied: ApplyResult) -> None:

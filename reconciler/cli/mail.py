@@ -19,6 +19,7 @@ from reconciler.cli.app import (
 )
 from reconciler.errors import (
     InputError,
+    ReconcilerError,
     plural,
 )
 from reconciler.notify.compose import MailSettings
@@ -33,7 +34,9 @@ from reconciler.store import Store, open_store
 PROGRESS_FROM = 50
 
 
-def deliver_after_apply(store: Store, applied: ApplyResult, smtp: SmtpSettings | None) -> None:
+def deliver_after_apply(store: Store, applied: ApplyResult, courier: Courier | None) -> None:
+    """Send what the apply queued. The apply has committed: nothing here may fail the command, so a
+    delivery that cannot even start is a warning, and the mail waits in the outbox."""
     messages = len(applied.messages)
     if not messages:
         return
@@ -41,19 +44,23 @@ def deliver_after_apply(store: Store, applied: ApplyResult, smtp: SmtpSettings |
     queued = (
         f"Queued {messages} {plural(messages, 'e-mail')} to {people} {plural(people, 'person', 'people')}"
     )
-    if smtp is None:
+    if courier is None:
         click.echo(
             f"{queued}. Set RECONCILER_SMTP_URL and run `reconciler notify` to send them, "
             "or read them with `reconciler outbox --full`."
         )
         return
-    click.echo(f"{queued}; sending them through {smtp.redacted}.")
-    _echo_delivery(_deliver(store, smtp))
+    click.echo(f"{queued}; sending them through {courier.settings.redacted}.")
+    try:
+        report = _deliver(store, courier)
+    except ReconcilerError as error:
+        click.echo(f"Warning: the e-mail stays queued ({error}); run `reconciler notify` later.", err=True)
+        return
+    _echo_delivery(report)
 
 
-def _deliver(store: Store, smtp: SmtpSettings) -> DeliveryReport:
+def _deliver(store: Store, courier: Courier) -> DeliveryReport:
     """Deliver the queue, with a progress bar on a terminal when there is much to send."""
-    courier = _courier(smtp)
     queued = len(store.outbox(queued_only=True))
     if not sys.stderr.isatty() or queued < PROGRESS_FROM:
         return deliver(store, courier)
@@ -61,7 +68,8 @@ def _deliver(store: Store, smtp: SmtpSettings) -> DeliveryReport:
         return deliver(store, courier, progress=bar.update)
 
 
-def _courier(smtp: SmtpSettings) -> Courier:
+def make_courier(smtp: SmtpSettings) -> Courier:
+    """The courier the settings ask for; raises InputError for a bad RECONCILER_SMTP_ATTEMPTS."""
     attempts = os.environ.get("RECONCILER_SMTP_ATTEMPTS", "3")
     if not attempts.isdigit() or int(attempts) < 1:
         raise InputError("RECONCILER_SMTP_ATTEMPTS must be a whole number of at least 1")
@@ -112,7 +120,7 @@ def notify(store_url: str) -> None:
             "queued); set it to smtp://host:port, or write the queue to a Maildir with "
             "`reconciler outbox --maildir DIR`"
         )
-    report = _deliver(store, smtp)
+    report = _deliver(store, make_courier(smtp))
     _echo_delivery(report)
     if report.still_queued:
         sys.exit(EXIT_ERROR)

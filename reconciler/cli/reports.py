@@ -21,6 +21,7 @@ from reconciler.report import markdown
 from reconciler.report.json import drift_json, history_json
 from reconciler.report.text import render_drift, render_history
 from reconciler.store import open_store
+from reconciler.unmanaged import POLICIES
 
 
 @cli.command()
@@ -32,10 +33,21 @@ from reconciler.store import open_store
     metavar="DAYS",
     help="Also report users still invited this many days after they were added.",
 )
+@click.option(
+    "--unmanaged",
+    type=click.Choice(POLICIES),
+    help="Users in the store but not in the YAML: drift (remove, the default) or kept on purpose "
+    "(keep, revoke). Overrides the YAML's unmanaged_users.",
+)
 @store_option
 @click.pass_context
 def drift(
-    ctx: click.Context, paths: tuple[str, ...], output_format: str, stale_invites: int | None, store_url: str
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    output_format: str,
+    stale_invites: int | None,
+    unmanaged: str | None,
+    store_url: str,
 ) -> None:
     """Compare the live store with the YAML in git, both ways.
 
@@ -51,7 +63,8 @@ def drift(
       reconciler drift examples/acme --format markdown > drift.md
     """
     desired = load_with_progress(paths)
-    found = find_drift(desired, open_store(store_url).snapshot(), datetime.now(UTC), stale_invites)
+    snapshot = open_store(store_url).snapshot()
+    found = find_drift(desired, snapshot, datetime.now(UTC), stale_invites, unmanaged)
     summarise(lambda: markdown.render_drift(found, limit=markdown.SUMMARY_LIMIT))
     if output_format == "json":
         click.echo(drift_json(found), nl=False)

@@ -75,8 +75,15 @@ class Courier:
         self.settings, self.policy, self.sleep, self.connect = settings, policy, sleep, connect
         self._connection: SmtpConnection | None = None
 
+    def worst_case_seconds(self) -> float:
+        """How long one message may take when every attempt times out."""
+        return self.policy.attempts * self.settings.timeout + sum(self.policy.waits())
+
     def send(self, entry: OutboxEntry) -> None:
-        email = to_email(entry.message, self.settings.sender)
+        try:
+            email = to_email(entry.message, self.settings.sender)
+        except (ValueError, UnicodeError) as error:
+            raise Refused(f"it cannot be written as an e-mail ({error})") from None
         problem = "no attempt made"
         for wait in self.policy.waits():
             self.sleep(wait)
@@ -106,29 +113,51 @@ def deliver(store: Store, courier: Courier, progress: Callable[[int], None] | No
     """Send every queued message once, oldest first; say what was sent and what still waits, and why."""
     report = DeliveryReport()
     last_id = 0
+    # A claim must outlive the batch even if every message times out, or another delivery could
+    # claim and send a message this one is still sending.
+    batch_size = max(1, min(BATCH, int(LEASE_SECONDS // courier.worst_case_seconds())))
     try:
-        while batch := store.claim_queued(BATCH, LEASE_SECONDS, after_id=last_id):
+        while batch := store.claim_queued(batch_size, LEASE_SECONDS, after_id=last_id):
             last_id = batch[-1].id
-            for position, entry in enumerate(batch):
-                try:
-                    courier.send(entry)
-                except Refused as refused:
-                    store.mark_failed(entry.id, str(refused))
-                    report.note(f"{entry.message.to}: {refused}")
-                    continue
-                except Unreachable as unreachable:
-                    store.mark_failed(entry.id, str(unreachable))
-                    for untried in batch[position + 1 :]:
-                        store.mark_failed(untried.id, None)
-                    report.note(str(unreachable))
-                    return _finish(store, report)
-                store.mark_sent(entry.id)
-                report.sent += 1
-                if progress:
-                    progress(1)
+            if not _send_batch(store, courier, batch, report, progress):
+                break
     finally:
         courier.close()
     return _finish(store, report)
+
+
+def _send_batch(
+    store: Store,
+    courier: Courier,
+    batch: list[OutboxEntry],
+    report: DeliveryReport,
+    progress: Callable[[int], None] | None,
+) -> bool:
+    """Send a claimed batch; False when the server is out of reach. Whatever happens, nothing of the
+    batch stays claimed: what was not tried is released for the next delivery."""
+    position = 0
+    try:
+        for position, entry in enumerate(batch):
+            try:
+                courier.send(entry)
+            except Refused as refused:
+                store.mark_failed(entry.id, str(refused))
+                report.note(f"{entry.message.to}: {refused}")
+                continue
+            except Unreachable as unreachable:
+                store.mark_failed(entry.id, str(unreachable))
+                report.note(str(unreachable))
+                position += 1
+                return False
+            store.mark_sent(entry.id)
+            report.sent += 1
+            if progress:
+                progress(1)
+        position = len(batch)
+        return True
+    finally:
+        for untried in batch[position:]:
+            store.mark_failed(untried.id, None)
 
 
 def _finish(store: Store, report: DeliveryReport) -> DeliveryReport:

@@ -51,12 +51,13 @@ def split_blocked(plan: Plan) -> Split:
     )
 
 
-def requests_of(plan: Plan, snapshot: Snapshot) -> list[Request]:
-    """A request per blocked action, addressed to who may perform it."""
+def requests_of(plan: Plan, snapshot: Snapshot, day: str) -> list[Request]:
+    """A request per blocked action, addressed to who may perform it; `day` (an ISO date) is when it
+    is asked: the same request asked again that day is not sent again, the next day it is a reminder."""
     authority = Authority.of(snapshot, plan.actor)
     return [
         Request(
-            key=_key(plan.lineage, plan.actor, action),
+            key=_key(plan.lineage, day, plan.actor, action),
             requester=plan.actor,
             kind=action.kind,
             target=dict(action.target),
@@ -72,7 +73,7 @@ def compose_requests(
     plan: Plan, requests: Sequence[Request], settings: MailSettings = DEFAULT_MAIL
 ) -> list[Message]:
     """One e-mail per person asked, listing every change asked of them."""
-    blocked = {_key(plan.lineage, plan.actor, a): a for a in plan.blocked}
+    blocked = {request.key: action for request, action in zip(requests, plan.blocked, strict=True)}
     asked: dict[str, list[Request]] = defaultdict(list)
     for request in requests:
         for person in request.requested_of:
@@ -117,7 +118,8 @@ def _line(action: Action) -> str:
     )
 
 
-def _key(lineage: str, actor: str, action: Action) -> str:
-    """The same request asked twice has the same key, so it is recorded and mailed once."""
-    identity = [lineage, actor, action.kind, dict(action.target), action.after]
+def _key(lineage: str, day: str, actor: str, action: Action) -> str:
+    """The same request asked again the same day has the same key, so CI re-running an apply records
+    and mails it once; a request still wanted the next day is a new one, a reminder."""
+    identity = [lineage, day, actor, action.kind, dict(action.target), action.before, action.after]
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()

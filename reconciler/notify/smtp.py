@@ -72,6 +72,7 @@ def parse_smtp_url(url: str, password: str | None = None, sender: str = DEFAULT_
             f"RECONCILER_SMTP_URL: unknown option {', '.join(unknown)}; known: starttls, timeout"
         )
     tls = parts.scheme == "smtps"
+    timeout = _seconds(query.get("timeout", "30"))
     return SmtpSettings(
         host=parts.hostname,
         port=port or (465 if tls else 25),
@@ -80,8 +81,18 @@ def parse_smtp_url(url: str, password: str | None = None, sender: str = DEFAULT_
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else password,
         sender=sender,
-        timeout=float(query.get("timeout", 30)),
+        timeout=timeout,
     )
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise InputError(f"RECONCILER_SMTP_URL: timeout must be a number of seconds above 0, not {text!r}")
+    return seconds
 
 
 class SmtpConnection:
