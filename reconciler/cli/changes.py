@@ -49,7 +49,11 @@ from reconciler.unmanaged import POLICIES
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@format_option(["text", "json"], "json prints the errors as a list of {file, line, column, path, message}.")
+@format_option(
+    ["text", "markdown", "json"],
+    "json prints the errors as a list of {file, line, column, path, message}; markdown as a pull-request "
+    "comment that takes the plan comment's place.",
+)
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str) -> None:
     """Check desired-state YAML: syntax, schema and domain rules.
@@ -62,12 +66,15 @@ def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str) -> 
     Example:
       reconciler validate examples/acme
       reconciler validate account.yaml --format json
+      reconciler validate account/ --format markdown > comment.md
     """
     try:
         state = load_with_progress(paths)
     except InvalidDesiredState as invalid:
         if output_format == "json":
             click.echo(json.dumps([d.as_dict() for d in invalid.diagnostics], indent=2))
+        elif output_format == "markdown":
+            click.echo(markdown.render_invalid(invalid.diagnostics, f"invalid: {invalid}"), nl=False)
         else:
             for diagnostic in invalid.diagnostics:
                 click.echo(str(diagnostic))

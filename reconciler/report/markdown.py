@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from reconciler.diagnostics import Diagnostic
 from reconciler.drift import Drift
 from reconciler.errors import plural
 from reconciler.plan import KIND_RANK, Action, Plan
@@ -293,6 +294,25 @@ def _blocked_section(report: _Report, blocked: Sequence[Action]) -> None:
         )
     if fold:
         report.body += ["", "</details>"]
+
+
+def render_invalid(
+    diagnostics: Sequence[Diagnostic], summary: str, limit: int = COMMENT_LIMIT, marker: str = PLAN_MARKER
+) -> str:
+    """Why the YAML is invalid, as a pull-request comment: every problem a list item, each escaped.
+
+    It carries the plan's marker by default, so the comment that would have held the plan says why
+    there is none, and the next push that fixes the YAML replaces it with the plan.
+    """
+    report = _Report()
+    report.head += [marker, f"### reconciler: {inert(summary)}", ""]
+    report.head.append(
+        "Nothing was planned. Fix these in the pull request; `reconciler validate` says the same."
+    )
+    for diagnostic in diagnostics:
+        # Paths hold keys users wrote: escaped like the rest, never put in a code span they could close.
+        report.item(f"- {inert(str(diagnostic))}")
+    return report.text(limit, "problem", "`reconciler validate` lists every problem.")
 
 
 def render_drift(
