@@ -20,6 +20,7 @@ actions were left out and where the full report is.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -264,12 +265,55 @@ def render_plan(
                 f"<b>{_kind(kind, html=True)}</b>: {effects}",
                 [action_line(a) for a in actions],
             )
+    _mail_section(report, plan)
     report.body += [
         "",
         "<sub>Grouped for reading; apply runs the actions in dependency order, "
         "which `reconciler show PLANFILE` lists.</sub>",
     ]
     return report.text(limit, "action", where)
+
+
+#: What each notification event is called in the list of who will be e-mailed.
+EVENT_NAMES = {
+    "user.invited": "invitation",
+    "user.removed": "removal",
+    "access.granted": "access granted",
+    "access.changed": "access changed",
+    "access.revoked": "access removed",
+    "coordinator.assigned": "serial given to them",
+    "coordinator.unassigned": "serial taken from them",
+    "coordinator.removed": "coordinator role ended",
+    "manager.changed": "new Contract Manager",
+    "group.renamed": "group renamed",
+}
+
+
+def _mail_section(report: _Report, plan: Plan) -> None:
+    """Who will be e-mailed, and about what: a reviewer sees the mail before it goes."""
+    heard: dict[str, Counter[str]] = {}
+    for action in plan.actions:
+        for notification in action.notifications:
+            heard.setdefault(notification.to, Counter())[notification.event] += 1
+    if not heard:
+        return
+    people = len(heard)
+    report.body += [
+        "",
+        "#### Who will be e-mailed",
+        "",
+        f"<details><summary>{people:,} {plural(people, 'person', 'people')}, one message each</summary>",
+        "",
+        "| person | hears of |",
+        "| --- | --- |",
+    ]
+    for person in sorted(heard):
+        events = ", ".join(
+            EVENT_NAMES.get(event, event) + (f" ×{count}" if count > 1 else "")
+            for event, count in sorted(heard[person].items())
+        )
+        report.body.append(f"| {inert(person)} | {inert(events)} |")
+    report.body += ["", "</details>"]
 
 
 def _blocked_section(report: _Report, blocked: Sequence[Action]) -> None:
