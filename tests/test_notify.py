@@ -414,3 +414,22 @@ def test_a_message_that_cannot_be_an_email_is_refused_and_does_not_block_the_res
     with pytest.raises(Refused, match="cannot be written as an e-mail"):
         courier.send(entry)
     courier.close()
+
+
+def test_a_claim_outlives_its_batch_even_if_every_message_times_out(store_url: str) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    store = open_store(store_url)
+    limits: list[int] = []
+    claim = store.claim_queued
+
+    def recording(limit: int, lease_seconds: float, after_id: int = 0) -> list[object]:
+        limits.append(limit)
+        return []
+
+    store.claim_queued = recording  # type: ignore[method-assign]
+    slow = Courier(parse_smtp_url("smtp://127.0.0.1:1?timeout=30"), RetryPolicy(attempts=3))
+    deliver(store, slow)
+    # 3 attempts of up to 30 s and waits of 1 + 2 s: 93 s a message; the lease is 600 s.
+    assert slow.worst_case_seconds() == 93
+    assert limits == [6]
+    store.claim_queued = claim  # type: ignore[method-assign]
