@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from conftest import ACCOUNT, EXAMPLES, RESELLER, ROOT, Backend, WriteYaml, apply_yaml
@@ -228,11 +229,26 @@ def test_users_activate(store_url: str) -> None:
     assert open_store(store_url).snapshot().user_status["carol@acme.example"] == "active"
 
 
-def test_every_command_has_help_with_an_example() -> None:
-    for command in (["init"], ["plan"], ["apply"], ["export"], ["validate"], ["users", "activate"]):
-        result = CliRunner().invoke(cli, [*command, "--help"])
+def every_command(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every leaf command of the command line, as the words that run it."""
+    found: list[tuple[str, ...]] = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            found += every_command(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = every_command()
+    assert len(commands) >= 11
+    for words in commands:
+        result = CliRunner().invoke(cli, [*words, "--help"])
         assert result.exit_code == 0
-        assert "Example:" in result.output, command
+        assert "Example:" in result.output, words
+        assert f"`reconciler {' '.join(words)}" in readme, f"{words} is missing from the README's table"
 
 
 def test_a_bug_is_one_line_and_its_traceback_shows_only_with_debug(

@@ -250,10 +250,3 @@ def test_in_github_actions_the_full_report_goes_to_the_job_summary(store_url: st
     )
     assert again.returncode == 0
     assert again.stderr.startswith(f"Warning: could not add the report to the job summary {summary}")
-
-
-def test_every_new_command_has_help_with_an_example() -> None:
-    for command in ("drift", "history", "show"):
-        result = CliRunner().invoke(cli, [command, "--help"])
-        assert result.exit_code == 0
-        assert "Example:" in result.output, command
