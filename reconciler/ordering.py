@@ -77,6 +77,14 @@ def dependencies(actions: Sequence[Action]) -> Iterator[Edge]:
             yield i, then
 
 
+def waits_on(actions: Sequence[Action]) -> dict[int, list[int]]:
+    """For each action (by index), the actions that must run before it."""
+    before: dict[int, list[int]] = defaultdict(list)
+    for first, then in dependencies(actions):
+        before[then].append(first)
+    return before
+
+
 def _needs(action: Action, lookup: _Lookup) -> Iterator[int]:
     """The actions that must run before `action`."""
     kind, target, after = action.kind, action.target, action.after or {}

@@ -9,12 +9,11 @@ next full plan.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from reconciler.errors import InputError
 from reconciler.model import DesiredState
-from reconciler.ordering import dependencies
+from reconciler.ordering import waits_on
 from reconciler.plan import Action
 
 _KEYS = {"contract": ("contract",), "serial": ("serial",), "user": ("user", "coordinator")}
@@ -47,12 +46,10 @@ def select(actions: Sequence[Action], targets: Sequence[str]) -> list[Action]:
     """The actions about `targets` and everything they wait for, in their original order."""
     wanted = [target.split(":", 1) for target in targets]
     chosen = {i for i, action in enumerate(actions) if any(_about(action, kind, v) for kind, v in wanted)}
-    waits_on: dict[int, list[int]] = defaultdict(list)
-    for first, then in dependencies(actions):
-        waits_on[then].append(first)
+    before = waits_on(actions)
     pending = list(chosen)
     while pending:
-        for first in waits_on[pending.pop()]:
+        for first in before[pending.pop()]:
             if first not in chosen:
                 chosen.add(first)
                 pending.append(first)

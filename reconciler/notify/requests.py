@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from reconciler.errors import plural
 from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, render_html, render_text
 from reconciler.notify.message import REQUEST, Message, Request, message_id
-from reconciler.ordering import dependencies
+from reconciler.ordering import waits_on
 from reconciler.permissions import Authority, describe, who_may
 from reconciler.plan import Action, Plan
 from reconciler.report.text import details, target_label
@@ -35,13 +35,11 @@ class Split:
 
 def split_blocked(plan: Plan) -> Split:
     """The permitted actions that wait on no blocked action, as a plan of their own."""
-    waits_on: dict[int, list[int]] = defaultdict(list)
-    for first, then in dependencies(plan.actions):
-        waits_on[then].append(first)
+    before = waits_on(plan.actions)
     stopped: set[int] = set()
     # The plan is in dependency order, so whatever an action waits on was decided before it.
     for i, action in enumerate(plan.actions):
-        if not action.permitted or any(first in stopped for first in waits_on[i]):
+        if not action.permitted or any(first in stopped for first in before[i]):
             stopped.add(i)
     runnable = tuple(a for i, a in enumerate(plan.actions) if i not in stopped)
     return Split(
