@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from reconciler.errors import ApplyRefused, MassRemoval, PlanBlocked, PlanFileError, StalePlan, plural
+from reconciler.errors import ApplyRefused, MassRemoval, PlanBlocked, PlanFileError, plural
 from reconciler.guards import mass_removal
 from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, compose_notifications
 from reconciler.notify.message import Message, Request
@@ -18,7 +18,7 @@ from reconciler.notify.requests import compose_requests, requests_of, split_bloc
 from reconciler.plan import Action, Plan
 from reconciler.planner import judge_actions, store_counts
 from reconciler.store.base import Progress, Snapshot, Store
-from reconciler.store.shared import stale_message
+from reconciler.store.shared import check_current
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,7 @@ def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
     `apply`: every action is judged again for the plan's actor against the store, and its e-mail
     and removal guard worked out again; anything that differs means the file was changed.
     """
-    if (snapshot.lineage, snapshot.revision) != (plan.lineage, plan.revision):
-        raise StalePlan(stale_message(plan, snapshot.lineage, snapshot.revision))
+    check_current(plan, snapshot.lineage, snapshot.revision)
     for saved, fresh in zip(plan.actions, judge_actions(plan.actions, snapshot, plan.actor), strict=True):
         if (saved.requires, saved.permitted, saved.reason, saved.notifications) != (
             fresh.requires,

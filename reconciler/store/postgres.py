@@ -26,14 +26,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
-from reconciler.errors import StalePlan, StoreError, StoreExists, StoreLocked, StoreNotFound
+from reconciler.errors import StoreError, StoreExists, StoreLocked, StoreNotFound
 from reconciler.notify.message import Message, OutboxEntry, Request
 from reconciler.plan import Plan
 from reconciler.store import migrations
@@ -41,7 +40,14 @@ from reconciler.store import statements as sql
 from reconciler.store.base import Applied, Progress, Snapshot
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import history_from_rows, outbox_entry, snapshot_from_rows
-from reconciler.store.shared import audit_row, now_text, outbox_row, request_row, stale_message
+from reconciler.store.shared import (
+    action_batches,
+    audit_row,
+    check_current,
+    now_text,
+    outbox_row,
+    request_row,
+)
 from reconciler.store.statements import AUDIT, READS, WRITES, ParamsOf
 from reconciler.store.urls import redact_url
 
@@ -122,18 +128,11 @@ class PostgresStore:
             lineage = _meta(db)["lineage"]
             with self._apply_lock(db, lineage, actor), _transaction(db, "BEGIN"):
                 meta = _meta(db, lock=True)
-                if meta["lineage"] != plan.lineage or int(meta["revision"]) != plan.revision:
-                    raise StalePlan(stale_message(plan, meta["lineage"], int(meta["revision"])))
-                revision = plan.revision + 1 if plan.actions else plan.revision
+                revision = check_current(plan, meta["lineage"], int(meta["revision"]))
                 cursor = db.cursor()
-                done = 0
-                for kind, run in groupby(plan.actions, key=lambda action: action.kind):
-                    statement, params_of, copy_sql = WRITES_PG[kind]
-                    rows = [params_of(a.target, a.after or {}, now) for a in run]
+                for kind, rows in action_batches(plan, now, progress):
+                    statement, _, copy_sql = WRITES_PG[kind]
                     _write(cursor, statement, copy_sql, rows)
-                    done += len(rows)
-                    if progress:
-                        progress(done, len(plan.actions))
                 if plan.actions:
                     audit = [audit_row(revision, actor, now, a) for a in plan.actions]
                     _write(cursor, "", AUDIT_COPY, audit)

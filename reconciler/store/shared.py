@@ -1,15 +1,21 @@
-"""What every store writes the same way: the rows of the audit log, the outbox and requests,
-and the message that refuses a stale plan. SQL text lives in statements.py.
+"""What every store does the same way in an apply: check the plan is current, turn its actions into
+batches of statement parameters, build the rows of the audit log, the outbox and requests. SQL
+text lives in statements.py.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
+from reconciler.errors import StalePlan
 from reconciler.notify.message import Message, Request
 from reconciler.plan import Action, Plan
+from reconciler.store.base import Progress
+from reconciler.store.statements import WRITES, Params
 
 #: One encoder for every audit and request row: json.dumps with options builds a new one per call.
 to_json = json.JSONEncoder(sort_keys=True).encode
@@ -60,3 +66,24 @@ def stale_message(plan: Plan, lineage: str, revision: int) -> str:
         f"the plan was made at revision {plan.revision} but the store is at revision {revision}; "
         "nothing was applied: run `reconciler plan` again"
     )
+
+
+def check_current(plan: Plan, lineage: str, revision: int) -> int:
+    """The store's revision after `plan`; raises StalePlan unless the store, at `lineage` and
+    `revision` as read inside the apply's transaction, is where the plan was made."""
+    if lineage != plan.lineage or revision != plan.revision:
+        raise StalePlan(stale_message(plan, lineage, revision))
+    return plan.revision + 1 if plan.actions else plan.revision
+
+
+def action_batches(plan: Plan, now: str, progress: Progress | None) -> Iterator[tuple[str, list[Params]]]:
+    """Each run of same-kind actions, in plan order, as (kind, the parameters of its statement);
+    `progress` hears of a batch once the caller has written it and asks for the next."""
+    done = 0
+    for kind, run in groupby(plan.actions, key=lambda action: action.kind):
+        params_of = WRITES[kind][1]
+        rows = [params_of(action.target, action.after or {}, now) for action in run]
+        yield kind, rows
+        done += len(rows)
+        if progress:
+            progress(done, len(plan.actions))

@@ -16,10 +16,9 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
 from pathlib import Path
 
-from reconciler.errors import StalePlan, StoreError, StoreExists, StoreLocked, StoreNotFound
+from reconciler.errors import StoreError, StoreExists, StoreLocked, StoreNotFound
 from reconciler.notify.message import Message, OutboxEntry, Request
 from reconciler.plan import Plan
 from reconciler.store import migrations
@@ -34,7 +33,14 @@ from reconciler.store.locking import (
     write_holder_file,
 )
 from reconciler.store.rows import history_from_rows, outbox_entry, snapshot_from_rows
-from reconciler.store.shared import audit_row, now_text, outbox_row, request_row, stale_message
+from reconciler.store.shared import (
+    action_batches,
+    audit_row,
+    check_current,
+    now_text,
+    outbox_row,
+    request_row,
+)
 from reconciler.store.statements import AUDIT, HISTORY, READS, WRITES
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -80,17 +86,9 @@ class SqliteStore:
         now = now_text()
         with self._connection(timeout=self.lock_timeout) as db, self._apply_lock(db, actor):
             meta = dict(db.execute(READS["meta"]).fetchall())
-            if meta["lineage"] != plan.lineage or int(meta["revision"]) != plan.revision:
-                raise StalePlan(stale_message(plan, meta["lineage"], int(meta["revision"])))
-            revision = plan.revision + 1 if plan.actions else plan.revision
-            done = 0
-            for kind, run in groupby(plan.actions, key=lambda action: action.kind):
-                statement, params_of = WRITES[kind]
-                rows = [params_of(a.target, a.after or {}, now) for a in run]
-                db.executemany(statement, rows)
-                done += len(rows)
-                if progress:
-                    progress(done, len(plan.actions))
+            revision = check_current(plan, meta["lineage"], int(meta["revision"]))
+            for kind, rows in action_batches(plan, now, progress):
+                db.executemany(WRITES[kind][0], rows)
             if plan.actions:
                 db.executemany(AUDIT, [audit_row(revision, actor, now, a) for a in plan.actions])
                 db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(revision),))
