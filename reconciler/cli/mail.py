@@ -12,6 +12,7 @@ import click
 from reconciler.apply import ApplyResult
 from reconciler.cli.app import (
     EXIT_ERROR,
+    TerminalProgress,
     cli,
     echo_lines,
     format_option,
@@ -61,11 +62,9 @@ def deliver_after_apply(store: Store, applied: ApplyResult, courier: Courier | N
 
 def _deliver(store: Store, courier: Courier) -> DeliveryReport:
     """Deliver the queue, with a progress bar on a terminal when there is much to send."""
-    queued = len(store.outbox(queued_only=True))
-    if not sys.stderr.isatty() or queued < PROGRESS_FROM:
-        return deliver(store, courier)
-    with click.progressbar(length=queued, label="Sending e-mail", file=sys.stderr) as bar:
-        return deliver(store, courier, progress=bar.update)
+    queued = store.queued_count()
+    with TerminalProgress("Sending e-mail", PROGRESS_FROM) as bar:
+        return deliver(store, courier, progress=lambda sent: bar(sent, queued))
 
 
 def make_courier(smtp: SmtpSettings) -> Courier:
@@ -114,7 +113,7 @@ def notify(store_url: str) -> None:
     store = open_store(store_url)
     smtp = SmtpSettings.from_env(os.environ)
     if smtp is None:
-        queued = len(store.outbox(queued_only=True))
+        queued = store.queued_count()
         raise InputError(
             f"RECONCILER_SMTP_URL is not set, so nothing was sent ({queued} {plural(queued, 'e-mail')} "
             "queued); set it to smtp://host:port, or write the queue to a Maildir with "

@@ -110,7 +110,10 @@ class Courier:
 
 
 def deliver(store: Store, courier: Courier, progress: Callable[[int], None] | None = None) -> DeliveryReport:
-    """Send every queued message once, oldest first; say what was sent and what still waits, and why."""
+    """Send every queued message once, oldest first; say what was sent and what still waits, and why.
+
+    `progress`, if given, hears how many messages have been sent so far.
+    """
     report = DeliveryReport()
     last_id = 0
     # A claim must outlive the batch even if every message times out, or another delivery could
@@ -152,7 +155,7 @@ def _send_batch(
             store.mark_sent(entry.id)
             report.sent += 1
             if progress:
-                progress(1)
+                progress(report.sent)
         position = len(batch)
         return True
     finally:
@@ -161,7 +164,7 @@ def _send_batch(
 
 
 def _finish(store: Store, report: DeliveryReport) -> DeliveryReport:
-    report.still_queued = len(store.outbox(queued_only=True))
+    report.still_queued = store.queued_count()
     return report
 
 

@@ -89,6 +89,10 @@ class Store(Protocol):
         """The outbox, oldest first."""
         ...
 
+    def queued_count(self) -> int:
+        """How many messages wait to be sent, without reading them."""
+        ...
+
     def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
         """Up to `limit` queued messages with ids above `after_id`, held for this caller until
         marked sent or failed, or until the lease ends; one held elsewhere is skipped."""

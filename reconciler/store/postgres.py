@@ -146,6 +146,11 @@ class PostgresStore:
             rows = db.execute(OUTBOX_QUEUED if queued_only else OUTBOX_ALL).fetchall()
         return [outbox_entry(row) for row in rows]
 
+    def queued_count(self) -> int:
+        with self._connection() as db:
+            row = db.execute(sql.OUTBOX_QUEUED_COUNT).fetchone()
+        return int(row[0]) if row else 0
+
     def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
         now = datetime.now(UTC)
         until = (now + timedelta(seconds=lease_seconds)).isoformat(timespec="milliseconds")

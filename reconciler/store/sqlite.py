@@ -101,6 +101,11 @@ class SqliteStore:
             rows = db.execute(sql.OUTBOX_QUEUED if queued_only else sql.OUTBOX_ALL).fetchall()
         return [outbox_entry(row) for row in rows]
 
+    def queued_count(self) -> int:
+        with self._connection() as db:
+            count: int = db.execute(sql.OUTBOX_QUEUED_COUNT).fetchone()[0]
+        return count
+
     def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
         now = datetime.now(UTC)
         until = (now + timedelta(seconds=lease_seconds)).isoformat(timespec="milliseconds")

@@ -157,6 +157,7 @@ _OUTBOX_COLUMNS = (
 )
 OUTBOX_ALL = f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id"
 OUTBOX_QUEUED = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE sent_at IS NULL ORDER BY id"
+OUTBOX_QUEUED_COUNT = "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"
 #: Claims up to `limit` queued messages after an id that nobody else holds, until the lease runs out.
 OUTBOX_CLAIM = (
     "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL "
