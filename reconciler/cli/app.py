@@ -181,6 +181,21 @@ def echo_lines(lines: Iterable[str], chunk: int = 1000) -> None:
         click.echo("\n".join(batch))
 
 
+def echo_report(
+    output_format: str,
+    as_json: Callable[[], str],
+    as_markdown: Callable[[], str],
+    as_text: Callable[[], Iterable[str]],
+) -> None:
+    """Print a report in the format asked for; only that one is rendered, text streams line by line."""
+    if output_format == "json":
+        click.echo(as_json(), nl=False)
+    elif output_format == "markdown":
+        click.echo(as_markdown(), nl=False)
+    else:
+        echo_lines(as_text())
+
+
 def format_option(choices: list[str], help_text: str) -> Callable[[Any], Any]:
     """--format, text by default, as the `output_format` parameter."""
     return click.option(

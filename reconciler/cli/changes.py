@@ -21,6 +21,7 @@ from reconciler.cli.app import (
     actor_option,
     cli,
     echo_lines,
+    echo_report,
     format_option,
     load_with_progress,
     paint,
@@ -175,17 +176,19 @@ def plan(
     """
     options = _plan_options(max_removal_ratio, unmanaged, targets)
     the_plan = plan_of(paths, open_store(store_url), required_actor(actor), options)
+    # Encoded once when it is both printed and saved; else the file is written as it is encoded.
+    encoded = the_plan.dumps() if output_format == "json" else None
     if out:
-        _save(the_plan, Path(out))
+        _save(the_plan, Path(out), encoded)
     summarise(lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT))
-    if output_format == "json":
-        click.echo(the_plan.dumps(), nl=False)
-    elif output_format == "markdown":
-        click.echo(markdown.render_plan(the_plan), nl=False)
-    else:
-        echo_plan(the_plan)
-        if out:
-            click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.")
+    echo_report(
+        output_format,
+        lambda: encoded or the_plan.dumps(),
+        lambda: markdown.render_plan(the_plan),
+        lambda: render_plan(the_plan, paint),
+    )
+    if out and output_format == "text":
+        click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.")
     if the_plan.blocked:
         ctx.exit(EXIT_BLOCKED)
     if detailed_exitcode and the_plan.actions:
@@ -332,12 +335,12 @@ def show(planfile: str, output_format: str) -> None:
       reconciler show plan.json --format markdown
     """
     the_plan = Plan.loads(read_text(planfile), planfile)
-    if output_format == "json":
-        click.echo(the_plan.dumps(), nl=False)
-    elif output_format == "markdown":
-        click.echo(markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT), nl=False)
-    else:
-        echo_plan(the_plan)
+    echo_report(
+        output_format,
+        the_plan.dumps,
+        lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT),
+        lambda: render_plan(the_plan, paint),
+    )
 
 
 def plan_of(paths: tuple[str, ...], store: Store, actor: str, options: PlanOptions) -> Plan:
@@ -345,10 +348,13 @@ def plan_of(paths: tuple[str, ...], store: Store, actor: str, options: PlanOptio
     return make_plan(desired, store.snapshot(), actor, options)
 
 
-def _save(the_plan: Plan, path: Path) -> None:
+def _save(the_plan: Plan, path: Path, encoded: str | None) -> None:
     try:
         with path.open("w", encoding="utf-8") as out:
-            the_plan.write_json(out)
+            if encoded is None:
+                the_plan.write_json(out)
+            else:
+                out.write(encoded)
     except OSError as error:
         raise InputError(f"cannot write the plan to {path}: {error.strerror}") from None
 

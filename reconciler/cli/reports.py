@@ -9,7 +9,7 @@ import click
 from reconciler.cli.app import (
     EXIT_CHANGES,
     cli,
-    echo_lines,
+    echo_report,
     format_option,
     load_with_progress,
     paint,
@@ -66,12 +66,12 @@ def drift(
     snapshot = open_store(store_url).snapshot()
     found = find_drift(desired, snapshot, datetime.now(UTC), stale_invites, unmanaged)
     summarise(lambda: markdown.render_drift(found, limit=markdown.SUMMARY_LIMIT))
-    if output_format == "json":
-        click.echo(drift_json(found), nl=False)
-    elif output_format == "markdown":
-        click.echo(markdown.render_drift(found), nl=False)
-    else:
-        echo_lines(render_drift(found, paint))
+    echo_report(
+        output_format,
+        lambda: drift_json(found),
+        lambda: markdown.render_drift(found),
+        lambda: render_drift(found, paint),
+    )
     if found.found:
         ctx.exit(EXIT_CHANGES)
 
@@ -91,9 +91,9 @@ def history(limit: int, output_format: str, store_url: str) -> None:
       reconciler history --format json
     """
     applies = open_store(store_url).history(limit)
-    if output_format == "json":
-        click.echo(history_json(applies), nl=False)
-    elif output_format == "markdown":
-        click.echo(markdown.render_history(applies), nl=False)
-    else:
-        echo_lines(render_history(applies, paint))
+    echo_report(
+        output_format,
+        lambda: history_json(applies),
+        lambda: markdown.render_history(applies),
+        lambda: render_history(applies, paint),
+    )
