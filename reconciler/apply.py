@@ -118,8 +118,7 @@ def apply_plan(
         split = split_blocked(plan)
         runnable, held_back = split.runnable, split.held_back
         requests = requests_of(plan, snapshot, datetime.now(UTC).date().isoformat())
-    revision_after = runnable.revision + 1 if runnable.actions else runnable.revision
-    messages = compose_notifications(runnable, snapshot, revision_after, mail)
+    messages = compose_notifications(runnable, snapshot, runnable.revision_after, mail)
     messages += compose_requests(plan, requests, mail)
     revision = store.apply(runnable, plan.actor, messages, requests, progress)
     return ApplyResult(revision, runnable, tuple(messages), tuple(requests), held_back)

@@ -165,6 +165,11 @@ class Plan:
     targets: tuple[str, ...] = ()  # --target: the plan covers only these, with what they need
 
     @property
+    def revision_after(self) -> int:
+        """The store's revision once this plan is applied: one more, unless it changes nothing."""
+        return self.revision + 1 if self.actions else self.revision
+
+    @property
     def blocked(self) -> tuple[Action, ...]:
         return tuple(a for a in self.actions if not a.permitted)
 

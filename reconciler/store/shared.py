@@ -73,7 +73,7 @@ def check_current(plan: Plan, lineage: str, revision: int) -> int:
     `revision` as read inside the apply's transaction, is where the plan was made."""
     if lineage != plan.lineage or revision != plan.revision:
         raise StalePlan(stale_message(plan, lineage, revision))
-    return plan.revision + 1 if plan.actions else plan.revision
+    return plan.revision_after
 
 
 def action_batches(plan: Plan, now: str, progress: Progress | None) -> Iterator[tuple[str, list[Params]]]:
