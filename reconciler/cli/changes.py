@@ -98,10 +98,11 @@ def _planning_options(command: Any) -> Any:
         click.option(
             "--max-removal-ratio",
             type=float,
-            default=None,
+            default=DEFAULT_MAX_REMOVAL_RATIO,
+            show_default=True,
+            callback=lambda ctx, param, value: check_ratio(value),
             metavar="SHARE",
-            help=f"Refuse to apply a plan that removes more than this share of the store's users or "
-            f"access (default {DEFAULT_MAX_REMOVAL_RATIO}).",
+            help="Refuse to apply a plan that removes more than this share of the store's users or access.",
         ),
         click.option(
             "--unmanaged",
@@ -122,11 +123,10 @@ def _planning_options(command: Any) -> Any:
     return command
 
 
-def _plan_options(
-    max_removal_ratio: float | None, unmanaged: str | None, targets: tuple[str, ...]
-) -> PlanOptions:
-    ratio = DEFAULT_MAX_REMOVAL_RATIO if max_removal_ratio is None else check_ratio(max_removal_ratio)
-    return PlanOptions(max_removal_ratio=ratio, unmanaged=unmanaged, targets=parse_targets(targets))
+def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tuple[str, ...]) -> PlanOptions:
+    return PlanOptions(
+        max_removal_ratio=max_removal_ratio, unmanaged=unmanaged, targets=parse_targets(targets)
+    )
 
 
 @cli.command()
@@ -150,7 +150,7 @@ def plan(
     output_format: str,
     out: str | None,
     detailed_exitcode: bool,
-    max_removal_ratio: float | None,
+    max_removal_ratio: float,
     unmanaged: str | None,
     targets: tuple[str, ...],
     store_url: str,
@@ -225,7 +225,7 @@ def apply(
     request: bool,
     allow_mass_removal: bool,
     lock_timeout: float,
-    max_removal_ratio: float | None,
+    max_removal_ratio: float,
     unmanaged: str | None,
     targets: tuple[str, ...],
     store_url: str,
@@ -268,8 +268,7 @@ def apply(
         snapshot = store.snapshot()
         verify_saved(the_plan, snapshot)
         # The share of removals allowed is the applier's to set, never the file's.
-        ratio = DEFAULT_MAX_REMOVAL_RATIO if max_removal_ratio is None else check_ratio(max_removal_ratio)
-        the_plan = rejudge_removals(the_plan, ratio)
+        the_plan = rejudge_removals(the_plan, max_removal_ratio)
     else:
         snapshot = store.snapshot()
         options = _plan_options(max_removal_ratio, unmanaged, targets)
