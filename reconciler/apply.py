@@ -3,33 +3,65 @@
 The messages are composed before the transaction from the store as the plan
 saw it, and written to the outbox inside it: the change and the news of it
 commit together or not at all. Delivery happens afterwards (notify/).
+
+`run_apply` is the whole of `reconciler apply`: make or read the plan, show
+it, check it may run, ask, apply, deliver. `apply_plan` is the middle of it,
+for a plan already in hand.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
-from reconciler.errors import ApplyRefused, MassRemoval, PlanBlocked, PlanFileError, plural
-from reconciler.guards import mass_removal
+from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal, rejudge_removals
+from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
+from reconciler.engine.requests import requests_of, split_blocked
+from reconciler.errors import (
+    ApplyRefused,
+    InputError,
+    MassRemoval,
+    PlanBlocked,
+    PlanFileError,
+    ReconcilerError,
+    plural,
+)
+from reconciler.loading import Progress, load_desired_state
 from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, compose_notifications
-from reconciler.notify.message import Message, Request
-from reconciler.notify.requests import compose_requests, requests_of, split_blocked
+from reconciler.notify.delivery import Courier, DeliveryReport, deliver
+from reconciler.notify.requests import compose_requests
 from reconciler.plan import Action, Plan
-from reconciler.planner import judge_actions, store_counts
-from reconciler.store.base import Progress, Snapshot, Store
-from reconciler.store.shared import check_current
+from reconciler.records import Message, Request, Snapshot
+from reconciler.store.protocol import Store
 
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What an apply did: the store's revision after it, what it applied, queued and asked for."""
+    """What an apply did: the store's revision after it, what it applied, queued and asked for.
+
+    `delivery` is what sending the queued mail afterwards did, when there was a server to send it to;
+    `delivery_error` why it could not even start (the mail waits in the outbox).
+    """
 
     revision: int
     plan: Plan
     messages: tuple[Message, ...] = ()
     requests: tuple[Request, ...] = ()
     held_back: tuple[Action, ...] = ()
+    delivery: DeliveryReport | None = None
+    delivery_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """What `apply` is told beyond the plan: the command line's options."""
+
+    request: bool = False
+    allow_mass_removal: bool = False
+    max_removal_ratio: float = DEFAULT_MAX_REMOVAL_RATIO
+    planning: PlanOptions = DEFAULT_OPTIONS  # for a plan made here from YAML; a saved plan has its own
 
 
 def check_applicable(
@@ -62,7 +94,7 @@ def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
     `apply`: every action is judged again for the plan's actor against the store, and its e-mail
     and removal guard worked out again; anything that differs means the file was changed.
     """
-    check_current(plan, snapshot.lineage, snapshot.revision)
+    plan.check_current(snapshot.lineage, snapshot.revision)
     for saved, fresh in zip(plan.actions, judge_actions(plan.actions, snapshot, plan.actor), strict=True):
         if (saved.requires, saved.permitted, saved.reason, saved.notifications) != (
             fresh.requires,
@@ -89,6 +121,75 @@ def _verdict(action: Action) -> str:
     return "permitted" if action.permitted else f"blocked (needs {action.requires})"
 
 
+def is_saved_plan(paths: Sequence[str]) -> bool:
+    """Whether `apply` was given a plan saved by `plan --out` rather than desired-state YAML."""
+    return len(paths) == 1 and paths[0].endswith(".json")
+
+
+def read_saved_plan(path: str) -> Plan:
+    """The plan saved at `path`; raises PlanFileError or InputError."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
+    return Plan.loads(text, path)
+
+
+def prepare(
+    store: Store,
+    paths: Sequence[str],
+    actor: str,
+    options: ApplyOptions,
+    reading: Progress | None = None,
+) -> tuple[Plan, Snapshot]:
+    """The plan to apply, and the store it was judged against: the saved plan at `paths`, checked
+    against the store, or a new plan of the YAML there."""
+    if not is_saved_plan(paths):
+        snapshot = store.snapshot()
+        return make_plan(load_desired_state(paths, reading), snapshot, actor, options.planning), snapshot
+    if options.planning.unmanaged or options.planning.targets:
+        raise InputError("--unmanaged and --target shape a new plan; a saved plan already has its own")
+    saved = read_saved_plan(paths[0])
+    snapshot = store.snapshot()
+    verify_saved(saved, snapshot)
+    # The share of removals allowed is the applier's to set, never the file's.
+    return rejudge_removals(saved, options.max_removal_ratio), snapshot
+
+
+def run_apply(
+    store: Store,
+    paths: Sequence[str],
+    actor: str,
+    options: ApplyOptions,
+    *,
+    show: Callable[[Plan], None],
+    approve: Callable[[Plan], None],
+    mail: MailSettings = DEFAULT_MAIL,
+    courier: Courier | None = None,
+    reading: Progress | None = None,
+    writing: Progress | None = None,
+    sending: Progress | None = None,
+) -> ApplyResult:
+    """`reconciler apply`, whole: the plan of `paths` (saved or made now) is shown, checked, approved
+    (`approve` raises ApplyRefused to stop), applied, and its mail sent through `courier` if given.
+
+    The progress callbacks hear of reading the YAML, writing the actions and sending the mail.
+    """
+    plan, snapshot = prepare(store, paths, actor, options, reading)
+    show(plan)
+    check_applicable(plan, actor, options.request, options.allow_mass_removal)
+    if not plan.actions:
+        return ApplyResult(plan.revision, plan)
+    approve(plan)
+    applied = _apply(store, plan, snapshot, options.request, mail, writing)
+    if courier is None or not applied.messages:
+        return applied
+    try:
+        return replace(applied, delivery=deliver(store, courier, sending))
+    except ReconcilerError as error:  # the apply has committed: its mail waits in the outbox
+        return replace(applied, delivery_error=str(error))
+
+
 def apply_plan(
     store: Store,
     plan: Plan,
@@ -109,8 +210,20 @@ def apply_plan(
     check_applicable(plan, actor, request, allow_mass_removal)
     if not plan.actions:
         return ApplyResult(plan.revision, plan)
+    return _apply(store, plan, snapshot, request, mail, progress)
+
+
+def _apply(
+    store: Store,
+    plan: Plan,
+    snapshot: Snapshot | None,
+    request: bool,
+    mail: MailSettings,
+    progress: Progress | None,
+) -> ApplyResult:
+    """Apply a plan already checked; the store refuses it, unchanged, if it has moved on since."""
     if snapshot is None or (snapshot.lineage, snapshot.revision) != (plan.lineage, plan.revision):
-        snapshot = store.snapshot()  # if it moved on since the plan, the store refuses the apply
+        snapshot = store.snapshot()
     runnable = plan
     requests: list[Request] = []
     held_back: tuple[Action, ...] = ()

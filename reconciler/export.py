@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
-from reconciler.diff import coordinator_record
-from reconciler.loader import plain_scalar
+from reconciler.engine.diff import coordinator_record
+from reconciler.errors import InputError
+from reconciler.loading.events import plain_scalar
 from reconciler.model import Contract, DesiredState, User
 
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -79,8 +80,10 @@ def _emit(value: dict[str, Any], indent: int, out: list[str], first_prefix: str 
 
 
 def export_yaml(state: DesiredState, contract: str | None = None) -> str:
-    """`state` as YAML; with `contract`, only it and the users it concerns."""
+    """`state` as YAML; with `contract`, only it and the users it concerns (InputError if it has none)."""
     contracts = [c for c in state.contracts if contract is None or c.number == contract]
+    if contract is not None and not contracts:
+        raise InputError(f"no contract {contract} in the store")
     users = list(state.users)
     if contract is not None:
         serials = {s.number for c in contracts for s in c.serials}

@@ -8,9 +8,22 @@ different order make equal models.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+#: What an e-mail address may look like (R7): the pattern of `$defs/email` in the published schema,
+#: for the addresses that do not come through it (actors, resellers, a saved plan's actor).
+EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+def is_email(text: str) -> bool:
+    """Whether `text` is an e-mail address, whole (no line break after it either)."""
+    return len(text) <= 254 and EMAIL.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, slots=True)

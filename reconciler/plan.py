@@ -12,49 +12,15 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from reconciler.errors import PlanFileError
+from reconciler.errors import PlanFileError, StalePlan
+from reconciler.kinds import TARGET_KEYS, Effect, Event, Kind, Role
+from reconciler.model import is_email
 
 FORMAT_VERSION = 1
-
-#: Every action kind, in the order a plan lists them when nothing else decides.
-KINDS = (
-    "user.add",
-    "user.update",
-    "user.protect",
-    "contract.create",
-    "contract.manager_change",
-    "contract.protect",
-    "coordinator.add",
-    "coordinator.update",
-    "serial.create",
-    "serial.protect",
-    "serial.product_change",
-    "serial.rename_group",
-    "serial.assign_coordinator",
-    "access.revoke",
-    "serial.unassign_coordinator",
-    "serial.seats_change",
-    "access.update",
-    "access.grant",
-    "serial.remove",
-    "coordinator.remove",
-    "contract.remove",
-    "user.remove",
-)
-KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
-
-ADDS = frozenset({"user.add", "contract.create", "coordinator.add", "serial.create", "access.grant"})
-REMOVES = frozenset(
-    {"user.remove", "contract.remove", "coordinator.remove", "serial.remove", "access.revoke"}
-)
-
-#: The roles an action may require, least first.
-ROLES = ("software_coordinator", "contract_manager", "reseller")
 
 
 @dataclass(frozen=True)
@@ -62,42 +28,40 @@ class Notification:
     """An e-mail an action will cause."""
 
     to: str
-    event: str
+    event: Event
 
 
 @dataclass(frozen=True)
 class Action:
     """One change to the store."""
 
-    kind: str
+    kind: Kind
     target: Mapping[str, str]
     before: Mapping[str, Any] | None
     after: Mapping[str, Any] | None
-    requires: str = "reseller"
+    requires: Role = Role.RESELLER
     permitted: bool = True
     reason: str | None = None
     notifications: tuple[Notification, ...] = ()
 
     @property
-    def effect(self) -> str:
+    def effect(self) -> Effect:
         """`add`, `change` or `remove`: how the summary counts this action."""
-        if self.kind in ADDS:
-            return "add"
-        return "remove" if self.kind in REMOVES else "change"
+        return self.kind.effect
 
     def sort_key(self) -> tuple[int, tuple[str, ...]]:
         """The tie-break when the dependency graph leaves the order open."""
-        return KIND_RANK[self.kind], tuple(self.target.get(k, "") for k in TARGET_KEYS)
+        return self.kind.rank, tuple(self.target.get(k, "") for k in TARGET_KEYS)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "kind": self.kind,
+            "kind": self.kind.value,
             "target": dict(self.target),
             "before": self.before,
             "after": self.after,
-            "requires": self.requires,
+            "requires": self.requires.value,
             "permitted": self.permitted,
-            "notifications": [{"to": n.to, "event": n.event} for n in self.notifications],
+            "notifications": [{"to": n.to, "event": n.event.value} for n in self.notifications],
         }
         if self.reason is not None:
             data["reason"] = self.reason
@@ -105,21 +69,18 @@ class Action:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Action:
+        """An action of a saved plan; raises KeyError, TypeError or ValueError for a broken one."""
         return cls(
-            kind=data["kind"],
+            kind=Kind(data["kind"]),
             target=dict(data["target"]),
             before=data["before"],
             after=data["after"],
-            requires=data["requires"],
+            requires=Role(data["requires"]),
             permitted=data["permitted"],
             reason=data.get("reason"),
-            notifications=tuple(Notification(n["to"], n["event"]) for n in data["notifications"]),
+            notifications=tuple(Notification(n["to"], Event(n["event"])) for n in data["notifications"]),
         )
 
-
-TARGET_KEYS = ("contract", "serial", "coordinator", "user")
-
-_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
 
 #: One action as one line of JSON, keys sorted, by the C encoder.
 _ONE_LINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
@@ -168,6 +129,21 @@ class Plan:
     def revision_after(self) -> int:
         """The store's revision once this plan is applied: one more, unless it changes nothing."""
         return self.revision + 1 if self.actions else self.revision
+
+    def check_current(self, lineage: str, revision: int) -> int:
+        """The store's revision after this plan; raises StalePlan unless the store, at `lineage` and
+        `revision` (read inside the apply's transaction), is where the plan was made."""
+        if lineage != self.lineage:
+            raise StalePlan(
+                f"the plan was made for another store (lineage {self.lineage}, this one is {lineage}); "
+                "nothing was applied"
+            )
+        if revision != self.revision:
+            raise StalePlan(
+                f"the plan was made at revision {self.revision} but the store is at revision {revision}; "
+                "nothing was applied: run `reconciler plan` again"
+            )
+        return self.revision_after
 
     @property
     def blocked(self) -> tuple[Action, ...]:
@@ -227,7 +203,7 @@ class Plan:
             )
         try:
             store = data["store"]
-            if not _ADDRESS.fullmatch(str(data["actor"])):
+            if not is_email(str(data["actor"])):
                 raise ValueError(f"actor {data['actor']!r} is not an e-mail address")
             return cls(
                 lineage=store["lineage"],

@@ -275,12 +275,13 @@ def store_url(backend: Backend) -> str:
 
 def plan_yaml(store_url: str, text: str, actor: str = RESELLER) -> Plan:
     """The plan of desired-state `text` (dedented) against the store, as `actor`."""
-    from reconciler.loader import Source, parse
+    from reconciler.engine.planner import make_plan
+    from reconciler.loading.events import parse
+    from reconciler.loading.files import Source
     from reconciler.model import build_state
-    from reconciler.planner import make_plan
     from reconciler.store import open_store
 
-    document = parse(Source("desired.yaml", textwrap.dedent(text).encode()))
+    document = parse(Source("desired.yaml", textwrap.dedent(text).encode())).document
     return make_plan(build_state([document]), open_store(store_url).snapshot(), actor)
 
 

@@ -27,10 +27,10 @@ from click.testing import CliRunner
 from conftest import ACCOUNT, RESELLER, ROOT, Backend
 
 from reconciler.cli import cli
+from reconciler.engine.planner import make_plan
+from reconciler.loading import load_desired_state
 from reconciler.model import DesiredState
-from reconciler.planner import make_plan
 from reconciler.store import open_store
-from reconciler.validate import load_desired_state
 
 #: Big enough that an apply spends a while inside its transaction, small enough to plan quickly.
 LARGE = 2000

@@ -24,9 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.cli import cli
-from reconciler.errors import InvalidDesiredState
-from reconciler.loader import Source
-from reconciler.validate import check_sources
+from reconciler.loading import load_sources
+from reconciler.loading.files import Source
 
 TIMEOUT_SECONDS = 5
 #: Examples per strategy; three strategies, so the suite tries over 10,000 inputs in every run.
@@ -91,11 +90,10 @@ def time_limit(seconds: int) -> Iterator[None]:
 def validate_bytes(data: bytes) -> None:
     """Validate `data` as one file; fail on anything but an answer or a clear refusal."""
     with time_limit(TIMEOUT_SECONDS):
-        try:
-            check_sources([Source("fuzz.yaml", data)])
-        except InvalidDesiredState as invalid:
-            assert invalid.diagnostics, "a refusal must say why"
-            assert all(d.file == "fuzz.yaml" and d.message for d in invalid.diagnostics)
+        loaded = load_sources([Source("fuzz.yaml", data)])
+        if loaded.state is None:
+            assert loaded.problems, "a refusal must say why"
+            assert all(d.file == "fuzz.yaml" and d.message for d in loaded.problems)
 
 
 @FUZZ

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from conftest import ACCOUNT, RESELLER, ROOT, Backend, WriteYaml, apply_yaml
 
 from reconciler.cli import cli
-from reconciler.drift import Difference, find_drift
+from reconciler.engine.drift import find_drift
 from reconciler.model import build_state
+from reconciler.records import Difference
 from reconciler.report.markdown import COMMENT_LIMIT, DRIFT_MARKER, PLAN_MARKER
 from reconciler.store import open_store
 
@@ -75,7 +76,7 @@ def test_stale_invites_are_drift_only_when_asked_for(
 
 
 def test_stale_invites_depend_on_the_now_given() -> None:
-    from reconciler.store.base import Snapshot
+    from reconciler.records import Snapshot
 
     snapshot = Snapshot(
         "l",
@@ -106,7 +107,7 @@ def test_drift_merges_changes_to_one_record_and_carries_a_new_serials_coordinato
     apply_yaml(
         store_url, ACCOUNT.replace("seats: 2\n        group: Design Studio", "seats: 2\n        group: Old")
     )
-    from reconciler.validate import load_desired_state
+    from reconciler.loading import load_desired_state
 
     desired = load_desired_state([str(write_yaml(ACCOUNT.replace("seats: 2", "seats: 5")))])
     drift = find_drift(desired, open_store(store_url).snapshot(), datetime.now(UTC))

@@ -12,8 +12,9 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from reconciler.drift import Difference, Drift, StaleInvite
+from reconciler.kinds import Event, Kind, Role
 from reconciler.plan import Action, Notification, Plan
+from reconciler.records import Difference, Drift, StaleInvite
 from reconciler.report.markdown import (
     COMMENT_LIMIT,
     FOLD_AFTER,
@@ -94,19 +95,19 @@ def hostile_plan() -> Plan:
     for index, text in enumerate(HOSTILE):
         actions.append(
             Action(
-                "user.add",
+                Kind.USER_ADD,
                 {"user": f"{text}@acme.example"},
                 None,
                 {"first_name": text, "last_name": text},
-                requires="contract_manager",
+                requires=Role.CONTRACT_MANAGER,
                 permitted=False,
                 reason=f"ask {text}",
-                notifications=(Notification(f"{text}@acme.example", "user.invited"),),
+                notifications=(Notification(f"{text}@acme.example", Event.USER_INVITED),),
             )
         )
         actions.append(
             Action(
-                "serial.rename_group",
+                Kind.SERIAL_RENAME_GROUP,
                 {"contract": text, "serial": str(index)},
                 {"group": text},
                 {"group": "x"},
@@ -158,7 +159,7 @@ def test_a_code_block_cannot_be_closed_by_a_name() -> None:
         "d",
         (
             Action(
-                "user.add",
+                Kind.USER_ADD,
                 {"user": "u@b.example"},
                 None,
                 {"first_name": "x\n```\n<img src=x>", "last_name": "y"},
@@ -178,7 +179,7 @@ def big_plan(users: int, blocked_every: int = 0) -> Plan:
         blocked = bool(blocked_every) and index % blocked_every == 0
         actions.append(
             Action(
-                "user.add",
+                Kind.USER_ADD,
                 {"user": email},
                 None,
                 {"first_name": "First", "last_name": f"Last{index}"},
@@ -188,7 +189,7 @@ def big_plan(users: int, blocked_every: int = 0) -> Plan:
         )
         actions.append(
             Action(
-                "access.grant",
+                Kind.ACCESS_GRANT,
                 {"contract": f"1100{index % 7:08d}", "serial": f"399-{index:08d}", "user": email},
                 None,
                 {"download": index % 2 == 0},

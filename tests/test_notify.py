@@ -18,11 +18,13 @@ from terminal import run_on_terminal
 from reconciler.apply import apply_plan
 from reconciler.cli import cli
 from reconciler.errors import InputError, StalePlan, StoreError
+from reconciler.kinds import Kind
+from reconciler.notify.compose import message_id
 from reconciler.notify.delivery import Courier, Refused, RetryPolicy, deliver
-from reconciler.notify.message import Message, message_id
 from reconciler.notify.mime import to_email
 from reconciler.notify.smtp import SmtpSettings, parse_smtp_url
 from reconciler.plan import Action
+from reconciler.records import Message
 from reconciler.store import open_store
 
 INVITED = ["alice@acme.example", "bob@acme.example", "carol@acme.example"]
@@ -78,7 +80,7 @@ def test_the_outbox_reads_well_in_a_terminal(store_url: str, write_yaml: WriteYa
 def test_a_failed_apply_queues_nothing(store_url: str) -> None:
     plan = plan_yaml(store_url, ACCOUNT)
     broken = Action(
-        "access.grant",
+        Kind.ACCESS_GRANT,
         {"contract": "110001234567", "serial": "no-such-serial", "user": "alice@acme.example"},
         None,
         {"download": False},

@@ -13,14 +13,15 @@ import random
 import pytest
 from conftest import ACCOUNT, apply_yaml, plan_yaml
 
-from reconciler.ordering import plan_order
-from reconciler.plan import KIND_RANK, Action, Plan
+from reconciler.engine.ordering import plan_order
+from reconciler.kinds import Kind
+from reconciler.plan import Action, Plan
 
 Step = tuple[str, str]
 
 
 def reversed_tie_break(action: Action) -> object:
-    return -KIND_RANK[action.kind], action.sort_key()[1]
+    return -action.kind.rank, action.sort_key()[1]
 
 
 def steps(actions: tuple[Action, ...] | list[Action]) -> list[Step]:
@@ -46,8 +47,8 @@ def assert_before(order: list[Step], first: Step, then: Step) -> None:
 def test_the_reversed_tie_break_really_reverses() -> None:
     # Without edges, the reversed tie-break would put grants before the users they need.
     actions = [
-        Action("user.add", {"user": "a@x.example"}, None, {}),
-        Action("user.remove", {"user": "b@x.example"}, {}, None),
+        Action(Kind.USER_ADD, {"user": "a@x.example"}, None, {}),
+        Action(Kind.USER_REMOVE, {"user": "b@x.example"}, {}, None),
     ]
     assert [a.kind for a in plan_order(actions, reversed_tie_break)] == ["user.remove", "user.add"]
 

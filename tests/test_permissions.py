@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from conftest import RESELLER, apply_yaml, plan_yaml
 
 from reconciler.cli import cli
-from reconciler.plan import KINDS as ALL_KINDS
+from reconciler.kinds import Kind
 from reconciler.plan import Action, Plan
 from reconciler.store import open_store
 
@@ -201,7 +201,7 @@ ALLOWED: dict[str, set[str]] = {
 
 
 def test_every_kind_of_the_table_is_covered() -> None:
-    assert set(KINDS) == set(ALL_KINDS)
+    assert set(KINDS) == set(Kind)
 
 
 @pytest.mark.parametrize("actor", list(ALLOWED), ids=lambda a: a.split("@")[0])

@@ -37,15 +37,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reconciler.apply import apply_plan
+from reconciler.engine.ordering import plan_order
+from reconciler.engine.planner import make_plan
 from reconciler.errors import StoreError
 from reconciler.export import export_yaml
-from reconciler.loader import Source, parse
+from reconciler.kinds import Kind
+from reconciler.loading import load_desired_state
+from reconciler.loading.events import parse
+from reconciler.loading.files import Source
 from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
-from reconciler.ordering import plan_order
 from reconciler.plan import Action, Plan
-from reconciler.planner import make_plan
 from reconciler.store import Store, open_store
-from reconciler.validate import load_desired_state
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -343,7 +345,7 @@ def test_the_export_reads_the_same_under_yaml_1_1_and_1_2(state: DesiredState) -
     with new_store() as store:
         apply_state(store, state)
         text = export_yaml(store.snapshot().state)
-    assert yaml.safe_load(text) == parse(Source("export.yaml", text.encode()))
+    assert yaml.safe_load(text) == parse(Source("export.yaml", text.encode())).document
 
 
 def dump(store: Store) -> list[str]:
@@ -367,7 +369,7 @@ def test_applying_the_same_state_again_changes_nothing(state: DesiredState) -> N
 
 #: An action the store must refuse: access for nobody to a serial that does not exist.
 POISON = Action(
-    "access.grant",
+    Kind.ACCESS_GRANT,
     {"contract": "110009999999", "serial": "999-99999999", "user": "ghost@acme.example"},
     None,
     {"download": False},

@@ -17,11 +17,11 @@ import pytest
 from conftest import RESELLER, ROOT, Backend
 
 from reconciler.apply import apply_plan
-from reconciler.loader import Source
+from reconciler.engine.planner import make_plan
+from reconciler.loading import load_sources
+from reconciler.loading.files import Source
 from reconciler.model import DesiredState
-from reconciler.planner import make_plan
 from reconciler.store import open_store
-from reconciler.validate import check_sources
 
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
 from generate import write_account
@@ -30,7 +30,9 @@ from generate import write_account
 def account(users: int) -> DesiredState:
     text = io.StringIO()
     write_account(text, users)
-    return check_sources([Source("account.yaml", text.getvalue().encode())])
+    state = load_sources([Source("account.yaml", text.getvalue().encode())]).state
+    assert state is not None
+    return state
 
 
 @contextmanager

@@ -11,8 +11,9 @@ import pytest
 from conftest import EXAMPLES, ROOT
 from jsonschema import Draft202012Validator
 
-from reconciler.loader import Source, parse
-from reconciler.schema import schema_document
+from reconciler.loading.events import parse
+from reconciler.loading.files import Source
+from reconciler.loading.schema import schema_document
 
 SCHEMA_PATH = ROOT / "schemas" / "desired-state.schema.json"
 
@@ -64,5 +65,5 @@ def test_each_example_points_editors_at_the_schema(path: Path) -> None:
 @pytest.mark.parametrize("path", sorted(EXAMPLES.rglob("*.yaml")), ids=lambda p: p.name)
 def test_each_example_is_valid_on_its_own_against_the_plain_schema(path: Path) -> None:
     # The schema as an editor uses it: jsonschema straight on the published file.
-    document = parse(Source(path.name, path.read_bytes()))
+    document = parse(Source(path.name, path.read_bytes())).document
     assert list(Draft202012Validator(json.loads(SCHEMA_PATH.read_text())).iter_errors(document)) == []

@@ -9,6 +9,7 @@ from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
 
 from reconciler.apply import apply_plan
 from reconciler.errors import StalePlan, StoreError, StoreExists, StoreNotFound, StoreTooNew
+from reconciler.kinds import Kind
 from reconciler.plan import Action
 from reconciler.store import migrations, open_store
 
@@ -125,7 +126,7 @@ def test_a_failure_part_way_leaves_the_store_as_it_was(backend: Backend, store_u
     plan = plan_yaml(store_url, ACCOUNT.replace("Carol", "Caroline").replace("seats: 2", "seats: 3"))
     # A last action the database refuses: a grant on a serial that does not exist.
     bad = Action(
-        "access.grant",
+        Kind.ACCESS_GRANT,
         {"contract": "110001234567", "serial": "399-00000000", "user": "carol@acme.example"},
         None,
         {"download": False},
@@ -140,7 +141,7 @@ def test_the_database_refuses_more_users_than_seats(store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
     plan = plan_yaml(store_url, ACCOUNT)
     grant = Action(
-        "access.grant",
+        Kind.ACCESS_GRANT,
         {"contract": "110001234567", "serial": "399-12345679", "user": "alice@acme.example"},
         None,
         {"download": False},

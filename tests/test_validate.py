@@ -8,8 +8,8 @@ import pytest
 from conftest import ACCOUNT, WriteYaml
 
 from reconciler.errors import InvalidDesiredState
+from reconciler.loading import load_desired_state
 from reconciler.model import Access, Contract, Coordinator, Serial, Shipping, User
-from reconciler.validate import load_desired_state
 
 
 def errors(*paths: Path) -> list[str]:

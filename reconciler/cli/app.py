@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable
+from enum import Enum
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,30 +26,37 @@ from reconciler.errors import (
     ReconcilerError,
 )
 from reconciler.github import append_step_summary
-from reconciler.model import DesiredState
+from reconciler.model import is_email
 from reconciler.store import DEFAULT_URL, redact_url
-from reconciler.validate import load_desired_state
+
+
+class Outcome(Enum):
+    """How a command that ran to its end came out; a command returns one, and `main` exits with its code."""
+
+    DONE = "done"
+    INVALID = "invalid"  # validate found problems (printed already)
+    UNSENT = "unsent"  # notify left messages queued
+    CHANGES = "changes"  # plan --detailed-exitcode found changes; drift found drift
+    BLOCKED = "blocked"  # plan holds actions the actor may not perform
+
 
 EXIT_OK = 0
-
-
 EXIT_ERROR = 1
-
-
 EXIT_CHANGES = 2
-
-
 EXIT_BLOCKED = 3
 
-
-#: The one place where library errors become exit codes; the first matching class wins.
+#: The one place where outcomes and library errors become exit codes; the first matching error wins.
+EXIT_FOR_OUTCOME = {
+    Outcome.DONE: EXIT_OK,
+    Outcome.INVALID: EXIT_ERROR,
+    Outcome.UNSENT: EXIT_ERROR,
+    Outcome.CHANGES: EXIT_CHANGES,
+    Outcome.BLOCKED: EXIT_BLOCKED,
+}
 EXIT_CODES: tuple[tuple[type[ReconcilerError], int], ...] = (
     (PlanBlocked, EXIT_BLOCKED),
     (ReconcilerError, EXIT_ERROR),
 )
-
-
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class _Cli(click.Group):
@@ -77,7 +84,14 @@ class _Cli(click.Group):
                     err=True,
                 )
             sys.exit(EXIT_ERROR)
-        sys.exit(code if isinstance(code, int) else EXIT_OK)
+        sys.exit(_exit_code(code))
+
+
+def _exit_code(result: object) -> int:
+    """The exit code of what a command returned: an Outcome, or click's own code (0 after --help)."""
+    if isinstance(result, Outcome):
+        return EXIT_FOR_OUTCOME[result]
+    return result if isinstance(result, int) else EXIT_OK
 
 
 def _debugging(arguments: list[str]) -> bool:
@@ -163,10 +177,9 @@ READ_BAR_FROM = 1_000_000
 WRITE_BAR_FROM = 20_000
 
 
-def load_with_progress(paths: tuple[str, ...]) -> DesiredState:
-    """The desired state at `paths`, with a bar while a large account is read."""
-    with TerminalProgress("Reading the YAML", READ_BAR_FROM) as progress:
-        return load_desired_state(paths, progress)
+def reading_bar() -> TerminalProgress:
+    """The bar shown while a large account's YAML is read."""
+    return TerminalProgress("Reading the YAML", READ_BAR_FROM)
 
 
 def echo_lines(lines: Iterable[str], chunk: int = 1000) -> None:
@@ -223,7 +236,7 @@ def paint(text: str, colour: str) -> str:
 def required_actor(actor: str | None) -> str:
     if not actor:
         raise InputError("name the person acting with --actor EMAIL or RECONCILER_ACTOR")
-    if not EMAIL_PATTERN.match(actor):
+    if not is_email(actor):
         raise InputError(f"the actor {actor!r} is not an e-mail address")
     return actor
 

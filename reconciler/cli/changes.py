@@ -11,41 +11,38 @@ from typing import Any
 
 import click
 
-from reconciler.apply import ApplyResult, apply_plan, check_applicable, verify_saved
+from reconciler.apply import ApplyOptions, ApplyResult, read_saved_plan, run_apply
 from reconciler.cli.app import (
-    EXIT_BLOCKED,
-    EXIT_CHANGES,
-    EXIT_ERROR,
     WRITE_BAR_FROM,
+    Outcome,
     TerminalProgress,
     actor_option,
     cli,
     echo_lines,
     echo_report,
     format_option,
-    load_with_progress,
     paint,
-    read_text,
+    reading_bar,
     required_actor,
     store_option,
     summarise,
 )
-from reconciler.cli.mail import deliver_after_apply, mail_settings, make_courier
-from reconciler.errors import (
-    ApplyRefused,
-    InputError,
-    InvalidDesiredState,
-    plural,
-)
-from reconciler.guards import DEFAULT_MAX_REMOVAL_RATIO, check_ratio, rejudge_removals
+from reconciler.cli.mail import PROGRESS_FROM, echo_delivery, mail_settings, make_courier
+from reconciler.diagnostics import Diagnostic
+from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, check_ratio
+from reconciler.engine.planner import PlanOptions
+from reconciler.engine.targets import parse_targets
+from reconciler.engine.unmanaged import POLICIES
+from reconciler.errors import ApplyRefused, InputError, InvalidDesiredState, plural
+from reconciler.kinds import TARGET_KEYS
+from reconciler.loading import load
 from reconciler.notify.smtp import SmtpSettings
+from reconciler.operations import plan_account
 from reconciler.plan import Plan
-from reconciler.planner import PlanOptions, make_plan
 from reconciler.report import markdown
-from reconciler.report.text import render_plan, target_label
-from reconciler.store import DEFAULT_LOCK_TIMEOUT, Store, open_store
-from reconciler.targets import parse_targets
-from reconciler.unmanaged import POLICIES
+from reconciler.report.text import render_plan
+from reconciler.store import DEFAULT_LOCK_TIMEOUT, open_store
+from reconciler.wording import target_label
 
 
 @cli.command()
@@ -55,8 +52,7 @@ from reconciler.unmanaged import POLICIES
     "json prints the errors as a list of {file, line, column, path, message}; markdown as a pull-request "
     "comment that takes the plan comment's place.",
 )
-@click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str) -> None:
+def validate(paths: tuple[str, ...], output_format: str) -> Outcome:
     """Check desired-state YAML: syntax, schema and domain rules.
 
     PATH is a YAML file or a folder, whose .yaml and .yml files are merged.
@@ -69,27 +65,34 @@ def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str) -> 
       reconciler validate account.yaml --format json
       reconciler validate account/ --format markdown > comment.md
     """
-    try:
-        state = load_with_progress(paths)
-    except InvalidDesiredState as invalid:
-        if output_format == "json":
-            click.echo(json.dumps([d.as_dict() for d in invalid.diagnostics], indent=2))
-        elif output_format == "markdown":
-            click.echo(markdown.render_invalid(invalid.diagnostics, f"invalid: {invalid}"), nl=False)
-        else:
-            for diagnostic in invalid.diagnostics:
-                click.echo(str(diagnostic))
-            click.echo(f"Invalid: {invalid}.", err=True)
-        ctx.exit(EXIT_ERROR)
+    with reading_bar() as bar:
+        loaded = load(paths, bar)
+    if loaded.state is None:
+        _echo_invalid(loaded.problems, output_format)
+        return Outcome.INVALID
+    state = loaded.state
     if output_format == "json":
         click.echo("[]")
-        return
+        return Outcome.DONE
     serials = sum(len(contract.serials) for contract in state.contracts)
     grants = sum(len(user.access) for user in state.users)
     click.echo(
         f"Valid: {len(state.contracts)} contracts, {serials} serials, "
         f"{len(state.users)} users, {grants} access grants."
     )
+    return Outcome.DONE
+
+
+def _echo_invalid(problems: tuple[Diagnostic, ...], output_format: str) -> None:
+    summary = InvalidDesiredState(problems)
+    if output_format == "json":
+        click.echo(json.dumps([d.as_dict() for d in summary.diagnostics], indent=2))
+    elif output_format == "markdown":
+        click.echo(markdown.render_invalid(summary.diagnostics, f"invalid: {summary}"), nl=False)
+    else:
+        for diagnostic in summary.diagnostics:
+            click.echo(str(diagnostic))
+        click.echo(f"Invalid: {summary}.", err=True)
 
 
 def _planning_options(command: Any) -> Any:
@@ -143,9 +146,7 @@ def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tupl
 @_planning_options
 @store_option
 @actor_option
-@click.pass_context
 def plan(
-    ctx: click.Context,
     paths: tuple[str, ...],
     output_format: str,
     out: str | None,
@@ -155,7 +156,7 @@ def plan(
     targets: tuple[str, ...],
     store_url: str,
     actor: str | None,
-) -> None:
+) -> Outcome:
     """Show what it takes to make the store match the YAML, in apply order.
 
     Each action says the least role that may perform it and whether the
@@ -175,7 +176,8 @@ def plan(
       reconciler plan examples/acme --target user:carol.smith@acme.example
     """
     options = _plan_options(max_removal_ratio, unmanaged, targets)
-    the_plan = plan_of(paths, open_store(store_url), required_actor(actor), options)
+    with reading_bar() as bar:
+        the_plan = plan_account(open_store(store_url), paths, required_actor(actor), options, bar)
     # Encoded once when it is both printed and saved; else the file is written as it is encoded.
     encoded = the_plan.dumps() if output_format == "json" else None
     if out:
@@ -190,9 +192,10 @@ def plan(
     if out and output_format == "text":
         click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.")
     if the_plan.blocked:
-        ctx.exit(EXIT_BLOCKED)
+        return Outcome.BLOCKED
     if detailed_exitcode and the_plan.actions:
-        ctx.exit(EXIT_CHANGES)
+        return Outcome.CHANGES
+    return Outcome.DONE
 
 
 @cli.command()
@@ -258,40 +261,33 @@ def apply(
       reconciler apply examples/acme --actor orders@cadpartners.example
       reconciler apply account.yaml --actor alice@acme.example --request
     """
-    store = open_store(store_url, lock_timeout=lock_timeout)
-    snapshot = None
-    if len(paths) == 1 and paths[0].endswith(".json"):
-        if unmanaged or targets:
-            raise InputError("--unmanaged and --target shape a new plan; a saved plan already has its own")
-        actor = required_actor(actor)  # whose rights the plan may use comes from here, not the file
-        the_plan = Plan.loads(read_text(paths[0]), paths[0])
-        snapshot = store.snapshot()
-        verify_saved(the_plan, snapshot)
-        # The share of removals allowed is the applier's to set, never the file's.
-        the_plan = rejudge_removals(the_plan, max_removal_ratio)
-    else:
-        snapshot = store.snapshot()
-        options = _plan_options(max_removal_ratio, unmanaged, targets)
-        the_plan = make_plan(load_with_progress(paths), snapshot, required_actor(actor), options)
-    echo_plan(the_plan)
-    check_applicable(the_plan, actor, request, allow_mass_removal)
-    if not the_plan.actions:
-        return
     smtp = SmtpSettings.from_env(os.environ)  # bad mail settings fail before anything changes
-    courier = make_courier(smtp) if smtp else None
-    if not auto_approve:
-        confirm(len(the_plan.actions))
-    with TerminalProgress("Applying", WRITE_BAR_FROM) as progress:
-        applied = apply_plan(
-            store,
-            the_plan,
-            actor,
-            snapshot=snapshot,
-            request=request,
-            allow_mass_removal=allow_mass_removal,
+    options = ApplyOptions(
+        request=request,
+        allow_mass_removal=allow_mass_removal,
+        max_removal_ratio=max_removal_ratio,
+        planning=_plan_options(max_removal_ratio, unmanaged, targets),
+    )
+    with (
+        reading_bar() as reading,
+        TerminalProgress("Applying", WRITE_BAR_FROM) as writing,
+        TerminalProgress("Sending e-mail", PROGRESS_FROM) as sending,
+    ):
+        applied = run_apply(
+            open_store(store_url, lock_timeout=lock_timeout),
+            paths,
+            required_actor(actor),  # whose rights the plan may use comes from here, never from a file
+            options,
+            show=echo_plan,
+            approve=(lambda plan: None) if auto_approve else (lambda plan: confirm(len(plan.actions))),
             mail=mail_settings(smtp),
-            progress=progress,
+            courier=make_courier(smtp) if smtp else None,
+            reading=reading,
+            writing=writing,
+            sending=sending,
         )
+    if not (applied.plan.actions or applied.requests):
+        return  # nothing to do: the plan said so
     counts = applied.plan.summary()
     summarise(
         lambda: markdown.render_plan(
@@ -303,7 +299,32 @@ def apply(
         f"The store is at revision {applied.revision}."
     )
     _echo_requests(applied)
-    deliver_after_apply(store, applied, courier)
+    _echo_mail(applied, smtp)
+
+
+def _echo_mail(applied: ApplyResult, smtp: SmtpSettings | None) -> None:
+    """What became of the e-mail the apply queued: waiting, sent, or still queued and why."""
+    messages = len(applied.messages)
+    if not messages:
+        return
+    people = len({m.to for m in applied.messages})
+    queued = (
+        f"Queued {messages} {plural(messages, 'e-mail')} to {people} {plural(people, 'person', 'people')}"
+    )
+    if smtp is None:
+        click.echo(
+            f"{queued}. Set RECONCILER_SMTP_URL and run `reconciler notify` to send them, "
+            "or read them with `reconciler outbox --full`."
+        )
+        return
+    click.echo(f"{queued}; sending them through {smtp.redacted}.")
+    if applied.delivery_error is not None:
+        click.echo(
+            f"Warning: the e-mail stays queued ({applied.delivery_error}); run `reconciler notify` later.",
+            err=True,
+        )
+    elif applied.delivery is not None:
+        echo_delivery(applied.delivery)
 
 
 def _echo_requests(applied: ApplyResult) -> None:
@@ -319,7 +340,7 @@ def _echo_requests(applied: ApplyResult) -> None:
 
 
 def _target_text(target: Mapping[str, str]) -> str:
-    return " ".join(target[key] for key in ("contract", "serial", "coordinator", "user") if key in target)
+    return " ".join(target[key] for key in TARGET_KEYS if key in target)
 
 
 @cli.command()
@@ -333,18 +354,13 @@ def show(planfile: str, output_format: str) -> None:
       reconciler show plan.json
       reconciler show plan.json --format markdown
     """
-    the_plan = Plan.loads(read_text(planfile), planfile)
+    the_plan = read_saved_plan(planfile)
     echo_report(
         output_format,
         the_plan.dumps,
         lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT),
         lambda: render_plan(the_plan, paint),
     )
-
-
-def plan_of(paths: tuple[str, ...], store: Store, actor: str, options: PlanOptions) -> Plan:
-    desired = load_with_progress(paths)
-    return make_plan(desired, store.snapshot(), actor, options)
 
 
 def _save(the_plan: Plan, path: Path, encoded: str | None) -> None:

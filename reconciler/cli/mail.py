@@ -1,70 +1,32 @@
-"""notify and outbox, and the delivery that follows an apply."""
+"""notify and outbox, and the mail settings every command that sends reads from the environment."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
 
-from reconciler.apply import ApplyResult
 from reconciler.cli.app import (
-    EXIT_ERROR,
+    Outcome,
     TerminalProgress,
     cli,
     echo_lines,
     format_option,
     store_option,
 )
-from reconciler.errors import (
-    InputError,
-    ReconcilerError,
-    plural,
-)
+from reconciler.errors import InputError, plural
 from reconciler.notify.compose import MailSettings
-from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, deliver
+from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, send_queued
 from reconciler.notify.maildir import write_maildir
-from reconciler.notify.message import OutboxEntry
 from reconciler.notify.smtp import DEFAULT_SENDER, SmtpSettings
+from reconciler.records import OutboxEntry
 from reconciler.report.outbox import render_outbox
-from reconciler.store import Store, open_store
+from reconciler.store import open_store
 
 #: Deliveries of at least this many messages show a progress bar on a terminal.
 PROGRESS_FROM = 50
-
-
-def deliver_after_apply(store: Store, applied: ApplyResult, courier: Courier | None) -> None:
-    """Send what the apply queued. The apply has committed: nothing here may fail the command, so a
-    delivery that cannot even start is a warning, and the mail waits in the outbox."""
-    messages = len(applied.messages)
-    if not messages:
-        return
-    people = len({m.to for m in applied.messages})
-    queued = (
-        f"Queued {messages} {plural(messages, 'e-mail')} to {people} {plural(people, 'person', 'people')}"
-    )
-    if courier is None:
-        click.echo(
-            f"{queued}. Set RECONCILER_SMTP_URL and run `reconciler notify` to send them, "
-            "or read them with `reconciler outbox --full`."
-        )
-        return
-    click.echo(f"{queued}; sending them through {courier.settings.redacted}.")
-    try:
-        report = _deliver(store, courier)
-    except ReconcilerError as error:
-        click.echo(f"Warning: the e-mail stays queued ({error}); run `reconciler notify` later.", err=True)
-        return
-    _echo_delivery(report)
-
-
-def _deliver(store: Store, courier: Courier) -> DeliveryReport:
-    """Deliver the queue, with a progress bar on a terminal when there is much to send."""
-    queued = store.queued_count()
-    with TerminalProgress("Sending e-mail", PROGRESS_FROM) as bar:
-        return deliver(store, courier, progress=lambda sent: bar(sent, queued))
 
 
 def make_courier(smtp: SmtpSettings) -> Courier:
@@ -75,7 +37,7 @@ def make_courier(smtp: SmtpSettings) -> Courier:
     return Courier(smtp, RetryPolicy(attempts=int(attempts)))
 
 
-def _echo_delivery(report: DeliveryReport) -> None:
+def echo_delivery(report: DeliveryReport) -> None:
     sent = f"Sent {report.sent} {plural(report.sent, 'e-mail')}"
     if not report.still_queued:
         click.echo(f"{sent}; none left in the outbox.")
@@ -95,7 +57,7 @@ def mail_settings(smtp: SmtpSettings | None) -> MailSettings:
 
 @cli.command()
 @store_option
-def notify(store_url: str) -> None:
+def notify(store_url: str) -> Outcome:
     """Send the queued e-mails over SMTP, each at most once.
 
     The server is RECONCILER_SMTP_URL (smtp://host:port, smtps://user@host,
@@ -110,19 +72,11 @@ def notify(store_url: str) -> None:
     Example:
       RECONCILER_SMTP_URL=smtp://mail.acme.example:587?starttls=true reconciler notify
     """
-    store = open_store(store_url)
     smtp = SmtpSettings.from_env(os.environ)
-    if smtp is None:
-        queued = store.queued_count()
-        raise InputError(
-            f"RECONCILER_SMTP_URL is not set, so nothing was sent ({queued} {plural(queued, 'e-mail')} "
-            "queued); set it to smtp://host:port, or write the queue to a Maildir with "
-            "`reconciler outbox --maildir DIR`"
-        )
-    report = _deliver(store, make_courier(smtp))
-    _echo_delivery(report)
-    if report.still_queued:
-        sys.exit(EXIT_ERROR)
+    with TerminalProgress("Sending e-mail", PROGRESS_FROM) as sending:
+        report = send_queued(open_store(store_url), make_courier(smtp) if smtp else None, sending)
+    echo_delivery(report)
+    return Outcome.UNSENT if report.still_queued else Outcome.DONE
 
 
 @cli.command()

@@ -7,21 +7,21 @@ from datetime import UTC, datetime
 import click
 
 from reconciler.cli.app import (
-    EXIT_CHANGES,
+    Outcome,
     cli,
     echo_report,
     format_option,
-    load_with_progress,
     paint,
+    reading_bar,
     store_option,
     summarise,
 )
-from reconciler.drift import find_drift
+from reconciler.engine.unmanaged import POLICIES
+from reconciler.operations import drift_account
 from reconciler.report import markdown
 from reconciler.report.json import drift_json, history_json
 from reconciler.report.text import render_drift, render_history
 from reconciler.store import open_store
-from reconciler.unmanaged import POLICIES
 
 
 @cli.command()
@@ -40,15 +40,13 @@ from reconciler.unmanaged import POLICIES
     "(keep, revoke). Overrides the YAML's unmanaged_users.",
 )
 @store_option
-@click.pass_context
 def drift(
-    ctx: click.Context,
     paths: tuple[str, ...],
     output_format: str,
     stale_invites: int | None,
     unmanaged: str | None,
     store_url: str,
-) -> None:
+) -> Outcome:
     """Compare the live store with the YAML in git, both ways.
 
     Reports what the store has that git does not, what git has that the
@@ -62,9 +60,8 @@ def drift(
       reconciler drift examples/acme --stale-invites 30
       reconciler drift examples/acme --format markdown > drift.md
     """
-    desired = load_with_progress(paths)
-    snapshot = open_store(store_url).snapshot()
-    found = find_drift(desired, snapshot, datetime.now(UTC), stale_invites, unmanaged)
+    with reading_bar() as bar:
+        found = drift_account(open_store(store_url), paths, datetime.now(UTC), stale_invites, unmanaged, bar)
     summarise(lambda: markdown.render_drift(found, limit=markdown.SUMMARY_LIMIT))
     echo_report(
         output_format,
@@ -72,8 +69,7 @@ def drift(
         lambda: markdown.render_drift(found),
         lambda: render_drift(found, paint),
     )
-    if found.found:
-        ctx.exit(EXIT_CHANGES)
+    return Outcome.CHANGES if found.found else Outcome.DONE
 
 
 @cli.command()

@@ -8,15 +8,16 @@ e-mail addresses, serial and contract numbers and product names.
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from reconciler.errors import plural
-from reconciler.notify.message import Message, message_id
+from reconciler.kinds import Event, Kind, Record
 from reconciler.plan import Action, Plan
-from reconciler.store.base import Snapshot
+from reconciler.records import Message, Snapshot
 
 #: Subjects longer than this list a few products and say how many more.
 _SUBJECT_ITEMS = 3
@@ -56,13 +57,13 @@ class Facts:
         }
         for action in actions:
             after = action.after or {}
-            if action.kind in ("user.add", "user.update"):
+            if action.kind in (Kind.USER_ADD, Kind.USER_UPDATE):
                 names[action.target["user"]] = after["first_name"]
-            elif action.kind == "serial.create":
+            elif action.kind == Kind.SERIAL_CREATE:
                 serials[action.target["serial"]] = SerialFacts(
                     after["product"], after.get("group"), action.target["contract"]
                 )
-            elif action.kind in ("serial.product_change", "serial.rename_group"):
+            elif action.kind in (Kind.SERIAL_PRODUCT_CHANGE, Kind.SERIAL_RENAME_GROUP):
                 known = serials.get(action.target["serial"])
                 if known is not None:
                     serials[action.target["serial"]] = replace(
@@ -89,7 +90,7 @@ def compose_notifications(
 ) -> list[Message]:
     """One message per person the plan's notifications name, in order of address."""
     facts = Facts.of(snapshot, plan.actions)
-    items: dict[str, list[tuple[str, Action]]] = defaultdict(list)
+    items: dict[str, list[tuple[Event, Action]]] = defaultdict(list)
     for action in plan.actions:
         for notification in action.notifications:
             items[notification.to].append((notification.event, action))
@@ -98,7 +99,7 @@ def compose_notifications(
 
 def _message(
     person: str,
-    events: Sequence[tuple[str, Action]],
+    events: Sequence[tuple[Event, Action]],
     plan: Plan,
     facts: Facts,
     revision: int,
@@ -117,41 +118,41 @@ def _message(
     )
 
 
-def sentence(event: str, action: Action, person: str, facts: Facts, settings: MailSettings) -> str:
+def sentence(event: Event, action: Action, person: str, facts: Facts, settings: MailSettings) -> str:
     """What `event` means for `person`, in one sentence."""
     target, before, after = action.target, action.before or {}, action.after or {}
     serial = target.get("serial", "")
     match event:
-        case "user.invited":
+        case Event.USER_INVITED:
             where = f" at {settings.portal_url}" if settings.portal_url else ""
             return (
                 f"You have been invited. To activate your account, sign in{where} with the temporary "
                 "password the portal sends you, and change it when asked."
             )
-        case "user.removed":
+        case Event.USER_REMOVED:
             return "You have been removed from the account: you can no longer sign in to it."
-        case "access.granted":
+        case Event.ACCESS_GRANTED:
             return f"You now have access to {facts.serial_label(serial)}, {_download(after)}."
-        case "access.changed":
+        case Event.ACCESS_CHANGED:
             return f"Your access to {facts.serial_label(serial)} changed: it now comes {_download(after)}."
-        case "access.revoked":
+        case Event.ACCESS_REVOKED:
             return f"Your access to {facts.serial_label(serial)} has been removed."
-        case "coordinator.assigned":
+        case Event.COORDINATOR_ASSIGNED:
             return (
                 f"You are now the Software Coordinator of {facts.serial_label(serial)} on contract "
                 f"{target['contract']}: you will hear of its new releases and extensions."
             )
-        case "coordinator.unassigned":
+        case Event.COORDINATOR_UNASSIGNED:
             heir = after.get("coordinator") or "the Contract Manager"
             return f"You are no longer the Software Coordinator of {facts.serial_label(serial)}; {heir} is."
-        case "coordinator.removed":
+        case Event.COORDINATOR_REMOVED:
             return f"Your Software Coordinator role on contract {target['contract']} has ended."
-        case "manager.changed":
+        case Event.MANAGER_CHANGED:
             return (
                 f"The Contract Manager of contract {target['contract']} changed from "
                 f"{before['manager']} to {after['manager']}."
             )
-        case "group.renamed":
+        case Event.GROUP_RENAMED:
             return (
                 f"The group of serial {serial} ({facts.product(serial)}) was renamed from "
                 f"{before.get('group') or '(none)'} to {after.get('group') or '(none)'}."
@@ -159,19 +160,19 @@ def sentence(event: str, action: Action, person: str, facts: Facts, settings: Ma
     raise ValueError(f"no wording for the event {event}")
 
 
-def subject(events: Sequence[str], actions: Sequence[Action], facts: Facts) -> str:
+def subject(events: Sequence[Event], actions: Sequence[Action], facts: Facts) -> str:
     """A subject that says what happened, most important first."""
     kinds = set(events)
-    products = [facts.product(a.target["serial"]) for a in actions if a.kind.startswith("access.")]
-    if "user.invited" in kinds:
+    products = [facts.product(a.target["serial"]) for a in actions if a.kind.record is Record.ACCESS]
+    if Event.USER_INVITED in kinds:
         return "You are invited to your company's licence account"
-    if "user.removed" in kinds:
+    if Event.USER_REMOVED in kinds:
         return "You were removed from your company's licence account"
-    if kinds == {"access.granted"}:
+    if kinds == {Event.ACCESS_GRANTED}:
         return "Access granted: " + _listed(products)
-    if kinds == {"access.revoked"}:
+    if kinds == {Event.ACCESS_REVOKED}:
         return "Access removed: " + _listed(products)
-    if kinds <= {"access.granted", "access.changed", "access.revoked"}:
+    if kinds <= {Event.ACCESS_GRANTED, Event.ACCESS_CHANGED, Event.ACCESS_REVOKED}:
         return "Your product access changed: " + _listed(products)
     if len(kinds) == 1:
         return _ONE_KIND_SUBJECTS[events[0]].format(**actions[0].target)
@@ -179,11 +180,11 @@ def subject(events: Sequence[str], actions: Sequence[Action], facts: Facts) -> s
 
 
 _ONE_KIND_SUBJECTS = {
-    "coordinator.assigned": "You are now a Software Coordinator on contract {contract}",
-    "coordinator.unassigned": "You are no longer Software Coordinator of serial {serial}",
-    "coordinator.removed": "Your Software Coordinator role on contract {contract} ended",
-    "manager.changed": "Contract {contract} has a new Contract Manager",
-    "group.renamed": "The group of serial {serial} was renamed",
+    Event.COORDINATOR_ASSIGNED: "You are now a Software Coordinator on contract {contract}",
+    Event.COORDINATOR_UNASSIGNED: "You are no longer Software Coordinator of serial {serial}",
+    Event.COORDINATOR_REMOVED: "Your Software Coordinator role on contract {contract} ended",
+    Event.MANAGER_CHANGED: "Contract {contract} has a new Contract Manager",
+    Event.GROUP_RENAMED: "The group of serial {serial} was renamed",
 }
 
 
@@ -213,3 +214,9 @@ def render_html(greeting: str, intro: str, lines: Sequence[str], footer: str) ->
         f"<p>{html.escape(greeting)}</p><p>{html.escape(intro)}</p><ul>{items}</ul>"
         f'<p style="color: #666">{html.escape(footer)}</p></body></html>\n'
     )
+
+
+def message_id(*parts: object, domain: str) -> str:
+    """A Message-ID that the same parts always give, so a resent message is recognisably the same."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"

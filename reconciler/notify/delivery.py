@@ -12,11 +12,25 @@ import smtplib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from reconciler.notify.message import OutboxEntry
+from reconciler.errors import InputError, plural
 from reconciler.notify.mime import to_email
 from reconciler.notify.smtp import SmtpConnection, SmtpSettings
-from reconciler.store.base import Store
+from reconciler.records import OutboxEntry, Progress
+
+
+class Outbox(Protocol):
+    """What delivery needs of a store: its queue, claimed a batch at a time. Every Store has it."""
+
+    def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]: ...
+
+    def mark_sent(self, entry_id: int) -> None: ...
+
+    def mark_failed(self, entry_id: int, error: str | None) -> None: ...
+
+    def queued_count(self) -> int: ...
+
 
 BATCH = 100
 #: How long a claim holds a message: far longer than sending a batch takes.
@@ -109,11 +123,12 @@ class Courier:
             self._connection = None
 
 
-def deliver(store: Store, courier: Courier, progress: Callable[[int], None] | None = None) -> DeliveryReport:
+def deliver(store: Outbox, courier: Courier, progress: Progress | None = None) -> DeliveryReport:
     """Send every queued message once, oldest first; say what was sent and what still waits, and why.
 
-    `progress`, if given, hears how many messages have been sent so far.
+    `progress`, if given, hears how many messages have been sent of those queued at the start.
     """
+    queued = store.queued_count() if progress else 0
     report = DeliveryReport()
     last_id = 0
     # A claim must outlive the batch even if every message times out, or another delivery could
@@ -122,19 +137,33 @@ def deliver(store: Store, courier: Courier, progress: Callable[[int], None] | No
     try:
         while batch := store.claim_queued(batch_size, LEASE_SECONDS, after_id=last_id):
             last_id = batch[-1].id
-            if not _send_batch(store, courier, batch, report, progress):
+            if not _send_batch(store, courier, batch, report, progress, queued):
                 break
     finally:
         courier.close()
     return _finish(store, report)
 
 
+def send_queued(store: Outbox, courier: Courier | None, progress: Progress | None = None) -> DeliveryReport:
+    """`reconciler notify`: deliver the queue through `courier`; without one (no SMTP server set),
+    an InputError that says how many messages wait and how to read them."""
+    if courier is None:
+        queued = store.queued_count()
+        raise InputError(
+            f"RECONCILER_SMTP_URL is not set, so nothing was sent ({queued} {plural(queued, 'e-mail')} "
+            "queued); set it to smtp://host:port, or write the queue to a Maildir with "
+            "`reconciler outbox --maildir DIR`"
+        )
+    return deliver(store, courier, progress)
+
+
 def _send_batch(
-    store: Store,
+    store: Outbox,
     courier: Courier,
     batch: list[OutboxEntry],
     report: DeliveryReport,
-    progress: Callable[[int], None] | None,
+    progress: Progress | None,
+    queued: int,
 ) -> bool:
     """Send a claimed batch; False when the server is out of reach. Whatever happens, nothing of the
     batch stays claimed: what was not tried is released for the next delivery."""
@@ -155,7 +184,7 @@ def _send_batch(
             store.mark_sent(entry.id)
             report.sent += 1
             if progress:
-                progress(report.sent)
+                progress(report.sent, queued)
         position = len(batch)
         return True
     finally:
@@ -163,7 +192,7 @@ def _send_batch(
             store.mark_failed(untried.id, None)
 
 
-def _finish(store: Store, report: DeliveryReport) -> DeliveryReport:
+def _finish(store: Outbox, report: DeliveryReport) -> DeliveryReport:
     report.still_queued = store.queued_count()
     return report
 

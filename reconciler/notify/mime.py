@@ -6,7 +6,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
 
-from reconciler.notify.message import Message
+from reconciler.records import Message
 
 # Folding at 78 columns makes the email package break a subject right after "Subject:", which
 # readers then show with a leading space; RFC 5322's hard limit of 998 keeps our headers on one line.

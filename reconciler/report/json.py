@@ -10,8 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.drift import Difference, Drift
-from reconciler.store.base import Applied
+from reconciler.records import Applied, Difference, Drift
 
 FORMAT_VERSION = 1
 

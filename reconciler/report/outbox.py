@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from reconciler.notify.message import OutboxEntry
+from reconciler.records import OutboxEntry
 
 
 def render_outbox(entries: Sequence[OutboxEntry], full: bool = False) -> Iterator[str]:

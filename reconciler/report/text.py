@@ -23,33 +23,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from reconciler.drift import Difference, Drift
 from reconciler.errors import plural
+from reconciler.kinds import Effect, Record
 from reconciler.plan import Action, Plan
+from reconciler.records import Applied, AuditEntry, Difference, Drift
 from reconciler.report.notes import plan_notes
-from reconciler.store.base import Applied, AuditEntry
+from reconciler.wording import details, fields, show, target_label
 
 Paint = Callable[[str, str], str]
 
-SYMBOLS = {"add": "+", "change": "~", "remove": "-"}
-#: The order fields are shown in, as diff.py builds records; a saved plan's JSON has its keys sorted.
-FIELD_ORDER = (
-    "first_name",
-    "last_name",
-    "manager",
-    "manage_users",
-    "shipping",
-    "name",
-    "address",
-    "product",
-    "seats",
-    "group",
-    "coordinator",
-    "country",
-    "download",
-)
-_FIELD_RANK = {name: rank for rank, name in enumerate(FIELD_ORDER)}
-COLOURS = {"add": "green", "change": "yellow", "remove": "red"}
+SYMBOLS = {Effect.ADD: "+", Effect.CHANGE: "~", Effect.REMOVE: "-"}
+COLOURS = {Effect.ADD: "green", Effect.CHANGE: "yellow", Effect.REMOVE: "red"}
 
 
 def no_paint(text: str, colour: str) -> str:
@@ -92,56 +76,12 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def target_label(action: Action) -> str:
-    """The thing an action is about, as a person names it."""
-    target = action.target
-    if action.kind.startswith("access."):
-        return f"{target['user']} on {target['serial']}"
-    if action.kind.startswith("coordinator."):
-        return f"{target['coordinator']} on {target['contract']}"
-    if action.kind.startswith("serial."):
-        return target["serial"]
-    return target.get("user") or target["contract"]
-
-
-def details(action: Action) -> str:
-    """What an add sets, or what a change changes: `field old → new`."""
-    if action.effect == "remove":
-        return ""
-    after = action.after or {}
-    if action.effect == "add":
-        if action.kind == "user.add":
-            return f"{after['first_name']} {after['last_name']}"
-        return ", ".join(f"{key} {show(value)}" for key, value in fields(after) if value not in (None, False))
-    before = action.before or {}
-    return ", ".join(
-        f"{key} {show(before.get(key))} → {show(value)}"
-        for key, value in fields(after)
-        if before.get(key) != value
-    )
-
-
-def fields(record: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """The fields of `record` in FIELD_ORDER, so a saved plan reads as the plan did."""
-    return sorted(record.items(), key=lambda item: (_FIELD_RANK.get(item[0], len(_FIELD_RANK)), item[0]))
-
-
-def show(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Mapping):
-        return ", ".join(str(v) for _, v in fields(value))
-    return str(value)
-
-
 def difference_label(difference: Difference) -> str:
     """The record a drift is about, as a person names it: `serial 399-12345678`."""
     target = difference.target
-    if difference.record == "access":
+    if difference.record is Record.ACCESS:
         return f"access {target['user']} on {target['serial']}"
-    if difference.record == "coordinator":
+    if difference.record is Record.COORDINATOR:
         return f"coordinator {target['coordinator']} on {target['contract']}"
     return f"{difference.record} {target[difference.record]}"
 
@@ -162,9 +102,9 @@ def changed_fields(difference: Difference) -> str:
 
 #: Drift seen from git: what the store has that git does not was added outside git.
 DRIFT_SECTIONS = (
-    ("only_in_store", "+", "add", "In the store, not in git (added or kept outside git):"),
-    ("only_in_git", "-", "remove", "In git, not in the store (removed outside git, or never applied):"),
-    ("differ", "~", "change", "Different (git → store):"),
+    ("only_in_store", "+", Effect.ADD, "In the store, not in git (added or kept outside git):"),
+    ("only_in_git", "-", Effect.REMOVE, "In git, not in the store (removed outside git, or never applied):"),
+    ("differ", "~", Effect.CHANGE, "Different (git → store):"),
 )
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.errors import StoreError
-from reconciler.store.base import Snapshot, Store
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT
+from reconciler.store.protocol import Store
 from reconciler.store.sqlite import SqliteStore
 from reconciler.store.urls import redact_url
 
 DEFAULT_URL = "sqlite:///reconciler.db"
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT", "DEFAULT_URL", "Snapshot", "Store", "open_store", "redact_url"]
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "DEFAULT_URL", "Store", "open_store", "redact_url"]
 
 
 def open_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:

@@ -11,7 +11,8 @@ seconds; records who holds it in `apply_lock` (the lock itself carries no
 holder); then in one transaction re-reads the revision, writes every action
 in batches (per run of actions of one kind: one COPY for plain inserts, else
 one pipelined `executemany`; the audit log by COPY), bumps the revision and
-commits. Any error rolls all of it back.
+commits. Any error rolls all of it back. What an apply does is shared with
+SQLite (sql.py); this module connects, locks, begins and bulk-writes.
 
 The URL is handed to libpq as it is, so the password comes from the URL,
 PGPASSWORD or ~/.pgpass as libpq finds it; `url` is the redacted form, the
@@ -22,169 +23,94 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from functools import cache
 from typing import Any
 
-import psycopg
-from psycopg import errors as pg_errors
-from psycopg.conninfo import conninfo_to_dict
-
 from reconciler.errors import StoreError, StoreExists, StoreLocked, StoreNotFound
-from reconciler.notify.message import Message, OutboxEntry, Request
-from reconciler.plan import Plan
 from reconciler.store import migrations
-from reconciler.store import statements as sql
-from reconciler.store.base import Applied, Progress, Snapshot
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
-from reconciler.store.rows import history_from_rows, outbox_entry, snapshot_from_rows
-from reconciler.store.shared import (
-    action_batches,
-    audit_row,
-    check_current,
-    now_text,
-    outbox_row,
-    request_row,
-)
-from reconciler.store.statements import AUDIT, READS, WRITES, ParamsOf
+from reconciler.store.sql import SqlStore, percent_s
+from reconciler.store.statements import READS, Params
 from reconciler.store.urls import redact_url
 
-DIALECT = "postgresql"
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+    from psycopg.conninfo import conninfo_to_dict
+except ImportError:  # pragma: no cover - tested in a virtual environment without the extra
+    raise StoreError(
+        "a postgresql:// store needs the PostgreSQL driver: pip install 'reconciler[postgresql]'"
+    ) from None
+
 #: Seconds to wait for the server to answer a connection, unless the URL says otherwise.
 CONNECT_TIMEOUT = 10
 
 
-def _placeholders(sql: str) -> str:
-    """The shared statements use `?`; psycopg wants `%s`. Converted once, at import."""
-    return sql.replace("?", "%s")
-
-
-def _as_copy(sql: str) -> str | None:
+@cache
+def _as_copy(statement: str) -> str | None:
     """`COPY table (columns) FROM STDIN` for an INSERT whose values are all parameters, else None."""
-    found = re.fullmatch(r"INSERT INTO (\w+) \(([^)]*)\) VALUES \(\?(?:, \?)*\)", sql)
+    found = re.fullmatch(r"INSERT INTO (\w+) \(([^)]*)\) VALUES \(\?(?:, \?)*\)", statement)
     return f"COPY {found[1]} ({found[2]}) FROM STDIN" if found else None
 
 
-#: kind -> (statement, its parameters, COPY for inserts that can load that way); made once, at import.
-WRITES_PG: dict[str, tuple[str, ParamsOf, str | None]] = {
-    kind: (_placeholders(sql), params_of, _as_copy(sql)) for kind, (sql, params_of) in WRITES.items()
-}
-AUDIT_COPY = _as_copy(AUDIT)
-OUTBOX_INSERT = _placeholders(sql.OUTBOX_INSERT)
-REQUEST_INSERT = _placeholders(sql.REQUEST_INSERT)
-OUTBOX_ALL = _placeholders(sql.OUTBOX_ALL)
-OUTBOX_QUEUED = _placeholders(sql.OUTBOX_QUEUED)
-#: As statements.OUTBOX_CLAIM, but SKIP LOCKED: under READ COMMITTED two claims could otherwise pick the
-#: same rows in their subqueries, and both would send them.
-OUTBOX_CLAIM = _placeholders(sql.OUTBOX_CLAIM).replace("LIMIT %s)", "LIMIT %s FOR UPDATE SKIP LOCKED)")
-
-
-class PostgresStore:
+class PostgresStore(SqlStore):
     """A store in the PostgreSQL database at `url` (postgresql://user@host:port/db)."""
+
+    dialect = "postgresql"
 
     def __init__(self, url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self._conninfo = url
         self.url = redact_url(url)
         self.lock_timeout = lock_timeout
 
-    def initialize(self, resellers: Sequence[str]) -> Snapshot:
+    def _sql(self, statement: str) -> str:
+        return percent_s(statement)
+
+    @contextmanager
+    def _creating(self) -> Iterator[psycopg.Connection[Any]]:
         with self._connection(create=True) as db:
-            migrations.begin(db, DIALECT)
+            migrations.begin(db, self.dialect)
             try:
-                if migrations.current_version(db, DIALECT):
+                if migrations.current_version(db, self.dialect):
                     raise StoreExists(f"a store already exists at {self.url}; it was left as it is")
-                migrations.migrate(db, DIALECT)
-                lineage = _new_lineage()
-                cursor = db.cursor()
-                cursor.executemany(
-                    "INSERT INTO meta (key, value) VALUES (%s, %s)", [("lineage", lineage), ("revision", "0")]
-                )
-                cursor.executemany(
-                    "INSERT INTO resellers (email) VALUES (%s)", [(r.lower(),) for r in resellers]
-                )
+                yield db
             except BaseException:
                 _rollback(db)
                 raise
             db.execute("COMMIT")
-        return self.snapshot()
 
-    def snapshot(self) -> Snapshot:
+    @contextmanager
+    def _reading(self) -> Iterator[psycopg.Connection[Any]]:
         with self._connection() as db, _transaction(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"):
-            rows = {name: db.execute(sql).fetchall() for name, sql in READS.items()}
-        return snapshot_from_rows(rows)
+            yield db
 
-    def apply(
-        self,
-        plan: Plan,
-        actor: str,
-        outbox: Sequence[Message] = (),
-        requests: Sequence[Request] = (),
-        progress: Progress | None = None,
-    ) -> int:
-        now = now_text()
+    @contextmanager
+    def _writing(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._connection() as db, _transaction(db, "BEGIN"):
+            yield db
+
+    @contextmanager
+    def _applying(self, actor: str) -> Iterator[psycopg.Connection[Any]]:
         with self._connection() as db:
-            lineage = _meta(db)["lineage"]
+            lineage = dict(db.execute(READS["meta"]).fetchall())["lineage"]
             with self._apply_lock(db, lineage, actor), _transaction(db, "BEGIN"):
-                meta = _meta(db, lock=True)
-                revision = check_current(plan, meta["lineage"], int(meta["revision"]))
-                cursor = db.cursor()
-                for kind, rows in action_batches(plan, now, progress):
-                    statement, _, copy_sql = WRITES_PG[kind]
-                    _write(cursor, statement, copy_sql, rows)
-                if plan.actions:
-                    audit = [audit_row(revision, actor, now, a) for a in plan.actions]
-                    _write(cursor, "", AUDIT_COPY, audit)
-                    db.execute("UPDATE meta SET value = %s WHERE key = 'revision'", (str(revision),))
-                _write(cursor, REQUEST_INSERT, None, [request_row(revision, now, r) for r in requests])
-                _write(cursor, OUTBOX_INSERT, None, [outbox_row(revision, now, m) for m in outbox])
-        return revision
+                yield db
 
-    def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
-        with self._connection() as db:
-            rows = db.execute(OUTBOX_QUEUED if queued_only else OUTBOX_ALL).fetchall()
-        return [outbox_entry(row) for row in rows]
-
-    def queued_count(self) -> int:
-        with self._connection() as db:
-            row = db.execute(sql.OUTBOX_QUEUED_COUNT).fetchone()
-        return int(row[0]) if row else 0
-
-    def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
-        now = datetime.now(UTC)
-        until = (now + timedelta(seconds=lease_seconds)).isoformat(timespec="milliseconds")
-        with self._connection() as db, _transaction(db, "BEGIN"):
-            params = (until, after_id, now.isoformat(timespec="milliseconds"), limit)
-            claimed = [outbox_entry(row) for row in db.execute(OUTBOX_CLAIM, params).fetchall()]
-        return sorted(claimed, key=lambda entry: entry.id)
-
-    def mark_sent(self, entry_id: int) -> None:
-        with self._connection() as db:
-            db.execute(_placeholders(sql.OUTBOX_SENT), (now_text(), entry_id))
-
-    def mark_failed(self, entry_id: int, error: str | None) -> None:
-        with self._connection() as db:
-            if error is None:
-                db.execute(_placeholders(sql.OUTBOX_RELEASE), (entry_id,))
-            else:
-                db.execute(_placeholders(sql.OUTBOX_FAILED), (error, entry_id))
-
-    def history(self, limit: int) -> tuple[Applied, ...]:
-        with self._connection() as db, _transaction(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"):
-            rows = db.execute(_placeholders(sql.HISTORY), (limit,)).fetchall()
-        return history_from_rows(rows)
-
-    def activate_user(self, email: str) -> None:
-        with self._connection() as db, _transaction(db, "BEGIN"):
-            found = db.execute(
-                "UPDATE users SET status = 'active' WHERE email = %s", (email.lower(),)
-            ).rowcount
-        if not found:
-            raise StoreError(f"no user {email} in the store")
-
-    def close(self) -> None:
-        """Nothing stays open between calls."""
+    def _write_rows(self, db: psycopg.Connection[Any], statement: str, rows: Sequence[Params]) -> None:
+        """One batch: COPY where it can load the rows (far fewer round trips), else pipelined executemany."""
+        if not rows:
+            return
+        copy_sql = _as_copy(statement)
+        cursor = db.cursor()
+        if copy_sql is None:
+            cursor.executemany(percent_s(statement), rows)
+            return
+        with cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     @contextmanager
     def _connection(self, create: bool = False) -> Iterator[psycopg.Connection[Any]]:
@@ -197,11 +123,11 @@ class PostgresStore:
             raise StoreError(f"cannot connect to {self.url}: {message}") from None
         try:
             if not create:
-                if not migrations.current_version(db, DIALECT):
+                if not migrations.current_version(db, self.dialect):
                     raise StoreNotFound(
                         f"no store at {self.url}; create one with `reconciler init --reseller EMAIL`"
                     )
-                migrations.check(db, DIALECT, self.url)
+                migrations.check(db, self.dialect, self.url)
             yield db
         except psycopg.Error as error:
             raise StoreError(f"{self.url}: {self._clean(error)}") from None
@@ -271,29 +197,10 @@ def _transaction(db: psycopg.Connection[Any], begin: str) -> Iterator[None]:
     db.execute("COMMIT")
 
 
-def _write(cursor: psycopg.Cursor[Any], sql: str, copy_sql: str | None, rows: list[tuple[Any, ...]]) -> None:
-    """One batch: COPY where it can load the rows (far fewer round trips), else a pipelined executemany."""
-    if copy_sql is None:
-        cursor.executemany(sql, rows)
-        return
-    with cursor.copy(copy_sql) as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
 def _rollback(db: psycopg.Connection[Any]) -> None:
     # A broken connection rolls back on the server by itself; report the first error, not this one.
     with suppress(psycopg.Error):
         db.execute("ROLLBACK")
-
-
-def _meta(db: psycopg.Connection[Any], lock: bool = False) -> dict[str, str]:
-    sql = READS["meta"] + (" FOR UPDATE" if lock else "")
-    return {key: value for key, value in db.execute(sql).fetchall()}
-
-
-def _new_lineage() -> str:
-    return str(uuid.uuid4())
 
 
 def _lock_key(lineage: str) -> int:

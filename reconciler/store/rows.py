@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
+from reconciler.kinds import Kind
 from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
-from reconciler.notify.message import Message, OutboxEntry
-from reconciler.store.base import Applied, AuditEntry, Snapshot
+from reconciler.records import Applied, AuditEntry, Message, OutboxEntry, Snapshot
 
 Rows = Sequence[Sequence[Any]]
 
@@ -73,7 +73,7 @@ def history_from_rows(rows: Rows) -> tuple[Applied, ...]:
     applies = []
     for (revision, actor, at), run in groupby(rows, key=lambda row: (row[0], row[1], row[2])):
         changes = tuple(
-            AuditEntry(kind, json.loads(target), _json_or_none(before), _json_or_none(after))
+            AuditEntry(Kind(kind), json.loads(target), _json_or_none(before), _json_or_none(after))
             for _, _, _, kind, target, before, after in run
         )
         applies.append(Applied(int(revision), actor, at, changes))

@@ -1,13 +1,16 @@
-"""The SQL each action kind runs, with its parameters; shared by every store.
+"""Every statement the SQL stores run, shared by both; the few that differ by dialect are keyed by it.
 
-Statements use `?` placeholders; a store whose driver wants another style
-converts them once.
+`WRITES` is each action kind's write statement, with its parameters: one
+entry per kind of `kinds.Kind`. Statements use `?` placeholders; a store
+whose driver wants another style converts them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from reconciler.kinds import Kind
 
 Params = tuple[Any, ...]
 #: The parameters of one action's statement, from its target, its `after` and the time of the apply.
@@ -20,35 +23,35 @@ def _shipping(record: Mapping[str, Any]) -> Params:
 
 
 #: kind -> (statement, its parameters for one action).
-WRITES: dict[str, tuple[str, ParamsOf]] = {
-    "user.add": (
+WRITES: dict[Kind, tuple[str, ParamsOf]] = {
+    Kind.USER_ADD: (
         "INSERT INTO users (email, first_name, last_name, status, added_at, protected) "
         "VALUES (?, ?, ?, 'invited', ?, ?)",
         lambda t, new, now: (t["user"], new["first_name"], new["last_name"], now, new.get("protect", False)),
     ),
-    "user.protect": (
+    Kind.USER_PROTECT: (
         "UPDATE users SET protected = ? WHERE email = ?",
         lambda t, new, now: (new["protect"], t["user"]),
     ),
-    "user.update": (
+    Kind.USER_UPDATE: (
         "UPDATE users SET first_name = ?, last_name = ? WHERE email = ?",
         lambda t, new, now: (new["first_name"], new["last_name"], t["user"]),
     ),
-    "user.remove": ("DELETE FROM users WHERE email = ?", lambda t, new, now: (t["user"],)),
-    "contract.create": (
+    Kind.USER_REMOVE: ("DELETE FROM users WHERE email = ?", lambda t, new, now: (t["user"],)),
+    Kind.CONTRACT_CREATE: (
         "INSERT INTO contracts (number, manager, protected) VALUES (?, ?, ?)",
         lambda t, new, now: (t["contract"], new["manager"], new.get("protect", False)),
     ),
-    "contract.protect": (
+    Kind.CONTRACT_PROTECT: (
         "UPDATE contracts SET protected = ? WHERE number = ?",
         lambda t, new, now: (new["protect"], t["contract"]),
     ),
-    "contract.manager_change": (
+    Kind.CONTRACT_MANAGER_CHANGE: (
         "UPDATE contracts SET manager = ? WHERE number = ?",
         lambda t, new, now: (new["manager"], t["contract"]),
     ),
-    "contract.remove": ("DELETE FROM contracts WHERE number = ?", lambda t, new, now: (t["contract"],)),
-    "coordinator.add": (
+    Kind.CONTRACT_REMOVE: ("DELETE FROM contracts WHERE number = ?", lambda t, new, now: (t["contract"],)),
+    Kind.COORDINATOR_ADD: (
         "INSERT INTO coordinators (contract, email, manage_users, shipping_name, shipping_address, "
         "shipping_country) VALUES (?, ?, ?, ?, ?, ?)",
         lambda t, new, now: (
@@ -58,7 +61,7 @@ WRITES: dict[str, tuple[str, ParamsOf]] = {
             *_shipping(new),
         ),
     ),
-    "coordinator.update": (
+    Kind.COORDINATOR_UPDATE: (
         "UPDATE coordinators SET manage_users = ?, shipping_name = ?, shipping_address = ?, "
         "shipping_country = ? WHERE contract = ? AND email = ?",
         lambda t, new, now: (
@@ -68,11 +71,11 @@ WRITES: dict[str, tuple[str, ParamsOf]] = {
             t["coordinator"],
         ),
     ),
-    "coordinator.remove": (
+    Kind.COORDINATOR_REMOVE: (
         "DELETE FROM coordinators WHERE contract = ? AND email = ?",
         lambda t, new, now: (t["contract"], t["coordinator"]),
     ),
-    "serial.create": (
+    Kind.SERIAL_CREATE: (
         "INSERT INTO serials (number, contract, product, seats, group_name, protected) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         lambda t, new, now: (
@@ -84,40 +87,40 @@ WRITES: dict[str, tuple[str, ParamsOf]] = {
             new.get("protect", False),
         ),
     ),
-    "serial.protect": (
+    Kind.SERIAL_PROTECT: (
         "UPDATE serials SET protected = ? WHERE number = ?",
         lambda t, new, now: (new["protect"], t["serial"]),
     ),
-    "serial.remove": ("DELETE FROM serials WHERE number = ?", lambda t, new, now: (t["serial"],)),
-    "serial.seats_change": (
+    Kind.SERIAL_REMOVE: ("DELETE FROM serials WHERE number = ?", lambda t, new, now: (t["serial"],)),
+    Kind.SERIAL_SEATS_CHANGE: (
         "UPDATE serials SET seats = ? WHERE number = ?",
         lambda t, new, now: (new["seats"], t["serial"]),
     ),
-    "serial.product_change": (
+    Kind.SERIAL_PRODUCT_CHANGE: (
         "UPDATE serials SET product = ? WHERE number = ?",
         lambda t, new, now: (new["product"], t["serial"]),
     ),
-    "serial.rename_group": (
+    Kind.SERIAL_RENAME_GROUP: (
         "UPDATE serials SET group_name = ? WHERE number = ?",
         lambda t, new, now: (new["group"], t["serial"]),
     ),
-    "serial.assign_coordinator": (
+    Kind.SERIAL_ASSIGN_COORDINATOR: (
         "UPDATE serials SET coordinator = ? WHERE number = ?",
         lambda t, new, now: (new["coordinator"], t["serial"]),
     ),
-    "serial.unassign_coordinator": (
+    Kind.SERIAL_UNASSIGN_COORDINATOR: (
         "UPDATE serials SET coordinator = NULL WHERE number = ?",
         lambda t, new, now: (t["serial"],),
     ),
-    "access.grant": (
+    Kind.ACCESS_GRANT: (
         "INSERT INTO access (user_email, serial, download) VALUES (?, ?, ?)",
         lambda t, new, now: (t["user"], t["serial"], new["download"]),
     ),
-    "access.update": (
+    Kind.ACCESS_UPDATE: (
         "UPDATE access SET download = ? WHERE user_email = ? AND serial = ?",
         lambda t, new, now: (new["download"], t["user"], t["serial"]),
     ),
-    "access.revoke": (
+    Kind.ACCESS_REVOKE: (
         "DELETE FROM access WHERE user_email = ? AND serial = ?",
         lambda t, new, now: (t["user"], t["serial"]),
     ),
@@ -126,6 +129,11 @@ WRITES: dict[str, tuple[str, ParamsOf]] = {
 AUDIT = (
     "INSERT INTO audit_log (revision, actor, at, kind, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+
+META_INSERT = "INSERT INTO meta (key, value) VALUES (?, ?)"
+RESELLER_INSERT = "INSERT INTO resellers (email) VALUES (?)"
+REVISION_UPDATE = "UPDATE meta SET value = ? WHERE key = 'revision'"
+USER_ACTIVATE = "UPDATE users SET status = 'active' WHERE email = ?"
 
 READS = {
     "meta": "SELECT key, value FROM meta",
@@ -159,11 +167,17 @@ OUTBOX_ALL = f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id"
 OUTBOX_QUEUED = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE sent_at IS NULL ORDER BY id"
 OUTBOX_QUEUED_COUNT = "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"
 #: Claims up to `limit` queued messages after an id that nobody else holds, until the lease runs out.
-OUTBOX_CLAIM = (
+_OUTBOX_CLAIM = (
     "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL "
-    "AND id > ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?) "
+    "AND id > ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?{lock}) "
     f"RETURNING {_OUTBOX_COLUMNS}"
 )
+OUTBOX_CLAIM = {
+    "sqlite": _OUTBOX_CLAIM.format(lock=""),
+    # SKIP LOCKED: under READ COMMITTED two claims could otherwise pick the same rows in their
+    # subqueries, and both would send them. (SQLite's write lock runs one claim at a time.)
+    "postgresql": _OUTBOX_CLAIM.format(lock=" FOR UPDATE SKIP LOCKED"),
+}
 OUTBOX_SENT = "UPDATE outbox SET sent_at = ?, claimed_until = NULL, last_error = NULL WHERE id = ?"
 OUTBOX_FAILED = (
     "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_until = NULL "
@@ -177,3 +191,6 @@ HISTORY = (
     "WHERE revision IN (SELECT DISTINCT revision FROM audit_log ORDER BY revision DESC LIMIT ?) "
     "ORDER BY revision DESC, id"
 )
+
+#: The store's lineage and revision, read inside an apply's transaction; PostgreSQL locks the rows too.
+META_FOR_APPLY = {"sqlite": READS["meta"], "postgresql": READS["meta"] + " FOR UPDATE"}

@@ -33,10 +33,10 @@ from bench_plan import renamed_one_percent
 from common import account_file, median_seconds
 
 from reconciler.apply import apply_plan
+from reconciler.engine.planner import make_plan
+from reconciler.loading import load_desired_state
 from reconciler.model import DesiredState
-from reconciler.planner import make_plan
 from reconciler.store import open_store
-from reconciler.validate import load_desired_state
 
 RESELLER = "orders@cadpartners.example"
 ADMIN_URL = os.environ.get("RECONCILER_BENCH_POSTGRES", "postgresql://127.0.0.1:5432/postgres")

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import account_file, bare_parse, median_seconds
 
 from reconciler.apply import apply_plan
-from reconciler.planner import make_plan
+from reconciler.engine.planner import make_plan
+from reconciler.loading import load_desired_state
 from reconciler.store import open_store
-from reconciler.validate import load_desired_state
 
 RESELLER = "orders@cadpartners.example"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import account_file, bare_parse, median_seconds
 
-from reconciler.validate import load_desired_state
+from reconciler.loading import load_desired_state
 
 
 def bare_parse_gc_paused(path: Path) -> object:

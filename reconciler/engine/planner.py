@@ -11,16 +11,16 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from reconciler.diff import diff
-from reconciler.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal
+from reconciler.engine.diff import diff
+from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal
+from reconciler.engine.ordering import plan_order
+from reconciler.engine.permissions import Authority, judge
+from reconciler.engine.recipients import Recipients
+from reconciler.engine.targets import check_known, select
+from reconciler.engine.unmanaged import DEFAULT_POLICY, with_unmanaged
 from reconciler.model import DesiredState
-from reconciler.notify.recipients import Recipients
-from reconciler.ordering import plan_order
-from reconciler.permissions import Authority, judge
 from reconciler.plan import Action, Plan
-from reconciler.store.base import Snapshot
-from reconciler.targets import check_known, select
-from reconciler.unmanaged import DEFAULT_POLICY, with_unmanaged
+from reconciler.records import Snapshot
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ An edge (a, b) says action a must run before action b. The edges:
   grants, so the seats in use never exceed the seats there are.
 
 Where the graph leaves the order open, the tie-break is the action's kind
-(see `plan.KINDS`) and then its target, so the same input gives the same plan.
+(its rank in `kinds.TABLE`) and then its target, so the same input gives the same plan.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from reconciler.kinds import Kind
 from reconciler.plan import Action
 
 Edge = tuple[int, int]
@@ -35,18 +36,20 @@ def plan_order(actions: Sequence[Action], sort_key: SortKey = Action.sort_key) -
     return ordered(actions, list(dependencies(actions)), sort_key)
 
 
-#: The kinds other actions wait for or hold up, with the target keys that name one.
-_LOOKED_UP = {
-    "user.add": ("user",),
-    "user.remove": ("user",),
-    "contract.create": ("contract",),
-    "contract.remove": ("contract",),
-    "serial.create": ("serial",),
-    "serial.remove": ("serial",),
-    "serial.seats_change": ("serial",),
-    "coordinator.add": ("contract", "coordinator"),
-    "coordinator.remove": ("contract", "coordinator"),
-}
+#: The kinds other actions wait for or hold up, found by the target keys of their record.
+_LOOKED_UP = frozenset(
+    {
+        Kind.USER_ADD,
+        Kind.USER_REMOVE,
+        Kind.CONTRACT_CREATE,
+        Kind.CONTRACT_REMOVE,
+        Kind.SERIAL_CREATE,
+        Kind.SERIAL_REMOVE,
+        Kind.SERIAL_SEATS_CHANGE,
+        Kind.COORDINATOR_ADD,
+        Kind.COORDINATOR_REMOVE,
+    }
+)
 
 
 class _Lookup:
@@ -56,13 +59,12 @@ class _Lookup:
         self._index: dict[tuple[str, ...], int] = {}
         self.revokes: dict[str, list[int]] = defaultdict(list)
         for i, action in enumerate(actions):
-            keys = _LOOKED_UP.get(action.kind)
-            if keys:
-                self._index[(action.kind, *(action.target[k] for k in keys))] = i
-            elif action.kind == "access.revoke":
+            if action.kind in _LOOKED_UP:
+                self._index[(action.kind, *(action.target[k] for k in action.kind.record.keys))] = i
+            elif action.kind == Kind.ACCESS_REVOKE:
                 self.revokes[action.target["serial"]].append(i)
 
-    def one(self, kind: str, *key: str | None) -> list[int]:
+    def one(self, kind: Kind, *key: str | None) -> list[int]:
         found = self._index.get((kind, *key)) if None not in key else None  # type: ignore[arg-type]
         return [] if found is None else [found]
 
@@ -89,22 +91,22 @@ def _needs(action: Action, lookup: _Lookup) -> Iterator[int]:
     """The actions that must run before `action`."""
     kind, target, after = action.kind, action.target, action.after or {}
     one = lookup.one
-    if kind in ("contract.create", "contract.manager_change"):
-        yield from one("user.add", after["manager"])
-    elif kind == "coordinator.add":
-        yield from one("contract.create", target["contract"])
-        yield from one("user.add", target["coordinator"])
-    elif kind == "serial.create":
-        yield from one("contract.create", target["contract"])
-    elif kind == "serial.assign_coordinator":
-        yield from one("serial.create", target["serial"])
-        yield from one("coordinator.add", target["contract"], after["coordinator"])
-    elif kind == "access.grant":
-        yield from one("user.add", target["user"])
-        yield from one("serial.create", target["serial"])
-        yield from one("serial.seats_change", target["serial"])
+    if kind in (Kind.CONTRACT_CREATE, Kind.CONTRACT_MANAGER_CHANGE):
+        yield from one(Kind.USER_ADD, after["manager"])
+    elif kind == Kind.COORDINATOR_ADD:
+        yield from one(Kind.CONTRACT_CREATE, target["contract"])
+        yield from one(Kind.USER_ADD, target["coordinator"])
+    elif kind == Kind.SERIAL_CREATE:
+        yield from one(Kind.CONTRACT_CREATE, target["contract"])
+    elif kind == Kind.SERIAL_ASSIGN_COORDINATOR:
+        yield from one(Kind.SERIAL_CREATE, target["serial"])
+        yield from one(Kind.COORDINATOR_ADD, target["contract"], after["coordinator"])
+    elif kind == Kind.ACCESS_GRANT:
+        yield from one(Kind.USER_ADD, target["user"])
+        yield from one(Kind.SERIAL_CREATE, target["serial"])
+        yield from one(Kind.SERIAL_SEATS_CHANGE, target["serial"])
         yield from lookup.revokes[target["serial"]]
-    elif kind == "serial.seats_change":
+    elif kind == Kind.SERIAL_SEATS_CHANGE:
         yield from lookup.revokes[target["serial"]]
 
 
@@ -112,17 +114,17 @@ def _holds_up(action: Action, lookup: _Lookup) -> Iterator[int]:
     """The actions that must wait for `action`."""
     kind, target, before = action.kind, action.target, action.before or {}
     one = lookup.one
-    if kind in ("serial.assign_coordinator", "serial.unassign_coordinator", "serial.remove"):
-        yield from one("coordinator.remove", target["contract"], before.get("coordinator"))
-    if kind in ("serial.remove", "coordinator.remove"):
-        yield from one("contract.remove", target["contract"])
-    if kind == "access.revoke":
-        yield from one("user.remove", target["user"])
-        yield from one("serial.remove", target["serial"])
-    elif kind == "coordinator.remove":
-        yield from one("user.remove", target["coordinator"])
-    elif kind in ("contract.remove", "contract.manager_change"):
-        yield from one("user.remove", before["manager"])
+    if kind in (Kind.SERIAL_ASSIGN_COORDINATOR, Kind.SERIAL_UNASSIGN_COORDINATOR, Kind.SERIAL_REMOVE):
+        yield from one(Kind.COORDINATOR_REMOVE, target["contract"], before.get("coordinator"))
+    if kind in (Kind.SERIAL_REMOVE, Kind.COORDINATOR_REMOVE):
+        yield from one(Kind.CONTRACT_REMOVE, target["contract"])
+    if kind == Kind.ACCESS_REVOKE:
+        yield from one(Kind.USER_REMOVE, target["user"])
+        yield from one(Kind.SERIAL_REMOVE, target["serial"])
+    elif kind == Kind.COORDINATOR_REMOVE:
+        yield from one(Kind.USER_REMOVE, target["coordinator"])
+    elif kind in (Kind.CONTRACT_REMOVE, Kind.CONTRACT_MANAGER_CHANGE):
+        yield from one(Kind.USER_REMOVE, before["manager"])
 
 
 def ordered(

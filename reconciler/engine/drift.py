@@ -15,72 +15,14 @@ input only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from reconciler.diff import diff
+from reconciler.engine.diff import diff
+from reconciler.engine.unmanaged import DEFAULT_POLICY, with_unmanaged
+from reconciler.kinds import Effect, Kind, Record
 from reconciler.model import DesiredState
-from reconciler.plan import TARGET_KEYS
-from reconciler.store.base import INVITED, Snapshot
-from reconciler.unmanaged import DEFAULT_POLICY, with_unmanaged
-
-#: The kinds of record, in the order a report lists them.
-RECORDS = ("user", "contract", "coordinator", "serial", "access")
-_RECORD_RANK = {record: rank for rank, record in enumerate(RECORDS)}
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One record the store and git disagree on.
-
-    `store` is the record as the store has it, None when only git has it;
-    `git` the record as the YAML declares it, None when only the store has
-    it. For a record in both, each holds only the fields that differ.
-    """
-
-    record: str
-    target: Mapping[str, str]
-    store: Mapping[str, Any] | None
-    git: Mapping[str, Any] | None
-
-    def sort_key(self) -> tuple[int, tuple[str, ...]]:
-        return _RECORD_RANK[self.record], tuple(self.target.get(k, "") for k in TARGET_KEYS)
-
-
-@dataclass(frozen=True)
-class StaleInvite:
-    """A user still invited, and since when (ISO 8601, as the store has it)."""
-
-    user: str
-    invited_at: str
-
-
-@dataclass(frozen=True)
-class Drift:
-    """The store at one revision compared with git."""
-
-    lineage: str
-    revision: int
-    only_in_store: tuple[Difference, ...] = ()
-    only_in_git: tuple[Difference, ...] = ()
-    differ: tuple[Difference, ...] = ()
-    stale_invites: tuple[StaleInvite, ...] = ()
-    stale_after_days: int | None = None
-
-    @property
-    def found(self) -> bool:
-        """Whether there is anything to report (and `drift` exits 2)."""
-        return bool(self.only_in_store or self.only_in_git or self.differ or self.stale_invites)
-
-    def summary(self) -> dict[str, int]:
-        return {
-            "only_in_store": len(self.only_in_store),
-            "only_in_git": len(self.only_in_git),
-            "differ": len(self.differ),
-            "stale_invites": len(self.stale_invites),
-        }
+from reconciler.records import INVITED, Difference, Drift, Snapshot, StaleInvite
 
 
 def find_drift(
@@ -95,24 +37,24 @@ def find_drift(
     policy = unmanaged or desired.unmanaged_users or DEFAULT_POLICY
     goal, _ = with_unmanaged(desired, snapshot.state, policy)
     actions = diff(goal, snapshot.state)
-    created = {a.target["serial"] for a in actions if a.kind == "serial.create"}
+    created = {a.target["serial"] for a in actions if a.kind == Kind.SERIAL_CREATE}
     assigned = {
         a.target["serial"]: (a.after or {}).get("coordinator")
         for a in actions
-        if a.kind == "serial.assign_coordinator" and a.target["serial"] in created
+        if a.kind == Kind.SERIAL_ASSIGN_COORDINATOR and a.target["serial"] in created
     }
     only_in_store: list[Difference] = []
     only_in_git: list[Difference] = []
-    changed: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[dict[str, Any], dict[str, Any]]] = {}
+    changed: dict[tuple[Record, tuple[tuple[str, str], ...]], tuple[dict[str, Any], dict[str, Any]]] = {}
     for action in actions:
-        record = action.kind.split(".", 1)[0]
+        record = action.kind.record
         target = dict(action.target)
-        if action.effect == "remove":
+        if action.effect is Effect.REMOVE:
             only_in_store.append(Difference(record, target, action.before, None))
-        elif action.kind == "serial.create":
+        elif action.kind == Kind.SERIAL_CREATE:
             git = {**(action.after or {}), "coordinator": assigned.get(target["serial"])}
             only_in_git.append(Difference(record, target, None, git))
-        elif action.effect == "add":
+        elif action.effect is Effect.ADD:
             only_in_git.append(Difference(record, target, None, action.after))
         elif target.get("serial") not in created:
             store, git = changed.setdefault((record, tuple(sorted(target.items()))), ({}, {}))

@@ -1,57 +1,13 @@
-"""What every store offers, whatever database is behind it."""
+"""What every store offers, whatever database is behind it: the one interface the rest of reconciler
+knows a store by (as httpx's transports behind one `handle_request`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
-from reconciler.model import DesiredState
-from reconciler.notify.message import Message, OutboxEntry, Request
 from reconciler.plan import Plan
-
-#: Reports how much of a long piece of work is done: (done, total).
-Progress = Callable[[int, int], None]
-
-INVITED = "invited"
-ACTIVE = "active"
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The store at one revision, read in one transaction.
-
-    `state` is the account in the same model as the YAML; what only the
-    store knows (who the resellers are, which users are still invited)
-    sits beside it. `user_added` is when each user was added, as ISO 8601 in UTC.
-    """
-
-    lineage: str
-    revision: int
-    resellers: frozenset[str]
-    state: DesiredState
-    user_status: Mapping[str, str] = field(default_factory=dict)
-    user_added: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One action as an apply ran it, from the audit log."""
-
-    kind: str
-    target: Mapping[str, str]
-    before: Mapping[str, Any] | None
-    after: Mapping[str, Any] | None
-
-
-@dataclass(frozen=True)
-class Applied:
-    """One apply: the revision it made, who ran it, when (ISO 8601, UTC) and what it changed."""
-
-    revision: int
-    actor: str
-    at: str
-    changes: tuple[AuditEntry, ...]
+from reconciler.records import Applied, Message, OutboxEntry, Progress, Request, Snapshot
 
 
 class Store(Protocol):
@@ -113,5 +69,3 @@ class Store(Protocol):
     def history(self, limit: int) -> tuple[Applied, ...]:
         """The last `limit` applies from the audit log, newest first."""
         ...
-
-    def close(self) -> None: ...

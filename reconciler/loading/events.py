@@ -11,18 +11,16 @@ than on its constructors, for three reasons:
   deeply nested file fails at once instead of eating memory.
 
 It is also faster: no node tree is built, and positions are not kept for
-the happy path. `locate()` walks a file again to place the rare problem.
+the happy path. `locate.py` walks a file again to place the rare problem.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -39,19 +37,16 @@ from yaml.events import (
     StreamStartEvent,
 )
 
-from reconciler.diagnostics import Diagnostic, DocPath, show_value
-from reconciler.errors import InvalidDesiredState
+from reconciler.diagnostics import Diagnostic, show_value
+from reconciler.loading.files import Source
 
 #: libyaml's parser where PyYAML was built with it, else the pure-Python one.
 EVENT_PARSER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-YAML_SUFFIXES = (".yaml", ".yml")
 MAX_DEPTH = 64
 #: Aliases may grow a document to this many times its own size, plus the slack.
 ALIAS_GROWTH = 10
 ALIAS_SLACK = 10_000
-#: A file larger than this (RECONCILER_MAX_FILE_MIB to change it) is refused before it is read.
-MAX_FILE_MIB = 64
 #: No legitimate key or value comes near this; a longer one is refused before it costs anything more.
 MAX_SCALAR_CHARS = 10_000
 
@@ -66,70 +61,6 @@ _CORE_FIRST = frozenset("~nNtTfF0123456789+-.")
 _TAG = "tag:yaml.org,2002:"
 _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 _SCALAR_TYPES = {bool: "bool", int: "int", float: "float", type(None): "null"}
-
-
-@dataclass(frozen=True)
-class Source:
-    """One file of desired state: the name the user knows it by, and its bytes."""
-
-    name: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where a node starts, counted from 1."""
-
-    line: int
-    column: int
-
-
-def find_sources(paths: Iterable[str]) -> tuple[list[Source], list[Diagnostic]]:
-    """Read each file named, and every `.yaml`/`.yml` file below each folder named, sorted."""
-    sources: list[Source] = []
-    problems: list[Diagnostic] = []
-    limit = _max_file_bytes()
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            files = sorted(
-                found
-                for found in path.rglob("*")
-                if found.suffix in YAML_SUFFIXES
-                and found.is_file()
-                and not any(part.startswith(".") for part in found.relative_to(path).parts)
-            )
-            if not files:
-                problems.append(Diagnostic(given, 0, 0, "", "no .yaml or .yml files in this folder"))
-        else:
-            files = [path]
-        for file in files:
-            try:
-                size = file.stat().st_size
-                if size > limit:
-                    problems.append(Diagnostic(str(file), 0, 0, "", _too_large(size, limit)))
-                    continue
-                sources.append(Source(str(file), file.read_bytes()))
-            except OSError as error:
-                problems.append(Diagnostic(str(file), 0, 0, "", f"cannot read: {error.strerror}"))
-    return sources, problems
-
-
-def _max_file_bytes() -> int:
-    setting = os.environ.get("RECONCILER_MAX_FILE_MIB", "")
-    mib = float(setting) if setting.replace(".", "", 1).isdigit() else MAX_FILE_MIB
-    return int(mib * 1024 * 1024)
-
-
-def _too_large(size: int, limit: int) -> str:
-    return (
-        f"the file is {_amount(size)}, more than the {_amount(limit)} a file may be; "
-        "split it into several files in a folder, or raise RECONCILER_MAX_FILE_MIB"
-    )
-
-
-def _amount(size: int) -> str:
-    return f"{size / 1024 / 1024:,.1f} MiB" if size >= 1024 * 1024 else f"{size:,} bytes"
 
 
 @contextmanager
@@ -154,65 +85,69 @@ Progress = Callable[[int, int], None]
 _REPORT_EVERY = 50_000
 
 
-def parse(source: Source, progress: Progress | None = None) -> Any:
-    """The document in `source` as dicts, lists and scalars; raises InvalidDesiredState."""
-    _check_characters(source)
-    builder = _Builder(source, progress)
-    try:
-        document = builder.document()
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        builder.problem(mark, _yaml_message(error, _character_at(source.data, mark)))
-        document = None
-    except _Stop:
-        document = None
-    finally:
-        builder.close()
-    if builder.problems:
-        raise InvalidDesiredState(builder.problems)
-    return document
+@dataclass(frozen=True)
+class Parsed:
+    """One file read: its document as dicts, lists and scalars, or None, and what was wrong with it."""
+
+    document: Any
+    problems: tuple[Diagnostic, ...] = ()
 
 
-def _check_characters(source: Source) -> None:
-    """Refuse bytes that are not UTF-8, and characters YAML does not allow, with their place."""
+def parse(source: Source, progress: Progress | None = None) -> Parsed:
+    """The document in `source`, or every problem found on the way, each with its place."""
+    problem = _character_problem(source)
+    if problem is not None:
+        return Parsed(None, (problem,))
+    builder = _Builder(source, EVENT_PARSER, progress)
+    parsed = builder.parse()
+    if builder.libyaml_too_deep is None:
+        return parsed
+    # libyaml 0.2.6 (in PyYAML 6.0.4's wheels) scans a flow collection's opening brackets ahead of the
+    # events, up to a nesting limit of its own (1,000 levels), so ours (64) never saw the 65th level.
+    # The pure-Python parser, given the file up to that line, finds and places it as ours always has.
+    line, column = builder.libyaml_too_deep
+    head = Source(source.name, source.data[: _line_end(source.data, line)])
+    again = _Builder(head, yaml.SafeLoader).parse()
+    if any(p.message == TOO_DEEP for p in again.problems):
+        return again
+    return Parsed(None, (*parsed.problems, Diagnostic(source.name, line, column, "", TOO_DEEP)))
+
+
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
+#: How libyaml says a file is nested deeper than its own limit.
+_LIBYAML_NESTING = "exceeded maximum nesting depth"
+
+
+def _line_end(data: bytes, line: int) -> int:
+    """The offset just past line `line` (counted from 1) of `data`."""
+    offset = 0
+    for _ in range(line):
+        found = data.find(b"\n", offset)
+        if found < 0:
+            return len(data)
+        offset = found + 1
+    return offset
+
+
+def _character_problem(source: Source) -> Diagnostic | None:
+    """Bytes that are not UTF-8, or a character YAML does not allow, with its place."""
     try:
         text = source.data.decode("utf-8")
     except UnicodeDecodeError as error:
         line, column = _line_and_column(source.data, error.start)
         message = f"not UTF-8 text (byte 0x{source.data[error.start]:02x}); save the file as UTF-8"
-        raise InvalidDesiredState([Diagnostic(source.name, line, column, "", message)]) from None
+        return Diagnostic(source.name, line, column, "", message)
     bad = _NON_PRINTABLE.search(text)
-    if bad:
-        line, column = _line_and_column(source.data, len(text[: bad.start()].encode()))
-        character = ord(bad.group())
-        kind = (
-            "a control character"
-            if character < 0x20 or 0x7F <= character < 0xA0
-            else "a character YAML does not allow"
-        )
-        raise InvalidDesiredState([Diagnostic(source.name, line, column, "", f"{kind} (U+{character:04X})")])
-
-
-def locate(source: Source, paths: Iterable[DocPath], key: bool = False) -> dict[DocPath, Position]:
-    """Where each path is in `source`: its deepest part that exists.
-
-    With `key`, a mapping entry is placed at its key rather than its value
-    (for "unknown field" problems). Only used when something is wrong, so it
-    walks the file again rather than keeping positions for every node.
-    """
-    wanted = set(paths)
-    prefixes = {path[:end] for path in wanted for end in range(len(path) + 1)}
-    found: dict[DocPath, Position] = {}
-    _Locator(source, prefixes, found, key).walk()
-    located: dict[DocPath, Position] = {}
-    for path in wanted:
-        for end in range(len(path), -1, -1):
-            if path[:end] in found:
-                located[path] = found[path[:end]]
-                break
-        else:
-            located[path] = Position(1, 1)
-    return located
+    if bad is None:
+        return None
+    line, column = _line_and_column(source.data, len(text[: bad.start()].encode()))
+    character = ord(bad.group())
+    kind = (
+        "a control character"
+        if character < 0x20 or 0x7F <= character < 0xA0
+        else "a character YAML does not allow"
+    )
+    return Diagnostic(source.name, line, column, "", f"{kind} (U+{character:04X})")
 
 
 def _reporting(get_event: Callable[[], Event], total: int, progress: Progress) -> Callable[[], Event]:
@@ -241,20 +176,38 @@ class _Stop(Exception):
 class _Builder:
     """Turns one file's event stream into data, collecting problems as it goes."""
 
-    def __init__(self, source: Source, progress: Progress | None = None) -> None:
+    def __init__(self, source: Source, parser: type, progress: Progress | None = None) -> None:
         self.source = source
         self.problems: list[Diagnostic] = []
-        self._parser = EVENT_PARSER(source.data)
+        self._parser = parser(source.data)
         self._next: Callable[[], Event] = self._parser.get_event
         if progress is not None:
             self._next = _reporting(self._parser.get_event, len(source.data), progress)
+        #: Where libyaml stopped at its own nesting limit (line, column), if it did.
+        self.libyaml_too_deep: tuple[int, int] | None = None
         self._anchors: dict[str, tuple[Any, int]] = {}
         self._events = 0
         self._nodes = 0
         self._depth = 0
 
-    def close(self) -> None:
-        self._parser.dispose()
+    def parse(self) -> Parsed:
+        """The document, or the problems found until parsing could not go on."""
+        try:
+            document = self.document()
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            if error.problem == _LIBYAML_NESTING and mark is not None:
+                self.libyaml_too_deep = (mark.line + 1, mark.column + 1)
+            else:
+                self.problem(mark, _yaml_message(error, _character_at(self.source.data, mark)))
+            document = None
+        except _Stop:
+            document = None
+        finally:
+            self._parser.dispose()
+        if self.problems or self.libyaml_too_deep:
+            return Parsed(None, tuple(self.problems))
+        return Parsed(document)
 
     def problem(self, mark: Any, message: str) -> None:
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
@@ -302,7 +255,7 @@ class _Builder:
             self.problem(start.start_mark, f"the tag {_short_tag(start.tag)} is not supported")
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            self.problem(start.start_mark, f"nested deeper than {MAX_DEPTH} levels")
+            self.problem(start.start_mark, TOO_DEEP)
             raise _Stop
         self._nodes += 1
         value = build()
@@ -446,60 +399,3 @@ def _line_and_column(data: bytes, offset: int) -> tuple[int, int]:
     line_start = data.rfind(b"\n", 0, offset) + 1
     column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
     return data.count(b"\n", 0, offset) + 1, column
-
-
-class _Locator:
-    """Walks a file's events, noting where the wanted paths start."""
-
-    def __init__(
-        self, source: Source, wanted: set[DocPath], found: dict[DocPath, Position], key: bool
-    ) -> None:
-        self._parser = EVENT_PARSER(source.data)
-        self._wanted = wanted
-        self._found = found
-        self._key = key
-
-    def walk(self) -> None:
-        try:
-            event = self._parser.get_event()
-            while not isinstance(event, StreamEndEvent):
-                if isinstance(event, DocumentStartEvent):
-                    self._node(self._parser.get_event(), ())
-                event = self._parser.get_event()
-        except yaml.YAMLError:
-            pass  # a file that does not parse was reported by parse() already
-        finally:
-            self._parser.dispose()
-
-    def _note(self, path: DocPath, mark: Any) -> None:
-        if path in self._wanted and path not in self._found:
-            self._found[path] = Position(mark.line + 1, mark.column + 1)
-
-    def _node(self, event: Event, path: DocPath) -> None:
-        if not self._key or not path or isinstance(path[-1], int):
-            self._note(path, event.start_mark)
-        if isinstance(event, MappingStartEvent):
-            event = self._parser.get_event()
-            while not isinstance(event, MappingEndEvent):
-                child = path + (event.value,) if isinstance(event, ScalarEvent) else path + ("?",)
-                if self._key:
-                    self._note(child, event.start_mark)
-                self._skip_key(event)
-                self._node(self._parser.get_event(), child)
-                event = self._parser.get_event()
-        elif isinstance(event, SequenceStartEvent):
-            index = 0
-            event = self._parser.get_event()
-            while not isinstance(event, SequenceEndEvent):
-                self._node(event, path + (index,))
-                index += 1
-                event = self._parser.get_event()
-
-    def _skip_key(self, event: Event) -> None:
-        depth = 1 if isinstance(event, (MappingStartEvent, SequenceStartEvent)) else 0
-        while depth:
-            event = self._parser.get_event()
-            if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
-                depth += 1
-            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
-                depth -= 1

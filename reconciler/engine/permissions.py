@@ -1,11 +1,14 @@
 """Who may do what: the role matrix of DOMAIN.md, judged against the store before the plan (R10).
 
-| action kinds                                         | reseller | CM              | SC with manage_users  |
-|------------------------------------------------------|----------|-----------------|-----------------------|
-| contract.*, serial.create/remove/seats/product       | yes      | no (requests)   | no                    |
-| coordinator.*, serial.(un)assign_coordinator, group  | yes      | own contracts   | no                    |
-| user.add/update/remove                               | yes      | yes             | yes                   |
-| access.*                                             | yes      | own contracts   | serials they coordinate|
+Each kind's scope (in `kinds.TABLE`) says whose it is to take:
+
+| scope    | kinds                                          | reseller | CM            | SC managing users |
+|----------|------------------------------------------------|----------|---------------|-------------------|
+| PURCHASE | contract.*, serial.create/remove/seats/product | yes      | no (requests) | no                |
+| RESELLER | contract.protect, serial.protect               | yes      | no            | no                |
+| CONTRACT | coordinator.*, serial.(un)assign, rename_group | yes      | own contracts | no                |
+| USERS    | user.*                                         | yes      | yes           | yes               |
+| SERIAL   | access.*                                       | yes      | own contracts | their serials     |
 
 An SC never changes or removes a CM, a reseller or another SC; nobody
 removes themselves. Everything here is pure: it reads a Snapshot and an
@@ -17,40 +20,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from reconciler.kinds import Effect, Kind, Role, Scope
 from reconciler.model import Contract
 from reconciler.plan import Action
-from reconciler.store.base import Snapshot
-
-RESELLER = "reseller"
-CONTRACT_MANAGER = "contract_manager"
-SOFTWARE_COORDINATOR = "software_coordinator"
-
-_RESELLER_KINDS = frozenset(
-    {
-        "contract.create",
-        "contract.remove",
-        "contract.manager_change",
-        "serial.create",
-        "serial.remove",
-        "serial.seats_change",
-        "serial.product_change",
-    }
-)
-_MANAGER_KINDS = frozenset(
-    {
-        "coordinator.add",
-        "coordinator.update",
-        "coordinator.remove",
-        "serial.assign_coordinator",
-        "serial.unassign_coordinator",
-        "serial.rename_group",
-    }
-)
+from reconciler.records import Snapshot
+from reconciler.wording import ROLE_NAMES, describe
 
 
 @dataclass(frozen=True)
 class Judgement:
-    requires: str
+    requires: Role
     permitted: bool
     reason: str | None = None
 
@@ -107,46 +86,37 @@ class Authority:
 def judge(action: Action, authority: Authority) -> Judgement:
     """Who may perform `action`, and whether the actor may."""
     requires = required_role(action, authority)
-    if action.kind == "user.remove" and action.target["user"] == authority.actor:
+    if action.kind is Kind.USER_REMOVE and action.target["user"] == authority.actor:
         return Judgement(
             requires, False, f"{authority.actor} cannot remove themselves; ask another administrator"
         )
     if not _may(action, requires, authority):
         return Judgement(requires, False, _reason(action, requires, authority))
-    what = action.kind.split(".", 1)[0]
-    if action.kind in _REMOVALS and (what, action.target[what]) in authority.protected:
+    record = action.kind.record
+    if action.effect is Effect.REMOVE and (record, action.target.get(record)) in authority.protected:
         return Judgement(
             requires,
             False,
-            f"{what} {action.target[what]} is protected (protect: true); set protect: false and apply "
+            f"{record} {action.target[record]} is protected (protect: true); set protect: false and apply "
             "that first, then remove it",
         )
     return Judgement(requires, True)
 
 
-_REMOVALS = frozenset({"contract.remove", "serial.remove", "user.remove"})
-#: Changing protection takes the role that may remove the item: unprotecting is half a removal.
-_PROTECTION_AS = {
-    "contract.protect": "contract.remove",
-    "serial.protect": "serial.remove",
-    "user.protect": "user.remove",
-}
-
-
-def required_role(action: Action, authority: Authority) -> str:
+def required_role(action: Action, authority: Authority) -> Role:
     """The least role that could perform `action` on its target, given the store."""
-    kind, target = _PROTECTION_AS.get(action.kind, action.kind), action.target
-    if kind in _RESELLER_KINDS:
-        return RESELLER
-    if kind in _MANAGER_KINDS:
-        return CONTRACT_MANAGER if target["contract"] in authority.managers else RESELLER
-    if kind.startswith("user."):
-        return _role_over_user(kind, target["user"], authority)
-    # access.*: an SC acts on the serials they coordinate, but never on a CM's, a reseller's or
+    scope, target = action.kind.info.scope, action.target
+    if scope in (Scope.PURCHASE, Scope.RESELLER):
+        return Role.RESELLER
+    if scope is Scope.CONTRACT:
+        return Role.CONTRACT_MANAGER if target["contract"] in authority.managers else Role.RESELLER
+    if scope is Scope.USERS:
+        return _role_over_user(action.kind, target["user"], authority)
+    # SERIAL: an SC acts on the serials they coordinate, but never on a CM's, a reseller's or
     # another SC's access; the CM of the contract (or the reseller) does that.
     if target["serial"] in authority.serial_coordinator and not _beyond_an_sc(target["user"], authority):
-        return SOFTWARE_COORDINATOR
-    return CONTRACT_MANAGER if target["contract"] in authority.managers else RESELLER
+        return Role.SOFTWARE_COORDINATOR
+    return Role.CONTRACT_MANAGER if target["contract"] in authority.managers else Role.RESELLER
 
 
 def _beyond_an_sc(user: str, authority: Authority) -> bool:
@@ -158,16 +128,16 @@ def _beyond_an_sc(user: str, authority: Authority) -> bool:
     )
 
 
-def _role_over_user(kind: str, user: str, authority: Authority) -> str:
+def _role_over_user(kind: Kind, user: str, authority: Authority) -> Role:
     # An SC never changes a CM, a reseller or another SC, but may correct their own record.
     if user in authority.resellers:
-        return RESELLER
+        return Role.RESELLER
     if user in authority.managers.values():
-        return CONTRACT_MANAGER
+        return Role.CONTRACT_MANAGER
     if user in authority.coordinator_contracts:
-        own_record = kind == "user.update" and user == authority.actor
-        return SOFTWARE_COORDINATOR if own_record else CONTRACT_MANAGER
-    return SOFTWARE_COORDINATOR
+        own_record = kind is Kind.USER_UPDATE and user == authority.actor
+        return Role.SOFTWARE_COORDINATOR if own_record else Role.CONTRACT_MANAGER
+    return Role.SOFTWARE_COORDINATOR
 
 
 def _contracts_by_coordinator(contracts: Iterable[Contract]) -> dict[str, tuple[str, ...]]:
@@ -178,55 +148,45 @@ def _contracts_by_coordinator(contracts: Iterable[Contract]) -> dict[str, tuple[
     return {email: tuple(numbers) for email, numbers in found.items()}
 
 
-def _may(action: Action, requires: str, authority: Authority) -> bool:
+def _may(action: Action, requires: Role, authority: Authority) -> bool:
     if authority.is_reseller:
         return True
-    if requires == RESELLER:
+    if requires is Role.RESELLER:
         return False
-    kind, target = action.kind, action.target
-    if kind.startswith("user."):
-        if requires == CONTRACT_MANAGER:
+    scope, target = action.kind.info.scope, action.target
+    if scope is Scope.USERS:
+        if requires is Role.CONTRACT_MANAGER:
             return authority.is_manager
         return authority.is_manager or authority.actor in authority.user_managers
     if authority.manages(target["contract"]):
         return True
     return (
-        requires == SOFTWARE_COORDINATOR
-        and kind.startswith("access.")
+        requires is Role.SOFTWARE_COORDINATOR
+        and scope is Scope.SERIAL
         and authority.serial_coordinator.get(target["serial"]) == authority.actor
         and authority.serial_contract.get(target["serial"]) == target["contract"]
     )
 
 
-def _reason(action: Action, requires: str, authority: Authority) -> str:
+def _reason(action: Action, requires: Role, authority: Authority) -> str:
     who = _who_may(action, requires, authority)
-    reason = f"{describe(action)} needs {_ROLE_NAMES[requires]}: ask {who}"
-    if (
-        requires == RESELLER
-        and action.kind in _RESELLER_KINDS
-        and authority.manages(action.target["contract"])
-    ):
+    reason = f"{describe(action)} needs {ROLE_NAMES[requires]}: ask {who}"
+    if action.kind.info.scope is Scope.PURCHASE and authority.manages(action.target["contract"]):
         reason += " (a Contract Manager can only request it)"
     return reason
-
-
-_ROLE_NAMES = {
-    RESELLER: "the reseller",
-    CONTRACT_MANAGER: "the Contract Manager",
-    SOFTWARE_COORDINATOR: "a Software Coordinator who may manage users",
-}
 
 
 def who_may(action: Action, authority: Authority) -> tuple[str, ...]:
     """The people, other than the actor, who may perform `action`: the ones a request goes to."""
     requires = required_role(action, authority)
+    scope = action.kind.info.scope
     people: list[str] = []
-    if requires == SOFTWARE_COORDINATOR and action.kind.startswith("access."):
+    if requires is Role.SOFTWARE_COORDINATOR and scope is Scope.SERIAL:
         people.append(authority.serial_coordinator[action.target["serial"]])
     contract = action.target.get("contract", "")
-    if requires != RESELLER and contract in authority.managers:
+    if requires is not Role.RESELLER and contract in authority.managers:
         people.append(authority.managers[contract])
-    if requires == CONTRACT_MANAGER and action.kind.startswith("user."):
+    if requires is Role.CONTRACT_MANAGER and scope is Scope.USERS:
         user = action.target["user"]
         if user in authority.managers.values():
             people.append(user)
@@ -236,40 +196,8 @@ def who_may(action: Action, authority: Authority) -> tuple[str, ...]:
     return tuple(p for p in dict.fromkeys(people) if p != authority.actor)
 
 
-def _who_may(action: Action, requires: str, authority: Authority) -> str:
+def _who_may(action: Action, requires: Role, authority: Authority) -> str:
     people = list(who_may(action, authority))
-    if requires == SOFTWARE_COORDINATOR and action.kind.startswith("user."):
+    if requires is Role.SOFTWARE_COORDINATOR and action.kind.info.scope is Scope.USERS:
         people.insert(0, "a Contract Manager, a Software Coordinator who may manage users")
     return " or ".join(people) if people else "the reseller"
-
-
-_PHRASES = {
-    "contract.create": "creating contract {contract}",
-    "contract.remove": "removing contract {contract}",
-    "contract.manager_change": "changing the Contract Manager of contract {contract}",
-    "serial.create": "adding serial {serial}",
-    "serial.remove": "removing serial {serial}",
-    "serial.seats_change": "changing the seats of serial {serial}",
-    "serial.product_change": "changing the product of serial {serial}",
-    "serial.rename_group": "renaming the group of serial {serial}",
-    "serial.assign_coordinator": "giving serial {serial} to {new_coordinator}",
-    "serial.unassign_coordinator": "handing serial {serial} back to the Contract Manager",
-    "coordinator.add": "naming {coordinator} a coordinator on contract {contract}",
-    "coordinator.update": "changing coordinator {coordinator} on contract {contract}",
-    "coordinator.remove": "removing coordinator {coordinator} from contract {contract}",
-    "user.add": "adding user {user}",
-    "user.update": "changing user {user}",
-    "user.remove": "removing user {user}",
-    "user.protect": "changing the protection of user {user}",
-    "contract.protect": "changing the protection of contract {contract}",
-    "serial.protect": "changing the protection of serial {serial}",
-    "access.grant": "giving {user} access to serial {serial}",
-    "access.update": "changing {user}'s access to serial {serial}",
-    "access.revoke": "taking {user}'s access to serial {serial} away",
-}
-
-
-def describe(action: Action) -> str:
-    """The action in words, as a reason or a request names it."""
-    new_coordinator = (action.after or {}).get("coordinator")
-    return _PHRASES[action.kind].format(**action.target, new_coordinator=new_coordinator)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import UnsupportedChange
+from reconciler.kinds import Kind
 from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, User
 from reconciler.plan import Action
 
@@ -73,7 +74,7 @@ def _protected(record: dict[str, Any], protect: bool) -> dict[str, Any]:
     return {**record, "protect": True} if protect else record
 
 
-def _protection(kind: str, target: Mapping[str, str], old: bool, new: bool) -> Iterator[Action]:
+def _protection(kind: Kind, target: Mapping[str, str], old: bool, new: bool) -> Iterator[Action]:
     if old != new:
         yield Action(kind, target, {"protect": old}, {"protect": new})
 
@@ -82,14 +83,14 @@ def _users(want: _Index, have: _Index) -> Iterator[Action]:
     for email, user in want.users.items():
         old = have.users.get(email)
         if old is None:
-            yield Action("user.add", {"user": email}, None, _protected(user_record(user), user.protect))
+            yield Action(Kind.USER_ADD, {"user": email}, None, _protected(user_record(user), user.protect))
             continue
         if user_record(old) != user_record(user):
-            yield Action("user.update", {"user": email}, user_record(old), user_record(user))
-        yield from _protection("user.protect", {"user": email}, old.protect, user.protect)
+            yield Action(Kind.USER_UPDATE, {"user": email}, user_record(old), user_record(user))
+        yield from _protection(Kind.USER_PROTECT, {"user": email}, old.protect, user.protect)
     for email, old in have.users.items():
         if email not in want.users:
-            yield Action("user.remove", {"user": email}, user_record(old), None)
+            yield Action(Kind.USER_REMOVE, {"user": email}, user_record(old), None)
 
 
 def _contracts(want: _Index, have: _Index) -> Iterator[Action]:
@@ -98,16 +99,16 @@ def _contracts(want: _Index, have: _Index) -> Iterator[Action]:
         target = {"contract": number}
         if old is None:
             after = _protected({"manager": contract.manager}, contract.protect)
-            yield Action("contract.create", target, None, after)
+            yield Action(Kind.CONTRACT_CREATE, target, None, after)
             continue
         if old.manager != contract.manager:
             yield Action(
-                "contract.manager_change", target, {"manager": old.manager}, {"manager": contract.manager}
+                Kind.CONTRACT_MANAGER_CHANGE, target, {"manager": old.manager}, {"manager": contract.manager}
             )
-        yield from _protection("contract.protect", target, old.protect, contract.protect)
+        yield from _protection(Kind.CONTRACT_PROTECT, target, old.protect, contract.protect)
     for number, old in have.contracts.items():
         if number not in want.contracts:
-            yield Action("contract.remove", {"contract": number}, {"manager": old.manager}, None)
+            yield Action(Kind.CONTRACT_REMOVE, {"contract": number}, {"manager": old.manager}, None)
 
 
 def _coordinators(want: _Index, have: _Index) -> Iterator[Action]:
@@ -115,22 +116,22 @@ def _coordinators(want: _Index, have: _Index) -> Iterator[Action]:
         old = have.coordinators.get((number, email))
         target = {"contract": number, "coordinator": email}
         if old is None:
-            yield Action("coordinator.add", target, None, coordinator_record(coordinator))
+            yield Action(Kind.COORDINATOR_ADD, target, None, coordinator_record(coordinator))
         elif old != coordinator:
             yield Action(
-                "coordinator.update", target, coordinator_record(old), coordinator_record(coordinator)
+                Kind.COORDINATOR_UPDATE, target, coordinator_record(old), coordinator_record(coordinator)
             )
     for (number, email), old in have.coordinators.items():
         if (number, email) not in want.coordinators:
             target = {"contract": number, "coordinator": email}
-            yield Action("coordinator.remove", target, coordinator_record(old), None)
+            yield Action(Kind.COORDINATOR_REMOVE, target, coordinator_record(old), None)
 
 
 def _serials(want: _Index, have: _Index) -> Iterator[Action]:
     for number, (contract, serial) in want.serials.items():
         target = {"contract": contract, "serial": number}
         if number not in have.serials:
-            yield Action("serial.create", target, None, _protected(serial_record(serial), serial.protect))
+            yield Action(Kind.SERIAL_CREATE, target, None, _protected(serial_record(serial), serial.protect))
             if serial.coordinator:
                 yield _coordinator_change(target, None, serial.coordinator)
             continue
@@ -144,23 +145,23 @@ def _serials(want: _Index, have: _Index) -> Iterator[Action]:
     for number, (contract, old) in have.serials.items():
         if number not in want.serials:
             before = {**serial_record(old), "coordinator": old.coordinator}
-            yield Action("serial.remove", {"contract": contract, "serial": number}, before, None)
+            yield Action(Kind.SERIAL_REMOVE, {"contract": contract, "serial": number}, before, None)
 
 
 def _serial_changes(target: Mapping[str, str], old: Serial, new: Serial) -> Iterator[Action]:
     if old.product != new.product:
-        yield Action("serial.product_change", target, {"product": old.product}, {"product": new.product})
+        yield Action(Kind.SERIAL_PRODUCT_CHANGE, target, {"product": old.product}, {"product": new.product})
     if old.seats != new.seats:
-        yield Action("serial.seats_change", target, {"seats": old.seats}, {"seats": new.seats})
+        yield Action(Kind.SERIAL_SEATS_CHANGE, target, {"seats": old.seats}, {"seats": new.seats})
     if old.group != new.group:
-        yield Action("serial.rename_group", target, {"group": old.group}, {"group": new.group})
+        yield Action(Kind.SERIAL_RENAME_GROUP, target, {"group": old.group}, {"group": new.group})
     if old.coordinator != new.coordinator:
         yield _coordinator_change(target, old.coordinator, new.coordinator)
-    yield from _protection("serial.protect", target, old.protect, new.protect)
+    yield from _protection(Kind.SERIAL_PROTECT, target, old.protect, new.protect)
 
 
 def _coordinator_change(target: Mapping[str, str], old: str | None, new: str | None) -> Action:
-    kind = "serial.unassign_coordinator" if new is None else "serial.assign_coordinator"
+    kind = Kind.SERIAL_UNASSIGN_COORDINATOR if new is None else Kind.SERIAL_ASSIGN_COORDINATOR
     return Action(kind, target, {"coordinator": old}, {"coordinator": new})
 
 
@@ -169,10 +170,12 @@ def _access(want: _Index, have: _Index) -> Iterator[Action]:
         old = have.access.get((email, number))
         target = {"contract": want.serials[number][0], "serial": number, "user": email}
         if old is None:
-            yield Action("access.grant", target, None, {"download": access.download})
+            yield Action(Kind.ACCESS_GRANT, target, None, {"download": access.download})
         elif old.download != access.download:
-            yield Action("access.update", target, {"download": old.download}, {"download": access.download})
+            yield Action(
+                Kind.ACCESS_UPDATE, target, {"download": old.download}, {"download": access.download}
+            )
     for (email, number), old in have.access.items():
         if (email, number) not in want.access:
             target = {"contract": have.serials[number][0], "serial": number, "user": email}
-            yield Action("access.revoke", target, {"download": old.download}, None)
+            yield Action(Kind.ACCESS_REVOKE, target, {"download": old.download}, None)

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from reconciler.errors import InputError
+from reconciler.kinds import Kind
 from reconciler.plan import Action, Plan, Tripped
 
 DEFAULT_MAX_REMOVAL_RATIO = 0.25
@@ -16,7 +17,7 @@ DEFAULT_MAX_REMOVAL_RATIO = 0.25
 ALWAYS_ALLOWED = 1
 
 #: What counts as removing each counted thing.
-_REMOVING = {"users": "user.remove", "access": "access.revoke"}
+_REMOVING = {"users": Kind.USER_REMOVE, "access": Kind.ACCESS_REVOKE}
 
 
 def check_ratio(ratio: float) -> float:

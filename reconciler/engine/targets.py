@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from reconciler.engine.ordering import waits_on
 from reconciler.errors import InputError
 from reconciler.model import DesiredState
-from reconciler.ordering import waits_on
 from reconciler.plan import Action
 
 _KEYS = {"contract": ("contract",), "serial": ("serial",), "user": ("user", "coordinator")}

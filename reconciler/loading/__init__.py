@@ -1,0 +1,87 @@
+"""The loading stage: desired-state files in, the account's model out, or every problem, placed.
+
+    files.py    find the files, read their bytes (size limits)
+    events.py   strict YAML, from libyaml's events (YAML 1.2 scalars, duplicate keys, aliases, depth)
+    schema.py   the published JSON Schema, its errors in the user's words
+    rules.py    the domain rules a schema cannot say, across every file
+    locate.py   the file, line and column of a problem found after parsing
+
+`load()` runs the stage and returns what it found; `load_desired_state()` is
+the same for callers that want the model or an InvalidDesiredState.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.diagnostics import Diagnostic, Finding
+from reconciler.errors import InvalidDesiredState
+from reconciler.loading.events import Progress, gc_paused, parse
+from reconciler.loading.files import Source, find_sources
+from reconciler.loading.locate import place_findings
+from reconciler.loading.rules import check_rules
+from reconciler.loading.schema import schema_findings
+from reconciler.model import DesiredState, build_state
+
+__all__ = ["Loaded", "Progress", "Source", "load", "load_desired_state", "load_sources"]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What loading found: the account's model when the files are valid, else every problem."""
+
+    state: DesiredState | None
+    problems: tuple[Diagnostic, ...] = ()
+
+
+def load(paths: Iterable[str], progress: Progress | None = None) -> Loaded:
+    """The account the files at `paths` declare, or why it cannot be read.
+
+    `progress`, if given, hears how much of all the files has been read.
+    """
+    sources, problems = find_sources(paths)
+    return load_sources(sources, problems, progress)
+
+
+def load_desired_state(paths: Iterable[str], progress: Progress | None = None) -> DesiredState:
+    """The account the files at `paths` declare; raises InvalidDesiredState with every problem."""
+    loaded = load(paths, progress)
+    if loaded.state is None:
+        raise InvalidDesiredState(loaded.problems)
+    return loaded.state
+
+
+def load_sources(
+    sources: Sequence[Source], problems: Sequence[Diagnostic] = (), progress: Progress | None = None
+) -> Loaded:
+    """The account `sources` declare, or `problems` and every problem found in them."""
+    diagnostics = list(problems)
+    read, total = 0, sum(len(source.data) for source in sources)
+    documents: list[tuple[str, Any]] = []
+    findings: list[Finding] = []
+    with gc_paused():
+        for source in sources:
+            parsed = parse(source, _offset(progress, read, total))
+            read += len(source.data)
+            if parsed.problems:
+                diagnostics.extend(parsed.problems)
+                continue
+            found = schema_findings(source.name, parsed.document)
+            findings.extend(found)
+            if not found:
+                documents.append((source.name, parsed.document))
+        # Cross-file rules would only echo a broken file's problems as false ones.
+        if not diagnostics and not findings:
+            findings = check_rules(documents)
+        if diagnostics or findings:
+            return Loaded(None, tuple(sorted(diagnostics + place_findings(findings, sources))))
+        return Loaded(build_state(document for _, document in documents))
+
+
+def _offset(progress: Progress | None, before: int, total: int) -> Progress | None:
+    """`progress` for one file among several: its position counted across all of them."""
+    if progress is None:
+        return None
+    return lambda done, _: progress(before + done, total)

@@ -1,0 +1,42 @@
+"""What `plan` and `drift` do, each as one call: read the YAML and the store, compare, return the result.
+
+The command line calls these and prints what they return; `apply` has its
+own module (apply.py), as it also writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from reconciler.engine.drift import find_drift
+from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, make_plan
+from reconciler.loading import Progress, load_desired_state
+from reconciler.plan import Plan
+from reconciler.records import Drift
+from reconciler.store.protocol import Store
+
+
+def plan_account(
+    store: Store,
+    paths: Sequence[str],
+    actor: str,
+    options: PlanOptions = DEFAULT_OPTIONS,
+    reading: Progress | None = None,
+) -> Plan:
+    """The plan that takes `store` to the account the YAML at `paths` declares, judged for `actor`."""
+    desired = load_desired_state(paths, reading)
+    return make_plan(desired, store.snapshot(), actor, options)
+
+
+def drift_account(
+    store: Store,
+    paths: Sequence[str],
+    now: datetime,
+    stale_after_days: int | None = None,
+    unmanaged: str | None = None,
+    reading: Progress | None = None,
+) -> Drift:
+    """How `store` differs from the YAML at `paths`, both ways; stale invitations as of `now`."""
+    desired = load_desired_state(paths, reading)
+    return find_drift(desired, store.snapshot(), now, stale_after_days, unmanaged)

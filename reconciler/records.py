@@ -1,0 +1,163 @@
+"""Plain records that every layer shares: what a store reads and keeps, what mail is, what drift found.
+
+Nothing here decides anything; it is data passed between the engine, the
+store, notify and the reports, so that none of them has to import another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.kinds import TARGET_KEYS, Kind, Record
+from reconciler.model import DesiredState
+
+#: Reports how much of a long piece of work is done: (done, total).
+Progress = Callable[[int, int], None]
+
+#: A user's status while they have not signed in yet (R7); then the store makes it `active`.
+INVITED = "invited"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The store at one revision, read in one transaction.
+
+    `state` is the account in the same model as the YAML; what only the
+    store knows (who the resellers are, which users are still invited)
+    sits beside it. `user_added` is when each user was added, as ISO 8601 in UTC.
+    """
+
+    lineage: str
+    revision: int
+    resellers: frozenset[str]
+    state: DesiredState
+    user_status: Mapping[str, str] = field(default_factory=dict)
+    user_added: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One action as an apply ran it, from the audit log."""
+
+    kind: Kind
+    target: Mapping[str, str]
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One apply: the revision it made, who ran it, when (ISO 8601, UTC) and what it changed."""
+
+    revision: int
+    actor: str
+    at: str
+    changes: tuple[AuditEntry, ...]
+
+
+#: The two kinds of message in the outbox.
+NOTIFICATION = "notification"
+REQUEST = "request"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One e-mail to one person: a plain-text body and an HTML alternative.
+
+    Composed before an apply, written to the store's outbox in the apply's
+    own transaction, and turned into MIME only when it is delivered.
+    """
+
+    message_id: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    kind: str = NOTIFICATION
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A message in the store's outbox, with its delivery record."""
+
+    id: int
+    message: Message
+    revision: int
+    created_at: str
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: str | None = None
+
+    @property
+    def queued(self) -> bool:
+        return self.sent_at is None
+
+
+@dataclass(frozen=True)
+class Request:
+    """A blocked action sent to the people who may perform it; `key` records it once."""
+
+    key: str
+    requester: str
+    kind: Kind
+    target: dict[str, str]
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+    requested_of: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One record the store and git disagree on.
+
+    `store` is the record as the store has it, None when only git has it;
+    `git` the record as the YAML declares it, None when only the store has
+    it. For a record in both, each holds only the fields that differ.
+    """
+
+    record: Record
+    target: Mapping[str, str]
+    store: Mapping[str, Any] | None
+    git: Mapping[str, Any] | None
+
+    def sort_key(self) -> tuple[int, tuple[str, ...]]:
+        return _RECORD_RANK[self.record], tuple(self.target.get(k, "") for k in TARGET_KEYS)
+
+
+_RECORD_RANK = {record: rank for rank, record in enumerate(Record)}
+
+
+@dataclass(frozen=True)
+class StaleInvite:
+    """A user still invited, and since when (ISO 8601, as the store has it)."""
+
+    user: str
+    invited_at: str
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The store at one revision compared with git."""
+
+    lineage: str
+    revision: int
+    only_in_store: tuple[Difference, ...] = ()
+    only_in_git: tuple[Difference, ...] = ()
+    differ: tuple[Difference, ...] = ()
+    stale_invites: tuple[StaleInvite, ...] = ()
+    stale_after_days: int | None = None
+
+    @property
+    def found(self) -> bool:
+        """Whether there is anything to report (and `drift` exits 2)."""
+        return bool(self.only_in_store or self.only_in_git or self.differ or self.stale_invites)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "only_in_store": len(self.only_in_store),
+            "only_in_git": len(self.only_in_git),
+            "differ": len(self.differ),
+            "stale_invites": len(self.stale_invites),
+        }

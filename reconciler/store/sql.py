@@ -1,0 +1,198 @@
+"""What both SQL stores do the same way, written once: read a snapshot, apply a plan, keep the outbox.
+
+A backend (sqlite.py, postgres.py) supplies only what differs between the
+databases: how to connect, how to begin a transaction of each sort, how to
+take the apply lock, how to write a batch of rows fast, and its placeholder
+style. Everything else, and every statement (statements.py), is shared.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from itertools import groupby
+from typing import Any
+
+from reconciler.errors import StoreError
+from reconciler.plan import Action, Plan
+from reconciler.records import Applied, Message, OutboxEntry, Progress, Request, Snapshot
+from reconciler.store import migrations
+from reconciler.store import statements as sql
+from reconciler.store.rows import history_from_rows, outbox_entry, snapshot_from_rows
+from reconciler.store.statements import WRITES, Params
+
+#: One encoder for every audit and request row: json.dumps with options builds a new one per call.
+_to_json = json.JSONEncoder(sort_keys=True).encode
+
+#: A connection of either driver: sqlite3's and psycopg's both have `execute` and `executemany`.
+Connection = Any
+
+
+class SqlStore(ABC):
+    """A store in a SQL database. Subclasses connect, lock and bulk-write; this does the rest."""
+
+    url: str
+    #: The dialect's folder of migrations, and the key of its statement variants.
+    dialect: str
+
+    # --- what a backend supplies ------------------------------------------------------------------
+
+    @abstractmethod
+    def _creating(self) -> AbstractContextManager[Connection]:
+        """A connection to a place with no store yet, in a transaction that no other `init` of the same
+        store runs beside; raises StoreExists when there is a store."""
+
+    @abstractmethod
+    def _reading(self) -> AbstractContextManager[Connection]:
+        """A connection in a read-only transaction that sees one revision of the store."""
+
+    @abstractmethod
+    def _writing(self) -> AbstractContextManager[Connection]:
+        """A connection in a short write transaction (the outbox's bookkeeping, a user's status)."""
+
+    @abstractmethod
+    def _applying(self, actor: str) -> AbstractContextManager[Connection]:
+        """A connection holding the store's apply lock (raises StoreLocked after the lock timeout), in
+        the transaction an apply writes in; committed when the block ends, rolled back if it fails."""
+
+    @abstractmethod
+    def _write_rows(self, db: Connection, statement: str, rows: Sequence[Params]) -> None:
+        """Run `statement` (with `?` placeholders) once per row, as fast as the database allows."""
+
+    def _sql(self, statement: str) -> str:
+        """`statement` in the driver's placeholder style; the shared statements use `?`."""
+        return statement
+
+    # --- the Store protocol -----------------------------------------------------------------------
+
+    def initialize(self, resellers: Sequence[str]) -> Snapshot:
+        with self._creating() as db:
+            migrations.migrate(db, self.dialect)
+            self._write_rows(db, sql.META_INSERT, [("lineage", str(uuid.uuid4())), ("revision", "0")])
+            self._write_rows(db, sql.RESELLER_INSERT, [(reseller.lower(),) for reseller in resellers])
+        return self.snapshot()
+
+    def snapshot(self) -> Snapshot:
+        with self._reading() as db:
+            rows = {name: db.execute(statement).fetchall() for name, statement in sql.READS.items()}
+        return snapshot_from_rows(rows)
+
+    def apply(
+        self,
+        plan: Plan,
+        actor: str,
+        outbox: Sequence[Message] = (),
+        requests: Sequence[Request] = (),
+        progress: Progress | None = None,
+    ) -> int:
+        now = _now()
+        with self._applying(actor) as db:
+            meta = dict(db.execute(self._sql(sql.META_FOR_APPLY[self.dialect])).fetchall())
+            revision = plan.check_current(meta["lineage"], int(meta["revision"]))
+            for kind, rows in _action_batches(plan, now, progress):
+                self._write_rows(db, WRITES[kind][0], rows)
+            if plan.actions:
+                self._write_rows(db, sql.AUDIT, [_audit_row(revision, actor, now, a) for a in plan.actions])
+                db.execute(self._sql(sql.REVISION_UPDATE), (str(revision),))
+            self._write_rows(db, sql.REQUEST_INSERT, [_request_row(revision, now, r) for r in requests])
+            self._write_rows(db, sql.OUTBOX_INSERT, [_outbox_row(revision, now, m) for m in outbox])
+        return revision
+
+    def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
+        with self._reading() as db:
+            rows = db.execute(sql.OUTBOX_QUEUED if queued_only else sql.OUTBOX_ALL).fetchall()
+        return [outbox_entry(row) for row in rows]
+
+    def queued_count(self) -> int:
+        with self._reading() as db:
+            count: int = db.execute(sql.OUTBOX_QUEUED_COUNT).fetchone()[0]
+        return count
+
+    def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
+        now = datetime.now(UTC)
+        until = (now + timedelta(seconds=lease_seconds)).isoformat(timespec="milliseconds")
+        params = (until, after_id, now.isoformat(timespec="milliseconds"), limit)
+        with self._writing() as db:
+            rows = db.execute(self._sql(sql.OUTBOX_CLAIM[self.dialect]), params).fetchall()
+        return sorted((outbox_entry(row) for row in rows), key=lambda entry: entry.id)
+
+    def mark_sent(self, entry_id: int) -> None:
+        with self._writing() as db:
+            db.execute(self._sql(sql.OUTBOX_SENT), (_now(), entry_id))
+
+    def mark_failed(self, entry_id: int, error: str | None) -> None:
+        with self._writing() as db:
+            if error is None:
+                db.execute(self._sql(sql.OUTBOX_RELEASE), (entry_id,))
+            else:
+                db.execute(self._sql(sql.OUTBOX_FAILED), (error, entry_id))
+
+    def activate_user(self, email: str) -> None:
+        with self._writing() as db:
+            found = db.execute(self._sql(sql.USER_ACTIVATE), (email.lower(),)).rowcount
+        if not found:
+            raise StoreError(f"no user {email} in the store")
+
+    def history(self, limit: int) -> tuple[Applied, ...]:
+        with self._reading() as db:
+            rows = db.execute(self._sql(sql.HISTORY), (limit,)).fetchall()
+        return history_from_rows(rows)
+
+
+@cache
+def percent_s(statement: str) -> str:
+    """`statement` with psycopg's `%s` placeholders for the shared `?`."""
+    return statement.replace("?", "%s")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _action_batches(plan: Plan, now: str, progress: Progress | None) -> Iterator[tuple[Any, list[Params]]]:
+    """Each run of same-kind actions, in plan order, as (kind, the parameters of its statement);
+    `progress` hears of a batch once the caller has written it and asks for the next."""
+    done = 0
+    for kind, run in groupby(plan.actions, key=lambda action: action.kind):
+        params_of = WRITES[kind][1]
+        rows = [params_of(action.target, action.after or {}, now) for action in run]
+        yield kind, rows
+        done += len(rows)
+        if progress:
+            progress(done, len(plan.actions))
+
+
+def _outbox_row(revision: int, now: str, message: Message) -> Params:
+    m = message
+    return (m.message_id, m.kind, revision, m.to, m.subject, m.text, m.html, now)
+
+
+def _request_row(revision: int, now: str, request: Request) -> Params:
+    return (
+        request.key,
+        revision,
+        request.requester,
+        now,
+        request.kind.value,
+        _to_json(request.target),
+        None if request.before is None else _to_json(request.before),
+        None if request.after is None else _to_json(request.after),
+        ",".join(request.requested_of),
+    )
+
+
+def _audit_row(revision: int, actor: str, now: str, action: Action) -> Params:
+    return (
+        revision,
+        actor,
+        now,
+        action.kind.value,
+        _to_json(dict(action.target)),
+        None if action.before is None else _to_json(action.before),
+        None if action.after is None else _to_json(action.after),
+    )
