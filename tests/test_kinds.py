@@ -1,0 +1,81 @@
+"""The kind registry: every action kind is one row of kinds.TABLE and one statement, and nothing else
+in the package spells a kind or an event out."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from reconciler.kinds import RANK, TABLE, Event, Kind, Record
+from reconciler.plan import Action
+from reconciler.store.statements import WRITES
+from reconciler.wording import EVENT_NAMES, describe, target_label
+
+PACKAGE = Path(__file__).resolve().parent.parent / "reconciler"
+#: Where kinds and events are named: the registry itself.
+REGISTRY = PACKAGE / "kinds.py"
+
+
+def test_every_kind_has_one_row_and_one_statement() -> None:
+    assert list(TABLE) == sorted(Kind, key=RANK.__getitem__)
+    assert set(TABLE) == set(Kind) == set(WRITES)
+    assert sorted(RANK.values()) == list(range(len(Kind)))
+
+
+def test_every_event_a_kind_causes_has_a_name_and_every_event_is_caused() -> None:
+    caused = {notice.event for info in TABLE.values() for notice in info.mail}
+    assert caused == set(Event) == set(EVENT_NAMES)
+
+
+def test_a_kind_is_named_after_its_record() -> None:
+    for kind in Kind:
+        assert kind.value.split(".")[0] == kind.record.value
+    assert {kind.record for kind in Kind} == set(Record)
+
+
+def _literals(path: Path) -> list[tuple[int, str]]:
+    """Every string constant in `path` but docstrings, with its line."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in PACKAGE.rglob("*.py") if p != REGISTRY),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_no_module_but_the_registry_spells_a_kind_or_an_event(path: Path) -> None:
+    names = {kind.value for kind in Kind} | {event.value for event in Event}
+    spelled = [f"line {line}: {text!r}" for line, text in _literals(path) if text in names]
+    assert not spelled, f"use kinds.Kind / kinds.Event instead of strings: {spelled}"
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_phrase_and_label_reads_with_the_keys_of_its_record(kind: Kind) -> None:
+    keys = {
+        "contract": "110001234567",
+        "serial": "399-12345678",
+        "coordinator": "b@x.example",
+        "user": "u@x.example",
+    }
+    target = {
+        key: keys[key]
+        for key in {*kind.record.keys, "contract"}
+        if kind.record is not Record.USER or key == "user"
+    }
+    action = Action(kind, target, {"coordinator": None}, {"coordinator": "b@x.example"})
+    assert "{" not in describe(action) and target_label(action)
