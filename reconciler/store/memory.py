@@ -147,6 +147,9 @@ _REFERENCES = (
     # R8: a serial never has more users with access than it has seats.
     _Reference(Record.ACCESS, ("serial",), Record.SERIAL, limit="seats"),
 )
+#: The references each kind of record makes, and those made to it.
+_MADE_BY = {record: tuple(r for r in _REFERENCES if r.child is record) for record in Record}
+_MADE_TO = {record: tuple(r for r in _REFERENCES if r.parent is record) for record in Record}
 
 Tables = dict[Record, dict[Key, Row]]
 
@@ -161,9 +164,14 @@ class _Mail:
 
 @dataclass
 class _Database:
-    """Everything one memory store holds; `lock` is held by every call that reads or writes it."""
+    """Everything one memory store holds; `lock` is held by every call that reads or writes it.
 
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    The lock is re-entrant so that what an apply calls back (its progress) may read the store, and
+    sees it as it was before the apply, as another connection would; `holder` says an apply runs, and
+    refuses other writes meanwhile.
+    """
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
     lineage: str | None = None  # None until the store is initialized
     revision: int = 0
     resellers: frozenset[str] = frozenset()
@@ -269,7 +277,7 @@ class MemoryStore:
         until = (now + timedelta(seconds=lease_seconds)).isoformat(timespec="milliseconds")
         at = now.isoformat(timespec="milliseconds")
         claimed: list[OutboxEntry] = []
-        with self._holding() as db:
+        with self._holding(writing=True) as db:
             for mail in db.outbox:
                 if len(claimed) >= limit:
                     break
@@ -280,13 +288,13 @@ class MemoryStore:
         return claimed
 
     def mark_sent(self, entry_id: int) -> None:
-        with self._holding() as db:
+        with self._holding(writing=True) as db:
             for mail in _by_id(db, entry_id):
                 mail.entry = replace(mail.entry, sent_at=_now(), last_error=None)
                 mail.claimed_until = None
 
     def mark_failed(self, entry_id: int, error: str | None) -> None:
-        with self._holding() as db:
+        with self._holding(writing=True) as db:
             for mail in _by_id(db, entry_id):
                 if not mail.entry.queued:
                     continue
@@ -295,7 +303,7 @@ class MemoryStore:
                 mail.claimed_until = None
 
     def activate_user(self, email: str) -> None:
-        with self._holding() as db:
+        with self._holding(writing=True) as db:
             users = db.tables[Record.USER]
             key = (email.lower(),)
             if key not in users:
@@ -309,10 +317,14 @@ class MemoryStore:
         return history_from_rows(sorted(rows, key=lambda row: -row[0]))  # stable: each apply in order
 
     @contextmanager
-    def _holding(self) -> Iterator[_Database]:
-        """The store, held for one call; StoreNotFound before it is initialized."""
+    def _holding(self, writing: bool = False) -> Iterator[_Database]:
+        """The store, held for one call; StoreNotFound before it is initialized. A write while an
+        apply runs in this thread (from its progress callback) is refused: the apply would undo it."""
         with self._db.lock:
-            yield self._initialized()
+            db = self._initialized()
+            if writing and db.holder is not None:
+                raise self._busy(db.holder)
+            yield db
 
     @contextmanager
     def _applying(self, actor: str) -> Iterator[_Database]:
@@ -322,11 +334,21 @@ class MemoryStore:
             raise StoreLocked(locked_message(self.url, self._db.holder, timeout))
         try:
             db = self._initialized()
+            if db.holder is not None:  # an apply of this thread, calling back
+                raise self._busy(db.holder)
             db.holder = Holder.this_process(actor)
-            yield db
+            try:
+                yield db
+            finally:
+                db.holder = None
         finally:
-            self._db.holder = None
             self._db.lock.release()
+
+    def _busy(self, holder: Holder) -> StoreLocked:
+        return StoreLocked(
+            f"the store {self.url} is locked: this thread is applying ({holder.describe()}) and called "
+            "back; nothing was written, since the apply would undo it"
+        )
 
     def _initialized(self) -> _Database:
         if self._db.lineage is None:
@@ -414,32 +436,30 @@ class _Work:
                 raise self._refused(action, f"check: {name} of {_name(record, key)} must be at least 1")
 
     def _recount(self, record: Record, old: Row | None, new: Row | None) -> None:
-        for reference in _REFERENCES:
-            if reference.child is record:
-                counts = self.children[reference]
-                if (before := reference.parent_key(old)) is not None:
-                    counts[before] -= 1
-                if (after := reference.parent_key(new)) is not None:
-                    counts[after] += 1
+        for reference in _MADE_BY[record]:
+            counts = self.children[reference]
+            if (before := reference.parent_key(old)) is not None:
+                counts[before] -= 1
+            if (after := reference.parent_key(new)) is not None:
+                counts[after] += 1
 
     def _check_references(self, action: Action, record: Record, key: Key, new: Row | None) -> None:
         """What the foreign keys and the seats triggers check once a statement has run."""
-        for reference in _REFERENCES:
-            if reference.child is record and (parent := reference.parent_key(new)) is not None:
+        for reference in _MADE_BY[record]:
+            if (parent := reference.parent_key(new)) is not None:
                 found = self.tables[reference.parent].get(parent)
                 if found is None:
                     raise self._refused(action, f"foreign key: there is no {_name(reference.parent, parent)}")
                 self._check_limit(action, reference, parent, found)
-            if reference.parent is record:
-                if new is None and self.children[reference][key]:
-                    count = self.children[reference][key]
-                    raise self._refused(
-                        action,
-                        f"foreign key: {count} {reference.child} {_records(count)} still "
-                        f"{'refers' if count == 1 else 'refer'} to {_name(record, key)}",
-                    )
-                if new is not None:
-                    self._check_limit(action, reference, key, new)
+        for reference in _MADE_TO[record]:
+            if new is None and (count := self.children[reference][key]):
+                raise self._refused(
+                    action,
+                    f"foreign key: {count} {reference.child} {_records(count)} still "
+                    f"{'refers' if count == 1 else 'refer'} to {_name(record, key)}",
+                )
+            if new is not None:
+                self._check_limit(action, reference, key, new)
 
     def _check_limit(self, action: Action, reference: _Reference, parent: Key, found: Row) -> None:
         if reference.limit is None:
@@ -470,6 +490,7 @@ def _copied(value: Any) -> Any:
 
 
 def _by_id(db: _Database, entry_id: int) -> list[_Mail]:
+    # An entry's id is its place in the outbox, counted from 1: entries are only ever added.
     return db.outbox[entry_id - 1 : entry_id] if entry_id >= 1 else []
 
 
