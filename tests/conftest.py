@@ -1,7 +1,8 @@
 """Shared fixtures: a click runner, a writer of desired-state files, and stores on every backend.
 
 Store and CLI tests take `store_url` (or `backend`), which runs them once on
-SQLite and once on PostgreSQL. The PostgreSQL half creates a database
+SQLite and once on PostgreSQL; tests of the Store protocol alone take
+`any_store_url` (or `any_backend`), which runs them on the memory store too. The PostgreSQL half creates a database
 `reconciler_test_<uuid>` on the server named by RECONCILER_TEST_POSTGRES
 (by default postgresql://127.0.0.1:5432/postgres, as the OS user), gives
 each store a schema of its own in it (through the URL's
@@ -109,11 +110,15 @@ RESELLER = "orders@cadpartners.example"
 
 
 POSTGRES_ADMIN_URL = os.environ.get("RECONCILER_TEST_POSTGRES", "postgresql://127.0.0.1:5432/postgres")
+#: The SQL backends.
 BACKENDS = ("sqlite", "postgresql")
+#: Every store behind the Store protocol.
+STORES = (*BACKENDS, "memory")
 
 
 class Backend:
-    """Where a test's stores live: files in its temporary folder, or databases it creates and drops."""
+    """Where a test's stores live: files in its temporary folder, databases it creates and drops, or
+    memory stores it forgets."""
 
     def __init__(self, name: str, folder: Path, database: str | None = None) -> None:
         self.name = name
@@ -121,7 +126,12 @@ class Backend:
         self.database = database
         self.databases: list[str] = []
         self.schemas: list[str] = []
+        self.memory: list[str] = []
         self.files = 0
+
+    @property
+    def is_sql(self) -> bool:
+        return self.name in BACKENDS
 
     def new_url(self, password: str | None = None, own_database: bool = False) -> str:
         """The URL of a place with no store in it yet.
@@ -132,6 +142,9 @@ class Backend:
         if self.name == "sqlite":
             self.files += 1
             return f"sqlite:///{self.folder / f'store-{self.files}.db'}"
+        if self.name == "memory":
+            self.memory.append(f"memory://test-{uuid.uuid4().hex}")
+            return self.memory[-1]
         if own_database or self.database is None:
             name = f"reconciler_test_{uuid.uuid4().hex}"
             _admin_execute(f"CREATE DATABASE {name}")
@@ -149,8 +162,18 @@ class Backend:
 
         return url.removeprefix("sqlite:///") if self.name == "sqlite" else redact_url(url)
 
+    def contents(self, url: str) -> tuple[object, ...]:
+        """What the store holds, to compare it before and after: all it shows through the Store
+        protocol (snapshot, history, outbox) and, for a SQL store, every row of every table too."""
+        from reconciler.store import open_store
+
+        store = open_store(url)
+        shown = (store.snapshot(), store.history(1_000_000), store.outbox())
+        return (*shown, self.table_dump(url)) if self.is_sql else shown
+
     def query(self, url: str, sql: str) -> list[tuple[Any, ...]]:
         """The rows of one statement, run straight on the store's database (autocommit)."""
+        assert self.is_sql, f"the {self.name} store has no SQL to query"
         if self.name == "sqlite":
             import sqlite3
 
@@ -182,6 +205,10 @@ class Backend:
         ]
 
     def drop_all(self) -> None:
+        from reconciler.store.memory import forget
+
+        for url in self.memory:
+            forget(url)
         if self.schemas and self.database:
             url = _with_database(POSTGRES_ADMIN_URL, self.database, None)
             self.query(url, f"DROP SCHEMA IF EXISTS {', '.join(self.schemas)} CASCADE")
@@ -240,7 +267,17 @@ def postgres_database() -> Iterator[str]:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    """Each backend in turn; the PostgreSQL one drops every schema and database the test made."""
+    """Each SQL backend in turn; the PostgreSQL one drops every schema and database the test made."""
+    yield from _backend(request, tmp_path)
+
+
+@pytest.fixture(params=STORES)
+def any_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Each store in turn, the memory store too: for tests of the Store protocol alone."""
+    yield from _backend(request, tmp_path)
+
+
+def _backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     database = None
     if request.param == "postgresql":
         _require_postgres()
@@ -269,6 +306,16 @@ def store_url(backend: Backend) -> str:
     from reconciler.store import open_store
 
     url = backend.new_url()
+    open_store(url).initialize([RESELLER])
+    return url
+
+
+@pytest.fixture
+def any_store_url(any_backend: Backend) -> str:
+    """A new store on each backend, the memory store too, with RESELLER as its reseller."""
+    from reconciler.store import open_store
+
+    url = any_backend.new_url()
     open_store(url).initialize([RESELLER])
     return url
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from reconciler.errors import StoreError
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT
+from reconciler.store.memory import SCHEME, open_memory_store
 from reconciler.store.protocol import Store
 from reconciler.store.sqlite import SqliteStore
 from reconciler.store.urls import redact_url
@@ -17,7 +18,9 @@ __all__ = ["DEFAULT_LOCK_TIMEOUT", "DEFAULT_URL", "Store", "open_store", "redact
 
 def open_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
     """The store at `url`: `sqlite:///relative.db`, `sqlite:////absolute/path.db` or
-    `postgresql://user@host:port/database`.
+    `postgresql://user@host:port/database`; or, for tests and experiments, `memory://NAME`: the
+    store of that name in this process, gone when it ends (so not one for the command line, whose
+    every run is a process of its own).
 
     An apply waits at most `lock_timeout` seconds for another one to finish.
     """
@@ -31,6 +34,8 @@ def open_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
         from reconciler.store.postgres import PostgresStore
 
         return PostgresStore(url, lock_timeout)
+    if url.startswith(SCHEME):
+        return open_memory_store(url, lock_timeout)
     raise StoreError(
         f"unknown store URL {redact_url(url)!r}; use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE"
     )

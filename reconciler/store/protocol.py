@@ -11,7 +11,7 @@ from reconciler.records import Applied, Message, OutboxEntry, Progress, Request,
 
 
 class Store(Protocol):
-    """A place the account lives: SQLite for one machine, PostgreSQL for a team."""
+    """A place the account lives: SQLite for one machine, PostgreSQL for a team, memory for tests."""
 
     url: str
 

@@ -1,0 +1,510 @@
+"""A store in this process's memory, for tests and experiments: the Store protocol with no database.
+
+Not for the command line: a memory store lives as long as its process, so
+`reconciler init --store memory://x` and a later `reconciler plan --store
+memory://x` never see the same store. Within one process, every
+`open_store("memory://NAME")` sees the store of that NAME, as two opens of one
+SQLite file do; a `MemoryStore()` made directly is a store of its own.
+
+It keeps what the SQL stores keep, the way a plan names it: a table per kind
+of record (`kinds.Record`), each row keyed by the record's target keys
+(`Record.keys`) and holding the fields an action's `after` carries. An
+action is applied from its kind's record and effect alone (an add inserts
+the row, a change sets the fields its `after` names, a removal deletes the
+row), never by code for its kind. What the databases enforce is data here
+too, checked after every action as SQLite checks its foreign keys and
+triggers after every statement: `_TABLES` (the fields an add must give, the
+defaults, what only the store writes) and `_REFERENCES` (the foreign keys,
+and the seats a serial's access may not exceed: R8). A refused action
+raises StoreError and leaves the store as it was: an apply works on a copy
+of the tables and puts it in place only once every action is in.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+from reconciler.errors import StoreError, StoreExists, StoreLocked, StoreNotFound
+from reconciler.kinds import Effect, Record
+from reconciler.plan import Action, Plan
+from reconciler.records import INVITED, Applied, Message, OutboxEntry, Progress, Request, Snapshot
+from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
+from reconciler.store.rows import history_from_rows, snapshot_from_rows
+
+SCHEME = "memory://"
+
+#: A record's key: the values of its kind's target keys (`Record.keys`), in that order.
+Key = tuple[str, ...]
+#: A record: its keys and its fields, by name.
+Row = dict[str, Any]
+
+#: The default of a field that the add sets to the time of the apply.
+_NOW = "<the time of the apply>"
+
+#: As sql.py encodes the audit log, so that history reads the same from every store.
+_to_json = json.JSONEncoder(sort_keys=True).encode
+
+
+@dataclass(frozen=True)
+class _Table:
+    """What the store keeps of one kind of record, and the checks its SQL table makes.
+
+    `required` and `defaults` are the fields an action may write (NOT NULL
+    without a default, and the rest); `kept` those only the store writes, set
+    when the record is added; `from_target` the target keys beyond the
+    record's own that an add keeps (a serial's contract); `at_least_one` the
+    fields with CHECK (field >= 1). `table` and `columns` give the rows of
+    `statements.READS`, so that a snapshot is made as the SQL stores make it.
+    """
+
+    table: str
+    columns: tuple[str, ...]  # "a.b" is key b of field a
+    required: tuple[str, ...]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    kept: Mapping[str, Any] = field(default_factory=dict)
+    from_target: tuple[str, ...] = ()
+    at_least_one: tuple[str, ...] = ()
+
+    @property
+    def writable(self) -> tuple[str, ...]:
+        return (*self.required, *self.defaults)
+
+    def row(self, values: Row) -> tuple[Any, ...]:
+        return tuple(_column(values, name) for name in self.columns)
+
+
+def _column(values: Row, name: str) -> Any:
+    head, _, inner = name.partition(".")
+    value = values.get(head)
+    return (value or {}).get(inner) if inner else value
+
+
+_TABLES: dict[Record, _Table] = {
+    Record.USER: _Table(
+        "users",
+        ("user", "first_name", "last_name", "status", "added_at", "protect"),
+        required=("first_name", "last_name"),
+        defaults={"protect": False},
+        kept={"status": INVITED, "added_at": _NOW},
+    ),
+    Record.CONTRACT: _Table(
+        "contracts", ("contract", "manager", "protect"), required=("manager",), defaults={"protect": False}
+    ),
+    Record.COORDINATOR: _Table(
+        "coordinators",
+        ("contract", "coordinator", "manage_users", "shipping.name", "shipping.address", "shipping.country"),
+        required=("manage_users",),
+        defaults={"shipping": None},
+    ),
+    Record.SERIAL: _Table(
+        "serials",
+        ("serial", "contract", "product", "seats", "group", "coordinator", "protect"),
+        required=("product", "seats"),
+        defaults={"group": None, "coordinator": None, "protect": False},
+        from_target=("contract",),
+        at_least_one=("seats",),
+    ),
+    Record.ACCESS: _Table("access", ("user", "serial", "download"), required=("download",)),
+}
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """A foreign key: the `fields` of a `child` record name a `parent` record (in the order of the
+    parent's keys); a child whose fields are not all set names none. With `limit`, the parent's
+    field that bounds how many children may name it."""
+
+    child: Record
+    fields: tuple[str, ...]
+    parent: Record
+    limit: str | None = None
+
+    def parent_key(self, values: Row | None) -> Key | None:
+        if values is None:
+            return None
+        key = tuple(values.get(name) for name in self.fields)
+        return None if None in key else key  # type: ignore[return-value]
+
+
+_REFERENCES = (
+    _Reference(Record.CONTRACT, ("manager",), Record.USER),
+    _Reference(Record.COORDINATOR, ("contract",), Record.CONTRACT),
+    _Reference(Record.COORDINATOR, ("coordinator",), Record.USER),
+    _Reference(Record.SERIAL, ("contract",), Record.CONTRACT),
+    # A serial's SC is a coordinator of the serial's own contract.
+    _Reference(Record.SERIAL, ("contract", "coordinator"), Record.COORDINATOR),
+    _Reference(Record.ACCESS, ("user",), Record.USER),
+    # R8: a serial never has more users with access than it has seats.
+    _Reference(Record.ACCESS, ("serial",), Record.SERIAL, limit="seats"),
+)
+#: The references each kind of record makes, and those made to it.
+_MADE_BY = {record: tuple(r for r in _REFERENCES if r.child is record) for record in Record}
+_MADE_TO = {record: tuple(r for r in _REFERENCES if r.parent is record) for record in Record}
+
+Tables = dict[Record, dict[Key, Row]]
+
+
+@dataclass
+class _Mail:
+    """An outbox entry, and until when a delivery holds it (ISO 8601, as the SQL stores keep it)."""
+
+    entry: OutboxEntry
+    claimed_until: str | None = None
+
+
+@dataclass
+class _Database:
+    """Everything one memory store holds; `lock` is held by every call that reads or writes it.
+
+    The lock is re-entrant so that what an apply calls back (its progress) may read the store, and
+    sees it as it was before the apply, as another connection would; `holder` says an apply runs, and
+    refuses other writes meanwhile.
+    """
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    lineage: str | None = None  # None until the store is initialized
+    revision: int = 0
+    resellers: frozenset[str] = frozenset()
+    tables: Tables = field(default_factory=lambda: {record: {} for record in Record})
+    audit: list[tuple[Any, ...]] = field(default_factory=list)  # rows as statements.HISTORY reads them
+    outbox: list[_Mail] = field(default_factory=list)
+    requests: dict[str, Request] = field(default_factory=dict)
+    holder: Holder | None = None  # who is applying
+
+
+_NAMED: dict[str, _Database] = {}
+_NAMED_LOCK = threading.Lock()
+
+
+def open_memory_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> MemoryStore:
+    """The store of this process named by `url` (memory://NAME), empty until initialized."""
+    name = url.removeprefix(SCHEME)
+    if not url.startswith(SCHEME) or not name:
+        raise StoreError(f"{url}: name the store, as in memory://tests")
+    with _NAMED_LOCK:
+        database = _NAMED.setdefault(name, _Database())
+    return MemoryStore(url, lock_timeout, database)
+
+
+def forget(url: str) -> None:
+    """Drop the store `url` names, as dropping its database would (tests clean up with this)."""
+    with _NAMED_LOCK:
+        _NAMED.pop(url.removeprefix(SCHEME), None)
+
+
+class MemoryStore:
+    """A store in memory; see the module's docstring. `MemoryStore()` is a store of its own."""
+
+    def __init__(
+        self, url: str = SCHEME, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, database: _Database | None = None
+    ) -> None:
+        self.url = url
+        self.lock_timeout = lock_timeout
+        self._db = _Database() if database is None else database
+
+    def initialize(self, resellers: Sequence[str]) -> Snapshot:
+        with self._db.lock:
+            if self._db.lineage is not None:
+                raise StoreExists(f"a store already exists at {self.url}; it was left as it is")
+            self._db.lineage = str(uuid.uuid4())
+            self._db.resellers = frozenset(reseller.lower() for reseller in resellers)
+        return self.snapshot()
+
+    def snapshot(self) -> Snapshot:
+        with self._holding() as db:
+            rows: dict[str, Any] = {
+                "meta": [("lineage", db.lineage), ("revision", str(db.revision))],
+                "resellers": [(email,) for email in sorted(db.resellers)],
+            }
+            for record, table in _TABLES.items():
+                found = db.tables[record]
+                rows[table.table] = [table.row(found[key]) for key in sorted(found)]
+        return snapshot_from_rows(rows)
+
+    def apply(
+        self,
+        plan: Plan,
+        actor: str,
+        outbox: Sequence[Message] = (),
+        requests: Sequence[Request] = (),
+        progress: Progress | None = None,
+    ) -> int:
+        now = _now()
+        with self._applying(actor) as db:
+            revision = plan.check_current(str(db.lineage), db.revision)
+            work = _Work(db.tables, now, self.url)
+            done = 0
+            for _, run in groupby(plan.actions, key=lambda action: action.kind):
+                for action in run:
+                    work.apply(action)
+                    done += 1
+                if progress:
+                    progress(done, len(plan.actions))
+            # Every action is in: the rest cannot fail, so the store changes all at once here.
+            db.tables = work.tables
+            if plan.actions:
+                db.audit.extend(_audit_row(revision, actor, now, action) for action in plan.actions)
+                db.revision = revision
+            for request in requests:
+                db.requests.setdefault(request.key, request)
+            queued = {mail.entry.message.message_id for mail in db.outbox}
+            for message in outbox:
+                if message.message_id not in queued:
+                    queued.add(message.message_id)
+                    db.outbox.append(_Mail(OutboxEntry(len(db.outbox) + 1, message, revision, now)))
+        return revision
+
+    def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
+        with self._holding() as db:
+            return [mail.entry for mail in db.outbox if not queued_only or mail.entry.queued]
+
+    def queued_count(self) -> int:
+        with self._holding() as db:
+            return sum(1 for mail in db.outbox if mail.entry.queued)
+
+    def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
+        now = datetime.now(UTC)
+        until = (now + timedelta(seconds=lease_seconds)).isoformat(timespec="milliseconds")
+        at = now.isoformat(timespec="milliseconds")
+        claimed: list[OutboxEntry] = []
+        with self._holding(writing=True) as db:
+            for mail in db.outbox:
+                if len(claimed) >= limit:
+                    break
+                free = mail.claimed_until is None or mail.claimed_until < at
+                if mail.entry.queued and mail.entry.id > after_id and free:
+                    mail.claimed_until = until
+                    claimed.append(mail.entry)
+        return claimed
+
+    def mark_sent(self, entry_id: int) -> None:
+        with self._holding(writing=True) as db:
+            for mail in _by_id(db, entry_id):
+                mail.entry = replace(mail.entry, sent_at=_now(), last_error=None)
+                mail.claimed_until = None
+
+    def mark_failed(self, entry_id: int, error: str | None) -> None:
+        with self._holding(writing=True) as db:
+            for mail in _by_id(db, entry_id):
+                if not mail.entry.queued:
+                    continue
+                if error is not None:
+                    mail.entry = replace(mail.entry, attempts=mail.entry.attempts + 1, last_error=error)
+                mail.claimed_until = None
+
+    def activate_user(self, email: str) -> None:
+        with self._holding(writing=True) as db:
+            users = db.tables[Record.USER]
+            key = (email.lower(),)
+            if key not in users:
+                raise StoreError(f"no user {email} in the store")
+            users[key] = {**users[key], "status": "active"}
+
+    def history(self, limit: int) -> tuple[Applied, ...]:
+        with self._holding() as db:
+            revisions = set(sorted({row[0] for row in db.audit}, reverse=True)[: max(limit, 0)])
+            rows = [row for row in db.audit if row[0] in revisions]
+        return history_from_rows(sorted(rows, key=lambda row: -row[0]))  # stable: each apply in order
+
+    @contextmanager
+    def _holding(self, writing: bool = False) -> Iterator[_Database]:
+        """The store, held for one call; StoreNotFound before it is initialized. A write while an
+        apply runs in this thread (from its progress callback) is refused: the apply would undo it."""
+        with self._db.lock:
+            db = self._initialized()
+            if writing and db.holder is not None:
+                raise self._busy(db.holder)
+            yield db
+
+    @contextmanager
+    def _applying(self, actor: str) -> Iterator[_Database]:
+        """The store, held for an apply (waiting at most `lock_timeout` for another), its holder recorded."""
+        timeout = self.lock_timeout
+        if not (self._db.lock.acquire(timeout=timeout) if timeout > 0 else self._db.lock.acquire(False)):
+            raise StoreLocked(locked_message(self.url, self._db.holder, timeout))
+        try:
+            db = self._initialized()
+            if db.holder is not None:  # an apply of this thread, calling back
+                raise self._busy(db.holder)
+            db.holder = Holder.this_process(actor)
+            try:
+                yield db
+            finally:
+                db.holder = None
+        finally:
+            self._db.lock.release()
+
+    def _busy(self, holder: Holder) -> StoreLocked:
+        return StoreLocked(
+            f"the store {self.url} is locked: this thread is applying ({holder.describe()}) and called "
+            "back; nothing was written, since the apply would undo it"
+        )
+
+    def _initialized(self) -> _Database:
+        if self._db.lineage is None:
+            raise StoreNotFound(f"no store at {self.url}; create one with `reconciler init --reseller EMAIL`")
+        return self._db
+
+
+class _Work:
+    """The tables an apply changes: a copy of the store's, checked after every action.
+
+    Rows are never changed in place (a change puts a new row), so a copy of
+    each table's index is enough. `children` counts, per reference, how many
+    records name each parent: what a removal and the seats limit look at.
+    """
+
+    def __init__(self, tables: Tables, now: str, url: str) -> None:
+        self.tables = {record: dict(rows) for record, rows in tables.items()}
+        self.now = now
+        self.url = url
+        self.children = {
+            reference: Counter(
+                key
+                for row in self.tables[reference.child].values()
+                if (key := reference.parent_key(row)) is not None
+            )
+            for reference in _REFERENCES
+        }
+
+    def apply(self, action: Action) -> None:
+        """Apply one action, from its kind's record and effect; raise StoreError if a check fails."""
+        record, effect = action.kind.record, action.kind.effect
+        key = self._key(action)
+        rows = self.tables[record]
+        old = rows.get(key)
+        if effect is Effect.ADD:
+            if old is not None:
+                raise self._refused(action, f"unique key: the store already has {_name(record, key)}")
+            new: Row | None = self._added(action, key)
+        elif old is None:
+            return  # as an UPDATE or DELETE that matches no row
+        elif effect is Effect.CHANGE:
+            table = _TABLES[record]
+            after = action.after or {}
+            new = {**old, **{name: _copied(after[name]) for name in table.writable if name in after}}
+        else:
+            new = None
+        if new is not None:
+            self._check_fields(action, record, key, new)
+        self._recount(record, old, new)
+        if new is None:
+            del rows[key]
+        else:
+            rows[key] = new
+        self._check_references(action, record, key, new)
+
+    def _key(self, action: Action) -> Key:
+        missing = [name for name in action.kind.record.keys if name not in action.target]
+        if missing:
+            raise self._refused(action, f"the target has no {', '.join(missing)}")
+        return tuple(action.target[name] for name in action.kind.record.keys)
+
+    def _added(self, action: Action, key: Key) -> Row:
+        record = action.kind.record
+        table = _TABLES[record]
+        after = action.after or {}
+        given = {**after, **action.target}
+        missing = [name for name in (*table.required, *table.from_target) if name not in given]
+        if missing:
+            raise self._refused(action, f"{_name(record, key)} needs {', '.join(missing)}")
+        return {
+            **dict(zip(record.keys, key, strict=True)),
+            **{name: action.target[name] for name in table.from_target},
+            **{name: self.now if value == _NOW else value for name, value in table.kept.items()},
+            **{name: _copied(after.get(name, default)) for name, default in table.defaults.items()},
+            **{name: _copied(after[name]) for name in table.required},
+        }
+
+    def _check_fields(self, action: Action, record: Record, key: Key, new: Row) -> None:
+        table = _TABLES[record]
+        for name in table.required:
+            if new[name] is None:
+                raise self._refused(action, f"not null: {_name(record, key)} needs {name}")
+        for name in table.at_least_one:
+            if new[name] < 1:
+                raise self._refused(action, f"check: {name} of {_name(record, key)} must be at least 1")
+
+    def _recount(self, record: Record, old: Row | None, new: Row | None) -> None:
+        for reference in _MADE_BY[record]:
+            counts = self.children[reference]
+            if (before := reference.parent_key(old)) is not None:
+                counts[before] -= 1
+            if (after := reference.parent_key(new)) is not None:
+                counts[after] += 1
+
+    def _check_references(self, action: Action, record: Record, key: Key, new: Row | None) -> None:
+        """What the foreign keys and the seats triggers check once a statement has run."""
+        for reference in _MADE_BY[record]:
+            if (parent := reference.parent_key(new)) is not None:
+                found = self.tables[reference.parent].get(parent)
+                if found is None:
+                    raise self._refused(action, f"foreign key: there is no {_name(reference.parent, parent)}")
+                self._check_limit(action, reference, parent, found)
+        for reference in _MADE_TO[record]:
+            if new is None and (count := self.children[reference][key]):
+                raise self._refused(
+                    action,
+                    f"foreign key: {count} {reference.child} {_records(count)} still "
+                    f"{'refers' if count == 1 else 'refer'} to {_name(record, key)}",
+                )
+            if new is not None:
+                self._check_limit(action, reference, key, new)
+
+    def _check_limit(self, action: Action, reference: _Reference, parent: Key, found: Row) -> None:
+        if reference.limit is None:
+            return
+        count, limit = self.children[reference][parent], found[reference.limit]
+        if count > limit:
+            raise self._refused(
+                action,
+                f"seats exceeded: {_name(reference.parent, parent)} would have {count} {reference.child} "
+                f"{_records(count)} for {limit} {reference.limit}",
+            )
+
+    def _refused(self, action: Action, problem: str) -> StoreError:
+        return StoreError(f"{self.url}: {action.kind} {dict(action.target)} refused: {problem}")
+
+
+def _name(record: Record, key: Key) -> str:
+    return f"{record} {'/'.join(key)}"
+
+
+def _records(count: int) -> str:
+    return "record" if count == 1 else "records"
+
+
+def _copied(value: Any) -> Any:
+    """A value of an action's `after`, kept apart from the plan (whose mappings its caller may change)."""
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
+
+
+def _by_id(db: _Database, entry_id: int) -> list[_Mail]:
+    # An entry's id is its place in the outbox, counted from 1: entries are only ever added.
+    return db.outbox[entry_id - 1 : entry_id] if entry_id >= 1 else []
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _audit_row(revision: int, actor: str, now: str, action: Action) -> tuple[Any, ...]:
+    return (
+        revision,
+        actor,
+        now,
+        action.kind.value,
+        _to_json(dict(action.target)),
+        None if action.before is None else _to_json(action.before),
+        None if action.after is None else _to_json(action.after),
+    )
