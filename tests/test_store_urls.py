@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,18 @@ def test_an_unknown_url_is_refused_without_its_password() -> None:
         1,
         "Error: unknown store URL 'mysql://ci:***@db.example/acme'; "
         "use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE\n",
+    )
+
+
+def test_a_postgresql_store_without_its_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As in an install without the postgresql extra: `import psycopg` fails, and the store
+    # module is imported afresh instead of found already loaded.
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    monkeypatch.delitem(sys.modules, "reconciler.store.postgres", raising=False)
+    result = CliRunner().invoke(cli, ["export", "--store", "postgresql://x@127.0.0.1/db"])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: a postgresql:// store needs the PostgreSQL driver: pip install 'reconciler[postgresql]'\n",
     )
 
 
