@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from reconciler.errors import PlanFileError, StalePlan
-from reconciler.kinds import TARGET_KEYS, Effect, Event, Kind, Role
+from reconciler.kinds import RANK, TARGET_KEYS, Effect, Event, Kind, Role
 from reconciler.model import is_email
 
 FORMAT_VERSION = 1
@@ -51,7 +51,7 @@ class Action:
 
     def sort_key(self) -> tuple[int, tuple[str, ...]]:
         """The tie-break when the dependency graph leaves the order open."""
-        return self.kind.rank, tuple(self.target.get(k, "") for k in TARGET_KEYS)
+        return RANK[self.kind], tuple(self.target.get(k, "") for k in TARGET_KEYS)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -36,95 +36,115 @@ def plan_order(actions: Sequence[Action], sort_key: SortKey = Action.sort_key) -
     return ordered(actions, list(dependencies(actions)), sort_key)
 
 
-#: The kinds other actions wait for or hold up, found by the target keys of their record.
-_LOOKED_UP = frozenset(
-    {
-        Kind.USER_ADD,
-        Kind.USER_REMOVE,
-        Kind.CONTRACT_CREATE,
-        Kind.CONTRACT_REMOVE,
-        Kind.SERIAL_CREATE,
-        Kind.SERIAL_REMOVE,
-        Kind.SERIAL_SEATS_CHANGE,
-        Kind.COORDINATOR_ADD,
-        Kind.COORDINATOR_REMOVE,
-    }
-)
+#: Where a rule finds a value in an action: its target, or its `after` or `before` record.
+_Field = tuple[str, str]
+#: A rule: the kind of the other action, and the fields of this one that name it (in the order of
+#: that kind's `_FOUND_BY`).
+_Rule = tuple[Kind, tuple[_Field, ...]]
+
+
+def _t(key: str) -> _Field:
+    return ("target", key)
+
+
+#: How each kind that others wait for, or hold up, is found: by these target keys. A revocation is
+#: found by its serial alone: a grant waits for every revocation on its serial.
+_FOUND_BY: dict[Kind, tuple[str, ...]] = {
+    Kind.USER_ADD: ("user",),
+    Kind.USER_REMOVE: ("user",),
+    Kind.CONTRACT_CREATE: ("contract",),
+    Kind.CONTRACT_REMOVE: ("contract",),
+    Kind.SERIAL_CREATE: ("serial",),
+    Kind.SERIAL_REMOVE: ("serial",),
+    Kind.SERIAL_SEATS_CHANGE: ("serial",),
+    Kind.COORDINATOR_ADD: ("contract", "coordinator"),
+    Kind.COORDINATOR_REMOVE: ("contract", "coordinator"),
+    Kind.ACCESS_REVOKE: ("serial",),
+}
+
+#: What each kind must run after (the module docstring says why).
+_AFTER: dict[Kind, tuple[_Rule, ...]] = {
+    Kind.CONTRACT_CREATE: ((Kind.USER_ADD, (("after", "manager"),)),),
+    Kind.CONTRACT_MANAGER_CHANGE: ((Kind.USER_ADD, (("after", "manager"),)),),
+    Kind.COORDINATOR_ADD: ((Kind.CONTRACT_CREATE, (_t("contract"),)), (Kind.USER_ADD, (_t("coordinator"),))),
+    Kind.SERIAL_CREATE: ((Kind.CONTRACT_CREATE, (_t("contract"),)),),
+    Kind.SERIAL_ASSIGN_COORDINATOR: (
+        (Kind.SERIAL_CREATE, (_t("serial"),)),
+        (Kind.COORDINATOR_ADD, (_t("contract"), ("after", "coordinator"))),
+    ),
+    Kind.ACCESS_GRANT: (
+        (Kind.USER_ADD, (_t("user"),)),
+        (Kind.SERIAL_CREATE, (_t("serial"),)),
+        (Kind.SERIAL_SEATS_CHANGE, (_t("serial"),)),
+        (Kind.ACCESS_REVOKE, (_t("serial"),)),
+    ),
+    Kind.SERIAL_SEATS_CHANGE: ((Kind.ACCESS_REVOKE, (_t("serial"),)),),
+}
+
+_OLD_COORDINATOR_REMOVED: _Rule = (Kind.COORDINATOR_REMOVE, (_t("contract"), ("before", "coordinator")))
+_OLD_MANAGER_REMOVED: _Rule = (Kind.USER_REMOVE, (("before", "manager"),))
+
+#: What each kind must run before.
+_BEFORE: dict[Kind, tuple[_Rule, ...]] = {
+    Kind.SERIAL_ASSIGN_COORDINATOR: (_OLD_COORDINATOR_REMOVED,),
+    Kind.SERIAL_UNASSIGN_COORDINATOR: (_OLD_COORDINATOR_REMOVED,),
+    Kind.SERIAL_REMOVE: (_OLD_COORDINATOR_REMOVED, (Kind.CONTRACT_REMOVE, (_t("contract"),))),
+    Kind.COORDINATOR_REMOVE: (
+        (Kind.CONTRACT_REMOVE, (_t("contract"),)),
+        (Kind.USER_REMOVE, (_t("coordinator"),)),
+    ),
+    Kind.ACCESS_REVOKE: ((Kind.USER_REMOVE, (_t("user"),)), (Kind.SERIAL_REMOVE, (_t("serial"),))),
+    Kind.CONTRACT_REMOVE: (_OLD_MANAGER_REMOVED,),
+    Kind.CONTRACT_MANAGER_CHANGE: (_OLD_MANAGER_REMOVED,),
+}
 
 
 class _Lookup:
-    """Finds the actions an edge points at, by kind and target."""
+    """Finds the actions a rule points at, by kind and the values they are found by."""
 
     def __init__(self, actions: Sequence[Action]) -> None:
-        self._index: dict[tuple[str, ...], int] = {}
-        self.revokes: dict[str, list[int]] = defaultdict(list)
+        self._index: dict[tuple[str, ...], list[int]] = defaultdict(list)
         for i, action in enumerate(actions):
-            if action.kind in _LOOKED_UP:
-                self._index[(action.kind, *(action.target[k] for k in action.kind.record.keys))] = i
-            elif action.kind == Kind.ACCESS_REVOKE:
-                self.revokes[action.target["serial"]].append(i)
+            keys = _FOUND_BY.get(action.kind)
+            if keys is not None:
+                self._index[(action.kind, *(action.target[key] for key in keys))].append(i)
 
-    def one(self, kind: Kind, *key: str | None) -> list[int]:
-        found = self._index.get((kind, *key)) if None not in key else None  # type: ignore[arg-type]
-        return [] if found is None else [found]
+    def find(self, action: Action, rules: tuple[_Rule, ...]) -> list[int]:
+        """The actions `rules` name for `action`; a rule whose field is empty names none."""
+        found: list[int] = []
+        for kind, fields in rules:
+            key: list[str] = [kind]
+            for where, name in fields:
+                record = action.target if where == "target" else getattr(action, where) or {}
+                value = record.get(name)
+                if value is None:
+                    break
+                key.append(value)
+            else:
+                found += self._index.get(tuple(key), ())
+        return found
 
 
 def dependencies(actions: Sequence[Action]) -> Iterator[Edge]:
     """Every (before, after) pair among `actions`."""
     lookup = _Lookup(actions)
     for i, action in enumerate(actions):
-        for first in _needs(action, lookup):
-            yield first, i
-        for then in _holds_up(action, lookup):
-            yield i, then
+        after = _AFTER.get(action.kind)
+        if after is not None:
+            for first in lookup.find(action, after):
+                yield first, i
+        before = _BEFORE.get(action.kind)
+        if before is not None:
+            for then in lookup.find(action, before):
+                yield i, then
 
 
 def waits_on(actions: Sequence[Action]) -> dict[int, list[int]]:
     """For each action (by index), the actions that must run before it."""
-    before: dict[int, list[int]] = defaultdict(list)
+    waits: dict[int, list[int]] = defaultdict(list)
     for first, then in dependencies(actions):
-        before[then].append(first)
-    return before
-
-
-def _needs(action: Action, lookup: _Lookup) -> Iterator[int]:
-    """The actions that must run before `action`."""
-    kind, target, after = action.kind, action.target, action.after or {}
-    one = lookup.one
-    if kind in (Kind.CONTRACT_CREATE, Kind.CONTRACT_MANAGER_CHANGE):
-        yield from one(Kind.USER_ADD, after["manager"])
-    elif kind == Kind.COORDINATOR_ADD:
-        yield from one(Kind.CONTRACT_CREATE, target["contract"])
-        yield from one(Kind.USER_ADD, target["coordinator"])
-    elif kind == Kind.SERIAL_CREATE:
-        yield from one(Kind.CONTRACT_CREATE, target["contract"])
-    elif kind == Kind.SERIAL_ASSIGN_COORDINATOR:
-        yield from one(Kind.SERIAL_CREATE, target["serial"])
-        yield from one(Kind.COORDINATOR_ADD, target["contract"], after["coordinator"])
-    elif kind == Kind.ACCESS_GRANT:
-        yield from one(Kind.USER_ADD, target["user"])
-        yield from one(Kind.SERIAL_CREATE, target["serial"])
-        yield from one(Kind.SERIAL_SEATS_CHANGE, target["serial"])
-        yield from lookup.revokes[target["serial"]]
-    elif kind == Kind.SERIAL_SEATS_CHANGE:
-        yield from lookup.revokes[target["serial"]]
-
-
-def _holds_up(action: Action, lookup: _Lookup) -> Iterator[int]:
-    """The actions that must wait for `action`."""
-    kind, target, before = action.kind, action.target, action.before or {}
-    one = lookup.one
-    if kind in (Kind.SERIAL_ASSIGN_COORDINATOR, Kind.SERIAL_UNASSIGN_COORDINATOR, Kind.SERIAL_REMOVE):
-        yield from one(Kind.COORDINATOR_REMOVE, target["contract"], before.get("coordinator"))
-    if kind in (Kind.SERIAL_REMOVE, Kind.COORDINATOR_REMOVE):
-        yield from one(Kind.CONTRACT_REMOVE, target["contract"])
-    if kind == Kind.ACCESS_REVOKE:
-        yield from one(Kind.USER_REMOVE, target["user"])
-        yield from one(Kind.SERIAL_REMOVE, target["serial"])
-    elif kind == Kind.COORDINATOR_REMOVE:
-        yield from one(Kind.USER_REMOVE, target["coordinator"])
-    elif kind in (Kind.CONTRACT_REMOVE, Kind.CONTRACT_MANAGER_CHANGE):
-        yield from one(Kind.USER_REMOVE, before["manager"])
+        waits[then].append(first)
+    return waits
 
 
 def ordered(

@@ -13,10 +13,10 @@ action and in the store before the plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.kinds import Audience
+from reconciler.kinds import TABLE, Audience
 from reconciler.plan import Action, Notification
 from reconciler.records import Snapshot
 
@@ -38,36 +38,33 @@ class Recipients:
 
     def of_action(self, action: Action) -> tuple[Notification, ...]:
         """The e-mails `action` causes, sorted, each once."""
-        found = tuple(
+        found = [
             Notification(person, notice.event)
-            for notice in action.kind.info.mail
+            for notice in TABLE[action.kind].mail
             for person in self._addresses(notice.audience, action)
-        )
+        ]
         if len(found) < 2:  # most actions tell one person, or nobody
-            return found
+            return tuple(found)
         return tuple(sorted(set(found), key=lambda n: (n.to, n.event)))
 
-    def _addresses(self, audience: Audience, action: Action) -> Iterator[str]:
+    def _addresses(self, audience: Audience, action: Action) -> tuple[str, ...]:
         """The people `audience` means for `action`; none where the action names nobody there."""
-        target, before, after = action.target, action.before or {}, action.after or {}
+        if audience is Audience.USER:  # by far the most common: a user hears of their own change
+            return (action.target["user"],)
+        if audience is Audience.RESELLERS:
+            return tuple(self.resellers)
         person: str | None
         match audience:
-            case Audience.RESELLERS:
-                yield from self.resellers
-                return
-            case Audience.USER:
-                person = target["user"]
             case Audience.COORDINATOR:
-                person = target["coordinator"]
+                person = action.target["coordinator"]
             case Audience.NEW_COORDINATOR:
-                person = after.get("coordinator")
+                person = (action.after or {}).get("coordinator")
             case Audience.OLD_COORDINATOR:
-                person = before.get("coordinator")
+                person = (action.before or {}).get("coordinator")
             case Audience.NEW_MANAGER:
-                person = after["manager"]
+                person = (action.after or {})["manager"]
             case Audience.OLD_MANAGER:
-                person = before["manager"]
+                person = (action.before or {})["manager"]
             case Audience.SERIAL_COORDINATOR:
-                person = self.serial_coordinators.get(target["serial"])
-        if person:
-            yield person
+                person = self.serial_coordinators.get(action.target["serial"])
+        return (person,) if person else ()

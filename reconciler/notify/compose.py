@@ -41,6 +41,18 @@ class SerialFacts:
     contract: str
 
 
+#: The actions that name a person or a serial anew: what the mail calls them is laid over the store's.
+_RENAMING = frozenset(
+    {
+        Kind.USER_ADD,
+        Kind.USER_UPDATE,
+        Kind.SERIAL_CREATE,
+        Kind.SERIAL_PRODUCT_CHANGE,
+        Kind.SERIAL_RENAME_GROUP,
+    }
+)
+
+
 @dataclass(frozen=True)
 class Facts:
     """Names and products, as the store has them with the plan's adds and changes laid over."""
@@ -56,14 +68,16 @@ class Facts:
             s.number: SerialFacts(s.product, s.group, c.number) for c in state.contracts for s in c.serials
         }
         for action in actions:
+            if action.kind not in _RENAMING:  # most of a large plan: one set lookup each
+                continue
             after = action.after or {}
             if action.kind in (Kind.USER_ADD, Kind.USER_UPDATE):
                 names[action.target["user"]] = after["first_name"]
-            elif action.kind == Kind.SERIAL_CREATE:
+            elif action.kind is Kind.SERIAL_CREATE:
                 serials[action.target["serial"]] = SerialFacts(
                     after["product"], after.get("group"), action.target["contract"]
                 )
-            elif action.kind in (Kind.SERIAL_PRODUCT_CHANGE, Kind.SERIAL_RENAME_GROUP):
+            else:
                 known = serials.get(action.target["serial"])
                 if known is not None:
                     serials[action.target["serial"]] = replace(

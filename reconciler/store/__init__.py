@@ -6,7 +6,6 @@ from pathlib import Path
 
 from reconciler.errors import StoreError
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT
-from reconciler.store.memory import SCHEME, open_memory_store
 from reconciler.store.protocol import Store
 from reconciler.store.sqlite import SqliteStore
 from reconciler.store.urls import redact_url
@@ -34,7 +33,10 @@ def open_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
         from reconciler.store.postgres import PostgresStore
 
         return PostgresStore(url, lock_timeout)
-    if url.startswith(SCHEME):
+    if url.startswith("memory://"):
+        # Imported here too: the command line never needs it.
+        from reconciler.store.memory import open_memory_store
+
         return open_memory_store(url, lock_timeout)
     raise StoreError(
         f"unknown store URL {redact_url(url)!r}; use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE"
