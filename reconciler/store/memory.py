@@ -23,7 +23,6 @@ of the tables and puts it in place only once every action is in.
 from __future__ import annotations
 
 import copy
-import json
 import threading
 import uuid
 from collections import Counter
@@ -39,7 +38,7 @@ from reconciler.kinds import Effect, Record
 from reconciler.plan import Action, Plan
 from reconciler.records import INVITED, Applied, Message, OutboxEntry, Progress, Request, Snapshot
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
-from reconciler.store.rows import history_from_rows, snapshot_from_rows
+from reconciler.store.rows import audit_row, history_from_rows, now_text, snapshot_from_rows
 
 SCHEME = "memory://"
 
@@ -50,9 +49,6 @@ Row = dict[str, Any]
 
 #: The default of a field that the add sets to the time of the apply.
 _NOW = "<the time of the apply>"
-
-#: As sql.py encodes the audit log, so that history reads the same from every store.
-_to_json = json.JSONEncoder(sort_keys=True).encode
 
 
 @dataclass(frozen=True)
@@ -239,7 +235,7 @@ class MemoryStore:
         requests: Sequence[Request] = (),
         progress: Progress | None = None,
     ) -> int:
-        now = _now()
+        now = now_text()
         with self._applying(actor) as db:
             revision = plan.check_current(str(db.lineage), db.revision)
             work = _Work(db.tables, now, self.url)
@@ -253,7 +249,7 @@ class MemoryStore:
             # Every action is in: the rest cannot fail, so the store changes all at once here.
             db.tables = work.tables
             if plan.actions:
-                db.audit.extend(_audit_row(revision, actor, now, action) for action in plan.actions)
+                db.audit.extend(audit_row(revision, actor, now, action) for action in plan.actions)
                 db.revision = revision
             for request in requests:
                 db.requests.setdefault(request.key, request)
@@ -290,7 +286,7 @@ class MemoryStore:
     def mark_sent(self, entry_id: int) -> None:
         with self._holding(writing=True) as db:
             for mail in _by_id(db, entry_id):
-                mail.entry = replace(mail.entry, sent_at=_now(), last_error=None)
+                mail.entry = replace(mail.entry, sent_at=now_text(), last_error=None)
                 mail.claimed_until = None
 
     def mark_failed(self, entry_id: int, error: str | None) -> None:
@@ -492,19 +488,3 @@ def _copied(value: Any) -> Any:
 def _by_id(db: _Database, entry_id: int) -> list[_Mail]:
     # An entry's id is its place in the outbox, counted from 1: entries are only ever added.
     return db.outbox[entry_id - 1 : entry_id] if entry_id >= 1 else []
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _audit_row(revision: int, actor: str, now: str, action: Action) -> tuple[Any, ...]:
-    return (
-        revision,
-        actor,
-        now,
-        action.kind.value,
-        _to_json(dict(action.target)),
-        None if action.before is None else _to_json(action.before),
-        None if action.after is None else _to_json(action.after),
-    )

@@ -1,18 +1,24 @@
-"""Rows read from any store, made into a Snapshot in the account model."""
+"""Records as the rows a store keeps, and rows read back as records: the same for every store."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
 from reconciler.kinds import Kind
 from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
-from reconciler.records import Applied, AuditEntry, Message, OutboxEntry, Snapshot
+from reconciler.plan import Action
+from reconciler.records import Applied, AuditEntry, Message, OutboxEntry, Request, Snapshot
+from reconciler.store.statements import Params
 
 Rows = Sequence[Sequence[Any]]
+
+#: One encoder for every audit and request row: json.dumps with options builds a new one per call.
+to_json = json.JSONEncoder(sort_keys=True).encode
 
 
 def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
@@ -82,3 +88,38 @@ def history_from_rows(rows: Rows) -> tuple[Applied, ...]:
 
 def _json_or_none(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def outbox_row(revision: int, now: str, message: Message) -> Params:
+    m = message
+    return (m.message_id, m.kind, revision, m.to, m.subject, m.text, m.html, now)
+
+
+def request_row(revision: int, now: str, request: Request) -> Params:
+    return (
+        request.key,
+        revision,
+        request.requester,
+        now,
+        request.kind.value,
+        to_json(request.target),
+        None if request.before is None else to_json(request.before),
+        None if request.after is None else to_json(request.after),
+        ",".join(request.requested_of),
+    )
+
+
+def audit_row(revision: int, actor: str, now: str, action: Action) -> Params:
+    return (
+        revision,
+        actor,
+        now,
+        action.kind.value,
+        to_json(dict(action.target)),
+        None if action.before is None else to_json(action.before),
+        None if action.after is None else to_json(action.after),
+    )

@@ -8,7 +8,6 @@ style. Everything else, and every statement (statements.py), is shared.
 
 from __future__ import annotations
 
-import json
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -19,15 +18,20 @@ from itertools import groupby
 from typing import Any
 
 from reconciler.errors import StoreError
-from reconciler.plan import Action, Plan
+from reconciler.plan import Plan
 from reconciler.records import Applied, Message, OutboxEntry, Progress, Request, Snapshot
 from reconciler.store import migrations
 from reconciler.store import statements as sql
-from reconciler.store.rows import history_from_rows, outbox_entry, snapshot_from_rows
+from reconciler.store.rows import (
+    audit_row,
+    history_from_rows,
+    now_text,
+    outbox_entry,
+    outbox_row,
+    request_row,
+    snapshot_from_rows,
+)
 from reconciler.store.statements import WRITES, Params
-
-#: One encoder for every audit and request row: json.dumps with options builds a new one per call.
-_to_json = json.JSONEncoder(sort_keys=True).encode
 
 #: A connection of either driver: sqlite3's and psycopg's both have `execute` and `executemany`.
 Connection = Any
@@ -90,17 +94,17 @@ class SqlStore(ABC):
         requests: Sequence[Request] = (),
         progress: Progress | None = None,
     ) -> int:
-        now = _now()
+        now = now_text()
         with self._applying(actor) as db:
             meta = dict(db.execute(self._sql(sql.META_FOR_APPLY[self.dialect])).fetchall())
             revision = plan.check_current(meta["lineage"], int(meta["revision"]))
             for kind, rows in _action_batches(plan, now, progress):
                 self._write_rows(db, WRITES[kind][0], rows)
             if plan.actions:
-                self._write_rows(db, sql.AUDIT, [_audit_row(revision, actor, now, a) for a in plan.actions])
+                self._write_rows(db, sql.AUDIT, [audit_row(revision, actor, now, a) for a in plan.actions])
                 db.execute(self._sql(sql.REVISION_UPDATE), (str(revision),))
-            self._write_rows(db, sql.REQUEST_INSERT, [_request_row(revision, now, r) for r in requests])
-            self._write_rows(db, sql.OUTBOX_INSERT, [_outbox_row(revision, now, m) for m in outbox])
+            self._write_rows(db, sql.REQUEST_INSERT, [request_row(revision, now, r) for r in requests])
+            self._write_rows(db, sql.OUTBOX_INSERT, [outbox_row(revision, now, m) for m in outbox])
         return revision
 
     def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
@@ -123,7 +127,7 @@ class SqlStore(ABC):
 
     def mark_sent(self, entry_id: int) -> None:
         with self._writing() as db:
-            db.execute(self._sql(sql.OUTBOX_SENT), (_now(), entry_id))
+            db.execute(self._sql(sql.OUTBOX_SENT), (now_text(), entry_id))
 
     def mark_failed(self, entry_id: int, error: str | None) -> None:
         with self._writing() as db:
@@ -150,10 +154,6 @@ def percent_s(statement: str) -> str:
     return statement.replace("?", "%s")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def _action_batches(plan: Plan, now: str, progress: Progress | None) -> Iterator[tuple[Any, list[Params]]]:
     """Each run of same-kind actions, in plan order, as (kind, the parameters of its statement);
     `progress` hears of a batch once the caller has written it and asks for the next."""
@@ -165,34 +165,3 @@ def _action_batches(plan: Plan, now: str, progress: Progress | None) -> Iterator
         done += len(rows)
         if progress:
             progress(done, len(plan.actions))
-
-
-def _outbox_row(revision: int, now: str, message: Message) -> Params:
-    m = message
-    return (m.message_id, m.kind, revision, m.to, m.subject, m.text, m.html, now)
-
-
-def _request_row(revision: int, now: str, request: Request) -> Params:
-    return (
-        request.key,
-        revision,
-        request.requester,
-        now,
-        request.kind.value,
-        _to_json(request.target),
-        None if request.before is None else _to_json(request.before),
-        None if request.after is None else _to_json(request.after),
-        ",".join(request.requested_of),
-    )
-
-
-def _audit_row(revision: int, actor: str, now: str, action: Action) -> Params:
-    return (
-        revision,
-        actor,
-        now,
-        action.kind.value,
-        _to_json(dict(action.target)),
-        None if action.before is None else _to_json(action.before),
-        None if action.after is None else _to_json(action.after),
-    )
