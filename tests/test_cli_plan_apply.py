@@ -302,6 +302,9 @@ def test_a_large_apply_shows_progress_on_a_terminal_only(tmp_path: Path) -> None
     assert b"Reading the YAML" in output
     assert b"Applying" in output and b"100%" in output
     assert b"The store is at revision 1." in output
+    # Each bar ends its line when its work is done: the plan and the summary start lines of their own.
+    for after_a_bar in (b"Plan for store", b"Apply complete"):
+        assert output[output.index(after_a_bar) - 1 : output.index(after_a_bar)] == b"\n", after_a_bar
 
 
 def test_a_saved_plan_edited_to_permit_a_blocked_action_is_refused(

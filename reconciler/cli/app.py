@@ -147,7 +147,8 @@ class TerminalProgress:
     """A progress bar on stderr, shown only on a terminal and only for work big enough to wait for.
 
     Called with (done, total) as the work goes; `threshold` is the smallest
-    total worth a bar (about a second's work). Use it as a context manager.
+    total worth a bar (about a second's work). The bar ends when the work is
+    done, so several can follow one another in one `with`.
     """
 
     def __init__(self, label: str, threshold: int) -> None:
@@ -157,19 +158,25 @@ class TerminalProgress:
 
     def __call__(self, done: int, total: int) -> None:
         if self._bar is None:
-            if total < self.threshold or not sys.stderr.isatty():
+            if total < self.threshold or self._done or not sys.stderr.isatty():
                 return
             self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
             self._bar.__enter__()
         self._bar.update(done - self._done)
         self._done = done
+        if done >= total:
+            self._finish()
 
     def __enter__(self) -> TerminalProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
+            self._bar = None
 
 
 #: About a second's work on these machines: bytes of YAML read, actions written.
