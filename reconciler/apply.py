@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal, rejudge_removals
+from reconciler.engine.guards import mass_removal, rejudge_removals
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
 from reconciler.engine.requests import requests_of, split_blocked
 from reconciler.errors import (
@@ -60,8 +60,8 @@ class ApplyOptions:
 
     request: bool = False
     allow_mass_removal: bool = False
-    max_removal_ratio: float = DEFAULT_MAX_REMOVAL_RATIO
-    planning: PlanOptions = DEFAULT_OPTIONS  # for a plan made here from YAML; a saved plan has its own
+    #: How to plan YAML given to apply; of a saved plan, only the removal ratio counts: the applier's.
+    planning: PlanOptions = DEFAULT_OPTIONS
 
 
 def check_applicable(
@@ -153,7 +153,7 @@ def prepare(
     snapshot = store.snapshot()
     verify_saved(saved, snapshot)
     # The share of removals allowed is the applier's to set, never the file's.
-    return rejudge_removals(saved, options.max_removal_ratio), snapshot
+    return rejudge_removals(saved, options.planning.max_removal_ratio), snapshot
 
 
 def run_apply(

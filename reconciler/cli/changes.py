@@ -265,7 +265,6 @@ def apply(
     options = ApplyOptions(
         request=request,
         allow_mass_removal=allow_mass_removal,
-        max_removal_ratio=max_removal_ratio,
         planning=_plan_options(max_removal_ratio, unmanaged, targets),
     )
     with (
