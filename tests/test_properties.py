@@ -433,7 +433,12 @@ def test_the_memory_store_takes_and_refuses_what_sqlite_does(
                 else:
                     refused = False
                 state = store.snapshot().state
-                assert state == (before if refused else desired)
+                if refused:
+                    assert state == before
+                elif order == "planned":
+                    assert state == desired
+                # Out of order, a change to a record not made yet changes nothing and is not refused,
+                # by either store (an UPDATE of no row): then only their agreement below is asked for.
                 outcomes[-1].append((actions, refused, state))
     sql, in_memory = outcomes
     assert in_memory == sql, "the same plans, in the same order, taken or refused alike, to the same state"
