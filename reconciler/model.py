@@ -11,19 +11,59 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-#: What an e-mail address may look like (R7): the pattern of `$defs/email` in the published schema,
-#: for the addresses that do not come through it (actors, resellers, a saved plan's actor).
+#: An e-mail address as the published schema's `$defs/email` writes it (R7): an RFC 5322 dot-atom, `@`, a
+#: domain of letters, digits and hyphens. It answers for most addresses at once; `email_problem` asks
+#: email-validator about the rest, and about every domain once.
 EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$(?!\n)"
 )
+#: RFC 5321's limits: the part before the @ and the whole address.
+MAX_LOCAL_PART = 64
+MAX_ADDRESS = 254
+
+
+def email_problem(text: str) -> str | None:
+    """Why `text` is not an e-mail address reconciler can send to, or None when it is one.
+
+    The judge is email-validator (syntax only: no DNS, no internationalised addresses), with RFC
+    5321's 64 characters before the @ on top; a plain address it would take is recognised by EMAIL
+    without asking, and its domain asked once.
+    """
+    local, _, domain = text.rpartition("@")
+    if len(local) > MAX_LOCAL_PART:
+        return f"the part before the @-sign is {len(local)} characters; at most {MAX_LOCAL_PART} are allowed"
+    if len(text) <= MAX_ADDRESS and EMAIL.fullmatch(text) and _domain_problem(domain.lower()) is None:
+        return None
+    return (
+        _validator_problem(text)
+        or "it is not a plain address: letters, digits and .!#$%&'*+/=?^_`{|}~- before the @-sign"
+    )
 
 
 def is_email(text: str) -> bool:
-    """Whether `text` is an e-mail address, whole (no line break after it either)."""
-    return len(text) <= 254 and EMAIL.fullmatch(text) is not None
+    """Whether `text` is an e-mail address reconciler can send to (see `email_problem`)."""
+    return email_problem(text) is None
+
+
+@cache
+def _domain_problem(domain: str) -> str | None:
+    return _validator_problem(f"x@{domain}")
+
+
+def _validator_problem(address: str) -> str | None:
+    # Imported here: loading it costs more than a command that reads no address needs.
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        said = str(error).rstrip(".")  # a clause of our own messages: "… is not a valid e-mail address: …"
+        return said[:1].lower() + said[1:]
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,25 @@ def test_the_example_account_is_valid(runner: CliRunner) -> None:
     assert result.output == "Valid: 2 contracts, 6 serials, 13 users, 18 access grants.\n"
 
 
+def test_one_of_each_is_counted_in_the_singular(runner: CliRunner, write_yaml: WriteYaml) -> None:
+    path = write_yaml(
+        """\
+        version: 1
+        contracts:
+          - number: "110001234567"
+            manager: alice@acme.example
+            serials: [{number: "399-12345678", product: AutoCAD, seats: 1}]
+        users:
+          - email: alice@acme.example
+            first_name: Alice
+            last_name: Moreau
+            access: [{serial: "399-12345678"}]
+        """
+    )
+    result = runner.invoke(cli, ["validate", str(path)])
+    assert result.output == "Valid: 1 contract, 1 serial, 1 user, 1 access grant.\n"
+
+
 @pytest.mark.parametrize("path", sorted(INVALID.glob("*.yaml")), ids=lambda p: p.stem)
 def test_each_bad_example_fails_with_its_error_located(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(INVALID)

@@ -42,6 +42,11 @@ def test_the_base_account_is_valid(write_yaml: WriteYaml) -> None:
             "account.yaml:1:10: version: unsupported version 2; this reconciler reads version 1",
         ),
         (
+            "version: 1",
+            'version: "1"',
+            "account.yaml:1:10: version: expected the number 1, got the text '1'; write it without quotes",
+        ),
+        (
             "        download: true",
             "        download: yes",
             "account.yaml:27:19: users[1].access[0].download: expected true or false, got the text 'yes'; "
@@ -127,6 +132,7 @@ def test_the_base_account_is_valid(write_yaml: WriteYaml) -> None:
     ],
     ids=[
         "version",
+        "version-quoted",
         "yes-is-not-a-boolean",
         "unquoted-contract-number",
         "bad-email",

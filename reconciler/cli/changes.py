@@ -76,10 +76,13 @@ def validate(paths: tuple[str, ...], output_format: str) -> Outcome:
         return Outcome.DONE
     serials = sum(len(contract.serials) for contract in state.contracts)
     grants = sum(len(user.access) for user in state.users)
-    click.echo(
-        f"Valid: {len(state.contracts)} contracts, {serials} serials, "
-        f"{len(state.users)} users, {grants} access grants."
-    )
+    counted = [
+        (len(state.contracts), "contract"),
+        (serials, "serial"),
+        (len(state.users), "user"),
+        (grants, "access grant"),
+    ]
+    click.echo("Valid: " + ", ".join(f"{n} {plural(n, word)}" for n, word in counted) + ".")
     return Outcome.DONE
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.diagnostics import DocPath, Finding, show_value
+from reconciler.model import email_problem
 
 #: A file's name and its parsed document.
 Document = tuple[str, Mapping[str, Any]]
@@ -61,6 +62,11 @@ def _declared_users(documents: Sequence[Document], findings: list[Finding]) -> d
         for index, user in enumerate(document.get("users", ())):
             email = user["email"].lower()
             place = (source, ("users", index, "email"))
+            problem = email_problem(email)  # what the schema's pattern cannot tell: a reserved domain, say
+            if problem is not None:
+                findings.append(
+                    Finding(source, place[1], f"{show_value(email)} is not a valid e-mail address: {problem}")
+                )
             if email in users:
                 findings.append(
                     Finding(

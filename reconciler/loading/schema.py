@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from reconciler.diagnostics import Finding, show_value
+from reconciler.model import email_problem
 
 SCHEMA_FILE = "desired-state.schema.json"
 
@@ -61,7 +62,7 @@ def _pattern_messages() -> dict[str, str]:
     schema = schema_document()
     defs = schema["$defs"]
     return {
-        defs["email"]["pattern"]: "{value} is not a valid e-mail address",
+        defs["email"]["pattern"]: "{value} is not a valid e-mail address: {email_problem}",
         defs["contract_number"]["pattern"]: "{value} is not a contract number (6 to 20 digits, quoted)",
         defs["serial_number"]["pattern"]: '{value} is not a serial number (like "399-12345678", quoted)',
         defs["shipping"]["properties"]["country"]["pattern"]: (
@@ -70,14 +71,27 @@ def _pattern_messages() -> dict[str, str]:
     }
 
 
+#: Keywords that only describe: where a `$ref` and its siblings both have one, the siblings' wins.
+_ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default", "deprecated"})
+
+
 def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """`node` with each `$ref` replaced by what it names, meaning exactly what the published schema means.
+
+    In 2020-12 a `$ref` and its sibling keywords all apply. Merged into one mapping, a sibling would
+    replace the target's keyword of the same name (a `maxLength` beside `$ref: text` would loosen
+    text's); so where they share an assertion, the target is kept whole under `allOf`.
+    """
     if isinstance(node, list):
         return [_inline_refs(item, defs) for item in node]
     if not isinstance(node, dict):
         return node
     if "$ref" in node:
         target = _inline_refs(defs[node["$ref"].removeprefix("#/$defs/")], defs)
-        return {**target, **{k: _inline_refs(v, defs) for k, v in node.items() if k != "$ref"}}
+        siblings = {k: _inline_refs(v, defs) for k, v in node.items() if k != "$ref"}
+        if (set(target) & set(siblings)) - _ANNOTATIONS:
+            return {**siblings, "allOf": [target]}
+        return {**target, **siblings}
     return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
 
 
@@ -115,10 +129,12 @@ def _message(keyword: Any, error: ValidationError, path: tuple[Any, ...]) -> str
     if keyword == "pattern":
         template = _pattern_messages().get(expected)
         if template:
-            return template.format(value=value)
+            return template.format(value=value, email_problem=email_problem(instance))
         bad = next((c for c in instance if ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029"), "")
         return f"must be one line of text; it contains the control character U+{ord(bad):04X}"
     if keyword == "const":
+        if isinstance(instance, str):
+            return f"expected the number {expected}, got the text {value}; write it without quotes"
         return f"unsupported version {value}; this reconciler reads version {expected}"
     if keyword == "minimum":
         return f"must be at least {expected}, not {value}"

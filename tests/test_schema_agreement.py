@@ -1,0 +1,186 @@
+"""The schema `validate` enforces is the schema it publishes.
+
+`reconciler validate` runs the published schema with its `$ref`s put in
+place once, for speed (loading/schema.py). Editors and CI tools run the
+published file as it is, with a standard 2020-12 validator. For every
+schema-level case (the tests' files, and documents made by changing one
+field of a valid account to values near every limit), both must find the
+same errors: the same keyword failing at the same place.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ACCOUNT, EXAMPLES, ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from reconciler.loading.events import parse
+from reconciler.loading.files import Source
+from reconciler.loading.schema import _validator
+
+PUBLISHED = Draft202012Validator(json.loads((ROOT / "schemas" / "desired-state.schema.json").read_text()))
+BASE = parse(Source("account.yaml", ACCOUNT.encode())).document
+
+
+def errors(validator: Draft202012Validator, document: Any) -> set[tuple[tuple[Any, ...], str]]:
+    """Each failing keyword, by the place in the document it fails at."""
+    found: set[tuple[tuple[Any, ...], str]] = set()
+    pending = list(validator.iter_errors(document))
+    while pending:  # a failing allOf, anyOf or oneOf is told by the errors under it
+        error = pending.pop()
+        if error.context:
+            pending.extend(error.context)
+        elif error.validator not in ("allOf", "anyOf", "oneOf"):
+            found.add((tuple(error.absolute_path), str(error.validator)))
+    return found
+
+
+def agree(document: Any) -> None:
+    assert errors(_validator(), document) == errors(PUBLISHED, document)
+
+
+def files() -> Iterator[Path]:
+    yield from sorted((ROOT / "tests" / "data").rglob("*.yaml"))
+    yield from sorted((ROOT / "tests" / "golden").rglob("*.yaml"))
+    yield from sorted(EXAMPLES.rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", list(files()), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_file_of_the_tests_is_judged_alike(path: Path) -> None:
+    parsed = parse(Source(path.name, path.read_bytes()))
+    if parsed.problems:
+        pytest.skip("not YAML we read: refused before the schema")
+    agree(parsed.document)
+
+
+def leaves(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every place in `node`, containers included."""
+    yield path
+    if isinstance(node, dict):
+        for key, child in node.items():
+            yield from leaves(child, (*path, key))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from leaves(child, (*path, index))
+
+
+PLACES = [place for place in leaves(BASE) if place]
+#: Lengths at the limits the schema sets (1, 200, 254, 500) and around them.
+LENGTHS = [0, 1, 2, 5, 199, 200, 201, 253, 254, 255, 499, 500, 501, 1_000]
+TEXTS = st.one_of(
+    st.sampled_from(LENGTHS).map(lambda n: "x" * n),
+    st.sampled_from(LENGTHS).map(lambda n: "a" * max(0, n - 13) + "@acme.example"),
+    st.sampled_from(
+        ["110001234567", "399-12345678", "12345", "399-1234567", "US", "us", "USA", "a@b", "@acme.example"]
+    ),
+    st.text(st.sampled_from("aZ09.@-_ \t\x00\x1f\u2028é"), max_size=12),
+)
+VALUES = st.one_of(
+    TEXTS,
+    st.integers(-2, 3),
+    st.sampled_from([True, False, None, 2.5, 10**12]),
+    st.lists(TEXTS, max_size=2),
+    st.dictionaries(st.sampled_from(["email", "serial", "name", "colour"]), TEXTS, max_size=2),
+)
+
+
+#: A value of each kind, at and around each limit: every one is tried in every place.
+SWEEP = [
+    *("x" * n for n in LENGTHS),
+    *("a" * max(1, n - 13) + "@acme.example" for n in (64, 65, 254, 255)),
+    "110001234567",
+    "399-12345678",
+    "US",
+    "a@b",
+    " ",
+    "line\nbreak",
+    -1,
+    0,
+    1,
+    True,
+    None,
+    [],
+    {},
+]
+
+
+def changed(place: tuple[Any, ...], value: Any, extra: bool = False) -> Any:
+    """BASE with the field at `place` set to `value`, or with an unknown field beside it."""
+    document = copy.deepcopy(BASE)
+    parent = document
+    for step in place[:-1]:
+        parent = parent[step]
+    if extra and isinstance(parent, dict):
+        parent[f"{place[-1]}_extra"] = value
+    else:
+        parent[place[-1]] = value
+    return document
+
+
+def test_every_value_near_a_limit_in_every_place_is_judged_alike() -> None:
+    for place in PLACES:
+        for value in SWEEP:
+            document = changed(place, value)
+            assert errors(_validator(), document) == errors(PUBLISHED, document), (place, value)
+
+
+@settings(max_examples=600, deadline=None)
+@given(place=st.sampled_from(PLACES), value=VALUES, extra=st.booleans())
+def test_a_document_with_one_field_changed_is_judged_alike(
+    place: tuple[Any, ...], value: Any, extra: bool
+) -> None:
+    document = copy.deepcopy(BASE)
+    parent = document
+    for step in place[:-1]:
+        parent = parent[step]
+    if extra and isinstance(parent, dict):
+        parent[f"{place[-1]}_extra"] = value  # an unknown field beside a known one
+    else:
+        parent[place[-1]] = value
+    agree(document)
+
+
+#: Every field a user writes one line of text in, with a valid value.
+ONE_LINE_FIELDS = {
+    ("contracts", 0, "number"): "110001234567",
+    ("contracts", 0, "manager"): "alice@acme.example",
+    ("contracts", 0, "coordinators", 0, "email"): "bob@acme.example",
+    ("contracts", 0, "coordinators", 0, "shipping", "name"): "Acme HQ",
+    ("contracts", 0, "coordinators", 0, "shipping", "address"): "1 Main St",
+    ("contracts", 0, "coordinators", 0, "shipping", "country"): "US",
+    ("contracts", 0, "serials", 0, "number"): "399-12345678",
+    ("contracts", 0, "serials", 0, "product"): "AutoCAD",
+    ("contracts", 0, "serials", 0, "group"): "Design Studio",
+    ("users", 0, "first_name"): "Alice",
+    ("users", 0, "last_name"): "Moreau",
+}
+
+
+@pytest.mark.parametrize("place", list(ONE_LINE_FIELDS), ids=lambda p: ".".join(map(str, p)))
+def test_a_line_break_at_the_end_of_a_value_is_refused_by_both(place: tuple[Any, ...]) -> None:
+    """Python's `$` matches before a final line break, ECMA-262's (the schema's dialect) does not:
+    every pattern must refuse "value\\n" under both, as editors do."""
+    assert errors(PUBLISHED, changed(place, ONE_LINE_FIELDS[place])) == set()
+    document = changed(place, ONE_LINE_FIELDS[place] + "\n")
+    assert (place, "pattern") in errors(PUBLISHED, document)
+    agree(document)
+
+
+def test_a_sibling_of_a_ref_never_loosens_what_it_names() -> None:
+    from reconciler.loading.schema import _inline_refs
+
+    schema = {
+        "$defs": {"short": {"type": "string", "maxLength": 2, "title": "Short"}},
+        "properties": {"a": {"$ref": "#/$defs/short", "maxLength": 5, "title": "A"}},
+    }
+    inlined = Draft202012Validator(_inline_refs(schema, schema["$defs"]))
+    assert not inlined.is_valid({"a": "xyz"}) and not Draft202012Validator(schema).is_valid({"a": "xyz"})
+    assert inlined.is_valid({"a": "xy"})
