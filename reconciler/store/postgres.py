@@ -130,7 +130,7 @@ class PostgresStore(SqlStore):
                 migrations.check(db, self.dialect, self.url)
             yield db
         except psycopg.Error as error:
-            raise StoreError(f"{self.url}: {self._clean(error)}") from None
+            raise StoreError(f"{self.url}: {self._reason(error)}") from None
         finally:
             db.close()
 
@@ -153,6 +153,10 @@ class PostgresStore(SqlStore):
         if password:
             text = text.replace(password, "***")
         return redact_url(text)
+
+    def _reason(self, error: psycopg.Error) -> str:
+        """`_clean(error)` on one line: libpq explains a lost connection over three."""
+        return self._clean(error).strip().splitlines()[0].strip()
 
     def _password(self) -> str | None:
         with suppress(psycopg.Error):
