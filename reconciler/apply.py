@@ -42,7 +42,8 @@ class ApplyResult:
     """What an apply did: the store's revision after it, what it applied, queued and asked for.
 
     `delivery` is what sending the queued mail afterwards did, when there was a server to send it to;
-    `delivery_error` why it could not even start (the mail waits in the outbox).
+    `delivery_error` why it could not even start (the mail waits in the outbox). `notes` are what the
+    store said its user should know of an apply that succeeded all the same.
     """
 
     revision: int
@@ -52,6 +53,7 @@ class ApplyResult:
     held_back: tuple[Action, ...] = ()
     delivery: DeliveryReport | None = None
     delivery_error: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -233,5 +235,6 @@ def _apply(
         requests = requests_of(plan, snapshot, datetime.now(UTC).date().isoformat())
     messages = compose_notifications(runnable, snapshot, runnable.revision_after, mail)
     messages += compose_requests(plan, requests, mail)
-    revision = store.apply(runnable, plan.actor, messages, requests, progress)
-    return ApplyResult(revision, runnable, tuple(messages), tuple(requests), held_back)
+    notes: list[str] = []
+    revision = store.apply(runnable, plan.actor, messages, requests, progress, notice=notes.append)
+    return ApplyResult(revision, runnable, tuple(messages), tuple(requests), held_back, notes=tuple(notes))

@@ -10,6 +10,7 @@
      │    ├── StoreExists           init found a store already there
      │    ├── StoreTooNew           the store's schema is newer than this program
      │    └── StoreLocked           another apply held the store's lock for longer than --lock-timeout
+     ├── OutcomeUnknown             an apply's COMMIT lost its answer; the store cannot say if it took
      ├── ApplyRefused               apply will not run; the store is unchanged
      │    ├── StalePlan             the saved plan was made against another store or revision
      │    └── MassRemoval           the plan removes more than the allowed share of users or access
@@ -70,6 +71,10 @@ class StoreTooNew(StoreError):
 
 class StoreLocked(StoreError):
     """Another apply held the store's lock for longer than the lock timeout."""
+
+
+class OutcomeUnknown(ReconcilerError):
+    """An apply's COMMIT lost its answer, and the store cannot say (yet) whether it committed."""
 
 
 class ApplyRefused(ReconcilerError):

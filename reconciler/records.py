@@ -16,6 +16,9 @@ from reconciler.model import DesiredState
 #: Reports how much of a long piece of work is done: (done, total).
 Progress = Callable[[int, int], None]
 
+#: Hears something its user should know about work that succeeded all the same (one sentence).
+Notice = Callable[[str], None]
+
 #: A user's status while they have not signed in yet (R7); then the store makes it `active`.
 INVITED = "invited"
 

@@ -300,6 +300,8 @@ def apply(
         f"Apply complete: {counts['add']} added, {counts['change']} changed, {counts['remove']} removed. "
         f"The store is at revision {applied.revision}."
     )
+    for note in applied.notes:
+        click.echo(f"Note: {note}", err=True)
     _echo_requests(applied)
     _echo_mail(applied, smtp)
 

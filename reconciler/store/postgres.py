@@ -14,6 +14,19 @@ one pipelined `executemany`; the audit log by COPY), bumps the revision and
 commits. Any error rolls all of it back. What an apply does is shared with
 SQLite (sql.py); this module connects, locks, begins and bulk-writes.
 
+One failure is not a rollback: the connection dropping while COMMIT is in
+flight, when the server may have committed and the answer was lost. The
+apply notes its transaction's id before writing; then, on a new
+connection, the server's own record of that transaction (`pg_xact_status`)
+says whether it committed, and the revision and the audit log are checked
+to hold this apply's entries. Committed: the apply succeeded (the `notice`
+says the answer was lost). Not committed: StoreError, nothing applied.
+Neither the server reachable again nor the transaction ended within
+SETTLE_TIMEOUT: OutcomeUnknown, which says how to find out. A transaction
+still open on the server (its session has not noticed its client is gone,
+as after a network partition) is ended with `pg_terminate_backend` once
+SETTLE_GRACE has passed, only if its session still has that transaction.
+
 The URL is handed to libpq as it is, so the password comes from the URL,
 PGPASSWORD or ~/.pgpass as libpq finds it; `url` is the redacted form, the
 only one this module ever shows.
@@ -23,15 +36,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC
 from functools import cache
 from typing import Any
 
-from reconciler.errors import StoreError, StoreExists, StoreLocked, StoreNotFound
+from reconciler.errors import OutcomeUnknown, StoreError, StoreExists, StoreLocked, StoreNotFound, plural
+from reconciler.plan import Plan
+from reconciler.records import Message, Notice, Progress, Request
 from reconciler.store import migrations
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
+from reconciler.store.rows import to_json
 from reconciler.store.sql import SqlStore, percent_s
 from reconciler.store.statements import READS, Params
 from reconciler.store.urls import redact_url
@@ -47,6 +65,20 @@ except ImportError:  # pragma: no cover - tested in a virtual environment withou
 
 #: Seconds to wait for the server to answer a connection, unless the URL says otherwise.
 CONNECT_TIMEOUT = 10
+
+#: After a COMMIT lost its answer: seconds the server may keep the transaction open before its
+#: session is ended, and seconds in all to wait for the transaction to end before giving up.
+SETTLE_GRACE = 1.0
+SETTLE_TIMEOUT = 10.0
+
+
+@dataclass
+class _CommitLost(Exception):
+    """COMMIT was sent and the connection died before its answer came: it may have committed."""
+
+    xid: int  # the transaction's 64-bit id (epoch and xid), as pg_current_xact_id gives it
+    backend_pid: int  # the server process of the lost session
+    reason: str  # what the driver said, on one line
 
 
 @cache
@@ -92,12 +124,109 @@ class PostgresStore(SqlStore):
         with self._connection() as db, _transaction(db, "BEGIN"):
             yield db
 
+    def apply(
+        self,
+        plan: Plan,
+        actor: str,
+        outbox: Sequence[Message] = (),
+        requests: Sequence[Request] = (),
+        progress: Progress | None = None,
+        notice: Notice | None = None,
+    ) -> int:
+        try:
+            return super().apply(plan, actor, outbox, requests, progress, notice)
+        except _CommitLost as lost:
+            return self._settle(lost, plan, actor, notice)
+
     @contextmanager
     def _applying(self, actor: str) -> Iterator[psycopg.Connection[Any]]:
+        """The apply's transaction; raises _CommitLost when the connection dies while COMMIT is in flight."""
         with self._connection() as db:
             lineage = dict(db.execute(READS["meta"]).fetchall())["lineage"]
-            with self._apply_lock(db, lineage, actor), _transaction(db, "BEGIN"):
-                yield db
+            with self._apply_lock(db, lineage, actor):
+                db.execute("BEGIN")
+                try:
+                    # Taken before anything is written, so that a lost COMMIT can be asked about.
+                    xid, backend_pid = _transaction_id(db), db.info.backend_pid
+                    yield db
+                except BaseException:
+                    _rollback(db)
+                    raise
+                try:
+                    db.execute("COMMIT")
+                except psycopg.OperationalError as error:
+                    # An error the server sent (a serialization failure…) is an answer: it rolled back.
+                    if not db.broken:
+                        raise
+                    raise _CommitLost(xid, backend_pid, self._reason(error)) from None
+
+    def _settle(self, lost: _CommitLost, plan: Plan, actor: str, notice: Notice | None) -> int:
+        """Whether the apply whose COMMIT lost its answer committed, asked on a new connection: its
+        revision if it did; StoreError if it did not; OutcomeUnknown if the store cannot say."""
+        what = f"the connection to {self.url} was lost while the apply committed ({lost.reason})"
+        try:
+            db = psycopg.connect(self._conninfo, autocommit=True, **self._defaults())
+        except psycopg.Error as error:
+            raise self._unknown(
+                f"{what}, and the store cannot be reached again to tell whether it did "
+                f"({self._reason(error)})",
+                plan,
+                actor,
+            ) from None
+        try:
+            status = _outcome(db, lost)
+            if status == "aborted":
+                raise StoreError(
+                    f"{what}; reconnected, the store says the transaction did not commit: nothing was "
+                    "applied, and it is safe to run the apply again"
+                )
+            if status != "committed":
+                still = f"the server still shows its session open, pid {lost.backend_pid}"
+                raise self._unknown(
+                    f"{what}, and after {SETTLE_TIMEOUT:g} s the store still cannot tell whether it did "
+                    f"({still if status == 'in progress' else 'the server no longer knows the transaction'})",
+                    plan,
+                    actor,
+                )
+            revision, mismatch = _audited(db, plan, actor)
+        except psycopg.Error as error:
+            raise self._unknown(
+                f"{what}, and the store failed again while telling whether it did ({self._reason(error)})",
+                plan,
+                actor,
+            ) from None
+        finally:
+            db.close()
+        if mismatch:
+            raise self._unknown(
+                f"{what}; reconnected, the store says the transaction committed, but {mismatch}", plan, actor
+            )
+        if notice:
+            later = revision > plan.revision_after
+            moved = f" (the store has moved on to revision {revision} since)" if later else ""
+            notice(
+                f"{what}; reconnected, the store says it did commit, as revision {plan.revision_after}"
+                f"{moved}: the apply is done, and its e-mail was queued with it."
+            )
+        return plan.revision_after
+
+    def _unknown(self, why: str, plan: Plan, actor: str) -> OutcomeUnknown:
+        """OutcomeUnknown, saying how to tell once the store answers: by the audit log, or for a plan of
+        nothing but requests (which leaves no audit entry) by the outbox."""
+        if not plan.actions:
+            return OutcomeUnknown(
+                f"{why}. It committed whole or not at all; to find out which, run `reconciler outbox "
+                f"--queued` on {self.url} once it answers: if its requests are not there, nothing was "
+                "recorded and it is safe to run the apply again"
+            )
+        count = len(plan.actions)
+        entry = f"Revision {plan.revision_after}, applied by {actor} at …: {count} {plural(count, 'action')}"
+        return OutcomeUnknown(
+            f"{why}. It committed whole or not at all; to find out which, run `reconciler history "
+            f"--limit 1` on {self.url} once it answers: `{entry}` means this apply is done and its e-mail "
+            f"queued; a store still at revision {plan.revision} means nothing was applied and it is safe "
+            "to run the apply again"
+        )
 
     def _write_rows(self, db: psycopg.Connection[Any], statement: str, rows: Sequence[Params]) -> None:
         """One batch: COPY where it can load the rows (far fewer round trips), else pipelined executemany."""
@@ -130,7 +259,7 @@ class PostgresStore(SqlStore):
                 migrations.check(db, self.dialect, self.url)
             yield db
         except psycopg.Error as error:
-            raise StoreError(f"{self.url}: {self._clean(error)}") from None
+            raise StoreError(f"{self.url}: {self._reason(error)}") from None
         finally:
             db.close()
 
@@ -153,6 +282,10 @@ class PostgresStore(SqlStore):
         if password:
             text = text.replace(password, "***")
         return redact_url(text)
+
+    def _reason(self, error: psycopg.Error) -> str:
+        """`_clean(error)` on one line: libpq explains a lost connection over three."""
+        return self._clean(error).strip().splitlines()[0].strip()
 
     def _password(self) -> str | None:
         with suppress(psycopg.Error):
@@ -201,6 +334,70 @@ def _rollback(db: psycopg.Connection[Any]) -> None:
     # A broken connection rolls back on the server by itself; report the first error, not this one.
     with suppress(psycopg.Error):
         db.execute("ROLLBACK")
+
+
+def _transaction_id(db: psycopg.Connection[Any]) -> int:
+    """The id of the transaction `db` is in, assigned now if it has none yet."""
+    modern = db.info.server_version >= 130000  # pg_current_xact_id came in 13; txid_current is older
+    query = "SELECT pg_current_xact_id()::text::bigint" if modern else "SELECT txid_current()"
+    row = db.execute(query).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _outcome(db: psycopg.Connection[Any], lost: _CommitLost) -> str | None:
+    """`committed` or `aborted` once the lost transaction has ended; `in progress` if it is still open
+    after SETTLE_TIMEOUT; None if the server no longer knows it. Its session, if still there after
+    SETTLE_GRACE, is ended (it can never hear from its client again)."""
+    modern = db.info.server_version >= 130000
+    query = "SELECT pg_xact_status(%s::text::xid8)" if modern else "SELECT txid_status(%s)"
+    started = time.monotonic()
+    terminated = False
+    while True:
+        row = db.execute(query, (lost.xid,)).fetchone()
+        status: str | None = row[0] if row else None
+        waited = time.monotonic() - started
+        if status != "in progress" or waited >= SETTLE_TIMEOUT:
+            return status
+        if waited >= SETTLE_GRACE and not terminated:
+            terminated = True
+            # Only the lost session, and only while it still has this transaction: a pid can be reused.
+            with suppress(pg_errors.InsufficientPrivilege):
+                db.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE pid = %s AND backend_xid::text = %s",
+                    (lost.backend_pid, str(lost.xid & 0xFFFF_FFFF)),
+                )
+        time.sleep(0.02)
+
+
+def _audited(db: psycopg.Connection[Any], plan: Plan, actor: str) -> tuple[int, str | None]:
+    """The store's revision now, and what in it does not fit `plan` having committed (None if all does):
+    the revision must have reached the plan's, and the audit log hold this apply's entries at it."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+    revision = int(row[0]) if row else -1
+    if revision < plan.revision_after:
+        return revision, f"the store is at revision {revision}, not {plan.revision_after}"
+    if not plan.actions:
+        return revision, None
+    row = db.execute(
+        "SELECT count(*), min(actor), max(actor), "
+        "(SELECT kind || ' ' || target FROM audit_log WHERE revision = %s ORDER BY id LIMIT 1), "
+        "(SELECT kind || ' ' || target FROM audit_log WHERE revision = %s ORDER BY id DESC LIMIT 1) "
+        "FROM audit_log WHERE revision = %s",
+        (plan.revision_after,) * 3,
+    ).fetchone()
+    first, last = plan.actions[0], plan.actions[-1]
+    expected = (
+        len(plan.actions),
+        actor,
+        actor,
+        f"{first.kind.value} {to_json(dict(first.target))}",
+        f"{last.kind.value} {to_json(dict(last.target))}",
+    )
+    if row is None or tuple(row) != expected:
+        return revision, f"its audit log at revision {plan.revision_after} does not hold this apply's entries"
+    return revision, None
 
 
 def _lock_key(lineage: str) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from reconciler.plan import Plan
-from reconciler.records import Applied, Message, OutboxEntry, Progress, Request, Snapshot
+from reconciler.records import Applied, Message, Notice, OutboxEntry, Progress, Request, Snapshot
 
 
 class Store(Protocol):
@@ -30,6 +30,7 @@ class Store(Protocol):
         outbox: Sequence[Message] = (),
         requests: Sequence[Request] = (),
         progress: Progress | None = None,
+        notice: Notice | None = None,
     ) -> int:
         """Run every action of `plan` in one transaction, queue `outbox` and record `requests` in it.
 
@@ -37,7 +38,11 @@ class Store(Protocol):
         Raises StalePlan, leaving the store unchanged, when the store is not
         at the plan's lineage and revision once the transaction holds it.
         A message or request already in the store is not added twice.
-        `progress`, if given, hears how many actions are written: (done, total).
+        `progress`, if given, hears how many actions are written: (done, total);
+        `notice` what the user should know of an apply that succeeded all the same
+        (PostgreSQL: the answer to its COMMIT was lost, and asking again found it committed).
+        When the answer to the commit is lost and the store cannot tell whether it
+        committed, raises OutcomeUnknown.
         """
         ...
 
