@@ -79,6 +79,18 @@ def test_core_schema_scalars(text: str, value: Any) -> None:
     assert load(f"k: {text}\n") == {"k": value}
 
 
+@pytest.mark.parametrize(
+    ("text", "value"), [("! 12", "12"), ("! true", "true"), ("! null", "null"), ("!", "")]
+)
+def test_the_non_specific_tag_makes_a_plain_scalar_text(text: str, value: str) -> None:
+    # YAML 1.2, 6.9.1 and its example 6.28: `! 12` is the string "12", not the number.
+    assert load(f"first_name: {text}\n") == {"first_name": value}
+
+
+def test_a_key_tagged_non_specific_is_text_not_a_merge_key() -> None:
+    assert load("! <<: 1\n") == {"<<": 1}
+
+
 def test_nan_is_a_float() -> None:
     nan = load("k: .nan\n")["k"]
     assert nan != nan

@@ -294,7 +294,7 @@ class _Builder:
         self._events += 1
         self._nodes += 1
         key = self._scalar(event)
-        if key == "<<" and event.implicit[0]:
+        if key == "<<" and event.tag is None and event.implicit[0]:
             self.problem(event.start_mark, "YAML merge keys (<<) are not supported; write the fields out")
             return None
         if not isinstance(key, str):
@@ -326,8 +326,12 @@ class _Builder:
             )
             return value[:MAX_SCALAR_CHARS]
         tag = event.tag
-        if tag is None or tag == "!":
+        if tag is None:
             return plain_scalar(value) if event.implicit[0] else value
+        if tag == "!":
+            # The non-specific tag: text, whatever it looks like (YAML 1.2, example 6.28: `! 12` is
+            # "12"). PyYAML calls such a scalar implicit too, so that flag alone does not say plain.
+            return value
         kind = tag[len(_TAG) :]
         if kind == "str" and tag.startswith(_TAG):
             return value
