@@ -150,6 +150,11 @@ def test_aliases_are_shared_not_copied() -> None:
     assert document == {"a": [1, 2], "b": [1, 2]}
 
 
+@pytest.mark.parametrize("text", ["{&k a: 1, b: *k}\n", "&k a: 1\nb: *k\n"])
+def test_an_anchor_on_a_key_names_that_key(text: str) -> None:
+    assert load(text) == {"a": 1, "b": "a"}
+
+
 def test_undefined_alias() -> None:
     assert problems("a: *nowhere\n") == ["t.yaml:1:4: the alias *nowhere names no anchor defined before it"]
 

@@ -287,13 +287,12 @@ class _Builder:
             result.append(self._node(event))
 
     def _key(self, event: Any) -> str | None:
+        # A key is a node like any value: counted towards the alias bound, and an anchor on it
+        # names it for a later alias (`{&k a: 1, b: *k}`).
+        key = self._node(event)
         if type(event) is not ScalarEvent:
-            self._node(event)
             self.problem(event.start_mark, "a key must be plain text, not a list, a mapping or an alias")
             return None
-        self._events += 1
-        self._nodes += 1
-        key = self._scalar(event)
         if key == "<<" and event.tag is None and event.implicit[0]:
             self.problem(event.start_mark, "YAML merge keys (<<) are not supported; write the fields out")
             return None
