@@ -186,10 +186,33 @@ def test_deep_nesting_is_refused() -> None:
     ]
 
 
-def test_tab_indentation() -> None:
-    assert problems("users:\n\t- email: a@x.example\n") == [
-        "t.yaml:2:1: a tab character; YAML is indented with spaces only"
-    ]
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("users:\n\t- email: a@x.example\n", "2:1"),
+        ("users:\n \t- email: a@x.example\n", "2:2"),
+        ("note: |\n\tindented with a tab\n", "2:1"),
+    ],
+)
+def test_tab_indentation(text: str, where: str) -> None:
+    assert problems(text) == [f"t.yaml:{where}: a tab character; YAML is indented with spaces only"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "groups:\n  -\tsupport\n",
+        "-\t-1\n",
+        "version: 1\nname:\tAlice\n",
+        "name: Alice\t\n",
+    ],
+)
+def test_a_tab_that_is_not_indentation_keeps_the_parsers_message(text: str) -> None:
+    # Tabs may separate tokens; where a parser still refuses one, "YAML is indented with spaces
+    # only" would send the user hunting for indentation that is not there.
+    parsed = parse(Source("t.yaml", text.encode()))
+    for problem in parsed.problems:
+        assert "cannot start any token" in problem.message, problem
 
 
 def test_bad_indentation_is_located() -> None:

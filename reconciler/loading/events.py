@@ -199,7 +199,7 @@ class _Builder:
             if error.problem == _LIBYAML_NESTING and mark is not None:
                 self.libyaml_too_deep = (mark.line + 1, mark.column + 1)
             else:
-                self.problem(mark, _yaml_message(error, _character_at(self.source.data, mark)))
+                self.problem(mark, _yaml_message(error, self.source.data))
             document = None
         except _Stop:
             document = None
@@ -379,23 +379,39 @@ def _core_int(value: str) -> int | str:
         return value
 
 
-def _yaml_message(error: yaml.MarkedYAMLError, character: str) -> str:
+def _yaml_message(error: yaml.MarkedYAMLError, data: bytes) -> str:
     problem = error.problem or str(error)
-    if character == "\t":
+    if _indenting_tab(problem, data, error.problem_mark or error.context_mark):
         return "a tab character; YAML is indented with spaces only"
     if error.context and error.context_mark is not None and error.problem_mark is not None:
         return f"{problem} ({error.context} at line {error.context_mark.line + 1})"
     return problem
 
 
-def _character_at(data: bytes, mark: Any) -> str:
+#: How libyaml says a tab stands where indentation is (block scalars, plain scalars).
+_TAB_INDENTATION = (
+    "found a tab character where an indentation space is expected",
+    "found a tab character that violates indentation",
+)
+
+
+def _indenting_tab(problem: str, data: bytes, mark: Any) -> bool:
+    """Whether the parser stopped at a tab used as indentation.
+
+    Either it says so, or the tab is in the line's leading blanks. A tab
+    further on separates tokens (after `-` or `name:`, at the end of a
+    line), and there the parser's own message is nearer the truth than a
+    word about indenting.
+    """
+    if problem in _TAB_INDENTATION:
+        return True
     if mark is None:
-        return ""
+        return False
     lines = data.split(b"\n", mark.line + 1)
     if mark.line >= len(lines):
-        return ""
-    text = lines[mark.line].decode("utf-8", "replace")
-    return text[mark.column] if mark.column < len(text) else ""
+        return False
+    line = lines[mark.line].decode("utf-8", "replace")
+    return line[mark.column : mark.column + 1] == "\t" and not line[: mark.column].strip(" \t")
 
 
 def _line_and_column(data: bytes, offset: int) -> tuple[int, int]:
