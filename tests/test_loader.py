@@ -79,6 +79,18 @@ def test_core_schema_scalars(text: str, value: Any) -> None:
     assert load(f"k: {text}\n") == {"k": value}
 
 
+@pytest.mark.parametrize(
+    ("text", "value"), [("! 12", "12"), ("! true", "true"), ("! null", "null"), ("!", "")]
+)
+def test_the_non_specific_tag_makes_a_plain_scalar_text(text: str, value: str) -> None:
+    # YAML 1.2, 6.9.1 and its example 6.28: `! 12` is the string "12", not the number.
+    assert load(f"first_name: {text}\n") == {"first_name": value}
+
+
+def test_a_key_tagged_non_specific_is_text_not_a_merge_key() -> None:
+    assert load("! <<: 1\n") == {"<<": 1}
+
+
 def test_nan_is_a_float() -> None:
     nan = load("k: .nan\n")["k"]
     assert nan != nan
@@ -138,6 +150,11 @@ def test_aliases_are_shared_not_copied() -> None:
     assert document == {"a": [1, 2], "b": [1, 2]}
 
 
+@pytest.mark.parametrize("text", ["{&k a: 1, b: *k}\n", "&k a: 1\nb: *k\n"])
+def test_an_anchor_on_a_key_names_that_key(text: str) -> None:
+    assert load(text) == {"a": 1, "b": "a"}
+
+
 def test_undefined_alias() -> None:
     assert problems("a: *nowhere\n") == ["t.yaml:1:4: the alias *nowhere names no anchor defined before it"]
 
@@ -169,10 +186,33 @@ def test_deep_nesting_is_refused() -> None:
     ]
 
 
-def test_tab_indentation() -> None:
-    assert problems("users:\n\t- email: a@x.example\n") == [
-        "t.yaml:2:1: a tab character; YAML is indented with spaces only"
-    ]
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("users:\n\t- email: a@x.example\n", "2:1"),
+        ("users:\n \t- email: a@x.example\n", "2:2"),
+        ("note: |\n\tindented with a tab\n", "2:1"),
+    ],
+)
+def test_tab_indentation(text: str, where: str) -> None:
+    assert problems(text) == [f"t.yaml:{where}: a tab character; YAML is indented with spaces only"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "groups:\n  -\tsupport\n",
+        "-\t-1\n",
+        "version: 1\nname:\tAlice\n",
+        "name: Alice\t\n",
+    ],
+)
+def test_a_tab_that_is_not_indentation_keeps_the_parsers_message(text: str) -> None:
+    # Tabs may separate tokens; where a parser still refuses one, "YAML is indented with spaces
+    # only" would send the user hunting for indentation that is not there.
+    parsed = parse(Source("t.yaml", text.encode()))
+    for problem in parsed.problems:
+        assert "cannot start any token" in problem.message, problem
 
 
 def test_bad_indentation_is_located() -> None:

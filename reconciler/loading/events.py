@@ -199,7 +199,7 @@ class _Builder:
             if error.problem == _LIBYAML_NESTING and mark is not None:
                 self.libyaml_too_deep = (mark.line + 1, mark.column + 1)
             else:
-                self.problem(mark, _yaml_message(error, _character_at(self.source.data, mark)))
+                self.problem(mark, _yaml_message(error, self.source.data))
             document = None
         except _Stop:
             document = None
@@ -287,14 +287,13 @@ class _Builder:
             result.append(self._node(event))
 
     def _key(self, event: Any) -> str | None:
+        # A key is a node like any value: counted towards the alias bound, and an anchor on it
+        # names it for a later alias (`{&k a: 1, b: *k}`).
+        key = self._node(event)
         if type(event) is not ScalarEvent:
-            self._node(event)
             self.problem(event.start_mark, "a key must be plain text, not a list, a mapping or an alias")
             return None
-        self._events += 1
-        self._nodes += 1
-        key = self._scalar(event)
-        if key == "<<" and event.implicit[0]:
+        if key == "<<" and event.tag is None and event.implicit[0]:
             self.problem(event.start_mark, "YAML merge keys (<<) are not supported; write the fields out")
             return None
         if not isinstance(key, str):
@@ -326,8 +325,12 @@ class _Builder:
             )
             return value[:MAX_SCALAR_CHARS]
         tag = event.tag
-        if tag is None or tag == "!":
+        if tag is None:
             return plain_scalar(value) if event.implicit[0] else value
+        if tag == "!":
+            # The non-specific tag: text, whatever it looks like (YAML 1.2, example 6.28: `! 12` is
+            # "12"). PyYAML calls such a scalar implicit too, so that flag alone does not say plain.
+            return value
         kind = tag[len(_TAG) :]
         if kind == "str" and tag.startswith(_TAG):
             return value
@@ -376,23 +379,39 @@ def _core_int(value: str) -> int | str:
         return value
 
 
-def _yaml_message(error: yaml.MarkedYAMLError, character: str) -> str:
+def _yaml_message(error: yaml.MarkedYAMLError, data: bytes) -> str:
     problem = error.problem or str(error)
-    if character == "\t":
+    if _indenting_tab(problem, data, error.problem_mark or error.context_mark):
         return "a tab character; YAML is indented with spaces only"
     if error.context and error.context_mark is not None and error.problem_mark is not None:
         return f"{problem} ({error.context} at line {error.context_mark.line + 1})"
     return problem
 
 
-def _character_at(data: bytes, mark: Any) -> str:
+#: How libyaml says a tab stands where indentation is (block scalars, plain scalars).
+_TAB_INDENTATION = (
+    "found a tab character where an indentation space is expected",
+    "found a tab character that violates indentation",
+)
+
+
+def _indenting_tab(problem: str, data: bytes, mark: Any) -> bool:
+    """Whether the parser stopped at a tab used as indentation.
+
+    Either it says so, or the tab is in the line's leading blanks. A tab
+    further on separates tokens (after `-` or `name:`, at the end of a
+    line), and there the parser's own message is nearer the truth than a
+    word about indenting.
+    """
+    if problem in _TAB_INDENTATION:
+        return True
     if mark is None:
-        return ""
+        return False
     lines = data.split(b"\n", mark.line + 1)
     if mark.line >= len(lines):
-        return ""
-    text = lines[mark.line].decode("utf-8", "replace")
-    return text[mark.column] if mark.column < len(text) else ""
+        return False
+    line = lines[mark.line].decode("utf-8", "replace")
+    return line[mark.column : mark.column + 1] == "\t" and not line[: mark.column].strip(" \t")
 
 
 def _line_and_column(data: bytes, offset: int) -> tuple[int, int]:
