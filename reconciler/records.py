@@ -17,7 +17,7 @@ from reconciler.model import DesiredState
 Progress = Callable[[int, int], None]
 
 #: Hears something its user should know about work that succeeded all the same (one sentence).
-Notice = Callable[[str], None]
+Note = Callable[[str], None]
 
 #: A user's status while they have not signed in yet (R7); then the store makes it `active`.
 INVITED = "invited"

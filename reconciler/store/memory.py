@@ -36,7 +36,7 @@ from typing import Any
 from reconciler.errors import StoreError, StoreExists, StoreLocked, StoreNotFound
 from reconciler.kinds import Effect, Record
 from reconciler.plan import Action, Plan
-from reconciler.records import INVITED, Applied, Message, Notice, OutboxEntry, Progress, Request, Snapshot
+from reconciler.records import INVITED, Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import audit_row, history_from_rows, now_text, snapshot_from_rows
 
@@ -234,7 +234,7 @@ class MemoryStore:
         outbox: Sequence[Message] = (),
         requests: Sequence[Request] = (),
         progress: Progress | None = None,
-        notice: Notice | None = None,
+        notice: Note | None = None,
     ) -> int:
         now = now_text()
         with self._applying(actor) as db:

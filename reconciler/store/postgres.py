@@ -46,7 +46,7 @@ from typing import Any
 
 from reconciler.errors import OutcomeUnknown, StoreError, StoreExists, StoreLocked, StoreNotFound, plural
 from reconciler.plan import Plan
-from reconciler.records import Message, Notice, Progress, Request
+from reconciler.records import Message, Note, Progress, Request
 from reconciler.store import migrations
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import to_json
@@ -131,7 +131,7 @@ class PostgresStore(SqlStore):
         outbox: Sequence[Message] = (),
         requests: Sequence[Request] = (),
         progress: Progress | None = None,
-        notice: Notice | None = None,
+        notice: Note | None = None,
     ) -> int:
         try:
             return super().apply(plan, actor, outbox, requests, progress, notice)
@@ -160,7 +160,7 @@ class PostgresStore(SqlStore):
                         raise
                     raise _CommitLost(xid, backend_pid, self._reason(error)) from None
 
-    def _settle(self, lost: _CommitLost, plan: Plan, actor: str, notice: Notice | None) -> int:
+    def _settle(self, lost: _CommitLost, plan: Plan, actor: str, notice: Note | None) -> int:
         """Whether the apply whose COMMIT lost its answer committed, asked on a new connection: its
         revision if it did; StoreError if it did not; OutcomeUnknown if the store cannot say."""
         what = f"the connection to {self.url} was lost while the apply committed ({lost.reason})"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from reconciler.plan import Plan
-from reconciler.records import Applied, Message, Notice, OutboxEntry, Progress, Request, Snapshot
+from reconciler.records import Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
 
 
 class Store(Protocol):
@@ -30,7 +30,7 @@ class Store(Protocol):
         outbox: Sequence[Message] = (),
         requests: Sequence[Request] = (),
         progress: Progress | None = None,
-        notice: Notice | None = None,
+        notice: Note | None = None,
     ) -> int:
         """Run every action of `plan` in one transaction, queue `outbox` and record `requests` in it.
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from reconciler.errors import StoreError
 from reconciler.plan import Plan
-from reconciler.records import Applied, Message, Notice, OutboxEntry, Progress, Request, Snapshot
+from reconciler.records import Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
 from reconciler.store import migrations
 from reconciler.store import statements as sql
 from reconciler.store.rows import (
@@ -93,7 +93,7 @@ class SqlStore(ABC):
         outbox: Sequence[Message] = (),
         requests: Sequence[Request] = (),
         progress: Progress | None = None,
-        notice: Notice | None = None,
+        notice: Note | None = None,
     ) -> int:
         now = now_text()
         with self._applying(actor) as db:
