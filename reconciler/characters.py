@@ -16,9 +16,14 @@ CVE-2021-42574; Unicode's UTS #39, Unicode Security Mechanisms, and UTS #55):
 
 The schema's `$defs/text` pattern is `TEXT_PATTERN` (a test keeps the
 published schema equal to it), so `validate` refuses these with `explain`'s
-message. `scrub` replaces them with U+FFFD, for showing text that did not
-come through validation. U+FFFD rather than nothing: a reader sees that
-something was there, and two different names never show as the same one.
+message. Every output passes what it shows through `scrub`, which replaces
+them with U+FFFD: the markdown reports (report/escaping.py), the text
+reports and the outbox, e-mail subjects and bodies, and diagnostics; that is
+for text that did not come through validation, such as a store edited by
+hand or a plan file someone changed. U+FFFD rather than nothing: a reader
+sees that something was there, and two different names never show as the
+same one. The JSON reports and plan files keep the text exact: they are
+data, escaped by JSON, and a program reading them must see what is stored.
 
 Allowed on purpose, although Default_Ignorable_Code_Point:
 

@@ -1,20 +1,22 @@
 """Text users wrote, made safe for GitHub-flavoured markdown.
 
-`literal` is for a code block, where nothing renders: control characters,
-line separators and bidi overrides are replaced, so a name cannot add a
-line or reorder what is shown. `inert` is for everywhere else: it leaves no
-markdown, HTML, link, mention or math in the text.
+`literal` is for a code block, where nothing renders: the characters nobody
+may write in text (reconciler/characters.py: controls, line separators, bidi
+controls, invisible characters) are replaced with U+FFFD, so a name cannot
+add a line, reorder what is shown or hide a difference. `inert` is for
+everywhere else: it leaves no markdown, HTML, link, mention or math in the
+text.
 """
 
 from __future__ import annotations
 
 import re
 
+from reconciler.characters import scrub
+
 # Characters that would start markdown (or GitHub's math) inline; escaped with a backslash.
 _MARKDOWN = frozenset("\\`*_[]|#~$")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
-# Control characters, line and paragraph separators, and bidi overrides (which reorder what is shown).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _ZWJ = "\u200d"
 _WORD = re.compile(r"[A-Za-z0-9_]")
 # Bare URLs GitHub would turn into links: a scheme's `://`, and `www.`.
@@ -25,7 +27,7 @@ _BLOCK_START = re.compile(r"^([-+=]|\d+[.)])")
 
 def literal(text: str) -> str:
     """`text` for a code block: one line, nothing that reorders or hides what is shown."""
-    return _UNSAFE.sub("\ufffd", str(text))
+    return scrub(str(text))
 
 
 def inert(text: str) -> str:
