@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reconciler.characters import scrub
+
 #: A place inside a document: mapping keys and sequence indices, from the root.
 DocPath = tuple[str | int, ...]
 
@@ -20,8 +22,9 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
+        """As a person reads it: a key written with a character that reorders or hides text shows U+FFFD."""
         where = self.file if self.line == 0 else f"{self.file}:{self.line}:{self.column}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return scrub(f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}")
 
     def as_dict(self) -> dict[str, str | int]:
         return {

@@ -145,7 +145,7 @@ def test_the_console_script_runs_as_a_subprocess(tmp_path: Path) -> None:
     assert failed.stdout == (
         f"{bad}:3:5: users[0].first_name: required field 'first_name' is missing\n"
         f"{bad}:3:5: users[0].last_name: required field 'last_name' is missing\n"
-        f"{bad}:3:12: users[0].email: 'nobody' is not a valid e-mail address\n"
+        f"{bad}:3:12: users[0].email: 'nobody' is not a valid e-mail address: an email address must have an @-sign\n"
     )
     assert failed.stderr == "Invalid: 3 errors in 1 file.\n"
 
@@ -170,3 +170,16 @@ def test_an_overlong_value_is_refused(write_yaml: WriteYaml) -> None:
     result = CliRunner().invoke(cli, ["validate", str(path)])
     assert result.exit_code == 1
     assert f"{path}:4:17: a value of 10,001 characters; at most 10,000 are allowed\n" in result.output
+
+
+def test_a_key_that_reorders_text_is_shown_scrubbed(runner: CliRunner, write_yaml: WriteYaml) -> None:
+    # A key is not text the schema checks: it is an unknown field, named in the message and the path.
+    path = write_yaml(
+        'version: 1\nusers:\n  - {email: a@b.example, first_name: A, last_name: B, "na\u202eme": 1}\n'
+    )
+    result = runner.invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{path}:3:55: users[0].na\ufffdme: unknown field 'na\ufffdme'; expected one of: access, email, "
+        "first_name, last_name, protect\n"
+    )

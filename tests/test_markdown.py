@@ -1,8 +1,9 @@
 """The markdown report: escaping of what users wrote, and the cut at a size limit.
 
 Rendered with markdown-it-py (CommonMark with raw HTML allowed, plus GFM
-tables), the nearest thing to GitHub's renderer that runs here: whatever a
-name smuggles in must come out as text, never as a tag, a link or a cell.
+tables): whatever a name smuggles in must come out as text, never as a tag,
+a link or a cell. tests/test_markdown_github.py renders the same with
+GitHub's own renderer, autolinks and all.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
+from reconciler.characters import scrub
 from reconciler.kinds import Event, Kind, Role
 from reconciler.plan import Action, Notification, Plan
 from reconciler.records import Difference, Drift, StaleInvite
@@ -44,6 +46,27 @@ HOSTILE = (
     "right\u202eto left",
     "line\nbreak",
     "back\\slash",
+    # GFM's extended autolinks: mailto: and xmpp:, and any e-mail address outside code.
+    "mailto:boss@evil.example",
+    "MAILTO:boss@evil.example",
+    "xmpp:boss@evil.example/resource",
+    "bob@acme.example",
+    # Valid addresses of which GitHub links only the tail, a different address than the one shown.
+    "x|boss@acme.example",
+    "x/boss@acme.example",
+    "x*boss*@acme.example",
+    "x#boss@acme.example",
+    "www.boss@acme.example",
+    "xwww.boss@acme.example",
+    "`t`$x$~~s~~_e_@acme.example",
+    # Field paths, as a diagnostic shows them, with keys users wrote.
+    "users[0].bob@acme.example",
+    "contracts[0].serials[1].mailto:boss@evil.example: unknown field",
+    "ftp://evil.example HTTPS://evil.example WWW.evil.example",
+    "#1 GH-2 org/repo#3",
+    # Characters that reorder or hide text, and the joiners names need.
+    "a\u200bb\u2060c\ufeffd\u00ade\u200ef\u200fg\u061ch\u2066i\U000e0041j\u180ek",
+    "Mehdi \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \u0915\u094d\u200d\u0937",
 )
 
 
@@ -60,7 +83,12 @@ def html(markdown: str) -> str:
         ("[x](javascript:alert(1))", "\\[x\\](javascript:alert(1))"),
         ("@org/team", f"@{ZWJ}org/team"),
         ("cc @alice", f"cc @{ZWJ}alice"),
-        ("bob@acme.example", "bob@acme.example"),
+        ("bob@acme.example", f"bob@{ZWJ}acme.example"),
+        ("x|boss@acme.example", f"x\\|boss@{ZWJ}acme.example"),
+        ("mailto:boss@evil.example", f"mailto{ZWJ}:boss@{ZWJ}evil.example"),
+        ("XMPP:boss@evil.example", f"XMPP{ZWJ}:boss@{ZWJ}evil.example"),
+        ("#1 GH-2", f"\\#{ZWJ}1 GH{ZWJ}-2"),
+        ("a\u200bb\u00adc", "a\ufffdb\ufffdc"),
         ("https://evil.example", f"https:/{ZWJ}/evil.example"),
         ("# Heading", "\\# Heading"),
         ("1. one", "1\\. one"),
@@ -83,8 +111,7 @@ def test_inert_text_renders_as_itself_and_nothing_else(text: str) -> None:
     assert "<" not in shown.replace("&lt;", ""), shown  # no tag of any kind
     assert "&amp;" not in text or "&amp;amp;" in shown
     unescaped = shown.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
-    expected = text.replace("\n", "\ufffd").replace("\u202e", "\ufffd")
-    assert unescaped.replace(ZWJ, "") == expected
+    assert unescaped.replace(ZWJ, "") == scrub(text).replace(ZWJ, "")
     assert not re.search(r"(^|[^A-Za-z0-9_])@[A-Za-z0-9]", unescaped), "an @-mention would ping"
     assert "://" not in unescaped and "www." not in unescaped.lower(), "a bare URL would be a link"
 

@@ -61,7 +61,8 @@ def test_the_base_account_is_valid(write_yaml: WriteYaml) -> None:
         (
             "    manager: alice@acme.example",
             "    manager: alice@",
-            "account.yaml:4:14: contracts[0].manager: 'alice@' is not a valid e-mail address",
+            "account.yaml:4:14: contracts[0].manager: 'alice@' is not a valid e-mail address: "
+            "there must be something after the @-sign",
         ),
         (
             "    manager: alice@acme.example",
@@ -359,3 +360,125 @@ def test_the_model_is_normalised(write_yaml: WriteYaml) -> None:
     assert state.users[1] == User(
         "bob@acme.example", "Bob", "Okafor", (Access("399-12345678", download=True),)
     )
+
+
+# --- characters that reorder or hide text ------------------------------------
+
+#: Each character nobody may write in text, named by the brief's categories, with what the message says
+#: it does. Written out here, not read from reconciler/characters.py, so the test states the policy.
+REORDERS = "which reorders or hides text; remove it"
+INVISIBLE = "which is invisible; remove it"
+REFUSED_CHARACTERS = [
+    ("\u202a", "LEFT-TO-RIGHT EMBEDDING", REORDERS),
+    ("\u202b", "RIGHT-TO-LEFT EMBEDDING", REORDERS),
+    ("\u202c", "POP DIRECTIONAL FORMATTING", REORDERS),
+    ("\u202d", "LEFT-TO-RIGHT OVERRIDE", REORDERS),
+    ("\u202e", "RIGHT-TO-LEFT OVERRIDE", REORDERS),
+    ("\u2066", "LEFT-TO-RIGHT ISOLATE", REORDERS),
+    ("\u2067", "RIGHT-TO-LEFT ISOLATE", REORDERS),
+    ("\u2068", "FIRST STRONG ISOLATE", REORDERS),
+    ("\u2069", "POP DIRECTIONAL ISOLATE", REORDERS),
+    ("\u200e", "LEFT-TO-RIGHT MARK", REORDERS),
+    ("\u200f", "RIGHT-TO-LEFT MARK", REORDERS),
+    ("\u061c", "ARABIC LETTER MARK", REORDERS),
+    ("\u206a", "INHIBIT SYMMETRIC SWAPPING", REORDERS),
+    ("\ufff9", "INTERLINEAR ANNOTATION ANCHOR", REORDERS),
+    ("\u200b", "ZERO WIDTH SPACE", INVISIBLE),
+    ("\u2060", "WORD JOINER", INVISIBLE),
+    ("\u2061", "FUNCTION APPLICATION", INVISIBLE),
+    ("\u2062", "INVISIBLE TIMES", INVISIBLE),
+    ("\u2063", "INVISIBLE SEPARATOR", INVISIBLE),
+    ("\u2064", "INVISIBLE PLUS", INVISIBLE),
+    ("\u2065", "an unassigned code point", INVISIBLE),
+    ("\ufeff", "ZERO WIDTH NO-BREAK SPACE", INVISIBLE),
+    ("\u180e", "MONGOLIAN VOWEL SEPARATOR", INVISIBLE),
+    ("\u00ad", "SOFT HYPHEN", INVISIBLE),
+    ("\u034f", "COMBINING GRAPHEME JOINER", INVISIBLE),
+    ("\u115f", "HANGUL CHOSEONG FILLER", INVISIBLE),
+    ("\u3164", "HANGUL FILLER", INVISIBLE),
+    ("\uffa0", "HALFWIDTH HANGUL FILLER", INVISIBLE),
+    ("\u17b4", "KHMER VOWEL INHERENT AQ", INVISIBLE),
+    ("\U0001d173", "MUSICAL SYMBOL BEGIN BEAM", INVISIBLE),
+    ("\U000e0001", "LANGUAGE TAG", INVISIBLE),
+    ("\U000e0041", "TAG LATIN CAPITAL LETTER A", INVISIBLE),
+    ("\U000e007f", "CANCEL TAG", INVISIBLE),
+]
+#: Every user-written text field of the base account: the line YAML has it on, and where its value starts.
+TEXT_FIELDS = [
+    ("    first_name: Carol", "users[2].first_name", "29:17"),
+    ("        product: AutoCAD", "contracts[0].serials[0].product", "11:18"),
+    ("        group: Design Studio", "contracts[0].serials[0].group", "13:16"),
+    (
+        "shipping: {name: Acme HQ,",
+        "contracts[0].coordinators[0].shipping.name",
+        "8:26",
+    ),
+    (
+        'address: "1 Main St"',
+        "contracts[0].coordinators[0].shipping.address",
+        "8:44",
+    ),
+]
+
+
+def _with_character(line: str, escape: str) -> str:
+    """`line` of the base account with `escape` (a YAML double-quoted escape) inside its value."""
+    if line.startswith("shipping"):
+        return line.replace("Acme HQ", f'"Acme{escape} HQ"')
+    if line.startswith("address"):
+        return line.replace("1 Main", f"1{escape} Main")
+    key, value = line.split(": ", 1)
+    return f'{key}: "{value[:2]}{escape}{value[2:]}"'
+
+
+@pytest.mark.parametrize(
+    ("line", "path", "place"), TEXT_FIELDS, ids=[f[1].rsplit(".")[-1] for f in TEXT_FIELDS]
+)
+@pytest.mark.parametrize(
+    ("char", "name", "does"), REFUSED_CHARACTERS, ids=[f"U+{ord(c[0]):04X}" for c in REFUSED_CHARACTERS]
+)
+def test_text_fields_refuse_characters_that_reorder_or_hide_text(
+    write_yaml: WriteYaml, line: str, path: str, place: str, char: str, name: str, does: str
+) -> None:
+    escape = f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
+    text = edited(line, _with_character(line, escape))
+    assert errors(write_yaml(text)) == [
+        f"account.yaml:{place}: {path}: contains U+{ord(char):04X} ({name}), {does}"
+    ]
+
+
+def test_a_character_written_as_itself_is_refused_too(write_yaml: WriteYaml) -> None:
+    text = edited("    first_name: Carol", "    first_name: Car\u200bol")
+    assert errors(write_yaml(text)) == [
+        "account.yaml:29:17: users[2].first_name: contains U+200B (ZERO WIDTH SPACE), which is invisible; "
+        "remove it"
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian, with a ZERO WIDTH NON-JOINER
+        "\u0915\u094d\u200d\u0937",  # Devanagari, with a ZERO WIDTH JOINER
+        "\u0d15\u0d4d\u200d",  # a Malayalam chillu, with a ZERO WIDTH JOINER
+        "\U0001f469\u200d\U0001f469\u200d\U0001f467",  # an emoji family, joined by ZWJ
+        "\u2764\ufe0f",  # HEAVY BLACK HEART with VARIATION SELECTOR-16, as phones type it
+        "\u845b\U000e0100",  # an ideographic variation sequence, as Japanese names use
+        "\u1820\u180b",  # Mongolian, with a free variation selector
+        "Ren\u00e9e\u00a0Smith",  # a no-break space: visible as a space
+    ],
+    ids=["zwnj", "zwj", "chillu", "emoji", "vs16", "ivs", "mongolian-fvs", "nbsp"],
+)
+def test_joiners_and_variation_selectors_are_allowed_in_names(write_yaml: WriteYaml, name: str) -> None:
+    text = edited("    first_name: Carol", f'    first_name: "{name}"')
+    state = load_desired_state([str(write_yaml(text))])
+    assert state.users[2].first_name == name
+
+
+def test_a_line_feed_at_the_end_is_refused_too(write_yaml: WriteYaml) -> None:
+    # Python's `$` matches before a final line feed; the schema's pattern must not end with it.
+    text = edited("        product: AutoCAD", '        product: "AutoCAD\\n"')
+    assert errors(write_yaml(text)) == [
+        "account.yaml:11:18: contracts[0].serials[0].product: must be one line of text; it contains the "
+        "control character U+000A"
+    ]

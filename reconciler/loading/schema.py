@@ -13,6 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from reconciler.characters import TEXT_PATTERN, explain, first_refused
 from reconciler.diagnostics import Finding, show_value
 from reconciler.model import email_problem
 
@@ -130,8 +131,8 @@ def _message(keyword: Any, error: ValidationError, path: tuple[Any, ...]) -> str
         template = _pattern_messages().get(expected)
         if template:
             return template.format(value=value, email_problem=email_problem(instance))
-        bad = next((c for c in instance if ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029"), "")
-        return f"must be one line of text; it contains the control character U+{ord(bad):04X}"
+        refused = first_refused(instance) if expected == TEXT_PATTERN else None
+        return explain(refused) if refused else error.message
     if keyword == "const":
         if isinstance(instance, str):
             return f"expected the number {expected}, got the text {value}; write it without quotes"

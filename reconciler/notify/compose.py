@@ -3,7 +3,10 @@
 Composed from the plan and the store as it is before the apply, so a saved
 plan can be turned into mail without the YAML. Every piece of user-written
 text ends up in the HTML part escaped, and headers hold only validated
-e-mail addresses, serial and contract numbers and product names.
+e-mail addresses, serial and contract numbers and product names. Subjects
+and bodies are scrubbed (reconciler/characters.py): a name or a product a
+store holds with a control, a bidi override or an invisible character,
+written past validation, shows U+FFFD there instead.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from reconciler.characters import scrub
 from reconciler.errors import plural
 from reconciler.kinds import Event, Kind, Record
 from reconciler.plan import Action, Plan
@@ -126,7 +130,7 @@ def _message(
     return Message(
         message_id=message_id(plan.lineage, revision, person, domain=settings.domain),
         to=person,
-        subject=subject([event for event, _ in events], [a for _, a in events], facts),
+        subject=scrub(subject([event for event, _ in events], [a for _, a in events], facts)),
         text=render_text(greeting, intro, lines, footer),
         html=render_html(greeting, intro, lines, footer),
     )
@@ -216,17 +220,22 @@ def _download(after: Mapping[str, object]) -> str:
 
 
 def render_text(greeting: str, intro: str, lines: Sequence[str], footer: str) -> str:
-    body = "\n".join(f"- {line}" for line in lines)
-    return f"{greeting}\n\n{intro}\n\n{body}\n\n-- \n{footer}\n"
+    """The plain-text body: each piece scrubbed, so each is one line that shows what it holds."""
+    body = "\n".join(f"- {scrub(line)}" for line in lines)
+    return f"{scrub(greeting)}\n\n{scrub(intro)}\n\n{body}\n\n-- \n{scrub(footer)}\n"
 
 
 def render_html(greeting: str, intro: str, lines: Sequence[str], footer: str) -> str:
-    """The same message as HTML; every piece of text is escaped, only the markup is ours."""
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    """The same message as HTML; every piece of text is scrubbed and escaped, only the markup is ours."""
+
+    def text(piece: str) -> str:
+        return html.escape(scrub(piece))
+
+    items = "".join(f"<li>{text(line)}</li>" for line in lines)
     return (
         '<!DOCTYPE html>\n<html><body style="font-family: sans-serif">'
-        f"<p>{html.escape(greeting)}</p><p>{html.escape(intro)}</p><ul>{items}</ul>"
-        f'<p style="color: #666">{html.escape(footer)}</p></body></html>\n'
+        f"<p>{text(greeting)}</p><p>{text(intro)}</p><ul>{items}</ul>"
+        f'<p style="color: #666">{text(footer)}</p></body></html>\n'
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from reconciler.characters import scrub
 from reconciler.errors import plural
 from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, message_id, render_html, render_text
 from reconciler.plan import Action, Plan
@@ -47,7 +48,7 @@ def compose_requests(
                     domain=settings.domain,
                 ),
                 to=person,
-                subject=f"Request from {plan.actor}: {title}",
+                subject=scrub(f"Request from {plan.actor}: {title}"),
                 text=render_text("Hello,", intro, lines, footer),
                 html=render_html("Hello,", intro, lines, footer),
                 kind=REQUEST,

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from reconciler.characters import scrub
 from reconciler.records import OutboxEntry
 
 
 def render_outbox(entries: Sequence[OutboxEntry], full: bool = False) -> Iterator[str]:
+    """The outbox line by line, scrubbed: a message queued before its text was checked shows U+FFFD."""
+    return (scrub(line) for line in _lines(entries, full))
+
+
+def _lines(entries: Sequence[OutboxEntry], full: bool) -> Iterator[str]:
     if not entries:
         yield "The outbox is empty."
         return

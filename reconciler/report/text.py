@@ -15,7 +15,10 @@ store has it and git does not, `-` git has it and the store does not, `~` the
 fields differ (git → store). The history shows each apply as a plan.
 
 `paint(text, colour)` colours a piece of text; the command line passes one
-that works on a terminal, tests and files get plain text.
+that works on a terminal, tests and files get plain text. Every line is
+scrubbed before it is painted (reconciler/characters.py): a store that holds
+a name with a control or a bidi override, written past validation, still
+cannot move the cursor, reorder a line or hide a difference.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from reconciler.characters import scrub
 from reconciler.errors import plural
 from reconciler.kinds import Effect, Record
 from reconciler.plan import Action, Plan
@@ -42,7 +46,7 @@ def no_paint(text: str, colour: str) -> str:
 
 def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
     """The plan, line by line."""
-    yield f"Plan for store {plan.lineage} at revision {plan.revision}, as {plan.actor}:"
+    yield scrub(f"Plan for store {plan.lineage} at revision {plan.revision}, as {plan.actor}:")
     yield ""
     if not plan.actions:
         yield "No changes. The store matches the desired state."
@@ -56,16 +60,16 @@ def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
         whom = f"{people} {plural(people, 'person', 'people')}"
         yield f"E-mail: {whom} will hear of {news} {plural(news, 'change')}, in one message each."
     for note in plan_notes(plan):
-        line = f"{note.label}: {note.text}"
+        line = scrub(f"{note.label}: {note.text}")
         yield paint(line, "red") if note.warning else line
 
 
 def render_action(action: Action, paint: Paint = no_paint) -> Iterator[str]:
     symbol = paint(SYMBOLS[action.effect], COLOURS[action.effect])
     detail = details(action)
-    yield f"  {symbol} {action.kind} {target_label(action)}" + (f": {detail}" if detail else "")
+    yield f"  {symbol} " + scrub(f"{action.kind} {target_label(action)}" + (f": {detail}" if detail else ""))
     if not action.permitted:
-        yield "      " + paint(f"blocked: {action.reason}", "red")
+        yield "      " + paint(scrub(f"blocked: {action.reason}"), "red")
 
 
 def summary_line(plan: Plan) -> str:
@@ -119,7 +123,7 @@ def drift_line(section: str, difference: Difference) -> str:
 
 def render_drift(drift: Drift, paint: Paint = no_paint) -> Iterator[str]:
     """The drift, line by line."""
-    yield f"Drift of store {drift.lineage} at revision {drift.revision} from git:"
+    yield scrub(f"Drift of store {drift.lineage} at revision {drift.revision} from git:")
     yield ""
     if not (drift.only_in_store or drift.only_in_git or drift.differ):
         yield "No drift. The store matches git."
@@ -128,11 +132,11 @@ def render_drift(drift: Drift, paint: Paint = no_paint) -> Iterator[str]:
         if differences:
             yield heading
             for difference in differences:
-                yield f"  {paint(symbol, COLOURS[effect])} {drift_line(section, difference)}"
+                yield f"  {paint(symbol, COLOURS[effect])} {scrub(drift_line(section, difference))}"
     if drift.stale_invites:
         yield f"Still invited {drift.stale_after_days} days or more after being added:"
         for invite in drift.stale_invites:
-            yield f"  {invite.user} (invited {invite.invited_at})"
+            yield scrub(f"  {invite.user} (invited {invite.invited_at})")
     yield ""
     yield drift_summary_line(drift)
 
@@ -156,7 +160,7 @@ def render_history(applies: Sequence[Applied], paint: Paint = no_paint) -> Itera
         if index:
             yield ""
         count = len(applied.changes)
-        yield (
+        yield scrub(
             f"Revision {applied.revision}, applied by {applied.actor} at {applied.at}: "
             f"{count} {plural(count, 'action')}"
         )
