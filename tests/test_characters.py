@@ -109,3 +109,12 @@ def test_a_name_without_refused_characters_is_kept_as_written() -> None:
     name = "Zo\u00eb \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \u2764\ufe0f \u845b\U000e0100"
     assert first_refused(name) is None
     assert scrub(name) == name
+
+
+def test_scrub_takes_printable_ascii_as_it_is_and_nothing_refused_is_printable_ascii() -> None:
+    from reconciler.characters import REFUSED, scrub
+
+    printable = [c for c in map(chr, range(128)) if c.isprintable()]
+    assert not [c for c in printable if any(first <= ord(c) <= last for first, last, _ in REFUSED)]
+    assert scrub("".join(printable)) == "".join(printable)
+    assert scrub("tab\there, escape\x1b[31m") == "tab\ufffdhere, escape\ufffd[31m"
