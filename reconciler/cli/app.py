@@ -13,7 +13,6 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable
 from enum import Enum
-from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -246,13 +245,6 @@ def required_actor(actor: str | None) -> str:
     if not is_email(actor):
         raise InputError(f"the actor {actor!r} is not an e-mail address")
     return actor
-
-
-def read_text(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror}") from None
 
 
 def summarise(report: Callable[[], str]) -> None:

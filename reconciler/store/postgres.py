@@ -49,7 +49,7 @@ from reconciler.plan import Plan
 from reconciler.records import Message, Note, Progress, Request
 from reconciler.store import migrations
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
-from reconciler.store.rows import to_json
+from reconciler.store.rows import audit_row
 from reconciler.store.sql import SqlStore, percent_s
 from reconciler.store.statements import READS, Params
 from reconciler.store.urls import redact_url
@@ -387,14 +387,9 @@ def _audited(db: psycopg.Connection[Any], plan: Plan, actor: str) -> tuple[int, 
         "FROM audit_log WHERE revision = %s",
         (plan.revision_after,) * 3,
     ).fetchone()
-    first, last = plan.actions[0], plan.actions[-1]
-    expected = (
-        len(plan.actions),
-        actor,
-        actor,
-        f"{first.kind.value} {to_json(dict(first.target))}",
-        f"{last.kind.value} {to_json(dict(last.target))}",
-    )
+    # Kind and target as the apply wrote them: audit_row is the one encoding of an audit entry.
+    first, last = (audit_row(plan.revision_after, actor, "", a) for a in (plan.actions[0], plan.actions[-1]))
+    expected = (len(plan.actions), actor, actor, f"{first[3]} {first[4]}", f"{last[3]} {last[4]}")
     if row is None or tuple(row) != expected:
         return revision, f"its audit log at revision {plan.revision_after} does not hold this apply's entries"
     return revision, None
