@@ -131,28 +131,93 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class Team:
+    """A group of users that gives each of its members access to serials, as a directory group does."""
+
+    name: str
+    description: str | None = None
+    members: tuple[str, ...] = ()  # lower-case e-mails, sorted
+    access: tuple[Access, ...] = ()
+
+    @property
+    def source(self) -> str:
+        """How a grant names this team among its sources (`via`)."""
+        return TEAM_SOURCE + self.name
+
+
+#: How a grant names its sources (`via`): a user's own grant, and a team's by its name after the prefix.
+DIRECT = "direct"
+TEAM_SOURCE = "team:"
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredState:
     """The whole account as the YAML declares it."""
 
     contracts: tuple[Contract, ...] = ()
     users: tuple[User, ...] = ()
     unmanaged_users: str | None = None  # the policy for users the store has and the YAML does not
+    teams: tuple[Team, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A user's effective access to one serial: their own grant and their teams', together.
+
+    `download` when any source gives it; `via` the sources, sorted (`"direct"`,
+    `"team:NAME"`); `direct_download` the user's own grant's download, None
+    when they have no grant of their own.
+    """
+
+    download: bool
+    via: tuple[str, ...]
+    direct_download: bool | None = None
+
+
+#: Effective access, by (user, serial).
+Grants = dict[tuple[str, str], Grant]
+
+_ONLY_DIRECT = (DIRECT,)
+
+
+def effective_access(state: DesiredState) -> Grants:
+    """Every user's effective access to every serial: direct grants and team grants, together."""
+    grants: Grants = {
+        (user.email, access.serial): Grant(access.download, _ONLY_DIRECT, access.download)
+        for user in state.users
+        for access in user.access
+    }
+    for team in state.teams:  # sorted by name, so each grant's sources come out sorted
+        source = team.source
+        for member in team.members:
+            for access in team.access:
+                key = (member, access.serial)
+                found = grants.get(key)
+                if found is None:
+                    grants[key] = Grant(access.download, (source,))
+                else:
+                    download = found.download or access.download
+                    grants[key] = Grant(download, (*found.via, source), found.direct_download)
+    return grants
 
 
 def build_state(documents: Iterable[Mapping[str, Any]]) -> DesiredState:
     """The model of validated documents, merged."""
     contracts: list[Contract] = []
     users: list[User] = []
+    teams: list[Team] = []
     policies = set()
     for document in documents:
         contracts.extend(_contract(raw) for raw in document.get("contracts", ()))
         users.extend(_user(raw) for raw in document.get("users", ()))
+        teams.extend(_team(raw) for raw in document.get("teams", ()))
         if "unmanaged_users" in document:
             policies.add(document["unmanaged_users"])
     return DesiredState(
         contracts=tuple(sorted(contracts, key=lambda c: c.number)),
         users=tuple(sorted(users, key=lambda u: u.email)),
         unmanaged_users=min(policies) if policies else None,  # the rules refuse files that disagree
+        teams=tuple(sorted(teams, key=lambda t: t.name)),
     )
 
 
@@ -190,11 +255,24 @@ def _serial(raw: Mapping[str, Any]) -> Serial:
 
 
 def _user(raw: Mapping[str, Any]) -> User:
-    access = (Access(a["serial"], a.get("download", False)) for a in raw.get("access", ()))
     return User(
         email=raw["email"].lower(),
         first_name=raw["first_name"],
         last_name=raw["last_name"],
-        access=tuple(sorted(access, key=lambda a: a.serial)),
+        access=_access(raw),
         protect=raw.get("protect", False),
     )
+
+
+def _team(raw: Mapping[str, Any]) -> Team:
+    return Team(
+        name=raw["name"],
+        description=raw.get("description"),
+        members=tuple(sorted({member.lower() for member in raw.get("members", ())})),
+        access=_access(raw),
+    )
+
+
+def _access(raw: Mapping[str, Any]) -> tuple[Access, ...]:
+    access = (Access(a["serial"], a.get("download", False)) for a in raw.get("access", ()))
+    return tuple(sorted(access, key=lambda a: a.serial))
