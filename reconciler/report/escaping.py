@@ -23,8 +23,10 @@ _ZWJ = "\u200d"
 # and `xmpp:` (its extended protocol autolinks), and `#1` and `GH-1` (GitHub's issue references).
 # An `@` is followed by one, which leaves no e-mail autolink and no @-mention.
 _AUTOLINK = re.compile(r"://|(?i:www)\.|(?i:mailto|xmpp):|#[0-9]|(?i:gh)-(?=[0-9])")
-# Markers that start a block when at the start of a line: `-`, `+`, `=`, `1.`, `1)`.
-_BLOCK_START = re.compile(r"^([-+=]|\d+[.)])")
+# Markers that start a block when at the start of a line, after up to three spaces (CommonMark
+# indents a block by up to three): `-`, `+`, `=`, `1.`, `1)`. Spaces are all the text may hold there:
+# `literal` has replaced tabs.
+_BLOCK_START = re.compile(r"^ *([-+=]|\d+[.)])")
 
 
 def literal(text: str) -> str:
