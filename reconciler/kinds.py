@@ -43,6 +43,7 @@ class Scope(Enum):
     CONTRACT = "contract"  # the contract's CM (R3)
     USERS = "users"  # whoever may manage users (R6)
     SERIAL = "serial"  # the contract's CM, or the serial's SC who may manage users (R6)
+    TEAMS = "teams"  # whoever may manage users, on any team (its access is judged per serial)
 
 
 class Record(StrEnum):
@@ -52,6 +53,9 @@ class Record(StrEnum):
     CONTRACT = "contract"
     COORDINATOR = "coordinator"
     SERIAL = "serial"
+    TEAM = "team"
+    TEAM_MEMBER = "team_member"
+    TEAM_ACCESS = "team_access"
     ACCESS = "access"
 
     @property
@@ -65,11 +69,14 @@ _RECORD_KEYS = {
     Record.CONTRACT: ("contract",),
     Record.COORDINATOR: ("contract", "coordinator"),
     Record.SERIAL: ("serial",),
+    Record.TEAM: ("team",),
+    Record.TEAM_MEMBER: ("team", "user"),
+    Record.TEAM_ACCESS: ("team", "serial"),
     Record.ACCESS: ("user", "serial"),
 }
 
 #: The keys an action's target may have, in the order a tie-break compares them.
-TARGET_KEYS = ("contract", "serial", "coordinator", "user")
+TARGET_KEYS = ("team", "contract", "serial", "coordinator", "user")
 
 
 class Event(StrEnum):
@@ -102,10 +109,12 @@ class Audience(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """An e-mail a kind of action causes: to whom, about what."""
+    """An e-mail a kind of action causes: to whom, about what; with `when_changed`, only when the
+    action's `before` and `after` differ in that field."""
 
     audience: Audience
     event: Event
+    when_changed: str | None = None
 
 
 class Kind(StrEnum):
@@ -124,6 +133,14 @@ class Kind(StrEnum):
     SERIAL_PRODUCT_CHANGE = "serial.product_change"
     SERIAL_RENAME_GROUP = "serial.rename_group"
     SERIAL_ASSIGN_COORDINATOR = "serial.assign_coordinator"
+    TEAM_CREATE = "team.create"
+    TEAM_UPDATE = "team.update"
+    TEAM_MEMBER_REMOVE = "team.member_remove"
+    TEAM_ACCESS_REVOKE = "team.access_revoke"
+    TEAM_MEMBER_ADD = "team.member_add"
+    TEAM_ACCESS_UPDATE = "team.access_update"
+    TEAM_ACCESS_GRANT = "team.access_grant"
+    TEAM_REMOVE = "team.remove"
     ACCESS_REVOKE = "access.revoke"
     SERIAL_UNASSIGN_COORDINATOR = "serial.unassign_coordinator"
     SERIAL_SEATS_CHANGE = "serial.seats_change"
@@ -207,6 +224,18 @@ TABLE: dict[Kind, KindInfo] = {
     Kind.SERIAL_ASSIGN_COORDINATOR: KindInfo(
         _CHANGE, Scope.CONTRACT, "giving serial {serial} to {new_coordinator}", _HANDOVER
     ),
+    Kind.TEAM_CREATE: KindInfo(_ADD, Scope.TEAMS, "creating team {team}"),
+    Kind.TEAM_UPDATE: KindInfo(_CHANGE, Scope.TEAMS, "changing team {team}"),
+    Kind.TEAM_MEMBER_REMOVE: KindInfo(_REMOVE, Scope.TEAMS, "taking {user} out of team {team}"),
+    Kind.TEAM_ACCESS_REVOKE: KindInfo(
+        _REMOVE, Scope.SERIAL, "taking team {team}'s access to serial {serial} away"
+    ),
+    Kind.TEAM_MEMBER_ADD: KindInfo(_ADD, Scope.TEAMS, "putting {user} in team {team}"),
+    Kind.TEAM_ACCESS_UPDATE: KindInfo(
+        _CHANGE, Scope.SERIAL, "changing team {team}'s access to serial {serial}"
+    ),
+    Kind.TEAM_ACCESS_GRANT: KindInfo(_ADD, Scope.SERIAL, "giving team {team} access to serial {serial}"),
+    Kind.TEAM_REMOVE: KindInfo(_REMOVE, Scope.TEAMS, "removing team {team}"),
     Kind.ACCESS_REVOKE: KindInfo(
         _REMOVE,
         Scope.SERIAL,
@@ -221,7 +250,9 @@ TABLE: dict[Kind, KindInfo] = {
         _CHANGE,
         Scope.SERIAL,
         "changing {user}'s access to serial {serial}",
-        (Notice(_A.USER, _E.ACCESS_CHANGED),),
+        # A change of the grant's sources alone (a direct grant beside a team's) changes nothing the
+        # user can do: they hear of a change of download rights only.
+        (Notice(_A.USER, _E.ACCESS_CHANGED, when_changed="download"),),
     ),
     Kind.ACCESS_GRANT: KindInfo(
         _ADD,
@@ -243,7 +274,18 @@ TABLE: dict[Kind, KindInfo] = {
 }
 
 RANK: dict[Kind, int] = {kind: rank for rank, kind in enumerate(TABLE)}
-_RECORD_OF: dict[Kind, Record] = {kind: Record(kind.value.partition(".")[0]) for kind in Kind}
+
+
+def _record_of(kind: Kind) -> Record:
+    """The record a kind is about, by its name: `serial.create` a serial, `team.member_add` a team member."""
+    family, _, verb = kind.value.partition(".")
+    part, underscore, _ = verb.partition("_")
+    if family == Record.TEAM and underscore and part in ("member", "access"):
+        return Record(f"{family}_{part}")
+    return Record(family)
+
+
+_RECORD_OF: dict[Kind, Record] = {kind: _record_of(kind) for kind in Kind}
 
 if set(TABLE) != set(Kind):  # pragma: no cover - a kind without a row is a bug found at import
     raise AssertionError(f"kinds without a row: {sorted(set(Kind) - set(TABLE))}")

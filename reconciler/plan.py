@@ -18,9 +18,10 @@ from typing import Any, TextIO
 
 from reconciler.errors import PlanFileError, StalePlan
 from reconciler.kinds import RANK, TARGET_KEYS, Effect, Event, Kind, Role
-from reconciler.model import is_email
+from reconciler.model import DIRECT, Grant, is_email
 
-FORMAT_VERSION = 1
+#: 2: access is effective access, with its sources (`via`); teams and their kinds of action.
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,23 @@ class Action:
             reason=data.get("reason"),
             notifications=tuple(Notification(n["to"], Event(n["event"])) for n in data["notifications"]),
         )
+
+
+def access_record(grant: Grant) -> dict[str, Any]:
+    """A user's effective access as an action's `before` or `after` holds it: `download` when any
+    source gives it, and its sources (`via`); `direct_download` only where the user's own grant gives
+    less than their teams'."""
+    record: dict[str, Any] = {"download": grant.download, "via": list(grant.via)}
+    if grant.direct_download is not None and grant.direct_download != grant.download:
+        record["direct_download"] = grant.direct_download
+    return record
+
+
+def direct_download(record: Mapping[str, Any]) -> bool | None:
+    """The user's own grant's download in an access record (see `access_record`), None without one."""
+    if DIRECT not in record["via"]:
+        return None
+    return bool(record.get("direct_download", record["download"]))
 
 
 #: One action as one line of JSON, keys sorted, by the C encoder.
@@ -196,7 +214,13 @@ class Plan:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise PlanFileError(f"{name}: not a saved plan: {error}") from None
-        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        version = data.get("format_version") if isinstance(data, dict) else None
+        if isinstance(version, int) and version != FORMAT_VERSION:
+            raise PlanFileError(
+                f"{name}: a plan of format version {version}, and this reconciler applies version "
+                f"{FORMAT_VERSION} only; make it again with `reconciler plan --out`"
+            )
+        if not isinstance(data, dict) or version != FORMAT_VERSION:
             raise PlanFileError(
                 f"{name}: not a saved plan of format version {FORMAT_VERSION}; "
                 "make it again with `reconciler plan --out`"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.kinds import TARGET_KEYS, Kind, Record
-from reconciler.model import DesiredState
+from reconciler.model import DesiredState, Grants, effective_access
 
 #: Reports how much of a long piece of work is done: (done, total).
 Progress = Callable[[int, int], None]
@@ -30,6 +30,8 @@ class Snapshot:
     `state` is the account in the same model as the YAML; what only the
     store knows (who the resellers are, which users are still invited)
     sits beside it. `user_added` is when each user was added, as ISO 8601 in UTC.
+    `grants` is the effective access the store keeps (what a serial's seats
+    count); by default, what `state`'s direct and team grants give.
     """
 
     lineage: str
@@ -38,6 +40,11 @@ class Snapshot:
     state: DesiredState
     user_status: Mapping[str, str] = field(default_factory=dict)
     user_added: Mapping[str, str] = field(default_factory=dict)
+    grants: Grants = None  # type: ignore[assignment]  # filled in below when not given
+
+    def __post_init__(self) -> None:
+        if self.grants is None:
+            object.__setattr__(self, "grants", effective_access(self.state))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.kinds import Effect, Event, Record, Role
+from reconciler.model import DIRECT
 from reconciler.plan import Action
 
 #: Who each role is, in a sentence.
@@ -48,7 +49,10 @@ FIELD_ORDER = (
     "group",
     "coordinator",
     "country",
+    "description",
     "download",
+    "direct_download",
+    "via",
 )
 _FIELD_RANK = {name: rank for rank, name in enumerate(FIELD_ORDER)}
 
@@ -69,29 +73,50 @@ def target_label(action: Action) -> str:
         return f"{target['coordinator']} on {target['contract']}"
     if record is Record.SERIAL:
         return target["serial"]
+    if record is Record.TEAM:
+        return f"team {target['team']}"
+    if record is Record.TEAM_MEMBER:
+        return f"{target['user']} in team {target['team']}"
+    if record is Record.TEAM_ACCESS:
+        return f"team {target['team']} on {target['serial']}"
     return target.get("user") or target["contract"]
 
 
 def details(action: Action) -> str:
-    """What an add sets, or what a change changes: `field old → new`."""
+    """What an add sets, or what a change changes: `field old → new`; for access a team gives, which."""
     if action.effect is Effect.REMOVE:
-        return ""
+        return _through_teams(action.before or {})
     after = action.after or {}
     if action.effect is Effect.ADD:
         if action.kind.record is Record.USER:
             return f"{after['first_name']} {after['last_name']}"
         return ", ".join(f"{key} {show(value)}" for key, value in fields(after) if value not in (None, False))
     before = action.before or {}
-    return ", ".join(
+    changed = [
         f"{key} {show(before.get(key))} → {show(value)}"
         for key, value in fields(after)
         if before.get(key) != value
-    )
+    ]
+    if "via" in after and before.get("via") == after["via"]:
+        changed.append(_through_teams(after))
+    return ", ".join(part for part in changed if part)
+
+
+#: The sources of a grant that is the user's own and nobody else's: not worth a word in a report.
+ONLY_DIRECT = [DIRECT]
+
+
+def _through_teams(record: Mapping[str, Any]) -> str:
+    """`via team:Design`, for access a team gives: what caused a grant, or its change, or its end."""
+    via = record.get("via")
+    return f"via {show(via)}" if via and via != ONLY_DIRECT else ""
 
 
 def fields(record: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """The fields of `record` in FIELD_ORDER, so a saved plan reads as the plan did."""
-    return sorted(record.items(), key=lambda item: (_FIELD_RANK.get(item[0], len(_FIELD_RANK)), item[0]))
+    """The fields of `record` in FIELD_ORDER, so a saved plan reads as the plan did; a grant's
+    sources when it is the user's own alone (most grants) go without saying."""
+    shown = (item for item in record.items() if item != ("via", ONLY_DIRECT))
+    return sorted(shown, key=lambda item: (_FIELD_RANK.get(item[0], len(_FIELD_RANK)), item[0]))
 
 
 def show(value: Any) -> str:
@@ -102,4 +127,6 @@ def show(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, Mapping):
         return ", ".join(str(v) for _, v in fields(value))
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) if value else "(none)"
     return str(value)

@@ -62,7 +62,7 @@ def test_the_json_plan_has_every_field_of_the_contract(store_url: str, write_yam
     )
     assert result.exit_code == 0
     plan = json.loads(result.stdout)
-    assert plan["format_version"] == 1
+    assert plan["format_version"] == 2
     assert set(plan["store"]) == {"lineage", "revision", "users", "access"}
     assert (plan["store"]["users"], plan["store"]["access"]) == (0, 0)
     assert (plan["max_removal_ratio"], plan["guards"], plan["targets"]) == (0.25, [], [])
@@ -141,12 +141,26 @@ def test_a_saved_plan_is_for_its_actor_only(store_url: str, write_yaml: WriteYam
 
 def test_a_broken_plan_file_is_named(store_url: str, tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    path.write_text('{"format_version": 1}')
+    path.write_text('{"format_version": 2}')
     result = CliRunner().invoke(
         cli, ["apply", str(path), "--auto-approve", "--actor", RESELLER, "--store", store_url]
     )
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {path}: a saved plan with a missing or broken field")
+
+
+def test_a_plan_saved_by_an_older_reconciler_is_refused_with_the_fix(store_url: str, tmp_path: Path) -> None:
+    # Version 1 knew no teams, and its access records no sources: it cannot be applied as it was meant.
+    path = tmp_path / "plan.json"
+    path.write_text('{"format_version": 1, "actions": []}')
+    result = CliRunner().invoke(
+        cli, ["apply", str(path), "--auto-approve", "--actor", RESELLER, "--store", store_url]
+    )
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: {path}: a plan of format version 1, and this reconciler applies version 2 only; "
+        "make it again with `reconciler plan --out`\n",
+    )
 
 
 def test_apply_asks_first_and_needs_auto_approve_without_a_terminal(

@@ -258,7 +258,8 @@ def plain(state: DesiredState) -> dict[str, Any]:
                 "first_name": u.first_name,
                 "last_name": u.last_name,
                 "protect": u.protect,
-                "access": {a.serial: {"download": a.download} for a in u.access},
+                # Accounts without teams: every grant is the user's own (its one source is "direct").
+                "access": {a.serial: {"download": a.download, "via": ["direct"]} for a in u.access},
             }
             for u in state.users
         },

@@ -30,9 +30,16 @@ def test_every_event_a_kind_causes_has_a_name_and_every_event_is_caused() -> Non
 
 
 def test_a_kind_is_named_after_its_record() -> None:
+    """`serial.create` is about a serial; `team.member_add` about a team member, `team.access_grant`
+    about a team's access, `team.create` about the team."""
     for kind in Kind:
-        assert kind.value.split(".")[0] == kind.record.value
+        family, verb = kind.value.split(".")
+        assert kind.record.value in (family, f"{family}_{verb.split('_')[0]}")
     assert {kind.record for kind in Kind} == set(Record)
+    assert Kind.TEAM_MEMBER_ADD.record is Record.TEAM_MEMBER
+    assert Kind.TEAM_ACCESS_REVOKE.record is Record.TEAM_ACCESS
+    assert Kind.TEAM_REMOVE.record is Record.TEAM
+    assert Kind.SERIAL_ASSIGN_COORDINATOR.record is Record.SERIAL
 
 
 def _literals(path: Path) -> list[tuple[int, str]]:
@@ -71,6 +78,7 @@ def test_every_phrase_and_label_reads_with_the_keys_of_its_record(kind: Kind) ->
         "serial": "399-12345678",
         "coordinator": "b@x.example",
         "user": "u@x.example",
+        "team": "Design Studio",
     }
     target = {
         key: keys[key]

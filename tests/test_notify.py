@@ -83,7 +83,7 @@ def test_a_failed_apply_queues_nothing(store_url: str) -> None:
         Kind.ACCESS_GRANT,
         {"contract": "110001234567", "serial": "no-such-serial", "user": "alice@acme.example"},
         None,
-        {"download": False},
+        {"download": False, "via": ["direct"]},
     )
     with pytest.raises(StoreError):
         apply_plan(

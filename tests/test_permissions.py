@@ -74,6 +74,9 @@ users:
   - {{email: {ERIN}, first_name: Erin, last_name: Weiss}}
   - {{email: {FRANK}, first_name: Frank, last_name: Ndiaye}}
   - {{email: {HEIDI}, first_name: Heidi, last_name: Berg}}
+teams:
+  - {{name: Studio, access: [{{serial: "{A1}"}}]}}
+  - {{name: Reviewers, members: [{HEIDI}]}}
 """
 
 Doc = dict[str, Any]
@@ -92,6 +95,10 @@ def serial(doc: Doc, number: str) -> Doc:
 
 def user(doc: Doc, email: str) -> Doc:
     return next(u for u in doc["users"] if u["email"] == email)
+
+
+def team(doc: Doc, name: str) -> Doc:
+    return next(t for t in doc["teams"] if t["name"] == name)
 
 
 def coordinator(doc: Doc, number: str, email: str) -> Doc:
@@ -177,6 +184,15 @@ KINDS: dict[str, tuple[str, Callable[[Doc], object]]] = {
     "access.grant": ("access", lambda d: user(d, HEIDI).update(access=[{"serial": A1}])),
     "access.update": ("access", lambda d: user(d, CAROL)["access"][0].update(download=True)),
     "access.revoke": ("access", lambda d: user(d, CAROL)["access"].pop(0)),
+    # A team's bookkeeping needs the right to manage users; its access, access rights on the serial.
+    "team.create": ("users", lambda d: d["teams"].append({"name": "Night shift"})),
+    "team.update": ("users", lambda d: team(d, "Studio").update(description="Architects")),
+    "team.remove": ("users", lambda d: d["teams"].remove(team(d, "Reviewers"))),
+    "team.member_add": ("users", lambda d: team(d, "Studio").update(members=[CAROL])),
+    "team.member_remove": ("users", lambda d: team(d, "Reviewers").update(members=[])),
+    "team.access_grant": ("access", lambda d: team(d, "Reviewers").update(access=[{"serial": A1}])),
+    "team.access_update": ("access", lambda d: team(d, "Studio")["access"][0].update(download=True)),
+    "team.access_revoke": ("access", lambda d: team(d, "Studio").update(access=[])),
 }
 
 #: The least role each row requires, for the targets KINDS picks (A1 has an SC who may manage users).

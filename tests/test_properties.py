@@ -375,7 +375,7 @@ POISON = Action(
     Kind.ACCESS_GRANT,
     {"contract": "110009999999", "serial": "999-99999999", "user": "ghost@acme.example"},
     None,
-    {"download": False},
+    {"download": False, "via": ["direct"]},
 )
 
 

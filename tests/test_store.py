@@ -60,18 +60,33 @@ def test_a_request_already_recorded_is_not_recorded_again(backend: Backend, stor
 
 
 def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, store_url: str) -> None:
-    if backend.name == "sqlite":  # as a store made before 0004 had it; PostgreSQL had these from 0001
+    apply_yaml(store_url, ACCOUNT)
+    # The store as version 3 left it, with its grants: before teams (0005) and, on SQLite, before
+    # the two indexes of 0004 (PostgreSQL had them from 0001).
+    for table in ("team_access", "team_members", "teams"):
+        backend.query(store_url, f"DROP TABLE {table}")
+    backend.query(store_url, "ALTER TABLE access DROP COLUMN direct_download")
+    if backend.name == "sqlite":
         backend.query(store_url, "DROP INDEX coordinators_by_email")
         backend.query(store_url, "DROP INDEX serials_by_coordinator")
     backend.query(store_url, "UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-    apply_yaml(store_url, ACCOUNT)
+    before = backend.query(store_url, "SELECT user_email, serial, download FROM access ORDER BY 1, 2")
+    assert before
+    assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, and read as it was
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 4
-    indexes = {fact for fact in schema_of(backend, store_url) if fact.startswith("index ")}
+    assert int(version) == migrations.latest(backend.name) == 5
+    facts = schema_of(backend, store_url)
     assert {
         "index coordinators_by_email on coordinators (email)",
         "index serials_by_coordinator on serials (contract, coordinator)",
-    } <= indexes
+        "index team_members_by_user on team_members (user_email)",
+    } <= facts
+    # Every grant the store had is the user's own.
+    after = backend.query(
+        store_url, "SELECT user_email, serial, download, direct_download FROM access ORDER BY 1, 2"
+    )
+    assert [tuple(row[:3]) for row in after] == [tuple(row) for row in before]
+    assert all(bool(row[3]) == bool(row[2]) and row[3] is not None for row in after)
 
 
 def test_both_dialects_are_at_the_same_schema_version() -> None:

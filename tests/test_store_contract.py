@@ -137,7 +137,11 @@ EVERY_KIND = (
       - {email: carol@acme.example, first_name: Carol, last_name: Smith, access: [{serial: "399-12345679"}]}
       - {email: dave@acme.example, first_name: Dave, last_name: Lee}
       - {email: erin@acme.example, first_name: Erin, last_name: Berg, access: [{serial: "399-99999999"}]}
+    teams:
+      - {name: Design, description: Architects, members: [alice@acme.example], access: [{serial: "399-12345678"}]}
+      - {name: Reviewers, members: [carol@acme.example], access: [{serial: "399-12345679", download: true}]}
     """,
+    # team.create, team.member_add, team.access_grant (and the access.grant they cause)
     # user.update, user.protect, contract.manager_change, contract.protect, coordinator.update,
     # serial.protect, serial.product_change, serial.rename_group, serial.seats_change,
     # serial.unassign_coordinator, serial.assign_coordinator, access.update, access.revoke, access.grant
@@ -164,7 +168,11 @@ EVERY_KIND = (
       - {email: carol@acme.example, first_name: Carol, last_name: Smith}
       - {email: dave@acme.example, first_name: Dave, last_name: Lee}
       - {email: erin@acme.example, first_name: Erin, last_name: Berg, access: [{serial: "399-99999999"}]}
+    teams:
+      - {name: Design, description: Architects in Oslo, members: [alice@acme.example, carol@acme.example], access: [{serial: "399-12345678", download: true}]}
+      - {name: Reviewers, access: [{serial: "399-12345679"}]}
     """,
+    # team.update, team.member_add, team.member_remove, team.access_update
     # access.revoke, serial.remove, coordinator.remove, contract.remove, user.remove
     """\
     version: 1
@@ -181,7 +189,10 @@ EVERY_KIND = (
       - {email: alice@acme.example, first_name: Alicia, last_name: Moreau, access: [{serial: "399-12345679"}]}
       - {email: bob@acme.example, first_name: Bob, last_name: Okafor, protect: true, access: [{serial: "399-12345678"}]}
       - {email: carol@acme.example, first_name: Carol, last_name: Smith}
+    teams:
+      - {name: Reviewers}
     """,
+    # team.member_remove, team.access_revoke, team.remove
 )
 
 
@@ -271,7 +282,7 @@ def test_a_failure_part_way_leaves_the_store_as_it_was(any_backend: Backend, any
         Kind.ACCESS_GRANT,
         {"contract": CONTRACT, "serial": "399-00000000", "user": "carol@acme.example"},
         None,
-        {"download": False},
+        {"download": False, "via": ["direct"]},
     )
     before = any_backend.contents(any_store_url)
     with pytest.raises(StoreError, match=FOREIGN_KEY[any_backend.name]):
@@ -286,7 +297,7 @@ def test_the_database_refuses_more_users_than_seats(any_backend: Backend, any_st
         Kind.ACCESS_GRANT,
         {"contract": CONTRACT, "serial": "399-12345679", "user": "alice@acme.example"},
         None,
-        {"download": False},
+        {"download": False, "via": ["direct"]},
     )
     before = any_backend.contents(any_store_url)
     with pytest.raises(StoreError, match="seats exceeded"):
@@ -299,7 +310,12 @@ def test_fewer_seats_than_users_are_refused(any_backend: Backend, any_store_url:
     plan = plan_yaml(any_store_url, ACCOUNT)
     serial = {"contract": CONTRACT, "serial": "399-12345678"}
     actions = (
-        Action(Kind.ACCESS_GRANT, {**serial, "user": "alice@acme.example"}, None, {"download": False}),
+        Action(
+            Kind.ACCESS_GRANT,
+            {**serial, "user": "alice@acme.example"},
+            None,
+            {"download": False, "via": ["direct"]},
+        ),
         Action(Kind.SERIAL_SEATS_CHANGE, serial, {"seats": 2}, {"seats": 1}),
     )
     before = any_backend.contents(any_store_url)
@@ -317,12 +333,12 @@ REFUSED = {
     "access for an unknown user": _action(
         Kind.ACCESS_GRANT,
         {"contract": CONTRACT, "serial": "399-12345678", "user": "zed@acme.example"},
-        {"download": False},
+        {"download": False, "via": ["direct"]},
     ),
     "access to an unknown serial": _action(
         Kind.ACCESS_GRANT,
         {"contract": CONTRACT, "serial": "399-00000000", "user": "alice@acme.example"},
-        {"download": False},
+        {"download": False, "via": ["direct"]},
     ),
     "a serial of an unknown contract": _action(
         Kind.SERIAL_CREATE,

@@ -1,9 +1,14 @@
 """Desired state against the store: the changes, record by record, not yet ordered or judged.
 
 Each side is indexed once by identity (contract number, serial number,
-(contract, coordinator), user e-mail, (user, serial)), and each record is
-compared once, so the cost grows with the size of the account and nothing
-else.
+(contract, coordinator), user e-mail, team name, (team, member), (team,
+serial), (user, serial)), and each record is compared once, so the cost
+grows with the size of the account and nothing else.
+
+Access is compared as it is in effect: a user's own grants and their teams'
+together (`model.effective_access`). Team records are bookkeeping beside it:
+putting a user in a team is a `team.member_add`, and the access that gives
+them is an `access.grant` of its own, only where they had none before.
 """
 
 from __future__ import annotations
@@ -14,8 +19,19 @@ from typing import Any
 
 from reconciler.errors import UnsupportedChange
 from reconciler.kinds import Kind
-from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, User
-from reconciler.plan import Action
+from reconciler.model import (
+    Access,
+    Contract,
+    Coordinator,
+    DesiredState,
+    Grant,
+    Grants,
+    Serial,
+    Team,
+    User,
+    effective_access,
+)
+from reconciler.plan import Action, access_record
 
 
 @dataclass(frozen=True)
@@ -26,27 +42,39 @@ class _Index:
     serials: dict[str, tuple[str, Serial]]
     coordinators: dict[tuple[str, str], Coordinator]
     users: dict[str, User]
-    access: dict[tuple[str, str], Access]
+    teams: dict[str, Team]
+    members: set[tuple[str, str]]
+    team_access: dict[tuple[str, str], Access]
+    access: Grants
 
     @classmethod
-    def of(cls, state: DesiredState) -> _Index:
+    def of(cls, state: DesiredState, grants: Grants | None = None) -> _Index:
         return cls(
             contracts={c.number: c for c in state.contracts},
             serials={s.number: (c.number, s) for c in state.contracts for s in c.serials},
             coordinators={(c.number, k.email): k for c in state.contracts for k in c.coordinators},
             users={u.email: u for u in state.users},
-            access={(u.email, a.serial): a for u in state.users for a in u.access},
+            teams={t.name: t for t in state.teams},
+            members={(t.name, m) for t in state.teams for m in t.members},
+            team_access={(t.name, a.serial): a for t in state.teams for a in t.access},
+            access=effective_access(state) if grants is None else grants,
         )
 
 
-def diff(desired: DesiredState, current: DesiredState) -> list[Action]:
-    """Every action that takes `current` to `desired`, unordered and unjudged."""
-    want, have = _Index.of(desired), _Index.of(current)
+def diff(desired: DesiredState, current: DesiredState, current_access: Grants | None = None) -> list[Action]:
+    """Every action that takes `current` to `desired`, unordered and unjudged.
+
+    `current_access` is the effective access the store keeps; by default, what `current` gives.
+    """
+    want, have = _Index.of(desired), _Index.of(current, current_access)
     return [
         *_users(want, have),
         *_contracts(want, have),
         *_coordinators(want, have),
         *_serials(want, have),
+        *_teams(want, have),
+        *_members(want, have),
+        *_team_access(want, have),
         *_access(want, have),
     ]
 
@@ -67,6 +95,17 @@ def coordinator_record(coordinator: Coordinator) -> dict[str, Any]:
 
 def serial_record(serial: Serial) -> dict[str, Any]:
     return {"product": serial.product, "seats": serial.seats, "group": serial.group}
+
+
+def team_record(team: Team) -> dict[str, Any]:
+    return {"description": team.description}
+
+
+def _in_effect(grant: Grant) -> tuple[bool, bool | None]:
+    """What an access change is judged on: what the user may do, and their own grant. Which teams
+    give it is bookkeeping of its own: moving a user between two teams that give the same serial
+    changes no access."""
+    return grant.download, grant.direct_download
 
 
 def _protected(record: dict[str, Any], protect: bool) -> dict[str, Any]:
@@ -165,17 +204,50 @@ def _coordinator_change(target: Mapping[str, str], old: str | None, new: str | N
     return Action(kind, target, {"coordinator": old}, {"coordinator": new})
 
 
+def _teams(want: _Index, have: _Index) -> Iterator[Action]:
+    for name, team in want.teams.items():
+        old = have.teams.get(name)
+        if old is None:
+            yield Action(Kind.TEAM_CREATE, {"team": name}, None, team_record(team))
+        elif old.description != team.description:
+            yield Action(Kind.TEAM_UPDATE, {"team": name}, team_record(old), team_record(team))
+    for name, old in have.teams.items():
+        if name not in want.teams:
+            yield Action(Kind.TEAM_REMOVE, {"team": name}, team_record(old), None)
+
+
+def _members(want: _Index, have: _Index) -> Iterator[Action]:
+    for name, email in sorted(want.members - have.members):
+        yield Action(Kind.TEAM_MEMBER_ADD, {"team": name, "user": email}, None, {})
+    for name, email in sorted(have.members - want.members):
+        yield Action(Kind.TEAM_MEMBER_REMOVE, {"team": name, "user": email}, {}, None)
+
+
+def _team_access(want: _Index, have: _Index) -> Iterator[Action]:
+    for (name, number), access in want.team_access.items():
+        old = have.team_access.get((name, number))
+        target = {"team": name, "contract": want.serials[number][0], "serial": number}
+        if old is None:
+            yield Action(Kind.TEAM_ACCESS_GRANT, target, None, {"download": access.download})
+        elif old.download != access.download:
+            yield Action(
+                Kind.TEAM_ACCESS_UPDATE, target, {"download": old.download}, {"download": access.download}
+            )
+    for (name, number), old in have.team_access.items():
+        if (name, number) not in want.team_access:
+            target = {"team": name, "contract": have.serials[number][0], "serial": number}
+            yield Action(Kind.TEAM_ACCESS_REVOKE, target, {"download": old.download}, None)
+
+
 def _access(want: _Index, have: _Index) -> Iterator[Action]:
-    for (email, number), access in want.access.items():
+    for (email, number), grant in want.access.items():
         old = have.access.get((email, number))
         target = {"contract": want.serials[number][0], "serial": number, "user": email}
         if old is None:
-            yield Action(Kind.ACCESS_GRANT, target, None, {"download": access.download})
-        elif old.download != access.download:
-            yield Action(
-                Kind.ACCESS_UPDATE, target, {"download": old.download}, {"download": access.download}
-            )
+            yield Action(Kind.ACCESS_GRANT, target, None, access_record(grant))
+        elif _in_effect(old) != _in_effect(grant):
+            yield Action(Kind.ACCESS_UPDATE, target, access_record(old), access_record(grant))
     for (email, number), old in have.access.items():
         if (email, number) not in want.access:
             target = {"contract": have.serials[number][0], "serial": number, "user": email}
-            yield Action(Kind.ACCESS_REVOKE, target, {"download": old.download}, None)
+            yield Action(Kind.ACCESS_REVOKE, target, access_record(old), None)

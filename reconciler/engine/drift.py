@@ -36,7 +36,7 @@ def find_drift(
     # Users the YAML leaves unmanaged on purpose (unmanaged_users: keep or revoke) are not drift.
     policy = unmanaged or desired.unmanaged_users or DEFAULT_POLICY
     goal, _ = with_unmanaged(desired, snapshot.state, policy)
-    actions = diff(goal, snapshot.state)
+    actions = diff(goal, snapshot.state, snapshot.grants)
     created = {a.target["serial"] for a in actions if a.kind == Kind.SERIAL_CREATE}
     assigned = {
         a.target["serial"]: (a.after or {}).get("coordinator")
@@ -58,8 +58,10 @@ def find_drift(
             only_in_git.append(Difference(record, target, None, action.after))
         elif target.get("serial") not in created:
             store, git = changed.setdefault((record, tuple(sorted(target.items()))), ({}, {}))
-            store.update(action.before or {})
-            git.update(action.after or {})
+            before, after = action.before or {}, action.after or {}
+            for name in after.keys() | before.keys():
+                if before.get(name) != after.get(name):  # a grant's sources, say, may be the same
+                    store[name], git[name] = before.get(name), after.get(name)
     differ = [
         Difference(record, dict(target), store, git) for (record, target), (store, git) in changed.items()
     ]

@@ -11,7 +11,11 @@ An edge (a, b) says action a must run before action b. The edges:
   and coordinators before their contract; a contract or a manager change
   before the old manager's user is removed;
 - on one serial, revocations come first, then a change of seats, then
-  grants, so the seats in use never exceed the seats there are.
+  grants, so the seats in use never exceed the seats there are;
+- a team before its members and its access, and those before the team is
+  removed; a user and a serial before they join a team, and after they
+  leave it; a team's bookkeeping before the access it causes, so that a
+  plan reads cause, then effect.
 
 Where the graph leaves the order open, the tie-break is the action's kind
 (its rank in `kinds.TABLE`) and then its target, so the same input gives the same plan.
@@ -60,7 +64,21 @@ _FOUND_BY: dict[Kind, tuple[str, ...]] = {
     Kind.COORDINATOR_ADD: ("contract", "coordinator"),
     Kind.COORDINATOR_REMOVE: ("contract", "coordinator"),
     Kind.ACCESS_REVOKE: ("serial",),
+    Kind.TEAM_CREATE: ("team",),
+    Kind.TEAM_REMOVE: ("team",),
+    Kind.TEAM_MEMBER_ADD: ("user",),
+    Kind.TEAM_MEMBER_REMOVE: ("user",),
+    Kind.TEAM_ACCESS_GRANT: ("serial",),
+    Kind.TEAM_ACCESS_UPDATE: ("serial",),
+    Kind.TEAM_ACCESS_REVOKE: ("serial",),
 }
+
+#: What a user's effective access waits for: the team changes that may cause it.
+_TEAM_CAUSES: tuple[_Rule, ...] = (
+    (Kind.TEAM_MEMBER_ADD, (_t("user"),)),
+    (Kind.TEAM_ACCESS_GRANT, (_t("serial"),)),
+    (Kind.TEAM_ACCESS_UPDATE, (_t("serial"),)),
+)
 
 #: What each kind must run after (the module docstring says why).
 _AFTER: dict[Kind, tuple[_Rule, ...]] = {
@@ -77,8 +95,16 @@ _AFTER: dict[Kind, tuple[_Rule, ...]] = {
         (Kind.SERIAL_CREATE, (_t("serial"),)),
         (Kind.SERIAL_SEATS_CHANGE, (_t("serial"),)),
         (Kind.ACCESS_REVOKE, (_t("serial"),)),
+        *_TEAM_CAUSES,
+    ),
+    Kind.ACCESS_UPDATE: _TEAM_CAUSES,
+    Kind.ACCESS_REVOKE: (
+        (Kind.TEAM_MEMBER_REMOVE, (_t("user"),)),
+        (Kind.TEAM_ACCESS_REVOKE, (_t("serial"),)),
     ),
     Kind.SERIAL_SEATS_CHANGE: ((Kind.ACCESS_REVOKE, (_t("serial"),)),),
+    Kind.TEAM_MEMBER_ADD: ((Kind.TEAM_CREATE, (_t("team"),)), (Kind.USER_ADD, (_t("user"),))),
+    Kind.TEAM_ACCESS_GRANT: ((Kind.TEAM_CREATE, (_t("team"),)), (Kind.SERIAL_CREATE, (_t("serial"),))),
 }
 
 _OLD_COORDINATOR_REMOVED: _Rule = (Kind.COORDINATOR_REMOVE, (_t("contract"), ("before", "coordinator")))
@@ -96,6 +122,8 @@ _BEFORE: dict[Kind, tuple[_Rule, ...]] = {
     Kind.ACCESS_REVOKE: ((Kind.USER_REMOVE, (_t("user"),)), (Kind.SERIAL_REMOVE, (_t("serial"),))),
     Kind.CONTRACT_REMOVE: (_OLD_MANAGER_REMOVED,),
     Kind.CONTRACT_MANAGER_CHANGE: (_OLD_MANAGER_REMOVED,),
+    Kind.TEAM_MEMBER_REMOVE: ((Kind.USER_REMOVE, (_t("user"),)), (Kind.TEAM_REMOVE, (_t("team"),))),
+    Kind.TEAM_ACCESS_REVOKE: ((Kind.SERIAL_REMOVE, (_t("serial"),)), (Kind.TEAM_REMOVE, (_t("team"),))),
 }
 
 

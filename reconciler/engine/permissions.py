@@ -8,7 +8,12 @@ Each kind's scope (in `kinds.TABLE`) says whose it is to take:
 | RESELLER | contract.protect, serial.protect               | yes      | no            | no                |
 | CONTRACT | coordinator.*, serial.(un)assign, rename_group | yes      | own contracts | no                |
 | USERS    | user.*                                         | yes      | yes           | yes               |
-| SERIAL   | access.*                                       | yes      | own contracts | their serials     |
+| TEAMS    | team.create/update/remove, team.member_*       | yes      | yes           | yes               |
+| SERIAL   | access.*, team.access_*                        | yes      | own contracts | their serials     |
+
+A team's bookkeeping gives nobody anything: the access it causes is planned
+as `access.*` actions of their own and judged as any grant is, so a team
+never reaches a serial its author could not grant directly.
 
 An SC never changes or removes a CM, a reseller or another SC; nobody
 removes themselves. Everything here is pure: it reads a Snapshot and an
@@ -112,9 +117,15 @@ def required_role(action: Action, authority: Authority) -> Role:
         return Role.CONTRACT_MANAGER if target["contract"] in authority.managers else Role.RESELLER
     if scope is Scope.USERS:
         return _role_over_user(action.kind, target["user"], authority)
+    if scope is Scope.TEAMS:
+        return Role.SOFTWARE_COORDINATOR
     # SERIAL: an SC acts on the serials they coordinate, but never on a CM's, a reseller's or
-    # another SC's access; the CM of the contract (or the reseller) does that.
-    if target["serial"] in authority.serial_coordinator and not _beyond_an_sc(target["user"], authority):
+    # another SC's access; the CM of the contract (or the reseller) does that. A team's access
+    # names no user.
+    user = target.get("user")
+    if target["serial"] in authority.serial_coordinator and (
+        user is None or not _beyond_an_sc(user, authority)
+    ):
         return Role.SOFTWARE_COORDINATOR
     return Role.CONTRACT_MANAGER if target["contract"] in authority.managers else Role.RESELLER
 
@@ -148,13 +159,17 @@ def _contracts_by_coordinator(contracts: Iterable[Contract]) -> dict[str, tuple[
     return {email: tuple(numbers) for email, numbers in found.items()}
 
 
+#: The scopes of whoever may manage users: the CM of any contract, or an SC who may.
+_MANAGING_USERS = (Scope.USERS, Scope.TEAMS)
+
+
 def _may(action: Action, requires: Role, authority: Authority) -> bool:
     if authority.is_reseller:
         return True
     if requires is Role.RESELLER:
         return False
     scope, target = action.kind.info.scope, action.target
-    if scope is Scope.USERS:
+    if scope in _MANAGING_USERS:
         if requires is Role.CONTRACT_MANAGER:
             return authority.is_manager
         return authority.is_manager or authority.actor in authority.user_managers
@@ -198,6 +213,6 @@ def who_may(action: Action, authority: Authority) -> tuple[str, ...]:
 
 def _who_may(action: Action, requires: Role, authority: Authority) -> str:
     people = list(who_may(action, authority))
-    if requires is Role.SOFTWARE_COORDINATOR and action.kind.info.scope is Scope.USERS:
+    if requires is Role.SOFTWARE_COORDINATOR and action.kind.info.scope in _MANAGING_USERS:
         people.insert(0, "a Contract Manager, a Software Coordinator who may manage users")
     return " or ".join(people) if people else "the reseller"

@@ -42,7 +42,7 @@ def make_plan(
     actor = actor.lower()
     policy = options.unmanaged or desired.unmanaged_users or DEFAULT_POLICY
     goal, unmanaged = with_unmanaged(desired, snapshot.state, policy)
-    actions = judge_actions(diff(goal, snapshot.state), snapshot, actor)
+    actions = judge_actions(diff(goal, snapshot.state, snapshot.grants), snapshot, actor)
     if options.targets:
         check_known(options.targets, desired, snapshot.state)
         actions = select(actions, options.targets)
@@ -64,11 +64,8 @@ def make_plan(
 
 
 def store_counts(snapshot: Snapshot) -> dict[str, int]:
-    """What the removal guard measures a plan against: the store's users and access grants."""
-    return {
-        "users": len(snapshot.state.users),
-        "access": sum(len(user.access) for user in snapshot.state.users),
-    }
+    """What the removal guard measures a plan against: the store's users and their effective access."""
+    return {"users": len(snapshot.state.users), "access": len(snapshot.grants)}
 
 
 def judge_actions(actions: Iterable[Action], snapshot: Snapshot, actor: str) -> list[Action]:

@@ -7,6 +7,10 @@
 - a manager change reaches the old CM, the new CM and the reseller;
 - a renamed group reaches the serial's coordinator (the CM where none is named).
 
+Access is effective access: a user hears when what they may use or download
+changes, not when a team they are in is changed or they move between teams
+that give the same serial (those are bookkeeping, and tell nobody).
+
 The table names each audience; this module finds their addresses in the
 action and in the store before the plan.
 """
@@ -41,6 +45,7 @@ class Recipients:
         found = [
             Notification(person, notice.event)
             for notice in TABLE[action.kind].mail
+            if notice.when_changed is None or _changed(action, notice.when_changed)
             for person in self._addresses(notice.audience, action)
         ]
         if len(found) < 2:  # most actions tell one person, or nobody
@@ -68,3 +73,7 @@ class Recipients:
             case Audience.SERIAL_COORDINATOR:
                 person = self.serial_coordinators.get(action.target["serial"])
         return (person,) if person else ()
+
+
+def _changed(action: Action, field: str) -> bool:
+    return (action.before or {}).get(field) != (action.after or {}).get(field)

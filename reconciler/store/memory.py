@@ -26,7 +26,7 @@ import copy
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -35,7 +35,7 @@ from typing import Any
 
 from reconciler.errors import StoreError, StoreExists, StoreLocked, StoreNotFound
 from reconciler.kinds import Effect, Record
-from reconciler.plan import Action, Plan
+from reconciler.plan import Action, Plan, direct_download
 from reconciler.records import INVITED, Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import audit_row, history_from_rows, now_text, snapshot_from_rows
@@ -57,7 +57,9 @@ class _Table:
 
     `required` and `defaults` are the fields an action may write (NOT NULL
     without a default, and the rest); `kept` those only the store writes, set
-    when the record is added; `from_target` the target keys beyond the
+    when the record is added; `computed` the columns a statement's parameters
+    derive from an action's `after` (as the SQL statements do), set by every
+    add and change; `from_target` the target keys beyond the
     record's own that an add keeps (a serial's contract); `at_least_one` the
     fields with CHECK (field >= 1). `table` and `columns` give the rows of
     `statements.READS`, so that a snapshot is made as the SQL stores make it.
@@ -68,6 +70,7 @@ class _Table:
     required: tuple[str, ...]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     kept: Mapping[str, Any] = field(default_factory=dict)
+    computed: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
     from_target: tuple[str, ...] = ()
     at_least_one: tuple[str, ...] = ()
 
@@ -110,7 +113,15 @@ _TABLES: dict[Record, _Table] = {
         from_target=("contract",),
         at_least_one=("seats",),
     ),
-    Record.ACCESS: _Table("access", ("user", "serial", "download"), required=("download",)),
+    Record.TEAM: _Table("teams", ("team", "description"), required=(), defaults={"description": None}),
+    Record.TEAM_MEMBER: _Table("team_members", ("team", "user"), required=()),
+    Record.TEAM_ACCESS: _Table("team_access", ("team", "serial", "download"), required=("download",)),
+    Record.ACCESS: _Table(
+        "access",
+        ("user", "serial", "download", "direct_download"),
+        required=("download",),
+        computed={"direct_download": direct_download},
+    ),
 }
 
 
@@ -139,6 +150,10 @@ _REFERENCES = (
     _Reference(Record.SERIAL, ("contract",), Record.CONTRACT),
     # A serial's SC is a coordinator of the serial's own contract.
     _Reference(Record.SERIAL, ("contract", "coordinator"), Record.COORDINATOR),
+    _Reference(Record.TEAM_MEMBER, ("team",), Record.TEAM),
+    _Reference(Record.TEAM_MEMBER, ("user",), Record.USER),
+    _Reference(Record.TEAM_ACCESS, ("team",), Record.TEAM),
+    _Reference(Record.TEAM_ACCESS, ("serial",), Record.SERIAL),
     _Reference(Record.ACCESS, ("user",), Record.USER),
     # R8: a serial never has more users with access than it has seats.
     _Reference(Record.ACCESS, ("serial",), Record.SERIAL, limit="seats"),
@@ -390,6 +405,7 @@ class _Work:
             table = _TABLES[record]
             after = action.after or {}
             new = {**old, **{name: _copied(after[name]) for name in table.writable if name in after}}
+            new.update((name, derive(after)) for name, derive in table.computed.items())
         else:
             new = None
         if new is not None:
@@ -421,6 +437,7 @@ class _Work:
             **{name: self.now if value == _NOW else value for name, value in table.kept.items()},
             **{name: _copied(after.get(name, default)) for name, default in table.defaults.items()},
             **{name: _copied(after[name]) for name in table.required},
+            **{name: derive(after) for name, derive in table.computed.items()},
         }
 
     def _check_fields(self, action: Action, record: Record, key: Key, new: Row) -> None:

@@ -10,7 +10,19 @@ from itertools import groupby
 from typing import Any
 
 from reconciler.kinds import Kind
-from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
+from reconciler.model import (
+    DIRECT,
+    Access,
+    Contract,
+    Coordinator,
+    DesiredState,
+    Grant,
+    Grants,
+    Serial,
+    Shipping,
+    Team,
+    User,
+)
 from reconciler.plan import Action
 from reconciler.records import Applied, AuditEntry, Message, OutboxEntry, Request, Snapshot
 from reconciler.store.statements import Params
@@ -31,9 +43,11 @@ def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
     serials: dict[str, list[Serial]] = defaultdict(list)
     for number, contract, product, seats, group, coordinator, protected in rows["serials"]:
         serials[contract].append(Serial(number, product, seats, group, coordinator, bool(protected)))
-    access: dict[str, list[Access]] = defaultdict(list)
-    for email, serial, download in rows["access"]:
-        access[email].append(Access(serial, bool(download)))
+    access: dict[str, list[Access]] = defaultdict(list)  # each user's own grants
+    for email, serial, _, direct in rows["access"]:
+        if direct is not None:
+            access[email].append(Access(serial, bool(direct)))
+    teams = _teams_from_rows(rows)
     state = DesiredState(
         contracts=tuple(
             Contract(number, manager, tuple(coordinators[number]), tuple(serials[number]), bool(protected))
@@ -43,6 +57,7 @@ def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
             User(email, first, last, tuple(access[email]), bool(protected))
             for email, first, last, _, _, protected in rows["users"]
         ),
+        teams=teams,
     )
     return Snapshot(
         lineage=meta["lineage"],
@@ -51,7 +66,44 @@ def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
         state=state,
         user_status={email: status for email, _, _, status, _, _ in rows["users"]},
         user_added={email: added_at for email, _, _, _, added_at, _ in rows["users"]},
+        grants=_grants_from_rows(rows["access"], teams),
     )
+
+
+def _teams_from_rows(rows: Mapping[str, Rows]) -> tuple[Team, ...]:
+    members: dict[str, list[str]] = defaultdict(list)
+    for team, email in rows["team_members"]:
+        members[team].append(email)
+    access: dict[str, list[Access]] = defaultdict(list)
+    for team, serial, download in rows["team_access"]:
+        access[team].append(Access(serial, bool(download)))
+    # Sorted here, as the model sorts them: a database's collation may order names otherwise.
+    return tuple(
+        sorted(
+            (
+                Team(name, description, tuple(sorted(members[name])), tuple(access[name]))
+                for name, description in rows["teams"]
+            ),
+            key=lambda team: team.name,
+        )
+    )
+
+
+def _grants_from_rows(access: Rows, teams: Sequence[Team]) -> Grants:
+    """The effective access the store keeps, each grant's sources as its teams say (the store keeps
+    which teams give what, not which gave each grant: moving between two teams changes no grant)."""
+    giving: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for team in teams:  # sorted by name, so each grant's sources come out sorted
+        for member in team.members:
+            for team_access in team.access:
+                giving[(member, team_access.serial)].append(team.source)
+    grants: Grants = {}
+    for email, serial, download, direct in access:
+        key = (email, serial)
+        sources = giving.get(key, ())
+        via = (DIRECT, *sources) if direct is not None else tuple(sources)
+        grants[key] = Grant(bool(download), via, None if direct is None else bool(direct))
+    return grants
 
 
 def outbox_entry(row: Sequence[Any]) -> OutboxEntry:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler.kinds import Kind
+from reconciler.plan import direct_download
 
 Params = tuple[Any, ...]
 #: The parameters of one action's statement, from its target, its `after` and the time of the apply.
@@ -112,13 +113,42 @@ WRITES: dict[Kind, tuple[str, ParamsOf]] = {
         "UPDATE serials SET coordinator = NULL WHERE number = ?",
         lambda t, new, now: (t["serial"],),
     ),
+    Kind.TEAM_CREATE: (
+        "INSERT INTO teams (name, description) VALUES (?, ?)",
+        lambda t, new, now: (t["team"], new["description"]),
+    ),
+    Kind.TEAM_UPDATE: (
+        "UPDATE teams SET description = ? WHERE name = ?",
+        lambda t, new, now: (new["description"], t["team"]),
+    ),
+    Kind.TEAM_REMOVE: ("DELETE FROM teams WHERE name = ?", lambda t, new, now: (t["team"],)),
+    Kind.TEAM_MEMBER_ADD: (
+        "INSERT INTO team_members (team, user_email) VALUES (?, ?)",
+        lambda t, new, now: (t["team"], t["user"]),
+    ),
+    Kind.TEAM_MEMBER_REMOVE: (
+        "DELETE FROM team_members WHERE team = ? AND user_email = ?",
+        lambda t, new, now: (t["team"], t["user"]),
+    ),
+    Kind.TEAM_ACCESS_GRANT: (
+        "INSERT INTO team_access (team, serial, download) VALUES (?, ?, ?)",
+        lambda t, new, now: (t["team"], t["serial"], new["download"]),
+    ),
+    Kind.TEAM_ACCESS_UPDATE: (
+        "UPDATE team_access SET download = ? WHERE team = ? AND serial = ?",
+        lambda t, new, now: (new["download"], t["team"], t["serial"]),
+    ),
+    Kind.TEAM_ACCESS_REVOKE: (
+        "DELETE FROM team_access WHERE team = ? AND serial = ?",
+        lambda t, new, now: (t["team"], t["serial"]),
+    ),
     Kind.ACCESS_GRANT: (
-        "INSERT INTO access (user_email, serial, download) VALUES (?, ?, ?)",
-        lambda t, new, now: (t["user"], t["serial"], new["download"]),
+        "INSERT INTO access (user_email, serial, download, direct_download) VALUES (?, ?, ?, ?)",
+        lambda t, new, now: (t["user"], t["serial"], new["download"], direct_download(new)),
     ),
     Kind.ACCESS_UPDATE: (
-        "UPDATE access SET download = ? WHERE user_email = ? AND serial = ?",
-        lambda t, new, now: (new["download"], t["user"], t["serial"]),
+        "UPDATE access SET download = ?, direct_download = ? WHERE user_email = ? AND serial = ?",
+        lambda t, new, now: (new["download"], direct_download(new), t["user"], t["serial"]),
     ),
     Kind.ACCESS_REVOKE: (
         "DELETE FROM access WHERE user_email = ? AND serial = ?",
@@ -148,7 +178,12 @@ READS = {
         "SELECT number, contract, product, seats, group_name, coordinator, protected "
         "FROM serials ORDER BY number"
     ),
-    "access": "SELECT user_email, serial, download FROM access ORDER BY user_email, serial",
+    "access": (
+        "SELECT user_email, serial, download, direct_download FROM access ORDER BY user_email, serial"
+    ),
+    "teams": "SELECT name, description FROM teams ORDER BY name",
+    "team_members": "SELECT team, user_email FROM team_members ORDER BY team, user_email",
+    "team_access": "SELECT team, serial, download FROM team_access ORDER BY team, serial",
 }
 
 OUTBOX_INSERT = (
