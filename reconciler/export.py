@@ -20,7 +20,7 @@ import yaml
 from reconciler.engine.diff import coordinator_record
 from reconciler.errors import InputError
 from reconciler.loading.events import plain_scalar
-from reconciler.model import Contract, DesiredState, User
+from reconciler.model import Contract, DesiredState, Team, User
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _YAML_1_1 = yaml.resolver.Resolver()
@@ -74,30 +74,42 @@ def _emit(value: dict[str, Any], indent: int, out: list[str], first_prefix: str 
                 continue
             out.append(f"{lead}{key}:")
             for element in item:
-                _emit(element, indent + 4, out, first_prefix=" " * (indent + 2) + "- ")
+                if isinstance(element, dict):
+                    _emit(element, indent + 4, out, first_prefix=" " * (indent + 2) + "- ")
+                else:
+                    out.append(f"{pad}  - {_scalar(element)}")
         else:
             out.append(f"{lead}{key}: {_scalar(item)}")
 
 
 def export_yaml(state: DesiredState, contract: str | None = None) -> str:
-    """`state` as YAML; with `contract`, only it and the users it concerns (InputError if it has none)."""
+    """`state` as YAML; with `contract`, only it, the teams that give its serials and the users it
+    concerns (InputError if it has none). A user's own grants stay under the user, a team's under it."""
     contracts = [c for c in state.contracts if contract is None or c.number == contract]
     if contract is not None and not contracts:
         raise InputError(f"no contract {contract} in the store")
-    users = list(state.users)
+    users, teams = list(state.users), list(state.teams)
     if contract is not None:
         serials = {s.number for c in contracts for s in c.serials}
+        teams = [
+            replace(t, access=tuple(a for a in t.access if a.serial in serials))
+            for t in teams
+            if any(a.serial in serials for a in t.access)
+        ]
         people = {p for c in contracts for p in (c.manager, *(k.email for k in c.coordinators))}
+        people.update(member for t in teams for member in t.members)
         users = [
             _only_access_to(u, serials)
             for u in users
             if u.email in people or any(a.serial in serials for a in u.access)
         ]
-    document = {
+    document: dict[str, Any] = {
         "version": 1,
         "contracts": [_contract(c) for c in contracts],
         "users": [_user(u) for u in users],
     }
+    if teams:
+        document["teams"] = [_team(t) for t in teams]
     lines: list[str] = []
     _emit(document, 0, lines)
     return "\n".join(lines) + "\n"
@@ -141,6 +153,17 @@ def _user(user: User) -> dict[str, Any]:
             _without_defaults({"serial": a.serial, "download": a.download}) for a in user.access
         ]
     return data
+
+
+def _team(team: Team) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": team.name, "description": team.description}
+    if team.members:
+        data["members"] = list(team.members)
+    if team.access:
+        data["access"] = [
+            _without_defaults({"serial": a.serial, "download": a.download}) for a in team.access
+        ]
+    return _without_defaults(data)
 
 
 def _without_defaults(record: dict[str, Any]) -> dict[str, Any]:

@@ -234,9 +234,10 @@ def test_a_target_pulls_in_the_revocations_that_free_its_seats(store_url: str, w
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("user", "--target 'user': use contract:NUMBER, serial:NUMBER or user:EMAIL"),
-        ("team:x", "--target 'team:x': use contract:NUMBER, serial:NUMBER or user:EMAIL"),
+        ("user", "--target 'user': use contract:NUMBER, serial:NUMBER, user:EMAIL or team:NAME"),
+        ("group:x", "--target 'group:x': use contract:NUMBER, serial:NUMBER, user:EMAIL or team:NAME"),
         ("contract:999", "--target contract:999: not in the YAML nor in the store"),
+        ("team:Nobody", "--target team:Nobody: not in the YAML nor in the store"),
     ],
 )
 def test_a_bad_target_is_refused(store_url: str, write_yaml: WriteYaml, target: str, message: str) -> None:

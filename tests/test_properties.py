@@ -47,7 +47,17 @@ from reconciler.kinds import Kind
 from reconciler.loading import load_desired_state
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
-from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
+from reconciler.model import (
+    Access,
+    Contract,
+    Coordinator,
+    DesiredState,
+    Serial,
+    Shipping,
+    Team,
+    User,
+    effective_access,
+)
 from reconciler.plan import Action, Plan
 from reconciler.store import Store, open_store
 from reconciler.store.memory import MemoryStore
@@ -142,7 +152,8 @@ def desired_states(draw: st.DrawFn, universe: Universe | None = None) -> Desired
     contracts = [draw(_contract(universe, slot, emails)) for slot in slots]
     serials = sorted(s.number for c in contracts for s in c.serials)
     users = [User(email, draw(texts()), draw(texts()), _access(draw, serials)) for email in emails]
-    holders = Counter(a.serial for u in users for a in u.access)
+    teams = draw(_teams(emails, serials))
+    holders = _holders(users, teams)
     extra = st.sampled_from((0, 0, 0, 1, 2, 5))
     contracts = [
         dataclasses.replace(
@@ -153,7 +164,32 @@ def desired_states(draw: st.DrawFn, universe: Universe | None = None) -> Desired
         )
         for c in contracts
     ]
-    return DesiredState(tuple(sorted(contracts, key=lambda c: c.number)), tuple(users))
+    return DesiredState(tuple(sorted(contracts, key=lambda c: c.number)), tuple(users), teams=teams)
+
+
+#: Team names, unique ignoring case as the rules want; some YAML would misread.
+TEAM_NAMES = ("Design", "ops", "NO", "on", "Ødegård crew", "0755", "a: b", " lead")
+
+
+@st.composite
+def _teams(draw: st.DrawFn, emails: Sequence[str], serials: Sequence[str]) -> tuple[Team, ...]:
+    names = draw(st.lists(st.sampled_from(TEAM_NAMES), max_size=3, unique=True))
+    teams = [
+        Team(
+            name,
+            draw(st.none() | texts()),
+            tuple(sorted(draw(st.lists(st.sampled_from(emails), max_size=4, unique=True)))),
+            _access(draw, serials),
+        )
+        for name in names
+    ]
+    return tuple(sorted(teams, key=lambda t: t.name))
+
+
+def _holders(users: Sequence[User], teams: Sequence[Team]) -> Counter[str]:
+    """How many users have effective access to each serial: what its seats must cover (R8)."""
+    grants = effective_access(DesiredState(users=tuple(users), teams=tuple(teams)))
+    return Counter(serial for _, serial in grants)
 
 
 def _passed_on(draw: st.DrawFn, users: Sequence[User]) -> tuple[User, ...]:
@@ -177,11 +213,14 @@ def nudged(draw: st.DrawFn, state: DesiredState) -> DesiredState:
     """`state` with small valid edits: grants passed on, downloads, seats, SCs of serials, SC rights."""
     maybe = st.booleans()
     users = _passed_on(draw, state.users)
-    holders = Counter(a.serial for u in users for a in u.access)
+    teams = _regrouped(draw, state.teams)
+    holders = _holders(users, teams)
 
     def serial(s: Serial, contract: Contract) -> Serial:
         named = [None, *(k.email for k in contract.coordinators)]
+        # Members moved between teams may fill a serial: the reseller adds the seats they need.
         seats = max(holders[s.number], 1) + draw(st.integers(0, 2)) if draw(maybe) else s.seats
+        seats = max(seats, holders[s.number])
         return dataclasses.replace(
             s, seats=seats, coordinator=draw(st.sampled_from(named)) if draw(maybe) else s.coordinator
         )
@@ -197,7 +236,26 @@ def nudged(draw: st.DrawFn, state: DesiredState) -> DesiredState:
         )
         for c in state.contracts
     )
-    return DesiredState(contracts, users)
+    return DesiredState(contracts, users, teams=teams)
+
+
+def _regrouped(draw: st.DrawFn, teams: Sequence[Team]) -> tuple[Team, ...]:
+    """`teams` with members kept, dropped or moved to another team, and downloads flipped."""
+    members: dict[str, set[str]] = {t.name: set() for t in teams}
+    names = list(members)
+    for team in teams:
+        for member in team.members:
+            fate = draw(st.sampled_from(("keep", "keep", "drop", "move")))
+            if fate != "drop":
+                members[draw(st.sampled_from(names)) if fate == "move" else team.name].add(member)
+    return tuple(
+        dataclasses.replace(
+            t,
+            members=tuple(sorted(members[t.name])),
+            access=tuple(Access(a.serial, draw(st.booleans())) for a in t.access),
+        )
+        for t in teams
+    )
 
 
 @st.composite
@@ -292,9 +350,11 @@ def test_after_a_then_b_the_store_and_its_export_are_b(pair: tuple[DesiredState,
     with new_store() as store:
         apply_state(store, first)
         apply_state(store, second)
-        state = store.snapshot().state
-    assert state == second
-    assert reload_export(state) == second
+        snapshot = store.snapshot()
+    assert snapshot.state == second
+    # The access the store keeps (what the seats count) is the union of direct and team grants.
+    assert snapshot.grants == effective_access(second)
+    assert reload_export(snapshot.state) == second
 
 
 @SETTINGS

@@ -121,7 +121,10 @@ def _planning_options(command: Any) -> Any:
             "targets",
             multiple=True,
             metavar="KIND:ID",
-            help="Plan only contract:NUMBER, serial:NUMBER or user:EMAIL, with what it needs; repeatable.",
+            help=(
+                "Plan only contract:NUMBER, serial:NUMBER, user:EMAIL or team:NAME (its bookkeeping "
+                "and the access it gives or takes), with what it needs; repeatable."
+            ),
         ),
     ]
     for option in reversed(options):

@@ -1,10 +1,12 @@
 """`--target`: a plan of part of the account, with what that part needs, as Terraform's -target.
 
-A target is `contract:NUMBER`, `serial:NUMBER` or `user:EMAIL`. The plan keeps
-the actions about a target and, transitively, every action they wait for in
-the dependency graph (a user before their access, revocations that free the
-seats a grant takes). For emergencies: the rest of the YAML waits for the
-next full plan.
+A target is `contract:NUMBER`, `serial:NUMBER`, `user:EMAIL` or `team:NAME`.
+The plan keeps the actions about a target and, transitively, every action
+they wait for in the dependency graph (a user before their access,
+revocations that free the seats a grant takes). A team's actions are its
+bookkeeping and the access it gives or takes away (a grant whose sources,
+before or after, name the team). For emergencies: the rest of the YAML waits
+for the next full plan.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from collections.abc import Iterable, Sequence
 
 from reconciler.engine.ordering import waits_on
 from reconciler.errors import InputError
-from reconciler.model import DesiredState
+from reconciler.model import TEAM_SOURCE, DesiredState
 from reconciler.plan import Action
 
-_KEYS = {"contract": ("contract",), "serial": ("serial",), "user": ("user", "coordinator")}
+_KEYS = {"contract": ("contract",), "serial": ("serial",), "user": ("user", "coordinator"), "team": ("team",)}
+_USAGE = "use contract:NUMBER, serial:NUMBER, user:EMAIL or team:NAME"
 
 
 def parse_targets(texts: Iterable[str]) -> tuple[str, ...]:
@@ -25,7 +28,7 @@ def parse_targets(texts: Iterable[str]) -> tuple[str, ...]:
     for text in texts:
         kind, _, value = text.partition(":")
         if kind not in _KEYS or not value:
-            raise InputError(f"--target {text!r}: use contract:NUMBER, serial:NUMBER or user:EMAIL")
+            raise InputError(f"--target {text!r}: {_USAGE}")
         found.add(f"{kind}:{value.lower() if kind == 'user' else value}")
     return tuple(sorted(found))
 
@@ -37,6 +40,7 @@ def check_known(targets: Sequence[str], *states: DesiredState) -> None:
         known.update(f"contract:{c.number}" for c in state.contracts)
         known.update(f"serial:{s.number}" for c in state.contracts for s in c.serials)
         known.update(f"user:{u.email}" for u in state.users)
+        known.update(f"team:{t.name}" for t in state.teams)
     unknown = [t for t in targets if t not in known]
     if unknown:
         raise InputError(f"--target {', '.join(unknown)}: not in the YAML nor in the store")
@@ -57,4 +61,9 @@ def select(actions: Sequence[Action], targets: Sequence[str]) -> list[Action]:
 
 
 def _about(action: Action, kind: str, value: str) -> bool:
-    return any(action.target.get(key) == value for key in _KEYS[kind])
+    if any(action.target.get(key) == value for key in _KEYS[kind]):
+        return True
+    source = TEAM_SOURCE + value
+    return kind == "team" and any(
+        source in (record or {}).get("via", ()) for record in (action.before, action.after)
+    )

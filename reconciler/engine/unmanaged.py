@@ -2,7 +2,8 @@
 
 - `remove` (the default): the YAML is the truth; they are removed with their access;
 - `revoke`: they stay, but lose all their access;
-- `keep`: they stay as they are; the plan only lists them.
+- `keep`: they stay as they are, in the teams the YAML still has; the plan
+  only lists them.
 
 Done by laying them over the desired state before the diff, so the diff and
 the ordering need to know nothing about it.
@@ -10,11 +11,10 @@ the ordering need to know nothing about it.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 
 from reconciler.errors import UnsupportedChange
-from reconciler.model import DesiredState, User
+from reconciler.model import DesiredState, Team, effective_access
 
 POLICIES = ("remove", "revoke", "keep")
 DEFAULT_POLICY = "remove"
@@ -35,24 +35,34 @@ def with_unmanaged(
     ]
     merged = replace(desired, users=tuple(sorted((*desired.users, *kept), key=lambda u: u.email)))
     if policy == "keep":
+        merged = replace(
+            merged, teams=_with_kept_members(desired.teams, current.teams, {u.email for u in kept})
+        )
         _check_seats(merged, kept_emails={u.email for u in kept})
     return merged, tuple(user.email for user in unmanaged)
 
 
+def _with_kept_members(
+    teams: tuple[Team, ...], current: tuple[Team, ...], kept: set[str]
+) -> tuple[Team, ...]:
+    """`teams` with the kept users still members where the store has them in a team of that name."""
+    had = {team.name: [m for m in team.members if m in kept] for team in current}
+    return tuple(
+        replace(team, members=tuple(sorted({*team.members, *had[team.name]}))) if had.get(team.name) else team
+        for team in teams
+    )
+
+
 def _check_seats(state: DesiredState, kept_emails: set[str]) -> None:
-    used = Counter(a.serial for u in state.users for a in u.access)
+    holders: dict[str, list[str]] = {}
+    for email, number in effective_access(state):
+        holders.setdefault(number, []).append(email)
     for contract in state.contracts:
         for serial in contract.serials:
-            count = used[serial.number]
-            if count > serial.seats:
-                kept = sorted(
-                    u.email for u in state.users if u.email in kept_emails and serial.number in _serials_of(u)
-                )
+            found = holders.get(serial.number, [])
+            if len(found) > serial.seats:
+                kept = sorted(email for email in found if email in kept_emails)
                 raise UnsupportedChange(
-                    f"with unmanaged_users: keep, serial {serial.number} would have {count} users for "
+                    f"with unmanaged_users: keep, serial {serial.number} would have {len(found)} users for "
                     f"{serial.seats} seats (kept: {', '.join(kept)}); add seats, or use revoke or remove"
                 )
-
-
-def _serials_of(user: User) -> set[str]:
-    return {access.serial for access in user.access}
