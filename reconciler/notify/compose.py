@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from reconciler.characters import scrub
 from reconciler.errors import plural
 from reconciler.kinds import Event, Kind, Record
+from reconciler.model import DIRECT, TEAM_SOURCE
 from reconciler.plan import Action, Plan
 from reconciler.records import Message, Snapshot
 
@@ -150,9 +151,12 @@ def sentence(event: Event, action: Action, person: str, facts: Facts, settings: 
         case Event.USER_REMOVED:
             return "You have been removed from the account: you can no longer sign in to it."
         case Event.ACCESS_GRANTED:
-            return f"You now have access to {facts.serial_label(serial)}, {_download(after)}."
+            return f"You now have access to {facts.serial_label(serial)}, {_download(after)}{_through(after)}."
         case Event.ACCESS_CHANGED:
-            return f"Your access to {facts.serial_label(serial)} changed: it now comes {_download(after)}."
+            return (
+                f"Your access to {facts.serial_label(serial)} changed: it now comes {_download(after)}"
+                f"{_through(after)}."
+            )
         case Event.ACCESS_REVOKED:
             return f"Your access to {facts.serial_label(serial)} has been removed."
         case Event.COORDINATOR_ASSIGNED:
@@ -217,6 +221,15 @@ def _download(after: Mapping[str, object]) -> str:
     if after.get("download"):
         return "with download rights for extensions and upgrades"
     return "without download rights"
+
+
+def _through(after: Mapping[str, object]) -> str:
+    """`, as a member of the team Design`, for access that only teams give: why the person has it."""
+    via = after.get("via")
+    if not isinstance(via, list) or DIRECT in via or not via:
+        return ""
+    teams = [source.removeprefix(TEAM_SOURCE) for source in via]
+    return f", as a member of the {plural(len(teams), 'team')} {', '.join(teams)}"
 
 
 def render_text(greeting: str, intro: str, lines: Sequence[str], footer: str) -> str:

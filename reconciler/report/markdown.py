@@ -106,19 +106,13 @@ def render_plan(
         return report.text(limit, "action", where)
     if plan.blocked:
         _blocked_section(report, plan.blocked)
-    groups: dict[str, dict[Kind, list[Action]]] = {}
-    for action in plan.actions:
-        key = "" if action.kind.record is Record.USER else action.target.get("contract", "")
-        groups.setdefault(key, {}).setdefault(action.kind, []).append(action)
-    for key in sorted(groups):
-        report.body += ["", f"#### Contract {inert(key)}" if key else "#### Users", ""]
-        by_kind = groups[key]
-        for kind in sorted(by_kind, key=lambda k: k.rank):
-            actions = by_kind[kind]
+    for heading, blocks in _sections(plan.actions):
+        report.body += ["", heading, ""]
+        for (title, html_title), actions in blocks:
             effects = _effects(actions)
             report.fenced(
-                f"**{_kind(kind)}**: {effects}",
-                f"<b>{_kind(kind, html=True)}</b>: {effects}",
+                f"**{title}**: {effects}",
+                f"<b>{html_title}</b>: {effects}",
                 [action_line(a) for a in actions],
             )
     _mail_section(report, plan)
@@ -128,6 +122,46 @@ def render_plan(
         "which `reconciler show PLANFILE` lists.</sub>",
     ]
     return report.text(limit, "action", where)
+
+
+#: A section of a plan report: its heading, and its blocks, each with its title (markdown, HTML).
+_Section = tuple[str, list[tuple[tuple[str, str], list[Action]]]]
+#: The blocks of a team's section: its own record, its members and its access, each in one block.
+_TEAM_BLOCKS = {Record.TEAM: "team", Record.TEAM_MEMBER: "members", Record.TEAM_ACCESS: "access"}
+
+
+def _sections(actions: Sequence[Action]) -> list[_Section]:
+    """The actions grouped for reading: users; each contract, by kind; each team, its record, its
+    members and its access in one block each (the access it gives users is under their contracts)."""
+    sections: dict[tuple[int, str], dict[tuple[int, str], list[Action]]] = {}
+    for action in actions:
+        record = action.kind.record
+        if record in _TEAM_BLOCKS:
+            section, block = (
+                (2, action.target["team"]),
+                (list(_TEAM_BLOCKS).index(record), _TEAM_BLOCKS[record]),
+            )
+        else:
+            contract = "" if record is Record.USER else action.target.get("contract", "")
+            section, block = (0 if not contract else 1, contract), (action.kind.rank, action.kind)
+        sections.setdefault(section, {}).setdefault(block, []).append(action)
+    return [
+        (
+            _heading(place, name),
+            [(_block_title(title), found) for (_, title), found in sorted(blocks.items())],
+        )
+        for (place, name), blocks in sorted(sections.items())
+    ]
+
+
+def _heading(place: int, name: str) -> str:
+    return ("#### Users", f"#### Contract {inert(name)}", f"#### Team {inert(name)}")[place]
+
+
+def _block_title(title: str) -> tuple[str, str]:
+    if isinstance(title, Kind):
+        return _kind(title), _kind(title, html=True)
+    return title, title
 
 
 def _mail_section(report: Report, plan: Plan) -> None:
