@@ -151,7 +151,8 @@ def sentence(event: Event, action: Action, person: str, facts: Facts, settings: 
         case Event.USER_REMOVED:
             return "You have been removed from the account: you can no longer sign in to it."
         case Event.ACCESS_GRANTED:
-            return f"You now have access to {facts.serial_label(serial)}, {_download(after)}{_through(after)}."
+            label = facts.serial_label(serial)
+            return f"You now have access to {label}, {_download(after)}{_through(after)}."
         case Event.ACCESS_CHANGED:
             return (
                 f"Your access to {facts.serial_label(serial)} changed: it now comes {_download(after)}"
