@@ -31,6 +31,7 @@ def check_rules(documents: Sequence[Document]) -> list[Finding]:
     findings: list[Finding] = []
     users = _declared_users(documents, findings)
     serials = _check_contracts(documents, users, findings)
+    _check_teams(documents, users, serials, findings)
     _check_access(documents, serials, findings)
     _check_policy_agrees(documents, findings)
     return findings
@@ -174,31 +175,96 @@ def _check_serial(
     findings.append(Finding(source, path + ("coordinator",), message))
 
 
+def _check_teams(
+    documents: Sequence[Document],
+    users: Mapping[str, Place],
+    serials: Mapping[str, _Serial],
+    findings: list[Finding],
+) -> None:
+    """Each team's name, members and access."""
+    names: dict[str, Place] = {}
+    for source, document in documents:
+        for index, team in enumerate(document.get("teams", ())):
+            path: DocPath = ("teams", index)
+            name = team["name"]
+            key = name.casefold()  # "ignoring case" for every script, not only A-Z
+            if key in names:
+                findings.append(
+                    Finding(
+                        source,
+                        path + ("name",),
+                        f"the team {show_value(name)} is declared twice (team names ignore case); "
+                        "first at {related}",
+                        related=names[key],
+                    )
+                )
+            else:
+                names[key] = (source, path + ("name",))
+            _check_members(source, path, team, users, findings)
+            _granted(source, path, team, serials, "team", findings)
+
+
+def _check_members(
+    source: str, path: DocPath, team: Mapping[str, Any], users: Mapping[str, Place], findings: list[Finding]
+) -> frozenset[str]:
+    """The team's members that are declared users; each one that is not, or is listed twice, is a finding."""
+    listed: set[str] = set()
+    declared: set[str] = set()
+    for index, member in enumerate(team.get("members", ())):
+        email = member.lower()
+        if email in listed:
+            message = f"{show_value(email)} is listed twice as a member of this team"
+            findings.append(Finding(source, path + ("members", index), message))
+            continue
+        listed.add(email)
+        if email in users:
+            declared.add(email)
+        else:
+            findings.append(_undeclared(source, path + ("members", index), "team member", email))
+    return frozenset(declared)
+
+
+def _granted(
+    source: str,
+    path: DocPath,
+    holder: Mapping[str, Any],
+    serials: Mapping[str, _Serial],
+    whose: str,
+    findings: list[Finding],
+) -> list[str]:
+    """The declared serials a user's or team's `access` lists, each once; the rest are findings."""
+    numbers: dict[str, None] = {}  # a set that keeps the file's order
+    for index, access in enumerate(holder.get("access", ())):
+        number = access["serial"]
+        if number not in serials:
+            findings.append(
+                Finding(
+                    source,
+                    path + ("access", index, "serial"),
+                    f"no contract declares the serial {show_value(number)}",
+                )
+            )
+        elif number in numbers:
+            findings.append(
+                Finding(
+                    source,
+                    path + ("access", index, "serial"),
+                    f"access to the serial {show_value(number)} is listed twice for this {whose}",
+                )
+            )
+        else:
+            numbers[number] = None
+    return list(numbers)
+
+
 def _check_access(
     documents: Sequence[Document], serials: Mapping[str, _Serial], findings: list[Finding]
 ) -> None:
     holders: Counter[str] = Counter()
     for source, document in documents:
         for index, user in enumerate(document.get("users", ())):
-            seen: set[str] = set()
-            for access_index, access in enumerate(user.get("access", ())):
-                number = access["serial"]
-                path: DocPath = ("users", index, "access", access_index, "serial")
-                if number not in serials:
-                    findings.append(
-                        Finding(source, path, f"no contract declares the serial {show_value(number)}")
-                    )
-                elif number in seen:
-                    findings.append(
-                        Finding(
-                            source,
-                            path,
-                            f"access to the serial {show_value(number)} is listed twice for this user",
-                        )
-                    )
-                else:
-                    seen.add(number)
-                    holders[number] += 1
+            for number in _granted(source, ("users", index), user, serials, "user", findings):
+                holders[number] += 1
     for number, count in sorted(holders.items()):
         serial = serials[number]
         if count > serial.seats:
