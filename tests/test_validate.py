@@ -568,6 +568,40 @@ def test_team_access_listed_twice(write_yaml: WriteYaml) -> None:
     ]
 
 
+def test_a_team_that_over_fills_a_serial_names_itself_and_the_counts(write_yaml: WriteYaml) -> None:
+    text = teamed("bob@acme.example]", "bob@acme.example, carol@acme.example]")
+    assert errors(write_yaml(text)) == [
+        "account.yaml:12:16: contracts[0].serials[0].seats: the serial '399-12345678' has 2 seats but 3 users "
+        "have access to it (R8): 1 directly, 3 through the team 'Design Studio' (a user with access more "
+        "than one way counts once); add seats, remove access, or take members off a team"
+    ]
+
+
+def test_each_team_that_gives_an_over_filled_serial_is_named(write_yaml: WriteYaml) -> None:
+    # Revit's one seat is Carol's directly; two teams give it to Alice and to Bob besides.
+    text = TEAMED + (
+        '  - {name: Oslo, members: [bob@acme.example], access: [{serial: "399-12345679"}]}\n'
+        '  - {name: bergen, members: [alice@acme.example], access: [{serial: "399-12345679"}]}\n'
+    )
+    assert errors(write_yaml(text)) == [
+        "account.yaml:17:16: contracts[0].serials[1].seats: the serial '399-12345679' has 1 seat but 3 users "
+        "have access to it (R8): 1 directly, 1 through the team 'bergen', 1 through the team 'Oslo'; "
+        "add seats, remove access, or take members off a team"
+    ]
+
+
+def test_a_serial_only_a_team_gives_is_counted_too(write_yaml: WriteYaml) -> None:
+    text = edited('    access:\n      - serial: "399-12345679"\n', "") + (
+        "teams:\n  - {name: Revit users, members: [alice@acme.example, carol@acme.example], "
+        'access: [{serial: "399-12345679"}]}\n'
+    )
+    assert errors(write_yaml(text)) == [
+        "account.yaml:17:16: contracts[0].serials[1].seats: the serial '399-12345679' has 1 seat but 2 users "
+        "have access to it (R8): 2 through the team 'Revit users'; add seats, remove access, or take members "
+        "off a team"
+    ]
+
+
 def test_a_team_without_members_leaves_the_seat_count_as_it_was(write_yaml: WriteYaml) -> None:
     text = (
         edited(
