@@ -183,3 +183,58 @@ def test_a_key_that_reorders_text_is_shown_scrubbed(runner: CliRunner, write_yam
         f"{path}:3:55: users[0].na\ufffdme: unknown field 'na\ufffdme'; expected one of: access, email, "
         "first_name, last_name, protect\n"
     )
+
+
+TEAMED = """\
+version: 1
+contracts:
+  - number: "110001234567"
+    manager: alice@acme.example
+    serials:
+      - {number: "399-12345678", product: AutoCAD, seats: 2}
+      - {number: "399-12345679", product: Revit, seats: 5}
+users:
+  - {email: alice@acme.example, first_name: Alice, last_name: Moreau, access: [{serial: "399-12345678"}]}
+  - {email: bob@acme.example, first_name: Bob, last_name: Okafor}
+teams:
+  - name: Design Studio
+    description: Architects in Oslo
+    members: [Alice@acme.example, bob@acme.example]
+    access:
+      - {serial: "399-12345678", download: true}
+      - {serial: "399-12345679"}
+"""
+
+
+def test_an_account_with_teams_is_valid(runner: CliRunner, write_yaml: WriteYaml) -> None:
+    result = runner.invoke(cli, ["validate", str(write_yaml(TEAMED))])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Valid: 1 contract, 2 serials, 2 users, ")
+
+
+def test_every_team_problem_is_reported_at_once(runner: CliRunner, write_yaml: WriteYaml) -> None:
+    path = write_yaml(
+        TEAMED
+        + """\
+  - name: design studio
+    members: [carol@acme.example, bob@acme.example, BOB@acme.example]
+    access:
+      - {serial: "399-12345678"}
+      - {serial: "399-00000000"}
+      - {serial: "399-12345678"}
+"""
+    )
+    result = runner.invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 1
+    # Four grants of 399-12345678 but two users, Alice and Bob: its 2 seats are not over-filled (R8).
+    assert result.stdout == (
+        f"{path}:18:11: teams[1].name: the team 'design studio' is declared twice (team names ignore case); "
+        f"first at {path}:12:11\n"
+        f"{path}:19:15: teams[1].members[0]: the team member 'carol@acme.example' is not a declared user; "
+        "add them under `users`\n"
+        f"{path}:19:53: teams[1].members[2]: 'bob@acme.example' is listed twice as a member of this team\n"
+        f"{path}:22:18: teams[1].access[1].serial: no contract declares the serial '399-00000000'\n"
+        f"{path}:23:18: teams[1].access[2].serial: access to the serial '399-12345678' is listed twice for "
+        "this team\n"
+    )
+    assert result.stderr == "Invalid: 5 errors in 1 file.\n"

@@ -42,7 +42,8 @@ TOKENS = (
     "...\n", "%YAML 1.2\n", "%TAG ! tag:x,2000:\n", "&a ", "*a", "&b ", "*b", "<<: ", "<<: *a\n", "!!str ",
     "!!int ", "!!binary ", "!!python/object:os.system ", "!local ", "? ", "[", "]", "{", "}", ",", "|\n",
     ">-\n", "'", '"', "\\", "\\x00", "number: ", "manager: ", "email: ", "serials:\n", "seats: ",
-    "access:\n", "serial: ", "download: ", "yes", "no", "on", "NO", "0755", "1e3", ".inf", "~", "null",
+    "access:\n", "serial: ", "download: ", "teams:\n", "name: ", "members: ", "yes", "no", "on", "NO",
+    "0755", "1e3", ".inf", "~", "null",
     "\"399-12345678\"", "alice@acme.example", "a@b.example", "\u00e9", "\u202e", "\ufeff", "\x85", "\x00",
     "\r\n", "\r", "x" * 50, "999999999999999999999999", "-1", "0", "true", "false", "[*a, *a, *a]",
 )  # fmt: skip

@@ -27,7 +27,17 @@ from reconciler.loading.files import Source
 from reconciler.loading.schema import _validator
 
 PUBLISHED = Draft202012Validator(json.loads((ROOT / "schemas" / "desired-state.schema.json").read_text()))
-BASE = parse(Source("account.yaml", ACCOUNT.encode())).document
+#: A team beside the base account's users, so that every place a team has is tried too.
+TEAMS = """\
+teams:
+  - name: Design Studio
+    description: Architects in Oslo
+    members: [bob@acme.example, carol@acme.example]
+    access:
+      - serial: "399-12345678"
+        download: true
+"""
+BASE = parse(Source("account.yaml", (ACCOUNT + TEAMS).encode())).document
 
 
 def errors(validator: Draft202012Validator, document: Any) -> set[tuple[tuple[Any, ...], str]]:
@@ -167,6 +177,10 @@ ONE_LINE_FIELDS = {
     ("contracts", 0, "serials", 0, "group"): "Design Studio",
     ("users", 0, "first_name"): "Alice",
     ("users", 0, "last_name"): "Moreau",
+    ("teams", 0, "name"): "Design Studio",
+    ("teams", 0, "description"): "Architects in Oslo",
+    ("teams", 0, "members", 0): "bob@acme.example",
+    ("teams", 0, "access", 0, "serial"): "399-12345678",
 }
 
 

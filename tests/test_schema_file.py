@@ -67,3 +67,41 @@ def test_each_example_is_valid_on_its_own_against_the_plain_schema(path: Path) -
     # The schema as an editor uses it: jsonschema straight on the published file.
     document = parse(Source(path.name, path.read_bytes())).document
     assert list(Draft202012Validator(json.loads(SCHEMA_PATH.read_text())).iter_errors(document)) == []
+
+
+TEAM = {
+    "name": "Design Studio",
+    "description": "Architects in Oslo",
+    "members": ["carol@acme.example", "dana@acme.example"],
+    "access": [{"serial": "399-12345678", "download": True}],
+}
+
+
+@pytest.mark.parametrize(
+    ("team", "valid"),
+    [
+        (TEAM, True),
+        ({"name": "Design Studio"}, True),
+        ({k: v for k, v in TEAM.items() if k != "name"}, False),
+        ({**TEAM, "colour": "red"}, False),
+        ({**TEAM, "members": "carol@acme.example"}, False),
+        ({**TEAM, "members": ["carol"]}, False),
+        ({**TEAM, "access": [{"serial": "399-12345678", "seats": 2}]}, False),
+        ({**TEAM, "description": ""}, False),
+    ],
+    ids=[
+        "whole",
+        "name-only",
+        "no-name",
+        "unknown-field",
+        "members-not-a-list",
+        "bad-member",
+        "bad-access",
+        "empty",
+    ],
+)
+def test_a_team_is_a_name_with_an_optional_description_members_and_access(
+    team: dict[str, Any], valid: bool
+) -> None:
+    validator = Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    assert validator.is_valid({"version": 1, "teams": [team]}) is valid

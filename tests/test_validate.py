@@ -9,7 +9,7 @@ from conftest import ACCOUNT, WriteYaml
 
 from reconciler.errors import InvalidDesiredState
 from reconciler.loading import load_desired_state
-from reconciler.model import Access, Contract, Coordinator, Serial, Shipping, User
+from reconciler.model import Access, Contract, Coordinator, Serial, Shipping, Team, User
 
 
 def errors(*paths: Path) -> list[str]:
@@ -482,3 +482,157 @@ def test_a_line_feed_at_the_end_is_refused_too(write_yaml: WriteYaml) -> None:
         "account.yaml:11:18: contracts[0].serials[0].product: must be one line of text; it contains the "
         "control character U+000A"
     ]
+
+
+# --- teams ------------------------------------------------------------------
+
+#: The base account with a team: Bob holds 399-12345678 directly and through the team, Alice only
+#: through it, so its 2 seats are just enough.
+TEAMS = """\
+teams:
+  - name: Design Studio
+    description: Architects in Oslo
+    members: [alice@acme.example, bob@acme.example]
+    access:
+      - serial: "399-12345678"
+        download: true
+"""
+TEAMED = ACCOUNT + TEAMS
+
+
+def teamed(old: str, new: str) -> str:
+    assert old in TEAMS, old
+    return ACCOUNT + TEAMS.replace(old, new, 1)
+
+
+def test_an_account_with_a_team_is_valid_and_a_user_with_two_grants_takes_one_seat(
+    write_yaml: WriteYaml,
+) -> None:
+    state = load_desired_state([str(write_yaml(TEAMED))])
+    assert state.teams == (
+        Team(
+            "Design Studio",
+            "Architects in Oslo",
+            ("alice@acme.example", "bob@acme.example"),
+            (Access("399-12345678", download=True),),
+        ),
+    )
+
+
+def test_team_names_are_unique_without_regard_to_case(write_yaml: WriteYaml) -> None:
+    assert errors(write_yaml(TEAMED + "  - name: DESIGN studio\n")) == [
+        "account.yaml:40:11: teams[1].name: the team 'DESIGN studio' is declared twice (team names ignore "
+        "case); first at account.yaml:34:11"
+    ]
+
+
+def test_a_team_declared_in_two_files_names_both(write_yaml: WriteYaml) -> None:
+    folder = split_account(write_yaml)
+    write_yaml("version: 1\n" + TEAMS, "acct/teams/oslo.yaml")
+    write_yaml(
+        "version: 1\nteams:\n  - {name: design studio, members: [carol@acme.example]}\n", "acct/z.yaml"
+    )
+    assert errors(folder) == [
+        "acct/z.yaml:3:12: teams[0].name: the team 'design studio' is declared twice (team names ignore "
+        "case); first at acct/teams/oslo.yaml:3:11"
+    ]
+
+
+def test_a_team_member_must_be_a_declared_user(write_yaml: WriteYaml) -> None:
+    text = teamed("bob@acme.example]", "zoe@acme.example]")
+    assert errors(write_yaml(text)) == [
+        "account.yaml:36:35: teams[0].members[1]: the team member 'zoe@acme.example' is not a declared user; "
+        "add them under `users`"
+    ]
+
+
+def test_a_team_member_listed_twice(write_yaml: WriteYaml) -> None:
+    text = teamed("bob@acme.example]", "bob@acme.example, Alice@ACME.example]")
+    assert errors(write_yaml(text)) == [
+        "account.yaml:36:53: teams[0].members[2]: 'alice@acme.example' is listed twice as a member of this team"
+    ]
+
+
+def test_team_access_to_an_undeclared_serial(write_yaml: WriteYaml) -> None:
+    text = teamed('      - serial: "399-12345678"', '      - serial: "399-99999999"')
+    assert errors(write_yaml(text)) == [
+        "account.yaml:38:17: teams[0].access[0].serial: no contract declares the serial '399-99999999'"
+    ]
+
+
+def test_team_access_listed_twice(write_yaml: WriteYaml) -> None:
+    text = TEAMED + '      - serial: "399-12345678"\n'
+    assert errors(write_yaml(text)) == [
+        "account.yaml:40:17: teams[0].access[1].serial: access to the serial '399-12345678' is listed twice "
+        "for this team"
+    ]
+
+
+def test_a_team_that_over_fills_a_serial_names_itself_and_the_counts(write_yaml: WriteYaml) -> None:
+    text = teamed("bob@acme.example]", "bob@acme.example, carol@acme.example]")
+    assert errors(write_yaml(text)) == [
+        "account.yaml:12:16: contracts[0].serials[0].seats: the serial '399-12345678' has 2 seats but 3 users "
+        "have access to it (R8): 1 directly, 3 through the team 'Design Studio' (a user with access more "
+        "than one way counts once); add seats, remove access, or take members off a team"
+    ]
+
+
+def test_each_team_that_gives_an_over_filled_serial_is_named(write_yaml: WriteYaml) -> None:
+    # Revit's one seat is Carol's directly; two teams give it to Alice and to Bob besides.
+    text = TEAMED + (
+        '  - {name: Oslo, members: [bob@acme.example], access: [{serial: "399-12345679"}]}\n'
+        '  - {name: bergen, members: [alice@acme.example], access: [{serial: "399-12345679"}]}\n'
+    )
+    assert errors(write_yaml(text)) == [
+        "account.yaml:17:16: contracts[0].serials[1].seats: the serial '399-12345679' has 1 seat but 3 users "
+        "have access to it (R8): 1 directly, 1 through the team 'bergen', 1 through the team 'Oslo'; "
+        "add seats, remove access, or take members off a team"
+    ]
+
+
+def test_a_serial_only_a_team_gives_is_counted_too(write_yaml: WriteYaml) -> None:
+    text = edited('    access:\n      - serial: "399-12345679"\n', "") + (
+        "teams:\n  - {name: Revit users, members: [alice@acme.example, carol@acme.example], "
+        'access: [{serial: "399-12345679"}]}\n'
+    )
+    assert errors(write_yaml(text)) == [
+        "account.yaml:17:16: contracts[0].serials[1].seats: the serial '399-12345679' has 1 seat but 2 users "
+        "have access to it (R8): 2 through the team 'Revit users'; add seats, remove access, or take members "
+        "off a team"
+    ]
+
+
+def test_a_team_without_members_leaves_the_seat_count_as_it_was(write_yaml: WriteYaml) -> None:
+    text = (
+        edited(
+            "    first_name: Alice\n    last_name: Moreau\n",
+            '    first_name: Alice\n    last_name: Moreau\n    access:\n      - serial: "399-12345679"\n',
+        )
+        + 'teams:\n  - {name: Nobody yet, access: [{serial: "399-12345679"}]}\n'
+    )
+    assert errors(write_yaml(text)) == [
+        "account.yaml:17:16: contracts[0].serials[1].seats: the serial '399-12345679' has 1 seats but 2 users "
+        "are given access to it (R8); add seats or remove access"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "  - name: Design Studio",
+            "  - name: 0755",
+            "account.yaml:34:11: teams[0].name: expected text, got the number 755; quote it so that YAML keeps "
+            "it as written",
+        ),
+        (
+            "    description: Architects in Oslo",
+            '    description: "Architects\\r\\nBcc: all@acme.example"',
+            "account.yaml:35:18: teams[0].description: must be one line of text; it contains the control "
+            "character U+000D",
+        ),
+    ],
+    ids=["yaml-1.1-octal", "header-injection"],
+)
+def test_team_text_is_text_like_every_name(write_yaml: WriteYaml, old: str, new: str, expected: str) -> None:
+    assert errors(write_yaml(teamed(old, new))) == [expected]

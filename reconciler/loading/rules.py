@@ -26,12 +26,21 @@ class _Serial:
     seats: int
 
 
+@dataclass(frozen=True)
+class _TeamGrant:
+    """A team's access to one serial: the declared users it gives that serial to."""
+
+    name: str
+    members: frozenset[str]
+
+
 def check_rules(documents: Sequence[Document]) -> list[Finding]:
     """Every broken domain rule in the merged documents."""
     findings: list[Finding] = []
     users = _declared_users(documents, findings)
     serials = _check_contracts(documents, users, findings)
-    _check_access(documents, serials, findings)
+    teams = _check_teams(documents, users, serials, findings)
+    _check_access(documents, serials, teams, findings)
     _check_policy_agrees(documents, findings)
     return findings
 
@@ -174,42 +183,143 @@ def _check_serial(
     findings.append(Finding(source, path + ("coordinator",), message))
 
 
+def _check_teams(
+    documents: Sequence[Document],
+    users: Mapping[str, Place],
+    serials: Mapping[str, _Serial],
+    findings: list[Finding],
+) -> dict[str, list[_TeamGrant]]:
+    """Each team's name, members and access; returns, by serial, the teams that give it and to whom."""
+    names: dict[str, Place] = {}
+    given: dict[str, list[_TeamGrant]] = {}
+    for source, document in documents:
+        for index, team in enumerate(document.get("teams", ())):
+            path: DocPath = ("teams", index)
+            name = team["name"]
+            key = name.casefold()  # "ignoring case" for every script, not only A-Z
+            if key in names:
+                findings.append(
+                    Finding(
+                        source,
+                        path + ("name",),
+                        f"the team {show_value(name)} is declared twice (team names ignore case); "
+                        "first at {related}",
+                        related=names[key],
+                    )
+                )
+            else:
+                names[key] = (source, path + ("name",))
+            members = _check_members(source, path, team, users, findings)
+            for number in _granted(source, path, team, serials, "team", findings):
+                if members:
+                    given.setdefault(number, []).append(_TeamGrant(name, members))
+    return given
+
+
+def _check_members(
+    source: str, path: DocPath, team: Mapping[str, Any], users: Mapping[str, Place], findings: list[Finding]
+) -> frozenset[str]:
+    """The team's members that are declared users; each one that is not, or is listed twice, is a finding."""
+    listed: set[str] = set()
+    declared: set[str] = set()
+    for index, member in enumerate(team.get("members", ())):
+        email = member.lower()
+        if email in listed:
+            message = f"{show_value(email)} is listed twice as a member of this team"
+            findings.append(Finding(source, path + ("members", index), message))
+            continue
+        listed.add(email)
+        if email in users:
+            declared.add(email)
+        else:
+            findings.append(_undeclared(source, path + ("members", index), "team member", email))
+    return frozenset(declared)
+
+
+def _granted(
+    source: str,
+    path: DocPath,
+    holder: Mapping[str, Any],
+    serials: Mapping[str, _Serial],
+    whose: str,
+    findings: list[Finding],
+) -> list[str]:
+    """The declared serials a user's or team's `access` lists, each once; the rest are findings."""
+    numbers: dict[str, None] = {}  # a set that keeps the file's order
+    for index, access in enumerate(holder.get("access", ())):
+        number = access["serial"]
+        if number not in serials:
+            findings.append(
+                Finding(
+                    source,
+                    path + ("access", index, "serial"),
+                    f"no contract declares the serial {show_value(number)}",
+                )
+            )
+        elif number in numbers:
+            findings.append(
+                Finding(
+                    source,
+                    path + ("access", index, "serial"),
+                    f"access to the serial {show_value(number)} is listed twice for this {whose}",
+                )
+            )
+        else:
+            numbers[number] = None
+    return list(numbers)
+
+
 def _check_access(
-    documents: Sequence[Document], serials: Mapping[str, _Serial], findings: list[Finding]
+    documents: Sequence[Document],
+    serials: Mapping[str, _Serial],
+    teams: Mapping[str, Sequence[_TeamGrant]],
+    findings: list[Finding],
 ) -> None:
+    """R8: no serial has more users with access than seats, a user with access several ways counted once."""
     holders: Counter[str] = Counter()
+    # Who holds a serial directly is only needed where a team gives it too: there the count is of
+    # distinct users. Elsewhere a count is enough, and cheaper.
+    direct: dict[str, set[str]] = {number: set() for number in teams}
     for source, document in documents:
         for index, user in enumerate(document.get("users", ())):
-            seen: set[str] = set()
-            for access_index, access in enumerate(user.get("access", ())):
-                number = access["serial"]
-                path: DocPath = ("users", index, "access", access_index, "serial")
-                if number not in serials:
-                    findings.append(
-                        Finding(source, path, f"no contract declares the serial {show_value(number)}")
-                    )
-                elif number in seen:
-                    findings.append(
-                        Finding(
-                            source,
-                            path,
-                            f"access to the serial {show_value(number)} is listed twice for this user",
-                        )
-                    )
-                else:
-                    seen.add(number)
-                    holders[number] += 1
-    for number, count in sorted(holders.items()):
+            for number in _granted(source, ("users", index), user, serials, "user", findings):
+                holders[number] += 1
+                if number in direct:
+                    direct[number].add(user["email"].lower())
+    for number in sorted(holders.keys() | teams.keys()):
         serial = serials[number]
-        if count > serial.seats:
+        if number in teams:
+            grants = teams[number]
+            if len(direct[number]) + sum(len(grant.members) for grant in grants) <= serial.seats:
+                continue  # fits even if nobody had it two ways: the union is not needed
+            holding = direct[number].union(*(grant.members for grant in grants))
+            if len(holding) > serial.seats:
+                message = _over_filled(number, serial.seats, len(direct[number]), grants, len(holding))
+                findings.append(Finding(serial.source, serial.path + ("seats",), message))
+        elif holders[number] > serial.seats:
             findings.append(
                 Finding(
                     serial.source,
                     serial.path + ("seats",),
-                    f"the serial {show_value(number)} has {serial.seats} seats but {count} users "
+                    f"the serial {show_value(number)} has {serial.seats} seats but {holders[number]} users "
                     "are given access to it (R8); add seats or remove access",
                 )
             )
+
+
+def _over_filled(number: str, seats: int, direct: int, grants: Sequence[_TeamGrant], holding: int) -> str:
+    """R8 broken on a serial teams give: how many users have it directly and through each team."""
+    sources = [f"{direct} directly"] if direct else []
+    ordered = sorted(grants, key=lambda grant: (grant.name.casefold(), grant.name))
+    sources += [f"{len(grant.members)} through the team {show_value(grant.name)}" for grant in ordered]
+    counted_once = ""
+    if direct + sum(len(grant.members) for grant in grants) > holding:
+        counted_once = " (a user with access more than one way counts once)"
+    return (
+        f"the serial {show_value(number)} has {seats} seat{'' if seats == 1 else 's'} but {holding} users "
+        f"have access to it (R8): {', '.join(sources)}{counted_once}; "
+        "add seats, remove access, or take members off a team"
+    )
 
 
 def _undeclared(source: str, path: DocPath, role: str, email: str) -> Finding:
