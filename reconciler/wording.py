@@ -94,7 +94,7 @@ def details(action: Action) -> str:
     before = action.before or {}
     changed = [
         f"{key} {show(before.get(key))} → {show(value)}"
-        for key, value in fields(after)
+        for key, value in fields(after, every=True)
         if before.get(key) != value
     ]
     if "via" in after and before.get("via") == after["via"]:
@@ -112,10 +112,10 @@ def _through_teams(record: Mapping[str, Any]) -> str:
     return f"via {show(via)}" if via and via != ONLY_DIRECT else ""
 
 
-def fields(record: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """The fields of `record` in FIELD_ORDER, so a saved plan reads as the plan did; a grant's
-    sources when it is the user's own alone (most grants) go without saying."""
-    shown = (item for item in record.items() if item != ("via", ONLY_DIRECT))
+def fields(record: Mapping[str, Any], every: bool = False) -> list[tuple[str, Any]]:
+    """The fields of `record` in FIELD_ORDER, so a saved plan reads as the plan did; unless `every`,
+    a grant's sources when it is the user's own alone (most grants) go without saying."""
+    shown = (item for item in record.items() if every or item != ("via", ONLY_DIRECT))
     return sorted(shown, key=lambda item: (_FIELD_RANK.get(item[0], len(_FIELD_RANK)), item[0]))
 
 

@@ -26,7 +26,7 @@ def expected_line(path: Path) -> str:
 def test_the_example_account_is_valid(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["validate", str(EXAMPLES / "acme")])
     assert result.exit_code == 0, result.output
-    assert result.output == "Valid: 2 contracts, 6 serials, 13 users, 18 access grants.\n"
+    assert result.output == "Valid: 2 contracts, 6 serials, 13 users, 1 team, 18 access grants.\n"
 
 
 def test_one_of_each_is_counted_in_the_singular(runner: CliRunner, write_yaml: WriteYaml) -> None:
@@ -132,7 +132,7 @@ def test_the_console_script_runs_as_a_subprocess(tmp_path: Path) -> None:
     )
     assert (good.returncode, good.stdout) == (
         0,
-        "Valid: 2 contracts, 6 serials, 13 users, 18 access grants.\n",
+        "Valid: 2 contracts, 6 serials, 13 users, 1 team, 18 access grants.\n",
     )
     failed = subprocess.run(
         [sys.executable, "-m", "reconciler", "validate", str(bad)],

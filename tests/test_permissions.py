@@ -596,7 +596,11 @@ SAWING_OFF_THE_BRANCH = {
     ),
     "CM removes her contract": (
         ALICE,
-        lambda d: (d["contracts"].remove(contract(d, CONTRACT_A)), user(d, CAROL).pop("access")),
+        lambda d: (
+            d["contracts"].remove(contract(d, CONTRACT_A)),
+            user(d, CAROL).pop("access"),
+            team(d, "Studio").pop("access"),
+        ),
         "contract.remove",
     ),
     "SC ends their own role": (

@@ -9,14 +9,19 @@ a grant of her own to S2.
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import RESELLER, apply_yaml, plan_yaml
+from click.testing import CliRunner
+from conftest import EXAMPLES, RESELLER, apply_yaml, plan_yaml
 
 from reconciler.apply import apply_plan
+from reconciler.cli import cli
 from reconciler.engine.drift import find_drift
 from reconciler.engine.planner import PlanOptions, make_plan
 from reconciler.export import export_yaml
@@ -30,6 +35,7 @@ from reconciler.report.text import render_plan as render_text_plan
 from reconciler.store import open_store
 
 C, S1, S2 = "110001234567", "399-10000001", "399-10000002"
+C_EXAMPLE = "110001234567"  # the example's contract of the Design Studio's serials
 ALICE, BOB, CAROL, DANA, DAVE, ERIN, HEIDI = (
     f"{name}@acme.example" for name in ("alice", "bob", "carol", "dana", "dave", "erin", "heidi")
 )
@@ -283,3 +289,45 @@ def test_reports_show_which_team_caused_an_access_change(account: str) -> None:
     block = section[section.index("**members**") : section.index("```\n", section.index("```diff") + 7)]
     assert block.count(" in team Design") == 3
     assert f"+ {ALICE} in team Design" in block and f"- {DANA} in team Design" in block
+
+
+# --- the example account --------------------------------------------------------------------------
+
+
+def test_adding_one_member_to_the_examples_team_plans_that_and_the_grants_it_causes(
+    store_url: str, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    common = ["--store", store_url, "--actor", RESELLER]
+    assert runner.invoke(cli, ["apply", str(EXAMPLES / "acme"), "--auto-approve", *common]).exit_code == 0
+    edited_example = tmp_path / "acme"
+    shutil.copytree(EXAMPLES / "acme", edited_example)
+    teams = edited_example / "teams.yaml"
+    erik = "erik.nilsen@acme.example"
+    text = teams.read_text(encoding="utf-8")
+    teams.write_text(
+        text.replace(
+            "      - farah.haddad@acme.example\n", f"      - farah.haddad@acme.example\n      - {erik}\n"
+        )
+    )
+    result = runner.invoke(cli, ["plan", str(edited_example), "--format", "json", *common])
+    assert result.exit_code == 0, result.output
+    actions = json.loads(result.stdout)["actions"]
+    assert [(a["kind"], a["target"]) for a in actions] == [
+        (Kind.TEAM_MEMBER_ADD, {"team": "Design Studio", "user": erik}),
+        (Kind.ACCESS_GRANT, {"contract": C_EXAMPLE, "serial": "399-12345678", "user": erik}),
+        (Kind.ACCESS_GRANT, {"contract": C_EXAMPLE, "serial": "399-12345679", "user": erik}),
+    ]
+    assert [a["after"] for a in actions[1:]] == [{"download": False, "via": ["team:Design Studio"]}] * 2
+    assert [n for a in actions for n in a["notifications"]] == [
+        {"event": Event.ACCESS_GRANTED, "to": erik}
+    ] * 2
+    applied = runner.invoke(cli, ["apply", str(edited_example), "--auto-approve", *common])
+    assert applied.exit_code == 0, applied.output
+    queued = [
+        entry.message for entry in open_store(store_url).outbox(queued_only=True) if entry.revision == 2
+    ]
+    assert [m.to for m in queued] == [erik]  # one message, and no invitation: Erik has an account
+    assert (
+        "invited" not in queued[0].text and queued[0].text.count("as a member of the team Design Studio") == 2
+    )

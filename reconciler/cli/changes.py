@@ -36,6 +36,7 @@ from reconciler.engine.unmanaged import POLICIES
 from reconciler.errors import ApplyRefused, InputError, InvalidDesiredState, plural
 from reconciler.kinds import TARGET_KEYS
 from reconciler.loading import load
+from reconciler.model import effective_access
 from reconciler.notify.smtp import SmtpSettings
 from reconciler.operations import plan_account
 from reconciler.plan import Plan
@@ -75,12 +76,12 @@ def validate(paths: tuple[str, ...], output_format: str) -> Outcome:
         click.echo("[]")
         return Outcome.DONE
     serials = sum(len(contract.serials) for contract in state.contracts)
-    grants = sum(len(user.access) for user in state.users)
     counted = [
         (len(state.contracts), "contract"),
         (serials, "serial"),
         (len(state.users), "user"),
-        (grants, "access grant"),
+        *([(len(state.teams), "team")] if state.teams else []),
+        (len(effective_access(state)), "access grant"),  # a user's own and their teams', counted once
     ]
     click.echo("Valid: " + ", ".join(f"{n} {plural(n, word)}" for n, word in counted) + ".")
     return Outcome.DONE

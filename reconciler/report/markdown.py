@@ -131,31 +131,31 @@ _TEAM_BLOCKS = {Record.TEAM: "team", Record.TEAM_MEMBER: "members", Record.TEAM_
 
 
 def _sections(actions: Sequence[Action]) -> list[_Section]:
-    """The actions grouped for reading: users; each contract, by kind; each team, its record, its
-    members and its access in one block each (the access it gives users is under their contracts)."""
+    """The actions grouped for reading: users; each team, its record, its members and its access in one
+    block each; each contract, by kind (the access a team gives users is there, under its serials)."""
     sections: dict[tuple[int, str], dict[tuple[int, str], list[Action]]] = {}
     for action in actions:
         record = action.kind.record
         if record in _TEAM_BLOCKS:
-            section, block = (
-                (2, action.target["team"]),
-                (list(_TEAM_BLOCKS).index(record), _TEAM_BLOCKS[record]),
-            )
+            section = (_TEAMS, action.target["team"])
+            block = (list(_TEAM_BLOCKS).index(record), _TEAM_BLOCKS[record])
         else:
             contract = "" if record is Record.USER else action.target.get("contract", "")
-            section, block = (0 if not contract else 1, contract), (action.kind.rank, action.kind)
+            section = (_CONTRACTS, contract) if contract else (_USERS, "")
+            block = (action.kind.rank, action.kind)
         sections.setdefault(section, {}).setdefault(block, []).append(action)
     return [
         (
-            _heading(place, name),
-            [(_block_title(title), found) for (_, title), found in sorted(blocks.items())],
+            _HEADINGS[place].format(name=inert(name)),
+            [(_block_title(t), found) for (_, t), found in sorted(blocks.items())],
         )
         for (place, name), blocks in sorted(sections.items())
     ]
 
 
-def _heading(place: int, name: str) -> str:
-    return ("#### Users", f"#### Contract {inert(name)}", f"#### Team {inert(name)}")[place]
+#: The sections of a plan report, in the order they come.
+_USERS, _TEAMS, _CONTRACTS = range(3)
+_HEADINGS = {_USERS: "#### Users", _TEAMS: "#### Team {name}", _CONTRACTS: "#### Contract {name}"}
 
 
 def _block_title(title: str) -> tuple[str, str]:
@@ -278,7 +278,8 @@ def render_drift(
             line = f"{SYMBOLS[effect]} {drift_line(section, difference)}"
             by_record.setdefault(difference.record, []).append(literal(line))
         for record, lines in by_record.items():
-            report.fenced(f"**{record}**: {len(lines):,}", f"<b>{record}</b>: {len(lines):,}", lines)
+            name = record.replace("_", " ")  # team_member: team member
+            report.fenced(f"**{name}**: {len(lines):,}", f"<b>{name}</b>: {len(lines):,}", lines)
     if drift.stale_invites:
         count = len(drift.stale_invites)
         report.body += [

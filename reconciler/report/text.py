@@ -87,6 +87,10 @@ def difference_label(difference: Difference) -> str:
         return f"access {target['user']} on {target['serial']}"
     if difference.record is Record.COORDINATOR:
         return f"coordinator {target['coordinator']} on {target['contract']}"
+    if difference.record is Record.TEAM_MEMBER:
+        return f"member {target['user']} of team {target['team']}"
+    if difference.record is Record.TEAM_ACCESS:
+        return f"team {target['team']} on {target['serial']}"
     return f"{difference.record} {target[difference.record]}"
 
 
@@ -101,7 +105,9 @@ def record_fields(record: Mapping[str, Any] | None) -> str:
 def changed_fields(difference: Difference) -> str:
     """Fields that differ, as `field git → store`."""
     store, git = difference.store or {}, difference.git or {}
-    return ", ".join(f"{key} {show(git.get(key))} → {show(store.get(key))}" for key, _ in fields(git))
+    return ", ".join(
+        f"{key} {show(git.get(key))} → {show(store.get(key))}" for key, _ in fields(git, every=True)
+    )
 
 
 #: Drift seen from git: what the store has that git does not was added outside git.

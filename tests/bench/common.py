@@ -32,8 +32,9 @@ def bare_parse(path: Path) -> object:
         return yaml.load(stream, Loader=yaml.CSafeLoader)
 
 
-def account_file(folder: Path, users: int) -> Path:
-    path = folder / f"account-{users}.yaml"
+def account_file(folder: Path, users: int, teams: int = 0) -> Path:
+    """A generated account of `users` users; with `teams`, their access comes from that many teams."""
+    path = folder / (f"account-{users}-teams-{teams}.yaml" if teams else f"account-{users}.yaml")
     with path.open("w") as out:
-        write_account(out, users)
+        write_account(out, users, teams=teams)
     return path

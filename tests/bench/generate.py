@@ -3,7 +3,9 @@
     python tests/bench/generate.py 10000 > /tmp/account.yaml
 
 The shape follows the issue's scale: 50 contracts of 20 serials each, about
-three grants per user, seats sized so that nothing is over-assigned.
+three grants per user, seats sized so that nothing is over-assigned. With
+`teams`, the same grants come from that many teams instead: each user is in
+one team, and each team gives its members three serials.
 """
 
 from __future__ import annotations
@@ -27,12 +29,20 @@ def write_account(
     serials_per_contract: int = 20,
     grants_per_user: int = 3,
     seed: int = 0,
+    teams: int = 0,
 ) -> None:
     """Write one YAML file holding the whole account to `out`."""
     rng = random.Random(seed)
     serial_count = contracts * serials_per_contract
+    team_serials = [
+        sorted(rng.sample(range(serial_count), min(grants_per_user, serial_count))) for _ in range(teams)
+    ]
+    team_of = [rng.randrange(teams) for _ in range(users)] if teams else []
     grants: list[list[int]] = [
-        rng.sample(range(serial_count), min(grants_per_user, serial_count)) for _ in range(users)
+        team_serials[team_of[u]]
+        if teams
+        else rng.sample(range(serial_count), min(grants_per_user, serial_count))
+        for u in range(users)
     ]
     holders = [0] * serial_count
     for user_grants in grants:
@@ -59,11 +69,28 @@ def write_account(
     out.write("users:\n")
     for u in range(users):
         out.write(f"  - email: {user_email(u)}\n    first_name: First{u}\n    last_name: Last{u}\n")
+        if teams:
+            continue
         out.write("    access:\n")
-        for serial in sorted(grants[u]):
-            out.write(f'      - serial: "{serial_number(serial)}"\n')
-            if serial % 3 == 0:
-                out.write("        download: true\n")
+        _write_access(out, grants[u], "      ")
+    if teams:
+        out.write("teams:\n")
+    members: list[list[int]] = [[] for _ in range(teams)]
+    for u, t in enumerate(team_of):
+        members[t].append(u)
+    for t in range(teams):
+        out.write(f"  - name: Team {t:03d}\n    description: Project {t}\n    members:")
+        out.write("\n" if members[t] else " []\n")
+        out.writelines(f"      - {user_email(u)}\n" for u in members[t])
+        out.write("    access:\n")
+        _write_access(out, team_serials[t], "      ")
+
+
+def _write_access(out: TextIO, serials: list[int], pad: str) -> None:
+    for serial in sorted(serials):
+        out.write(f'{pad}- serial: "{serial_number(serial)}"\n')
+        if serial % 3 == 0:
+            out.write(f"{pad}  download: true\n")
 
 
 def serial_number(index: int) -> str:
