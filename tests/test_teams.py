@@ -331,3 +331,24 @@ def test_adding_one_member_to_the_examples_team_plans_that_and_the_grants_it_cau
     assert (
         "invited" not in queued[0].text and queued[0].text.count("as a member of the team Design Studio") == 2
     )
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("keep", []),
+        ("revoke", [Kind.TEAM_MEMBER_REMOVE, Kind.ACCESS_REVOKE]),
+        ("remove", [Kind.TEAM_MEMBER_REMOVE, Kind.ACCESS_REVOKE, Kind.USER_REMOVE]),
+    ],
+)
+def test_a_user_the_yaml_no_longer_declares_keeps_their_teams_only_when_kept(
+    account: str, policy: str, expected: list[Kind]
+) -> None:
+    def without_erin(doc: Doc) -> None:
+        doc["users"].remove(user(doc, ERIN))
+        team(doc, "Review")["members"].remove(ERIN)
+        doc["unmanaged_users"] = policy
+
+    plan = plan_yaml(account, edited(without_erin))
+    assert [a.kind for a in plan.actions] == expected
+    assert plan.unmanaged == (() if policy == "remove" else (ERIN,))
