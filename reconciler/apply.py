@@ -7,6 +7,17 @@ commit together or not at all. Delivery happens afterwards (notify/).
 `run_apply` is the whole of `reconciler apply`: make or read the plan, show
 it, check it may run, ask, apply, deliver. `apply_plan` is the middle of it,
 for a plan already in hand.
+
+Adopting (`apply PATH... --adopt`) brings an account that already lives in
+the portal under git: the plan of the YAML against an empty store is shown
+and asked about as any other (--auto-approve skips the question), but it is
+recorded as what was already there: users active, no e-mail composed, no
+request, each audit entry marked adopted. Only a reseller adopts, who may
+do every action, so nothing is blocked and --request has nothing to do; an
+empty store has nothing to remove, so the removal guard never trips. It
+takes YAML only, and all of it: a saved plan was judged with its e-mail, and
+--target would leave the rest of the account to be invited later. The store
+checks again, inside the apply's transaction, that it holds no account.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ from reconciler.engine.guards import mass_removal, rejudge_removals
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
 from reconciler.engine.requests import requests_of, split_blocked
 from reconciler.errors import (
+    AdoptRefused,
     ApplyRefused,
     InputError,
     MassRemoval,
@@ -62,6 +74,8 @@ class ApplyOptions:
 
     request: bool = False
     allow_mass_removal: bool = False
+    #: Record the YAML as the account that already exists (see the module's docstring).
+    adopt: bool = False
     #: How to plan YAML given to apply; of a saved plan, only the removal ratio counts: the applier's.
     planning: PlanOptions = DEFAULT_OPTIONS
 
@@ -146,6 +160,8 @@ def prepare(
 ) -> tuple[Plan, Snapshot]:
     """The plan to apply, and the store it was judged against: the saved plan at `paths`, checked
     against the store, or a new plan of the YAML there."""
+    if options.adopt:
+        _check_adopt_options(paths, options)
     if not is_saved_plan(paths):
         snapshot = store.snapshot()
         return make_plan(load_desired_state(paths, reading), snapshot, actor, options.planning), snapshot
@@ -156,6 +172,41 @@ def prepare(
     verify_saved(saved, snapshot)
     # The share of removals allowed is the applier's to set, never the file's.
     return rejudge_removals(saved, options.planning.max_removal_ratio), snapshot
+
+
+def _check_adopt_options(paths: Sequence[str], options: ApplyOptions) -> None:
+    """Refuse what --adopt does not go with: a saved plan, --target and --request."""
+    if is_saved_plan(paths):
+        raise InputError(
+            f"--adopt takes the desired-state YAML, not a saved plan ({paths[0]}): a saved plan was judged "
+            "to be applied with its e-mail. Run `reconciler apply PATH... --adopt` on the YAML itself"
+        )
+    if options.planning.targets:
+        raise InputError(
+            "--adopt records the whole desired state: with --target the rest would be applied later, and "
+            "its users invited. Drop --target"
+        )
+    if options.request:
+        raise InputError(
+            "--adopt and --request do not go together: only a reseller adopts, and a reseller may do "
+            "every action, so nothing is blocked to request. Drop --request"
+        )
+
+
+def check_adoptable(snapshot: Snapshot, actor: str, where: str) -> None:
+    """Raise AdoptRefused unless the store `snapshot` shows holds no account and `actor` is one of its
+    resellers (the store checks again inside the apply's transaction)."""
+    if actor.lower() not in snapshot.resellers:
+        raise AdoptRefused.not_reseller(actor.lower(), snapshot.resellers)
+    state = snapshot.state
+    counts = {"users": len(state.users), "contracts": len(state.contracts), "teams": len(state.teams)}
+    if any(counts.values()):
+        raise AdoptRefused.not_empty(where, counts)
+
+
+def as_adoption(plan: Plan) -> Plan:
+    """`plan` as `apply --adopt` records it: the same actions, none of them telling anyone."""
+    return replace(plan, actions=tuple(replace(action, notifications=()) for action in plan.actions))
 
 
 def run_apply(
@@ -178,12 +229,15 @@ def run_apply(
     The progress callbacks hear of reading the YAML, writing the actions and sending the mail.
     """
     plan, snapshot = prepare(store, paths, actor, options, reading)
+    if options.adopt:  # refused before it is shown and asked about, not after
+        check_adoptable(snapshot, actor, store.url)
+        plan = as_adoption(plan)
     show(plan)
     check_applicable(plan, actor, options.request, options.allow_mass_removal)
     if not plan.actions:
         return ApplyResult(plan.revision, plan)
     approve(plan)
-    applied = _apply(store, plan, snapshot, options.request, mail, writing)
+    applied = _apply(store, plan, snapshot, options.request, mail, writing, options.adopt)
     if courier is None or not applied.messages:
         return applied
     try:
@@ -202,17 +256,24 @@ def apply_plan(
     allow_mass_removal: bool = False,
     mail: MailSettings = DEFAULT_MAIL,
     progress: Progress | None = None,
+    adopt: bool = False,
 ) -> ApplyResult:
     """Run `plan` on `store`, all of it or nothing, with its e-mail queued in the same transaction.
 
     With `request`, blocked actions (and what waits on them) are not applied
     but sent as requests to the people who may perform them. `snapshot`, the
-    store as the plan was made from it, saves reading the store again.
+    store as the plan was made from it, saves reading the store again. With
+    `adopt`, the plan is recorded as the account that already exists: no
+    e-mail, users active, the audit entries marked adopted (AdoptRefused
+    unless the store is empty and the plan's actor one of its resellers).
     """
+    if adopt:
+        plan = as_adoption(plan)
+        request = False
     check_applicable(plan, actor, request, allow_mass_removal)
     if not plan.actions:
         return ApplyResult(plan.revision, plan)
-    return _apply(store, plan, snapshot, request, mail, progress)
+    return _apply(store, plan, snapshot, request, mail, progress, adopt)
 
 
 def _apply(
@@ -222,8 +283,13 @@ def _apply(
     request: bool,
     mail: MailSettings,
     progress: Progress | None,
+    adopt: bool = False,
 ) -> ApplyResult:
     """Apply a plan already checked; the store refuses it, unchanged, if it has moved on since."""
+    if adopt:  # nobody hears of an adoption; the store checks, in its transaction, that it may adopt
+        said: list[str] = []
+        revision = store.apply(plan, plan.actor, progress=progress, notice=said.append, adopt=True)
+        return ApplyResult(revision, plan, notes=tuple(said))
     if snapshot is None or (snapshot.lineage, snapshot.revision) != (plan.lineage, plan.revision):
         snapshot = store.snapshot()
     runnable = plan

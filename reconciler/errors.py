@@ -13,7 +13,8 @@
      ├── OutcomeUnknown             an apply's COMMIT lost its answer; the store cannot say if it took
      ├── ApplyRefused               apply will not run; the store is unchanged
      │    ├── StalePlan             the saved plan was made against another store or revision
-     │    └── MassRemoval           the plan removes more than the allowed share of users or access
+     │    ├── MassRemoval           the plan removes more than the allowed share of users or access
+     │    └── AdoptRefused          --adopt: the store holds an account already, or the actor is no reseller
      └── PlanBlocked                the actor may not perform some of the plan's actions
 
 Library code raises these and never prints; `reconciler.cli` alone turns them
@@ -22,7 +23,7 @@ into messages and exit codes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from reconciler.diagnostics import Diagnostic
 
@@ -87,6 +88,29 @@ class StalePlan(ApplyRefused):
 
 class MassRemoval(ApplyRefused):
     """The plan removes more than the allowed share of the store's users or access."""
+
+
+class AdoptRefused(ApplyRefused):
+    """`apply --adopt` will not run: the store holds an account already, or the actor is no reseller."""
+
+    @classmethod
+    def not_empty(cls, where: str, counts: Mapping[str, int]) -> AdoptRefused:
+        """The store at `where` holds `counts` records of each kind (users, contracts, teams)."""
+        held = ", ".join(f"{n} {plural(n, word[:-1], word)}" for word, n in counts.items() if n)
+        return cls(
+            f"not adopted: {where} already holds an account ({held}), and --adopt records one only into a "
+            "store that has none; nothing was changed. Plan and apply the YAML without --adopt (each new "
+            "user is then invited), or adopt it into a new store made with `reconciler init --reseller EMAIL`"
+        )
+
+    @classmethod
+    def not_reseller(cls, actor: str, resellers: Collection[str]) -> AdoptRefused:
+        """`actor` is none of the store's `resellers`."""
+        return cls(
+            f"not adopted: {actor} is not a reseller of this store ({', '.join(sorted(resellers))}), "
+            "and only a reseller may record an account as already existing; nothing was changed. "
+            "Ask a reseller to run `reconciler apply PATH... --adopt`"
+        )
 
 
 class PlanBlocked(ReconcilerError):

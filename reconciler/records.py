@@ -21,6 +21,8 @@ Note = Callable[[str], None]
 
 #: A user's status while they have not signed in yet (R7); then the store makes it `active`.
 INVITED = "invited"
+#: A user who has signed in, or who was adopted (`apply --adopt`: already in the portal).
+ACTIVE = "active"
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,14 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One action as an apply ran it, from the audit log."""
+    """One action as an apply ran it, from the audit log; `adopted` when `apply --adopt` recorded
+    the record as already there (no one was told), rather than made it."""
 
     kind: Kind
     target: Mapping[str, str]
     before: Mapping[str, Any] | None
     after: Mapping[str, Any] | None
+    adopted: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,11 @@ class Applied:
     actor: str
     at: str
     changes: tuple[AuditEntry, ...]
+
+    @property
+    def adopted(self) -> bool:
+        """Whether this apply adopted an account (`apply --adopt`): its entries record what was there."""
+        return bool(self.changes) and all(change.adopted for change in self.changes)
 
 
 #: The two kinds of message in the outbox.

@@ -152,8 +152,10 @@ def test_history_shows_each_apply_newest_first(store_url: str) -> None:
             "target": {"contract": "110001234567", "serial": "399-12345678"},
             "before": {"seats": 2},
             "after": {"seats": 3},
+            "adopted": False,
         }
     ]
+    assert [a["adopted"] for a in applies] == [False, False]
     datetime.fromisoformat(applies[0]["at"])
     assert run("history", "--limit", "1", "--store", store_url)[0] == 0
     _, out, _ = run("history", "--limit", "1", "--store", store_url)

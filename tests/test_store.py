@@ -61,8 +61,9 @@ def test_a_request_already_recorded_is_not_recorded_again(backend: Backend, stor
 
 def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
-    # The store as version 3 left it, with its grants: before teams (0005) and, on SQLite, before
-    # the two indexes of 0004 (PostgreSQL had them from 0001).
+    # The store as version 3 left it, with its grants: before adopted audit entries (0006), teams
+    # (0005) and, on SQLite, before the two indexes of 0004 (PostgreSQL had them from 0001).
+    backend.query(store_url, "ALTER TABLE audit_log DROP COLUMN adopted")
     for table in ("team_access", "team_members", "teams"):
         backend.query(store_url, f"DROP TABLE {table}")
     backend.query(store_url, "ALTER TABLE access DROP COLUMN direct_download")
@@ -74,7 +75,10 @@ def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, stor
     assert before
     assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, and read as it was
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 5
+    assert int(version) == migrations.latest(backend.name) == 6
+    # What was applied before --adopt existed was applied, not adopted.
+    [applied] = open_store(store_url).history(10)
+    assert applied.changes and not applied.adopted and not any(c.adopted for c in applied.changes)
     facts = schema_of(backend, store_url)
     assert {
         "index coordinators_by_email on coordinators (email)",

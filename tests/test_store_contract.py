@@ -19,7 +19,7 @@ import pytest
 from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
 
 from reconciler.apply import apply_plan
-from reconciler.errors import StalePlan, StoreError, StoreExists, StoreNotFound
+from reconciler.errors import AdoptRefused, StalePlan, StoreError, StoreExists, StoreNotFound
 from reconciler.kinds import Kind
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
@@ -563,3 +563,96 @@ def test_a_refused_apply_queues_nothing(any_store_url: str) -> None:
     with pytest.raises(StoreError):
         store.apply(replace(plan_yaml(any_store_url, ACCOUNT), actions=(bad,)), RESELLER, messages("ben"))
     assert store.outbox() == before
+
+
+# --- adopting an account (apply --adopt) -----------------------------------------------------------
+
+
+def test_adopting_records_the_account_as_there_already(any_store_url: str) -> None:
+    store = open_store(any_store_url)
+    plan = plan_yaml(any_store_url, ACCOUNT)
+    assert any(action.notifications for action in plan.actions)  # applied, it would tell people
+    result = apply_plan(store, plan, RESELLER, adopt=True)
+    assert (result.revision, result.messages, result.requests) == (1, (), ())
+    snapshot = store.snapshot()
+    assert snapshot.user_status == {
+        "alice@acme.example": "active",
+        "bob@acme.example": "active",
+        "carol@acme.example": "active",
+    }
+    assert store.outbox() == []
+    [adopted] = store.history(10)
+    assert (adopted.revision, adopted.actor, adopted.adopted) == (1, RESELLER, True)
+    assert [c.kind for c in adopted.changes] == [a.kind for a in plan.actions]
+    assert all(change.adopted for change in adopted.changes)
+    assert plan_yaml(any_store_url, ACCOUNT).actions == ()
+    # What comes after an adoption is applied as ever: invited, told, and not marked adopted.
+    apply_yaml(any_store_url, ACCOUNT + "  - {email: dan@acme.example, first_name: Dan, last_name: Lee}\n")
+    assert store.snapshot().user_status["dan@acme.example"] == "invited"
+    assert [m.message.to for m in store.outbox()] == ["dan@acme.example"]
+    latest, first = store.history(10)
+    assert (latest.adopted, [c.adopted for c in latest.changes], first.adopted) == (False, [False], True)
+
+
+def test_adopting_into_a_store_with_an_account_is_refused_unchanged(
+    any_backend: Backend, any_store_url: str
+) -> None:
+    store = open_store(any_store_url)
+    # Both planned at revision 0, as two adopts at once would be; the first one in wins.
+    first, second = plan_yaml(any_store_url, ACCOUNT), plan_yaml(any_store_url, ACCOUNT)
+    store.apply(first, RESELLER, adopt=True)
+    before = any_backend.contents(any_store_url)
+    with pytest.raises(AdoptRefused) as raised:
+        store.apply(second, RESELLER, adopt=True)  # the check is the store's own, in its transaction
+    assert str(raised.value) == (
+        f"not adopted: {store.url} already holds an account (3 users, 1 contract), and --adopt records "
+        "one only into a store that has none; nothing was changed. Plan and apply the YAML without "
+        "--adopt (each new user is then invited), or adopt it into a new store made with "
+        "`reconciler init --reseller EMAIL`"
+    )
+    assert any_backend.contents(any_store_url) == before
+
+
+def test_a_store_with_only_a_team_holds_an_account(any_store_url: str) -> None:
+    apply_yaml(any_store_url, "version: 1\nteams:\n  - name: Design\n")
+    store = open_store(any_store_url)
+    with pytest.raises(AdoptRefused, match=r"already holds an account \(1 team\)"):
+        store.apply(plan_yaml(any_store_url, ACCOUNT), RESELLER, adopt=True)
+
+
+def test_only_a_reseller_adopts(any_backend: Backend, any_store_url: str) -> None:
+    store = open_store(any_store_url)
+    plan = plan_yaml(any_store_url, ACCOUNT, actor="alice@acme.example")
+    before = any_backend.contents(any_store_url)
+    with pytest.raises(AdoptRefused) as raised:
+        store.apply(plan, "Alice@acme.example", adopt=True)
+    assert str(raised.value) == (
+        f"not adopted: alice@acme.example is not a reseller of this store ({RESELLER}), and only a "
+        "reseller may record an account as already existing; nothing was changed. Ask a reseller to "
+        "run `reconciler apply PATH... --adopt`"
+    )
+    assert any_backend.contents(any_store_url) == before
+
+
+def test_two_adopts_at_once_one_refuses(any_backend: Backend, any_store_url: str) -> None:
+    """Each thread plans against the empty store and adopts; the store lets one in and refuses the other."""
+    plans = [plan_yaml(any_store_url, ACCOUNT), plan_yaml(any_store_url, ACCOUNT)]
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def adopt(plan: Plan) -> None:
+        start.wait()
+        try:
+            open_store(any_store_url).apply(plan, RESELLER, adopt=True)
+            outcomes.append("adopted")
+        except AdoptRefused as refused:
+            outcomes.append(str(refused).split(",")[0])
+
+    threads = [threading.Thread(target=adopt, args=(plan,)) for plan in plans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    where = open_store(any_store_url).url
+    assert sorted(outcomes) == ["adopted", f"not adopted: {where} already holds an account (3 users"]
+    assert [a.revision for a in open_store(any_store_url).history(10)] == [1]

@@ -219,6 +219,12 @@ def plan(
     help="Apply even when the plan removes more than --max-removal-ratio of the users or access.",
 )
 @click.option(
+    "--adopt",
+    is_flag=True,
+    help="Record the YAML as the account that already exists, into a store with none, as a reseller: "
+    "users active, no e-mail, audit entries marked adopted.",
+)
+@click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
     default=DEFAULT_LOCK_TIMEOUT,
@@ -234,6 +240,7 @@ def apply(
     auto_approve: bool,
     request: bool,
     allow_mass_removal: bool,
+    adopt: bool,
     lock_timeout: float,
     max_removal_ratio: float,
     unmanaged: str | None,
@@ -262,18 +269,30 @@ def apply(
     --lock-timeout seconds for another to finish, then fails (exit 1) naming
     who holds the lock.
 
+    --adopt brings an account that already lives in the portal under git:
+    into a store with no users, contracts or teams yet, by one of its
+    resellers, it records the YAML as what is already there: every user
+    active, no e-mail queued, each audit entry marked adopted. It shows the
+    plan and asks as any apply does (--auto-approve skips the question). It
+    takes YAML, not a saved plan, and all of it (no --target, no --request);
+    on a store with an account, or by anyone else, it refuses (exit 1) and
+    changes nothing.
+
     \b
     Example:
       reconciler apply plan.json --auto-approve
       reconciler apply examples/acme --actor orders@cadpartners.example
       reconciler apply account.yaml --actor alice@acme.example --request
+      reconciler apply account/ --adopt --actor orders@cadpartners.example
     """
     smtp = SmtpSettings.from_env(os.environ)  # bad mail settings fail before anything changes
     options = ApplyOptions(
         request=request,
         allow_mass_removal=allow_mass_removal,
+        adopt=adopt,
         planning=_plan_options(max_removal_ratio, unmanaged, targets),
     )
+    verb = "Adopt" if adopt else "Apply"
     with (
         reading_bar() as reading,
         TerminalProgress("Applying", WRITE_BAR_FROM) as writing,
@@ -284,8 +303,8 @@ def apply(
             paths,
             required_actor(actor),  # whose rights the plan may use comes from here, never from a file
             options,
-            show=echo_plan,
-            approve=(lambda plan: None) if auto_approve else (lambda plan: confirm(len(plan.actions))),
+            show=echo_adoption if adopt else echo_plan,
+            approve=(lambda plan: None) if auto_approve else (lambda plan: confirm(len(plan.actions), verb)),
             mail=mail_settings(smtp),
             courier=make_courier(smtp) if smtp else None,
             reading=reading,
@@ -297,9 +316,20 @@ def apply(
     counts = applied.plan.summary()
     summarise(
         lambda: markdown.render_plan(
-            applied.plan, title=f"Applied, now at revision {applied.revision}", limit=markdown.SUMMARY_LIMIT
+            applied.plan,
+            title=f"{'Adopted' if adopt else 'Applied'}, now at revision {applied.revision}",
+            limit=markdown.SUMMARY_LIMIT,
         )
     )
+    if adopt:
+        count = len(applied.plan.actions)
+        click.echo(
+            f"Adopt complete: {count} {plural(count, 'record')} recorded as already there, every user "
+            f"active, no e-mail queued. The store is at revision {applied.revision}."
+        )
+        for note in applied.notes:
+            click.echo(f"Note: {note}", err=True)
+        return
     click.echo(
         f"Apply complete: {counts['add']} added, {counts['change']} changed, {counts['remove']} removed. "
         f"The store is at revision {applied.revision}."
@@ -387,10 +417,20 @@ def echo_plan(the_plan: Plan) -> None:
     echo_lines(render_plan(the_plan, paint))
 
 
-def confirm(count: int) -> None:
+def echo_adoption(the_plan: Plan) -> None:
+    """The plan, then what adopting it means: the same records, nobody told."""
+    echo_plan(the_plan)
+    click.echo(
+        "Adopting: these records are kept as already there; every user active, nobody e-mailed, "
+        "nothing removed."
+    )
+
+
+def confirm(count: int, verb: str = "Apply") -> None:
+    done = "adopted" if verb == "Adopt" else "applied"
     if not sys.stdin.isatty():
         raise ApplyRefused(
-            "not applied: apply asks before changing anything; pass --auto-approve to run unattended"
+            f"not {done}: apply asks before changing anything; pass --auto-approve to run unattended"
         )
-    if not click.confirm(f"Apply these {count} actions?", default=False):
-        raise ApplyRefused("not applied: cancelled")
+    if not click.confirm(f"{verb} these {count} actions?", default=False):
+        raise ApplyRefused(f"not {done}: cancelled")

@@ -46,7 +46,8 @@ def _difference(difference: Difference) -> dict[str, Any]:
 
 
 def history_json(applies: Sequence[Applied]) -> str:
-    """The applies, newest first, each with `revision`, `actor`, `at` and its `actions`."""
+    """The applies, newest first, each with `revision`, `actor`, `at`, `adopted` (made by `apply
+    --adopt`) and its `actions`, each with `adopted` too."""
     return dumps(
         {
             "format_version": FORMAT_VERSION,
@@ -55,8 +56,15 @@ def history_json(applies: Sequence[Applied]) -> str:
                     "revision": applied.revision,
                     "actor": applied.actor,
                     "at": applied.at,
+                    "adopted": applied.adopted,
                     "actions": [
-                        {"kind": c.kind, "target": dict(c.target), "before": c.before, "after": c.after}
+                        {
+                            "kind": c.kind,
+                            "target": dict(c.target),
+                            "before": c.before,
+                            "after": c.after,
+                            "adopted": c.adopted,
+                        }
                         for c in applied.changes
                     ],
                 }

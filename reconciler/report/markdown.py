@@ -304,12 +304,22 @@ def render_history(applies: Sequence[Applied], *, limit: int = SUMMARY_LIMIT) ->
         report.head += ["", "Nothing has been applied to this store yet."]
     for applied in applies:
         count = len(applied.changes)
-        report.body += [
-            f"#### Revision {applied.revision:,}",
-            "",
-            f"Applied by {inert(applied.actor)} at {inert(applied.at)}: {count:,} {plural(count, 'action')}.",
-            "",
+        if applied.adopted:
+            what = (
+                f"Adopted by {inert(applied.actor)} at {inert(applied.at)}: {count:,} "
+                f"{plural(count, 'record')} recorded as already there, nobody told."
+            )
+            items = f"{count:,} adopted {plural(count, 'record')}"
+        else:
+            what = (
+                f"Applied by {inert(applied.actor)} at {inert(applied.at)}: "
+                f"{count:,} {plural(count, 'action')}."
+            )
+            items = f"{count:,} {plural(count, 'action')}"
+        report.body += [f"#### Revision {applied.revision:,}", "", what, ""]
+        lines = [
+            action_line(as_action(change), with_kind=True) + ("   (adopted)" if change.adopted else "")
+            for change in applied.changes
         ]
-        lines = [action_line(as_action(change), with_kind=True) for change in applied.changes]
-        report.fenced("", f"{count:,} {plural(count, 'action')}", lines)
+        report.fenced("", items, lines)
     return report.text(limit, "action", "`reconciler history --format json` has all of it.")

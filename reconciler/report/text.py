@@ -12,7 +12,8 @@ A plan is one line per action, `+` add, `~` change, `-` remove, then a summary:
 
 A drift reads from git to the store, as a change made outside git: `+` the
 store has it and git does not, `-` git has it and the store does not, `~` the
-fields differ (git → store). The history shows each apply as a plan.
+fields differ (git → store). The history shows each apply as a plan; an
+adoption (`apply --adopt`) says so, and marks each of its entries `(adopted)`.
 
 `paint(text, colour)` colours a piece of text; the command line passes one
 that works on a terminal, tests and files get plain text. Every line is
@@ -166,12 +167,21 @@ def render_history(applies: Sequence[Applied], paint: Paint = no_paint) -> Itera
         if index:
             yield ""
         count = len(applied.changes)
-        yield scrub(
-            f"Revision {applied.revision}, applied by {applied.actor} at {applied.at}: "
-            f"{count} {plural(count, 'action')}"
-        )
+        if applied.adopted:
+            yield scrub(
+                f"Revision {applied.revision}, adopted by {applied.actor} at {applied.at}: "
+                f"{count} {plural(count, 'record')} recorded as already there, nobody told"
+            )
+        else:
+            yield scrub(
+                f"Revision {applied.revision}, applied by {applied.actor} at {applied.at}: "
+                f"{count} {plural(count, 'action')}"
+            )
         for change in applied.changes:
-            yield from render_action(as_action(change), paint)
+            lines = list(render_action(as_action(change), paint))
+            if change.adopted:
+                lines[0] += " (adopted)"
+            yield from lines
 
 
 def as_action(change: AuditEntry) -> Action:

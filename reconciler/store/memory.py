@@ -33,10 +33,20 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from reconciler.errors import StoreError, StoreExists, StoreLocked, StoreNotFound
+from reconciler.errors import AdoptRefused, StoreError, StoreExists, StoreLocked, StoreNotFound
 from reconciler.kinds import Effect, Record
 from reconciler.plan import Action, Plan, direct_download
-from reconciler.records import INVITED, Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
+from reconciler.records import (
+    ACTIVE,
+    INVITED,
+    Applied,
+    Message,
+    Note,
+    OutboxEntry,
+    Progress,
+    Request,
+    Snapshot,
+)
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import audit_row, history_from_rows, now_text, snapshot_from_rows
 
@@ -57,7 +67,8 @@ class _Table:
 
     `required` and `defaults` are the fields an action may write (NOT NULL
     without a default, and the rest); `kept` those only the store writes, set
-    when the record is added; `computed` the columns a statement's parameters
+    when the record is added, and `adopted` what an add by `apply --adopt`
+    keeps instead (a user already in the portal is active); `computed` the columns a statement's parameters
     derive from an action's `after` (as the SQL statements do), set by every
     add and change; `from_target` the target keys beyond the
     record's own that an add keeps (a serial's contract); `at_least_one` the
@@ -70,6 +81,7 @@ class _Table:
     required: tuple[str, ...]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     kept: Mapping[str, Any] = field(default_factory=dict)
+    adopted: Mapping[str, Any] = field(default_factory=dict)
     computed: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
     from_target: tuple[str, ...] = ()
     at_least_one: tuple[str, ...] = ()
@@ -95,6 +107,7 @@ _TABLES: dict[Record, _Table] = {
         required=("first_name", "last_name"),
         defaults={"protect": False},
         kept={"status": INVITED, "added_at": _NOW},
+        adopted={"status": ACTIVE},
     ),
     Record.CONTRACT: _Table(
         "contracts", ("contract", "manager", "protect"), required=("manager",), defaults={"protect": False}
@@ -250,11 +263,14 @@ class MemoryStore:
         requests: Sequence[Request] = (),
         progress: Progress | None = None,
         notice: Note | None = None,
+        adopt: bool = False,
     ) -> int:
         now = now_text()
         with self._applying(actor) as db:
+            if adopt:
+                self._check_adoptable(db, actor)
             revision = plan.check_current(str(db.lineage), db.revision)
-            work = _Work(db.tables, now, self.url)
+            work = _Work(db.tables, now, self.url, adopt)
             done = 0
             for _, run in groupby(plan.actions, key=lambda action: action.kind):
                 for action in run:
@@ -265,7 +281,7 @@ class MemoryStore:
             # Every action is in: the rest cannot fail, so the store changes all at once here.
             db.tables = work.tables
             if plan.actions:
-                db.audit.extend(audit_row(revision, actor, now, action) for action in plan.actions)
+                db.audit.extend(audit_row(revision, actor, now, action, adopt) for action in plan.actions)
                 db.revision = revision
             for request in requests:
                 db.requests.setdefault(request.key, request)
@@ -275,6 +291,18 @@ class MemoryStore:
                     queued.add(message.message_id)
                     db.outbox.append(_Mail(OutboxEntry(len(db.outbox) + 1, message, revision, now)))
         return revision
+
+    def _check_adoptable(self, db: _Database, actor: str) -> None:
+        """Raise AdoptRefused unless the store holds no account and `actor` is one of its resellers."""
+        if actor.lower() not in db.resellers:
+            raise AdoptRefused.not_reseller(actor.lower(), db.resellers)
+        counts = {
+            "users": len(db.tables[Record.USER]),
+            "contracts": len(db.tables[Record.CONTRACT]),
+            "teams": len(db.tables[Record.TEAM]),
+        }
+        if any(counts.values()):
+            raise AdoptRefused.not_empty(self.url, counts)
 
     def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
         with self._holding() as db:
@@ -320,7 +348,7 @@ class MemoryStore:
             key = (email.lower(),)
             if key not in users:
                 raise StoreError(f"no user {email} in the store")
-            users[key] = {**users[key], "status": "active"}
+            users[key] = {**users[key], "status": ACTIVE}
 
     def history(self, limit: int) -> tuple[Applied, ...]:
         with self._holding() as db:
@@ -376,10 +404,11 @@ class _Work:
     records name each parent: what a removal and the seats limit look at.
     """
 
-    def __init__(self, tables: Tables, now: str, url: str) -> None:
+    def __init__(self, tables: Tables, now: str, url: str, adopt: bool = False) -> None:
         self.tables = {record: dict(rows) for record, rows in tables.items()}
         self.now = now
         self.url = url
+        self.adopt = adopt
         self.children = {
             reference: Counter(
                 key
@@ -426,6 +455,7 @@ class _Work:
     def _added(self, action: Action, key: Key) -> Row:
         record = action.kind.record
         table = _TABLES[record]
+        kept = {**table.kept, **table.adopted} if self.adopt else table.kept
         after = action.after or {}
         given = {**after, **action.target}
         missing = [name for name in (*table.required, *table.from_target) if name not in given]
@@ -434,7 +464,7 @@ class _Work:
         return {
             **dict(zip(record.keys, key, strict=True)),
             **{name: action.target[name] for name in table.from_target},
-            **{name: self.now if value == _NOW else value for name, value in table.kept.items()},
+            **{name: self.now if value == _NOW else value for name, value in kept.items()},
             **{name: _copied(after.get(name, default)) for name, default in table.defaults.items()},
             **{name: _copied(after[name]) for name in table.required},
             **{name: derive(after) for name, derive in table.computed.items()},

@@ -132,9 +132,10 @@ class PostgresStore(SqlStore):
         requests: Sequence[Request] = (),
         progress: Progress | None = None,
         notice: Note | None = None,
+        adopt: bool = False,
     ) -> int:
         try:
-            return super().apply(plan, actor, outbox, requests, progress, notice)
+            return super().apply(plan, actor, outbox, requests, progress, notice, adopt)
         except _CommitLost as lost:
             return self._settle(lost, plan, actor, notice)
 

@@ -31,6 +31,7 @@ class Store(Protocol):
         requests: Sequence[Request] = (),
         progress: Progress | None = None,
         notice: Note | None = None,
+        adopt: bool = False,
     ) -> int:
         """Run every action of `plan` in one transaction, queue `outbox` and record `requests` in it.
 
@@ -43,6 +44,13 @@ class Store(Protocol):
         (PostgreSQL: the answer to its COMMIT was lost, and asking again found it committed).
         When the answer to the commit is lost and the store cannot tell whether it
         committed, raises OutcomeUnknown.
+
+        With `adopt` (`apply --adopt`), the plan records an account that already
+        exists elsewhere: its users are added `active`, and each audit entry is
+        marked adopted. Inside the transaction, before anything is written, it
+        raises AdoptRefused, leaving the store unchanged, when the store holds
+        any user, contract or team, or `actor` is none of its resellers; so of
+        two adopts at once, the second refuses.
         """
         ...
 

@@ -131,8 +131,10 @@ def history_from_rows(rows: Rows) -> tuple[Applied, ...]:
     applies = []
     for (revision, actor, at), run in groupby(rows, key=lambda row: (row[0], row[1], row[2])):
         changes = tuple(
-            AuditEntry(Kind(kind), json.loads(target), _json_or_none(before), _json_or_none(after))
-            for _, _, _, kind, target, before, after in run
+            AuditEntry(
+                Kind(kind), json.loads(target), _json_or_none(before), _json_or_none(after), bool(adopted)
+            )
+            for _, _, _, kind, target, before, after, adopted in run
         )
         applies.append(Applied(int(revision), actor, at, changes))
     return tuple(applies)
@@ -165,7 +167,8 @@ def request_row(revision: int, now: str, request: Request) -> Params:
     )
 
 
-def audit_row(revision: int, actor: str, now: str, action: Action) -> Params:
+def audit_row(revision: int, actor: str, now: str, action: Action, adopted: bool = False) -> Params:
+    """An action's audit entry; `adopted` when `apply --adopt` recorded it as already there."""
     return (
         revision,
         actor,
@@ -174,4 +177,5 @@ def audit_row(revision: int, actor: str, now: str, action: Action) -> Params:
         to_json(dict(action.target)),
         None if action.before is None else to_json(action.before),
         None if action.after is None else to_json(action.after),
+        adopted,
     )

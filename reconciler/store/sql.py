@@ -17,7 +17,7 @@ from functools import cache
 from itertools import groupby
 from typing import Any
 
-from reconciler.errors import StoreError
+from reconciler.errors import AdoptRefused, StoreError
 from reconciler.plan import Plan
 from reconciler.records import Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
 from reconciler.store import migrations
@@ -94,19 +94,33 @@ class SqlStore(ABC):
         requests: Sequence[Request] = (),
         progress: Progress | None = None,
         notice: Note | None = None,
+        adopt: bool = False,
     ) -> int:
         now = now_text()
+        writes = {**WRITES, **sql.ADOPT_WRITES} if adopt else WRITES
         with self._applying(actor) as db:
             meta = dict(db.execute(self._sql(sql.META_FOR_APPLY[self.dialect])).fetchall())
+            if adopt:  # under the apply lock: of two adopts at once, the second sees the first's account
+                self._check_adoptable(db, actor)
             revision = plan.check_current(meta["lineage"], int(meta["revision"]))
             for kind, rows in _action_batches(plan, now, progress):
-                self._write_rows(db, WRITES[kind][0], rows)
+                self._write_rows(db, writes[kind][0], rows)
             if plan.actions:
-                self._write_rows(db, sql.AUDIT, [audit_row(revision, actor, now, a) for a in plan.actions])
+                audit = [audit_row(revision, actor, now, a, adopt) for a in plan.actions]
+                self._write_rows(db, sql.AUDIT, audit)
                 db.execute(self._sql(sql.REVISION_UPDATE), (str(revision),))
             self._write_rows(db, sql.REQUEST_INSERT, [request_row(revision, now, r) for r in requests])
             self._write_rows(db, sql.OUTBOX_INSERT, [outbox_row(revision, now, m) for m in outbox])
         return revision
+
+    def _check_adoptable(self, db: Connection, actor: str) -> None:
+        """Raise AdoptRefused unless the store holds no account and `actor` is one of its resellers."""
+        resellers = {email for (email,) in db.execute(sql.READS["resellers"]).fetchall()}
+        if actor.lower() not in resellers:
+            raise AdoptRefused.not_reseller(actor.lower(), resellers)
+        users, contracts, teams = db.execute(sql.ACCOUNT_COUNTS).fetchone()
+        if users or contracts or teams:
+            raise AdoptRefused.not_empty(self.url, {"users": users, "contracts": contracts, "teams": teams})
 
     def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
         with self._reading() as db:

@@ -156,8 +156,23 @@ WRITES: dict[Kind, tuple[str, ParamsOf]] = {
     ),
 }
 
+#: What `apply --adopt` writes instead of WRITES: a user already in the portal is active, not invited.
+ADOPT_WRITES: dict[Kind, tuple[str, ParamsOf]] = {
+    Kind.USER_ADD: (
+        "INSERT INTO users (email, first_name, last_name, status, added_at, protected) "
+        "VALUES (?, ?, ?, 'active', ?, ?)",
+        WRITES[Kind.USER_ADD][1],
+    ),
+}
+
 AUDIT = (
-    "INSERT INTO audit_log (revision, actor, at, kind, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO audit_log (revision, actor, at, kind, target, before, after, adopted) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+#: How many users, contracts and teams the store holds: an account, to `apply --adopt`.
+ACCOUNT_COUNTS = (
+    "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM contracts), (SELECT COUNT(*) FROM teams)"
 )
 
 META_INSERT = "INSERT INTO meta (key, value) VALUES (?, ?)"
@@ -222,7 +237,7 @@ OUTBOX_RELEASE = "UPDATE outbox SET claimed_until = NULL WHERE id = ? AND sent_a
 
 #: The audit log of the last `?` applies, newest first, each apply's actions in the order they ran.
 HISTORY = (
-    "SELECT revision, actor, at, kind, target, before, after FROM audit_log "
+    "SELECT revision, actor, at, kind, target, before, after, adopted FROM audit_log "
     "WHERE revision IN (SELECT DISTINCT revision FROM audit_log ORDER BY revision DESC LIMIT ?) "
     "ORDER BY revision DESC, id"
 )
