@@ -28,12 +28,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from reconciler.csvfiles import VIA_SEPARATOR, restored
 from reconciler.diagnostics import Diagnostic, show_value
 from reconciler.errors import InvalidDesiredState
 from reconciler.export import users_yaml
 from reconciler.loading import Source, load_sources
+from reconciler.loading.events import parse
 from reconciler.loading.files import find_sources
 from reconciler.loading.schema import schema_document
 from reconciler.model import DIRECT, Access, User, email_problem
@@ -102,10 +104,11 @@ def import_csv(paths: Sequence[str], contract_paths: Sequence[str] = (), out: st
     none, and whole (a temporary file renamed into place).
     """
     people: dict[str, _Person] = {}
-    problems: list[Diagnostic] = []
+    sources, problems = find_sources(contract_paths) if contract_paths else ([], [])
+    serials = _declared_serials(sources, problems) if contract_paths else None
     skipped = 0
     for path in paths:
-        skipped += _read_file(path, people, problems)
+        skipped += _read_file(path, people, problems, serials)
     if problems:
         raise InvalidDesiredState(problems)
     emails = sorted(people)
@@ -114,7 +117,7 @@ def import_csv(paths: Sequence[str], contract_paths: Sequence[str] = (), out: st
     preamble += "# Made by `reconciler import csv` from " + ", ".join(Path(p).name for p in paths) + ".\n"
     text = users_yaml(users, preamble)
     if contract_paths:
-        _check_with_contracts(text, paths, contract_paths, [people[e] for e in emails])
+        _check_with_contracts(text, paths, sources, [people[e] for e in emails])
     if out is not None:
         _write_whole(Path(out), text)
     grants = sum(len(u.access) for u in users)
@@ -126,7 +129,9 @@ def _user(email: str, person: _Person) -> User:
     return User(email, person.first_name, person.last_name, access)
 
 
-def _read_file(path: str, people: dict[str, _Person], problems: list[Diagnostic]) -> int:
+def _read_file(
+    path: str, people: dict[str, _Person], problems: list[Diagnostic], serials: frozenset[str] | None
+) -> int:
     """Add the users of the CSV at `path` to `people`, and its problems to `problems`; returns how many
     rows of team access it skipped."""
     try:
@@ -136,7 +141,7 @@ def _read_file(path: str, people: dict[str, _Person], problems: list[Diagnostic]
         return 0
     with stream:
         try:
-            return _read_rows(path, stream, people, problems)
+            return _read_rows(path, stream, people, problems, serials)
         except UnicodeDecodeError:
             problems.append(_not_utf8(path))
             return 0
@@ -146,7 +151,11 @@ def _read_file(path: str, people: dict[str, _Person], problems: list[Diagnostic]
 
 
 def _read_rows(
-    path: str, stream: Iterable[str], people: dict[str, _Person], problems: list[Diagnostic]
+    path: str,
+    stream: Iterable[str],
+    people: dict[str, _Person],
+    problems: list[Diagnostic],
+    serials: frozenset[str] | None,
 ) -> int:
     lines = iter(stream)
     first = next(lines, "")
@@ -185,12 +194,16 @@ def _read_rows(
         values = {
             meaning: restored(row[index]) if index < len(row) else "" for meaning, index in indices.items()
         }
-        skipped += _read_row(values, place, people, problems)
+        skipped += _read_row(values, place, people, problems, serials)
     return skipped
 
 
 def _read_row(
-    values: dict[str, str], place: _Place, people: dict[str, _Person], problems: list[Diagnostic]
+    values: dict[str, str],
+    place: _Place,
+    people: dict[str, _Person],
+    problems: list[Diagnostic],
+    serials: frozenset[str] | None,
 ) -> int:
     email = values["email"].strip()
     found = len(problems)
@@ -232,6 +245,9 @@ def _read_row(
         problems.append(
             place.at("serial", f'{show_value(serial)} is not a serial number (like "399-12345678")')
         )
+        return 0
+    if serials is not None and serial not in serials:
+        problems.append(place.at("serial", f"no contract declares the serial {show_value(serial)}"))
         return 0
     word = values.get("download", "").strip().lower()
     if word not in TRUE_WORDS and word not in FALSE_WORDS:
@@ -318,14 +334,34 @@ def _not_utf8(path: str) -> Diagnostic:
     return Diagnostic(path, 0, 0, "", f"the file is not UTF-8; {RESAVE}")
 
 
+def _declared_serials(sources: Sequence[Source], problems: list[Diagnostic]) -> frozenset[str] | None:
+    """The serials the contract files declare, so that each row's can be checked as it is read; None
+    (no check) when a file cannot be parsed, whose problems join `problems`."""
+    serials: set[str] = set()
+    readable = True
+    for source in sources:
+        parsed = parse(source)
+        problems.extend(parsed.problems)
+        readable = readable and not parsed.problems
+        document = parsed.document if isinstance(parsed.document, dict) else {}
+        for contract in _list(document.get("contracts")):
+            for serial in _list(contract.get("serials") if isinstance(contract, dict) else None):
+                if isinstance(serial, dict) and isinstance(serial.get("number"), str):
+                    serials.add(serial["number"])
+    return frozenset(serials) if readable else None
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _check_with_contracts(
-    text: str, paths: Sequence[str], contract_paths: Sequence[str], people: Sequence[_Person]
+    text: str, paths: Sequence[str], sources: Sequence[Source], people: Sequence[_Person]
 ) -> None:
     """Validate the users file with the contract files, as `validate` would; raise with what it finds,
     each problem in the users placed back on the CSV row it came from."""
-    sources, problems = find_sources(contract_paths)
     name = f"{paths[0]} (as YAML)"
-    loaded = load_sources([*sources, Source(name, text.encode("utf-8"))], problems)
+    loaded = load_sources([*sources, Source(name, text.encode("utf-8"))])
     if loaded.state is not None:
         return
     raise InvalidDesiredState([_placed_back(d, name, people) for d in loaded.problems])
