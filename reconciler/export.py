@@ -12,6 +12,7 @@ tests check both versions read every export back as it was.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -110,6 +111,16 @@ def export_yaml(state: DesiredState, contract: str | None = None) -> str:
     }
     if teams:
         document["teams"] = [_team(t) for t in teams]
+    return _document_text(document)
+
+
+def users_yaml(users: Iterable[User], preamble: str = "") -> str:
+    """A file of `users` alone (`version: 1` and `users:`), as `export_yaml` writes them, after the
+    comment lines of `preamble`: the file `import csv` makes, for the contracts' files beside it."""
+    return preamble + _document_text({"version": 1, "users": [_user(u) for u in users]})
+
+
+def _document_text(document: dict[str, Any]) -> str:
     lines: list[str] = []
     _emit(document, 0, lines)
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ adds the commands of one concern to it:
     changes   validate, plan, apply, show
     mail      notify, outbox (and the delivery after an apply)
     reports   drift, history
-    account   init, export, users activate
+    account   init, export, import csv, users activate
 """
 
 from reconciler.cli import account, changes, mail, reports  # noqa: F401 - importing them adds their commands

@@ -1,11 +1,13 @@
-"""init, export and users: the store itself."""
+"""init, export, import csv and users: the store itself, and what goes in and out of it."""
 
 from __future__ import annotations
 
 import click
 
 from reconciler.cli.app import cli, store_option
-from reconciler.errors import InputError
+from reconciler.csvfiles.export import export_csv
+from reconciler.csvfiles.import_ import import_csv
+from reconciler.errors import InputError, plural
 from reconciler.export import export_yaml
 from reconciler.model import is_email
 from reconciler.store import open_store, redact_url
@@ -42,19 +44,83 @@ def init(resellers: tuple[str, ...], store_url: str) -> None:
 
 @cli.command()
 @click.option("--contract", metavar="NUMBER", help="Only this contract and the users it concerns.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["yaml", "csv"]),
+    default="yaml",
+    show_default=True,
+    help="yaml: desired state; csv: one row per user and effective grant, for a spreadsheet.",
+)
+@click.option("--bom", is_flag=True, help="With --format csv: start with a UTF-8 byte-order mark, for Excel.")
 @store_option
-def export(contract: str | None, store_url: str) -> None:
-    """Print the store as desired-state YAML.
+def export(contract: str | None, output_format: str, bom: bool, store_url: str) -> None:
+    """Print the store as desired-state YAML, or as CSV.
 
-    A plan of the full export shows no changes. Strings that YAML 1.1 or 1.2
-    would misread (NO, on, 0755, long numbers) are quoted.
+    A plan of the full YAML export shows no changes. Strings that YAML 1.1
+    or 1.2 would misread (NO, on, 0755, long numbers) are quoted.
+
+    The CSV has the header
+    email,first_name,last_name,status,contract,serial,product,group,download,via:
+    one row per effective grant (via: direct;team:NAME), a user without
+    access on one row with the grant columns empty, sorted by e-mail then
+    serial. A cell that a spreadsheet would run as a formula (=, +, -, @)
+    starts with a ' (import csv takes it off). UTF-8 without a byte-order
+    mark unless --bom: Excel needs one to show accented names right.
 
     \b
     Example:
       reconciler export > account.yaml
       reconciler export --contract 110001234567
+      reconciler export --format csv --bom > users.csv
     """
-    click.echo(export_yaml(open_store(store_url).snapshot().state, contract), nl=False)
+    snapshot = open_store(store_url).snapshot()
+    if output_format == "csv":
+        for piece in export_csv(snapshot, contract, bom):
+            click.echo(piece, nl=False)
+    else:
+        click.echo(export_yaml(snapshot.state, contract), nl=False)
+
+
+@cli.group(name="import")
+def import_() -> None:
+    """Make desired-state YAML from what another tool keeps."""
+
+
+@import_.command(name="csv")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--contracts",
+    "contract_paths",
+    multiple=True,
+    metavar="PATH",
+    help="Validate the users with these contract files or folders, as validate would; repeat for several.",
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the YAML to FILE (whole, or not at all).")
+def import_csv_command(files: tuple[str, ...], contract_paths: tuple[str, ...], out: str | None) -> None:
+    """Make a desired-state users file from CSV files.
+
+    FILE is the portal's bulk-import CSV (First name,Last name,Email address)
+    or a file that export --format csv wrote (rows whose via has no
+    "direct" are a team's access and are skipped; the user stays). Headers
+    are matched ignoring case, spaces and underscores; "," or ";"; UTF-8 with
+    or without a byte-order mark. Every problem is reported at once, as
+    file:row:column: header: message (row 1 is the header), and nothing is
+    written. Exits 0 when the files could be read, 1 when not.
+
+    \b
+    Example:
+      reconciler import csv portal-users.csv --out account/users.yaml
+      reconciler import csv users.csv --contracts account/contracts.yaml --out account/users.yaml
+    """
+    imported = import_csv(files, contract_paths, out)
+    if out is None:
+        click.echo(imported.text, nl=False)
+    users, grants, skipped = imported.users, imported.grants, imported.skipped
+    said = f"Imported {users} {plural(users, 'user')} with {grants} {plural(grants, 'grant')} of their own"
+    said += f" into {out}" if out else ""
+    said += f"; skipped {skipped} {plural(skipped, 'row')} of team access" if skipped else ""
+    click.echo(said + ".", err=True)
 
 
 @cli.group()
