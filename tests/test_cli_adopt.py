@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from conftest import ACCOUNT, EXAMPLES, RESELLER, ROOT, Backend, WriteYaml, apply_yaml
 from terminal import run_on_terminal
@@ -158,3 +159,74 @@ def test_adopt_asks_on_a_terminal(
     assert b"nobody e-mailed" in output
     assert open_store(store_url).snapshot().revision == revision
     assert open_store(store_url).outbox() == []
+
+
+# --- the whole way in, as the README's "Adopting an existing account" walks it ---------------------
+
+
+def test_from_the_portals_csv_to_a_first_plan_that_changes_nothing(store_url: str, tmp_path: Path) -> None:
+    """The README's four steps: import the portal's users with the contracts written by hand, validate,
+    adopt into a new store, plan: no change, nobody invited."""
+    account = tmp_path / "account"
+    account.mkdir()
+    (account / "contracts.yaml").write_text(
+        (EXAMPLES / "acme" / "contracts.yaml").read_text(encoding="utf-8")
+    )
+    portal = tmp_path / "portal-users.csv"
+    portal.write_text(
+        "First name,Last name,Email address\r\n"
+        "Alice,Moreau,alice.moreau@acme.example\r\n"
+        "Bob,Okafor,bob.okafor@acme.example\r\n"
+        "Dana,Lund,Dana.Lund@acme.example\r\n"
+        'Ødegård,"Smith, Jr.",carol.smith@acme.example\r\n',
+        encoding="utf-8",
+    )
+    users = account / "users.yaml"
+    code, _, err = run(
+        "import", "csv", str(portal), "--contracts", str(account / "contracts.yaml"), "--out", str(users)
+    )
+    assert (code, err) == (0, f"Imported 4 users with 0 grants of their own into {users}.\n")
+    assert run("validate", str(account))[0] == 0
+    code, out, err = adopt(store_url, str(account))
+    assert (code, err) == (0, "")
+    store = open_store(store_url)
+    assert set(store.snapshot().user_status.values()) == {"active"}
+    assert store.outbox() == []
+    code, out, _ = run("plan", str(account), "--detailed-exitcode", "--actor", RESELLER, "--store", store_url)
+    assert code == 0, out
+    assert out.endswith("Plan: 0 to add, 0 to change, 0 to remove, 0 blocked.\n")
+
+
+def test_an_account_moved_to_a_new_store_by_csv_keeps_every_grant_and_tells_nobody(
+    store_url: str, tmp_path: Path
+) -> None:
+    """From one store to another without teams: export the users as CSV, import them with the contracts,
+    adopt the result into an empty store, and it plans to no change there."""
+    old = f"sqlite:///{tmp_path / 'old.db'}"
+    open_store(old).initialize([RESELLER])
+    apply_yaml(old, ACCOUNT)
+    exported = tmp_path / "users.csv"
+    code, csv_text, _ = run("export", "--format", "csv", "--store", old)
+    assert code == 0
+    exported.write_text(csv_text, encoding="utf-8")
+    account = tmp_path / "account"
+    account.mkdir()
+    contracts = yaml.safe_load(ACCOUNT)
+    contracts.pop("users")
+    (account / "contracts.yaml").write_text(yaml.safe_dump(contracts), encoding="utf-8")
+    code, _, err = run(
+        "import",
+        "csv",
+        str(exported),
+        "--contracts",
+        str(account / "contracts.yaml"),
+        "--out",
+        str(account / "users.yaml"),
+    )
+    assert code == 0, err
+    assert adopt(store_url, str(account))[0] == 0
+    store = open_store(store_url)
+    assert store.snapshot().grants == open_store(old).snapshot().grants
+    assert store.outbox() == []
+    code, out, _ = run("plan", str(account), "--detailed-exitcode", "--actor", RESELLER, "--store", store_url)
+    assert code == 0, out
