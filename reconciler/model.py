@@ -182,12 +182,23 @@ _ONLY_DIRECT = (DIRECT,)
 
 def effective_access(state: DesiredState) -> Grants:
     """Every user's effective access to every serial: direct grants and team grants, together."""
-    grants: Grants = {
-        (user.email, access.serial): Grant(access.download, _ONLY_DIRECT, access.download)
-        for user in state.users
-        for access in user.access
-    }
-    for team in state.teams:  # sorted by name, so each grant's sources come out sorted
+    grants = team_grants(state.teams)
+    for user in state.users:
+        for access in user.access:
+            key = (user.email, access.serial)
+            through_teams = grants.get(key)
+            if through_teams is None:
+                grants[key] = Grant(access.download, _ONLY_DIRECT, access.download)
+            else:
+                download = access.download or through_teams.download
+                grants[key] = Grant(download, (DIRECT, *through_teams.via), access.download)
+    return grants
+
+
+def team_grants(teams: Iterable[Team]) -> Grants:
+    """The access `teams` give their members, each grant's sources sorted as the teams are (by name)."""
+    grants: Grants = {}
+    for team in teams:
         source = team.source
         for member in team.members:
             for access in team.access:
@@ -196,8 +207,7 @@ def effective_access(state: DesiredState) -> Grants:
                 if found is None:
                     grants[key] = Grant(access.download, (source,))
                 else:
-                    download = found.download or access.download
-                    grants[key] = Grant(download, (*found.via, source), found.direct_download)
+                    grants[key] = Grant(found.download or access.download, (*found.via, source))
     return grants
 
 

@@ -22,6 +22,7 @@ from reconciler.model import (
     Shipping,
     Team,
     User,
+    team_grants,
 )
 from reconciler.plan import Action
 from reconciler.records import Applied, AuditEntry, Message, OutboxEntry, Request, Snapshot
@@ -92,16 +93,13 @@ def _teams_from_rows(rows: Mapping[str, Rows]) -> tuple[Team, ...]:
 def _grants_from_rows(access: Rows, teams: Sequence[Team]) -> Grants:
     """The effective access the store keeps, each grant's sources as its teams say (the store keeps
     which teams give what, not which gave each grant: moving between two teams changes no grant)."""
-    giving: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for team in teams:  # sorted by name, so each grant's sources come out sorted
-        for member in team.members:
-            for team_access in team.access:
-                giving[(member, team_access.serial)].append(team.source)
+    giving = team_grants(teams)  # the teams are sorted by name, so each grant's sources come out sorted
     grants: Grants = {}
     for email, serial, download, direct in access:
         key = (email, serial)
-        sources = giving.get(key, ())
-        via = (DIRECT, *sources) if direct is not None else tuple(sources)
+        through_teams = giving.get(key)
+        sources = through_teams.via if through_teams is not None else ()
+        via = (DIRECT, *sources) if direct is not None else sources
         grants[key] = Grant(bool(download), via, None if direct is None else bool(direct))
     return grants
 
