@@ -196,12 +196,9 @@ def _check_adopt_options(paths: Sequence[str], options: ApplyOptions) -> None:
 def check_adoptable(snapshot: Snapshot, actor: str, where: str) -> None:
     """Raise AdoptRefused unless the store `snapshot` shows holds no account and `actor` is one of its
     resellers (the store checks again inside the apply's transaction)."""
-    if actor.lower() not in snapshot.resellers:
-        raise AdoptRefused.not_reseller(actor.lower(), snapshot.resellers)
     state = snapshot.state
     counts = {"users": len(state.users), "contracts": len(state.contracts), "teams": len(state.teams)}
-    if any(counts.values()):
-        raise AdoptRefused.not_empty(where, counts)
+    AdoptRefused.unless_adoptable(where, actor, snapshot.resellers, counts)
 
 
 def as_adoption(plan: Plan) -> Plan:

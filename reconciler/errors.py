@@ -94,23 +94,27 @@ class AdoptRefused(ApplyRefused):
     """`apply --adopt` will not run: the store holds an account already, or the actor is no reseller."""
 
     @classmethod
-    def not_empty(cls, where: str, counts: Mapping[str, int]) -> AdoptRefused:
-        """The store at `where` holds `counts` records of each kind (users, contracts, teams)."""
-        held = ", ".join(f"{n} {plural(n, word[:-1], word)}" for word, n in counts.items() if n)
-        return cls(
-            f"not adopted: {where} already holds an account ({held}), and --adopt records one only into a "
-            "store that has none; nothing was changed. Plan and apply the YAML without --adopt (each new "
-            "user is then invited), or adopt it into a new store made with `reconciler init --reseller EMAIL`"
-        )
-
-    @classmethod
-    def not_reseller(cls, actor: str, resellers: Collection[str]) -> AdoptRefused:
-        """`actor` is none of the store's `resellers`."""
-        return cls(
-            f"not adopted: {actor} is not a reseller of this store ({', '.join(sorted(resellers))}), "
-            "and only a reseller may record an account as already existing; nothing was changed. "
-            "Ask a reseller to run `reconciler apply PATH... --adopt`"
-        )
+    def unless_adoptable(
+        cls, where: str, actor: str, resellers: Collection[str], counts: Mapping[str, int]
+    ) -> None:
+        """Raise one unless `actor` is one of the store's `resellers` and the store at `where` holds
+        none of `counts` (its users, contracts and teams): the one rule of who adopts into what, which
+        the apply checks first and the stores again in their transactions."""
+        actor = actor.lower()
+        if actor not in resellers:
+            raise cls(
+                f"not adopted: {actor} is not a reseller of this store ({', '.join(sorted(resellers))}), "
+                "and only a reseller may record an account as already existing; nothing was changed. "
+                "Ask a reseller to run `reconciler apply PATH... --adopt`"
+            )
+        if any(counts.values()):
+            held = ", ".join(f"{n} {plural(n, word[:-1], word)}" for word, n in counts.items() if n)
+            raise cls(
+                f"not adopted: {where} already holds an account ({held}), and --adopt records one only "
+                "into a store that has none; nothing was changed. Plan and apply the YAML without --adopt "
+                "(each new user is then invited), or adopt it into a new store made with "
+                "`reconciler init --reseller EMAIL`"
+            )
 
 
 class PlanBlocked(ReconcilerError):

@@ -294,15 +294,12 @@ class MemoryStore:
 
     def _check_adoptable(self, db: _Database, actor: str) -> None:
         """Raise AdoptRefused unless the store holds no account and `actor` is one of its resellers."""
-        if actor.lower() not in db.resellers:
-            raise AdoptRefused.not_reseller(actor.lower(), db.resellers)
         counts = {
             "users": len(db.tables[Record.USER]),
             "contracts": len(db.tables[Record.CONTRACT]),
             "teams": len(db.tables[Record.TEAM]),
         }
-        if any(counts.values()):
-            raise AdoptRefused.not_empty(self.url, counts)
+        AdoptRefused.unless_adoptable(self.url, actor, db.resellers, counts)
 
     def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
         with self._holding() as db:

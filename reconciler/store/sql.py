@@ -116,11 +116,9 @@ class SqlStore(ABC):
     def _check_adoptable(self, db: Connection, actor: str) -> None:
         """Raise AdoptRefused unless the store holds no account and `actor` is one of its resellers."""
         resellers = {email for (email,) in db.execute(sql.READS["resellers"]).fetchall()}
-        if actor.lower() not in resellers:
-            raise AdoptRefused.not_reseller(actor.lower(), resellers)
         users, contracts, teams = db.execute(sql.ACCOUNT_COUNTS).fetchone()
-        if users or contracts or teams:
-            raise AdoptRefused.not_empty(self.url, {"users": users, "contracts": contracts, "teams": teams})
+        counts = {"users": users, "contracts": contracts, "teams": teams}
+        AdoptRefused.unless_adoptable(self.url, actor, resellers, counts)
 
     def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
         with self._reading() as db:
