@@ -86,19 +86,10 @@ def _emit(value: dict[str, Any], indent: int, out: list[str], first_prefix: str 
 def export_yaml(state: DesiredState, contract: str | None = None) -> str:
     """`state` as YAML; with `contract`, only it, the teams that give its serials and the users it
     concerns (InputError if it has none). A user's own grants stay under the user, a team's under it."""
-    contracts = [c for c in state.contracts if contract is None or c.number == contract]
-    if contract is not None and not contracts:
-        raise InputError(f"no contract {contract} in the store")
-    users, teams = list(state.users), list(state.teams)
+    contracts, users, teams = list(state.contracts), list(state.users), list(state.teams)
     if contract is not None:
+        contracts, teams, people = contract_part(state, contract)
         serials = {s.number for c in contracts for s in c.serials}
-        teams = [
-            replace(t, access=tuple(a for a in t.access if a.serial in serials))
-            for t in teams
-            if any(a.serial in serials for a in t.access)
-        ]
-        people = {p for c in contracts for p in (c.manager, *(k.email for k in c.coordinators))}
-        people.update(member for t in teams for member in t.members)
         users = [
             _only_access_to(u, serials)
             for u in users
@@ -112,6 +103,24 @@ def export_yaml(state: DesiredState, contract: str | None = None) -> str:
     if teams:
         document["teams"] = [_team(t) for t in teams]
     return _document_text(document)
+
+
+def contract_part(state: DesiredState, contract: str) -> tuple[list[Contract], list[Team], set[str]]:
+    """What `export --contract` covers of `state`: the contract, the teams that give its serials (their
+    access cut to those serials) and the people it concerns by role: its Contract Manager, its
+    coordinators and those teams' members. InputError when the store has no such contract."""
+    contracts = [c for c in state.contracts if c.number == contract]
+    if not contracts:
+        raise InputError(f"no contract {contract} in the store")
+    serials = {s.number for c in contracts for s in c.serials}
+    teams = [
+        replace(t, access=tuple(a for a in t.access if a.serial in serials))
+        for t in state.teams
+        if any(a.serial in serials for a in t.access)
+    ]
+    people = {p for c in contracts for p in (c.manager, *(k.email for k in c.coordinators))}
+    people.update(member for t in teams for member in t.members)
+    return contracts, teams, people
 
 
 def users_yaml(users: Iterable[User], preamble: str = "") -> str:

@@ -15,7 +15,7 @@ import io
 from collections.abc import Iterator
 
 from reconciler.csvfiles import HEADER, VIA_SEPARATOR, defused
-from reconciler.errors import InputError
+from reconciler.export import contract_part
 from reconciler.records import Snapshot
 
 #: Rows written between two pieces of text handed back: large enough to be cheap, small to stream.
@@ -30,20 +30,14 @@ def export_csv(snapshot: Snapshot, contract: str | None = None, bom: bool = Fals
     when there is no such contract). A user without a grant is one row with the grant columns empty.
     """
     state = snapshot.state
-    contracts = [c for c in state.contracts if contract is None or c.number == contract]
-    if contract is not None and not contracts:
-        raise InputError(f"no contract {contract} in the store")
+    contracts, concerned = list(state.contracts), None
+    if contract is not None:
+        contracts, _, concerned = contract_part(state, contract)
     serials = {s.number: (c.number, s.product, s.group or "") for c in contracts for s in c.serials}
     by_user: dict[str, list[str]] = {}
     for email, serial in snapshot.grants:
         if serial in serials:
             by_user.setdefault(email, []).append(serial)
-    if contract is None:
-        concerned = None
-    else:
-        teams = [t for t in state.teams if any(a.serial in serials for a in t.access)]
-        concerned = {p for c in contracts for p in (c.manager, *(k.email for k in c.coordinators))}
-        concerned.update(m for t in teams for m in t.members)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if bom:
