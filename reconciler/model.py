@@ -105,6 +105,7 @@ class Contract:
     coordinators: tuple[Coordinator, ...] = ()
     serials: tuple[Serial, ...] = ()
     protect: bool = False
+    ends: str | None = None  # the day the contract ends, ISO 8601 ("2027-03-31"); None when not said
 
     def coordinator_of(self, serial: Serial) -> str:
         """Who coordinates `serial`: its named SC, or else the CM (R4)."""
@@ -240,7 +241,13 @@ def _contract(raw: Mapping[str, Any]) -> Contract:
         ),
         serials=tuple(sorted((_serial(s) for s in raw.get("serials", ())), key=lambda s: s.number)),
         protect=raw.get("protect", False),
+        ends=_iso_date(raw.get("ends")),
     )
+
+
+def _iso_date(value: Any) -> str | None:
+    """A date as ISO 8601 text, whether YAML gave it quoted (text) or plain (a date)."""
+    return None if value is None else str(value)
 
 
 def _coordinator(raw: Mapping[str, Any]) -> Coordinator:

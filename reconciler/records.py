@@ -180,3 +180,53 @@ class Drift:
             "differ": len(self.differ),
             "stale_invites": len(self.stale_invites),
         }
+
+
+@dataclass(frozen=True)
+class SerialUsage:
+    """How one serial's seats are used: `assigned` users have access (each counts once, R8), of whom
+    `invited` have not signed in yet; `stale_invites` lists those invited `Usage.stale_after_days` or
+    more ago (empty when not asked)."""
+
+    number: str
+    product: str
+    group: str | None
+    coordinator: str
+    seats: int
+    assigned: int
+    invited: int
+    stale_invites: tuple[StaleInvite, ...] = ()
+
+    @property
+    def free(self) -> int:
+        """Seats nobody uses (never below 0: a store may hold more users than seats after a cut)."""
+        return max(self.seats - self.assigned, 0)
+
+    @property
+    def full(self) -> bool:
+        return self.assigned >= self.seats
+
+
+@dataclass(frozen=True)
+class ContractUsage:
+    """One contract before its renewal: when it ends, how many days are left as of `Usage.today`
+    (negative once it has ended), whether that is within `Usage.renewal_days`, and its serials."""
+
+    number: str
+    manager: str
+    ends: str | None
+    days_left: int | None
+    renewal_due: bool
+    serials: tuple[SerialUsage, ...] = ()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The seat and renewal report of a store at one revision, as of `today` (ISO date)."""
+
+    lineage: str
+    revision: int
+    today: str
+    renewal_days: int
+    stale_after_days: int | None
+    contracts: tuple[ContractUsage, ...] = ()
