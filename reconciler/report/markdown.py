@@ -16,14 +16,14 @@ line (report/fitting.py).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.errors import plural
-from reconciler.kinds import Effect, Event, Kind, Record
+from reconciler.kinds import Effect, Kind
 from reconciler.plan import Action, Plan
 from reconciler.records import Applied, Drift
+from reconciler.report import grouping
 from reconciler.report.escaping import inert, literal
 from reconciler.report.fitting import FOLD_AFTER, Report
 from reconciler.report.notes import plan_notes
@@ -39,7 +39,6 @@ DRIFT_MARKER = "<!-- reconciler:drift -->"
 HISTORY_MARKER = "<!-- reconciler:history -->"
 
 SYMBOLS = {Effect.ADD: "+", Effect.CHANGE: "!", Effect.REMOVE: "-"}
-EFFECT_WORDS = {Effect.ADD: "to add", Effect.CHANGE: "to change", Effect.REMOVE: "to remove"}
 
 
 def _counts_table(headers: Sequence[str], values: Iterable[int]) -> list[str]:
@@ -63,18 +62,6 @@ def action_line(action: Action, with_kind: bool = False) -> str:
     if not action.permitted:
         line += "   (blocked)"
     return literal(line)
-
-
-def _effects(actions: Sequence[Action]) -> str:
-    """`4 to add, 1 blocked`: what a group of actions does."""
-    counts: dict[Effect, int] = {}
-    for action in actions:
-        counts[action.effect] = counts.get(action.effect, 0) + 1
-    words = [f"{count:,} {EFFECT_WORDS[effect]}" for effect, count in counts.items()]
-    blocked = sum(not a.permitted for a in actions)
-    if blocked:
-        words.append(f"{blocked:,} blocked")
-    return ", ".join(words)
 
 
 def render_plan(
@@ -109,7 +96,7 @@ def render_plan(
     for heading, blocks in _sections(plan.actions):
         report.body += ["", heading, ""]
         for (title, html_title), actions in blocks:
-            effects = _effects(actions)
+            effects = grouping.effects(actions)
             report.fenced(
                 f"**{title}**: {effects}",
                 f"<b>{html_title}</b>: {effects}",
@@ -124,41 +111,19 @@ def render_plan(
     return report.text(limit, "action", where)
 
 
-#: A section of a plan report: its heading, and its blocks, each with its title (markdown, HTML).
-_Section = tuple[str, list[tuple[tuple[str, str], list[Action]]]]
-#: The blocks of a team's section: its own record, its members and its access, each in one block.
-_TEAM_BLOCKS = {Record.TEAM: "team", Record.TEAM_MEMBER: "members", Record.TEAM_ACCESS: "access"}
-
-
-def _sections(actions: Sequence[Action]) -> list[_Section]:
-    """The actions grouped for reading: users; each team, its record, its members and its access in one
-    block each; each contract, by kind (the access a team gives users is there, under its serials)."""
-    sections: dict[tuple[int, str], dict[tuple[int, str], list[Action]]] = {}
-    for action in actions:
-        record = action.kind.record
-        if record in _TEAM_BLOCKS:
-            section = (_TEAMS, action.target["team"])
-            block = (list(_TEAM_BLOCKS).index(record), _TEAM_BLOCKS[record])
-        else:
-            contract = "" if record is Record.USER else action.target.get("contract", "")
-            section = (_CONTRACTS, contract) if contract else (_USERS, "")
-            block = (action.kind.rank, action.kind)
-        sections.setdefault(section, {}).setdefault(block, []).append(action)
+def _sections(actions: Sequence[Action]) -> list[tuple[str, list[tuple[tuple[str, str], list[Action]]]]]:
+    """The actions grouped for reading (report/grouping.py): each section's heading, and its blocks,
+    each with its title (markdown, HTML)."""
     return [
         (
-            _HEADINGS[place].format(name=inert(name)),
-            [(_block_title(t), found) for (_, t), found in sorted(blocks.items())],
+            "#### " + section.heading(inert(section.name)),
+            [(_block_title(block.title), block.actions) for block in section.blocks],
         )
-        for (place, name), blocks in sorted(sections.items())
+        for section in grouping.plan_sections(actions)
     ]
 
 
-#: The sections of a plan report, in the order they come.
-_USERS, _TEAMS, _CONTRACTS = range(3)
-_HEADINGS = {_USERS: "#### Users", _TEAMS: "#### Team {name}", _CONTRACTS: "#### Contract {name}"}
-
-
-def _block_title(title: str) -> tuple[str, str]:
+def _block_title(title: Kind | str) -> tuple[str, str]:
     if isinstance(title, Kind):
         return _kind(title), _kind(title, html=True)
     return title, title
@@ -166,10 +131,7 @@ def _block_title(title: str) -> tuple[str, str]:
 
 def _mail_section(report: Report, plan: Plan) -> None:
     """Who will be e-mailed, and about what: a reviewer sees the mail before it goes."""
-    heard: dict[str, Counter[Event]] = {}
-    for action in plan.actions:
-        for notification in action.notifications:
-            heard.setdefault(notification.to, Counter())[notification.event] += 1
+    heard = grouping.who_hears(plan)
     if not heard:
         return
     people = len(heard)
@@ -182,10 +144,9 @@ def _mail_section(report: Report, plan: Plan) -> None:
         "| person | hears of |",
         "| --- | --- |",
     ]
-    for person in sorted(heard):
+    for person, events_heard in heard:
         events = ", ".join(
-            EVENT_NAMES[event] + (f" ×{count}" if count > 1 else "")
-            for event, count in sorted(heard[person].items())
+            EVENT_NAMES[event] + (f" ×{count}" if count > 1 else "") for event, count in events_heard
         )
         report.body.append(f"| {inert(person)} | {inert(events)} |")
     report.body += ["", "</details>"]
