@@ -205,10 +205,13 @@ def echo_report(
     as_json: Callable[[], str],
     as_markdown: Callable[[], str],
     as_text: Callable[[], Iterable[str]],
+    as_html: Callable[[], str] | None = None,
 ) -> None:
     """Print a report in the format asked for; only that one is rendered, text streams line by line."""
     if output_format == "json":
         click.echo(as_json(), nl=False)
+    elif output_format == "html" and as_html is not None:
+        click.echo(as_html(), nl=False)
     elif output_format == "markdown":
         click.echo(as_markdown(), nl=False)
     else:

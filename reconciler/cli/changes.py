@@ -41,6 +41,7 @@ from reconciler.notify.smtp import SmtpSettings
 from reconciler.operations import plan_account
 from reconciler.plan import Plan
 from reconciler.report import markdown
+from reconciler.report.html import plan_html
 from reconciler.report.text import render_plan
 from reconciler.store import DEFAULT_LOCK_TIMEOUT, open_store
 from reconciler.wording import target_label
@@ -142,7 +143,9 @@ def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tupl
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @format_option(
-    ["text", "markdown", "json"], "How to print the plan; markdown is made for a pull-request comment."
+    ["text", "markdown", "json", "html"],
+    "How to print the plan; markdown is made for a pull-request comment, html is one page to open, "
+    "print or forward.",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, writable=True), help="Save the plan as JSON, for apply."
@@ -181,6 +184,7 @@ def plan(
       reconciler plan examples/acme --actor orders@cadpartners.example --out plan.json
       reconciler plan examples/acme --format markdown --out plan.json > comment.md
       reconciler plan examples/acme --target user:carol.smith@acme.example
+      reconciler plan examples/acme --format html > plan.html
     """
     options = _plan_options(max_removal_ratio, unmanaged, targets)
     with reading_bar() as bar:
@@ -195,6 +199,7 @@ def plan(
         lambda: encoded or the_plan.dumps(),
         lambda: markdown.render_plan(the_plan),
         lambda: render_plan(the_plan, paint),
+        lambda: plan_html(the_plan),
     )
     if out and output_format == "text":
         click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.")
@@ -383,7 +388,9 @@ def _target_text(target: Mapping[str, str]) -> str:
 
 @cli.command()
 @click.argument("planfile", metavar="PLANFILE")
-@format_option(["text", "markdown", "json"], "How to print the plan.")
+@format_option(
+    ["text", "markdown", "json", "html"], "How to print the plan; html is one page to open or print."
+)
 def show(planfile: str, output_format: str) -> None:
     """Print a plan saved by `plan --out`, in apply order.
 
@@ -391,6 +398,7 @@ def show(planfile: str, output_format: str) -> None:
     Example:
       reconciler show plan.json
       reconciler show plan.json --format markdown
+      reconciler show plan.json --format html > plan.html
     """
     the_plan = read_saved_plan(planfile)
     echo_report(
@@ -398,6 +406,7 @@ def show(planfile: str, output_format: str) -> None:
         the_plan.dumps,
         lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT),
         lambda: render_plan(the_plan, paint),
+        lambda: plan_html(the_plan),
     )
 
 

@@ -19,6 +19,7 @@ from reconciler.cli.app import (
 from reconciler.engine.unmanaged import POLICIES
 from reconciler.operations import drift_account
 from reconciler.report import markdown
+from reconciler.report.html import drift_html
 from reconciler.report.json import drift_json, history_json
 from reconciler.report.text import render_drift, render_history
 from reconciler.store import open_store
@@ -26,7 +27,10 @@ from reconciler.store import open_store
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@format_option(["text", "markdown", "json"], "How to print the drift; markdown is made for an issue.")
+@format_option(
+    ["text", "markdown", "json", "html"],
+    "How to print the drift; markdown is made for an issue, html is one page to open or print.",
+)
 @click.option(
     "--stale-invites",
     type=click.IntRange(min=0),
@@ -59,6 +63,7 @@ def drift(
     Example:
       reconciler drift examples/acme --stale-invites 30
       reconciler drift examples/acme --format markdown > drift.md
+      reconciler drift examples/acme --format html > drift.html
     """
     with reading_bar() as bar:
         found = drift_account(open_store(store_url), paths, datetime.now(UTC), stale_invites, unmanaged, bar)
@@ -68,6 +73,7 @@ def drift(
         lambda: drift_json(found),
         lambda: markdown.render_drift(found),
         lambda: render_drift(found, paint),
+        lambda: drift_html(found),
     )
     return Outcome.CHANGES if found.found else Outcome.DONE
 
