@@ -58,7 +58,8 @@ _ENV = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_ENV.globals.update(csp=CONTENT_SECURITY_POLICY, fold_after=FOLD_AFTER, plural=plural)
+# Our constant, printed as it is written (escaping would write its quotes as entities).
+_ENV.globals.update(csp=Markup(CONTENT_SECURITY_POLICY), fold_after=FOLD_AFTER, plural=plural)
 
 
 def _render(template: str, **context: Any) -> str:

@@ -1,0 +1,225 @@
+"""The reports the HTML tests look at, made as users make them, and the same with placeholder text.
+
+`example_plan`, `hostile_plan`, `example_drift`, `hostile_drift`: through the command line
+(`plan --format json`, `drift --format json`) on SQLite stores made as tests/test_golden.py makes them
+(fixed lineage and dates). `usage_of` builds a `Usage` from a store's snapshot, until the `usage`
+command lands. `placeholders` replaces every string users wrote with a plain one of the same order,
+so a page rendered from both must have the same elements.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner
+from conftest import EXAMPLES
+from test_golden import CASES, GOLDEN, Case, make_store
+
+from reconciler.cli import cli
+from reconciler.kinds import Record
+from reconciler.plan import Plan
+from reconciler.records import (
+    INVITED,
+    ContractUsage,
+    Difference,
+    Drift,
+    SerialUsage,
+    StaleInvite,
+    Usage,
+)
+from reconciler.store import open_store
+
+HOSTILE = GOLDEN / "hostile-names" / "account.yaml"
+#: The day the usage report is made, fixed so that the page is the same every run.
+TODAY = "2026-12-01"
+#: When the example's contracts end, as the usage page shows them: one due for renewal, one not.
+ENDS = {"110001234567": "2027-01-15", "110009876543": "2027-11-30"}
+
+
+def _case(name: str) -> Case:
+    return next(case for case in CASES if case.name == name)
+
+
+def _plan(folder: Path, case: Case) -> Plan:
+    url = make_store(folder, case)
+    result = CliRunner().invoke(
+        cli, ["plan", str(case.desired), "--format", "json", "--actor", case.actor, "--store", url]
+    )
+    assert result.exit_code == case.exit_code, result.output
+    return Plan.loads(result.stdout, "plan.json")
+
+
+def example_plan(folder: Path) -> Plan:
+    """The quick start: examples/acme into a new store, as the reseller."""
+    return _plan(folder, _case("example-plan"))
+
+
+def hostile_plan(folder: Path) -> Plan:
+    """The hostile-names account into a new store, as the reseller."""
+    return _plan(folder, _case("hostile-names"))
+
+
+def change_as_cm_plan(folder: Path) -> Plan:
+    """Alice, the Contract Manager, edits the applied example: some of it is blocked."""
+    return _plan(folder, _case("example-change-as-cm"))
+
+
+def _drift(folder: Path, case: Case) -> Drift:
+    url = make_store(folder, case)
+    result = CliRunner().invoke(
+        cli, ["drift", str(case.desired), *case.args, "--store", url, "--format", "json"]
+    )
+    assert result.exit_code == case.exit_code, result.output
+    return drift_from_json(json.loads(result.stdout))
+
+
+def example_drift(folder: Path) -> Drift:
+    """The golden drift: the store changed outside git, two users never signed in."""
+    return _drift(folder, _case("drift"))
+
+
+def hostile_drift(folder: Path) -> Drift:
+    """The hostile-names account in the store, the example in git: every hostile record is drift."""
+    case = dataclasses.replace(_case("drift"), store=HOSTILE, invited=("bob@acme.example",))
+    return _drift(folder, case)
+
+
+def drift_from_json(data: Mapping[str, Any]) -> Drift:
+    def differences(key: str) -> tuple[Difference, ...]:
+        return tuple(Difference(Record(d["record"]), d["target"], d["store"], d["git"]) for d in data[key])
+
+    return Drift(
+        data["store"]["lineage"],
+        data["store"]["revision"],
+        differences("only_in_store"),
+        differences("only_in_git"),
+        differences("differ"),
+        tuple(StaleInvite(s["user"], s["invited_at"]) for s in data.get("stale_invites", [])),
+        data.get("stale_after_days"),
+    )
+
+
+def usage_of(
+    url: str,
+    today: str = TODAY,
+    renewal_days: int = 90,
+    stale_after_days: int | None = 30,
+    ends: Mapping[str, str] = ENDS,
+) -> Usage:
+    """The seat and renewal report of the store at `url`, worked out from its snapshot."""
+    snapshot = open_store(url).snapshot()
+    day = date.fromisoformat(today)
+    holders: dict[str, list[str]] = {}
+    for user, serial in sorted(snapshot.grants):
+        holders.setdefault(serial, []).append(user)
+    contracts = []
+    for contract in snapshot.state.contracts:
+        serials = []
+        for serial in contract.serials:
+            users = holders.get(serial.number, [])
+            invited = [u for u in users if snapshot.user_status.get(u) == INVITED]
+            stale = ()
+            if stale_after_days is not None:
+                stale = tuple(
+                    StaleInvite(u, snapshot.user_added[u])
+                    for u in invited
+                    if datetime.fromisoformat(snapshot.user_added[u]).date()
+                    <= day - timedelta(stale_after_days)
+                )
+            serials.append(
+                SerialUsage(
+                    serial.number,
+                    serial.product,
+                    serial.group,
+                    serial.coordinator or contract.manager,
+                    serial.seats,
+                    len(users),
+                    len(invited),
+                    stale,
+                )
+            )
+        end = contract.ends or ends.get(contract.number)
+        days_left = (date.fromisoformat(end) - day).days if end else None
+        contracts.append(
+            ContractUsage(
+                contract.number,
+                contract.manager,
+                end,
+                days_left,
+                days_left is not None and days_left <= renewal_days,
+                tuple(serials),
+            )
+        )
+    return Usage(snapshot.lineage, snapshot.revision, today, renewal_days, stale_after_days, tuple(contracts))
+
+
+def example_usage(folder: Path) -> Usage:
+    """The example account applied, everyone but two signed in, as the golden drift's store."""
+    case = dataclasses.replace(_case("drift"), store=EXAMPLES / "acme")
+    return usage_of(make_store(folder, case))
+
+
+def hostile_usage(folder: Path) -> Usage:
+    case = dataclasses.replace(
+        _case("drift"), store=HOSTILE, invited=("bob@acme.example", "alice@acme.example")
+    )
+    usage = usage_of(make_store(folder, case), ends={"110001234567": "2027-01-15"})
+    return usage
+
+
+def hostile_strings() -> list[str]:
+    """Every string a user wrote in the hostile-names account, as written."""
+    found: list[str] = []
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and key not in ("number", "serial"):
+            found.append(value)
+
+    walk(yaml.safe_load(HOSTILE.read_text(encoding="utf-8")))
+    return sorted(set(found))
+
+
+#: Strings of ours that the reports compare or look up: not users' writing, kept as they are.
+_OURS = frozenset({"direct", "remove", "keep", "revoke"})
+
+
+def placeholders(value: Any) -> Any:
+    """`value` (a plan, drift or usage) with every string users wrote replaced by `vNNNNNN`, numbered in
+    the strings' sorted order so that everything sorts as before and the same string stays the same."""
+    strings: set[str] = set()
+    _walk(value, strings.add)
+    mapping = {text: f"v{rank:06d}" for rank, text in enumerate(sorted(strings - _OURS))}
+    return _walk(value, lambda text: mapping.get(text, text))
+
+
+def _walk(value: Any, on_string: Any) -> Any:
+    if value is None or isinstance(value, Enum | bool | int | float):
+        return value
+    if isinstance(value, str):
+        if value.startswith("team:"):  # a grant's source: the team's name is users' writing
+            return "team:" + str(on_string(value[5:]) or value[5:])
+        result = on_string(value)
+        return value if result is None else result
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _walk(getattr(value, f.name), on_string) for f in dataclasses.fields(value) if f.init
+        }
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, Mapping):
+        return {k: _walk(v, on_string) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_walk(v, on_string) for v in value)
+    return value

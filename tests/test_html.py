@@ -1,0 +1,246 @@
+"""The HTML reports without a browser: escaping, the page's policy, its structure, its bytes, the CLI.
+
+A browser's view of the same pages is tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import EXAMPLES, RESELLER
+from markupsafe import escape
+from pages import (
+    HOSTILE,
+    change_as_cm_plan,
+    example_drift,
+    example_plan,
+    example_usage,
+    hostile_drift,
+    hostile_plan,
+    hostile_strings,
+    hostile_usage,
+)
+from test_golden import CASES, make_store
+
+from reconciler.cli import cli
+from reconciler.kinds import Kind
+from reconciler.plan import Action, Plan
+from reconciler.records import ContractUsage, SerialUsage, StaleInvite, Usage
+from reconciler.report.html import CONTENT_SECURITY_POLICY, drift_html, plan_html, usage_html
+
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
+#: Every element a report may hold; anything else came from somewhere it should not have.
+ALLOWED = {
+    "html", "head", "meta", "title", "style", "body", "header", "main", "footer", "section",
+    "h1", "h2", "h3", "p", "b", "code", "span", "div", "table", "thead", "tbody", "tr", "th", "td",
+    "details", "summary", "svg", "rect",
+}  # fmt: skip
+#: Elements that must be closed, in order: each one the page opens, it closes, where it opened it.
+NESTED = {"details", "summary", "table", "thead", "tbody", "tr", "td", "th", "section", "div", "svg"}
+
+
+class _Structure(HTMLParser):
+    """A stack check: every NESTED element closed in the order opened; every tag and attribute kept."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.tags: list[str] = []
+        self.attributes: set[str] = set()
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attributes |= {name for name, _ in attrs}
+        if tag in NESTED:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attributes |= {name for name, _ in attrs}
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in NESTED:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def structure(html: str) -> _Structure:
+    parsed = _Structure()
+    parsed.feed(html)
+    parsed.close()
+    assert parsed.problems == [] and parsed.stack == [], (parsed.problems, parsed.stack)
+    return parsed
+
+
+PAGES = {
+    "example-plan": lambda folder: plan_html(example_plan(folder)),
+    "blocked-plan": lambda folder: plan_html(change_as_cm_plan(folder)),
+    "drift": lambda folder: drift_html(example_drift(folder)),
+    "usage": lambda folder: usage_html(example_usage(folder)),
+    "hostile-plan": lambda folder: plan_html(hostile_plan(folder)),
+    "hostile-drift": lambda folder: drift_html(hostile_drift(folder)),
+    "hostile-usage": lambda folder: usage_html(hostile_usage(folder)),
+}
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_a_page_is_one_file_that_asks_for_nothing(name: str, tmp_path: Path) -> None:
+    html = PAGES[name](tmp_path)
+    assert html.startswith('<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n')
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert html.count(CSP_META) == 1
+    assert "prefers-color-scheme: dark" in html and "@media print" in html
+    parsed = structure(html)
+    assert set(parsed.tags) <= ALLOWED, set(parsed.tags) - ALLOWED
+    assert not [
+        a for a in parsed.attributes if a.startswith("on") or a in ("href", "src", "srcset", "action")
+    ]
+    assert "<script" not in html.lower()
+    if not name.startswith("hostile"):  # a hostile name may say "https://" as text, escaped
+        assert "http" not in html.replace("http-equiv", "") and "//" not in html
+    again = tmp_path / "again"
+    again.mkdir()
+    assert html == PAGES[name](again)  # same input, same bytes
+
+
+@pytest.mark.parametrize("name", ["hostile-plan", "hostile-drift", "hostile-usage"])
+def test_every_hostile_name_is_escaped(name: str, tmp_path: Path) -> None:
+    html = PAGES[name](tmp_path)
+    shown = [text for text in hostile_strings() if str(escape(text)) in html]
+    assert shown
+    if name == "hostile-plan":
+        assert shown == hostile_strings()  # the plan names every one of them
+    for text in hostile_strings():
+        if re.search(r"[<>&\"']", text):
+            assert text not in html, text
+    # What a name tried to open stays text: the page has no more of these than the template makes.
+    structure(html)
+    assert "<img" not in html and "<script" not in html and "</details><summary>@" not in html
+
+
+def test_controls_and_bidi_overrides_are_replaced_as_in_the_other_reports() -> None:
+    sneaky = "Ca\u202erol\x1b[31m\u2028Smith\u200b"
+    plan = Plan(
+        "lineage",
+        0,
+        RESELLER,
+        "sha256:0",
+        (
+            Action(
+                Kind.USER_ADD, {"user": "carol@acme.example"}, None, {"first_name": sneaky, "last_name": "S"}
+            ),
+        ),
+    )
+    html = plan_html(plan)
+    for char in "\u202e\x1b\u2028\u200b":
+        assert char not in html
+    assert "Ca\ufffdrol\ufffd[31m\ufffdSmith\ufffd S" in html
+    usage = Usage(
+        "lineage",
+        1,
+        "2026-12-01",
+        90,
+        30,
+        (
+            ContractUsage(
+                "110001234567",
+                "alice@acme.example",
+                None,
+                None,
+                False,
+                (
+                    SerialUsage(
+                        "399-12345678",
+                        sneaky,
+                        None,
+                        "alice@acme.example",
+                        2,
+                        2,
+                        1,
+                        (StaleInvite("a\u202e@x", "t"),),
+                    ),
+                ),
+            ),
+        ),
+    )
+    html = usage_html(usage)
+    assert "\u202e" not in html and "Ca\ufffdrol" in html
+    assert '<span class="tag full">full</span>' in html  # 2 of 2 seats
+
+
+def test_blocked_actions_come_first_with_who_may_do_them(tmp_path: Path) -> None:
+    html = plan_html(change_as_cm_plan(tmp_path))
+    blocked = html.index("<h2>Blocked: 2 actions the actor may not perform</h2>")
+    assert blocked < html.index("<h2>Users</h2>") < html.index("<h2>Contract 110001234567</h2>")
+    assert html.index('class="cards"') < blocked
+    assert '<td data-label="needs">the reseller</td>' in html
+    assert "ask orders@cadpartners.example" in html
+
+
+def test_long_groups_are_folded_and_short_ones_are_not(tmp_path: Path) -> None:
+    html = plan_html(example_plan(tmp_path))
+    assert "<details><summary><code>user.add</code>: 13 to add</summary>" in html
+    assert "<h3><code>serial.create</code>: 4 to add</h3>" in html
+
+
+def test_seat_bars_show_the_share_of_seats_assigned(tmp_path: Path) -> None:
+    usage = example_usage(tmp_path)
+    over = dataclasses.replace(usage.contracts[0].serials[0], seats=2, assigned=3)
+    html = usage_html(
+        dataclasses.replace(usage, contracts=(dataclasses.replace(usage.contracts[0], serials=(over,)),))
+    )
+    assert '<svg class="bar over"' in html and '<rect class="used" width="100.0" height="10"/>' in html
+    html = usage_html(usage)
+    assert (
+        'aria-label="5 of 10 seats assigned"><rect class="track" width="100" height="10"/><rect class="used" width="50.0"'
+        in html
+    )
+    # Renewals due come before the contracts, and the contract due first.
+    assert (
+        html.index("Renewals due within 90 days")
+        < html.index("Invited 30 days or more ago")
+        < html.index("<h2>Contract")
+    )
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout
+
+
+def test_the_command_line_prints_html_with_the_usual_exit_codes(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.name == "example-plan")
+    url = make_store(tmp_path, case)
+    actor = ["--actor", RESELLER, "--store", url]
+    code, page = _invoke(
+        "plan", str(EXAMPLES / "acme"), "--format", "html", "--out", str(tmp_path / "p.json"), *actor
+    )
+    assert code == 0 and page == plan_html(Plan.loads((tmp_path / "p.json").read_text(), "p.json"))
+    assert page.startswith("<!doctype html>") and "Saved the plan" not in page
+    assert _invoke("plan", str(EXAMPLES / "acme"), "--format", "html", "--detailed-exitcode", *actor)[0] == 2
+    code, shown = _invoke("show", str(tmp_path / "p.json"), "--format", "html")
+    assert (code, shown) == (0, page)
+    assert (
+        _invoke("plan", str(HOSTILE), "--format", "html", "--actor", "nobody@acme.example", "--store", url)[0]
+        == 3
+    )
+    code, drift = _invoke("drift", str(EXAMPLES / "acme"), "--format", "html", "--store", url)
+    assert code == 2 and "<h1>reconciler drift: the store differs from git</h1>" in drift
+    assert _invoke("apply", str(tmp_path / "p.json"), "--auto-approve", *actor)[0] == 0
+    code, drift = _invoke("drift", str(EXAMPLES / "acme"), "--format", "html", "--store", url)
+    assert code == 0 and "No drift. The store matches git." in drift
+
+
+@pytest.mark.parametrize("command", ["plan", "show", "drift"])
+def test_help_names_html_with_an_example(command: str) -> None:
+    code, text = _invoke(command, "--help")
+    assert code == 0 and "html" in text and "--format html >" in text
