@@ -1,0 +1,133 @@
+"""The HTML reports in a real headless Chromium (tests/browser.py): what a reader's browser does.
+
+For the example plan, a plan with blocked actions, the golden drift, a usage report and the
+hostile-names account (as a plan, a drift and a usage page): the page loads with no console error
+or warning and no request to anywhere; each hostile name is shown as text; the page has exactly the
+elements of the same page with every user-written string replaced by a plain placeholder (so no name
+adds an element, a link or a script); no script, link, image or event handler; every <details> and
+table the source opens is one in the DOM. A 10,000-user plan opens (its speed is measured by
+tests/bench/bench_html.py). A screenshot of each page goes to the artifacts folder; with
+UPDATE_SCREENSHOTS=1 the example plan's and the usage report's are copied to docs/ for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser import PHONE, Chromium, Loaded, chromium_session
+from conftest import ROOT
+from pages import (
+    change_as_cm_plan,
+    example_drift,
+    example_plan,
+    example_usage,
+    hostile_drift,
+    hostile_plan,
+    hostile_strings,
+    hostile_usage,
+    placeholders,
+)
+
+from reconciler.report.html import drift_html, plan_html, usage_html
+
+chromium = pytest.fixture(scope="session", name="chromium")(chromium_session)
+
+#: page name: (how its data is made, how it is rendered)
+PAGES: dict[str, tuple[Callable[[Path], Any], Callable[[Any], str]]] = {
+    "example-plan": (example_plan, plan_html),
+    "blocked-plan": (change_as_cm_plan, plan_html),
+    "drift": (example_drift, drift_html),
+    "usage": (example_usage, usage_html),
+    "hostile-plan": (hostile_plan, plan_html),
+    "hostile-drift": (hostile_drift, drift_html),
+    "hostile-usage": (hostile_usage, usage_html),
+}
+#: Copied to docs/ with UPDATE_SCREENSHOTS=1: the README shows them.
+README_SHOTS = {"example-plan": "plan.png", "usage": "usage.png"}
+_NOTHING = ("script", "a", "link", "img", "iframe", "object", "embed", "form", "base", "meta_refresh")
+
+
+def _clean(loaded: Loaded) -> None:
+    assert loaded.console == [], loaded.console
+    assert loaded.errors == [], loaded.errors
+    assert loaded.requests == [], loaded.requests
+
+
+def _balanced(html: str, loaded: Loaded) -> None:
+    """What the source opens is what the browser built: no user text closed or opened a block."""
+    assert loaded.counts["details"] == html.count("<details")
+    assert loaded.counts["summary"] == html.count("<summary>") == loaded.counts["details"]
+    assert loaded.counts["summary_outside_details"] == 0
+    assert loaded.counts["table"] == html.count("<table")
+    assert {name: loaded.counts[name] for name in _NOTHING} == dict.fromkeys(_NOTHING, 0)
+    assert loaded.counts["on_attributes"] == 0
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_the_page_loads_offline_and_cleanly(name: str, chromium: Chromium, tmp_path: Path) -> None:
+    make, render = PAGES[name]
+    data = make(tmp_path)
+    html = render(data)
+    loaded = chromium.open(html, name)
+    _clean(loaded)
+    _balanced(html, loaded)
+    # A name adds no element: the page of placeholders has the very same tags, in the same order.
+    plain = chromium.open(render(placeholders(data)), f"{name}-placeholders", screenshot=False)
+    _clean(plain)
+    assert loaded.tags == plain.tags
+    if name.startswith("hostile"):
+        shown = " ".join(loaded.text.split())
+        missing = [text for text in hostile_strings() if " ".join(text.split()) not in shown]
+        if name == "hostile-plan":  # the plan names every one of them
+            assert missing == []
+        else:  # drift and usage name what they are about; whatever they show is shown as written
+            assert len(missing) < len(hostile_strings())
+    if name in README_SHOTS and os.environ.get("UPDATE_SCREENSHOTS"):
+        assert loaded.screenshot is not None
+        shutil.copyfile(loaded.screenshot, ROOT / "docs" / README_SHOTS[name])
+
+
+def test_the_pages_policy_refuses_what_would_call_out(chromium: Chromium, tmp_path: Path) -> None:
+    """Were anything to reach the page that asks for a resource, its CSP stops it before it goes."""
+    html = plan_html(example_plan(tmp_path)).replace(
+        "<main>",
+        '<main><img src="https://example.com/a.png"><link rel="stylesheet" href="https://example.com/a.css">'
+        '<iframe src="https://example.com/"></iframe><div style="background:url(https://example.com/b.png)">x</div>',
+    )
+    loaded = chromium.open(html, "policy", screenshot=False)
+    assert loaded.requests == []
+    assert len(loaded.console) >= 3
+    assert all("Content Security Policy" in message for message in loaded.console), loaded.console
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("name", ["blocked-plan", "usage"])
+def test_the_page_reads_on_a_phone_in_either_scheme(
+    name: str, scheme: str, chromium: Chromium, tmp_path: Path
+) -> None:
+    make, render = PAGES[name]
+    loaded = chromium.open(
+        render(make(tmp_path)), f"{name}-phone-{scheme}", viewport=PHONE, color_scheme=scheme
+    )
+    _clean(loaded)
+    # Nothing is wider than the phone; what needs acting on comes before the groups.
+    assert loaded.counts["overflow"] <= 0
+    first = "Blocked:" if name == "blocked-plan" else "Renewals due"
+    assert loaded.text.index(first) < loaded.text.index("Contract ")
+
+
+def test_a_10000_user_plan_opens(chromium: Chromium, tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "bench"))
+    from bench_html import big_plan
+
+    html = plan_html(big_plan(tmp_path, 10_000))
+    loaded = chromium.open(html, "plan-10000-users", whole=False)
+    _clean(loaded)
+    assert loaded.counts["table"] == html.count("<table")
+    assert loaded.text.startswith("reconciler plan: ")
