@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import PHONE, Chromium, Loaded, chromium_session
+from browser import PHONE, Chromium, Loaded, artifacts, chromium_session
 from conftest import ROOT
 from pages import (
     change_as_cm_plan,
@@ -104,6 +104,27 @@ def test_the_pages_policy_refuses_what_would_call_out(chromium: Chromium, tmp_pa
     assert loaded.requests == []
     assert len(loaded.console) >= 3
     assert all("Content Security Policy" in message for message in loaded.console), loaded.console
+
+
+def test_on_paper_folded_groups_are_printed_open_and_dark_is_not(chromium: Chromium, tmp_path: Path) -> None:
+    page_file = tmp_path / "plan.html"
+    page_file.write_text(plan_html(example_plan(tmp_path)), encoding="utf-8")
+    context = chromium.browser.new_context(color_scheme="dark")
+    try:
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        read = """() => ({
+          background: getComputedStyle(document.body).backgroundColor,
+          folded: document.querySelector('details:not([open]) tr').checkVisibility(),
+        })"""
+        on_screen = page.evaluate(read)
+        assert on_screen == {"background": "rgb(13, 17, 23)", "folded": False}  # dark, and folded
+        page.emulate_media(media="print")
+        assert page.evaluate(read)["background"] == "rgb(255, 255, 255)"
+        assert page.evaluate(read)["folded"] is True
+        page.pdf(path=str(artifacts() / "example-plan.pdf"))
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
