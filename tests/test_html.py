@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLES, RESELLER
+from conftest import EXAMPLES, RESELLER, ROOT
 from markupsafe import escape
 from pages import (
     HOSTILE,
@@ -244,3 +244,11 @@ def test_the_command_line_prints_html_with_the_usual_exit_codes(tmp_path: Path) 
 def test_help_names_html_with_an_example(command: str) -> None:
     code, text = _invoke(command, "--help")
     assert code == 0 and "html" in text and "--format html >" in text
+
+
+def test_the_readme_shows_both_screenshots() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ("plan.png", "usage.png"):
+        assert f"](docs/{name})" in readme
+        assert (ROOT / "docs" / name).read_bytes().startswith(b"\x89PNG")
+    assert "reconciler plan examples/acme --format html > plan.html" in readme
