@@ -110,7 +110,10 @@ _TABLES: dict[Record, _Table] = {
         adopted={"status": ACTIVE},
     ),
     Record.CONTRACT: _Table(
-        "contracts", ("contract", "manager", "protect"), required=("manager",), defaults={"protect": False}
+        "contracts",
+        ("contract", "manager", "protect", "ends"),
+        required=("manager",),
+        defaults={"protect": False, "ends": None},
     ),
     Record.COORDINATOR: _Table(
         "coordinators",
