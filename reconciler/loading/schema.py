@@ -74,6 +74,12 @@ def _pattern_messages() -> dict[str, str]:
     }
 
 
+@cache
+def _date_pattern() -> str:
+    pattern: str = schema_document()["$defs"]["date"]["pattern"]
+    return pattern
+
+
 #: Keywords that only describe: where a `$ref` and its siblings both have one, the siblings' wins.
 _ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default", "deprecated"})
 
@@ -133,7 +139,7 @@ def _message(keyword: Any, error: ValidationError, path: tuple[Any, ...]) -> str
         template = _pattern_messages().get(expected)
         if template:
             return template.format(value=value, email_problem=email_problem(instance))
-        if expected == schema_document()["$defs"]["date"]["pattern"]:
+        if expected == _date_pattern():
             return _date_message(instance)
         refused = first_refused(instance) if expected == TEXT_PATTERN else None
         return explain(refused) if refused else error.message
