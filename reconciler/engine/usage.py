@@ -15,7 +15,7 @@ this is a small part of reading the snapshot.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from reconciler.engine.drift import stale_invites, utc
 from reconciler.errors import StoreError
@@ -37,7 +37,7 @@ def seat_usage(
     With `stale_after_days`, each serial lists its users still invited that
     many days or more after they were added.
     """
-    today = utc(now).date()
+    today = utc(now).astimezone(UTC).date()
     assigned: dict[str, int] = {}
     invited: dict[str, int] = {}
     status = snapshot.user_status
