@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLES, RESELLER, ROOT
+from conftest import ACCOUNT, EXAMPLES, RESELLER, ROOT, apply_yaml
 from test_markdown_github import cells, github, no_link_tag_or_mention, shown_text
 
 from reconciler.cli import cli
@@ -20,6 +20,7 @@ from reconciler.engine.drift import find_drift
 from reconciler.engine.usage import seat_usage
 from reconciler.errors import StoreError
 from reconciler.model import Access, Contract, DesiredState, Serial, Team, User
+from reconciler.operations import usage_report
 from reconciler.records import ACTIVE, INVITED, Snapshot, StaleInvite
 from reconciler.report.json import usage_json
 from reconciler.report.markdown import USAGE_MARKER, render_usage
@@ -197,6 +198,19 @@ def test_an_end_date_that_is_no_date_is_a_store_error_not_a_traceback() -> None:
         seat_usage(snapshot((contract("110000000001", "31/03/2027"),)), NOW)
 
 
+def test_usage_report_reads_every_store_the_same(any_store_url: str) -> None:
+    apply_yaml(any_store_url, ACCOUNT)
+    store = open_store(any_store_url)
+    found = usage_report(store, NOW, renewal_days=30, stale_after_days=0)
+    assert found == seat_usage(store.snapshot(), NOW, 30, 0)
+    assert [
+        (s.number, s.coordinator, s.seats, s.assigned, s.invited) for s in found.contracts[0].serials
+    ] == [
+        ("399-12345678", "bob@acme.example", 2, 1, 1),
+        ("399-12345679", "alice@acme.example", 1, 1, 1),
+    ]
+
+
 # --- the reports of one usage ----------------------------------------------------------------------
 
 
@@ -218,7 +232,7 @@ def test_text_puts_what_needs_action_first_then_a_table_of_each_contract() -> No
         "",
         "Needs action:",
         "  Full (1):",
-        "    399-00000001 AutoCAD on 110000000001: 1 of 1 seats assigned",
+        "    399-00000001 AutoCAD on 110000000001: 1 of 1 seat assigned",
         "  Unused seats (9 on 1 serial):",
         "    399-00000002 Revit on 110000000001: 9 of 10 free",
         "  Still invited 30 days or more after being added (1):",

@@ -222,7 +222,7 @@ def render_usage(usage: Usage, paint: Paint = no_paint) -> Iterator[str]:
         for contract, serial in found.full:
             yield scrub(
                 f"    {serial.number} {serial.product} on {contract.number}: "
-                f"{serial.assigned:,} of {serial.seats:,} seats assigned"
+                f"{serial.assigned:,} of {serial.seats:,} {plural(serial.seats, 'seat')} assigned"
             )
     if found.unused:
         count = len(found.unused)
