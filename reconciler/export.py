@@ -31,8 +31,9 @@ _PLAIN_EXTRA = frozenset(" ._@/()&+',-")
 _YAML_ONLY_ESCAPES = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029", "\ufeff": "\\ufeff"}
 
 
-class _Number(str):
-    """A contract or serial number: always quoted, as the schema asks people to write it."""
+class _Quoted(str):
+    """A contract or serial number, or a date: always quoted, as the schema asks people to write them
+    (a plain 2027-03-31 is a timestamp to YAML 1.1)."""
 
 
 def _scalar(value: object) -> str:
@@ -42,7 +43,7 @@ def _scalar(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     assert isinstance(value, str)
-    if not isinstance(value, _Number) and _plain_is_safe(value):
+    if not isinstance(value, _Quoted) and _plain_is_safe(value):
         return value
     # A JSON string is a YAML double-quoted scalar; escape what YAML alone treats specially.
     quoted = json.dumps(value, ensure_ascii=False)
@@ -140,7 +141,9 @@ def _only_access_to(user: User, serials: set[str]) -> User:
 
 
 def _contract(contract: Contract) -> dict[str, Any]:
-    data: dict[str, Any] = {"number": _Number(contract.number), "manager": contract.manager}
+    data: dict[str, Any] = {"number": _Quoted(contract.number), "manager": contract.manager}
+    if contract.ends is not None:
+        data["ends"] = _Quoted(contract.ends)
     if contract.protect:
         data["protect"] = True
     if contract.coordinators:
@@ -151,7 +154,7 @@ def _contract(contract: Contract) -> dict[str, Any]:
         data["serials"] = [
             _without_defaults(
                 {
-                    "number": _Number(s.number),
+                    "number": _Quoted(s.number),
                     "product": s.product,
                     "seats": s.seats,
                     "group": s.group,

@@ -126,6 +126,7 @@ class Kind(StrEnum):
     CONTRACT_CREATE = "contract.create"
     CONTRACT_MANAGER_CHANGE = "contract.manager_change"
     CONTRACT_PROTECT = "contract.protect"
+    CONTRACT_ENDS_CHANGE = "contract.ends_change"
     COORDINATOR_ADD = "coordinator.add"
     COORDINATOR_UPDATE = "coordinator.update"
     SERIAL_CREATE = "serial.create"
@@ -205,6 +206,10 @@ TABLE: dict[Kind, KindInfo] = {
     ),
     Kind.CONTRACT_PROTECT: KindInfo(
         _CHANGE, Scope.RESELLER, "changing the protection of contract {contract}"
+    ),
+    # The end date comes with the purchase or its renewal: the reseller's to set, change or drop.
+    Kind.CONTRACT_ENDS_CHANGE: KindInfo(
+        _CHANGE, Scope.RESELLER, "changing the end date of contract {contract}"
     ),
     Kind.COORDINATOR_ADD: KindInfo(
         _ADD, Scope.CONTRACT, "naming {coordinator} a coordinator on contract {contract}"

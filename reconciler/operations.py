@@ -1,4 +1,5 @@
-"""What `plan` and `drift` do, each as one call: read the YAML and the store, compare, return the result.
+"""What `plan`, `drift` and `usage` do, each as one call: read the YAML and the store, compare, return
+the result.
 
 The command line calls these and prints what they return; `apply` has its
 own module (apply.py), as it also writes.
@@ -11,9 +12,10 @@ from datetime import datetime
 
 from reconciler.engine.drift import find_drift
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, make_plan
+from reconciler.engine.usage import DEFAULT_RENEWAL_DAYS, seat_usage
 from reconciler.loading import Progress, load_desired_state
 from reconciler.plan import Plan
-from reconciler.records import Drift
+from reconciler.records import Drift, Usage
 from reconciler.store.protocol import Store
 
 
@@ -40,3 +42,13 @@ def drift_account(
     """How `store` differs from the YAML at `paths`, both ways; stale invitations as of `now`."""
     desired = load_desired_state(paths, reading)
     return find_drift(desired, store.snapshot(), now, stale_after_days, unmanaged)
+
+
+def usage_report(
+    store: Store,
+    now: datetime,
+    renewal_days: int = DEFAULT_RENEWAL_DAYS,
+    stale_after_days: int | None = None,
+) -> Usage:
+    """How `store`'s seats are used and when its contracts end, as of `now`, from one snapshot."""
+    return seat_usage(store.snapshot(), now, renewal_days, stale_after_days)

@@ -40,6 +40,7 @@ FIELD_ORDER = (
     "first_name",
     "last_name",
     "manager",
+    "ends",
     "manage_users",
     "shipping",
     "name",

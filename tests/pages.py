@@ -2,9 +2,9 @@
 
 `example_plan`, `hostile_plan`, `example_drift`, `hostile_drift`: through the command line
 (`plan --format json`, `drift --format json`) on SQLite stores made as tests/test_golden.py makes them
-(fixed lineage and dates). `usage_of` builds a `Usage` from a store's snapshot, until the `usage`
-command lands. `placeholders` replaces every string users wrote with a plain one of the same order,
-so a page rendered from both must have the same elements.
+(fixed lineage and dates); `usage_of`, the usage command's report on a fixed day. `placeholders`
+replaces every string users wrote with a plain one of the same order, so a page rendered from both
+must have the same elements.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -24,23 +24,16 @@ from test_golden import CASES, GOLDEN, Case, make_store
 
 from reconciler.cli import cli
 from reconciler.kinds import Record
+from reconciler.operations import usage_report
 from reconciler.plan import Plan
-from reconciler.records import (
-    INVITED,
-    ContractUsage,
-    Difference,
-    Drift,
-    SerialUsage,
-    StaleInvite,
-    Usage,
-)
+from reconciler.records import Difference, Drift, StaleInvite, Usage
 from reconciler.store import open_store
 
 HOSTILE = GOLDEN / "hostile-names" / "account.yaml"
 #: The day the usage report is made, fixed so that the page is the same every run.
 TODAY = "2026-12-01"
-#: When the example's contracts end, as the usage page shows them: one due for renewal, one not.
-ENDS = {"110001234567": "2027-01-15", "110009876543": "2027-11-30"}
+#: Renewals due within this many days: the example's first contract (ends 2027-03-31) is.
+RENEWAL_DAYS = 180
 
 
 def _case(name: str) -> Case:
@@ -106,58 +99,11 @@ def drift_from_json(data: Mapping[str, Any]) -> Drift:
     )
 
 
-def usage_of(
-    url: str,
-    today: str = TODAY,
-    renewal_days: int = 90,
-    stale_after_days: int | None = 30,
-    ends: Mapping[str, str] = ENDS,
-) -> Usage:
-    """The seat and renewal report of the store at `url`, worked out from its snapshot."""
-    snapshot = open_store(url).snapshot()
-    day = date.fromisoformat(today)
-    holders: dict[str, list[str]] = {}
-    for user, serial in sorted(snapshot.grants):
-        holders.setdefault(serial, []).append(user)
-    contracts = []
-    for contract in snapshot.state.contracts:
-        serials = []
-        for serial in contract.serials:
-            users = holders.get(serial.number, [])
-            invited = [u for u in users if snapshot.user_status.get(u) == INVITED]
-            stale = ()
-            if stale_after_days is not None:
-                stale = tuple(
-                    StaleInvite(u, snapshot.user_added[u])
-                    for u in invited
-                    if datetime.fromisoformat(snapshot.user_added[u]).date()
-                    <= day - timedelta(stale_after_days)
-                )
-            serials.append(
-                SerialUsage(
-                    serial.number,
-                    serial.product,
-                    serial.group,
-                    serial.coordinator or contract.manager,
-                    serial.seats,
-                    len(users),
-                    len(invited),
-                    stale,
-                )
-            )
-        end = contract.ends or ends.get(contract.number)
-        days_left = (date.fromisoformat(end) - day).days if end else None
-        contracts.append(
-            ContractUsage(
-                contract.number,
-                contract.manager,
-                end,
-                days_left,
-                days_left is not None and days_left <= renewal_days,
-                tuple(serials),
-            )
-        )
-    return Usage(snapshot.lineage, snapshot.revision, today, renewal_days, stale_after_days, tuple(contracts))
+def usage_of(url: str) -> Usage:
+    """The seat and renewal report of the store at `url` as `reconciler usage --stale-invites 30
+    --renewal-days 180` makes it, on TODAY."""
+    now = datetime.fromisoformat(TODAY).replace(tzinfo=UTC)
+    return usage_report(open_store(url), now, RENEWAL_DAYS, 30)
 
 
 def example_usage(folder: Path) -> Usage:
@@ -167,11 +113,11 @@ def example_usage(folder: Path) -> Usage:
 
 
 def hostile_usage(folder: Path) -> Usage:
+    """The hostile-names account applied, two of its users still invited."""
     case = dataclasses.replace(
         _case("drift"), store=HOSTILE, invited=("bob@acme.example", "alice@acme.example")
     )
-    usage = usage_of(make_store(folder, case), ends={"110001234567": "2027-01-15"})
-    return usage
+    return usage_of(make_store(folder, case))
 
 
 def hostile_strings() -> list[str]:

@@ -140,7 +140,7 @@ def test_the_page_reads_on_a_phone_in_either_scheme(
     _clean(loaded)
     # Nothing is wider than the phone; what needs acting on comes before the groups.
     assert loaded.counts["overflow"] <= 0
-    first = "Blocked:" if name == "blocked-plan" else "Renewals due"
+    first = "Blocked:" if name == "blocked-plan" else "Renewal due"
     assert loaded.text.index(first) < loaded.text.index("Contract ")
 
 

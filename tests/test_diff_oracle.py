@@ -62,6 +62,7 @@ SERIALS = ("399-00000001", "399-00000002", "399-00000003", "399-00000004", "399-
 NAMES = ("Ann", "Bo")
 PRODUCTS = ("AutoCAD", "Revit")
 GROUPS = (None, "Design", "Build")
+ENDS = (None, "2027-03-31", "2028-02-29")
 
 #: A record's identity: its kind, then its keys. A serial is known by its number alone, as in a plan.
 Identity = tuple[str, ...]
@@ -96,6 +97,7 @@ FIELD_KINDS: dict[tuple[str, str], Kind] = {
     ("access", "download"): Kind.ACCESS_UPDATE,
     ("contract", "manager"): Kind.CONTRACT_MANAGER_CHANGE,
     ("contract", "protect"): Kind.CONTRACT_PROTECT,
+    ("contract", "ends"): Kind.CONTRACT_ENDS_CHANGE,  # set, moved or dropped: None on either side
     ("coordinator", "manage_users"): Kind.COORDINATOR_UPDATE,
     ("coordinator", "shipping"): Kind.COORDINATOR_UPDATE,
     ("serial", "product"): Kind.SERIAL_PRODUCT_CHANGE,
@@ -164,7 +166,8 @@ def accounts(
             )
             for s in sorted(chosen | (include & set(own)))
         )
-        contracts.append(Contract(number, manager, coordinators, serials, draw(st.booleans())))
+        ends = draw(st.sampled_from(ENDS))
+        contracts.append(Contract(number, manager, coordinators, serials, draw(st.booleans()), ends))
     declared = sorted(s.number for c in contracts for s in c.serials)
     users = []
     for email in emails:
@@ -210,7 +213,8 @@ def edited(draw: st.DrawFn, state: DesiredState) -> DesiredState:
             for s in c.serials
         )
         manager = maybe(c.manager, st.sampled_from(managers))
-        contracts.append(Contract(c.number, manager, coordinators, serials, maybe(c.protect, flip)))
+        ends = maybe(c.ends, st.sampled_from(ENDS))
+        contracts.append(Contract(c.number, manager, coordinators, serials, maybe(c.protect, flip), ends))
     users = tuple(
         User(
             u.email,
@@ -267,6 +271,7 @@ def plain(state: DesiredState) -> dict[str, Any]:
             c.number: {
                 "manager": c.manager,
                 "protect": c.protect,
+                "ends": c.ends,
                 "coordinators": {
                     k.email: {
                         "manage_users": k.manage_users,
@@ -468,11 +473,14 @@ def check_agreement(desired: DesiredState, current: DesiredState) -> None:
 def _carries(values: Mapping[str, Any] | None, identity: Identity, record: Located, action: Action) -> None:
     """An add or a removal carries the record's own fields, and names the contract the record is under.
 
-    Two conventions of the plan: `protect` is named only on an add that sets it (plans without it stay
-    as they were), and a new serial's SC travels in its serial.assign_coordinator, not in the create.
+    Three conventions of the plan: `protect` is named only on an add that sets it and a contract's `ends`
+    only where it has one (plans without them stay as they were), and a new serial's SC travels in its
+    serial.assign_coordinator, not in the create.
     """
     fields = dict(record.fields)
     protect = fields.pop("protect", False)
+    if identity[0] == "contract" and fields["ends"] is None:
+        del fields["ends"]
     if action.kind in ADD_KINDS:
         if identity[0] == "serial":
             del fields["coordinator"]

@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.export import _Number, _scalar
+from reconciler.export import _Quoted, _scalar
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
 
@@ -26,5 +26,5 @@ def test_any_string_round_trips(value: str) -> None:
 
 @given(number=st.text("0123456789-", min_size=1, max_size=14))
 def test_numbers_are_always_quoted(number: str) -> None:
-    assert _scalar(_Number(number)).startswith('"')
-    assert yaml.safe_load(f"k: {_scalar(_Number(number))}\n") == {"k": number}
+    assert _scalar(_Quoted(number)).startswith('"')
+    assert yaml.safe_load(f"k: {_scalar(_Quoted(number))}\n") == {"k": number}

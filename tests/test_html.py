@@ -179,7 +179,7 @@ def test_controls_and_bidi_overrides_are_replaced_as_in_the_other_reports() -> N
 
 def test_blocked_actions_come_first_with_who_may_do_them(tmp_path: Path) -> None:
     html = plan_html(change_as_cm_plan(tmp_path))
-    blocked = html.index("<h2>Blocked: 2 actions the actor may not perform</h2>")
+    blocked = html.index("<h2>Blocked: 3 actions the actor may not perform</h2>")
     assert blocked < html.index("<h2>Users</h2>") < html.index("<h2>Contract 110001234567</h2>")
     assert html.index('class="cards"') < blocked
     assert '<td data-label="needs">the reseller</td>' in html
@@ -204,10 +204,10 @@ def test_seat_bars_show_the_share_of_seats_assigned(tmp_path: Path) -> None:
         'aria-label="5 of 10 seats assigned"><rect class="track" width="100" height="10"/><rect class="used" width="50.0"'
         in html
     )
-    # Renewals due come before the contracts, and the contract due first.
+    # What needs action comes before the contracts: renewals due, then stale invitations.
     assert (
-        html.index("Renewals due within 90 days")
-        < html.index("Invited 30 days or more ago")
+        html.index("<h2>Renewal due within 180 days: 1 contract</h2>")
+        < html.index("<h2>Still invited 30 days or more after being added: 2 users</h2>")
         < html.index("<h2>Contract")
     )
 
@@ -238,9 +238,11 @@ def test_the_command_line_prints_html_with_the_usual_exit_codes(tmp_path: Path) 
     assert _invoke("apply", str(tmp_path / "p.json"), "--auto-approve", *actor)[0] == 0
     code, drift = _invoke("drift", str(EXAMPLES / "acme"), "--format", "html", "--store", url)
     assert code == 0 and "No drift. The store matches git." in drift
+    code, usage = _invoke("usage", "--stale-invites", "30", "--format", "html", "--store", url)
+    assert code == 0 and usage.startswith("<!doctype html>") and "<h2>Contract 110001234567" in usage
 
 
-@pytest.mark.parametrize("command", ["plan", "show", "drift"])
+@pytest.mark.parametrize("command", ["plan", "show", "drift", "usage"])
 def test_help_names_html_with_an_example(command: str) -> None:
     code, text = _invoke(command, "--help")
     assert code == 0 and "html" in text and "--format html >" in text

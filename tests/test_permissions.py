@@ -161,6 +161,8 @@ KINDS: dict[str, tuple[str, Callable[[Doc], object]]] = {
     "serial.product_change": ("reseller", lambda d: serial(d, A1).update(product="AutoCAD LT")),
     # Protection takes the role that may remove the thing: unprotecting is half a removal.
     "contract.protect": ("reseller", lambda d: contract(d, CONTRACT_A).update(protect=True)),
+    # The end date comes with a purchase or a renewal: the reseller's alone.
+    "contract.ends_change": ("reseller", lambda d: contract(d, CONTRACT_A).update(ends="2027-03-31")),
     "serial.protect": ("reseller", lambda d: serial(d, A1).update(protect=True)),
     "coordinator.add": (
         "manager",

@@ -38,6 +38,7 @@ teams:
         download: true
 """
 BASE = parse(Source("account.yaml", (ACCOUNT + TEAMS).encode())).document
+BASE["contracts"][0]["ends"] = "2027-03-31"  # so that every value is tried in a contract's end date too
 
 
 def errors(validator: Draft202012Validator, document: Any) -> set[tuple[tuple[Any, ...], str]]:
@@ -114,6 +115,11 @@ SWEEP = [
     *("a" * max(1, n - 13) + "@acme.example" for n in (64, 65, 254, 255)),
     "110001234567",
     "399-12345678",
+    "2027-03-31",
+    "2028-02-29",
+    "2027-02-29",
+    "2027-02-30",
+    "0999-12-31",
     "US",
     "a@b",
     " ",
@@ -168,6 +174,7 @@ def test_a_document_with_one_field_changed_is_judged_alike(
 ONE_LINE_FIELDS = {
     ("contracts", 0, "number"): "110001234567",
     ("contracts", 0, "manager"): "alice@acme.example",
+    ("contracts", 0, "ends"): "2027-03-31",
     ("contracts", 0, "coordinators", 0, "email"): "bob@acme.example",
     ("contracts", 0, "coordinators", 0, "shipping", "name"): "Acme HQ",
     ("contracts", 0, "coordinators", 0, "shipping", "address"): "1 Main St",

@@ -61,8 +61,10 @@ def test_a_request_already_recorded_is_not_recorded_again(backend: Backend, stor
 
 def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
-    # The store as version 3 left it, with its grants: before adopted audit entries (0006), teams
-    # (0005) and, on SQLite, before the two indexes of 0004 (PostgreSQL had them from 0001).
+    # The store as version 3 left it, with its grants: before contracts' end dates (0007), adopted
+    # audit entries (0006), teams (0005) and, on SQLite, before the two indexes of 0004 (PostgreSQL
+    # had them from 0001).
+    backend.query(store_url, "ALTER TABLE contracts DROP COLUMN ends")
     backend.query(store_url, "ALTER TABLE audit_log DROP COLUMN adopted")
     for table in ("team_access", "team_members", "teams"):
         backend.query(store_url, f"DROP TABLE {table}")
@@ -75,7 +77,7 @@ def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, stor
     assert before
     assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, and read as it was
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 6
+    assert int(version) == migrations.latest(backend.name) == 7
     # What was applied before --adopt existed was applied, not adopted.
     [applied] = open_store(store_url).history(10)
     assert applied.changes and not applied.adopted and not any(c.adopted for c in applied.changes)
@@ -113,6 +115,8 @@ ONLY_IN = {
 _SQLITE_BOOLEAN = re.compile(
     r"\b(\w+)\s+INTEGER\b[^,]*?\bCHECK\s*\(\s*\1\s+IN\s*\(\s*0\s*,\s*1\s*\)\s*\)", re.I
 )
+#: `name TEXT CHECK (... date(name, ...) ...)`: SQLite's date, ISO 8601 text that must be a real day.
+_SQLITE_DATE = re.compile(r"\b(\w+)\s+TEXT\b[^,]*?\bCHECK\b[^,]*?\bdate\s*\(\s*\1\s*,", re.I)
 
 
 def _type(declared: str) -> str:
@@ -137,10 +141,17 @@ def sqlite_schema(backend: Backend, url: str) -> set[str]:
     for table, sql in tables:
         facts.add(f"table {table}")
         booleans = {name.lower() for name in _SQLITE_BOOLEAN.findall(sql or "")}
+        dates = {name.lower() for name in _SQLITE_DATE.findall(sql or "")}
         info = backend.query(url, f"PRAGMA table_info({table})")
         primary = [name for _, name, _, _, _, pk in sorted(info, key=lambda column: column[5]) if pk]
         for _, name, declared, notnull, _, _ in info:
-            kind = "boolean" if name.lower() in booleans else _type(declared)
+            kind = (
+                "boolean"
+                if name.lower() in booleans
+                else "date"
+                if name.lower() in dates
+                else _type(declared)
+            )
             # SQLite lets NULL into a PRIMARY KEY column not declared NOT NULL (a quirk it keeps for old
             # files); a key is NOT NULL in PostgreSQL and in the SQL standard, and none is ever NULL here.
             null = "not null" if notnull or name in primary else "null"

@@ -127,6 +127,7 @@ EVERY_KIND = (
           - {number: "399-12345679", product: Revit, seats: 1}
       - number: "110009999999"
         manager: dave@acme.example
+        ends: 2027-03-31
         coordinators:
           - {email: erin@acme.example}
         serials:
@@ -142,7 +143,8 @@ EVERY_KIND = (
       - {name: Reviewers, members: [carol@acme.example], access: [{serial: "399-12345679", download: true}]}
     """,
     # team.create, team.member_add, team.access_grant (and the access.grant they cause)
-    # user.update, user.protect, contract.manager_change, contract.protect, coordinator.update,
+    # user.update, user.protect, contract.manager_change, contract.ends_change (set and moved),
+    # contract.protect, coordinator.update,
     # serial.protect, serial.product_change, serial.rename_group, serial.seats_change,
     # serial.unassign_coordinator, serial.assign_coordinator, access.update, access.revoke, access.grant
     """\
@@ -151,6 +153,7 @@ EVERY_KIND = (
       - number: "110001234567"
         manager: carol@acme.example
         protect: true
+        ends: "2028-06-30"
         coordinators:
           - {email: bob@acme.example, manage_users: false, shipping: {name: Acme North, address: "2 Side St", country: GB}}
         serials:
@@ -158,6 +161,7 @@ EVERY_KIND = (
           - {number: "399-12345679", product: Revit, seats: 1, coordinator: bob@acme.example}
       - number: "110009999999"
         manager: dave@acme.example
+        ends: "2027-12-31"
         coordinators:
           - {email: erin@acme.example}
         serials:
@@ -173,7 +177,8 @@ EVERY_KIND = (
       - {name: Reviewers, access: [{serial: "399-12345679"}]}
     """,
     # team.update, team.member_add, team.member_remove, team.access_update
-    # access.revoke, serial.remove, coordinator.remove, contract.remove, user.remove
+    # contract.ends_change (dropped), access.revoke, serial.remove, coordinator.remove, contract.remove,
+    # user.remove
     """\
     version: 1
     contracts:

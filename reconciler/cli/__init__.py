@@ -6,7 +6,7 @@ adds the commands of one concern to it:
 
     changes   validate, plan, apply, show
     mail      notify, outbox (and the delivery after an apply)
-    reports   drift, history
+    reports   drift, history, usage
     account   init, export, import csv, users activate
 """
 

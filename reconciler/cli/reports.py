@@ -1,4 +1,4 @@
-"""drift and history: what the store says beside git, and what each apply did."""
+"""drift, history and usage: what the store says beside git, what each apply did, how seats are used."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from reconciler.cli.app import (
     store_option,
     summarise,
 )
+from reconciler.csvfiles.usage import usage_csv
 from reconciler.engine.unmanaged import POLICIES
-from reconciler.operations import drift_account
+from reconciler.engine.usage import DEFAULT_RENEWAL_DAYS
+from reconciler.operations import drift_account, usage_report
 from reconciler.report import markdown
-from reconciler.report.html import drift_html
-from reconciler.report.json import drift_json, history_json
-from reconciler.report.text import render_drift, render_history
+from reconciler.report.html import drift_html, usage_html
+from reconciler.report.json import drift_json, history_json, usage_json
+from reconciler.report.text import render_drift, render_history, render_usage
 from reconciler.store import open_store
 
 
@@ -98,4 +100,60 @@ def history(limit: int, output_format: str, store_url: str) -> None:
         lambda: history_json(applies),
         lambda: markdown.render_history(applies),
         lambda: render_history(applies, paint),
+    )
+
+
+@cli.command()
+@click.option(
+    "--stale-invites",
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Also list, per serial, users still invited this many days after they were added.",
+)
+@click.option(
+    "--renewal-days",
+    type=click.IntRange(min=0),
+    default=DEFAULT_RENEWAL_DAYS,
+    show_default=True,
+    metavar="N",
+    help="A contract's renewal is due when it ends within this many days (or has ended).",
+)
+@format_option(
+    ["text", "markdown", "json", "csv", "html"],
+    "How to print the report; markdown is made for a pull request or an issue, csv for a spreadsheet, "
+    "html is one page to open or print.",
+)
+@click.option("--bom", is_flag=True, help="With --format csv: start with a UTF-8 byte-order mark, for Excel.")
+@store_option
+def usage(
+    stale_invites: int | None, renewal_days: int, output_format: str, bom: bool, store_url: str
+) -> None:
+    """Show how each serial's seats are used and when each contract ends.
+
+    What to read before a renewal, from the store: first what needs
+    action (full serials, seats nobody uses, with --stale-invites users who
+    never accepted their invitation, contracts ending within --renewal-days),
+    then each contract (manager, end, days left) with its serials (product,
+    group, coordinator, seats, assigned, free, still invited). Days are
+    counted to today, in UTC. In GitHub Actions the markdown report is also
+    added to the job summary.
+
+    \b
+    Example:
+      reconciler usage --stale-invites 30
+      reconciler usage --renewal-days 60 --format markdown > usage.md
+      reconciler usage --format csv --bom > usage.csv
+      reconciler usage --stale-invites 30 --format html > usage.html
+    """
+    found = usage_report(open_store(store_url), datetime.now(UTC), renewal_days, stale_invites)
+    summarise(lambda: markdown.render_usage(found, limit=markdown.SUMMARY_LIMIT))
+    if output_format == "csv":
+        click.echo(usage_csv(found, bom), nl=False)
+        return
+    echo_report(
+        output_format,
+        lambda: usage_json(found),
+        lambda: markdown.render_usage(found),
+        lambda: render_usage(found, paint),
+        lambda: usage_html(found),
     )

@@ -12,4 +12,5 @@ Pure: it never reads files, the store, the reports or the command line.
     planner.py      all of the above, in order: make_plan
     drift.py        the same diff, read as what changed outside git
     requests.py     blocked actions, addressed to whoever may perform them
+    usage.py        seats and renewals: how each serial is used, when each contract ends
 """

@@ -83,6 +83,15 @@ def user_record(user: User) -> dict[str, Any]:
     return {"first_name": user.first_name, "last_name": user.last_name}
 
 
+def contract_record(contract: Contract) -> dict[str, Any]:
+    """A contract's own fields, `ends` named only when set, so plans of contracts without one stay as
+    they were."""
+    record: dict[str, Any] = {"manager": contract.manager}
+    if contract.ends is not None:
+        record["ends"] = contract.ends
+    return record
+
+
 def coordinator_record(coordinator: Coordinator) -> dict[str, Any]:
     shipping = coordinator.shipping
     return {
@@ -137,17 +146,19 @@ def _contracts(want: _Index, have: _Index) -> Iterator[Action]:
         old = have.contracts.get(number)
         target = {"contract": number}
         if old is None:
-            after = _protected({"manager": contract.manager}, contract.protect)
+            after = _protected(contract_record(contract), contract.protect)
             yield Action(Kind.CONTRACT_CREATE, target, None, after)
             continue
         if old.manager != contract.manager:
             yield Action(
                 Kind.CONTRACT_MANAGER_CHANGE, target, {"manager": old.manager}, {"manager": contract.manager}
             )
+        if old.ends != contract.ends:  # setting an end date, moving it, or dropping it
+            yield Action(Kind.CONTRACT_ENDS_CHANGE, target, {"ends": old.ends}, {"ends": contract.ends})
         yield from _protection(Kind.CONTRACT_PROTECT, target, old.protect, contract.protect)
     for number, old in have.contracts.items():
         if number not in want.contracts:
-            yield Action(Kind.CONTRACT_REMOVE, {"contract": number}, {"manager": old.manager}, None)
+            yield Action(Kind.CONTRACT_REMOVE, {"contract": number}, contract_record(old), None)
 
 
 def _coordinators(want: _Index, have: _Index) -> Iterator[Action]:

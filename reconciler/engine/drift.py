@@ -71,7 +71,7 @@ def find_drift(
         only_in_store=_sorted(only_in_store),
         only_in_git=_sorted(only_in_git),
         differ=_sorted(differ),
-        stale_invites=_stale(snapshot, now, stale_after_days),
+        stale_invites=stale_invites(snapshot, now, stale_after_days),
         stale_after_days=stale_after_days,
     )
 
@@ -80,17 +80,19 @@ def _sorted(differences: list[Difference]) -> tuple[Difference, ...]:
     return tuple(sorted(differences, key=Difference.sort_key))
 
 
-def _stale(snapshot: Snapshot, now: datetime, days: int | None) -> tuple[StaleInvite, ...]:
+def stale_invites(snapshot: Snapshot, now: datetime, days: int | None) -> tuple[StaleInvite, ...]:
+    """The users still invited `days` or more after they were added, as of `now`, by e-mail; none
+    when `days` is None. `drift` and `usage` both ask this, so the two name the same people."""
     if days is None:
         return ()
-    cutoff = _utc(now) - timedelta(days=days)
+    cutoff = utc(now) - timedelta(days=days)
     return tuple(
         StaleInvite(email, snapshot.user_added[email])
         for email, status in sorted(snapshot.user_status.items())
-        if status == INVITED and _utc(datetime.fromisoformat(snapshot.user_added[email])) <= cutoff
+        if status == INVITED and utc(datetime.fromisoformat(snapshot.user_added[email])) <= cutoff
     )
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
     """`moment` with a time zone; one without is taken as UTC, as the store writes it."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

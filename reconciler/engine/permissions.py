@@ -5,7 +5,7 @@ Each kind's scope (in `kinds.TABLE`) says whose it is to take:
 | scope    | kinds                                          | reseller | CM            | SC managing users |
 |----------|------------------------------------------------|----------|---------------|-------------------|
 | PURCHASE | contract.*, serial.create/remove/seats/product | yes      | no (requests) | no                |
-| RESELLER | contract.protect, serial.protect               | yes      | no            | no                |
+| RESELLER | contract.protect/ends_change, serial.protect   | yes      | no            | no                |
 | CONTRACT | coordinator.*, serial.(un)assign, rename_group | yes      | own contracts | no                |
 | USERS    | user.*                                         | yes      | yes           | yes               |
 | TEAMS    | team.create/update/remove, team.member_*       | yes      | yes           | yes               |

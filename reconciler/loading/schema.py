@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterator
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -72,6 +74,12 @@ def _pattern_messages() -> dict[str, str]:
     }
 
 
+@cache
+def _date_pattern() -> str:
+    pattern: str = schema_document()["$defs"]["date"]["pattern"]
+    return pattern
+
+
 #: Keywords that only describe: where a `$ref` and its siblings both have one, the siblings' wins.
 _ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default", "deprecated"})
 
@@ -131,6 +139,8 @@ def _message(keyword: Any, error: ValidationError, path: tuple[Any, ...]) -> str
         template = _pattern_messages().get(expected)
         if template:
             return template.format(value=value, email_problem=email_problem(instance))
+        if expected == _date_pattern():
+            return _date_message(instance)
         refused = first_refused(instance) if expected == TEXT_PATTERN else None
         return explain(refused) if refused else error.message
     if keyword == "const":
@@ -146,6 +156,18 @@ def _message(keyword: Any, error: ValidationError, path: tuple[Any, ...]) -> str
     if keyword == "maxLength":
         return f"is {len(instance):,} characters long; at most {expected:,} are allowed"
     return error.message
+
+
+def _date_message(text: str) -> str:
+    """Why `text` is not a date: not written as one, or a day the calendar does not have."""
+    shown = show_value(text)
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        try:
+            date.fromisoformat(text)
+        except ValueError as error:  # 2027-02-30: "day is out of range for month"
+            return f'{shown} is not a day of the calendar ({error}); write a real day, like "2027-03-31"'
+        return f'{shown} is out of range; write a year from 1000 to 9999, like "2027-03-31"'
+    return f'{shown} is not a date; write it as YYYY-MM-DD, like "2027-03-31"'
 
 
 def _type_message(expected: str, instance: Any, path: tuple[Any, ...]) -> str:

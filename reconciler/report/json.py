@@ -1,4 +1,4 @@
-"""A drift and the history as JSON: sorted keys, so the same data is the same bytes.
+"""A drift, the history and a usage report as JSON: sorted keys, so the same data is the same bytes.
 
 A plan's JSON is its file format, `Plan.dumps()`; these follow its shape:
 `format_version`, `store`, `summary`, then the records.
@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.records import Applied, Difference, Drift
+from reconciler.records import Applied, Difference, Drift, Usage
 
 FORMAT_VERSION = 1
 
@@ -69,6 +69,48 @@ def history_json(applies: Sequence[Applied]) -> str:
                     ],
                 }
                 for applied in applies
+            ],
+        }
+    )
+
+
+def usage_json(usage: Usage) -> str:
+    """Seats and renewals: `contracts`, each with `number`, `manager`, `ends`, `days_left` (as of
+    `today`; negative once ended; null without `ends`), `renewal_due` (within `renewal_days`) and
+    `serials`, each with `number`, `product`, `group`, `coordinator`, `seats`, `assigned`, `free`,
+    `invited` and `stale_invites` (`user`, `invited_at`; empty unless `stale_after_days` is set)."""
+    return dumps(
+        {
+            "format_version": FORMAT_VERSION,
+            "store": {"lineage": usage.lineage, "revision": usage.revision},
+            "today": usage.today,
+            "renewal_days": usage.renewal_days,
+            "stale_after_days": usage.stale_after_days,
+            "contracts": [
+                {
+                    "number": c.number,
+                    "manager": c.manager,
+                    "ends": c.ends,
+                    "days_left": c.days_left,
+                    "renewal_due": c.renewal_due,
+                    "serials": [
+                        {
+                            "number": s.number,
+                            "product": s.product,
+                            "group": s.group,
+                            "coordinator": s.coordinator,
+                            "seats": s.seats,
+                            "assigned": s.assigned,
+                            "free": s.free,
+                            "invited": s.invited,
+                            "stale_invites": [
+                                {"user": i.user, "invited_at": i.invited_at} for i in s.stale_invites
+                            ],
+                        }
+                        for s in c.serials
+                    ],
+                }
+                for c in usage.contracts
             ],
         }
     )

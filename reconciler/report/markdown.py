@@ -1,4 +1,5 @@
-"""Plans, drifts and the history as GitHub-flavoured markdown: a pull-request comment or a job summary.
+"""Plans, drifts, the history and usage as GitHub-flavoured markdown: a pull-request comment, an issue
+or a job summary.
 
 A plan report opens with a hidden marker (an HTML comment CI looks for, to
 update one sticky comment instead of adding another), a title and a summary
@@ -22,12 +23,13 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.errors import plural
 from reconciler.kinds import Effect, Kind
 from reconciler.plan import Action, Plan
-from reconciler.records import Applied, Drift
+from reconciler.records import Applied, Drift, Usage
 from reconciler.report import grouping
 from reconciler.report.escaping import inert, literal
 from reconciler.report.fitting import FOLD_AFTER, Report
 from reconciler.report.notes import plan_notes
 from reconciler.report.text import DRIFT_SECTIONS, as_action, drift_line, record_fields
+from reconciler.report.usage import attention, totals, when_it_ends
 from reconciler.wording import EVENT_NAMES, ROLE_NAMES, details, target_label
 
 #: GitHub refuses a comment over 65,536 characters; keep well below, with room for the marker.
@@ -37,6 +39,7 @@ SUMMARY_LIMIT = 1_000_000
 PLAN_MARKER = "<!-- reconciler:plan -->"
 DRIFT_MARKER = "<!-- reconciler:drift -->"
 HISTORY_MARKER = "<!-- reconciler:history -->"
+USAGE_MARKER = "<!-- reconciler:usage -->"
 
 SYMBOLS = {Effect.ADD: "+", Effect.CHANGE: "!", Effect.REMOVE: "-"}
 
@@ -284,3 +287,134 @@ def render_history(applies: Sequence[Applied], *, limit: int = SUMMARY_LIMIT) ->
         ]
         report.fenced("", items, lines)
     return report.text(limit, "action", "`reconciler history --format json` has all of it.")
+
+
+def _table(
+    report: Report, headers: Sequence[str], numbers: int, rows: Sequence[Sequence[str]], what: str
+) -> None:
+    """A table whose last `numbers` columns are right-aligned, each row an item; folded when long."""
+    fold = len(rows) > FOLD_AFTER
+    if fold:
+        report.body += [f"<details><summary>{len(rows):,} {what}</summary>", ""]
+    report.body.append("| " + " | ".join(headers) + " |")
+    report.body.append("|" + " --- |" * (len(headers) - numbers) + " ---: |" * numbers)
+    for row in rows:
+        report.item("| " + " | ".join(row) + " |")
+    report.body.append("")
+    if fold:
+        report.body += ["</details>", ""]
+
+
+def render_usage(
+    usage: Usage,
+    *,
+    limit: int = COMMENT_LIMIT,
+    where: str = "`reconciler usage --format json` has all of it.",
+) -> str:
+    """Seats and renewals as a pull-request comment, an issue or a job summary of at most `limit` bytes:
+    what needs action first, then each contract's serials."""
+    report = Report()
+    counts = totals(usage)
+    found = attention(usage)
+    headline = (
+        f"{counts['full']:,} full, {counts['unused']:,} with unused seats, "
+        f"{counts['renewals_due']:,} {plural(counts['renewals_due'], 'renewal')} due"
+    )
+    if usage.stale_after_days is not None:
+        headline += f", {counts['stale_invites']:,} stale {plural(counts['stale_invites'], 'invite')}"
+    report.head += [USAGE_MARKER, f"### reconciler usage: {headline}", ""]
+    report.head.append(f"Store {inert(usage.lineage)} at revision {usage.revision:,}, on {usage.today}.")
+    report.head.append("")
+    headers = [
+        "contracts",
+        "serials",
+        "seats",
+        "assigned",
+        "free",
+        "full",
+        f"renewals due ({usage.renewal_days:,} days)",
+    ]
+    values = [
+        counts[k] for k in ("contracts", "serials", "seats", "assigned", "free", "full", "renewals_due")
+    ]
+    if usage.stale_after_days is not None:
+        headers.append(f"invited {usage.stale_after_days:,}+ days")
+        values.append(counts["stale_invites"])
+    report.head += _counts_table(headers, values)
+    if found:
+        report.body += ["", "#### Needs action", ""]
+    else:
+        report.body += [
+            "",
+            "Nothing needs action.",
+            "",
+        ]
+    if found.full:
+        count = len(found.full)
+        report.body += [f"**Full**: {count:,} {plural(count, 'serial')}", ""]
+        rows = [
+            [inert(s.number), inert(s.product), inert(c.number), f"{s.assigned:,}", f"{s.seats:,}"]
+            for c, s in found.full
+        ]
+        _table(report, ["serial", "product", "contract", "assigned", "seats"], 2, rows, "full serials")
+    if found.unused:
+        count = len(found.unused)
+        report.body += [
+            f"**Unused seats**: {found.unused_seats:,} on {count:,} {plural(count, 'serial')}",
+            "",
+        ]
+        rows = [
+            [inert(s.number), inert(s.product), inert(c.number), f"{s.free:,}", f"{s.seats:,}"]
+            for c, s in found.unused
+        ]
+        _table(
+            report, ["serial", "product", "contract", "free", "seats"], 2, rows, "serials with unused seats"
+        )
+    if found.stale:
+        count = len(found.stale)
+        report.body += [
+            f"**Still invited {usage.stale_after_days:,} days or more after being added**: {count:,} "
+            f"{plural(count, 'user')}, each holding a seat: a mistyped address, or someone who left?",
+            "",
+        ]
+        rows = [[inert(u.user), inert(u.invited_at), inert(", ".join(u.serials))] for u in found.stale]
+        _table(report, ["user", "invited", "holds"], 0, rows, "users")
+    if found.renewals:
+        count = len(found.renewals)
+        report.body += [
+            f"**Renewal due within {usage.renewal_days:,} days**: {count:,} {plural(count, 'contract')}",
+            "",
+        ]
+        rows = [[inert(c.number), inert(c.manager), inert(when_it_ends(c))] for c in found.renewals]
+        _table(report, ["contract", "manager", "ends"], 0, rows, "contracts")
+    columns = ["serial", "product", "group", "coordinator", "seats", "assigned", "free", "invited"]
+    if usage.stale_after_days is not None:
+        columns.append("stale")
+    for contract in usage.contracts:
+        due = ", renewal due" if contract.renewal_due else ""
+        report.body += [
+            "",
+            f"#### Contract {inert(contract.number)}",
+            "",
+            f"Manager {inert(contract.manager)}, {inert(when_it_ends(contract))}{due}.",
+            "",
+        ]
+        if not contract.serials:
+            report.body += ["No serials.", ""]
+            continue
+        rows = [
+            [
+                inert(s.number),
+                inert(s.product),
+                inert(s.group or "(none)"),
+                inert(s.coordinator),
+                f"{s.seats:,}",
+                f"{s.assigned:,}",
+                f"{s.free:,}",
+                f"{s.invited:,}",
+                f"{len(s.stale_invites):,}",
+            ][: len(columns)]
+            for s in contract.serials
+        ]
+        _table(report, columns, len(columns) - 4, rows, "serials")
+    return report.text(limit, "row", where)

@@ -14,6 +14,8 @@ A drift reads from git to the store, as a change made outside git: `+` the
 store has it and git does not, `-` git has it and the store does not, `~` the
 fields differ (git → store). The history shows each apply as a plan; an
 adoption (`apply --adopt`) says so, and marks each of its entries `(adopted)`.
+A usage report lists what needs action first (report/usage.py), then a
+table of each contract's serials, numbers right-aligned.
 
 `paint(text, colour)` colours a piece of text; the command line passes one
 that works on a terminal, tests and files get plain text. Every line is
@@ -31,8 +33,9 @@ from reconciler.characters import scrub
 from reconciler.errors import plural
 from reconciler.kinds import Effect, Record
 from reconciler.plan import Action, Plan
-from reconciler.records import Applied, AuditEntry, Difference, Drift
+from reconciler.records import Applied, AuditEntry, Difference, Drift, SerialUsage, Usage
 from reconciler.report.notes import plan_notes
+from reconciler.report.usage import attention, totals, when_it_ends
 from reconciler.wording import details, fields, show, target_label
 
 Paint = Callable[[str, str], str]
@@ -187,3 +190,113 @@ def render_history(applies: Sequence[Applied], paint: Paint = no_paint) -> Itera
 def as_action(change: AuditEntry) -> Action:
     """An audited change as the plan action it was, so that it renders the same way."""
     return Action(change.kind, change.target, change.before, change.after)
+
+
+#: The columns of a usage table: heading, and whether its values are numbers (right-aligned).
+USAGE_COLUMNS = (
+    ("serial", False),
+    ("product", False),
+    ("group", False),
+    ("coordinator", False),
+    ("seats", True),
+    ("assigned", True),
+    ("free", True),
+    ("invited", True),
+    ("stale", True),
+)
+
+
+def render_usage(usage: Usage, paint: Paint = no_paint) -> Iterator[str]:
+    """Seats and renewals: what needs action first, then each contract's serials in a table."""
+    yield scrub(
+        f"Seats and renewals of store {usage.lineage} at revision {usage.revision}, on {usage.today}:"
+    )
+    yield ""
+    found = attention(usage)
+    if found:
+        yield "Needs action:"
+    else:
+        yield "Nothing needs action."
+    if found.full:
+        yield "  " + paint(f"Full ({len(found.full):,}):", "red")
+        for contract, serial in found.full:
+            yield scrub(
+                f"    {serial.number} {serial.product} on {contract.number}: "
+                f"{serial.assigned:,} of {serial.seats:,} {plural(serial.seats, 'seat')} assigned"
+            )
+    if found.unused:
+        count = len(found.unused)
+        yield "  " + paint(
+            f"Unused seats ({found.unused_seats:,} on {count:,} {plural(count, 'serial')}):", "yellow"
+        )
+        for contract, serial in found.unused:
+            yield scrub(
+                f"    {serial.number} {serial.product} on {contract.number}: "
+                f"{serial.free:,} of {serial.seats:,} free"
+            )
+    if found.stale:
+        heading = (
+            f"Still invited {usage.stale_after_days:,} days or more after being added ({len(found.stale):,}):"
+        )
+        yield "  " + paint(heading, "yellow")
+        for user in found.stale:
+            yield scrub(f"    {user.user} (invited {user.invited_at}) holds {', '.join(user.serials)}")
+    if found.renewals:
+        yield "  " + paint(
+            f"Renewal due within {usage.renewal_days:,} days ({len(found.renewals):,}):", "yellow"
+        )
+        for contract in found.renewals:
+            text = scrub(f"    {contract.number} {when_it_ends(contract)}; manager {contract.manager}")
+            yield paint(text, "red") if (contract.days_left or 0) < 0 else text
+    columns = USAGE_COLUMNS if usage.stale_after_days is not None else USAGE_COLUMNS[:-1]
+    rows = {s.number: _usage_row(s)[: len(columns)] for c in usage.contracts for s in c.serials}
+    widths = [
+        max([len(heading), *(len(row[i]) for row in rows.values())]) for i, (heading, _) in enumerate(columns)
+    ]
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = (
+            cell.rjust(width) if number else cell.ljust(width)
+            for cell, width, (_, number) in zip(cells, widths, columns, strict=True)
+        )
+        return "  " + "  ".join(padded).rstrip()
+
+    for contract in usage.contracts:
+        yield ""
+        due = ", renewal due" if contract.renewal_due else ""
+        yield scrub(f"Contract {contract.number}: manager {contract.manager}, {when_it_ends(contract)}{due}")
+        if not contract.serials:
+            yield "  no serials"
+            continue
+        yield line(tuple(heading for heading, _ in columns))
+        for serial in contract.serials:
+            yield line(rows[serial.number])
+    yield ""
+    yield usage_summary_line(usage)
+
+
+def _usage_row(serial: SerialUsage) -> tuple[str, ...]:
+    return (
+        scrub(serial.number),
+        scrub(serial.product),
+        scrub(show(serial.group)),
+        scrub(serial.coordinator),
+        f"{serial.seats:,}",
+        f"{serial.assigned:,}",
+        f"{serial.free:,}",
+        f"{serial.invited:,}",
+        f"{len(serial.stale_invites):,}",
+    )
+
+
+def usage_summary_line(usage: Usage) -> str:
+    counts = totals(usage)
+    line = (
+        f"Usage: {counts['contracts']:,} {plural(counts['contracts'], 'contract')}, "
+        f"{counts['serials']:,} {plural(counts['serials'], 'serial')}, {counts['seats']:,} "
+        f"{plural(counts['seats'], 'seat')}: {counts['assigned']:,} assigned, {counts['free']:,} free; "
+        f"{counts['full']:,} full, {counts['renewals_due']:,} {plural(counts['renewals_due'], 'renewal')} due"
+    )
+    if usage.stale_after_days is not None:
+        line += f", {counts['stale_invites']:,} stale {plural(counts['stale_invites'], 'invite')}"
+    return line + "."

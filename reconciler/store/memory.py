@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
@@ -72,7 +72,8 @@ class _Table:
     derive from an action's `after` (as the SQL statements do), set by every
     add and change; `from_target` the target keys beyond the
     record's own that an add keeps (a serial's contract); `at_least_one` the
-    fields with CHECK (field >= 1). `table` and `columns` give the rows of
+    fields with CHECK (field >= 1), `dates` those that must be a real day as ISO text (a contract's
+    `ends`: SQLite's CHECK, PostgreSQL's DATE). `table` and `columns` give the rows of
     `statements.READS`, so that a snapshot is made as the SQL stores make it.
     """
 
@@ -85,6 +86,7 @@ class _Table:
     computed: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
     from_target: tuple[str, ...] = ()
     at_least_one: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
 
     @property
     def writable(self) -> tuple[str, ...]:
@@ -92,6 +94,14 @@ class _Table:
 
     def row(self, values: Row) -> tuple[Any, ...]:
         return tuple(_column(values, name) for name in self.columns)
+
+
+def _is_day(value: Any) -> bool:
+    """Whether `value` is a day as ISO 8601 text, YYYY-MM-DD, that the calendar has."""
+    try:
+        return isinstance(value, str) and date.fromisoformat(value).isoformat() == value
+    except ValueError:
+        return False
 
 
 def _column(values: Row, name: str) -> Any:
@@ -110,7 +120,11 @@ _TABLES: dict[Record, _Table] = {
         adopted={"status": ACTIVE},
     ),
     Record.CONTRACT: _Table(
-        "contracts", ("contract", "manager", "protect"), required=("manager",), defaults={"protect": False}
+        "contracts",
+        ("contract", "manager", "protect", "ends"),
+        required=("manager",),
+        defaults={"protect": False, "ends": None},
+        dates=("ends",),
     ),
     Record.COORDINATOR: _Table(
         "coordinators",
@@ -475,6 +489,9 @@ class _Work:
         for name in table.at_least_one:
             if new[name] < 1:
                 raise self._refused(action, f"check: {name} of {_name(record, key)} must be at least 1")
+        for name in table.dates:
+            if new[name] is not None and not _is_day(new[name]):
+                raise self._refused(action, f"check: {name} of {_name(record, key)} must be a real day")
 
     def _recount(self, record: Record, old: Row | None, new: Row | None) -> None:
         for reference in _MADE_BY[record]:

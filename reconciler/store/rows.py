@@ -51,8 +51,15 @@ def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
     teams = _teams_from_rows(rows)
     state = DesiredState(
         contracts=tuple(
-            Contract(number, manager, tuple(coordinators[number]), tuple(serials[number]), bool(protected))
-            for number, manager, protected in rows["contracts"]
+            Contract(
+                number,
+                manager,
+                tuple(coordinators[number]),
+                tuple(serials[number]),
+                bool(protected),
+                None if ends is None else str(ends),  # PostgreSQL's DATE: a date, whose str is ISO 8601
+            )
+            for number, manager, protected, ends in rows["contracts"]
         ),
         users=tuple(
             User(email, first, last, tuple(access[email]), bool(protected))

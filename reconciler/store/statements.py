@@ -40,12 +40,16 @@ WRITES: dict[Kind, tuple[str, ParamsOf]] = {
     ),
     Kind.USER_REMOVE: ("DELETE FROM users WHERE email = ?", lambda t, new, now: (t["user"],)),
     Kind.CONTRACT_CREATE: (
-        "INSERT INTO contracts (number, manager, protected) VALUES (?, ?, ?)",
-        lambda t, new, now: (t["contract"], new["manager"], new.get("protect", False)),
+        "INSERT INTO contracts (number, manager, protected, ends) VALUES (?, ?, ?, ?)",
+        lambda t, new, now: (t["contract"], new["manager"], new.get("protect", False), new.get("ends")),
     ),
     Kind.CONTRACT_PROTECT: (
         "UPDATE contracts SET protected = ? WHERE number = ?",
         lambda t, new, now: (new["protect"], t["contract"]),
+    ),
+    Kind.CONTRACT_ENDS_CHANGE: (
+        "UPDATE contracts SET ends = ? WHERE number = ?",
+        lambda t, new, now: (new["ends"], t["contract"]),
     ),
     Kind.CONTRACT_MANAGER_CHANGE: (
         "UPDATE contracts SET manager = ? WHERE number = ?",
@@ -184,7 +188,7 @@ READS = {
     "meta": "SELECT key, value FROM meta",
     "resellers": "SELECT email FROM resellers ORDER BY email",
     "users": "SELECT email, first_name, last_name, status, added_at, protected FROM users ORDER BY email",
-    "contracts": "SELECT number, manager, protected FROM contracts ORDER BY number",
+    "contracts": "SELECT number, manager, protected, ends FROM contracts ORDER BY number",
     "coordinators": (
         "SELECT contract, email, manage_users, shipping_name, shipping_address, shipping_country "
         "FROM coordinators ORDER BY contract, email"

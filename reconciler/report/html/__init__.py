@@ -29,11 +29,12 @@ from reconciler.characters import scrub
 from reconciler.errors import plural
 from reconciler.kinds import Effect, Kind
 from reconciler.plan import Action, Plan
-from reconciler.records import ContractUsage, Difference, Drift, SerialUsage, Usage
+from reconciler.records import Difference, Drift, SerialUsage, Usage
 from reconciler.report import grouping
 from reconciler.report.fitting import FOLD_AFTER
 from reconciler.report.notes import plan_notes
 from reconciler.report.text import DRIFT_SECTIONS, drift_line, record_fields
+from reconciler.report.usage import attention, totals, when_it_ends
 from reconciler.wording import EVENT_NAMES, ROLE_NAMES, details, target_label
 
 #: The page's policy: nothing may be fetched, only inline styles and data: images apply.
@@ -199,63 +200,33 @@ def _bar(serial: SerialUsage) -> _Bar:
     return _Bar(f"{share * 100:.1f}", serial.assigned > serial.seats, serial.full)
 
 
-def _days_left(contract: ContractUsage) -> str:
-    if contract.days_left is None:
-        return "no end date"
-    if contract.days_left < 0:
-        days = -contract.days_left
-        return f"ended {days:,} {plural(days, 'day')} ago"
-    return f"{contract.days_left:,} {plural(contract.days_left, 'day')} left"
-
-
 def usage_html(usage: Usage) -> str:
-    """The seat and renewal report as a page: renewals due and stale invitations first, then each
-    contract's serials with their seat use drawn as bars, full serials marked."""
-    serials = [serial for contract in usage.contracts for serial in contract.serials]
-    due = [contract for contract in usage.contracts if contract.renewal_due]
-    stale = sorted(
-        (invite.invited_at, invite.user, serial.number, serial.product)
-        for contract in usage.contracts
-        for serial in contract.serials
-        for invite in serial.stale_invites
-    )
-    seats = sum(serial.seats for serial in serials)
-    assigned = sum(serial.assigned for serial in serials)
+    """The seat and renewal report as a page: what needs action first (renewals due, stale invitations,
+    full serials, unused seats; report/usage.py decides what), then each contract's serials with their
+    seat use drawn as bars, full serials marked."""
+    counts = totals(usage)
     cards = [
-        ("contracts", len(usage.contracts)),
-        ("renewals due", len(due)),
-        ("seats", seats),
-        ("assigned", assigned),
-        ("free", sum(serial.free for serial in serials)),
-        ("full serials", sum(serial.full for serial in serials)),
-        ("still invited", sum(serial.invited for serial in serials)),
+        ("contracts", counts["contracts"]),
+        ("renewals due", counts["renewals_due"]),
+        ("seats", counts["seats"]),
+        ("assigned", counts["assigned"]),
+        ("free", counts["free"]),
+        ("full serials", counts["full"]),
+        ("still invited", counts["invited"]),
     ]
     if usage.stale_after_days is not None:
-        cards.append((f"invited {usage.stale_after_days:,}+ days", len({user for _, user, _, _ in stale})))
-    # Renewals due first, soonest first; then the rest as the store lists them.
-    ordered = sorted(
-        usage.contracts,
-        key=lambda c: (not c.renewal_due, c.days_left if c.renewal_due and c.days_left is not None else 0),
-    )
-    contracts = [
-        {
-            "contract": contract,
-            "days": _days_left(contract),
-            "serials": [(serial, _bar(serial)) for serial in contract.serials],
-        }
-        for contract in ordered
-    ]
+        cards.append((f"invited {usage.stale_after_days:,}+ days", counts["stale_invites"]))
+    due = counts["renewals_due"]
     return _render(
         "usage.html.j2",
-        title=f"reconciler usage: {len(due):,} {plural(len(due), 'renewal')} due, {assigned:,} of "
-        f"{seats:,} seats assigned",
+        title=f"reconciler usage: {due:,} {plural(due, 'renewal')} due, {counts['assigned']:,} of "
+        f"{counts['seats']:,} seats assigned",
         usage=usage,
         cards=cards,
-        due=[(contract, _days_left(contract)) for contract in sorted(due, key=_due_order)],
-        stale=stale,
-        contracts=contracts,
+        found=attention(usage),
+        when_it_ends=when_it_ends,
+        contracts=[
+            (contract, [(serial, _bar(serial)) for serial in contract.serials])
+            for contract in usage.contracts
+        ],
     )
-
-
-def _due_order(contract: ContractUsage) -> tuple[int, str]:
-    return (contract.days_left if contract.days_left is not None else 0, contract.number)
