@@ -96,3 +96,23 @@ def test_the_invocation_pattern_reads_shell_lines() -> None:
     line = 'code=0; reconciler plan "$ACCOUNT" --format markdown --out plan.json > plan.md || code=$?'
     assert INVOCATION.findall(line) == [("plan", ' "$ACCOUNT" --format markdown --out plan.json ')]
     assert INVOCATION.findall("gh label create reconciler-drift --force") == []
+
+
+def test_the_plan_comment_links_to_the_plan_as_a_page() -> None:
+    plan = load(EXAMPLES / "github" / "plan.yml")
+    steps = plan["jobs"]["plan"]["steps"]
+    render = next(step for step in steps if "--format html" in step.get("run", ""))
+    assert render["run"].strip() == "reconciler show plan.json --format html > plan.html"
+    assert isinstance(cli, click.Group)
+    show_format = next(p for p in cli.commands["show"].params if p.name == "output_format")
+    assert isinstance(show_format.type, click.Choice) and "html" in show_format.type.choices
+    # One file, not a zip, so that the link opens the page; the comment step reads its address.
+    page = next(step for step in steps if step.get("with", {}).get("path") == "plan.html")
+    assert page["uses"].startswith("actions/upload-artifact@") and page["with"]["archive"] is False
+    assert int(page["uses"].rpartition("@v")[2]) >= 7  # `archive: false` came with v7
+    comment = next(step for step in steps if step.get("uses", "").startswith("actions/github-script@"))
+    assert comment["env"]["PLAN_PAGE_URL"] == f"${{{{ steps.{page['id']}.outputs.artifact-url }}}}"
+    assert "process.env.PLAN_PAGE_URL" in comment["with"]["script"]
+    # Rendered only from a plan that exists: the same condition as the step that saves it.
+    saved = next(step for step in steps if step.get("name") == "Keep the plan for apply")
+    assert render["if"] == page["if"] == saved["if"]
