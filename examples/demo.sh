@@ -4,7 +4,8 @@
 # reseller, apply the saved plan, show the e-mails it queued for the people
 # affected (RECONCILER_SMTP_URL unset, so they wait in the store's outbox),
 # then show that a second plan finds nothing to do, that the store has not
-# drifted from git, and what the store exports. Every step is the real command.
+# drifted from git, the seats and renewals report, the plan as one HTML page
+# for reviewers, and what the store exports. Every step is the real command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,5 +23,9 @@ step reconciler outbox
 step reconciler outbox --full --to carol.smith@acme.example
 step reconciler plan examples/acme --detailed-exitcode
 step reconciler drift examples/acme --stale-invites 30
+step reconciler usage --renewal-days 180
+printf '\n\033[1m$ %s\033[0m\n' "reconciler show plan.json --format html > plan.html"
+reconciler show "$work/plan.json" --format html > "$work/plan.html"
+echo "The plan as a page, to open in any browser, print or forward: $work/plan.html"
 step reconciler export --contract 110009876543
 printf '\nThe store is %s; RECONCILER_STORE and RECONCILER_ACTOR name it and you.\n' "$RECONCILER_STORE"
