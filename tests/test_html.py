@@ -32,6 +32,7 @@ from reconciler.kinds import Kind
 from reconciler.plan import Action, Plan
 from reconciler.records import ContractUsage, SerialUsage, StaleInvite, Usage
 from reconciler.report.html import CONTENT_SECURITY_POLICY, drift_html, plan_html, usage_html
+from reconciler.report.text import render_usage
 
 CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
 #: Every element a report may hold; anything else came from somewhere it should not have.
@@ -204,12 +205,15 @@ def test_seat_bars_show_the_share_of_seats_assigned(tmp_path: Path) -> None:
         'aria-label="5 of 10 seats assigned"><rect class="track" width="100" height="10"/><rect class="used" width="50.0"'
         in html
     )
-    # What needs action comes before the contracts: renewals due, then stale invitations.
+    # What needs action comes before the contracts, in the text report's order.
     assert (
-        html.index("<h2>Renewal due within 180 days: 1 contract</h2>")
+        html.index("<h2>Unused seats: 16 on 6 serials</h2>")
         < html.index("<h2>Still invited 30 days or more after being added: 2 users</h2>")
+        < html.index("<h2>Renewal due within 180 days: 1 contract</h2>")
         < html.index("<h2>Contract")
     )
+    text = "\n".join(render_usage(usage))
+    assert text.index("Unused seats") < text.index("Still invited") < text.index("Renewal due")
 
 
 def _invoke(*args: str) -> tuple[int, str]:

@@ -201,9 +201,9 @@ def _bar(serial: SerialUsage) -> _Bar:
 
 
 def usage_html(usage: Usage) -> str:
-    """The seat and renewal report as a page: what needs action first (renewals due, stale invitations,
-    full serials, unused seats; report/usage.py decides what), then each contract's serials with their
-    seat use drawn as bars, full serials marked."""
+    """The seat and renewal report as a page: what needs action first, in the text report's order
+    (full serials, unused seats, stale invitations, renewals due; report/usage.py decides), then
+    each contract's serials with their seat use drawn as bars, full serials marked."""
     counts = totals(usage)
     cards = [
         ("contracts", counts["contracts"]),
