@@ -1,4 +1,4 @@
-"""How a plan is grouped for reading, once, for every report that groups it (markdown, HTML).
+"""How a plan is grouped for reading, and a drift named, once, for every report that shows them (markdown, HTML).
 
 Users first; then each team, its own record, its members and its access in
 one block each; then each contract, its actions by kind (the access a team
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from reconciler.kinds import Effect, Event, Kind, Record
 from reconciler.plan import Action, Plan
+from reconciler.records import Drift
 
 #: The sections of a plan report, in the order they come.
 USERS, TEAMS, CONTRACTS = range(3)
@@ -83,3 +84,12 @@ def who_hears(plan: Plan) -> list[tuple[str, list[tuple[Event, int]]]]:
         for notification in action.notifications:
             heard.setdefault(notification.to, Counter())[notification.event] += 1
     return [(person, sorted(heard[person].items())) for person in sorted(heard)]
+
+
+def drift_headline(drift: Drift) -> str:
+    """What a drift found, in a few words: the title of its issue and of its page."""
+    if drift.only_in_store or drift.only_in_git or drift.differ:
+        return "the store differs from git"
+    if drift.stale_invites:
+        return "the store matches git, but some users never signed in"
+    return "none, the store matches git"

@@ -208,12 +208,7 @@ def render_drift(
     report = Report()
     counts = drift.summary()
     differs = bool(drift.only_in_store or drift.only_in_git or drift.differ)
-    if differs:
-        headline = "the store differs from git"
-    elif drift.stale_invites:
-        headline = "the store matches git, but some users never signed in"
-    else:
-        headline = "none, the store matches git"
+    headline = grouping.drift_headline(drift)
     report.head += [DRIFT_MARKER, f"### reconciler drift: {headline}", ""]
     report.head.append(f"Store {inert(drift.lineage)} at revision {drift.revision:,}, compared with git.")
     report.head.append("")

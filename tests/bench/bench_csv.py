@@ -12,14 +12,13 @@ shown beside them, without a target.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import RESELLER, Figure, floor, measure, reconciler, run
+from bench_scale import Figure, applied_sqlite, floor, measure, reconciler
 from common import account_file
 
 TARGET = 0.5
@@ -33,10 +32,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         path = account_file(folder, arguments.users)
-        env = {**os.environ, "RECONCILER_ACTOR": RESELLER, "RECONCILER_STORE": f"sqlite:///{folder / 's.db'}"}
-        env.pop("RECONCILER_SMTP_URL", None)
-        run(reconciler("init", "--reseller", RESELLER), env)
-        run(reconciler("apply", str(path), "--auto-approve"), env)
+        env = applied_sqlite(folder, path)
         csv_path = folder / "users.csv"
         with csv_path.open("wb") as out:
             subprocess.run(reconciler("export", "--format", "csv"), stdout=out, env=env, check=True)

@@ -68,6 +68,17 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return elapsed, usage.ru_maxrss / 1024, process.returncode
 
 
+def applied_sqlite(folder: Path, account: Path) -> dict[str, str]:
+    """The environment of a new SQLite store in `folder` with `account` applied by the reseller (no
+    mail server, no job summary), for benches of what reads a stored account."""
+    env = {**os.environ, "RECONCILER_ACTOR": RESELLER, "RECONCILER_STORE": f"sqlite:///{folder / 's.db'}"}
+    env.pop("RECONCILER_SMTP_URL", None)
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    run(reconciler("init", "--reseller", RESELLER), env)
+    run(reconciler("apply", str(account), "--auto-approve"), env)
+    return env
+
+
 def measure(args: list[str], env: dict[str, str], runs: int, setup: object = None) -> Figure:
     times, peaks = [], []
     for index in range(runs):

@@ -14,13 +14,12 @@ listed on each of their serials) is shown beside it, without a target.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import RESELLER, Figure, floor, measure, reconciler, run
+from bench_scale import Figure, applied_sqlite, floor, measure, reconciler
 from common import account_file
 
 TARGET = 0.3
@@ -34,11 +33,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         path = account_file(folder, arguments.users)
-        env = {**os.environ, "RECONCILER_ACTOR": RESELLER, "RECONCILER_STORE": f"sqlite:///{folder / 's.db'}"}
-        env.pop("RECONCILER_SMTP_URL", None)
-        env.pop("GITHUB_STEP_SUMMARY", None)
-        run(reconciler("init", "--reseller", RESELLER), env)
-        run(reconciler("apply", str(path), "--auto-approve"), env)
+        env = applied_sqlite(folder, path)
         parse = floor(path, arguments.runs)
         figures: dict[str, Figure] = {
             "usage": measure(reconciler("usage"), env, arguments.runs),

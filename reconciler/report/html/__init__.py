@@ -146,12 +146,7 @@ def plan_html(plan: Plan) -> str:
 def drift_html(drift: Drift) -> str:
     """The drift as a page: counts first, then the three sections by record, then stale invites."""
     differs = bool(drift.only_in_store or drift.only_in_git or drift.differ)
-    if differs:
-        headline = "the store differs from git"
-    elif drift.stale_invites:
-        headline = "the store matches git, but some users never signed in"
-    else:
-        headline = "none, the store matches git"
+    headline = grouping.drift_headline(drift)
     counts = drift.summary()
     cards = [
         ("only in the store", counts["only_in_store"]),
