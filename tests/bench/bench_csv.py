@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import Figure, applied_sqlite, floor, measure, reconciler
+from bench_scale import Figure, applied_sqlite, floor, measure, print_against_parse, reconciler
 from common import account_file
 
 TARGET = 0.5
@@ -66,18 +66,9 @@ def main() -> None:
             f"{arguments.users:,} users, {rows:,} CSV rows ({csv_path.stat().st_size / 2**20:.1f} MiB), "
             f"YAML {path.stat().st_size / 2**20:.1f} MiB; median of {arguments.runs}"
         )
-        print(f"  {'bare PyYAML C parse':26} {parse.seconds:6.2f} s  {parse.peak_mib:6.0f} MiB peak")
-        for label, figure in figures.items():
-            ratio = figure.seconds / parse.seconds
-            verdict = (
-                "" if label.endswith("--contracts") else ("  ok" if ratio <= TARGET else "  OVER TARGET")
-            )
-            print(
-                f"  {label:26} {figure.seconds:6.2f} s  {figure.peak_mib:6.0f} MiB peak  "
-                f"{ratio:4.2f}x the parse (target {TARGET}x){verdict}"
-                if verdict
-                else f"  {label:26} {figure.seconds:6.2f} s  {figure.peak_mib:6.0f} MiB peak  {ratio:4.2f}x the parse"
-            )
+        print_against_parse(
+            parse, figures, TARGET, {label for label in figures if not label.endswith("--contracts")}
+        )
 
 
 if __name__ == "__main__":

@@ -79,6 +79,18 @@ def applied_sqlite(folder: Path, account: Path) -> dict[str, str]:
     return env
 
 
+def print_against_parse(parse: Figure, figures: dict[str, Figure], target: float, targeted: set[str]) -> None:
+    """Each figure beside the parse floor, as a ratio; those in `targeted` judged against `target`."""
+    width = max(len(label) for label in ("bare PyYAML C parse", *figures)) + 2
+    print(f"  {'bare PyYAML C parse':{width}} {parse.seconds:6.2f} s  {parse.peak_mib:6.0f} MiB peak")
+    for label, figure in figures.items():
+        ratio = figure.seconds / parse.seconds
+        line = f"  {label:{width}} {figure.seconds:6.2f} s  {figure.peak_mib:6.0f} MiB peak  {ratio:4.2f}x the parse"
+        if label in targeted:
+            line += f" (target {target}x)  " + ("ok" if ratio <= target else "OVER TARGET")
+        print(line)
+
+
 def measure(args: list[str], env: dict[str, str], runs: int, setup: object = None) -> Figure:
     times, peaks = [], []
     for index in range(runs):

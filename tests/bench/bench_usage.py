@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import Figure, applied_sqlite, floor, measure, reconciler
+from bench_scale import Figure, applied_sqlite, floor, measure, print_against_parse, reconciler
 from common import account_file
 
 TARGET = 0.3
@@ -45,13 +45,7 @@ def main() -> None:
             f"{arguments.users:,} users, YAML {path.stat().st_size / 2**20:.1f} MiB, "
             f"store {(folder / 's.db').stat().st_size / 2**20:.1f} MiB; median of {arguments.runs}"
         )
-        print(f"  {'bare PyYAML C parse':38} {parse.seconds:6.2f} s  {parse.peak_mib:6.0f} MiB peak")
-        for label, figure in figures.items():
-            ratio = figure.seconds / parse.seconds
-            line = f"  {label:38} {figure.seconds:6.2f} s  {figure.peak_mib:6.0f} MiB peak  {ratio:4.2f}x the parse"
-            if label == "usage":
-                line += f" (target {TARGET}x)  " + ("ok" if ratio <= TARGET else "OVER TARGET")
-            print(line)
+        print_against_parse(parse, figures, TARGET, {"usage"})
 
 
 if __name__ == "__main__":
