@@ -310,7 +310,8 @@ class FaultProxy:
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False  # a client's idle keep-alive connection must not hold stop() up
         self.port: int = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # Polled often, so that stop() returns at once, not half a second later.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
@@ -440,8 +441,8 @@ class FaultProxy:
                     "detail": f"{phrase} (a fault the test's proxy injected)",
                 }
                 answer = json.dumps(error).encode()
+            self._record(method, path, fault.status)  # before the answer, which a test may act on at once
             self._answer(handler, fault.status, {"Content-Type": SCIM_JSON, **fault.headers}, answer)
-            self._record(method, path, fault.status)
             return
         if fault is not None and fault.kind == "stall":
             self._record(method, path, None)  # now, in the order it came: it will have no answer
@@ -462,8 +463,8 @@ class FaultProxy:
         passed = {
             k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP | {"date", "server"}
         }
-        self._answer(handler, response.status_code, passed, content)
         self._record(method, path, response.status_code)
+        self._answer(handler, response.status_code, passed, content)
 
     def _forward(self, handler: BaseHTTPRequestHandler, method: str, body: bytes) -> httpx.Response:
         headers = [(k, v) for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP]
