@@ -1,4 +1,5 @@
-"""How a plan is grouped for reading, and a drift named, once, for every report that shows them (markdown, HTML).
+"""How a plan is grouped for reading, and a drift named, once, for every report that shows them
+(markdown, HTML).
 
 Users first; then each team, its own record, its members and its access in
 one block each; then each contract, its actions by kind (the access a team
