@@ -10,7 +10,7 @@ git-ignored, or $RECONCILER_ARTIFACTS) for a person to look at.
 It uses the system's browser (Debian's `chromium`, which .ci/run installs),
 never one Playwright downloads. Without it, or without Playwright, the
 browser tests skip with one line saying why; with CI set they fail instead,
-as the PostgreSQL tests do (tests/conftest.py).
+as the PostgreSQL tests do (tests/required.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
+from required import require
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The browser: $RECONCILER_CHROMIUM, else Debian's package, else whatever `chromium` is on PATH.
@@ -65,10 +65,7 @@ def require_chromium() -> None:
         problem = "Playwright for Python is not installed (pip install -e '.[test]')"
     if not problem and not (CHROMIUM and Path(CHROMIUM).exists()):
         problem = "no Chromium at /usr/bin/chromium or on PATH (apt-get install chromium)"
-    if problem and os.environ.get("CI"):
-        pytest.fail(f"{problem}; CI is set, so the browser tests must run", pytrace=False)
-    if problem:
-        pytest.skip(f"{problem}; the browser tests need it")
+    require(problem, "the browser tests", "the browser tests need it")
 
 
 @dataclass

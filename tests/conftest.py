@@ -25,6 +25,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 from mailserver import MailServer
+from required import require
+from scim_server import scim, scim_proxy, scim_server  # noqa: F401  (the SCIM fixtures, for every test)
 
 from reconciler.plan import Plan
 
@@ -253,11 +255,11 @@ def _require_postgres() -> None:
         except Exception as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             _postgres_problem.append(f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable ({first_line})")
-    problem = _postgres_problem[0]
-    if problem and os.environ.get("CI"):
-        pytest.fail(f"{problem}; CI is set, so the PostgreSQL half of the suite must run", pytrace=False)
-    if problem:
-        pytest.skip(f"{problem}; set RECONCILER_TEST_POSTGRES to a server to run the PostgreSQL half")
+    require(
+        _postgres_problem[0],
+        "the PostgreSQL half of the suite",
+        "set RECONCILER_TEST_POSTGRES to a server to run the PostgreSQL half",
+    )
 
 
 @pytest.fixture(scope="session")

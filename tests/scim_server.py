@@ -1,0 +1,572 @@
+"""A real SCIM 2.0 service provider on loopback, and a proxy of the tests' own that injects faults in
+front of it, for the SCIM client's tests.
+
+`ScimServer` runs `scim2-server` (the python-scim family's test server, the
+test extra installs it) as a subprocess on 127.0.0.1 at a free port, with a
+bearer token required and the schemas and resource types of RFC 7643 (Users
+and Groups, with ETags). It serves each tenant's resources under /TENANT/v2
+(RFC 7644 §6.1's URL prefix), and a tenant comes into being on its first
+request: `reset()` moves the server to a new, empty tenant, so that a test
+never sees what an earlier one left, at no cost. `url` is the current
+tenant's SCIM base, e.g. http://127.0.0.1:PORT/test-3/v2.
+
+`FaultProxy` forwards every request to the server unchanged (the Host header
+too, so that the `meta.location` the server writes points at the proxy),
+records each as (method, path relative to the SCIM base with its query,
+status the client got), and can be told faults, each for the next `times`
+requests it matches (by method and path prefix), consumed in the order they
+were told:
+
+- `fail(status, ...)`: answer `status` (429 with Retry-After, 503, 401...)
+  with a SCIM error body, and send nothing on;
+- `stale_etag()`: a conditional request (If-Match) finds the resource
+  changed: the proxy changes it on the server first (its version moves on, its
+  content stays), then sends the request on, and the server itself answers
+  412 Precondition Failed; a re-read gets the new ETag;
+- `stall(seconds=...)`: hold the request `seconds` (longer than the client's
+  timeout), then drop the connection without an answer; with `deliver=True`
+  the server gets and does it first (the client never learns it did);
+- `short_page()`: a list response comes back with its first Resources
+  dropped and `totalResults` kept: a partial read that a client paging by
+  startIndex cannot make up.
+
+The fixtures, made available to every test by conftest.py: `scim_server`
+(the session's server), `scim` (that server, reset for the test) and
+`scim_proxy` (a proxy in front of `scim`, for the test). Without scim2-server
+installed the tests that take them skip, and fail when CI is set
+(tests/required.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, NamedTuple
+
+import httpx
+import pytest
+from required import require
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SCIM_JSON = "application/scim+json"
+#: How many resources the helpers ask for at a time (the server gives at most 1000: filter.maxResults).
+PAGE_SIZE = 100
+#: How long the server has to answer its first request.
+START_TIMEOUT = 20.0
+#: Headers that belong to one connection, never forwarded; Accept-Encoding too, so that bodies stay plain.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "accept-encoding",
+    }
+)
+
+
+def scim_server_problem() -> str:
+    """Why the SCIM server cannot run here, or "" when it can."""
+    if importlib.util.find_spec("scim2_server") is None:
+        return "scim2-server is not installed (pip install -e '.[test]')"
+    return ""
+
+
+def require_scim_server() -> None:
+    """Skip (on a laptop) or fail (when CI is set) unless scim2-server is installed."""
+    require(scim_server_problem(), "the SCIM tests", "the SCIM tests need it")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class ScimServer:
+    """`scim2-server` on 127.0.0.1 at a free port, requiring `token`; `start()`, then `stop()`."""
+
+    def __init__(self, token: str | None = None) -> None:
+        #: The bearer token the server requires; recognisable, so that a test can look for it in output.
+        self.token = token or f"scim-test-token-{secrets.token_hex(8)}"
+        self.port = 0
+        self.tenant = "test-0"
+        self._resets = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115  (open while the server runs; close() closes it)
+        self._http = httpx.Client(timeout=10.0, headers={"Authorization": f"Bearer {self.token}"})
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_path(self) -> str:
+        """The path of the SCIM base, e.g. /test-3/v2 (the endpoints are below it: /Users, /Groups)."""
+        return f"/{self.tenant}/v2"
+
+    @property
+    def url(self) -> str:
+        """The SCIM base URL of the current tenant, e.g. http://127.0.0.1:PORT/test-3/v2."""
+        return f"{self.origin}{self.base_path}"
+
+    def start(self) -> None:
+        """Start the server and wait until it answers; a port taken meanwhile is retried on another."""
+        for _attempt in range(3):
+            self.port = _free_port()
+            self._log.seek(0)
+            self._log.truncate()
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "scim2_server.testserver.cli",
+                    "--hostname",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--bearer-token",
+                    self.token,
+                    "--dynamic-tenants",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+            )
+            if self._wait_until_answering():
+                return
+            if "Address already in use" not in self.log():
+                break
+        log = self.log()
+        self.stop()
+        raise RuntimeError(f"scim2-server did not start on 127.0.0.1:{self.port}; it said:\n{log}")
+
+    def _wait_until_answering(self) -> bool:
+        assert self._process is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                return False
+            try:
+                # The one endpoint that needs no token (RFC 7643 §5).
+                if self._http.get(f"{self.url}/ServiceProviderConfig", timeout=1.0).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def log(self) -> str:
+        """What the server printed (one line per request, and its errors)."""
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+    def close(self) -> None:
+        self.stop()
+        self._http.close()
+        self._log.close()
+
+    def reset(self) -> None:
+        """Empty the server of Users and Groups: the URL moves to a new tenant, which has none."""
+        self._resets += 1
+        self.tenant = f"test-{self._resets}"
+
+    def client(self, **options: Any) -> httpx.Client:
+        """An httpx client for the current tenant, sending the token; close it (or use `with`)."""
+        headers = {"Authorization": f"Bearer {self.token}", **options.pop("headers", {})}
+        return httpx.Client(
+            base_url=self.url, headers=headers, timeout=options.pop("timeout", 10.0), **options
+        )
+
+    def request(self, method: str, endpoint: str, **options: Any) -> httpx.Response:
+        """One request to the current tenant, straight to the server, with the token."""
+        if "json" in options:
+            options["content"] = json.dumps(options.pop("json"))
+            options["headers"] = {"Content-Type": SCIM_JSON, **options.get("headers", {})}
+        return self._http.request(method, f"{self.url}{endpoint}", **options)
+
+    def resources(self, endpoint: str, **query: str) -> list[dict[str, Any]]:
+        """Every resource at `endpoint` ("/Users", "/Groups"), paging through; `query`: filter=..."""
+        found: list[dict[str, Any]] = []
+        while True:
+            params = {**query, "startIndex": str(len(found) + 1), "count": str(PAGE_SIZE)}
+            response = self.request("GET", endpoint, params=params)
+            response.raise_for_status()
+            page = response.json()
+            found.extend(page.get("Resources", []))
+            if not page.get("Resources") or len(found) >= page["totalResults"]:
+                assert len(found) == page["totalResults"], (
+                    f"{endpoint}: {len(found)} of {page['totalResults']}"
+                )
+                return found
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every User on the server, as the server shows it."""
+        return self.resources("/Users")
+
+    def groups(self) -> list[dict[str, Any]]:
+        """Every Group on the server, as the server shows it."""
+        return self.resources("/Groups")
+
+    def user(self, user_name: str) -> dict[str, Any] | None:
+        """The User with this userName (compared as the server does: case-insensitively), or None."""
+        found = self.resources("/Users", filter=f'userName eq "{user_name}"')
+        return found[0] if found else None
+
+    def create_user(self, user_name: str, **attributes: Any) -> dict[str, Any]:
+        """Create a User straight on the server; `attributes` in SCIM's names (externalId=..., active=...)."""
+        return self._create("/Users", {"schemas": [USER_SCHEMA], "userName": user_name, **attributes})
+
+    def create_group(self, display_name: str, members: Any = (), **attributes: Any) -> dict[str, Any]:
+        """Create a Group straight on the server; `members`: user ids, or the users as dicts."""
+        values = [member["id"] if isinstance(member, dict) else member for member in members]
+        body = {"schemas": [GROUP_SCHEMA], "displayName": display_name, **attributes}
+        if values:
+            body["members"] = [{"value": value} for value in values]
+        return self._create("/Groups", body)
+
+    def _create(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.request("POST", endpoint, json=body)
+        assert response.status_code == 201, f"POST {endpoint}: {response.status_code} {response.text}"
+        created: dict[str, Any] = response.json()
+        return created
+
+
+@dataclass
+class Fault:
+    """One fault the proxy was told, for its next `times` requests that match."""
+
+    kind: str  # "fail", "stale_etag", "stall" or "short_page"
+    times: int
+    method: str | None = None
+    path: str | None = None
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    seconds: float = 0.0
+    deliver: bool = False
+    drop: int = 1
+
+    def matches(self, method: str, path: str, headers: dict[str, str]) -> bool:
+        if self.method is not None and self.method.upper() != method:
+            return False
+        if self.path is not None and not path.startswith(self.path):
+            return False
+        return self.kind != "stale_etag" or "if-match" in headers
+
+
+class Seen(NamedTuple):
+    """One request that went through the proxy: `status` is what the client got (None: no answer)."""
+
+    method: str
+    path: str
+    status: int | None
+
+
+class FaultProxy:
+    """An HTTP proxy on 127.0.0.1 in front of `server`; `url` is the server's SCIM base through it."""
+
+    def __init__(self, server: ScimServer) -> None:
+        self.server = server
+        self.lock = threading.Lock()
+        #: Every request that went through, in order: (method, path with query, status).
+        self.requests: list[Seen] = []
+        self.faults: list[Fault] = []
+        self._stopping = threading.Event()
+        self._upstream = httpx.Client(timeout=30.0)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._httpd.block_on_close = False  # a client's idle keep-alive connection must not hold stop() up
+        self.port: int = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The SCIM base through the proxy: the server's path, the proxy's port."""
+        return f"http://127.0.0.1:{self.port}{self.server.base_path}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()  # ends every stall at once
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+        self._upstream.close()
+
+    # -- faults -----------------------------------------------------------------------------------
+
+    def fail(
+        self,
+        status: int,
+        times: int = 1,
+        method: str | None = None,
+        path: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes | str | dict[str, Any] | None = None,
+    ) -> None:
+        """Answer the next `times` matching requests with `status` (and `headers`) instead of the server.
+
+        The body is a SCIM error saying so, unless `body` is given (a dict is sent as JSON).
+        """
+        if isinstance(body, dict):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        self._add(Fault("fail", times, method, path, status=status, headers=dict(headers or {}), body=body))
+
+    def stale_etag(self, times: int = 1, method: str | None = None, path: str | None = None) -> None:
+        """The next `times` matching requests with If-Match find their resource changed since it was read."""
+        self._add(Fault("stale_etag", times, method, path))
+
+    def stall(
+        self,
+        times: int = 1,
+        method: str | None = None,
+        path: str | None = None,
+        seconds: float = 3.0,
+        deliver: bool = False,
+    ) -> None:
+        """Hold the next `times` matching requests `seconds`, then drop their connection unanswered.
+
+        With `deliver`, the server gets each and does it first; the answer is what is lost.
+        """
+        self._add(Fault("stall", times, method, path, seconds=seconds, deliver=deliver))
+
+    def short_page(
+        self, times: int = 1, method: str | None = None, path: str | None = None, drop: int = 1
+    ) -> None:
+        """The next `times` list responses lose their first `drop` Resources; totalResults stays."""
+        self._add(Fault("short_page", times, method, path, drop=drop))
+
+    def _add(self, fault: Fault) -> None:
+        assert fault.times >= 1, "a fault is for one request or more"
+        with self.lock:
+            self.faults.append(fault)
+
+    # -- what went through ------------------------------------------------------------------------
+
+    def count(self, method: str | None = None, path: str | None = None) -> int:
+        """How many requests went through, of `method` and starting with `path` when given."""
+        with self.lock:
+            return sum(
+                1
+                for seen in self.requests
+                if (method is None or seen.method == method.upper())
+                and (path is None or seen.path.startswith(path))
+            )
+
+    def clear(self) -> None:
+        """Forget the requests seen so far (not the faults)."""
+        with self.lock:
+            self.requests.clear()
+
+    # -- serving ----------------------------------------------------------------------------------
+
+    def _relative(self, target: str) -> str:
+        return (
+            target.removeprefix(self.server.base_path) if target.startswith(self.server.base_path) else target
+        )
+
+    def _take(self, method: str, path: str, headers: dict[str, str]) -> Fault | None:
+        """The first fault told that matches, used once (a short page's only when it applies)."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(method, path, headers):
+                    if fault.kind != "short_page":
+                        self._use(fault)
+                    return fault
+        return None
+
+    def _use(self, fault: Fault) -> None:
+        fault.times -= 1
+        if fault.times == 0:
+            self.faults.remove(fault)
+
+    def _record(self, method: str, path: str, status: int | None) -> None:
+        with self.lock:
+            self.requests.append(Seen(method, path, status))
+
+    def serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        path = self._relative(handler.path)
+        fault = self._take(method, path, headers)
+
+        if fault is not None and fault.kind == "fail":
+            answer = fault.body
+            if answer is None:
+                try:
+                    phrase = HTTPStatus(fault.status).phrase
+                except ValueError:
+                    phrase = f"Status {fault.status}"
+                error = {
+                    "schemas": [ERROR_SCHEMA],
+                    "status": str(fault.status),
+                    "detail": f"{phrase} (a fault the test's proxy injected)",
+                }
+                answer = json.dumps(error).encode()
+            self._answer(handler, fault.status, {"Content-Type": SCIM_JSON, **fault.headers}, answer)
+            self._record(method, path, fault.status)
+            return
+        if fault is not None and fault.kind == "stall":
+            self._record(method, path, None)  # now, in the order it came: it will have no answer
+            if fault.deliver:
+                self._forward(handler, method, body)
+            self._stopping.wait(fault.seconds)
+            handler.close_connection = True
+            with suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault is not None and fault.kind == "stale_etag":
+            self._change_behind(handler, headers)
+
+        response = self._forward(handler, method, body)
+        content = response.content
+        if fault is not None and fault.kind == "short_page":
+            content = self._shorten(fault, content)
+        passed = {
+            k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP | {"date", "server"}
+        }
+        self._answer(handler, response.status_code, passed, content)
+        self._record(method, path, response.status_code)
+
+    def _forward(self, handler: BaseHTTPRequestHandler, method: str, body: bytes) -> httpx.Response:
+        headers = [(k, v) for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP]
+        return self._upstream.request(
+            method, f"{self.server.origin}{handler.path}", headers=headers, content=body
+        )
+
+    def _change_behind(self, handler: BaseHTTPRequestHandler, headers: dict[str, str]) -> None:
+        """Change the resource as another client would: its externalId there and back, two versions on."""
+        resource = f"{self.server.origin}{handler.path.split('?')[0]}"
+        auth = {"Authorization": headers.get("authorization", ""), "Content-Type": SCIM_JSON}
+        current = self._upstream.get(resource, headers=auth)
+        if current.status_code != 200:
+            return
+        external_id = current.json().get("externalId")
+        there = {"op": "replace", "path": "externalId", "value": f"{external_id or ''}~changed-behind"}
+        back = (
+            {"op": "replace", "path": "externalId", "value": external_id}
+            if external_id
+            else {"op": "remove", "path": "externalId"}
+        )
+        for operation in (there, back):
+            patch = {"schemas": [PATCH_SCHEMA], "Operations": [operation]}
+            self._upstream.patch(resource, headers=auth, content=json.dumps(patch))
+
+    def _shorten(self, fault: Fault, content: bytes) -> bytes:
+        try:
+            page = json.loads(content)
+        except ValueError:
+            return content
+        if (
+            not isinstance(page, dict)
+            or LIST_SCHEMA not in page.get("schemas", [])
+            or not page.get("Resources")
+        ):
+            return content  # not a list, or nothing to drop: the fault waits for one
+        with self.lock:
+            if fault in self.faults:
+                self._use(fault)
+        page["Resources"] = page["Resources"][fault.drop :]
+        page["itemsPerPage"] = len(page["Resources"])
+        return json.dumps(page).encode()
+
+    @staticmethod
+    def _answer(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+        handler.send_response(status)
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a client's connection pool expects
+
+        def do_GET(self) -> None:
+            proxy.serve(self, "GET")
+
+        def do_POST(self) -> None:
+            proxy.serve(self, "POST")
+
+        def do_PUT(self) -> None:
+            proxy.serve(self, "PUT")
+
+        def do_PATCH(self) -> None:
+            proxy.serve(self, "PATCH")
+
+        def do_DELETE(self) -> None:
+            proxy.serve(self, "DELETE")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # `requests` is the record
+
+    return Handler
+
+
+@pytest.fixture(scope="session")
+def scim_server() -> Iterator[ScimServer]:
+    """The session's SCIM server; tests take `scim`, which resets it for them."""
+    require_scim_server()
+    server = ScimServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def scim(scim_server: ScimServer) -> ScimServer:
+    """The SCIM server with no Users and no Groups; its base URL is `scim.url`, its token `scim.token`."""
+    scim_server.reset()
+    return scim_server
+
+
+@pytest.fixture
+def scim_proxy(scim: ScimServer) -> Iterator[FaultProxy]:
+    """A fault proxy in front of `scim`: `scim_proxy.url` is the SCIM base through it."""
+    proxy = FaultProxy(scim)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
