@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from reconciler.plan import Tripped
@@ -74,33 +75,40 @@ class DirectoryRead:
     pages: int = 0
 
 
-#: Action kinds, in apply order: users exist before groups name them, members leave before their
-#: group is deleted or their user is deactivated.
-KINDS = (
-    "user.create",
-    "user.adopt",
-    "user.update",
-    "group.create",
-    "group.update",
-    "group.member_remove",
-    "group.member_add",
-    "group.delete",
-    "user.deactivate",
-    "user.delete",
-)
+class Request(StrEnum):
+    """The kinds of request a push makes, in apply order: users exist before groups name them,
+    members leave before their group is deleted or their user deactivated. Their own vocabulary,
+    not the store's kinds.Kind: a SCIM User is created, adopted, changed; a store user is added."""
+
+    USER_CREATE = "user.create"
+    USER_ADOPT = "user.adopt"  # a remote user of the same userName, marked ours and brought in line
+    USER_CHANGE = "user.change"
+    GROUP_CREATE = "group.create"
+    GROUP_RENAME = "group.rename"
+    GROUP_MEMBER_REMOVE = "group.member_remove"
+    GROUP_MEMBER_ADD = "group.member_add"
+    GROUP_DELETE = "group.delete"
+    USER_DEACTIVATE = "user.deactivate"
+    USER_DELETE = "user.delete"
+
+
 EFFECT = {
-    "user.create": "add",
-    "group.create": "add",
-    "group.member_add": "add",
-    "user.adopt": "change",
-    "user.update": "change",
-    "group.update": "change",
-    "group.member_remove": "remove",
-    "group.delete": "remove",
-    "user.deactivate": "remove",
-    "user.delete": "remove",
+    Request.USER_CREATE: "add",
+    Request.GROUP_CREATE: "add",
+    Request.GROUP_MEMBER_ADD: "add",
+    Request.USER_ADOPT: "change",
+    Request.USER_CHANGE: "change",
+    Request.GROUP_RENAME: "change",
+    Request.GROUP_MEMBER_REMOVE: "remove",
+    Request.GROUP_DELETE: "remove",
+    Request.USER_DEACTIVATE: "remove",
+    Request.USER_DELETE: "remove",
 }
-RANK = {kind: rank for rank, kind in enumerate(KINDS)}
+RANK = {kind: rank for rank, kind in enumerate(Request)}
+#: What the removal guard counts as removing a user.
+USER_REMOVALS = frozenset({Request.USER_DEACTIVATE, Request.USER_DELETE})
+#: The requests that change a group's members, one chunk each.
+MEMBER_CHANGES = frozenset({Request.GROUP_MEMBER_ADD, Request.GROUP_MEMBER_REMOVE})
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,7 @@ class DirectoryAction:
     directory's id of what exists already ("" for a create).
     """
 
-    kind: str
+    kind: Request
     target: Mapping[str, str]
     before: Mapping[str, Any] | None
     after: Mapping[str, Any] | None
@@ -130,7 +138,7 @@ class DirectoryAction:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
+            "kind": self.kind.value,
             "target": dict(self.target),
             "before": None if self.before is None else dict(self.before),
             "after": None if self.after is None else dict(self.after),

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from reconciler.directory import (
     DEFAULT_CHUNK,
     GROUP_PREFIX,
+    USER_REMOVALS,
     DirectoryAction,
     DirectoryGroup,
     DirectoryPlan,
     DirectoryRead,
     DirectoryUser,
+    Request,
 )
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, removal_tripped
 from reconciler.errors import InputError
@@ -108,10 +110,10 @@ def plan_push(
         if external_id not in wanted_ids:
             before = {"displayName": group.display_name, "externalId": external_id}
             actions.append(
-                DirectoryAction("group.delete", {"group": str(external_id)}, before, None, group.id)
+                DirectoryAction(Request.GROUP_DELETE, {"group": str(external_id)}, before, None, group.id)
             )
     ordered = tuple(sorted(actions, key=DirectoryAction.sort_key))
-    removed = sum(1 for a in ordered if a.kind in ("user.deactivate", "user.delete"))
+    removed = sum(1 for a in ordered if a.kind in USER_REMOVALS)
     guard = removal_tripped("users", removed, len(managed), options.max_removal_ratio)
     return DirectoryPlan(
         url=url,
@@ -144,21 +146,21 @@ def _user_actions(
         found = managed.get(name)
         target = {"user": name}
         if found is None:
-            yield DirectoryAction("user.create", target, None, user.attributes())
+            yield DirectoryAction(Request.USER_CREATE, target, None, user.attributes())
             continue
         before, after = _differing(found, user)
         if before:
-            kind = "user.update" if is_marked(found) else "user.adopt"
+            kind = Request.USER_CHANGE if is_marked(found) else Request.USER_ADOPT
             yield DirectoryAction(kind, target, before, after, found.id)
     names = {user.user_name.lower() for user in wanted}
     for name, found in sorted(managed.items()):
         if name in names:
             continue
         if options.delete_removed:
-            yield DirectoryAction("user.delete", {"user": name}, found.attributes(), None, found.id)
+            yield DirectoryAction(Request.USER_DELETE, {"user": name}, found.attributes(), None, found.id)
         elif found.active:
             yield DirectoryAction(
-                "user.deactivate", {"user": name}, {"active": True}, {"active": False}, found.id
+                Request.USER_DEACTIVATE, {"user": name}, {"active": True}, {"active": False}, found.id
             )
 
 
@@ -185,16 +187,16 @@ def _group_actions(
     if found is None:
         first, rest = group.members[:chunk], group.members[chunk:]
         yield DirectoryAction(
-            "group.create",
+            Request.GROUP_CREATE,
             target,
             None,
             {"displayName": group.display_name, "externalId": group.external_id, "members": list(first)},
         )
-        yield from _chunks("group.member_add", target, rest, chunk, "")
+        yield from _chunks(Request.GROUP_MEMBER_ADD, target, rest, chunk, "")
         return
     if found.display_name != group.display_name:
         yield DirectoryAction(
-            "group.update",
+            Request.GROUP_RENAME,
             target,
             {"displayName": found.display_name},
             {"displayName": group.display_name},
@@ -202,12 +204,12 @@ def _group_actions(
         )
     have = {name_of.get(member, member) for member in found.members}
     want = set(group.members)
-    yield from _chunks("group.member_remove", target, sorted(have - want), chunk, found.id)
-    yield from _chunks("group.member_add", target, sorted(want - have), chunk, found.id)
+    yield from _chunks(Request.GROUP_MEMBER_REMOVE, target, sorted(have - want), chunk, found.id)
+    yield from _chunks(Request.GROUP_MEMBER_ADD, target, sorted(want - have), chunk, found.id)
 
 
 def _chunks(
-    kind: str, target: dict[str, str], members: Sequence[str], chunk: int, resource_id: str
+    kind: Request, target: dict[str, str], members: Sequence[str], chunk: int, resource_id: str
 ) -> Iterable[DirectoryAction]:
     for start in range(0, len(members), chunk):
         part = list(members[start : start + chunk])

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Iterator
 
 from reconciler.characters import scrub
-from reconciler.directory import DirectoryAction, DirectoryPlan
+from reconciler.directory import MEMBER_CHANGES, DirectoryAction, DirectoryPlan, Request
 from reconciler.report.escaping import inert
 
 Paint = Callable[[str, str], str]
@@ -38,19 +38,19 @@ def _no_paint(text: str, colour: str) -> str:
 def detail(action: DirectoryAction) -> str:
     """What one request changes, in a few words."""
     after, before = action.after or {}, action.before or {}
-    if action.kind in ("group.member_add", "group.member_remove"):
+    if action.kind in MEMBER_CHANGES:
         members = list(after.get("members", []))
         shown = ", ".join(members[:SHOWN_MEMBERS])
         more = f" and {len(members) - SHOWN_MEMBERS} more" if len(members) > SHOWN_MEMBERS else ""
         return f"{len(members)} member{'' if len(members) == 1 else 's'} ({shown}{more})"
-    if action.kind == "user.create":
+    if action.kind == Request.USER_CREATE:
         return str(after.get("displayName") or "")
-    if action.kind == "group.create":
+    if action.kind == Request.GROUP_CREATE:
         count = len(after.get("members", []))
         return f"{after.get('displayName')}, with {count} member{'' if count == 1 else 's'}"
-    if action.kind in ("user.adopt", "user.update", "group.update"):
+    if action.kind in (Request.USER_ADOPT, Request.USER_CHANGE, Request.GROUP_RENAME):
         return ", ".join(f"{key} {before.get(key)!r} → {after.get(key)!r}" for key in sorted(after))
-    if action.kind == "group.delete":
+    if action.kind == Request.GROUP_DELETE:
         return str(before.get("displayName") or "")
     return ""
 

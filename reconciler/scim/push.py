@@ -13,13 +13,20 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reconciler.directory import DirectoryAction, DirectoryGroup, DirectoryPlan, DirectoryRead, DirectoryUser
+from reconciler.directory import (
+    MEMBER_CHANGES,
+    DirectoryAction,
+    DirectoryGroup,
+    DirectoryPlan,
+    DirectoryRead,
+    DirectoryUser,
+    Request,
+)
 from reconciler.engine.scim import DEFAULT_PUSH, PushOptions, desired_groups, desired_users, plan_push
 from reconciler.errors import DirectoryError, MassRemoval, plural
+from reconciler.report.scim import WHERE
 from reconciler.scim.client import DirectoryClient
 from reconciler.store.protocol import Store
-
-WHERE = "managed in the directory"
 
 
 def read_directory(client: DirectoryClient) -> DirectoryRead:
@@ -125,32 +132,32 @@ class _Run:
     def _one(self, action: DirectoryAction) -> None:
         client, kind = self.client, action.kind
         key = next(iter(action.target.values()))
-        if kind == "user.create":
+        if kind == Request.USER_CREATE:
             ident, version = client.create_user(self.wanted[key])
             self.ids[key], self.versions[ident] = ident, version
-        elif kind in ("user.adopt", "user.update", "user.deactivate"):
+        elif kind in (Request.USER_ADOPT, Request.USER_CHANGE, Request.USER_DEACTIVATE):
             changed = dict(action.after or {})
             if {"givenName", "familyName"} & changed.keys():  # name is one complex attribute: send both parts
                 wanted = self.wanted[key]
                 changed |= {"givenName": wanted.given_name, "familyName": wanted.family_name}
             ident = action.resource_id
             self.versions[ident] = client.patch_user(ident, self.versions.get(ident), changed)
-        elif kind == "user.delete":
+        elif kind == Request.USER_DELETE:
             client.delete("Users", action.resource_id, self.versions.get(action.resource_id))
-        elif kind == "group.create":
+        elif kind == Request.GROUP_CREATE:
             after = action.after or {}
             ident, version = client.create_group(self.groups[key], self._member_ids(list(after["members"])))
             self.group_ids[key], self.versions[ident] = ident, version
-        elif kind == "group.update":
+        elif kind == Request.GROUP_RENAME:
             ident = action.resource_id
             name = str((action.after or {})["displayName"])
             self.versions[ident] = client.rename_group(ident, self.versions.get(ident), name)
-        elif kind in ("group.member_add", "group.member_remove"):
+        elif kind in MEMBER_CHANGES:
             ident = action.resource_id or self.group_ids[key]
             members = self._member_ids(list((action.after or {})["members"]))
-            add, remove = (members, []) if kind == "group.member_add" else ([], members)
+            add, remove = (members, []) if kind == Request.GROUP_MEMBER_ADD else ([], members)
             self.versions[ident] = client.change_members(ident, self.versions.get(ident), add, remove)
-        elif kind == "group.delete":
+        elif kind == Request.GROUP_DELETE:
             client.delete("Groups", action.resource_id, self.versions.get(action.resource_id))
         else:  # pragma: no cover - every kind of directory.KINDS is handled above
             raise AssertionError(kind)
