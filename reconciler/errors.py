@@ -15,7 +15,9 @@
      │    ├── StalePlan             the saved plan was made against another store or revision
      │    ├── MassRemoval           the plan removes more than the allowed share of users or access
      │    └── AdoptRefused          --adopt: the store holds an account already, or the actor is no reseller
-     └── PlanBlocked                the actor may not perform some of the plan's actions
+     ├── PlanBlocked                the actor may not perform some of the plan's actions
+     └── DirectoryError             a SCIM directory refused, failed or could not be reached
+          └── PartialRead           a read of the directory came back partial; nothing was changed
 
 Library code raises these and never prints; `reconciler.cli` alone turns them
 into messages and exit codes.
@@ -119,6 +121,14 @@ class AdoptRefused(ApplyRefused):
 
 class PlanBlocked(ReconcilerError):
     """The actor may not perform some of the plan's actions."""
+
+
+class DirectoryError(ReconcilerError):
+    """A SCIM directory refused, failed or could not be reached; the message says what was done."""
+
+
+class PartialRead(DirectoryError):
+    """A paged read of the directory came back partial or inconsistent; nothing was changed."""
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

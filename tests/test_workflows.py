@@ -40,11 +40,16 @@ def scripts(workflow: dict[Any, Any]) -> list[str]:
 
 
 def invocations(workflow: dict[Any, Any]) -> list[tuple[str, list[str]]]:
+    return [(command, flags) for command, flags, _ in _calls(workflow)]
+
+
+def _calls(workflow: dict[Any, Any]) -> list[tuple[str, list[str], str]]:
+    """Each `reconciler` command a workflow runs: its name, its flags, and the rest of its line."""
     calls = []
     for script in scripts(workflow):
         for line in script.splitlines():
             for command, rest in INVOCATION.findall(line):
-                calls.append((command, re.findall(r"(?<!\S)(--[\w-]+)", rest)))
+                calls.append((command, re.findall(r"(?<!\S)(--[\w-]+)", rest), rest))
     return calls
 
 
@@ -70,12 +75,16 @@ def test_a_workflow_is_valid_and_least_privileged(path: Path) -> None:
 
 @pytest.mark.parametrize("path", EXAMPLE_WORKFLOWS, ids=[p.name for p in EXAMPLE_WORKFLOWS])
 def test_every_reconciler_command_a_workflow_runs_exists(path: Path) -> None:
-    calls = invocations(load(path))
+    calls = _calls(load(path))
     assert calls, "the workflow runs no reconciler command"
     assert isinstance(cli, click.Group)
-    for name, flags in calls:
+    for name, flags, rest in calls:
         command = cli.commands.get(name)
         assert command is not None, f"{path.name}: no command `reconciler {name}`"
+        if isinstance(command, click.Group):  # `reconciler scim apply …`: the flags are the subcommand's
+            name = f"{name} {rest.split()[0]}"
+            command = command.commands.get(rest.split()[0])
+            assert command is not None, f"{path.name}: no command `reconciler {name}`"
         known = {opt for param in command.params for opt in param.opts if opt.startswith("--")}
         for flag in flags:
             assert flag in known, f"{path.name}: `reconciler {name}` has no {flag}"
@@ -85,6 +94,7 @@ def test_the_workflows_run_the_gitops_loop() -> None:
     by_file = {path.name: invocations(load(path)) for path in EXAMPLE_WORKFLOWS}
     assert ("plan", ["--format", "--out", "--detailed-exitcode"]) in by_file["plan.yml"]
     assert ("apply", ["--auto-approve"]) in by_file["apply.yml"]
+    assert ("scim", ["--auto-approve"]) in by_file["apply.yml"]  # the push to the directory, after apply
     assert ("drift", ["--format", "--stale-invites"]) in by_file["drift.yml"]
     plan = load(EXAMPLES / "github" / "plan.yml")
     assert "<!-- reconciler:plan -->" in str(plan)  # the marker the markdown report starts with

@@ -8,9 +8,10 @@ adds the commands of one concern to it:
     mail      notify, outbox (and the delivery after an apply)
     reports   drift, history, usage
     account   init, export, import csv, users activate
+    scim      scim plan, scim apply (the scim extra)
 """
 
-from reconciler.cli import account, changes, mail, reports  # noqa: F401 - importing them adds their commands
+from reconciler.cli import account, changes, mail, reports, scim  # noqa: F401 - importing them adds their commands
 from reconciler.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -31,13 +31,19 @@ def mass_removal(
 ) -> tuple[Tripped, ...]:
     """The counted things of which `actions` remove more than `max_ratio` of what the store has,
     and more than one."""
-    tripped = []
-    for what, kind in _REMOVING.items():
-        total = store_counts.get(what, 0)
-        removed = sum(1 for action in actions if action.kind == kind)
-        if removed > ALWAYS_ALLOWED and removed / total > max_ratio:
-            tripped.append(Tripped(what, removed, total, max_ratio))
-    return tuple(tripped)
+    found = (
+        removal_tripped(what, sum(1 for a in actions if a.kind == kind), store_counts.get(what, 0), max_ratio)
+        for what, kind in _REMOVING.items()
+    )
+    return tuple(guard for guard in found if guard is not None)
+
+
+def removal_tripped(what: str, removed: int, total: int, max_ratio: float) -> Tripped | None:
+    """The guard on `what`, tripped when `removed` of `total` is more than `max_ratio`, and more than
+    one; None when it holds. The one rule, for the store's plan and a directory push alike."""
+    if removed > ALWAYS_ALLOWED and removed / total > max_ratio:
+        return Tripped(what, removed, total, max_ratio)
+    return None
 
 
 def rejudge_removals(plan: Plan, max_ratio: float) -> Plan:

@@ -1,0 +1,427 @@
+"""A small SCIM 2.0 client over one httpx connection pool: paged reads that refuse a partial one,
+writes with If-Match, and waits on 429 and 503 within a bound.
+
+The request bodies are scim2-models resources (User, Group, PatchOp), dumped
+in the context of each request. scim2-client is not used: each of its calls
+validates the answer and raises on its own, where this client must see every
+status first (a 412 re-reads the resource, a 429 or a 503 waits, a short
+page refuses the read) and keep a count of the requests made.
+
+The bearer token lives in the client's headers only: it is never part of a
+URL, an exception, a repr or a message, and any text a server sends back is
+scrubbed of it before it is shown.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+from scim2_models import Context, Email, Group, GroupMember, Name, PatchOp, User
+
+from reconciler.characters import scrub
+from reconciler.directory import DirectoryGroup, DirectoryUser
+from reconciler.errors import DirectoryError, InputError, PartialRead
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_WAIT = 60.0
+DEFAULT_PAGE_SIZE = 100
+#: Without a Retry-After, a 429 or 503 is retried after this many seconds.
+DEFAULT_RETRY_AFTER = 1.0
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+_SCIM_JSON = "application/scim+json"
+
+
+def check_url(url: str) -> str:
+    """`url` without a trailing slash; raises InputError unless it is https, or http to loopback."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InputError(f"--url must be an https:// URL of a SCIM service provider, not {url!r}")
+    if parts.username or parts.password:
+        raise InputError("--url must not hold credentials; put the token in RECONCILER_SCIM_TOKEN")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        raise InputError(
+            f"--url {url} is plain http to {parts.hostname}: the bearer token would cross the network "
+            "in clear; use https (http is allowed to 127.0.0.1, ::1 and localhost only)"
+        )
+    return url.rstrip("/")
+
+
+@dataclass
+class Counter:
+    """The requests made, by method, and the pages read."""
+
+    requests: int = 0
+    pages: int = 0
+    waited: float = 0.0
+
+
+class DirectoryClient:
+    """One SCIM service provider at `url`, reached with a bearer `token`."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not token:
+            raise InputError("set RECONCILER_SCIM_TOKEN to the directory's bearer token")
+        if page_size < 1:
+            raise InputError(f"--page-size must be at least 1, not {page_size}")
+        self.url = check_url(url)
+        self._token = token
+        self.timeout, self.max_wait, self.page_size = timeout, max_wait, page_size
+        self._sleep = sleep
+        self.counter = Counter()
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token}", "Accept": _SCIM_JSON},
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"DirectoryClient({self.url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> DirectoryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reading
+
+    def users(self) -> tuple[DirectoryUser, ...]:
+        return tuple(_user(resource) for resource in self._list("Users"))
+
+    def groups(self) -> tuple[DirectoryGroup, ...]:
+        return tuple(_group(resource) for resource in self._list("Groups"))
+
+    def _list(self, endpoint: str) -> Iterator[Mapping[str, Any]]:
+        """Every resource of `endpoint`, page by page; PartialRead when a page comes back with fewer
+        resources than its totals promise, with another total than the first page, or repeating one."""
+        start, total, seen = 1, None, set()
+        while True:
+            response = self._send(
+                "GET", f"/{endpoint}", params={"startIndex": start, "count": self.page_size}
+            )
+            self._expect(response, 200, f"reading {endpoint}")
+            self.counter.pages += 1
+            body = _json(response)
+            try:
+                page_total = int(body["totalResults"])
+                resources = list(body.get("Resources") or [])
+            except (KeyError, TypeError, ValueError):
+                raise PartialRead(
+                    f"reading {endpoint}: page at startIndex {start} is not a SCIM list response; "
+                    "nothing was changed"
+                ) from None
+            if total is None:
+                total = page_total
+            elif page_total != total:
+                raise PartialRead(
+                    f"reading {endpoint}: the first page said {total} in all, the page at startIndex "
+                    f"{start} says {page_total}; the directory changed while it was read, or pages "
+                    "disagree. Nothing was changed: run again"
+                )
+            expected = max(min(self.page_size, total - start + 1), 0)
+            if len(resources) != expected:
+                raise PartialRead(
+                    f"reading {endpoint}: the page at startIndex {start} holds {len(resources)} resources "
+                    f"where its totals promise {expected} ({total} in all); a partial read could make "
+                    "present users look gone, so nothing was changed. Run again; if the directory "
+                    "caps its pages below --page-size, ask for fewer per page"
+                )
+            for resource in resources:
+                ident = str(resource.get("id", ""))
+                if not ident or ident in seen:
+                    raise PartialRead(
+                        f"reading {endpoint}: resource {scrub(ident)!r} came back twice or without an id; "
+                        "nothing was changed"
+                    )
+                seen.add(ident)
+                yield resource
+            start += len(resources)
+            if start > total:
+                return
+
+    def read(self, endpoint: str, resource_id: str) -> str | None:
+        """The current version (ETag) of one resource; DirectoryError when it is gone."""
+        response = self._send("GET", _path(endpoint, resource_id))
+        self._expect(response, 200, f"re-reading {endpoint} {resource_id}")
+        return _version(response, _json(response))
+
+    # --- writing: each returns (id, version)
+
+    def create_user(self, user: DirectoryUser) -> tuple[str, str | None]:
+        body = _scim_user(user).model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+        return self._create("Users", body, f"creating user {user.user_name}")
+
+    def patch_user(self, resource_id: str, version: str | None, attributes: Mapping[str, Any]) -> str | None:
+        body = _patch_body(User, [{"op": "replace", "value": _user_attributes(attributes)}])
+        return self._patch("Users", resource_id, version, body)
+
+    def delete(self, endpoint: str, resource_id: str, version: str | None) -> None:
+        self._write("DELETE", endpoint, resource_id, version, None, (204, 200, 404))
+
+    def create_group(self, group: DirectoryGroup, member_ids: list[str]) -> tuple[str, str | None]:
+        resource = Group(
+            display_name=group.display_name,
+            external_id=group.external_id,
+            members=[GroupMember.model_validate({"value": member}) for member in member_ids],
+        )
+        body = resource.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+        return self._create("Groups", body, f"creating group {group.external_id}")
+
+    def rename_group(self, resource_id: str, version: str | None, display_name: str) -> str | None:
+        body = _patch_body(Group, [{"op": "replace", "path": "displayName", "value": display_name}])
+        return self._patch("Groups", resource_id, version, body)
+
+    def change_members(
+        self, resource_id: str, version: str | None, add: list[str], remove: list[str]
+    ) -> str | None:
+        operations: list[dict[str, Any]] = [
+            {"op": "remove", "path": f'members[value eq "{_filter_value(member)}"]'} for member in remove
+        ]
+        if add:
+            operations.append({"op": "add", "path": "members", "value": [{"value": m} for m in add]})
+        return self._patch("Groups", resource_id, version, _patch_body(Group, operations))
+
+    def _create(self, endpoint: str, body: Mapping[str, Any], doing: str) -> tuple[str, str | None]:
+        response = self._send("POST", f"/{endpoint}", json=body)
+        if response.status_code == 409:
+            raise DirectoryError(
+                f"{doing}: the directory says it exists already (409); someone made it since it was read"
+            )
+        self._expect(response, 201, doing)
+        created = _json(response)
+        return str(created.get("id", "")), _version(response, created)
+
+    def _patch(
+        self, endpoint: str, resource_id: str, version: str | None, body: Mapping[str, Any]
+    ) -> str | None:
+        return self._write("PATCH", endpoint, resource_id, version, body, (200, 204))
+
+    def _write(
+        self,
+        method: str,
+        endpoint: str,
+        resource_id: str,
+        version: str | None,
+        body: Mapping[str, Any] | None,
+        ok: tuple[int, ...],
+    ) -> str | None:
+        """One write with If-Match when the resource has a version; on 412, re-read it and try once more."""
+        path = _path(endpoint, resource_id)
+        doing = f"{method} {endpoint} {resource_id}"
+        for attempt in (1, 2):
+            headers = {"If-Match": version} if version else {}
+            response = self._send(method, path, json=body, headers=headers)
+            if response.status_code == 412 and attempt == 1:
+                version = self.read(endpoint, resource_id)
+                continue
+            if response.status_code == 412:
+                raise DirectoryError(f"{doing}: the resource changed again while it was written (412)")
+            self._expect(response, ok, doing)
+            if response.status_code == 204 or method == "DELETE" or not response.content:
+                return _version(response, {})
+            return _version(response, _json(response))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- one request
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request, sent again after the wait a 429 or 503 asks for, while the run's total wait
+        stays within max_wait; a timeout or a broken connection is a DirectoryError."""
+        sent_headers = dict(headers or {})
+        if json is not None:
+            sent_headers["Content-Type"] = _SCIM_JSON
+        while True:
+            self.counter.requests += 1
+            try:
+                response = self._http.request(method, path, params=params, json=json, headers=sent_headers)
+            except httpx.TimeoutException:
+                raise DirectoryError(
+                    f"{method} {path}: no answer within {self.timeout:g} s; whether it took is not known"
+                ) from None
+            except httpx.TransportError as error:
+                raise DirectoryError(
+                    f"{method} {path}: the directory could not be reached ({type(error).__name__}: "
+                    f"{self.scrub(str(error))})"
+                ) from None
+            if response.status_code not in (429, 503):
+                return response
+            wait = retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+            if self.counter.waited + wait > self.max_wait:
+                raise DirectoryError(
+                    f"{method} {path}: the directory answered {response.status_code} and asked to wait "
+                    f"{wait:g} s more, past --max-wait {self.max_wait:g} s ({self.counter.waited:g} s "
+                    "waited already)"
+                )
+            self.counter.waited += wait
+            self._sleep(wait)
+
+    def _expect(self, response: httpx.Response, ok: int | tuple[int, ...], doing: str) -> None:
+        codes = ok if isinstance(ok, tuple) else (ok,)
+        if response.status_code in codes:
+            return
+        if response.status_code in (401, 403):
+            raise DirectoryError(
+                f"{doing}: the directory refused the bearer token ({response.status_code} "
+                f"{response.reason_phrase}); check RECONCILER_SCIM_TOKEN (its value is not shown)"
+            )
+        raise DirectoryError(
+            f"{doing}: the directory answered {response.status_code}{self._detail(response)}"
+        )
+
+    def _detail(self, response: httpx.Response) -> str:
+        try:
+            detail = response.json().get("detail")
+        except (ValueError, AttributeError):
+            detail = None
+        return f": {self.scrub(str(detail))[:300]}" if detail else ""
+
+    def scrub(self, text: str) -> str:
+        """`text` without the token, and without what could move a terminal's cursor."""
+        return scrub(text.replace(self._token, "***"))
+
+
+def retry_after(value: str | None, now: datetime) -> float:
+    """The seconds a Retry-After header asks for: delta-seconds or an HTTP date; 1 s without one."""
+    if value is None:
+        return DEFAULT_RETRY_AFTER
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def _path(endpoint: str, resource_id: str) -> str:
+    return f"/{endpoint}/{quote(resource_id, safe='')}"
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise DirectoryError(f"{response.request.method} {response.request.url.path}: the answer is not JSON")
+    return body
+
+
+def _version(response: httpx.Response, body: Mapping[str, Any]) -> str | None:
+    meta = body.get("meta") or {}
+    found = meta.get("version") if isinstance(meta, dict) else None
+    header: str | None = response.headers.get("ETag")
+    return str(found) if found else header
+
+
+def _user(resource: Mapping[str, Any]) -> DirectoryUser:
+    """A remote user, read leniently: a user someone else made may hold what our models would refuse,
+    and it must not stop a push that never touches it."""
+    name = resource.get("name") or {}
+    name = name if isinstance(name, dict) else {}
+    emails = [e for e in resource.get("emails") or [] if isinstance(e, dict)]
+    primary = next((e for e in emails if e.get("primary")), emails[0] if emails else {})
+    meta = _meta(resource)
+    return DirectoryUser(
+        user_name=str(resource.get("userName", "")),
+        given_name=name.get("givenName"),
+        family_name=name.get("familyName"),
+        display_name=resource.get("displayName"),
+        email=primary.get("value"),
+        active=resource.get("active", True) is not False,
+        external_id=resource.get("externalId"),
+        id=str(resource["id"]),
+        version=meta.get("version"),
+    )
+
+
+def _meta(resource: Mapping[str, Any]) -> dict[str, Any]:
+    meta = resource.get("meta")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _group(resource: Mapping[str, Any]) -> DirectoryGroup:
+    meta = _meta(resource)
+    members = [m for m in resource.get("members") or [] if isinstance(m, dict) and m.get("value")]
+    return DirectoryGroup(
+        external_id=resource.get("externalId"),
+        display_name=str(resource.get("displayName", "")),
+        members=tuple(sorted(str(m["value"]) for m in members)),
+        id=str(resource["id"]),
+        version=meta.get("version"),
+    )
+
+
+def _patch_body(resource: type[Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
+    """A PatchOp request of `operations` on `resource`, checked by scim2-models against its schema."""
+    patch = PatchOp[resource].model_validate({"Operations": operations})  # type: ignore[valid-type]
+    body: dict[str, Any] = patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+    return body
+
+
+def _filter_value(text: str) -> str:
+    """`text` as a string in a SCIM filter (RFC 7644 §3.4.2.2: JSON string rules)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _scim_user(user: DirectoryUser) -> User[Any]:
+    return User(
+        user_name=user.user_name,
+        external_id=user.external_id,
+        display_name=user.display_name,
+        active=user.active,
+        name=Name(given_name=user.given_name, family_name=user.family_name),
+        emails=[Email(value=user.email, type=Email.Type.work, primary=True)] if user.email else None,
+    )
+
+
+def _user_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """The SCIM attributes of a plan's changed user fields, as one PATCH replace's value, through the
+    User model so that each is what the schema calls it."""
+    names = {"givenName", "familyName"} & attributes.keys()
+    user: User[Any] = User(
+        user_name=attributes.get("userName"),
+        external_id=attributes.get("externalId"),
+        display_name=attributes.get("displayName"),
+        active=attributes.get("active"),
+        name=Name(given_name=attributes.get("givenName"), family_name=attributes.get("familyName"))
+        if names
+        else None,
+        emails=[Email(value=attributes["email"], type=Email.Type.work, primary=True)]
+        if attributes.get("email")
+        else None,
+    )
+    value: dict[str, Any] = user.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+    value.pop("schemas", None)
+    return value

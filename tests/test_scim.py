@@ -1,0 +1,507 @@
+"""`reconciler scim plan` and `scim apply`: the mapping and the diff as pure functions, then every case
+against a real SCIM server (scim2-server, tests/scim_server.py) through the fault proxy, asserting what
+the directory holds afterwards and the requests that went there."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import EXAMPLES, RESELLER
+
+from reconciler.cli import cli
+from reconciler.directory import DirectoryGroup, DirectoryRead, DirectoryUser
+from reconciler.engine.scim import PushOptions, desired_groups, desired_users, plan_push
+from reconciler.errors import InputError
+from reconciler.model import Access, Contract, DesiredState, Serial, User
+from reconciler.records import Snapshot
+from reconciler.report.scim import render_json, render_markdown, render_text
+from reconciler.store import open_store
+
+TOKEN_ENV = "RECONCILER_SCIM_TOKEN"
+
+# --- pure: mapping and diff ---------------------------------------------------------------------
+
+
+def _snapshot(users: int = 3, serials: int = 1) -> Snapshot:
+    contract = Contract(
+        number="110001234567",
+        manager="u0@acme.example",
+        serials=tuple(Serial(f"399-{i:08d}", "AutoCAD", 500) for i in range(serials)),
+    )
+    people = tuple(
+        User(
+            f"u{i}@acme.example",
+            f"First{i}",
+            f"Last{i}",
+            tuple(Access(f"399-{s:08d}") for s in range(serials)),
+        )
+        for i in range(users)
+    )
+    return Snapshot("lineage", 1, frozenset({RESELLER}), DesiredState((contract,), people))
+
+
+def _remote_user(name: str, ident: str, external_id: str | None = None, **fields: Any) -> DirectoryUser:
+    number = name.split("@")[0].lower().removeprefix("u")
+    values: dict[str, Any] = {
+        "given_name": f"First{number}",
+        "family_name": f"Last{number}",
+        "display_name": f"First{number} Last{number}",
+        "email": name,
+        "active": True,
+    }
+    values.update(fields)
+    return DirectoryUser(user_name=name, external_id=external_id, id=ident, **values)
+
+
+def test_the_mapping_is_the_domains() -> None:
+    snapshot = _snapshot(users=2)
+    users = desired_users(snapshot)
+    assert users[0].attributes() == {
+        "userName": "u0@acme.example",
+        "externalId": "u0@acme.example",
+        "givenName": "First0",
+        "familyName": "Last0",
+        "displayName": "First0 Last0",
+        "email": "u0@acme.example",
+        "active": True,
+    }
+    assert desired_groups(snapshot) == (
+        DirectoryGroup("serial:399-00000000", "AutoCAD 399-00000000", ("u0@acme.example", "u1@acme.example")),
+    )
+
+
+def test_an_empty_directory_gets_users_then_groups_with_their_first_chunk_of_members() -> None:
+    plan = plan_push(_snapshot(users=5), DirectoryRead(), "http://127.0.0.1", PushOptions(chunk=2))
+    kinds = [a.kind for a in plan.actions]
+    assert kinds == ["user.create"] * 5 + ["group.create", "group.member_add", "group.member_add"]
+    assert plan.actions[5].after is not None and plan.actions[5].after["members"] == [
+        "u0@acme.example",
+        "u1@acme.example",
+    ]
+    assert [a.after["members"] for a in plan.actions[6:] if a.after] == [
+        ["u2@acme.example", "u3@acme.example"],
+        ["u4@acme.example"],
+    ]
+
+
+def test_a_remote_user_of_the_same_name_is_adopted_and_others_are_left_alone() -> None:
+    remote = DirectoryRead(
+        users=(
+            _remote_user("U0@acme.example", "id0", external_id="entra-0"),
+            _remote_user("stranger@else.example", "idx", external_id="x"),
+        ),
+        groups=(DirectoryGroup("not-ours", "Other", ("idx",), id="g9"),),
+    )
+    plan = plan_push(_snapshot(users=1), remote, "http://127.0.0.1")
+    assert [(a.kind, dict(a.target)) for a in plan.actions] == [
+        ("user.adopt", {"user": "u0@acme.example"}),
+        ("group.create", {"group": "serial:399-00000000"}),
+    ]
+    adopt = plan.actions[0]
+    assert adopt.before == {"externalId": "entra-0"} and adopt.after == {"externalId": "u0@acme.example"}
+    assert plan.unmanaged == {"users": 1, "groups": 1}
+
+
+def test_a_user_gone_from_the_store_is_deactivated_or_deleted_and_leaves_its_groups_first() -> None:
+    remote = DirectoryRead(
+        users=tuple(_remote_user(f"u{i}@acme.example", f"id{i}", f"u{i}@acme.example") for i in range(3)),
+        groups=(
+            DirectoryGroup("serial:399-00000000", "AutoCAD 399-00000000", ("id0", "id1", "id2"), id="g"),
+        ),
+    )
+    snapshot = _snapshot(users=2)
+    plan = plan_push(snapshot, remote, "http://127.0.0.1")
+    assert [(a.kind, a.after) for a in plan.actions] == [
+        ("group.member_remove", {"members": ["u2@acme.example"]}),
+        ("user.deactivate", {"active": False}),
+    ]
+    deleting = plan_push(snapshot, remote, "http://127.0.0.1", PushOptions(delete_removed=True))
+    assert [a.kind for a in deleting.actions] == ["group.member_remove", "user.delete"]
+    inactive = DirectoryRead(
+        users=(*remote.users[:2], _remote_user("u2@acme.example", "id2", "u2@acme.example", active=False)),
+        groups=(DirectoryGroup("serial:399-00000000", "AutoCAD 399-00000000", ("id0", "id1"), id="g"),),
+    )
+    assert plan_push(snapshot, inactive, "http://127.0.0.1").actions == ()
+
+
+def test_the_removal_guard_counts_managed_remote_users() -> None:
+    remote = DirectoryRead(
+        users=tuple(_remote_user(f"u{i}@acme.example", f"id{i}", f"u{i}@acme.example") for i in range(8))
+    )
+    plan = plan_push(_snapshot(users=5, serials=0), remote, "http://127.0.0.1")
+    assert [(g.what, g.removed, g.total) for g in plan.guards] == [("users", 3, 8)]
+    text = "\n".join(render_text(plan))
+    assert "the plan removes 3 of the 8 users managed in the directory (38%)" in text
+
+
+def test_the_same_store_and_directory_give_the_same_plan_bytes() -> None:
+    remote = DirectoryRead(
+        users=tuple(_remote_user(f"u{i}@acme.example", f"id{i}", f"u{i}@acme.example") for i in (4, 1, 7, 3)),
+        groups=(DirectoryGroup("serial:399-00000001", "Revit 399-00000001", ("id7", "id1"), id="g"),),
+    )
+    first = plan_push(_snapshot(users=6, serials=2), remote, "http://127.0.0.1", PushOptions(chunk=2))
+    shuffled = DirectoryRead(users=remote.users[::-1], groups=remote.groups)
+    second = plan_push(_snapshot(users=6, serials=2), shuffled, "http://127.0.0.1", PushOptions(chunk=2))
+    assert render_json(first) == render_json(second)
+    assert render_markdown(first) == render_markdown(second)
+
+
+def test_markdown_escapes_what_users_wrote() -> None:
+    snapshot = _snapshot(users=1)
+    state = snapshot.state
+    evil = User("u0@acme.example", "<b>*x*</b>", "[y](http://evil)", state.users[0].access)
+    plan = plan_push(
+        Snapshot("l", 1, frozenset(), DesiredState(state.contracts, (evil,))), DirectoryRead(), "http://h"
+    )
+    page = render_markdown(plan)
+    assert "| &lt;b&gt;\\*x\\*&lt;/b&gt; \\[y\\](http:/\u200d/evil) |" in page
+
+
+def test_a_chunk_below_one_is_refused() -> None:
+    with pytest.raises(InputError, match="--chunk"):
+        PushOptions(chunk=0)
+
+
+def test_retry_after_takes_seconds_or_a_date() -> None:
+    from reconciler.scim.client import retry_after
+
+    now = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after("2", now) == 2.0
+    assert retry_after("Tue, 01 Dec 2026 12:00:05 GMT", now) == 5.0
+    assert retry_after(None, now) == 1.0
+
+
+# --- against a real server ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def acme(tmp_path: Path) -> Path:
+    """A copy of examples/acme to edit."""
+    folder = tmp_path / "acme"
+    shutil.copytree(EXAMPLES / "acme", folder)
+    return folder
+
+
+@pytest.fixture
+def store(tmp_path: Path, acme: Path) -> str:
+    """A SQLite store with the example account applied."""
+    url = f"sqlite:///{tmp_path / 'acme.db'}"
+    open_store(url).initialize([RESELLER])
+    _apply_yaml(url, acme)
+    return url
+
+
+def _apply_yaml(url: str, folder: Path, *args: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["apply", str(folder), "--actor", RESELLER, "--store", url, "--auto-approve", *args]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def _scim(url: str, store: str, token: str, *args: str) -> Result:
+    command, *rest = args
+    return CliRunner().invoke(
+        cli, ["scim", command, "--url", url, "--store", store, *rest], env={TOKEN_ENV: token}
+    )
+
+
+def _push(proxy: Any, store: str, *args: str) -> Result:
+    return _scim(proxy.url, store, proxy.server.token, "apply", "--auto-approve", *args)
+
+
+def _members(scim: Any) -> dict[str, set[str]]:
+    """Each group's externalId (or displayName) and its members' userNames."""
+    names = {u["id"]: u["userName"] for u in scim.users()}
+    return {
+        g.get("externalId") or g["displayName"]: {
+            names.get(m["value"], m["value"]) for m in g.get("members", [])
+        }
+        for g in scim.groups()
+    }
+
+
+def _store_grants(store: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for user, serial in open_store(store).snapshot().grants:
+        found.setdefault(f"serial:{serial}", set()).add(user)
+    return found
+
+
+def _writes(proxy: Any) -> list[tuple[str, str, int | None]]:
+    return [(s.method, s.path.split("?")[0], s.status) for s in proxy.requests if s.method != "GET"]
+
+
+def _drop_user(folder: Path, email: str) -> None:
+    """Take `email`'s block out of users.yaml."""
+    lines = (folder / "users.yaml").read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"- email: {email}")
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].strip().startswith("- email:")), len(lines)
+    )
+    (folder / "users.yaml").write_text("".join(lines[:start] + lines[end:]))
+
+
+def _grant(folder: Path, email: str, serial: str) -> None:
+    """Give `email` (whose block ends with an access list) access to `serial` too."""
+    text = (folder / "users.yaml").read_text()
+    marker = f"- email: {email}\n"
+    head, tail = text.split(marker, 1)
+    block, sep, rest = tail.partition("\n\n")
+    (folder / "users.yaml").write_text(head + marker + block + f'\n      - serial: "{serial}"' + sep + rest)
+
+
+def test_first_push_creates_every_user_and_group_with_their_members(scim_proxy: Any, store: str) -> None:
+    result = _push(scim_proxy, store)
+    assert result.exit_code == 0, result.output
+    snapshot = open_store(store).snapshot()
+    users = {u["userName"]: u for u in scim_proxy.server.users()}
+    assert set(users) == {u.email for u in snapshot.state.users}
+    carol = users["carol.smith@acme.example"]
+    assert carol["externalId"] == "carol.smith@acme.example" and carol["active"] is True
+    assert carol["name"] == {"givenName": "Carol", "familyName": "Smith"}
+    assert carol["displayName"] == "Carol Smith"
+    assert carol["emails"] == [{"value": "carol.smith@acme.example", "type": "work", "primary": True}]
+    assert _members(scim_proxy.server) == _store_grants(store)
+    names = {g["externalId"]: g["displayName"] for g in scim_proxy.server.groups()}
+    assert names["serial:399-12345680"] == "Civil 3D 399-12345680"
+    # a user and a group a request each, their members sent with the group; two pages read
+    assert scim_proxy.count("POST") == len(users) + len(names)
+    assert scim_proxy.count("GET") == 2 and scim_proxy.count("PATCH") == 0
+    assert (
+        "SCIM apply complete: 19 added, 0 changed, 0 removed, in 21 requests (2 pages read)." in result.output
+    )
+
+
+def test_a_second_apply_finds_nothing_to_do_and_only_reads(scim_proxy: Any, store: str) -> None:
+    assert _push(scim_proxy, store).exit_code == 0
+    scim_proxy.clear()
+    plan = _scim(scim_proxy.url, store, scim_proxy.server.token, "plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    assert "No changes. The directory holds what the store wants." in plan.output
+    again = _push(scim_proxy, store)
+    assert again.exit_code == 0, again.output
+    assert _writes(scim_proxy) == []
+
+
+def test_plan_exits_2_with_changes_and_prints_json(scim_proxy: Any, store: str) -> None:
+    result = _scim(
+        scim_proxy.url, store, scim_proxy.server.token, "plan", "--detailed-exitcode", "--format", "json"
+    )
+    assert result.exit_code == 2, result.output
+    assert '"format_version": 1' in result.output and '"user.create"' in result.output
+    assert _writes(scim_proxy) == []
+
+
+def test_a_user_removed_from_the_store_is_deactivated(scim_proxy: Any, store: str, acme: Path) -> None:
+    assert _push(scim_proxy, store).exit_code == 0
+    _drop_user(acme, "ivan.petrov@acme.example")
+    _apply_yaml(store, acme)
+    result = _push(scim_proxy, store)
+    assert result.exit_code == 0, result.output
+    ivan = scim_proxy.server.user("ivan.petrov@acme.example")
+    assert ivan is not None and ivan["active"] is False
+    assert "ivan.petrov@acme.example" not in _members(scim_proxy.server)["serial:399-12345678"]
+    assert _members(scim_proxy.server) == _store_grants(store)
+
+
+def test_with_delete_removed_a_removed_user_is_deleted(scim_proxy: Any, store: str, acme: Path) -> None:
+    assert _push(scim_proxy, store).exit_code == 0
+    _drop_user(acme, "ivan.petrov@acme.example")
+    _apply_yaml(store, acme)
+    result = _push(scim_proxy, store, "--delete-removed")
+    assert result.exit_code == 0, result.output
+    assert scim_proxy.server.user("ivan.petrov@acme.example") is None
+    assert len(scim_proxy.server.users()) == 12
+
+
+def test_a_remote_user_made_beforehand_is_adopted_not_duplicated(scim_proxy: Any, store: str) -> None:
+    before = scim_proxy.server.create_user(
+        "Ivan.Petrov@acme.example", externalId="entra-42", active=True, name={"givenName": "I"}
+    )
+    result = _push(scim_proxy, store)
+    assert result.exit_code == 0, result.output
+    assert "user.adopt ivan.petrov@acme.example" in result.output
+    matching = [u for u in scim_proxy.server.users() if u["userName"].lower() == "ivan.petrov@acme.example"]
+    assert [u["id"] for u in matching] == [before["id"]]
+    assert matching[0]["externalId"] == "ivan.petrov@acme.example"
+    assert matching[0]["name"] == {"givenName": "Ivan", "familyName": "Petrov"}
+    assert len(scim_proxy.server.users()) == 13
+
+
+def test_what_it_does_not_manage_is_never_touched(scim_proxy: Any, store: str, acme: Path) -> None:
+    stranger = scim_proxy.server.create_user("stranger@elsewhere.example", active=True)
+    other = scim_proxy.server.create_group("Finance", members=[stranger], externalId="finance")
+    bare = scim_proxy.server.create_group("No externalId")
+    assert _push(scim_proxy, store).exit_code == 0
+    _drop_user(acme, "ivan.petrov@acme.example")
+    _apply_yaml(store, acme)
+    assert _push(scim_proxy, store, "--delete-removed").exit_code == 0
+    by_id = {r["id"]: r for r in scim_proxy.server.users() + scim_proxy.server.groups()}
+    for resource in (stranger, other, bare):
+        assert by_id[resource["id"]]["meta"]["version"] == resource["meta"]["version"]
+    touched = {path.split("/")[2] for _, path, _ in _writes(scim_proxy) if path.count("/") >= 2}
+    assert not touched & {stranger["id"], other["id"], bare["id"]}
+
+
+def test_a_grant_change_patches_only_that_member(scim_proxy: Any, store: str, acme: Path) -> None:
+    assert _push(scim_proxy, store).exit_code == 0
+    _grant(acme, "kwame.mensah@acme.example", "399-12345681")
+    _apply_yaml(store, acme)
+    scim_proxy.clear()
+    result = _push(scim_proxy, store)
+    assert result.exit_code == 0, result.output
+    group = next(g for g in scim_proxy.server.groups() if g["externalId"] == "serial:399-12345681")
+    assert _writes(scim_proxy) == [("PATCH", f"/Groups/{group['id']}", 204)]
+    assert "group.member_add serial:399-12345681: 1 member (kwame.mensah@acme.example)" in result.output
+    assert _members(scim_proxy.server) == _store_grants(store)
+
+
+def test_the_removal_guard_refuses_before_any_write(scim_proxy: Any, store: str, acme: Path) -> None:
+    assert _push(scim_proxy, store).exit_code == 0
+    for email in (
+        "ivan.petrov@acme.example",
+        "julia.santos@acme.example",
+        "kwame.mensah@acme.example",
+        "lena.fischer@acme.example",
+    ):
+        _drop_user(acme, email)
+    _apply_yaml(store, acme, "--allow-mass-removal")
+    scim_proxy.clear()
+    refused = _push(scim_proxy, store)
+    assert refused.exit_code == 1
+    assert "the plan removes 4 of the 13 users managed in the directory (31%)" in refused.output
+    assert "--allow-mass-removal" in refused.output and _writes(scim_proxy) == []
+    allowed = _push(scim_proxy, store, "--allow-mass-removal")
+    assert allowed.exit_code == 0, allowed.output
+    assert sum(1 for u in scim_proxy.server.users() if u["active"] is False) == 4
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+
+def test_a_429_with_retry_after_is_waited_for_then_done(scim_proxy: Any, store: str) -> None:
+    scim_proxy.fail(429, method="POST", path="/Users", headers={"Retry-After": "1"})
+    result = _push(scim_proxy, store)
+    assert result.exit_code == 0, result.output
+    statuses = [s.status for s in scim_proxy.requests if s.method == "POST"]
+    assert statuses[:2] == [429, 201]
+    assert len(scim_proxy.server.users()) == 13  # no duplicate
+
+
+def test_a_503_then_success_is_done(scim_proxy: Any, store: str) -> None:
+    scim_proxy.fail(503, times=2, method="GET", path="/Users", headers={"Retry-After": "0"})
+    result = _push(scim_proxy, store)
+    assert result.exit_code == 0, result.output
+    assert [s.status for s in scim_proxy.requests[:3]] == [503, 503, 200]
+
+
+def test_waiting_past_max_wait_fails_and_says_so(scim_proxy: Any, store: str) -> None:
+    scim_proxy.fail(429, times=5, method="GET", headers={"Retry-After": "30"})
+    result = _push(scim_proxy, store, "--max-wait", "5")
+    assert result.exit_code == 1
+    assert "past --max-wait 5 s" in result.output
+
+
+def test_a_stale_etag_re_reads_the_resource_and_is_done(scim_proxy: Any, store: str, acme: Path) -> None:
+    assert _push(scim_proxy, store).exit_code == 0
+    _grant(acme, "kwame.mensah@acme.example", "399-12345681")
+    _apply_yaml(store, acme)
+    scim_proxy.clear()
+    scim_proxy.stale_etag(method="PATCH")
+    result = _push(scim_proxy, store)
+    assert result.exit_code == 0, result.output
+    group = next(g for g in scim_proxy.server.groups() if g["externalId"] == "serial:399-12345681")
+    path = f"/Groups/{group['id']}"
+    assert [(m, p.split("?")[0], s) for m, p, s in scim_proxy.requests[2:]] == [
+        ("PATCH", path, 412),
+        ("GET", path, 200),
+        ("PATCH", path, 204),
+    ]
+    assert _members(scim_proxy.server) == _store_grants(store)
+
+
+def test_a_timeout_midway_says_what_was_done_and_the_next_run_converges(scim_proxy: Any, store: str) -> None:
+    scim_proxy.stall(method="POST", path="/Groups", seconds=3, deliver=True)
+    failed = _push(scim_proxy, store, "--timeout", "1")
+    assert failed.exit_code == 1
+    assert "no answer within 1 s; whether it took is not known" in failed.output
+    assert "stopped at request 14 of 19 (group.create serial:399-12345678)" in failed.output
+    assert "Done: 13 user.create. Not done: 6 requests, this one included." in failed.output
+    again = _push(scim_proxy, store)
+    assert again.exit_code == 0, again.output
+    assert len(scim_proxy.server.groups()) == 6  # the group whose answer was lost is not made twice
+    assert _members(scim_proxy.server) == _store_grants(store)
+    assert _push(scim_proxy, store).output.count("No changes.") == 1
+
+
+def test_a_short_page_is_refused_and_nothing_is_removed(scim_proxy: Any, store: str, acme: Path) -> None:
+    assert _push(scim_proxy, store).exit_code == 0
+    _drop_user(acme, "ivan.petrov@acme.example")
+    _apply_yaml(store, acme)
+    scim_proxy.clear()
+    scim_proxy.short_page(path="/Users")
+    result = _push(scim_proxy, store)
+    assert result.exit_code == 1
+    assert "holds 12 resources where its totals promise 13" in result.output
+    assert "nothing was changed" in result.output
+    assert _writes(scim_proxy) == []
+    ivan = scim_proxy.server.user("ivan.petrov@acme.example")
+    assert ivan is not None and ivan["active"] is True
+
+
+@pytest.mark.parametrize("debug", [[], ["--debug"]])
+def test_a_401_is_a_clear_error_that_never_shows_the_token(
+    scim_proxy: Any, store: str, debug: list[str]
+) -> None:
+    token = scim_proxy.server.token
+    scim_proxy.fail(401, headers={"WWW-Authenticate": 'Bearer realm="SCIM"'}, body={"detail": f"bad {token}"})
+    result = CliRunner().invoke(
+        cli,
+        [*debug, "scim", "apply", "--auto-approve", "--url", scim_proxy.url, "--store", store],
+        env={TOKEN_ENV: token},
+    )
+    assert result.exit_code == 1
+    assert "refused the bearer token (401 Unauthorized); check RECONCILER_SCIM_TOKEN" in result.output
+    assert token not in result.output
+    assert "Traceback" not in result.output or debug
+
+
+def test_a_debug_traceback_of_a_server_error_never_shows_the_token(
+    scim_proxy: Any, store: str, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = scim_proxy.server.token
+    scim_proxy.fail(500, body={"detail": f"echo Authorization: Bearer {token}"})
+    monkeypatch.setenv(TOKEN_ENV, token)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--debug", "scim", "plan", "--url", scim_proxy.url, "--store", store])
+    captured = capfd.readouterr()
+    assert exit_.value.code == 1
+    assert "Traceback" in captured.err and "answered 500: echo Authorization: Bearer ***" in captured.err
+    assert token not in captured.out + captured.err
+
+
+def test_plain_http_off_loopback_is_refused(store: str) -> None:
+    result = _scim("http://scim.example.com/v2", store, "secret", "plan")
+    assert result.exit_code == 1
+    assert "plain http to scim.example.com" in result.output and "secret" not in result.output
+
+
+def test_without_a_token_it_says_which_variable(store: str) -> None:
+    result = _scim("http://127.0.0.1:9/v2", store, "", "plan")
+    assert result.exit_code == 1 and "set RECONCILER_SCIM_TOKEN" in result.output
+
+
+def test_without_the_extra_it_says_how_to_install_it(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in sys.modules if n.startswith(("reconciler.scim", "httpx", "scim2_models"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "httpx", None)  # type: ignore[arg-type]
+    result = _scim("http://127.0.0.1:9/v2", store, "t", "plan")
+    assert result.exit_code == 1
+    assert "needs the scim extra (httpx is not installed): pip install 'reconciler[scim]'" in result.output
+    assert "Traceback" not in result.output
