@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from reconciler import __version__
+from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, check_ratio
 from reconciler.errors import (
     InputError,
     InvalidDesiredState,
@@ -216,6 +217,19 @@ def echo_report(
         click.echo(as_markdown(), nl=False)
     else:
         echo_lines(as_text())
+
+
+def max_removal_ratio_option(help_text: str) -> Callable[[Any], Any]:
+    """--max-removal-ratio: the removal guard's share (DOMAIN.md), checked as the guard checks it."""
+    return click.option(
+        "--max-removal-ratio",
+        type=float,
+        default=DEFAULT_MAX_REMOVAL_RATIO,
+        show_default=True,
+        callback=lambda ctx, param, value: check_ratio(value),
+        metavar="SHARE",
+        help=help_text,
+    )
 
 
 def format_option(choices: list[str], help_text: str) -> Callable[[Any], Any]:

@@ -21,6 +21,7 @@ from reconciler.cli.app import (
     echo_lines,
     echo_report,
     format_option,
+    max_removal_ratio_option,
     paint,
     reading_bar,
     required_actor,
@@ -29,7 +30,6 @@ from reconciler.cli.app import (
 )
 from reconciler.cli.mail import PROGRESS_FROM, echo_delivery, mail_settings, make_courier
 from reconciler.diagnostics import Diagnostic
-from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, check_ratio
 from reconciler.engine.planner import PlanOptions
 from reconciler.engine.targets import parse_targets
 from reconciler.engine.unmanaged import POLICIES
@@ -103,14 +103,8 @@ def _echo_invalid(problems: tuple[Diagnostic, ...], output_format: str) -> None:
 def _planning_options(command: Any) -> Any:
     """--max-removal-ratio, --unmanaged and --target, for plan and apply."""
     options = [
-        click.option(
-            "--max-removal-ratio",
-            type=float,
-            default=DEFAULT_MAX_REMOVAL_RATIO,
-            show_default=True,
-            callback=lambda ctx, param, value: check_ratio(value),
-            metavar="SHARE",
-            help="Refuse to apply a plan that removes more than this share of the store's users or access.",
+        max_removal_ratio_option(
+            "Refuse to apply a plan that removes more than this share of the store's users or access."
         ),
         click.option(
             "--unmanaged",

@@ -12,9 +12,17 @@ from typing import Any
 
 import click
 
-from reconciler.cli.app import Outcome, cli, echo_report, format_option, paint, store_option, summarise
+from reconciler.cli.app import (
+    Outcome,
+    cli,
+    echo_report,
+    format_option,
+    max_removal_ratio_option,
+    paint,
+    store_option,
+    summarise,
+)
 from reconciler.directory import DEFAULT_CHUNK, DirectoryPlan
-from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, check_ratio
 from reconciler.engine.scim import PushOptions
 from reconciler.errors import ApplyRefused, InputError, plural
 from reconciler.report.scim import render_json, render_markdown, render_text
@@ -82,14 +90,8 @@ def _push_options(command: Any) -> Any:
             metavar="SECONDS",
             help="How long one request may take.",
         ),
-        click.option(
-            "--max-removal-ratio",
-            type=float,
-            default=DEFAULT_MAX_REMOVAL_RATIO,
-            show_default=True,
-            callback=lambda ctx, param, value: check_ratio(value),
-            metavar="SHARE",
-            help="Refuse to deactivate or delete more than this share of the managed directory users.",
+        max_removal_ratio_option(
+            "Refuse to deactivate or delete more than this share of the managed directory users."
         ),
         store_option,
     ]
