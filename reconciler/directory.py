@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconciler.kinds import Effect
 from reconciler.plan import Tripped
 
 #: The JSON of a directory plan; its own numbering, as drift's and usage's have theirs.
@@ -92,17 +93,17 @@ class Request(StrEnum):
     USER_DELETE = "user.delete"
 
 
-EFFECT = {
-    Request.USER_CREATE: "add",
-    Request.GROUP_CREATE: "add",
-    Request.GROUP_MEMBER_ADD: "add",
-    Request.USER_ADOPT: "change",
-    Request.USER_CHANGE: "change",
-    Request.GROUP_RENAME: "change",
-    Request.GROUP_MEMBER_REMOVE: "remove",
-    Request.GROUP_DELETE: "remove",
-    Request.USER_DEACTIVATE: "remove",
-    Request.USER_DELETE: "remove",
+EFFECT: dict[Request, Effect] = {
+    Request.USER_CREATE: Effect.ADD,
+    Request.GROUP_CREATE: Effect.ADD,
+    Request.GROUP_MEMBER_ADD: Effect.ADD,
+    Request.USER_ADOPT: Effect.CHANGE,
+    Request.USER_CHANGE: Effect.CHANGE,
+    Request.GROUP_RENAME: Effect.CHANGE,
+    Request.GROUP_MEMBER_REMOVE: Effect.REMOVE,
+    Request.GROUP_DELETE: Effect.REMOVE,
+    Request.USER_DEACTIVATE: Effect.REMOVE,
+    Request.USER_DELETE: Effect.REMOVE,
 }
 RANK = {kind: rank for rank, kind in enumerate(Request)}
 #: What the removal guard counts as removing a user.
@@ -129,7 +130,7 @@ class DirectoryAction:
     resource_id: str = ""
 
     @property
-    def effect(self) -> str:
+    def effect(self) -> Effect:
         return EFFECT[self.kind]
 
     def sort_key(self) -> tuple[int, str, str]:

@@ -16,23 +16,16 @@ wrote (report/escaping.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from reconciler.characters import scrub
 from reconciler.directory import MEMBER_CHANGES, DirectoryAction, DirectoryPlan, Request
 from reconciler.report.escaping import inert
+from reconciler.report.text import COLOURS, SYMBOLS, Paint, no_paint
 
-Paint = Callable[[str, str], str]
-
-SYMBOLS = {"add": "+", "change": "~", "remove": "-"}
-COLOURS = {"add": "green", "change": "yellow", "remove": "red"}
 #: Member names shown in one line before "and N more".
 SHOWN_MEMBERS = 5
 WHERE = "managed in the directory"
-
-
-def _no_paint(text: str, colour: str) -> str:
-    return text
 
 
 def detail(action: DirectoryAction) -> str:
@@ -71,7 +64,7 @@ def guard_lines(plan: DirectoryPlan) -> list[str]:
     ]
 
 
-def render_text(plan: DirectoryPlan, paint: Paint = _no_paint) -> Iterator[str]:
+def render_text(plan: DirectoryPlan, paint: Paint = no_paint) -> Iterator[str]:
     """The push, line by line."""
     yield scrub(f"SCIM push to {plan.url} from store {plan.lineage} at revision {plan.revision}:")
     yield ""
