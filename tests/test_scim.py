@@ -505,3 +505,51 @@ def test_without_the_extra_it_says_how_to_install_it(store: str, monkeypatch: py
     assert result.exit_code == 1
     assert "needs the scim extra (httpx is not installed): pip install 'reconciler[scim]'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_retry_after_of_0_is_still_bounded_by_max_wait(scim_proxy: Any, store: str) -> None:
+    """A directory that answers 429 "retry now" to every request must not make the run spin."""
+    scim_proxy.fail(429, times=1_000, method="GET", headers={"Retry-After": "0"})
+    result = _push(scim_proxy, store, "--max-wait", "1")
+    assert result.exit_code == 1
+    assert "past --max-wait 1 s" in result.output
+    assert scim_proxy.count("GET") == 3  # each retry waits at least 0.5 s: two waits fit in 1 s
+    assert scim_proxy.server.users() == []
+
+
+def test_a_token_pasted_with_its_line_end_works_and_a_bad_one_is_never_shown(
+    scim_proxy: Any, store: str
+) -> None:
+    token = scim_proxy.server.token
+    result = _scim(scim_proxy.url, store, token + "\n", "apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    for bad in (f"{token}é", f"{token}\nX-Other: 1", f"two {token}"):
+        result = _scim(scim_proxy.url, store, bad, "plan")
+        assert result.exit_code == 1
+        assert "RECONCILER_SCIM_TOKEN holds a character a bearer token cannot" in result.output
+        assert token not in result.output and "internal error" not in result.output
+
+
+@pytest.mark.parametrize("url", ["https://[::1", "https://scim.example.com:abc/v2"])
+def test_a_url_that_is_not_one_is_an_input_error(store: str, url: str) -> None:
+    result = _scim(url, store, "secret", "plan")
+    assert result.exit_code == 1
+    assert f"--url {url!r} is not a URL" in result.output and "internal error" not in result.output
+
+
+def test_resources_with_odd_attributes_are_read_as_someone_elses() -> None:
+    """Read leniently: an externalId that is not a string marks no resource as ours, and the push
+    leaves it alone instead of failing on it."""
+    from reconciler.scim.client import _group, _user
+
+    group = _group({"id": "g2", "externalId": 7, "displayName": "Odd", "members": [{"value": "id0"}]})
+    user = _user({"id": "u9", "userName": "odd@else.example", "externalId": ["x"], "name": "not an object"})
+    assert (group.external_id, group.members, user.external_id, user.given_name) == (
+        None,
+        ("id0",),
+        None,
+        None,
+    )
+    plan = plan_push(_snapshot(users=1), DirectoryRead(users=(user,), groups=(group,)), "http://127.0.0.1")
+    assert all(action.resource_id not in ("g2", "u9") for action in plan.actions)
+    assert plan.unmanaged == {"users": 1, "groups": 1}

@@ -88,7 +88,8 @@ def _push_options(command: Any) -> Any:
             default=30.0,
             show_default=True,
             metavar="SECONDS",
-            help="How long one request may take.",
+            help="How long the directory may stay silent in one request: to connect, and between the parts "
+            "of its answer.",
         ),
         max_removal_ratio_option(
             "Refuse to deactivate or delete more than this share of the managed directory users."

@@ -15,6 +15,7 @@ scrubbed of it before it is shown.
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -34,13 +35,22 @@ DEFAULT_MAX_WAIT = 60.0
 DEFAULT_PAGE_SIZE = 100
 #: Without a Retry-After, a 429 or 503 is retried after this many seconds.
 DEFAULT_RETRY_AFTER = 1.0
+#: The least a retry waits, whatever Retry-After says ("0", a date gone by): so that --max-wait bounds
+#: the number of retries too, and a directory answering 429 at once cannot make the run spin.
+MIN_RETRY_WAIT = 0.5
+#: What a bearer token may hold (RFC 6750 §2.1, b64token).
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 _SCIM_JSON = "application/scim+json"
 
 
 def check_url(url: str) -> str:
     """`url` without a trailing slash; raises InputError unless it is https, or http to loopback."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks it: "https://host:abc" raises here
+    except ValueError as error:
+        raise InputError(f"--url {url!r} is not a URL ({error})") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InputError(f"--url must be an https:// URL of a SCIM service provider, not {url!r}")
     if parts.username or parts.password:
@@ -75,8 +85,14 @@ class DirectoryClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        token = token.strip()  # a secret pasted with its line end
         if not token:
             raise InputError("set RECONCILER_SCIM_TOKEN to the directory's bearer token")
+        if not _TOKEN.fullmatch(token):
+            raise InputError(
+                "RECONCILER_SCIM_TOKEN holds a character a bearer token cannot (RFC 6750: letters, "
+                "digits and -._~+/, then = for padding); its value is not shown"
+            )
         if page_size < 1:
             raise InputError(f"--page-size must be at least 1, not {page_size}")
         self.url = check_url(url)
@@ -125,6 +141,8 @@ class DirectoryClient:
             try:
                 page_total = int(body["totalResults"])
                 resources = list(body.get("Resources") or [])
+                if not all(isinstance(resource, dict) for resource in resources):
+                    raise TypeError("a resource that is not an object")
             except (KeyError, TypeError, ValueError):
                 raise PartialRead(
                     f"reading {endpoint}: page at startIndex {start} is not a SCIM list response; "
@@ -150,8 +168,8 @@ class DirectoryClient:
                 ident = str(resource.get("id", ""))
                 if not ident or ident in seen:
                     raise PartialRead(
-                        f"reading {endpoint}: resource {scrub(ident)!r} came back twice or without an id; "
-                        "nothing was changed"
+                        f"reading {endpoint}: resource {self.scrub(ident)!r} came back twice or without "
+                        "an id; nothing was changed"
                     )
                 seen.add(ident)
                 yield resource
@@ -262,6 +280,8 @@ class DirectoryClient:
             self.counter.requests += 1
             try:
                 response = self._http.request(method, path, params=params, json=json, headers=sent_headers)
+            except httpx.InvalidURL as error:
+                raise InputError(f"{method} {path}: not a URL the directory can be asked ({error})") from None
             except httpx.TimeoutException:
                 raise DirectoryError(
                     f"{method} {path}: no answer within {self.timeout:g} s; whether it took is not known"
@@ -273,7 +293,7 @@ class DirectoryClient:
                 ) from None
             if response.status_code not in (429, 503):
                 return response
-            wait = retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+            wait = max(retry_after(response.headers.get("Retry-After"), datetime.now(UTC)), MIN_RETRY_WAIT)
             if self.counter.waited + wait > self.max_wait:
                 raise DirectoryError(
                     f"{method} {path}: the directory answered {response.status_code} and asked to wait "
@@ -290,7 +310,8 @@ class DirectoryClient:
         if response.status_code in (401, 403):
             raise DirectoryError(
                 f"{doing}: the directory refused the bearer token ({response.status_code} "
-                f"{response.reason_phrase}); check RECONCILER_SCIM_TOKEN (its value is not shown)"
+                f"{self.scrub(response.reason_phrase)[:100]}); check RECONCILER_SCIM_TOKEN "
+                "(its value is not shown)"
             )
         raise DirectoryError(
             f"{doing}: the directory answered {response.status_code}{self._detail(response)}"
@@ -360,10 +381,16 @@ def _user(resource: Mapping[str, Any]) -> DirectoryUser:
         display_name=resource.get("displayName"),
         email=primary.get("value"),
         active=resource.get("active", True) is not False,
-        external_id=resource.get("externalId"),
+        external_id=_text(resource.get("externalId")),
         id=str(resource["id"]),
         version=meta.get("version"),
     )
+
+
+def _text(value: Any) -> str | None:
+    """A remote string attribute, or None when it is something else: an `externalId` of 7 is not one of
+    ours, and leaves that resource someone else's."""
+    return value if isinstance(value, str) else None
 
 
 def _meta(resource: Mapping[str, Any]) -> dict[str, Any]:
@@ -375,7 +402,7 @@ def _group(resource: Mapping[str, Any]) -> DirectoryGroup:
     meta = _meta(resource)
     members = [m for m in resource.get("members") or [] if isinstance(m, dict) and m.get("value")]
     return DirectoryGroup(
-        external_id=resource.get("externalId"),
+        external_id=_text(resource.get("externalId")),
         display_name=str(resource.get("displayName", "")),
         members=tuple(sorted(str(m["value"]) for m in members)),
         id=str(resource["id"]),
