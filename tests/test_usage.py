@@ -613,3 +613,21 @@ def test_an_end_date_moved_into_the_renewal_window_is_due_after_the_apply(
     data = json.loads(run("usage", "--format", "json", "--renewal-days", "29", "--store", sqlite_url)[1])
     first = data["contracts"][0]
     assert (first["ends"], first["days_left"], first["renewal_due"]) == (soon.isoformat(), 30, False)
+
+
+def test_a_stale_invites_past_a_hundred_years_is_refused_by_the_option(sqlite_url: str) -> None:
+    example_store(sqlite_url)
+    for command in ("usage", "drift"):
+        args = [command, *([ACME] if command == "drift" else []), "--stale-invites", "1000000"]
+        result = CliRunner().invoke(cli, [*args, "--store", sqlite_url])
+        assert result.exit_code == 1, result.output  # an input error (exit 1), not a traceback
+        assert "1000000 is not in the range 0<=x<=36500" in result.output
+
+
+def test_an_added_at_the_store_cannot_read_is_a_store_error_naming_the_user(sqlite_url: str) -> None:
+    example_store(sqlite_url)
+    back_date(sqlite_url, ("erik.nilsen@acme.example",), when="garbage")
+    code, out, err = run("usage", "--stale-invites", "5", "--store", sqlite_url)
+    assert code == 1 and out == ""
+    assert "user erik.nilsen@acme.example was added at 'garbage', which is not an ISO 8601 time" in err
+    assert "internal error" not in err

@@ -26,6 +26,9 @@ from reconciler.report.json import drift_json, history_json, usage_json
 from reconciler.report.text import render_drift, render_history, render_usage
 from reconciler.store import open_store
 
+#: The most --stale-invites takes: a hundred years, well inside the calendar datetime counts in.
+MAX_STALE_DAYS = 36_500
+
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
@@ -35,7 +38,7 @@ from reconciler.store import open_store
 )
 @click.option(
     "--stale-invites",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_STALE_DAYS),
     metavar="DAYS",
     help="Also report users still invited this many days after they were added.",
 )
@@ -106,7 +109,7 @@ def history(limit: int, output_format: str, store_url: str) -> None:
 @cli.command()
 @click.option(
     "--stale-invites",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_STALE_DAYS),
     metavar="DAYS",
     help="Also list, per serial, users still invited this many days after they were added.",
 )

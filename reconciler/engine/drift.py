@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.engine.diff import diff
 from reconciler.engine.unmanaged import DEFAULT_POLICY, with_unmanaged
+from reconciler.errors import StoreError
 from reconciler.kinds import Effect, Kind, Record
 from reconciler.model import DesiredState
 from reconciler.records import INVITED, Difference, Drift, Snapshot, StaleInvite
@@ -89,8 +90,20 @@ def stale_invites(snapshot: Snapshot, now: datetime, days: int | None) -> tuple[
     return tuple(
         StaleInvite(email, snapshot.user_added[email])
         for email, status in sorted(snapshot.user_status.items())
-        if status == INVITED and utc(datetime.fromisoformat(snapshot.user_added[email])) <= cutoff
+        if status == INVITED and _added(snapshot, email) <= cutoff
     )
+
+
+def _added(snapshot: Snapshot, email: str) -> datetime:
+    """When the store says `email` was added; a StoreError when what it holds is not a time."""
+    written = snapshot.user_added[email]
+    try:
+        return utc(datetime.fromisoformat(written))
+    except ValueError:
+        raise StoreError(
+            f"the store says user {email} was added at {written!r}, which is not an ISO 8601 time; "
+            "fix its users.added_at"
+        ) from None
 
 
 def utc(moment: datetime) -> datetime:

@@ -333,7 +333,7 @@ def render_usage(
         counts[k] for k in ("contracts", "serials", "seats", "assigned", "free", "full", "renewals_due")
     ]
     if usage.stale_after_days is not None:
-        headers.append(f"invited {usage.stale_after_days:,}+ days")
+        headers.append(f"users invited {usage.stale_after_days:,}+ days")
         values.append(counts["stale_invites"])
     report.head += _counts_table(headers, values)
     if found:

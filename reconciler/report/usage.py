@@ -65,7 +65,8 @@ def attention(usage: Usage) -> Attention:
 
 
 def totals(usage: Usage) -> dict[str, int]:
-    """The report's counts: contracts, serials, seats, assigned, free, invited, and what needs action."""
+    """The report's counts: contracts, serials, seats, assigned, free, invited (seats held by users
+    still invited, as assigned counts seats), and what needs action (`stale_invites`: people)."""
     serials = [serial for contract in usage.contracts for serial in contract.serials]
     found = attention(usage)
     return {

@@ -207,10 +207,11 @@ def usage_html(usage: Usage) -> str:
         ("assigned", counts["assigned"]),
         ("free", counts["free"]),
         ("full serials", counts["full"]),
-        ("still invited", counts["invited"]),
+        # Seats, as "assigned" counts them; the stale card counts people (one may hold several seats).
+        ("seats held by invited users", counts["invited"]),
     ]
     if usage.stale_after_days is not None:
-        cards.append((f"invited {usage.stale_after_days:,}+ days", counts["stale_invites"]))
+        cards.append((f"users invited {usage.stale_after_days:,}+ days", counts["stale_invites"]))
     due = counts["renewals_due"]
     return _render(
         "usage.html.j2",
