@@ -17,7 +17,7 @@ from conftest import EXAMPLES, RESELLER
 from reconciler.cli import cli
 from reconciler.directory import DirectoryGroup, DirectoryRead, DirectoryUser
 from reconciler.engine.scim import PushOptions, desired_groups, desired_users, plan_push
-from reconciler.errors import InputError
+from reconciler.errors import DirectoryError, InputError
 from reconciler.model import Access, Contract, DesiredState, Serial, User
 from reconciler.records import Snapshot
 from reconciler.report.scim import render_json, render_markdown, render_text
@@ -553,3 +553,13 @@ def test_resources_with_odd_attributes_are_read_as_someone_elses() -> None:
     plan = plan_push(_snapshot(users=1), DirectoryRead(users=(user,), groups=(group,)), "http://127.0.0.1")
     assert all(action.resource_id not in ("g2", "u9") for action in plan.actions)
     assert plan.unmanaged == {"users": 1, "groups": 1}
+
+
+def test_two_groups_claiming_one_serial_stop_the_plan_whatever_their_order() -> None:
+    twins = (
+        DirectoryGroup("serial:399-00000000", "AutoCAD 399-00000000", (), id="g1"),
+        DirectoryGroup("serial:399-00000000", "AutoCAD 399-00000000 (copy)", (), id="g2"),
+    )
+    for groups in (twins, twins[::-1]):
+        with pytest.raises(DirectoryError, match="two directory groups, g1 and g2, both have externalId"):
+            plan_push(_snapshot(users=1), DirectoryRead(users=(), groups=groups), "http://127.0.0.1")

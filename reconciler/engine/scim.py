@@ -30,7 +30,7 @@ from reconciler.directory import (
     Request,
 )
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, removal_tripped
-from reconciler.errors import InputError
+from reconciler.errors import DirectoryError, InputError
 from reconciler.records import Snapshot
 
 
@@ -101,7 +101,7 @@ def plan_push(
     actions: list[DirectoryAction] = []
     actions.extend(_user_actions(wanted_users, managed, options))
     name_of = {user.id: name for name, user in managed.items()}
-    remote_groups = {g.external_id: g for g in remote.groups if _is_ours(g)}
+    remote_groups = _our_groups(remote.groups)
     wanted_groups = desired_groups(snapshot)
     for group in wanted_groups:
         actions.extend(_group_actions(group, remote_groups.get(group.external_id), name_of, options.chunk))
@@ -132,6 +132,23 @@ def plan_push(
             "groups": len(remote.groups) - len(remote_groups),
         },
     )
+
+
+def _our_groups(groups: Iterable[DirectoryGroup]) -> dict[str | None, DirectoryGroup]:
+    """Our groups by externalId; a DirectoryError when two claim one serial, since which of them to
+    keep would depend on the order the directory lists them in."""
+    ours: dict[str | None, DirectoryGroup] = {}
+    for group in groups:
+        if not _is_ours(group):
+            continue
+        other = ours.setdefault(group.external_id, group)
+        if other is not group:
+            first, second = sorted((other.id, group.id))
+            raise DirectoryError(
+                f"two directory groups, {first} and {second}, both have externalId {group.external_id}; "
+                "remove or rename one of them and run again. Nothing was changed"
+            )
+    return ours
 
 
 def _is_ours(group: DirectoryGroup) -> bool:
