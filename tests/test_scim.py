@@ -563,3 +563,18 @@ def test_two_groups_claiming_one_serial_stop_the_plan_whatever_their_order() -> 
     for groups in (twins, twins[::-1]):
         with pytest.raises(DirectoryError, match="two directory groups, g1 and g2, both have externalId"):
             plan_push(_snapshot(users=1), DirectoryRead(users=(), groups=groups), "http://127.0.0.1")
+
+
+def test_a_member_id_with_control_characters_is_escaped_in_the_patch_filter() -> None:
+    """A directory's ids may hold anything; the remove filter escapes them as JSON strings do, so the
+    PATCH is made (and the push goes on) rather than failing inside the models."""
+    from scim2_models import Group
+
+    from reconciler.scim.client import _filter_value, _patch_body
+
+    ident = 'a\nb\u202e"q\\'
+    assert _filter_value(ident) == 'a\\nb\\u202e\\"q\\\\'
+    body = _patch_body(Group, [{"op": "remove", "path": f'members[value eq "{_filter_value(ident)}"]'}])
+    assert body["Operations"] == [{"op": "remove", "path": 'members[value eq "a\\nb\\u202e\\"q\\\\"]'}]
+    with pytest.raises(DirectoryError, match="a PATCH could not be made"):
+        _patch_body(Group, [{"op": "remove", "path": 'members[value eq "a\nb"]'}])

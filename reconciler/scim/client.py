@@ -15,6 +15,7 @@ scrubbed of it before it is shown.
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
+from pydantic import ValidationError
 from scim2_models import Context, Email, Group, GroupMember, Name, PatchOp, User
 
 from reconciler.characters import scrub
@@ -412,14 +414,18 @@ def _group(resource: Mapping[str, Any]) -> DirectoryGroup:
 
 def _patch_body(resource: type[Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
     """A PatchOp request of `operations` on `resource`, checked by scim2-models against its schema."""
-    patch = PatchOp[resource].model_validate({"Operations": operations})  # type: ignore[valid-type]
+    try:
+        patch = PatchOp[resource].model_validate({"Operations": operations})  # type: ignore[valid-type]
+    except ValidationError as error:  # what the directory gave us could not be sent back
+        raise DirectoryError(f"a PATCH could not be made ({error.error_count()} problems): {error}") from None
     body: dict[str, Any] = patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
     return body
 
 
 def _filter_value(text: str) -> str:
-    """`text` as a string in a SCIM filter (RFC 7644 §3.4.2.2: JSON string rules)."""
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    """`text` as a string in a SCIM filter (RFC 7644 §3.4.2.2: JSON string rules, control characters
+    escaped too: a directory's id may hold anything)."""
+    return json.dumps(text)[1:-1]
 
 
 def _scim_user(user: DirectoryUser) -> User[Any]:
