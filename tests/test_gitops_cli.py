@@ -53,7 +53,7 @@ def test_drift_exit_codes(store_url: str, write_yaml: WriteYaml) -> None:
     code, _, err = run("drift", path, "--store", f"sqlite:///{Path(path).parent}/none.db")
     assert code == 1 and "Error: no store at" in err
     code, _, err = run("drift", path, "--stale-invites", "-1", "--store", store_url)
-    assert code == 1 and "-1 is not in the range x>=0" in err
+    assert code == 1 and "-1 is not in the range 0<=x<=36500" in err
 
 
 def test_stale_invites_are_drift_only_when_asked_for(
