@@ -40,17 +40,14 @@ def seat_usage(
     today = utc(now).astimezone(UTC).date()
     assigned: dict[str, int] = {}
     invited: dict[str, int] = {}
+    stale_of: dict[str, list[StaleInvite]] = {}
     status = snapshot.user_status
+    stale = {invite.user: invite for invite in stale_invites(snapshot, now, stale_after_days)}
     for user, serial in snapshot.grants:
         assigned[serial] = assigned.get(serial, 0) + 1
         if status.get(user) == INVITED:
             invited[serial] = invited.get(serial, 0) + 1
-    stale_of: dict[str, list[StaleInvite]] = {}
-    stale = stale_invites(snapshot, now, stale_after_days)
-    if stale:
-        by_user = {invite.user: invite for invite in stale}
-        for user, serial in snapshot.grants:
-            invite = by_user.get(user)
+            invite = stale.get(user)  # a stale invitation is an invited user's
             if invite is not None:
                 stale_of.setdefault(serial, []).append(invite)
     contracts = []
