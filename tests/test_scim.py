@@ -578,3 +578,13 @@ def test_a_member_id_with_control_characters_is_escaped_in_the_patch_filter() ->
     assert body["Operations"] == [{"op": "remove", "path": 'members[value eq "a\\nb\\u202e\\"q\\\\"]'}]
     with pytest.raises(DirectoryError, match="a PATCH could not be made"):
         _patch_body(Group, [{"op": "remove", "path": 'members[value eq "a\nb"]'}])
+
+
+def test_scim_apply_off_a_terminal_without_auto_approve_sends_nothing(scim_proxy: Any, store: str) -> None:
+    result = _scim(scim_proxy.url, store, scim_proxy.server.token, "apply")
+    assert result.exit_code == 1
+    assert (
+        "Error: not applied: scim apply asks before changing anything; pass --auto-approve to run unattended"
+        in result.output
+    )
+    assert _writes(scim_proxy) == [] and scim_proxy.server.users() == []

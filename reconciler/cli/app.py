@@ -20,6 +20,7 @@ import click
 from reconciler import __version__
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, check_ratio
 from reconciler.errors import (
+    ApplyRefused,
     InputError,
     InvalidDesiredState,
     PlanBlocked,
@@ -217,6 +218,17 @@ def echo_report(
         click.echo(as_markdown(), nl=False)
     else:
         echo_lines(as_text())
+
+
+def ask_first(question: str, command: str, done: str = "applied") -> None:
+    """Ask `question` on a terminal before a command changes anything; ApplyRefused when there is
+    no terminal to ask on (the command needs --auto-approve) or the answer is no."""
+    if not sys.stdin.isatty():
+        raise ApplyRefused(
+            f"not {done}: {command} asks before changing anything; pass --auto-approve to run unattended"
+        )
+    if not click.confirm(question, default=False):
+        raise ApplyRefused(f"not {done}: cancelled")
 
 
 def max_removal_ratio_option(help_text: str) -> Callable[[Any], Any]:

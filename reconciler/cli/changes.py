@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from reconciler.cli.app import (
     Outcome,
     TerminalProgress,
     actor_option,
+    ask_first,
     cli,
     echo_lines,
     echo_report,
@@ -33,7 +33,7 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.engine.planner import PlanOptions
 from reconciler.engine.targets import parse_targets
 from reconciler.engine.unmanaged import POLICIES
-from reconciler.errors import ApplyRefused, InputError, InvalidDesiredState, plural
+from reconciler.errors import InputError, InvalidDesiredState, plural
 from reconciler.kinds import TARGET_KEYS
 from reconciler.loading import load
 from reconciler.model import effective_access
@@ -430,10 +430,4 @@ def echo_adoption(the_plan: Plan) -> None:
 
 
 def confirm(count: int, verb: str = "Apply") -> None:
-    done = "adopted" if verb == "Adopt" else "applied"
-    if not sys.stdin.isatty():
-        raise ApplyRefused(
-            f"not {done}: apply asks before changing anything; pass --auto-approve to run unattended"
-        )
-    if not click.confirm(f"{verb} these {count} actions?", default=False):
-        raise ApplyRefused(f"not {done}: cancelled")
+    ask_first(f"{verb} these {count} actions?", "apply", "adopted" if verb == "Adopt" else "applied")

@@ -7,13 +7,13 @@ install it. The bearer token comes from RECONCILER_SCIM_TOKEN only.
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import click
 
 from reconciler.cli.app import (
     Outcome,
+    ask_first,
     cli,
     echo_report,
     format_option,
@@ -24,7 +24,7 @@ from reconciler.cli.app import (
 )
 from reconciler.directory import DEFAULT_CHUNK, DirectoryPlan
 from reconciler.engine.scim import PushOptions
-from reconciler.errors import ApplyRefused, InputError, plural
+from reconciler.errors import InputError, plural
 from reconciler.report.scim import render_json, render_markdown, render_text
 from reconciler.store import open_store
 
@@ -218,9 +218,4 @@ def scim_apply(
 
 
 def _confirm(count: int) -> None:
-    if not sys.stdin.isatty():
-        raise ApplyRefused(
-            "not applied: scim apply asks before changing anything; pass --auto-approve to run unattended"
-        )
-    if not click.confirm(f"Send these {count} {plural(count, 'request')} to the directory?", default=False):
-        raise ApplyRefused("not applied: cancelled")
+    ask_first(f"Send these {count} {plural(count, 'request')} to the directory?", "scim apply")
