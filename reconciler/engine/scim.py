@@ -94,9 +94,7 @@ def plan_push(
     options = options or DEFAULT_PUSH
     wanted_users = desired_users(snapshot)
     wanted = {user.user_name.lower() for user in wanted_users}
-    remote_by_name: dict[str, DirectoryUser] = {}
-    for user in sorted(remote.users, key=lambda u: (u.user_name.lower(), u.id)):
-        remote_by_name.setdefault(user.user_name.lower(), user)  # two remote users for one name: the first
+    remote_by_name = by_user_name(remote.users)
     managed = {name: user for name, user in remote_by_name.items() if name in wanted or is_marked(user)}
     actions: list[DirectoryAction] = []
     actions.extend(_user_actions(wanted_users, managed, options))
@@ -132,6 +130,15 @@ def plan_push(
             "groups": len(remote.groups) - len(remote_groups),
         },
     )
+
+
+def by_user_name(users: Iterable[DirectoryUser]) -> dict[str, DirectoryUser]:
+    """The directory's users by lower-cased `userName`; of two with one name, the first by id (the one
+    a push manages, and the one its requests name)."""
+    found: dict[str, DirectoryUser] = {}
+    for user in sorted(users, key=lambda u: (u.user_name.lower(), u.id)):
+        found.setdefault(user.user_name.lower(), user)
+    return found
 
 
 def _our_groups(groups: Iterable[DirectoryGroup]) -> dict[str | None, DirectoryGroup]:

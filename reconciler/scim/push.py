@@ -22,8 +22,16 @@ from reconciler.directory import (
     DirectoryUser,
     Request,
 )
-from reconciler.engine.scim import DEFAULT_PUSH, PushOptions, desired_groups, desired_users, plan_push
+from reconciler.engine.scim import (
+    DEFAULT_PUSH,
+    PushOptions,
+    by_user_name,
+    desired_groups,
+    desired_users,
+    plan_push,
+)
 from reconciler.errors import DirectoryError, MassRemoval, plural
+from reconciler.records import Snapshot
 from reconciler.report.scim import WHERE
 from reconciler.scim.client import DirectoryClient
 from reconciler.store.protocol import Store
@@ -40,8 +48,16 @@ def plan_directory(
     store: Store, client: DirectoryClient, options: PushOptions = DEFAULT_PUSH
 ) -> DirectoryPlan:
     """The requests that make the directory hold what the store wants."""
+    return _read_and_plan(store, client, options)[2]
+
+
+def _read_and_plan(
+    store: Store, client: DirectoryClient, options: PushOptions
+) -> tuple[Snapshot, DirectoryRead, DirectoryPlan]:
+    """The store's snapshot, the directory as read whole, and the plan between them."""
     snapshot = store.snapshot()
-    return plan_push(snapshot, read_directory(client), client.url, options)
+    remote = read_directory(client)
+    return snapshot, remote, plan_push(snapshot, remote, client.url, options)
 
 
 @dataclass(frozen=True)
@@ -65,9 +81,7 @@ def apply_directory(
 ) -> PushResult:
     """Read, plan, check the removal guard, show, ask `approve` (which raises to stop), then run the
     plan's requests in order. Raises MassRemoval before any request that writes."""
-    snapshot = store.snapshot()
-    remote = read_directory(client)
-    plan = plan_push(snapshot, remote, client.url, options)
+    snapshot, remote, plan = _read_and_plan(store, client, options)
     if plan.guards and not allow_mass_removal:
         raise MassRemoval(
             "; ".join(guard.message(WHERE) for guard in plan.guards)
@@ -97,9 +111,7 @@ class _Run:
         groups: tuple[DirectoryGroup, ...],
     ) -> None:
         self.client = client
-        self.ids = {}  # user name → id
-        for user in sorted(remote.users, key=lambda u: (u.user_name.lower(), u.id), reverse=True):
-            self.ids[user.user_name.lower()] = user.id  # as the planner: the first of two, by id
+        self.ids = {name: user.id for name, user in by_user_name(remote.users).items()}  # as the planner
         self.versions = {u.id: u.version for u in remote.users} | {g.id: g.version for g in remote.groups}
         self.group_ids = {g.external_id: g.id for g in remote.groups if g.external_id}
         self.wanted = wanted
