@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from reconciler.kinds import Effect, Event, Kind, Record
 from reconciler.plan import Action, Plan
 from reconciler.records import Drift
+from reconciler.wording import EVENT_NAMES
 
 #: The sections of a plan report, in the order they come.
 USERS, TEAMS, CONTRACTS = range(3)
@@ -94,3 +95,16 @@ def drift_headline(drift: Drift) -> str:
     if drift.stale_invites:
         return "the store matches git, but some users never signed in"
     return "none, the store matches git"
+
+
+def plan_headline(counts: dict[str, int]) -> str:
+    """A plan's counts in a title: `47 to add, 4 to change, 0 to remove, 0 blocked`."""
+    return (
+        f"{counts['add']:,} to add, {counts['change']:,} to change, {counts['remove']:,} to remove, "
+        f"{counts['blocked']:,} blocked"
+    )
+
+
+def events_heard(events: Sequence[tuple[Event, int]]) -> str:
+    """What one person hears of, as `who_hears` counts it: `access granted ×2, invited`."""
+    return ", ".join(EVENT_NAMES[event] + (f" ×{count}" if count > 1 else "") for event, count in events)

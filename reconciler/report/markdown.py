@@ -28,9 +28,9 @@ from reconciler.report import grouping
 from reconciler.report.escaping import inert, literal
 from reconciler.report.fitting import FOLD_AFTER, Report
 from reconciler.report.notes import plan_notes
-from reconciler.report.text import DRIFT_SECTIONS, as_action, drift_line, record_fields
+from reconciler.report.text import DRIFT_SECTIONS, action_detail, as_action, drift_line
 from reconciler.report.usage import attention, totals, when_it_ends
-from reconciler.wording import EVENT_NAMES, ROLE_NAMES, details, target_label
+from reconciler.wording import ROLE_NAMES, target_label
 
 #: GitHub refuses a comment over 65,536 characters; keep well below, with room for the marker.
 COMMENT_LIMIT = 60_000
@@ -59,7 +59,7 @@ def _kind(kind: Kind, html: bool = False) -> str:
 
 def action_line(action: Action, with_kind: bool = False) -> str:
     """One action as a line of a ```diff block: `! 399-12345678: seats 10 → 12`."""
-    detail = record_fields(action.before) if action.effect is Effect.REMOVE else details(action)
+    detail = action_detail(action)
     kind = f"{action.kind} " if with_kind else ""
     line = f"{SYMBOLS[action.effect]} {kind}{target_label(action)}" + (f": {detail}" if detail else "")
     if not action.permitted:
@@ -78,10 +78,7 @@ def render_plan(
     counts = plan.summary()
     people = {n.to for a in plan.actions for n in a.notifications}
     report = Report()
-    headline = (
-        f"{counts['add']:,} to add, {counts['change']:,} to change, {counts['remove']:,} to remove, "
-        f"{counts['blocked']:,} blocked"
-    )
+    headline = grouping.plan_headline(counts)
     report.head += [PLAN_MARKER, f"### {title}: {headline}", ""]
     report.head.append(f"Store {inert(plan.lineage)} at revision {plan.revision:,}, as {inert(plan.actor)}.")
     report.head.append("")
@@ -148,10 +145,7 @@ def _mail_section(report: Report, plan: Plan) -> None:
         "| --- | --- |",
     ]
     for person, events_heard in heard:
-        events = ", ".join(
-            EVENT_NAMES[event] + (f" ×{count}" if count > 1 else "") for event, count in events_heard
-        )
-        report.body.append(f"| {inert(person)} | {inert(events)} |")
+        report.body.append(f"| {inert(person)} | {inert(grouping.events_heard(events_heard))} |")
     report.body += ["", "</details>"]
 
 

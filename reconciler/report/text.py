@@ -98,6 +98,12 @@ def difference_label(difference: Difference) -> str:
     return f"{difference.record} {target[difference.record]}"
 
 
+def action_detail(action: Action) -> str:
+    """What an action does, for the reports that show a removal by what it removes: the removed
+    record's fields, else `details`."""
+    return record_fields(action.before) if action.effect is Effect.REMOVE else details(action)
+
+
 def record_fields(record: Mapping[str, Any] | None) -> str:
     """What a record holds, as `details` shows an add: a user's name, else `field value, …`."""
     record = record or {}

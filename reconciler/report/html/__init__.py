@@ -27,20 +27,18 @@ from markupsafe import Markup
 
 from reconciler.characters import scrub
 from reconciler.errors import plural
-from reconciler.kinds import Effect, Kind
+from reconciler.kinds import Kind
 from reconciler.plan import Action, Plan
 from reconciler.records import Difference, Drift, SerialUsage, Usage
 from reconciler.report import grouping
 from reconciler.report.fitting import FOLD_AFTER
 from reconciler.report.notes import plan_notes
-from reconciler.report.text import DRIFT_SECTIONS, drift_line, record_fields
+from reconciler.report.text import DRIFT_SECTIONS, SYMBOLS, action_detail, drift_line
 from reconciler.report.usage import attention, totals, when_it_ends
-from reconciler.wording import EVENT_NAMES, ROLE_NAMES, details, target_label
+from reconciler.wording import ROLE_NAMES, target_label
 
 #: The page's policy: nothing may be fetched, only inline styles and data: images apply.
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-
-SYMBOLS = {Effect.ADD: "+", Effect.CHANGE: "~", Effect.REMOVE: "-"}
 
 
 def _scrubbed(value: Any) -> Any:
@@ -80,7 +78,7 @@ class _Row:
 
 
 def _row(action: Action) -> _Row:
-    detail = record_fields(action.before) if action.effect is Effect.REMOVE else details(action)
+    detail = action_detail(action)
     return _Row(
         SYMBOLS[action.effect],
         str(action.effect),
@@ -119,17 +117,8 @@ def plan_html(plan: Plan) -> str:
         }
         for a in plan.blocked
     ]
-    mail = [
-        (
-            person,
-            ", ".join(EVENT_NAMES[event] + (f" ×{count}" if count > 1 else "") for event, count in events),
-        )
-        for person, events in heard
-    ]
-    headline = (
-        f"{counts['add']:,} to add, {counts['change']:,} to change, {counts['remove']:,} to remove, "
-        f"{counts['blocked']:,} blocked"
-    )
+    mail = [(person, grouping.events_heard(events)) for person, events in heard]
+    headline = grouping.plan_headline(counts)
     return _render(
         "plan.html.j2",
         title=f"reconciler plan: {headline}",
