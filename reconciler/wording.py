@@ -85,10 +85,11 @@ def target_label(action: Action) -> str:
 
 def details(action: Action) -> str:
     """What an add sets, or what a change changes: `field old → new`; for access a team gives, which."""
-    if action.effect is Effect.REMOVE:
+    effect = action.kind.effect
+    if effect is Effect.REMOVE:
         return _through_teams(action.before or {})
     after = action.after or {}
-    if action.effect is Effect.ADD:
+    if effect is Effect.ADD:
         if action.kind.record is Record.USER:
             return f"{after['first_name']} {after['last_name']}"
         return ", ".join(f"{key} {show(value)}" for key, value in fields(after) if value not in (None, False))
@@ -116,7 +117,9 @@ def _through_teams(record: Mapping[str, Any]) -> str:
 def fields(record: Mapping[str, Any], every: bool = False) -> list[tuple[str, Any]]:
     """The fields of `record` in FIELD_ORDER, so a saved plan reads as the plan did; unless `every`,
     a grant's sources when it is the user's own alone (most grants) go without saying."""
-    shown = (item for item in record.items() if every or item != ("via", ONLY_DIRECT))
+    shown = [item for item in record.items() if every or item != ("via", ONLY_DIRECT)]
+    if len(shown) < 2:  # most of a large plan's records: a grant's download alone
+        return shown
     return sorted(shown, key=lambda item: (_FIELD_RANK.get(item[0], len(_FIELD_RANK)), item[0]))
 
 

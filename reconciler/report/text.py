@@ -54,8 +54,10 @@ def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
     yield ""
     if not plan.actions:
         yield "No changes. The store matches the desired state."
-    for action in plan.actions:
-        yield from render_action(action, paint)
+    for action in plan.actions:  # the lines of render_action, without a generator for each action
+        yield action_line(action, paint)
+        if not action.permitted:
+            yield blocked_line(action, paint)
     yield ""
     yield summary_line(plan)
     people = len({n.to for a in plan.actions for n in a.notifications})
@@ -69,11 +71,25 @@ def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
 
 
 def render_action(action: Action, paint: Paint = no_paint) -> Iterator[str]:
-    symbol = paint(SYMBOLS[action.effect], COLOURS[action.effect])
-    detail = details(action)
-    yield f"  {symbol} " + scrub(f"{action.kind} {target_label(action)}" + (f": {detail}" if detail else ""))
+    yield action_line(action, paint)
     if not action.permitted:
-        yield "      " + paint(scrub(f"blocked: {action.reason}"), "red")
+        yield blocked_line(action, paint)
+
+
+def action_line(action: Action, paint: Paint = no_paint) -> str:
+    """`  + access.grant carol@acme.example on 399-12345678: download yes`"""
+    effect = action.kind.effect
+    detail = details(action)
+    line = (
+        f"{action.kind} {target_label(action)}: {detail}"
+        if detail
+        else f"{action.kind} {target_label(action)}"
+    )
+    return f"  {paint(SYMBOLS[effect], COLOURS[effect])} {scrub(line)}"
+
+
+def blocked_line(action: Action, paint: Paint = no_paint) -> str:
+    return "      " + paint(scrub(f"blocked: {action.reason}"), "red")
 
 
 def summary_line(plan: Plan) -> str:
