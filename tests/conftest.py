@@ -83,6 +83,9 @@ def _no_reconciler_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
     for name in [name for name in os.environ if name.startswith("RECONCILER_")]:
         monkeypatch.delenv(name)
+    # Every file a test reads, here or in a command it runs, is read by the fast path and the strict one
+    # both, which must agree (reconciler/loading/fast.py).
+    monkeypatch.setenv("RECONCILER_FAST", "check")
 
 
 @pytest.fixture(autouse=True)

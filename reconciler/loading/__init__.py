@@ -1,6 +1,7 @@
 """The loading stage: desired-state files in, the account's model out, or every problem, placed.
 
     files.py    find the files, read their bytes (size limits)
+    fast.py     the [fast] extra: a valid file read and checked by yaml-rs and jsonschema-rs
     events.py   strict YAML, from libyaml's events (YAML 1.2 scalars, duplicate keys, aliases, depth)
     schema.py   the published JSON Schema, its errors in the user's words
     rules.py    the domain rules a schema cannot say, across every file
@@ -18,6 +19,7 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, Finding
 from reconciler.errors import InvalidDesiredState
+from reconciler.loading import fast
 from reconciler.loading.events import Progress, gc_paused, parse
 from reconciler.loading.files import Source, find_sources
 from reconciler.loading.locate import place_findings
@@ -63,21 +65,48 @@ def load_sources(
     findings: list[Finding] = []
     with gc_paused():
         for source in sources:
-            parsed = parse(source, _offset(progress, read, total))
+            found = _read(source, _offset(progress, read, total))
             read += len(source.data)
-            if parsed.problems:
-                diagnostics.extend(parsed.problems)
-                continue
-            found = schema_findings(source.name, parsed.document)
-            findings.extend(found)
-            if not found:
-                documents.append((source.name, parsed.document))
+            diagnostics.extend(found.problems)
+            findings.extend(found.findings)
+            if found.document is not None:
+                documents.append((source.name, found.document))
         # Cross-file rules would only echo a broken file's problems as false ones.
         if not diagnostics and not findings:
             findings = check_rules(documents)
         if diagnostics or findings:
             return Loaded(None, tuple(sorted(diagnostics + place_findings(findings, sources))))
         return Loaded(build_state(document for _, document in documents))
+
+
+@dataclass(frozen=True)
+class _FileRead:
+    """One file read: its document when it is valid, else its syntax problems or its schema findings."""
+
+    document: Any = None
+    problems: tuple[Diagnostic, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+def _read(source: Source, progress: Progress | None) -> _FileRead:
+    """One file, by the fast path where it vouches for the file, else by the strict path."""
+    document = fast.valid_document(source) if fast.enabled() else None
+    if document is None:
+        return _read_strictly(source, progress)
+    if fast.checking():
+        strict = _read_strictly(source, None)
+        fast.check_same(source.name, document, strict.document, len(strict.problems) + len(strict.findings))
+    if progress is not None:
+        progress(len(source.data), len(source.data))
+    return _FileRead(document)
+
+
+def _read_strictly(source: Source, progress: Progress | None) -> _FileRead:
+    parsed = parse(source, progress)
+    if parsed.problems:
+        return _FileRead(problems=parsed.problems)
+    findings = tuple(schema_findings(source.name, parsed.document))
+    return _FileRead(None if findings else parsed.document, findings=findings)
 
 
 def _offset(progress: Progress | None, before: int, total: int) -> Progress | None:

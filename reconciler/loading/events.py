@@ -95,7 +95,7 @@ class Parsed:
 
 def parse(source: Source, progress: Progress | None = None) -> Parsed:
     """The document in `source`, or every problem found on the way, each with its place."""
-    problem = _character_problem(source)
+    problem = character_problem(source)
     if problem is not None:
         return Parsed(None, (problem,))
     builder = _Builder(source, EVENT_PARSER, progress)
@@ -129,7 +129,7 @@ def _line_end(data: bytes, line: int) -> int:
     return offset
 
 
-def _character_problem(source: Source) -> Diagnostic | None:
+def character_problem(source: Source) -> Diagnostic | None:
     """Bytes that are not UTF-8, or a character YAML does not allow, with its place."""
     try:
         text = source.data.decode("utf-8")

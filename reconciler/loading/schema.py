@@ -10,14 +10,15 @@ from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from reconciler.characters import TEXT_PATTERN, explain, first_refused
 from reconciler.diagnostics import Finding, show_value
 from reconciler.model import email_problem
+
+if TYPE_CHECKING:  # jsonschema is imported when a file is checked by it: the fast path never needs it
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_FILE = "desired-state.schema.json"
 
@@ -53,6 +54,8 @@ def schema_findings(source: str, document: Any) -> list[Finding]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = schema_document()
     Draft202012Validator.check_schema(schema)
     # jsonschema resolves each `$ref` on every instance it meets; our refs are
