@@ -33,11 +33,6 @@ from reconciler.store.statements import Params
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
-#: The page cache of a read, in KiB (SQLite's default is 2,000). A snapshot reads the access table in
-#: key order through its index, which visits the table's pages out of order; at 100,000 users the
-#: default cache re-read most of them from the file, a quarter of the whole read.
-READ_CACHE_KIB = 16_384
-
 
 class SqliteStore(SqlStore):
     """A store in the SQLite file at `path`."""
@@ -62,10 +57,8 @@ class SqliteStore(SqlStore):
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._connection() as db:
-            db.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
-            with _transaction(db, "DEFERRED"):
-                yield db
+        with self._connection() as db, _transaction(db, "DEFERRED"):
+            yield db
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
