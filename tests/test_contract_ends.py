@@ -296,7 +296,7 @@ def test_a_store_at_migration_6_is_brought_to_7_and_keeps_end_dates(backend: Bac
     backend.query(store_url, "UPDATE meta SET value = '6' WHERE key = 'schema_version'")
     assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, read as it was
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 7
+    assert int(version) == migrations.latest(backend.name) >= 7
     assert backend.query(store_url, "SELECT ends FROM contracts") == [(None,)]
     apply_yaml(store_url, with_ends("2027-03-31"))
     assert open_store(store_url).snapshot().state.contracts[0].ends == "2027-03-31"

@@ -61,14 +61,17 @@ def test_a_request_already_recorded_is_not_recorded_again(backend: Backend, stor
 
 def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
-    # The store as version 3 left it, with its grants: before contracts' end dates (0007), adopted
-    # audit entries (0006), teams (0005) and, on SQLite, before the two indexes of 0004 (PostgreSQL
-    # had them from 0001).
+    # The store as version 3 left it, with its grants: before access in key order (0008), contracts'
+    # end dates (0007), adopted audit entries (0006), teams (0005) and, on SQLite, before the two
+    # indexes of 0004 (PostgreSQL had them from 0001).
     backend.query(store_url, "ALTER TABLE contracts DROP COLUMN ends")
     backend.query(store_url, "ALTER TABLE audit_log DROP COLUMN adopted")
     for table in ("team_access", "team_members", "teams"):
         backend.query(store_url, f"DROP TABLE {table}")
     backend.query(store_url, "ALTER TABLE access DROP COLUMN direct_download")
+    if backend.name == "postgresql":
+        # The column took with it the key that includes it (0008); version 3's key held no flags.
+        backend.query(store_url, "ALTER TABLE access ADD PRIMARY KEY (user_email, serial)")
     if backend.name == "sqlite":
         backend.query(store_url, "DROP INDEX coordinators_by_email")
         backend.query(store_url, "DROP INDEX serials_by_coordinator")
@@ -77,7 +80,7 @@ def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, stor
     assert before
     assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, and read as it was
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 7
+    assert int(version) == migrations.latest(backend.name) == 8
     # What was applied before --adopt existed was applied, not adopted.
     [applied] = open_store(store_url).history(10)
     assert applied.changes and not applied.adopted and not any(c.adopted for c in applied.changes)
@@ -223,7 +226,9 @@ def postgresql_schema(backend: Backend, url: str) -> set[str]:
         )
     for index, table, columns, unique, primary, partial, constraint in backend.query(
         url,
-        f"SELECT i.relname, t.relname, {attnames.format(keys='x.indkey::int2[]', rel='x.indrelid')}, "
+        # The key's columns only: an index's INCLUDE columns are stored in it, not part of its key.
+        "SELECT i.relname, t.relname, "
+        f"{attnames.format(keys='(x.indkey::int2[])[0:x.indnkeyatts - 1]', rel='x.indrelid')}, "
         "x.indisunique, x.indisprimary, x.indpred IS NOT NULL, "
         "EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.contype IN ('p', 'u')) "
         "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "

@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from itertools import groupby
 from typing import Any
 
@@ -37,6 +38,22 @@ to_json = json.JSONEncoder(sort_keys=True).encode
 def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
     """The Snapshot of the rows of each table, read by `statements.READS` (sorted by key)."""
     meta: dict[str, str] = {key: value for key, value in rows["meta"]}
+    teams = _teams_from_rows(rows)
+    own_access, grants = _access_from_rows(rows["access"], teams)
+    users, user_status, user_added = _users_from_rows(rows["users"], own_access)
+    state = DesiredState(contracts=_contracts_from_rows(rows), users=users, teams=teams)
+    return Snapshot(
+        lineage=meta["lineage"],
+        revision=int(meta["revision"]),
+        resellers=frozenset(email for (email,) in rows["resellers"]),
+        state=state,
+        user_status=user_status,
+        user_added=user_added,
+        grants=grants,
+    )
+
+
+def _contracts_from_rows(rows: Mapping[str, Rows]) -> tuple[Contract, ...]:
     coordinators: dict[str, list[Coordinator]] = defaultdict(list)
     for contract, email, manage_users, name, address, country in rows["coordinators"]:
         shipping = Shipping(name, address, country) if name is not None else None
@@ -44,37 +61,16 @@ def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
     serials: dict[str, list[Serial]] = defaultdict(list)
     for number, contract, product, seats, group, coordinator, protected in rows["serials"]:
         serials[contract].append(Serial(number, product, seats, group, coordinator, bool(protected)))
-    access: dict[str, list[Access]] = defaultdict(list)  # each user's own grants
-    for email, serial, _, direct in rows["access"]:
-        if direct is not None:
-            access[email].append(Access(serial, bool(direct)))
-    teams = _teams_from_rows(rows)
-    state = DesiredState(
-        contracts=tuple(
-            Contract(
-                number,
-                manager,
-                tuple(coordinators[number]),
-                tuple(serials[number]),
-                bool(protected),
-                None if ends is None else str(ends),  # PostgreSQL's DATE: a date, whose str is ISO 8601
-            )
-            for number, manager, protected, ends in rows["contracts"]
-        ),
-        users=tuple(
-            User(email, first, last, tuple(access[email]), bool(protected))
-            for email, first, last, _, _, protected in rows["users"]
-        ),
-        teams=teams,
-    )
-    return Snapshot(
-        lineage=meta["lineage"],
-        revision=int(meta["revision"]),
-        resellers=frozenset(email for (email,) in rows["resellers"]),
-        state=state,
-        user_status={email: status for email, _, _, status, _, _ in rows["users"]},
-        user_added={email: added_at for email, _, _, _, added_at, _ in rows["users"]},
-        grants=_grants_from_rows(rows["access"], teams),
+    return tuple(
+        Contract(
+            number,
+            manager,
+            tuple(coordinators[number]),
+            tuple(serials[number]),
+            bool(protected),
+            None if ends is None else str(ends),  # PostgreSQL's DATE: a date, whose str is ISO 8601
+        )
+        for number, manager, protected, ends in rows["contracts"]
     )
 
 
@@ -97,18 +93,39 @@ def _teams_from_rows(rows: Mapping[str, Rows]) -> tuple[Team, ...]:
     )
 
 
-def _grants_from_rows(access: Rows, teams: Sequence[Team]) -> Grants:
-    """The effective access the store keeps, each grant's sources as its teams say (the store keeps
-    which teams give what, not which gave each grant: moving between two teams changes no grant)."""
+def _access_from_rows(access: Rows, teams: Sequence[Team]) -> tuple[dict[str, list[Access]], Grants]:
+    """Each user's own grants, and the effective access the store keeps, each grant's sources as its
+    teams say (the store keeps which teams give what, not which gave each grant: moving between two
+    teams changes no grant)."""
     giving = team_grants(teams)  # the teams are sorted by name, so each grant's sources come out sorted
+    # Records are frozen, so equal ones can be one object: 300,000 grants hold a few thousand values.
+    shared_access, shared_grant = cache(Access), cache(Grant)
+    own: dict[str, list[Access]] = defaultdict(list)
     grants: Grants = {}
     for email, serial, download, direct in access:
         key = (email, serial)
         through_teams = giving.get(key)
         sources = through_teams.via if through_teams is not None else ()
-        via = (DIRECT, *sources) if direct is not None else sources
-        grants[key] = Grant(bool(download), via, None if direct is None else bool(direct))
-    return grants
+        if direct is None:
+            grants[key] = shared_grant(bool(download), sources, None)
+        else:
+            own[email].append(shared_access(serial, bool(direct)))
+            grants[key] = shared_grant(bool(download), (DIRECT, *sources), bool(direct))
+    return own, grants
+
+
+def _users_from_rows(
+    users: Rows, own_access: Mapping[str, list[Access]]
+) -> tuple[tuple[User, ...], dict[str, str], dict[str, str]]:
+    """The users, and each one's status and when they were added."""
+    found: list[User] = []
+    status: dict[str, str] = {}
+    added: dict[str, str] = {}
+    for email, first, last, user_status, added_at, protected in users:
+        found.append(User(email, first, last, tuple(own_access.get(email, ())), bool(protected)))
+        status[email] = user_status
+        added[email] = added_at
+    return tuple(found), status, added
 
 
 def outbox_entry(row: Sequence[Any]) -> OutboxEntry:
