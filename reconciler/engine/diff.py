@@ -253,12 +253,16 @@ def _team_access(want: _Index, have: _Index) -> Iterator[Action]:
 def _access(want: _Index, have: _Index) -> Iterator[Action]:
     for (email, number), grant in want.access.items():
         old = have.access.get((email, number))
-        target = {"contract": want.serials[number][0], "serial": number, "user": email}
         if old is None:
-            yield Action(Kind.ACCESS_GRANT, target, None, access_record(grant))
+            yield Action(Kind.ACCESS_GRANT, _access_target(want, email, number), None, access_record(grant))
         elif _in_effect(old) != _in_effect(grant):
+            target = _access_target(want, email, number)
             yield Action(Kind.ACCESS_UPDATE, target, access_record(old), access_record(grant))
     for (email, number), old in have.access.items():
         if (email, number) not in want.access:
-            target = {"contract": have.serials[number][0], "serial": number, "user": email}
-            yield Action(Kind.ACCESS_REVOKE, target, access_record(old), None)
+            yield Action(Kind.ACCESS_REVOKE, _access_target(have, email, number), access_record(old), None)
+
+
+def _access_target(side: _Index, email: str, number: str) -> dict[str, str]:
+    """A user's access to a serial as a target, made only for a change: most grants are unchanged."""
+    return {"contract": side.serials[number][0], "serial": number, "user": email}
