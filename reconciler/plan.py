@@ -33,7 +33,7 @@ class Notification:
     event: Event
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     """One change to the store."""
 
