@@ -25,7 +25,7 @@ from reconciler.model import DIRECT, Grant, is_email
 FORMAT_VERSION = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notification:
     """An e-mail an action will cause."""
 
