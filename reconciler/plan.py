@@ -75,13 +75,16 @@ class Action:
             data["reason"] = self.reason
         return data
 
-    def json_line(self) -> str:
+    def json_line(self, records: dict[int, str] | None = None) -> str:
         """`to_json` as one line of JSON, keys sorted: the bytes `_ONE_LINE(self.to_json())` gives, built
-        from parts, as a 400,000-action plan is written twice as fast that way."""
+        from parts, as a 400,000-action plan is written twice as fast that way. `records` keeps the JSON
+        of each record object met so far, by id, for the actions that share one (see `write_json`)."""
+        if records is None:
+            records = {}
         try:
             reason = "" if self.reason is None else f', "reason": {_string(self.reason)}'
             return (
-                f'{{"after": {_record(self.after)}, "before": {_record(self.before)}, '
+                f'{{"after": {_record(self.after, records)}, "before": {_record(self.before, records)}, '
                 f'"kind": {_string(self.kind)}, "notifications": {_notifications(self.notifications)}, '
                 f'"permitted": {"true" if self.permitted else "false"}{reason}, '
                 f'"requires": {_string(self.requires)}, "target": {_flat(self.target)}}}'
@@ -130,8 +133,13 @@ _ONE_LINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", 
 _string = json.encoder.encode_basestring
 
 
-def _record(record: Mapping[str, Any] | None) -> str:
-    return "null" if record is None else _ONE_LINE(record)
+def _record(record: Mapping[str, Any] | None, known: dict[int, str]) -> str:
+    if record is None:
+        return "null"
+    encoded = known.get(id(record))
+    if encoded is None:
+        encoded = known[id(record)] = _ONE_LINE(record)
+    return encoded
 
 
 def _flat(target: Mapping[str, str]) -> str:
@@ -244,10 +252,14 @@ class Plan:
     def write_json(self, out: TextIO) -> None:
         """The plan as JSON, written as it is encoded: sorted keys, so the same plan is the same bytes;
         one action a line, so two plans diff action by action. (json's indenting encoder is pure
-        Python: at 40,000 actions it took longer than making the plan.)"""
+        Python: at 40,000 actions it took longer than making the plan.)
+
+        Actions may share a record (the diff gives equal grants one), and the plan holds them all while
+        it is written, so a record's id names it: each is encoded once."""
         out.write('{\n  "actions": [')
+        records: dict[int, str] = {}
         for index, action in enumerate(self.actions):
-            out.write(("," if index else "") + "\n    " + action.json_line())
+            out.write(("," if index else "") + "\n    " + action.json_line(records))
         out.write("\n  ],\n" if self.actions else "],\n")
         out.write(json.dumps(self._header_json(), sort_keys=True, indent=2, ensure_ascii=False)[2:] + "\n")
 
