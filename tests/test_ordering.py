@@ -14,14 +14,14 @@ import pytest
 from conftest import ACCOUNT, apply_yaml, plan_yaml
 
 from reconciler.engine.ordering import plan_order
-from reconciler.kinds import Kind
+from reconciler.kinds import TARGET_KEYS, Kind
 from reconciler.plan import Action, Plan
 
 Step = tuple[str, str]
 
 
 def reversed_tie_break(action: Action) -> object:
-    return -action.kind.rank, action.sort_key()[1]
+    return -action.kind.rank, tuple(action.target.get(key, "") for key in TARGET_KEYS)
 
 
 def steps(actions: tuple[Action, ...] | list[Action]) -> list[Step]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from reconciler.errors import UnsupportedChange
@@ -251,14 +252,21 @@ def _team_access(want: _Index, have: _Index) -> Iterator[Action]:
 
 
 def _access(want: _Index, have: _Index) -> Iterator[Action]:
-    for (email, number), grant in want.access.items():
-        old = have.access.get((email, number))
-        target = {"contract": want.serials[number][0], "serial": number, "user": email}
+    # One record for equal grants: a first plan's 300,000 grants have a handful of different ones,
+    # and nothing changes a plan's records.
+    record = cache(access_record)
+    for key, grant in want.access.items():  # key: (user, serial), looked up as it is, not rebuilt
+        old = have.access.get(key)
         if old is None:
-            yield Action(Kind.ACCESS_GRANT, target, None, access_record(grant))
+            yield Action(Kind.ACCESS_GRANT, _access_target(want, key), None, record(grant))
         elif _in_effect(old) != _in_effect(grant):
-            yield Action(Kind.ACCESS_UPDATE, target, access_record(old), access_record(grant))
-    for (email, number), old in have.access.items():
-        if (email, number) not in want.access:
-            target = {"contract": have.serials[number][0], "serial": number, "user": email}
-            yield Action(Kind.ACCESS_REVOKE, target, access_record(old), None)
+            yield Action(Kind.ACCESS_UPDATE, _access_target(want, key), record(old), record(grant))
+    for key, old in have.access.items():
+        if key not in want.access:
+            yield Action(Kind.ACCESS_REVOKE, _access_target(have, key), record(old), None)
+
+
+def _access_target(side: _Index, key: tuple[str, str]) -> dict[str, str]:
+    """A user's access to a serial as a target, made only for a change: most grants are unchanged."""
+    email, number = key
+    return {"contract": side.serials[number][0], "serial": number, "user": email}

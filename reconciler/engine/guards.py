@@ -5,6 +5,7 @@ it is meant. A deleted file, a bad merge or a wrong folder should not empty an a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -31,8 +32,9 @@ def mass_removal(
 ) -> tuple[Tripped, ...]:
     """The counted things of which `actions` remove more than `max_ratio` of what the store has,
     and more than one."""
+    kinds = Counter(action.kind for action in actions)
     found = (
-        removal_tripped(what, sum(1 for a in actions if a.kind == kind), store_counts.get(what, 0), max_ratio)
+        removal_tripped(what, kinds[kind], store_counts.get(what, 0), max_ratio)
         for what, kind in _REMOVING.items()
     )
     return tuple(guard for guard in found if guard is not None)

@@ -88,24 +88,28 @@ class Authority:
         return self.managers.get(contract) == self.actor
 
 
+#: The judgement of a permitted action, by the role it requires: most of a plan is permitted.
+_PERMITTED = {role: Judgement(role, True) for role in Role}
+
+
 def judge(action: Action, authority: Authority) -> Judgement:
     """Who may perform `action`, and whether the actor may."""
     requires = required_role(action, authority)
-    if action.kind is Kind.USER_REMOVE and action.target["user"] == authority.actor:
+    kind = action.kind
+    if kind is Kind.USER_REMOVE and action.target["user"] == authority.actor:
         return Judgement(
             requires, False, f"{authority.actor} cannot remove themselves; ask another administrator"
         )
     if not _may(action, requires, authority):
         return Judgement(requires, False, _reason(action, requires, authority))
-    record = action.kind.record
-    if action.effect is Effect.REMOVE and (record, action.target.get(record)) in authority.protected:
+    if kind.effect is Effect.REMOVE and (kind.record, action.target.get(kind.record)) in authority.protected:
         return Judgement(
             requires,
             False,
-            f"{record} {action.target[record]} is protected (protect: true); set protect: false and apply "
-            "that first, then remove it",
+            f"{kind.record} {action.target[kind.record]} is protected (protect: true); set protect: false "
+            "and apply that first, then remove it",
         )
-    return Judgement(requires, True)
+    return _PERMITTED[requires]
 
 
 def required_role(action: Action, authority: Authority) -> Role:

@@ -42,9 +42,14 @@ class Recipients:
 
     def of_action(self, action: Action) -> tuple[Notification, ...]:
         """The e-mails `action` causes, sorted, each once."""
+        mail = TABLE[action.kind].mail
+        if len(mail) == 1 and mail[0].audience is Audience.USER and mail[0].when_changed is None:
+            # By far the most common (a user hears of their own grant, invitation or removal): the
+            # general way below takes three times as long for it.
+            return (Notification(action.target["user"], mail[0].event),)
         found = [
             Notification(person, notice.event)
-            for notice in TABLE[action.kind].mail
+            for notice in mail
             if notice.when_changed is None or _changed(action, notice.when_changed)
             for person in self._addresses(notice.audience, action)
         ]

@@ -1,0 +1,59 @@
+"""A plan's file format, byte for byte: `Plan.write_json` builds each action's line from parts, and
+it must give the bytes the JSON encoder gives for the action's `to_json`, sorted keys and all."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reconciler.kinds import Event, Kind, Role
+from reconciler.plan import Action, Notification, Plan
+
+ONE_LINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
+
+texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=8)
+scalars = st.none() | st.booleans() | st.integers() | texts
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=6,
+)
+records = st.none() | st.dictionaries(texts, values, max_size=4)
+targets = st.dictionaries(st.sampled_from(["team", "contract", "serial", "coordinator", "user"]), texts)
+actions = st.builds(
+    Action,
+    kind=st.sampled_from(Kind),
+    target=targets,
+    before=records,
+    after=records,
+    requires=st.sampled_from(Role),
+    permitted=st.booleans(),
+    reason=st.none() | texts,
+    notifications=st.lists(st.builds(Notification, to=texts, event=st.sampled_from(Event)), max_size=3).map(
+        tuple
+    ),
+)
+
+
+@given(actions)
+def test_an_actions_line_is_what_the_encoder_makes_of_it(action: Action) -> None:
+    assert action.json_line() == ONE_LINE(action.to_json())
+
+
+def test_a_hand_edited_plans_odd_values_are_written_as_json() -> None:
+    odd: dict[str, Any] = {"user": 7}
+    action = Action(
+        Kind.USER_ADD, odd, None, {}, reason=None, notifications=(Notification(odd, Event.USER_INVITED),)
+    )  # type: ignore[arg-type]
+    assert action.json_line() == ONE_LINE(action.to_json())
+
+
+@given(st.lists(actions, max_size=3))
+def test_a_plan_is_written_as_json_reads_it(planned: list[Action]) -> None:
+    plan = Plan("lineage", 3, "a@x.example", "sha256:0", tuple(planned))
+    text = plan.dumps()
+    assert json.loads(text) == json.loads(json.dumps(plan.to_json()))
+    assert text.startswith('{\n  "actions": [')
