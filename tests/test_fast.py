@@ -344,7 +344,7 @@ CORE_SCALARS = [
 
 
 def yaml_rs_reads(token: str) -> Any:
-    return fast.yaml_rs.loads(f"x: {token}\n", parse_datetime=False)["x"]
+    return fast.yaml_rs_read(f"x: {token}\n")["x"]
 
 
 @pytest.mark.parametrize("token", CORE_SCALARS)

@@ -33,6 +33,7 @@ What the strict path holds, and how the fast path holds it too:
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import re
@@ -44,18 +45,28 @@ from reconciler.loading.files import Source
 from reconciler.loading.pieces import cut
 from reconciler.loading.schema import schema_document
 
-# yaml-rs allocates through mimalloc, which keeps what is freed for a while before it gives it back;
-# read piece by piece, each piece's tree is freed before the next is read, and given back at once the
-# peak stays at the strict path's. The option is read once, as the library loads.
-os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
+#: Whether the extra is installed. Its libraries are imported when a file is first read by them, so
+#: that with the fast path switched off a command runs as it does without the extra.
+INSTALLED = all(importlib.util.find_spec(name) is not None for name in ("yaml_rs", "jsonschema_rs"))
 
-try:
+
+@cache
+def _libraries() -> tuple[Any, Any]:
+    """yaml_rs and jsonschema_rs, imported."""
+    # yaml-rs allocates through mimalloc, which keeps what is freed for a while before it gives it
+    # back; read piece by piece, each piece's tree is freed before the next is read, and given back
+    # at once the peak stays at the strict path's. The option is read once, as the library loads.
+    os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
     import jsonschema_rs
     import yaml_rs
-except ImportError:  # the extra is not installed
-    INSTALLED = False
-else:
-    INSTALLED = True
+
+    return yaml_rs, jsonschema_rs
+
+
+def yaml_rs_read(text: str) -> Any:
+    """`text` as yaml-rs reads it, dates kept as text (the schema checks them)."""
+    return _libraries()[0].loads(text, parse_datetime=False)
+
 
 #: `RECONCILER_FAST=0` reads every file by the strict path, as without the extra (to compare, or to rule
 #: the fast path out); `check` reads a file the fast path takes by the strict path too, and stops where
@@ -161,7 +172,7 @@ def _parse(data: bytes) -> Any:
     """`data` read by yaml-rs: whole when it is small or not plain, else piece by piece (pieces.py)."""
     cut_up = cut(data)
     if cut_up is None:
-        return yaml_rs.loads(data.decode("utf-8"), parse_datetime=False)
+        return yaml_rs_read(data.decode("utf-8"))
     text = memoryview(data)
     document = _read(b"".join(text[start:end] for start, end in cut_up.top))
     for key, pieces in cut_up.lists:
@@ -178,7 +189,7 @@ def _parse(data: bytes) -> Any:
 
 
 def _read(data: bytes | memoryview) -> Any:
-    return yaml_rs.loads(str(data, "utf-8"), parse_datetime=False)
+    return yaml_rs_read(str(data, "utf-8"))
 
 
 def _readable(data: bytes) -> bool:
@@ -233,7 +244,7 @@ def number_fields() -> frozenset[str]:
 
 def _same_reading(token: str) -> bool:
     try:
-        read = yaml_rs.loads(f"x: {token}\n", parse_datetime=False)
+        read = yaml_rs_read(f"x: {token}\n")
     except Exception:  # not a scalar of its own: leave the file to the strict path
         return False
     if not isinstance(read, dict) or list(read) != ["x"]:
@@ -252,4 +263,4 @@ def same_scalar(left: Any, right: Any) -> bool:
 
 @cache
 def _validator() -> Any:
-    return jsonschema_rs.validator_for(schema_document())
+    return _libraries()[1].validator_for(schema_document())
