@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from sys import intern
 from typing import Any
 
 import yaml
@@ -275,7 +276,7 @@ class _Builder:
                 continue
             if key in result:
                 self.problem(event.start_mark, f"duplicate key {show_value(key)} in this mapping")
-            result[key] = value
+            result[intern(key)] = value  # one copy of each field's name, not one per record
 
     def _sequence(self) -> list[Any]:
         result: list[Any] = []
