@@ -147,10 +147,11 @@ def difference(left: Any, right: Any, path: str = "the document") -> str | None:
 def valid_document(source: Source) -> Any | None:
     """The document in `source` when the fast path can vouch that it is valid and what the strict
     path reads; None when the strict path must read it (for its problems, or to be sure)."""
-    if character_problem(source) is not None or not _readable(source.data.removeprefix(_BOM)):
+    data = source.data.removeprefix(_BOM)
+    if character_problem(source) is not None or not _readable(data):
         return None
     try:
-        document = _parse(source.data.removeprefix(_BOM))
+        document = _parse(data)
     except Exception:  # whatever yaml-rs refuses or trips on, the strict path explains
         return None
     if not isinstance(document, dict) or not _numbers_agree(source.data):
@@ -173,7 +174,7 @@ def _parse(data: bytes) -> Any:
     """`data` read by yaml-rs: whole when it is small or not plain, else piece by piece (pieces.py)."""
     cut_up = cut(data)
     if cut_up is None:
-        return yaml_rs_read(data.decode("utf-8"))
+        return _read(data)
     text = memoryview(data)
     document = _read(b"".join(text[start:end] for start, end in cut_up.top))
     for key, pieces in cut_up.lists:
@@ -184,15 +185,16 @@ def _parse(data: bytes) -> Any:
             read = _read(text[start:end])
             if not isinstance(read, list):
                 raise _NotPlain(key)
-            entries += one_copy_of_each_key(read)
+            entries += read
         document[key] = entries
     return document
 
 
 def one_copy_of_each_key(node: Any) -> Any:
     """`node` with its mappings' keys interned: a key is written once per record, and 100,000 users
-    with their grants hold a million keys, some 60 MB, in a dozen names. (The strict path interns
-    them as it reads; yaml-rs makes a string of each.)"""
+    with their grants hold a million keys, some 50 MB, in a dozen names. (The strict path interns
+    them as it reads; yaml-rs makes a string of each.) A key that is not text raises TypeError, and
+    the file goes to the strict path, which says so."""
     if type(node) is dict:
         return {intern(key): one_copy_of_each_key(value) for key, value in node.items()}
     if type(node) is list:
@@ -201,7 +203,8 @@ def one_copy_of_each_key(node: Any) -> Any:
 
 
 def _read(data: bytes | memoryview) -> Any:
-    return yaml_rs_read(str(data, "utf-8"))
+    """Some of a file's text as yaml-rs reads it, with one copy of each key."""
+    return one_copy_of_each_key(yaml_rs_read(str(data, "utf-8")))
 
 
 def _readable(data: bytes) -> bool:
