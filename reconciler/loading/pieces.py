@@ -37,7 +37,7 @@ PIECE_BYTES = 1 << 18
 #: A line that starts with neither a blank, nor a comment, nor a `-`: a key of the top mapping. (The
 #: patterns here start at a line break, which the regex engine finds fast; the first line has its own.)
 _TOP_LINE = re.compile(rb"\n([^ \t\r\n#-][^\n]*)")
-_FIRST_LINE = re.compile(rb"()([^ \t\r\n#-][^\n]*)")
+_FIRST_LINE = re.compile(rb"([^ \t\r\n#-][^\n]*)")
 #: A key of the top mapping and its one-line value, if any: a plain value that cannot run on to the
 #: next line (no quotes, no flow or block indicators).
 _KEY_LINE = re.compile(
@@ -67,7 +67,7 @@ def cut(data: bytes, piece_bytes: int | None = None) -> Pieces | None:
         return None
     keys = []
     for line in _top_lines(data):
-        match = _KEY_LINE.fullmatch(line.group(2) if line.re is _FIRST_LINE else line.group(1))
+        match = _KEY_LINE.fullmatch(line.group(1))
         if match is None:
             return None
         keys.append((match, line.start(), line.end()))
