@@ -29,7 +29,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench_scale import RESELLER, Figure, floor, measure, reconciler, run
+from bench_scale import Figure, applied_sqlite, floor, measure, new_sqlite, reconciler
 from common import account_file
 
 TARGETS = {"validate": 0.15, "first plan": 0.6, "no-change plan": 0.3, "drift": 0.3}
@@ -39,13 +39,12 @@ ROWS = ("validate", "first plan", "no-change plan", "drift", "first apply")
 def figures(path: Path, folder: Path, env: dict[str, str], runs: int) -> dict[str, Figure]:
     """Each row's figure for the account at `path`, run in `env`."""
     plan_out = str(folder / "plan.json")
-    empty = _store(folder / "empty", env)
-    full = _store(folder / "full", env)
-    run(reconciler("apply", str(path), "--auto-approve"), full)
+    empty = new_sqlite(folder / "empty", env)
+    full = applied_sqlite(folder / "full", path, env)
     fresh: dict[str, str] = {}
 
     def new_store(index: int) -> None:
-        fresh.update(_store(folder / f"apply-{index}", env))
+        fresh.update(new_sqlite(folder / f"apply-{index}", env))
 
     found = {
         "validate": measure(reconciler("validate", str(path)), env, runs),
@@ -57,16 +56,6 @@ def figures(path: Path, folder: Path, env: dict[str, str], runs: int) -> dict[st
         reconciler("apply", str(path), "--auto-approve"), fresh, runs, setup=new_store
     )
     return found
-
-
-def _store(folder: Path, env: dict[str, str]) -> dict[str, str]:
-    """`env` with a new, empty SQLite store in `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for leftover in folder.glob("s.db*"):
-        leftover.unlink()
-    store_env = {**env, "RECONCILER_ACTOR": RESELLER, "RECONCILER_STORE": f"sqlite:///{folder / 's.db'}"}
-    run(reconciler("init", "--reseller", RESELLER), store_env)
-    return store_env
 
 
 def environments(compare: str | None) -> dict[str, dict[str, str]]:

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,13 +68,23 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return elapsed, usage.ru_maxrss / 1024, process.returncode
 
 
-def applied_sqlite(folder: Path, account: Path) -> dict[str, str]:
-    """The environment of a new SQLite store in `folder` with `account` applied by the reseller (no
-    mail server, no job summary), for benches of what reads a stored account."""
-    env = {**os.environ, "RECONCILER_ACTOR": RESELLER, "RECONCILER_STORE": f"sqlite:///{folder / 's.db'}"}
+def new_sqlite(folder: Path, base: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """`base` as the environment of a new, empty SQLite store in `folder` (replacing one left there),
+    the reseller acting, with no mail server and no job summary."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob("s.db*"):
+        leftover.unlink()
+    env = {**base, "RECONCILER_ACTOR": RESELLER, "RECONCILER_STORE": f"sqlite:///{folder / 's.db'}"}
     env.pop("RECONCILER_SMTP_URL", None)
     env.pop("GITHUB_STEP_SUMMARY", None)
     run(reconciler("init", "--reseller", RESELLER), env)
+    return env
+
+
+def applied_sqlite(folder: Path, account: Path, base: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The environment of a new SQLite store in `folder` with `account` applied by the reseller, for
+    benches of what reads a stored account."""
+    env = new_sqlite(folder, base)
     run(reconciler("apply", str(account), "--auto-approve"), env)
     return env
 
