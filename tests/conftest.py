@@ -28,7 +28,7 @@ from mailserver import MailServer
 from required import require
 from scim_server import scim, scim_proxy, scim_server  # noqa: F401  (the SCIM fixtures, for every test)
 
-from reconciler.plan import Plan
+from reconciler.core.plan import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -334,10 +334,10 @@ def any_store_url(any_backend: Backend) -> str:
 
 def plan_yaml(store_url: str, text: str, actor: str = RESELLER) -> Plan:
     """The plan of desired-state `text` (dedented) against the store, as `actor`."""
+    from reconciler.core.model import build_state
     from reconciler.engine.planner import make_plan
     from reconciler.loading.events import parse
     from reconciler.loading.files import Source
-    from reconciler.model import build_state
     from reconciler.store import open_store
 
     document = parse(Source("desired.yaml", textwrap.dedent(text).encode())).document
@@ -346,7 +346,7 @@ def plan_yaml(store_url: str, text: str, actor: str = RESELLER) -> Plan:
 
 def apply_yaml(store_url: str, text: str, actor: str = RESELLER) -> Plan:
     """Plan `text` as `actor` and apply it; returns the plan it applied."""
-    from reconciler.apply import apply_plan
+    from reconciler.commands.apply import apply_plan
     from reconciler.store import open_store
 
     plan = plan_yaml(store_url, text, actor)

@@ -23,10 +23,10 @@ from conftest import EXAMPLES
 from test_golden import CASES, GOLDEN, Case, make_store
 
 from reconciler.cli import cli
-from reconciler.kinds import Record
-from reconciler.operations import usage_report
-from reconciler.plan import Plan
-from reconciler.records import Difference, Drift, StaleInvite, Usage
+from reconciler.commands.operations import usage_report
+from reconciler.core.kinds import Record
+from reconciler.core.plan import Plan
+from reconciler.core.records import Difference, Drift, StaleInvite, Usage
 from reconciler.store import open_store
 
 HOSTILE = GOLDEN / "hostile-names" / "account.yaml"

@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import ROOT
 
-from reconciler.characters import REFUSED, TEXT_PATTERN, explain, first_refused, scrub
+from reconciler.core.characters import REFUSED, TEXT_PATTERN, explain, first_refused, scrub
 
 SCHEMA = json.loads((ROOT / "schemas" / "desired-state.schema.json").read_text(encoding="utf-8"))
 
@@ -112,7 +112,7 @@ def test_a_name_without_refused_characters_is_kept_as_written() -> None:
 
 
 def test_scrub_takes_printable_ascii_as_it_is_and_nothing_refused_is_printable_ascii() -> None:
-    from reconciler.characters import REFUSED, scrub
+    from reconciler.core.characters import REFUSED, scrub
 
     printable = [c for c in map(chr, range(128)) if c.isprintable()]
     assert not [c for c in printable if any(first <= ord(c) <= last for first, last, _ in REFUSED)]

@@ -271,7 +271,7 @@ def test_a_bug_is_one_line_and_its_traceback_shows_only_with_debug(
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("boom")
 
-    monkeypatch.setattr("reconciler.operations.make_plan", broken)
+    monkeypatch.setattr("reconciler.commands.operations.make_plan", broken)
     args = ["plan", str(write_yaml(ACCOUNT)), "--actor", RESELLER, "--store", store_url]
     quiet = CliRunner().invoke(cli, args)
     assert (quiet.exit_code, quiet.stderr) == (

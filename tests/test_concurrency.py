@@ -27,9 +27,9 @@ from click.testing import CliRunner
 from conftest import ACCOUNT, RESELLER, ROOT, Backend
 
 from reconciler.cli import cli
+from reconciler.core.model import DesiredState
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_desired_state
-from reconciler.model import DesiredState
 from reconciler.store import open_store
 
 #: Big enough that an apply spends a while inside its transaction, small enough to plan quickly.

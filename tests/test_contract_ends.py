@@ -13,19 +13,19 @@ import yaml
 from click.testing import CliRunner
 from conftest import ACCOUNT, RESELLER, Backend, WriteYaml, apply_yaml, plan_yaml
 
-from reconciler.apply import apply_plan
 from reconciler.cli import cli
+from reconciler.commands.apply import apply_plan
+from reconciler.core.errors import InvalidDesiredState, StoreError
+from reconciler.core.kinds import Effect, Kind, Record, Scope
+from reconciler.core.model import build_state
+from reconciler.core.plan import Action
+from reconciler.core.records import REQUEST
 from reconciler.engine.drift import find_drift
 from reconciler.engine.requests import requests_of
-from reconciler.errors import InvalidDesiredState, StoreError
-from reconciler.kinds import Effect, Kind, Record, Scope
 from reconciler.loading import load_desired_state
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
-from reconciler.model import build_state
 from reconciler.notify.compose import compose_notifications
-from reconciler.plan import Action
-from reconciler.records import REQUEST
 from reconciler.report import markdown, text
 from reconciler.report.json import history_json
 from reconciler.store import migrations, open_store
@@ -319,7 +319,7 @@ def test_export_writes_the_end_date_quoted_and_plans_back_to_no_change(
 
 
 def test_export_of_a_contract_without_an_end_date_writes_none(memory_url: str) -> None:
-    from reconciler.export import export_yaml
+    from reconciler.report.yaml import export_yaml
 
     exported = export_yaml(open_store(memory_url).snapshot().state)
     assert "ends" not in exported

@@ -9,11 +9,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from test_properties import apply_state, desired_states, new_store
 
-from reconciler.csvfiles.export import export_csv
-from reconciler.csvfiles.import_ import import_csv
+from reconciler.commands.csv_import import import_csv
+from reconciler.core.model import DesiredState, build_state
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
-from reconciler.model import DesiredState, build_state
+from reconciler.report.csv import export_csv
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

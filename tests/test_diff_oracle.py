@@ -48,11 +48,11 @@ from deepdiff.model import DiffLevel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconciler.core.errors import UnsupportedChange
+from reconciler.core.kinds import Kind
+from reconciler.core.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
+from reconciler.core.plan import Action
 from reconciler.engine.diff import diff
-from reconciler.errors import UnsupportedChange
-from reconciler.kinds import Kind
-from reconciler.model import Access, Contract, Coordinator, DesiredState, Serial, Shipping, User
-from reconciler.plan import Action
 
 ORACLE = settings(max_examples=200, deadline=None)
 

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.cli import cli
-from reconciler.model import EMAIL, MAX_LOCAL_PART, email_problem, is_email
+from reconciler.core.model import EMAIL, MAX_LOCAL_PART, email_problem, is_email
 
 
 def validator_takes(address: str) -> bool:

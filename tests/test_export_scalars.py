@@ -6,9 +6,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.export import _Quoted, _scalar
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
+from reconciler.report.yaml import _Quoted, _scalar
 
 #: What the schema lets a name, group or product hold: printable text, no control characters.
 PRINTABLE = st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn"), blacklist_characters="\ufeff")

@@ -26,8 +26,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from required import require
 
+from reconciler.core.scalars import plain_scalar
 from reconciler.loading import Loaded, fast, load_sources, pieces
-from reconciler.loading.events import parse, plain_scalar
+from reconciler.loading.events import parse
 from reconciler.loading.files import Source
 from reconciler.loading.schema import schema_document, schema_findings
 

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from conftest import ACCOUNT, RESELLER, ROOT, Backend, WriteYaml, apply_yaml
 
 from reconciler.cli import cli
+from reconciler.core.model import build_state
+from reconciler.core.records import Difference
 from reconciler.engine.drift import find_drift
-from reconciler.model import build_state
-from reconciler.records import Difference
 from reconciler.report.markdown import COMMENT_LIMIT, DRIFT_MARKER, PLAN_MARKER
 from reconciler.store import open_store
 
@@ -76,7 +76,7 @@ def test_stale_invites_are_drift_only_when_asked_for(
 
 
 def test_stale_invites_depend_on_the_now_given() -> None:
-    from reconciler.records import Snapshot
+    from reconciler.core.records import Snapshot
 
     snapshot = Snapshot(
         "l",

@@ -28,9 +28,9 @@ from pages import (
 from test_golden import CASES, make_store
 
 from reconciler.cli import cli
-from reconciler.kinds import Kind
-from reconciler.plan import Action, Plan
-from reconciler.records import ContractUsage, SerialUsage, StaleInvite, Usage
+from reconciler.core.kinds import Kind
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import ContractUsage, SerialUsage, StaleInvite, Usage
 from reconciler.report.html import CONTENT_SECURITY_POLICY, drift_html, plan_html, usage_html
 from reconciler.report.text import render_usage
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.kinds import RANK, TABLE, Event, Kind, Record
-from reconciler.plan import Action
+from reconciler.core.kinds import RANK, TABLE, Event, Kind, Record
+from reconciler.core.plan import Action
+from reconciler.core.wording import EVENT_NAMES, describe, target_label
 from reconciler.store.statements import WRITES
-from reconciler.wording import EVENT_NAMES, describe, target_label
 
 PACKAGE = Path(__file__).resolve().parent.parent / "reconciler"
 #: Where kinds and events are named: the registry itself.
-REGISTRY = PACKAGE / "kinds.py"
+REGISTRY = PACKAGE / "core" / "kinds.py"
 
 
 def test_every_kind_has_one_row_and_one_statement() -> None:

@@ -13,10 +13,10 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from reconciler.characters import scrub
-from reconciler.kinds import Event, Kind, Role
-from reconciler.plan import Action, Notification, Plan
-from reconciler.records import Difference, Drift, StaleInvite
+from reconciler.core.characters import scrub
+from reconciler.core.kinds import Event, Kind, Role
+from reconciler.core.plan import Action, Notification, Plan
+from reconciler.core.records import Difference, Drift, StaleInvite
 from reconciler.report.markdown import (
     COMMENT_LIMIT,
     FOLD_AFTER,

@@ -24,8 +24,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_markdown import HOSTILE, hostile_plan
 
-from reconciler.characters import scrub
 from reconciler.cli import cli
+from reconciler.core.characters import scrub
 from reconciler.loading import load_desired_state
 from reconciler.report.markdown import inert, render_plan
 

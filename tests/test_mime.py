@@ -21,13 +21,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mailserver import MailServer
 
-from reconciler.apply import apply_plan
+from reconciler.commands.apply import apply_plan
+from reconciler.core.records import Message
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_desired_state
 from reconciler.notify.delivery import Courier, RetryPolicy, deliver
 from reconciler.notify.mime import to_email
 from reconciler.notify.smtp import parse_smtp_url
-from reconciler.records import Message
 from reconciler.store import open_store
 from reconciler.store.memory import forget
 

@@ -15,16 +15,16 @@ from conftest import ACCOUNT, RESELLER, WriteYaml, apply_yaml, plan_yaml
 from mailserver import MailServer
 from terminal import run_on_terminal
 
-from reconciler.apply import apply_plan
 from reconciler.cli import cli
-from reconciler.errors import InputError, StalePlan, StoreError
-from reconciler.kinds import Kind
+from reconciler.commands.apply import apply_plan
+from reconciler.core.errors import InputError, StalePlan, StoreError
+from reconciler.core.kinds import Kind
+from reconciler.core.plan import Action
+from reconciler.core.records import Message
 from reconciler.notify.compose import message_id
 from reconciler.notify.delivery import Courier, Refused, RetryPolicy, deliver
 from reconciler.notify.mime import to_email
 from reconciler.notify.smtp import SmtpSettings, parse_smtp_url
-from reconciler.plan import Action
-from reconciler.records import Message
 from reconciler.store import open_store
 
 INVITED = ["alice@acme.example", "bob@acme.example", "carol@acme.example"]

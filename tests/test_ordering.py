@@ -13,9 +13,9 @@ import random
 import pytest
 from conftest import ACCOUNT, apply_yaml, plan_yaml
 
+from reconciler.core.kinds import TARGET_KEYS, Kind
+from reconciler.core.plan import Action, Plan
 from reconciler.engine.ordering import plan_order
-from reconciler.kinds import TARGET_KEYS, Kind
-from reconciler.plan import Action, Plan
 
 Step = tuple[str, str]
 
@@ -239,7 +239,7 @@ def test_the_manager_is_removed_after_the_contract(store_url: str) -> None:
 def test_the_edges_alone_make_an_order_the_store_accepts(store_url: str, text: str) -> None:
     from dataclasses import replace
 
-    from reconciler.apply import apply_plan
+    from reconciler.commands.apply import apply_plan
     from reconciler.store import open_store
 
     if text != ACCOUNT:

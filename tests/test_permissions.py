@@ -26,8 +26,8 @@ from click.testing import CliRunner
 from conftest import RESELLER, apply_yaml, plan_yaml
 
 from reconciler.cli import cli
-from reconciler.kinds import Kind
-from reconciler.plan import Action, Plan
+from reconciler.core.kinds import Kind
+from reconciler.core.plan import Action, Plan
 from reconciler.store import open_store
 
 CONTRACT_A, CONTRACT_B, CONTRACT_C = "110001234567", "220001234567", "330001234567"

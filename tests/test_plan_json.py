@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.kinds import Event, Kind, Role
-from reconciler.plan import Action, Notification, Plan
+from reconciler.core.kinds import Event, Kind, Role
+from reconciler.core.plan import Action, Notification, Plan
 
 ONE_LINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode
 

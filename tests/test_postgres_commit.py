@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from conftest import ACCOUNT, RESELLER, Backend, WriteYaml, plan_yaml
 from tcpproxy import TcpProxy
 
-from reconciler.apply import apply_plan
 from reconciler.cli import cli
-from reconciler.errors import OutcomeUnknown, StoreError
+from reconciler.commands.apply import apply_plan
+from reconciler.core.errors import OutcomeUnknown, StoreError
 from reconciler.store import open_store, redact_url
 from reconciler.store import postgres as postgres_store
 

@@ -38,16 +38,10 @@ from conftest import RESELLER
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from reconciler.apply import apply_plan
-from reconciler.engine.ordering import plan_order
-from reconciler.engine.planner import make_plan
-from reconciler.errors import StoreError
-from reconciler.export import export_yaml
-from reconciler.kinds import Kind
-from reconciler.loading import load_desired_state
-from reconciler.loading.events import parse
-from reconciler.loading.files import Source
-from reconciler.model import (
+from reconciler.commands.apply import apply_plan
+from reconciler.core.errors import StoreError
+from reconciler.core.kinds import Kind
+from reconciler.core.model import (
     Access,
     Contract,
     Coordinator,
@@ -58,7 +52,13 @@ from reconciler.model import (
     User,
     effective_access,
 )
-from reconciler.plan import Action, Plan
+from reconciler.core.plan import Action, Plan
+from reconciler.engine.ordering import plan_order
+from reconciler.engine.planner import make_plan
+from reconciler.loading import load_desired_state
+from reconciler.loading.events import parse
+from reconciler.loading.files import Source
+from reconciler.report.yaml import export_yaml
 from reconciler.store import Store, open_store
 from reconciler.store.memory import MemoryStore
 

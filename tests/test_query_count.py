@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from conftest import RESELLER, ROOT, Backend
 
-from reconciler.apply import apply_plan
+from reconciler.commands.apply import apply_plan
+from reconciler.core.model import DesiredState
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_sources
 from reconciler.loading.files import Source
-from reconciler.model import DesiredState
 from reconciler.store import open_store
 
 sys.path.insert(0, str(ROOT / "tests" / "bench"))

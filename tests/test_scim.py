@@ -15,12 +15,12 @@ from click.testing import CliRunner, Result
 from conftest import EXAMPLES, RESELLER
 
 from reconciler.cli import cli
-from reconciler.directory import DirectoryGroup, DirectoryRead, DirectoryUser
-from reconciler.engine.scim import PushOptions, desired_groups, desired_users, plan_push
-from reconciler.errors import DirectoryError, InputError
-from reconciler.model import Access, Contract, DesiredState, Serial, User
-from reconciler.records import Snapshot
-from reconciler.report.scim import render_json, render_markdown, render_text
+from reconciler.core.errors import DirectoryError, InputError
+from reconciler.core.model import Access, Contract, DesiredState, Serial, User
+from reconciler.core.records import Snapshot
+from reconciler.scim.planning import PushOptions, desired_groups, desired_users, plan_push
+from reconciler.scim.records import DirectoryGroup, DirectoryRead, DirectoryUser
+from reconciler.scim.rendering import render_json, render_markdown, render_text
 from reconciler.store import open_store
 
 TOKEN_ENV = "RECONCILER_SCIM_TOKEN"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
 
-from reconciler.apply import apply_plan
-from reconciler.errors import StoreError, StoreTooNew
-from reconciler.kinds import Kind
-from reconciler.records import Request
+from reconciler.commands.apply import apply_plan
+from reconciler.core.errors import StoreError, StoreTooNew
+from reconciler.core.kinds import Kind
+from reconciler.core.records import Request
 from reconciler.store import migrations, open_store
 
 

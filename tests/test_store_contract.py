@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 import pytest
 from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
 
-from reconciler.apply import apply_plan
-from reconciler.errors import AdoptRefused, StalePlan, StoreError, StoreExists, StoreNotFound
-from reconciler.kinds import Kind
+from reconciler.commands.apply import apply_plan
+from reconciler.core.errors import AdoptRefused, StalePlan, StoreError, StoreExists, StoreNotFound
+from reconciler.core.kinds import Kind
+from reconciler.core.model import DesiredState, build_state
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import Message
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
-from reconciler.model import DesiredState, build_state
-from reconciler.plan import Action, Plan
-from reconciler.records import Message
 from reconciler.store import Store, open_store
 
 CONTRACT = "110001234567"

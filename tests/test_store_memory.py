@@ -13,9 +13,9 @@ from dataclasses import replace
 import pytest
 from conftest import ACCOUNT, RESELLER, apply_yaml, plan_yaml
 
-from reconciler.errors import StoreError, StoreLocked, StoreNotFound
-from reconciler.kinds import Kind
-from reconciler.records import Request
+from reconciler.core.errors import StoreError, StoreLocked, StoreNotFound
+from reconciler.core.kinds import Kind
+from reconciler.core.records import Request
 from reconciler.store import memory, open_store
 from reconciler.store.memory import MemoryStore
 

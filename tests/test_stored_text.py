@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import RESELLER, WriteYaml
 
-from reconciler.characters import REFUSED
 from reconciler.cli import cli
+from reconciler.core.characters import REFUSED
 from reconciler.notify.mime import to_email
 from reconciler.store import open_store
 

@@ -20,18 +20,18 @@ import yaml
 from click.testing import CliRunner
 from conftest import EXAMPLES, RESELLER, apply_yaml, plan_yaml
 
-from reconciler.apply import apply_plan
 from reconciler.cli import cli
+from reconciler.commands.apply import apply_plan
+from reconciler.core.kinds import Event, Kind, Record
+from reconciler.core.model import Grant, build_state, effective_access
+from reconciler.core.plan import Action, Plan
 from reconciler.engine.drift import find_drift
 from reconciler.engine.planner import PlanOptions, make_plan
-from reconciler.export import export_yaml
-from reconciler.kinds import Event, Kind, Record
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
-from reconciler.model import Grant, build_state, effective_access
-from reconciler.plan import Action, Plan
 from reconciler.report.markdown import render_plan
 from reconciler.report.text import render_plan as render_text_plan
+from reconciler.report.yaml import export_yaml
 from reconciler.store import open_store
 
 C, S1, S2 = "110001234567", "399-10000001", "399-10000002"

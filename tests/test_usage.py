@@ -16,17 +16,17 @@ from conftest import ACCOUNT, EXAMPLES, RESELLER, ROOT, apply_yaml
 from test_markdown_github import cells, github, no_link_tag_or_mention, shown_text
 
 from reconciler.cli import cli
-from reconciler.csvfiles.usage import USAGE_HEADER, usage_csv
+from reconciler.commands.operations import usage_report
+from reconciler.core.errors import StoreError
+from reconciler.core.model import Access, Contract, DesiredState, Serial, Team, User
+from reconciler.core.records import ACTIVE, INVITED, Snapshot, StaleInvite
 from reconciler.engine.drift import find_drift
 from reconciler.engine.usage import seat_usage
-from reconciler.errors import StoreError
-from reconciler.model import Access, Contract, DesiredState, Serial, Team, User
-from reconciler.operations import usage_report
-from reconciler.records import ACTIVE, INVITED, Snapshot, StaleInvite
+from reconciler.report.attention import attention
+from reconciler.report.csv import USAGE_HEADER, usage_csv
 from reconciler.report.json import usage_json
 from reconciler.report.markdown import USAGE_MARKER, render_usage
 from reconciler.report.text import render_usage as render_usage_text
-from reconciler.report.usage import attention
 from reconciler.store import open_store
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)

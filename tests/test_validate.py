@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import ACCOUNT, WriteYaml
 
-from reconciler.errors import InvalidDesiredState
+from reconciler.core.errors import InvalidDesiredState
+from reconciler.core.model import Access, Contract, Coordinator, Serial, Shipping, Team, User
 from reconciler.loading import load_desired_state
-from reconciler.model import Access, Contract, Coordinator, Serial, Shipping, Team, User
 
 
 def errors(*paths: Path) -> list[str]:
@@ -365,7 +365,7 @@ def test_the_model_is_normalised(write_yaml: WriteYaml) -> None:
 # --- characters that reorder or hide text ------------------------------------
 
 #: Each character nobody may write in text, named by the brief's categories, with what the message says
-#: it does. Written out here, not read from reconciler/characters.py, so the test states the policy.
+#: it does. Written out here, not read from reconciler/core/characters.py, so the test states the policy.
 REORDERS = "which reorders or hides text; remove it"
 INVISIBLE = "which is invisible; remove it"
 REFUSED_CHARACTERS = [

@@ -1,4 +1,4 @@
-"""The `reconciler` command line: parse options, call the library, print, map errors to exit codes.
+"""The command line (click): parse options, call one function, print, map errors to exit codes.
 
 Only this package imports click. `app` holds the group, its shared options
 and the one place errors become messages and exit codes; each other module

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from reconciler.cli.app import cli, store_option
-from reconciler.csvfiles.export import export_csv
-from reconciler.csvfiles.import_ import import_csv
-from reconciler.errors import InputError, plural
-from reconciler.export import export_yaml
-from reconciler.model import is_email
+from reconciler.commands.csv_import import import_csv
+from reconciler.core.errors import InputError, plural
+from reconciler.core.model import is_email
+from reconciler.report.csv import export_csv
+from reconciler.report.yaml import export_yaml
 from reconciler.store import open_store, redact_url
 
 

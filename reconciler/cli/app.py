@@ -18,16 +18,16 @@ from typing import Any, NoReturn
 import click
 
 from reconciler import __version__
-from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, check_ratio
-from reconciler.errors import (
+from reconciler.cli.github import append_step_summary
+from reconciler.core.errors import (
     ApplyRefused,
     InputError,
     InvalidDesiredState,
     PlanBlocked,
     ReconcilerError,
 )
-from reconciler.github import append_step_summary
-from reconciler.model import is_email
+from reconciler.core.model import is_email
+from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, check_ratio
 from reconciler.store import DEFAULT_URL, redact_url
 
 

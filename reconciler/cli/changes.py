@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 
-from reconciler.apply import ApplyOptions, ApplyResult, read_saved_plan, run_apply
 from reconciler.cli.app import (
     WRITE_BAR_FROM,
     Outcome,
@@ -29,22 +28,23 @@ from reconciler.cli.app import (
     summarise,
 )
 from reconciler.cli.mail import PROGRESS_FROM, echo_delivery, mail_settings, make_courier
-from reconciler.diagnostics import Diagnostic
+from reconciler.commands.apply import ApplyOptions, ApplyResult, read_saved_plan, run_apply
+from reconciler.commands.operations import plan_account
+from reconciler.core.diagnostics import Diagnostic
+from reconciler.core.errors import InputError, InvalidDesiredState, plural
+from reconciler.core.kinds import TARGET_KEYS
+from reconciler.core.model import effective_access
+from reconciler.core.plan import Plan
+from reconciler.core.wording import target_label
 from reconciler.engine.planner import PlanOptions
 from reconciler.engine.targets import parse_targets
 from reconciler.engine.unmanaged import POLICIES
-from reconciler.errors import InputError, InvalidDesiredState, plural
-from reconciler.kinds import TARGET_KEYS
 from reconciler.loading import load
-from reconciler.model import effective_access
 from reconciler.notify.smtp import SmtpSettings
-from reconciler.operations import plan_account
-from reconciler.plan import Plan
 from reconciler.report import markdown
 from reconciler.report.html import plan_html
 from reconciler.report.text import render_plan
 from reconciler.store import DEFAULT_LOCK_TIMEOUT, open_store
-from reconciler.wording import target_label
 
 
 @cli.command()

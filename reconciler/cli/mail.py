@@ -16,12 +16,12 @@ from reconciler.cli.app import (
     format_option,
     store_option,
 )
-from reconciler.errors import InputError, plural
+from reconciler.core.errors import InputError, plural
+from reconciler.core.records import OutboxEntry
 from reconciler.notify.compose import MailSettings
 from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, send_queued
 from reconciler.notify.maildir import write_maildir
 from reconciler.notify.smtp import DEFAULT_SENDER, SmtpSettings
-from reconciler.records import OutboxEntry
 from reconciler.report.outbox import render_outbox
 from reconciler.store import open_store
 

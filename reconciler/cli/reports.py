@@ -16,11 +16,11 @@ from reconciler.cli.app import (
     store_option,
     summarise,
 )
-from reconciler.csvfiles.usage import usage_csv
+from reconciler.commands.operations import drift_account, usage_report
 from reconciler.engine.unmanaged import POLICIES
 from reconciler.engine.usage import DEFAULT_RENEWAL_DAYS
-from reconciler.operations import drift_account, usage_report
 from reconciler.report import markdown
+from reconciler.report.csv import usage_csv
 from reconciler.report.html import drift_html, usage_html
 from reconciler.report.json import drift_json, history_json, usage_json
 from reconciler.report.text import render_drift, render_history, render_usage

@@ -22,10 +22,10 @@ from reconciler.cli.app import (
     store_option,
     summarise,
 )
-from reconciler.directory import DEFAULT_CHUNK, DirectoryPlan
-from reconciler.engine.scim import PushOptions
-from reconciler.errors import InputError, plural
-from reconciler.report.scim import render_json, render_markdown, render_text
+from reconciler.core.errors import InputError, plural
+from reconciler.scim.planning import PushOptions
+from reconciler.scim.records import DEFAULT_CHUNK, DirectoryPlan
+from reconciler.scim.rendering import render_json, render_markdown, render_text
 from reconciler.store import open_store
 
 TOKEN_VARIABLE = "RECONCILER_SCIM_TOKEN"

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from reconciler.errors import UnsupportedChange
-from reconciler.kinds import Kind
-from reconciler.model import (
+from reconciler.core.errors import UnsupportedChange
+from reconciler.core.kinds import Kind
+from reconciler.core.model import (
     Access,
     Contract,
     Coordinator,
@@ -32,7 +32,16 @@ from reconciler.model import (
     User,
     effective_access,
 )
-from reconciler.plan import Action, access_record
+from reconciler.core.plan import Action
+from reconciler.core.shapes import (
+    access_entry_record,
+    access_record,
+    contract_record,
+    coordinator_record,
+    serial_record,
+    team_record,
+    user_record,
+)
 
 
 @dataclass(frozen=True)
@@ -78,37 +87,6 @@ def diff(desired: DesiredState, current: DesiredState, current_access: Grants | 
         *_team_access(want, have),
         *_access(want, have),
     ]
-
-
-def user_record(user: User) -> dict[str, Any]:
-    return {"first_name": user.first_name, "last_name": user.last_name}
-
-
-def contract_record(contract: Contract) -> dict[str, Any]:
-    """A contract's own fields, `ends` named only when set, so plans of contracts without one stay as
-    they were."""
-    record: dict[str, Any] = {"manager": contract.manager}
-    if contract.ends is not None:
-        record["ends"] = contract.ends
-    return record
-
-
-def coordinator_record(coordinator: Coordinator) -> dict[str, Any]:
-    shipping = coordinator.shipping
-    return {
-        "manage_users": coordinator.manage_users,
-        "shipping": None
-        if shipping is None
-        else {"name": shipping.name, "address": shipping.address, "country": shipping.country},
-    }
-
-
-def serial_record(serial: Serial) -> dict[str, Any]:
-    return {"product": serial.product, "seats": serial.seats, "group": serial.group}
-
-
-def team_record(team: Team) -> dict[str, Any]:
-    return {"description": team.description}
 
 
 def _in_effect(grant: Grant) -> tuple[bool, bool | None]:
@@ -240,15 +218,15 @@ def _team_access(want: _Index, have: _Index) -> Iterator[Action]:
         old = have.team_access.get((name, number))
         target = {"team": name, "contract": want.serials[number][0], "serial": number}
         if old is None:
-            yield Action(Kind.TEAM_ACCESS_GRANT, target, None, {"download": access.download})
+            yield Action(Kind.TEAM_ACCESS_GRANT, target, None, access_entry_record(access))
         elif old.download != access.download:
             yield Action(
-                Kind.TEAM_ACCESS_UPDATE, target, {"download": old.download}, {"download": access.download}
+                Kind.TEAM_ACCESS_UPDATE, target, access_entry_record(old), access_entry_record(access)
             )
     for (name, number), old in have.team_access.items():
         if (name, number) not in want.team_access:
             target = {"team": name, "contract": have.serials[number][0], "serial": number}
-            yield Action(Kind.TEAM_ACCESS_REVOKE, target, {"download": old.download}, None)
+            yield Action(Kind.TEAM_ACCESS_REVOKE, target, access_entry_record(old), None)
 
 
 def _access(want: _Index, have: _Index) -> Iterator[Action]:

@@ -18,12 +18,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from reconciler.core.errors import StoreError
+from reconciler.core.kinds import Effect, Kind, Record
+from reconciler.core.model import DesiredState
+from reconciler.core.records import INVITED, Difference, Drift, Snapshot, StaleInvite
 from reconciler.engine.diff import diff
 from reconciler.engine.unmanaged import DEFAULT_POLICY, with_unmanaged
-from reconciler.errors import StoreError
-from reconciler.kinds import Effect, Kind, Record
-from reconciler.model import DesiredState
-from reconciler.records import INVITED, Difference, Drift, Snapshot, StaleInvite
 
 
 def find_drift(

@@ -9,9 +9,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from reconciler.errors import InputError
-from reconciler.kinds import Kind
-from reconciler.plan import Action, Plan, Tripped
+from reconciler.core.errors import InputError
+from reconciler.core.kinds import Kind
+from reconciler.core.plan import Action, Plan, Tripped
 
 DEFAULT_MAX_REMOVAL_RATIO = 0.25
 #: Removing this many is never a mass removal, however small the account: one person leaving is routine.

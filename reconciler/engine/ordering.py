@@ -28,8 +28,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from reconciler.kinds import Kind
-from reconciler.plan import Action
+from reconciler.core.kinds import Kind
+from reconciler.core.plan import Action
 
 Edge = tuple[int, int]
 SortKey = Callable[[Action], Any]

@@ -25,11 +25,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from reconciler.kinds import Effect, Kind, Role, Scope
-from reconciler.model import Contract
-from reconciler.plan import Action
-from reconciler.records import Snapshot
-from reconciler.wording import ROLE_NAMES, describe
+from reconciler.core.kinds import Effect, Kind, Role, Scope
+from reconciler.core.model import Contract
+from reconciler.core.plan import Action
+from reconciler.core.records import Snapshot
+from reconciler.core.wording import ROLE_NAMES, describe
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from reconciler.core.model import DesiredState
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import Snapshot
 from reconciler.engine.diff import diff
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal
 from reconciler.engine.ordering import plan_order
@@ -18,9 +21,6 @@ from reconciler.engine.permissions import Authority, judge
 from reconciler.engine.recipients import Recipients
 from reconciler.engine.targets import check_known, select
 from reconciler.engine.unmanaged import DEFAULT_POLICY, with_unmanaged
-from reconciler.model import DesiredState
-from reconciler.plan import Action, Plan
-from reconciler.records import Snapshot
 
 
 @dataclass(frozen=True)

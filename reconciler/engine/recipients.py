@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.kinds import TABLE, Audience
-from reconciler.plan import Action, Notification
-from reconciler.records import Snapshot
+from reconciler.core.kinds import TABLE, Audience
+from reconciler.core.plan import Action, Notification
+from reconciler.core.records import Snapshot
 
 
 @dataclass(frozen=True)

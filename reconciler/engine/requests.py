@@ -12,10 +12,10 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import Request, Snapshot
 from reconciler.engine.ordering import waits_on
 from reconciler.engine.permissions import Authority, who_may
-from reconciler.plan import Action, Plan
-from reconciler.records import Request, Snapshot
 
 
 @dataclass(frozen=True)

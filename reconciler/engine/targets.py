@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from reconciler.core.errors import InputError
+from reconciler.core.model import TEAM_SOURCE, DesiredState
+from reconciler.core.plan import Action
 from reconciler.engine.ordering import waits_on
-from reconciler.errors import InputError
-from reconciler.model import TEAM_SOURCE, DesiredState
-from reconciler.plan import Action
 
 _KEYS = {"contract": ("contract",), "serial": ("serial",), "user": ("user", "coordinator"), "team": ("team",)}
 _USAGE = "use contract:NUMBER, serial:NUMBER, user:EMAIL or team:NAME"

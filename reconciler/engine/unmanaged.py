@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reconciler.errors import UnsupportedChange
-from reconciler.model import DesiredState, Team, effective_access
+from reconciler.core.errors import UnsupportedChange
+from reconciler.core.model import DesiredState, Team, effective_access
 
 POLICIES = ("remove", "revoke", "keep")
 DEFAULT_POLICY = "remove"

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from reconciler.core.errors import StoreError
+from reconciler.core.records import INVITED, ContractUsage, SerialUsage, Snapshot, StaleInvite, Usage
 from reconciler.engine.drift import stale_invites, utc
-from reconciler.errors import StoreError
-from reconciler.records import INVITED, ContractUsage, SerialUsage, Snapshot, StaleInvite, Usage
 
 #: A renewal is due when the contract ends within this many days, unless told otherwise.
 DEFAULT_RENEWAL_DAYS = 90

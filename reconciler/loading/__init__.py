@@ -17,15 +17,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.diagnostics import Diagnostic, Finding
-from reconciler.errors import InvalidDesiredState
+from reconciler.core.diagnostics import Diagnostic, Finding
+from reconciler.core.errors import InvalidDesiredState
+from reconciler.core.model import DesiredState, build_state
 from reconciler.loading import fast
 from reconciler.loading.events import Progress, gc_paused, parse
 from reconciler.loading.files import Source, find_sources
 from reconciler.loading.locate import place_findings
 from reconciler.loading.rules import check_rules
 from reconciler.loading.schema import schema_findings
-from reconciler.model import DesiredState, build_state
 
 __all__ = ["Loaded", "Progress", "Source", "load", "load_desired_state", "load_sources"]
 

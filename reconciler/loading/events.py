@@ -17,7 +17,6 @@ the happy path. `locate.py` walks a file again to place the rare problem.
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,7 +37,8 @@ from yaml.events import (
     StreamStartEvent,
 )
 
-from reconciler.diagnostics import Diagnostic, show_value
+from reconciler.core.diagnostics import Diagnostic, show_value
+from reconciler.core.scalars import plain_scalar
 from reconciler.loading.files import Source
 
 #: libyaml's parser where PyYAML was built with it, else the pure-Python one.
@@ -51,14 +51,6 @@ ALIAS_SLACK = 10_000
 #: No legitimate key or value comes near this; a longer one is refused before it costs anything more.
 MAX_SCALAR_CHARS = 10_000
 
-_CORE_SCALAR = re.compile(
-    r"(?P<null>~|null|Null|NULL)"
-    r"|(?P<bool>true|True|TRUE|false|False|FALSE)"
-    r"|(?P<int>[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)"
-    r"|(?P<float>[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?(?:\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN)"
-)
-_CORE_FIRST = frozenset("~nNtTfF0123456789+-.")
 _TAG = "tag:yaml.org,2002:"
 _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 _SCALAR_TYPES = {bool: "bool", int: "int", float: "float", type(None): "null"}
@@ -346,38 +338,6 @@ class _Builder:
 
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
-
-
-def plain_scalar(value: str) -> Any:
-    """Resolve a plain scalar by the YAML 1.2 core schema."""
-    if not value:
-        return None
-    if value[0] not in _CORE_FIRST:
-        return value
-    match = _CORE_SCALAR.fullmatch(value)
-    if match is None:
-        return value
-    kind = match.lastgroup
-    if kind == "null":
-        return None
-    if kind == "bool":
-        return value[0] in "tT"
-    if kind == "int":
-        return _core_int(value)
-    lowered = value.lower()
-    if lowered == ".nan":
-        return float("nan")
-    if lowered.endswith(".inf"):
-        return float("-inf") if lowered.startswith("-") else float("inf")
-    return float(lowered)
-
-
-def _core_int(value: str) -> int | str:
-    base = {"0o": 8, "0x": 16}.get(value[:2], 10)
-    try:
-        return int(value[2:] if base != 10 else value, base)
-    except ValueError:  # beyond Python's digit limit: keep the text, the schema refuses it
-        return value
 
 
 def _yaml_message(error: yaml.MarkedYAMLError, data: bytes) -> str:

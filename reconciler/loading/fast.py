@@ -41,7 +41,8 @@ from functools import cache
 from sys import intern
 from typing import Any
 
-from reconciler.loading.events import character_problem, plain_scalar
+from reconciler.core.scalars import plain_scalar
+from reconciler.loading.events import character_problem
 from reconciler.loading.files import Source
 from reconciler.loading.pieces import cut
 from reconciler.loading.schema import schema_document

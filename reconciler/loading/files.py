@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.diagnostics import Diagnostic
+from reconciler.core.diagnostics import Diagnostic
 
 YAML_SUFFIXES = (".yaml", ".yml")
 #: A file larger than this (RECONCILER_MAX_FILE_MIB to change it) is refused before it is read.

@@ -25,7 +25,7 @@ from yaml.events import (
     StreamEndEvent,
 )
 
-from reconciler.diagnostics import Diagnostic, DocPath, Finding, format_path
+from reconciler.core.diagnostics import Diagnostic, DocPath, Finding, format_path
 from reconciler.loading import events
 from reconciler.loading.files import Source
 

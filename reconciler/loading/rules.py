@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.diagnostics import DocPath, Finding, show_value
-from reconciler.model import email_problem
+from reconciler.core.diagnostics import DocPath, Finding, show_value
+from reconciler.core.model import email_problem
 
 #: A file's name and its parsed document.
 Document = tuple[str, Mapping[str, Any]]

@@ -12,9 +12,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.characters import TEXT_PATTERN, explain, first_refused
-from reconciler.diagnostics import Finding, show_value
-from reconciler.model import email_problem
+from reconciler.core.characters import TEXT_PATTERN, explain, first_refused
+from reconciler.core.diagnostics import Finding, show_value
+from reconciler.core.model import email_problem
 
 if TYPE_CHECKING:  # jsonschema is imported when a file is checked by it: the fast path never needs it
     from jsonschema import Draft202012Validator

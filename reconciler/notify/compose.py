@@ -4,7 +4,7 @@ Composed from the plan and the store as it is before the apply, so a saved
 plan can be turned into mail without the YAML. Every piece of user-written
 text ends up in the HTML part escaped, and headers hold only validated
 e-mail addresses, serial and contract numbers and product names. Subjects
-and bodies are scrubbed (reconciler/characters.py): a name or a product a
+and bodies are scrubbed (reconciler/core/characters.py): a name or a product a
 store holds with a control, a bidi override or an invisible character,
 written past validation, shows U+FFFD there instead.
 """
@@ -17,12 +17,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from reconciler.characters import scrub
-from reconciler.errors import plural
-from reconciler.kinds import Event, Kind, Record
-from reconciler.model import DIRECT, TEAM_SOURCE
-from reconciler.plan import Action, Plan
-from reconciler.records import Message, Snapshot
+from reconciler.core.characters import scrub
+from reconciler.core.errors import plural
+from reconciler.core.kinds import Event, Kind, Record
+from reconciler.core.model import DIRECT, TEAM_SOURCE
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import Message, Snapshot
 
 #: Subjects longer than this list a few products and say how many more.
 _SUBJECT_ITEMS = 3

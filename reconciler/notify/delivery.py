@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.errors import InputError, plural
+from reconciler.core.errors import InputError, plural
+from reconciler.core.records import OutboxEntry, Progress
 from reconciler.notify.mime import to_email
 from reconciler.notify.smtp import SmtpConnection, SmtpSettings
-from reconciler.records import OutboxEntry, Progress
 
 
 class Outbox(Protocol):

@@ -12,9 +12,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from reconciler.errors import InputError
+from reconciler.core.errors import InputError
+from reconciler.core.records import OutboxEntry
 from reconciler.notify.mime import to_email
-from reconciler.records import OutboxEntry
 
 
 def write_maildir(folder: Path, entries: Iterable[OutboxEntry], sender: str) -> int:

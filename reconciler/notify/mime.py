@@ -24,7 +24,7 @@ from email.policy import SMTP, Policy
 from email.utils import formatdate
 from typing import Any, ClassVar, Literal
 
-from reconciler.records import Message
+from reconciler.core.records import Message
 
 #: RFC 2045's limit for encoded body lines, and so also where headers fold (inside RFC 5322's 78).
 LINE_LENGTH = 76

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from reconciler.characters import scrub
-from reconciler.errors import plural
+from reconciler.core.characters import scrub
+from reconciler.core.errors import plural
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import REQUEST, Message, Request
+from reconciler.core.wording import describe, details, target_label
 from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, message_id, render_html, render_text
-from reconciler.plan import Action, Plan
-from reconciler.records import REQUEST, Message, Request
-from reconciler.wording import describe, details, target_label
 
 
 def compose_requests(

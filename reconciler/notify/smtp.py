@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from reconciler.errors import InputError
+from reconciler.core.errors import InputError
 
 DEFAULT_SENDER = "reconciler@localhost"
 _TRUE = {"1", "true", "yes", "on"}

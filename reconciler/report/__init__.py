@@ -1,1 +1,8 @@
-"""Renderers: a plan (and later a drift) as text, markdown or JSON. They read, never decide."""
+"""Renderers: plans, drifts, usage, history and the account itself as text. They read, never decide.
+
+text, markdown, json, html   a plan, a drift, a usage report, the history, in each format
+yaml         the account as desired-state YAML (`export`)
+csv          the account's grants and the seat use as CSV, and the cell rules `import csv` undoes
+outbox       the outbox as a list
+grouping, notes, attention, fitting, escaping   what the formats share
+"""

@@ -1,7 +1,7 @@
 """Text users wrote, made safe for GitHub-flavoured markdown.
 
 `literal` is for a code block, where nothing renders: the characters nobody
-may write in text (reconciler/characters.py: controls, line separators, bidi
+may write in text (reconciler/core/characters.py: controls, line separators, bidi
 controls, invisible characters) are replaced with U+FFFD, so a name cannot
 add a line, reorder what is shown or hide a difference. `inert` is for
 everywhere else: it leaves no markdown, HTML, link, mention or math in the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from reconciler.characters import scrub
+from reconciler.core.characters import scrub
 
 # Characters that would start markdown (or GitHub's math) inline; escaped with a backslash.
 _MARKDOWN = frozenset("\\`*_[]|#~$")

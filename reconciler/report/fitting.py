@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reconciler.errors import plural
+from reconciler.core.errors import plural
 
 #: A group of more lines than this is folded in <details>.
 FOLD_AFTER = 10

@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler.kinds import Effect, Event, Kind, Record
-from reconciler.plan import Action, Plan
-from reconciler.records import Drift
-from reconciler.wording import EVENT_NAMES
+from reconciler.core.kinds import Effect, Event, Kind, Record
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import Drift
+from reconciler.core.wording import EVENT_NAMES
 
 #: The sections of a plan report, in the order they come.
 USERS, TEAMS, CONTRACTS = range(3)

@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.records import Applied, Difference, Drift, Usage
+from reconciler.core.records import Applied, Difference, Drift, Usage
 
 FORMAT_VERSION = 1
 

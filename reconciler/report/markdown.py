@@ -19,18 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from reconciler.diagnostics import Diagnostic
-from reconciler.errors import plural
-from reconciler.kinds import Effect, Kind
-from reconciler.plan import Action, Plan
-from reconciler.records import Applied, Drift, Usage
+from reconciler.core.diagnostics import Diagnostic
+from reconciler.core.errors import plural
+from reconciler.core.kinds import Effect, Kind
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import Applied, Drift, Usage
+from reconciler.core.wording import ROLE_NAMES, target_label
 from reconciler.report import grouping
+from reconciler.report.attention import attention, totals, when_it_ends
 from reconciler.report.escaping import inert, literal
 from reconciler.report.fitting import FOLD_AFTER, Report
 from reconciler.report.notes import plan_notes
 from reconciler.report.text import DRIFT_SECTIONS, action_detail, as_action, drift_line
-from reconciler.report.usage import attention, totals, when_it_ends
-from reconciler.wording import ROLE_NAMES, target_label
 
 #: GitHub refuses a comment over 65,536 characters; keep well below, with room for the marker.
 COMMENT_LIMIT = 60_000

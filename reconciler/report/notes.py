@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.errors import plural
-from reconciler.plan import Plan
+from reconciler.core.errors import plural
+from reconciler.core.plan import Plan
 
 #: How many unmanaged users a note names before it only counts.
 NAMED = 10

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from reconciler.characters import scrub
-from reconciler.records import OutboxEntry
+from reconciler.core.characters import scrub
+from reconciler.core.records import OutboxEntry
 
 
 def render_outbox(entries: Sequence[OutboxEntry], full: bool = False) -> Iterator[str]:

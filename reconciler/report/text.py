@@ -14,12 +14,12 @@ A drift reads from git to the store, as a change made outside git: `+` the
 store has it and git does not, `-` git has it and the store does not, `~` the
 fields differ (git → store). The history shows each apply as a plan; an
 adoption (`apply --adopt`) says so, and marks each of its entries `(adopted)`.
-A usage report lists what needs action first (report/usage.py), then a
+A usage report lists what needs action first (report/attention.py), then a
 table of each contract's serials, numbers right-aligned.
 
 `paint(text, colour)` colours a piece of text; the command line passes one
 that works on a terminal, tests and files get plain text. Every line is
-scrubbed before it is painted (reconciler/characters.py): a store that holds
+scrubbed before it is painted (reconciler/core/characters.py): a store that holds
 a name with a control or a bidi override, written past validation, still
 cannot move the cursor, reorder a line or hide a difference.
 """
@@ -29,14 +29,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from reconciler.characters import scrub
-from reconciler.errors import plural
-from reconciler.kinds import Effect, Record
-from reconciler.plan import Action, Plan
-from reconciler.records import Applied, AuditEntry, Difference, Drift, SerialUsage, Usage
+from reconciler.core.characters import scrub
+from reconciler.core.errors import plural
+from reconciler.core.kinds import Effect, Record
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import Applied, AuditEntry, Difference, Drift, SerialUsage, Usage
+from reconciler.core.wording import details, fields, show, target_label
+from reconciler.report.attention import attention, totals, when_it_ends
 from reconciler.report.notes import plan_notes
-from reconciler.report.usage import attention, totals, when_it_ends
-from reconciler.wording import details, fields, show, target_label
 
 Paint = Callable[[str, str], str]
 

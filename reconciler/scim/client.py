@@ -28,9 +28,9 @@ import httpx
 from pydantic import ValidationError
 from scim2_models import Context, Email, Group, GroupMember, Name, PatchOp, User
 
-from reconciler.characters import scrub
-from reconciler.directory import DirectoryGroup, DirectoryUser
-from reconciler.errors import DirectoryError, InputError, PartialRead
+from reconciler.core.characters import scrub
+from reconciler.core.errors import DirectoryError, InputError, PartialRead
+from reconciler.scim.records import DirectoryGroup, DirectoryUser
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_WAIT = 60.0

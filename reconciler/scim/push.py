@@ -13,7 +13,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reconciler.directory import (
+from reconciler.core.errors import DirectoryError, MassRemoval, plural
+from reconciler.core.records import Snapshot
+from reconciler.scim.client import DirectoryClient
+from reconciler.scim.planning import (
+    DEFAULT_PUSH,
+    PushOptions,
+    by_user_name,
+    desired_groups,
+    desired_users,
+    plan_push,
+)
+from reconciler.scim.records import (
     MEMBER_CHANGES,
     DirectoryAction,
     DirectoryGroup,
@@ -22,18 +33,7 @@ from reconciler.directory import (
     DirectoryUser,
     Request,
 )
-from reconciler.engine.scim import (
-    DEFAULT_PUSH,
-    PushOptions,
-    by_user_name,
-    desired_groups,
-    desired_users,
-    plan_push,
-)
-from reconciler.errors import DirectoryError, MassRemoval, plural
-from reconciler.records import Snapshot
-from reconciler.report.scim import WHERE
-from reconciler.scim.client import DirectoryClient
+from reconciler.scim.rendering import WHERE
 from reconciler.store.protocol import Store
 
 

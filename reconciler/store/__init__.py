@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.errors import StoreError
+from reconciler.core.errors import StoreError
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT
 from reconciler.store.protocol import Store
 from reconciler.store.sqlite import SqliteStore

@@ -33,10 +33,10 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from reconciler.errors import AdoptRefused, StoreError, StoreExists, StoreLocked, StoreNotFound
-from reconciler.kinds import Effect, Record
-from reconciler.plan import Action, Plan, direct_download
-from reconciler.records import (
+from reconciler.core.errors import AdoptRefused, StoreError, StoreExists, StoreLocked, StoreNotFound
+from reconciler.core.kinds import Effect, Record
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import (
     ACTIVE,
     INVITED,
     Applied,
@@ -47,6 +47,7 @@ from reconciler.records import (
     Request,
     Snapshot,
 )
+from reconciler.core.shapes import direct_download
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import audit_row, history_from_rows, now_text, snapshot_from_rows
 

@@ -44,9 +44,9 @@ from datetime import UTC
 from functools import cache
 from typing import Any
 
-from reconciler.errors import OutcomeUnknown, StoreError, StoreExists, StoreLocked, StoreNotFound, plural
-from reconciler.plan import Plan
-from reconciler.records import Message, Note, Progress, Request
+from reconciler.core.errors import OutcomeUnknown, StoreError, StoreExists, StoreLocked, StoreNotFound, plural
+from reconciler.core.plan import Plan
+from reconciler.core.records import Message, Note, Progress, Request
 from reconciler.store import migrations
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import audit_row

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from reconciler.plan import Plan
-from reconciler.records import Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
+from reconciler.core.plan import Plan
+from reconciler.core.records import Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
 
 
 class Store(Protocol):

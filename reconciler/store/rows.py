@@ -10,8 +10,8 @@ from functools import cache
 from itertools import groupby
 from typing import Any
 
-from reconciler.kinds import Kind
-from reconciler.model import (
+from reconciler.core.kinds import Kind
+from reconciler.core.model import (
     DIRECT,
     Access,
     Contract,
@@ -25,8 +25,8 @@ from reconciler.model import (
     User,
     team_grants,
 )
-from reconciler.plan import Action
-from reconciler.records import Applied, AuditEntry, Message, OutboxEntry, Request, Snapshot
+from reconciler.core.plan import Action
+from reconciler.core.records import Applied, AuditEntry, Message, OutboxEntry, Request, Snapshot
 from reconciler.store.statements import Params
 
 Rows = Sequence[Sequence[Any]]

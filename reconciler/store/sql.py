@@ -17,9 +17,9 @@ from functools import cache
 from itertools import groupby
 from typing import Any
 
-from reconciler.errors import AdoptRefused, StoreError
-from reconciler.plan import Plan
-from reconciler.records import Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
+from reconciler.core.errors import AdoptRefused, StoreError
+from reconciler.core.plan import Plan
+from reconciler.core.records import Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
 from reconciler.store import migrations
 from reconciler.store import statements as sql
 from reconciler.store.rows import (

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from reconciler.errors import StoreError, StoreExists, StoreLocked, StoreNotFound
+from reconciler.core.errors import StoreError, StoreExists, StoreLocked, StoreNotFound
 from reconciler.store import migrations
 from reconciler.store.locking import (
     DEFAULT_LOCK_TIMEOUT,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from reconciler.kinds import Kind
-from reconciler.plan import direct_download
+from reconciler.core.kinds import Kind
+from reconciler.core.shapes import direct_download
 
 Params = tuple[Any, ...]
 #: The parameters of one action's statement, from its target, its `after` and the time of the apply.

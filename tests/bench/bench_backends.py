@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_plan import renamed_one_percent
 from common import account_file, median_seconds
 
-from reconciler.apply import apply_plan
+from reconciler.commands.apply import apply_plan
+from reconciler.core.model import DesiredState
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_desired_state
-from reconciler.model import DesiredState
 from reconciler.store import open_store
 
 RESELLER = "orders@cadpartners.example"

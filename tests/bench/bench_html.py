@@ -27,7 +27,7 @@ sys.path.insert(0, str(TESTS))
 from browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP  # noqa: E402
 
 from reconciler.cli import cli  # noqa: E402
-from reconciler.plan import Plan  # noqa: E402
+from reconciler.core.plan import Plan  # noqa: E402
 from reconciler.report.html import plan_html  # noqa: E402
 
 RESELLER = "orders@cadpartners.example"

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import account_file, bare_parse, median_seconds
 
-from reconciler.apply import apply_plan
+from reconciler.commands.apply import apply_plan
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_desired_state
 from reconciler.store import open_store

@@ -13,7 +13,7 @@ of printing nothing. On top of escaping, every printed value passes
 `characters.scrub` (as the text and markdown reports do): a name with a
 control character or a bidi override cannot reorder or hide what is shown.
 The functions here only arrange data for the templates; wording and grouping
-come from the shared modules (wording.py, report/grouping.py, report/text.py).
+come from the shared modules (core/wording.py, report/grouping.py, report/text.py).
 """
 
 from __future__ import annotations
@@ -25,17 +25,17 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from reconciler.characters import scrub
-from reconciler.errors import plural
-from reconciler.kinds import Kind
-from reconciler.plan import Action, Plan
-from reconciler.records import Difference, Drift, SerialUsage, Usage
+from reconciler.core.characters import scrub
+from reconciler.core.errors import plural
+from reconciler.core.kinds import Kind
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import Difference, Drift, SerialUsage, Usage
+from reconciler.core.wording import ROLE_NAMES, target_label
 from reconciler.report import grouping
+from reconciler.report.attention import attention, totals, when_it_ends
 from reconciler.report.fitting import FOLD_AFTER
 from reconciler.report.notes import plan_notes
 from reconciler.report.text import DRIFT_SECTIONS, SYMBOLS, action_detail, drift_line
-from reconciler.report.usage import attention, totals, when_it_ends
-from reconciler.wording import ROLE_NAMES, target_label
 
 #: The page's policy: nothing may be fetched, only inline styles and data: images apply.
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -186,7 +186,7 @@ def _bar(serial: SerialUsage) -> _Bar:
 
 def usage_html(usage: Usage) -> str:
     """The seat and renewal report as a page: what needs action first, in the text report's order
-    (full serials, unused seats, stale invitations, renewals due; report/usage.py decides), then
+    (full serials, unused seats, stale invitations, renewals due; report/attention.py decides), then
     each contract's serials with their seat use drawn as bars, full serials marked."""
     counts = totals(usage)
     cards = [

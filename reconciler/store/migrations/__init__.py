@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
-from reconciler.errors import StoreTooNew
+from reconciler.core.errors import StoreTooNew
 
 
 class _Cursor(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler.characters import scrub
+from reconciler.core.characters import scrub
 
 #: A place inside a document: mapping keys and sequence indices, from the root.
 DocPath = tuple[str | int, ...]

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from reconciler.core.plan import Plan
+from reconciler.core.records import Drift, Usage
 from reconciler.engine.drift import find_drift
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, make_plan
 from reconciler.engine.usage import DEFAULT_RENEWAL_DAYS, seat_usage
 from reconciler.loading import Progress, load_desired_state
-from reconciler.plan import Plan
-from reconciler.records import Drift, Usage
 from reconciler.store.protocol import Store
 
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from reconciler.characters import scrub
-from reconciler.directory import MEMBER_CHANGES, DirectoryAction, DirectoryPlan, Request
+from reconciler.core.characters import scrub
 from reconciler.report.escaping import inert
 from reconciler.report.text import COLOURS, SYMBOLS, Paint, no_paint
+from reconciler.scim.records import MEMBER_CHANGES, DirectoryAction, DirectoryPlan, Request
 
 #: Member names shown in one line before "and N more".
 SHOWN_MEMBERS = 5

@@ -18,10 +18,17 @@ from typing import Any
 
 import yaml
 
-from reconciler.engine.diff import coordinator_record
-from reconciler.errors import InputError
-from reconciler.loading.events import plain_scalar
-from reconciler.model import Contract, DesiredState, Team, User
+from reconciler.core.errors import InputError
+from reconciler.core.model import Access, Contract, DesiredState, Serial, Team, User
+from reconciler.core.scalars import plain_scalar
+from reconciler.core.shapes import (
+    access_entry_record,
+    contract_record,
+    coordinator_record,
+    serial_record,
+    team_record,
+    user_record,
+)
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _YAML_1_1 = yaml.resolver.Resolver()
@@ -141,9 +148,9 @@ def _only_access_to(user: User, serials: set[str]) -> User:
 
 
 def _contract(contract: Contract) -> dict[str, Any]:
-    data: dict[str, Any] = {"number": _Quoted(contract.number), "manager": contract.manager}
-    if contract.ends is not None:
-        data["ends"] = _Quoted(contract.ends)
+    data: dict[str, Any] = {"number": _Quoted(contract.number), **contract_record(contract)}
+    if "ends" in data:
+        data["ends"] = _Quoted(data["ends"])
     if contract.protect:
         data["protect"] = True
     if contract.coordinators:
@@ -151,42 +158,36 @@ def _contract(contract: Contract) -> dict[str, Any]:
             _without_defaults({"email": k.email, **coordinator_record(k)}) for k in contract.coordinators
         ]
     if contract.serials:
-        data["serials"] = [
-            _without_defaults(
-                {
-                    "number": _Quoted(s.number),
-                    "product": s.product,
-                    "seats": s.seats,
-                    "group": s.group,
-                    "coordinator": s.coordinator,
-                    "protect": s.protect,
-                }
-            )
-            for s in contract.serials
-        ]
+        data["serials"] = [_serial(s) for s in contract.serials]
     return data
 
 
+def _serial(serial: Serial) -> dict[str, Any]:
+    record = {"number": _Quoted(serial.number), **serial_record(serial), "coordinator": serial.coordinator}
+    return _without_defaults({**record, "protect": serial.protect})
+
+
 def _user(user: User) -> dict[str, Any]:
-    data: dict[str, Any] = {"email": user.email, "first_name": user.first_name, "last_name": user.last_name}
+    data: dict[str, Any] = {"email": user.email, **user_record(user)}
     if user.protect:
         data["protect"] = True
     if user.access:
-        data["access"] = [
-            _without_defaults({"serial": a.serial, "download": a.download}) for a in user.access
-        ]
+        data["access"] = _access(user.access)
     return data
 
 
 def _team(team: Team) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": team.name, "description": team.description}
+    data: dict[str, Any] = {"name": team.name, **team_record(team)}
     if team.members:
         data["members"] = list(team.members)
     if team.access:
-        data["access"] = [
-            _without_defaults({"serial": a.serial, "download": a.download}) for a in team.access
-        ]
+        data["access"] = _access(team.access)
     return _without_defaults(data)
+
+
+def _access(access: Iterable[Access]) -> list[dict[str, Any]]:
+    """A user's or a team's own access entries, as the YAML lists them under it."""
+    return [_without_defaults({"serial": a.serial, **access_entry_record(a)}) for a in access]
 
 
 def _without_defaults(record: dict[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.kinds import TARGET_KEYS, Kind, Record
-from reconciler.model import DesiredState, Grants, effective_access
+from reconciler.core.kinds import TARGET_KEYS, Kind, Record
+from reconciler.core.model import DesiredState, Grants, effective_access
 
 #: Reports how much of a long piece of work is done: (done, total).
 Progress = Callable[[int, int], None]

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.kinds import Effect, Event, Record, Role
-from reconciler.model import DIRECT
-from reconciler.plan import Action
+from reconciler.core.kinds import Effect, Event, Record, Role
+from reconciler.core.model import DIRECT
+from reconciler.core.plan import Action
 
 #: Who each role is, in a sentence.
 ROLE_NAMES = {

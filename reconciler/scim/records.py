@@ -1,9 +1,9 @@
 """Plain records of a push to a SCIM 2.0 directory: what the store wants there, what was read there,
 and the ordered actions between the two.
 
-Nothing here does I/O or decides anything; the engine (engine/scim.py)
-makes a DirectoryPlan from a snapshot and a DirectoryRead, the reports render
-it, and reconciler/scim runs it over HTTP.
+Nothing here does I/O or decides anything; planning.py makes a
+DirectoryPlan from a snapshot and a DirectoryRead, rendering.py shows it, and
+push.py runs it over HTTP through client.py.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.kinds import Effect
-from reconciler.plan import Tripped
+from reconciler.core.kinds import Effect
+from reconciler.core.plan import Tripped
 
 #: The JSON of a directory plan; its own numbering, as drift's and usage's have theirs.
 FORMAT_VERSION = 1

@@ -30,15 +30,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reconciler.csvfiles import VIA_SEPARATOR, restored
-from reconciler.diagnostics import Diagnostic, show_value
-from reconciler.errors import InvalidDesiredState
-from reconciler.export import users_yaml
+from reconciler.core.diagnostics import Diagnostic, show_value
+from reconciler.core.errors import InvalidDesiredState
+from reconciler.core.model import DIRECT, Access, User, email_problem
 from reconciler.loading import Source, load_sources
 from reconciler.loading.events import parse
 from reconciler.loading.files import find_sources
 from reconciler.loading.schema import schema_document
-from reconciler.model import DIRECT, Access, User, email_problem
+from reconciler.report.csv import VIA_SEPARATOR, restored
+from reconciler.report.yaml import users_yaml
 
 #: A header, as matched: lower case, without spaces and underscores; what it names.
 COLUMNS = {

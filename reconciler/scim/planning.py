@@ -18,7 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from reconciler.directory import (
+from reconciler.core.errors import DirectoryError, InputError
+from reconciler.core.records import Snapshot
+from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, removal_tripped
+from reconciler.scim.records import (
     DEFAULT_CHUNK,
     GROUP_PREFIX,
     USER_REMOVALS,
@@ -29,9 +32,6 @@ from reconciler.directory import (
     DirectoryUser,
     Request,
 )
-from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, removal_tripped
-from reconciler.errors import DirectoryError, InputError
-from reconciler.records import Snapshot
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.errors import plural
-from reconciler.records import ContractUsage, SerialUsage, Usage
+from reconciler.core.errors import plural
+from reconciler.core.records import ContractUsage, SerialUsage, Usage
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from reconciler.errors import PlanFileError, StalePlan
-from reconciler.kinds import RANK, TARGET_KEYS, Effect, Event, Kind, Role
-from reconciler.model import DIRECT, Grant, is_email
+from reconciler.core.errors import PlanFileError, StalePlan
+from reconciler.core.kinds import RANK, TARGET_KEYS, Effect, Event, Kind, Role
+from reconciler.core.model import is_email
 
 #: 2: access is effective access, with its sources (`via`); teams and their kinds of action.
 FORMAT_VERSION = 2
@@ -105,23 +105,6 @@ class Action:
             reason=data.get("reason"),
             notifications=tuple(Notification(n["to"], Event(n["event"])) for n in data["notifications"]),
         )
-
-
-def access_record(grant: Grant) -> dict[str, Any]:
-    """A user's effective access as an action's `before` or `after` holds it: `download` when any
-    source gives it, and its sources (`via`); `direct_download` only where the user's own grant gives
-    less than their teams'."""
-    record: dict[str, Any] = {"download": grant.download, "via": list(grant.via)}
-    if grant.direct_download is not None and grant.direct_download != grant.download:
-        record["direct_download"] = grant.direct_download
-    return record
-
-
-def direct_download(record: Mapping[str, Any]) -> bool | None:
-    """The user's own grant's download in an access record (see `access_record`), None without one."""
-    if DIRECT not in record["via"]:
-        return None
-    return bool(record.get("direct_download", record["download"]))
 
 
 #: A kind's tie-break rank as the first character of its actions' sort key.

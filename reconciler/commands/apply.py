@@ -27,10 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.engine.guards import mass_removal, rejudge_removals
-from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
-from reconciler.engine.requests import requests_of, split_blocked
-from reconciler.errors import (
+from reconciler.core.errors import (
     AdoptRefused,
     ApplyRefused,
     InputError,
@@ -40,12 +37,15 @@ from reconciler.errors import (
     ReconcilerError,
     plural,
 )
+from reconciler.core.plan import Action, Plan
+from reconciler.core.records import Message, Request, Snapshot
+from reconciler.engine.guards import mass_removal, rejudge_removals
+from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
+from reconciler.engine.requests import requests_of, split_blocked
 from reconciler.loading import Progress, load_desired_state
 from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, compose_notifications
 from reconciler.notify.delivery import Courier, DeliveryReport, deliver
 from reconciler.notify.requests import compose_requests
-from reconciler.plan import Action, Plan
-from reconciler.records import Message, Request, Snapshot
 from reconciler.store.protocol import Store
 
 

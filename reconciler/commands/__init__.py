@@ -1,0 +1,6 @@
+"""The jobs the command line runs, one call each: read the YAML and the store, run the stages.
+
+apply        `apply`, whole: plan or read a saved plan, check, ask, apply, deliver (`run_apply`)
+operations   `plan`, `drift` and `usage`: what each reads and compares
+csv_import   `import csv`: the portal's CSV, or our export, as a desired-state users file
+"""
