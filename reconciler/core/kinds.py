@@ -36,7 +36,7 @@ class Role(StrEnum):
 
 
 class Scope(Enum):
-    """Whose an action is to take, before who the actor is (DOMAIN.md, "Who may do what")."""
+    """Whose an action is to take, before who the actor is (the README's permission table)."""
 
     PURCHASE = "purchase"  # comes from a purchase: the reseller's; a CM can only request it (R2)
     RESELLER = "reseller"  # the reseller's alone
