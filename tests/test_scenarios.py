@@ -1,5 +1,5 @@
-"""The licence portal's own scenarios, end to end through the command line, on a real store of each backend and a
-real SMTP server on loopback: each checks the change and who received what.
+"""The licence portal's own scenarios, end to end through the command line, on a real store of each
+backend and a real SMTP server on loopback: each checks the change and who received what.
 
 An account as the articles describe it: the reseller sets it up, the
 Contract Manager (Alice) names a Software Coordinator (Bob) who may manage
