@@ -1,6 +1,6 @@
 """Scale: every command a user runs, at 1,000 to 100,000 users, against the cost of reading the file.
 
-    python tests/bench/bench_scale.py [--runs N] [--backends sqlite,postgresql] [USERS ...]
+    python tests/bench/bench_scale.py [--runs N] [--backends sqlite,postgresql] [--compare DIR] [USERS ...]
     (default: 3 runs, both backends, 1000 10000 100000)
 
 Each figure is the median wall time of N runs of the real command line
@@ -18,6 +18,12 @@ three grants per user, 50 contracts and 20 serials per contract
               (runs alternate between the renamed and the original file, so each is a 1 % change)
 - drift:      `drift FILE` against the full store
 - export:     `export` of the full store
+
+With `--compare DIR`, every figure is also taken of the reconciler in DIR (a
+checkout, say a worktree of main before a change), run by the same Python;
+the two alternate run by run (this one first on even runs, DIR first on odd
+ones), so that a machine that slows down midway slows both alike, and a last
+column gives this checkout's time as a change from DIR's.
 
 Targets of the scale issue at 100,000 users: validate 1.2x the floor; plan and
 drift 1.5x; first apply 3x; a 1 % apply 1.5x; export 2x; plan's peak memory 1 GiB.
@@ -101,6 +107,10 @@ def print_against_parse(parse: Figure, figures: dict[str, Figure], target: float
         print(line)
 
 
+#: A column of the table: a name, and what its commands' environment adds (PYTHONPATH: which checkout).
+Column = tuple[str, dict[str, str]]
+
+
 def measure(args: list[str], env: dict[str, str], runs: int, setup: object = None) -> Figure:
     times, peaks = [], []
     for index in range(runs):
@@ -110,6 +120,25 @@ def measure(args: list[str], env: dict[str, str], runs: int, setup: object = Non
         times.append(seconds)
         peaks.append(peak)
     return Figure(statistics.median(times), max(peaks))
+
+
+def measure_columns(
+    args: object, env: dict[str, str], runs: int, columns: list[Column], setup: object = None
+) -> dict[str, Figure]:
+    """Each column's median wall time and peak memory over `runs` runs of `args`, the columns taking
+    turns run by run. `args` and `setup` may be callables of the run's count across all columns."""
+    times: dict[str, list[float]] = {name: [] for name, _ in columns}
+    peaks: dict[str, list[float]] = {name: [] for name, _ in columns}
+    count = 0
+    for index in range(runs):
+        for name, extra in columns if index % 2 == 0 else columns[::-1]:
+            if callable(setup):
+                setup(count)
+            seconds, peak, _ = run(args(count) if callable(args) else args, {**env, **extra})  # type: ignore[arg-type]
+            times[name].append(seconds)
+            peaks[name].append(peak)
+            count += 1
+    return {name: Figure(statistics.median(times[name]), max(peaks[name])) for name, _ in columns}
 
 
 def reconciler(*args: str) -> list[str]:
@@ -135,33 +164,48 @@ def backends(chosen: list[str], folder: Path) -> Iterator[dict[str, object]]:
         yield found
 
 
-def figures_for(fresh: object, path: Path, changed: Path, folder: Path, runs: int) -> dict[str, Figure]:
+def figures_for(
+    fresh: object, path: Path, changed: Path, folder: Path, runs: int, columns: list[Column]
+) -> dict[str, dict[str, Figure]]:
+    """Each column's figure of each row, by column, then row."""
     env = {**os.environ, "RECONCILER_ACTOR": RESELLER}
     env.pop("RECONCILER_SMTP_URL", None)
-    made: dict[str, str] = {}
+    env.pop("GITHUB_STEP_SUMMARY", None)
 
     def new_store(_: int = 0) -> None:
-        made["url"] = fresh()  # type: ignore[operator]
-        env["RECONCILER_STORE"] = made["url"]
+        env["RECONCILER_STORE"] = fresh()  # type: ignore[operator]
 
-    figures: dict[str, Figure] = {}
-    figures["validate"] = measure(reconciler("validate", str(path)), env, runs)
+    rows: dict[str, dict[str, Figure]] = {}
+    rows["validate"] = measure_columns(reconciler("validate", str(path)), env, runs, columns)
     new_store()
-    figures["plan"] = measure(reconciler("plan", str(path), "--out", str(folder / "plan.json")), env, runs)
-    figures["1st apply"] = measure(
-        reconciler("apply", str(path), "--auto-approve"), env, runs, setup=new_store
+    rows["plan"] = measure_columns(
+        reconciler("plan", str(path), "--out", str(folder / "plan.json")), env, runs, columns
+    )
+    rows["1st apply"] = measure_columns(
+        reconciler("apply", str(path), "--auto-approve"), env, runs, columns, setup=new_store
     )
     files = [changed, path]
-    figures["1% apply"] = measure(
-        lambda i: reconciler("apply", str(files[i % 2]), "--auto-approve"),
-        env,
-        runs,  # type: ignore[arg-type]
+    applies = runs * len(columns)
+    rows["1% apply"] = measure_columns(
+        lambda i: reconciler("apply", str(files[i % 2]), "--auto-approve"), env, runs, columns
     )
-    if runs % 2:
+    if applies % 2:
         run(reconciler("apply", str(path), "--auto-approve"), env)  # back to the account itself
-    figures["drift"] = measure(reconciler("drift", str(path)), env, runs)
-    figures["export"] = measure(reconciler("export"), env, runs)
-    return figures
+    rows["drift"] = measure_columns(reconciler("drift", str(path)), env, runs, columns)
+    rows["export"] = measure_columns(reconciler("export"), env, runs, columns)
+    return {name: {row: figures[name] for row, figures in rows.items()} for name, _ in columns}
+
+
+def columns_of(compare: str | None) -> list[Column]:
+    """This checkout, and with `compare` the one in that folder: each first on the path, ahead of the
+    working directory that `python -m` would put there (PYTHONSAFEPATH)."""
+    here = Path(__file__).resolve().parents[2]
+    found = [("this", {"PYTHONPATH": str(here), "PYTHONSAFEPATH": "1"})]
+    if compare:
+        found.append(
+            (Path(compare).name, {"PYTHONPATH": str(Path(compare).resolve()), "PYTHONSAFEPATH": "1"})
+        )
+    return found
 
 
 def floor(path: Path, runs: int) -> Figure:
@@ -169,13 +213,41 @@ def floor(path: Path, runs: int) -> Figure:
     return measure([sys.executable, "-c", code], dict(os.environ), runs)
 
 
+def print_table(results: dict[str, dict[str, dict[str, Figure]]], base: Figure) -> None:
+    """One table per backend: each row's figure in each column, against the floor and, with a second
+    column, this checkout's time as a change from it."""
+    for backend, by_column in results.items():
+        names = list(by_column)
+        header = f"{backend:<10}" + "".join(f"{name:>28}" for name in names)
+        if len(names) > 1:
+            header += f"{'change':>9}"
+        print(header + f"{'target':>9}")
+        for row, target in TARGETS.items():
+            figures = [by_column[name][row] for name in names]
+            cells = "".join(
+                f"{f.seconds:>9.2f}s {f.seconds / base.seconds:>5.2f}x {f.peak_mib:>7.0f} MiB"
+                for f in figures
+            )
+            if len(figures) > 1:
+                cells += f"{figures[0].seconds / figures[1].seconds - 1:>+8.1%} "
+            print(f"{row:<10}{cells}{target:>8.1f}x", flush=True)
+        for name in names:
+            peak = by_column[name]["plan"].peak_mib
+            verdict = "met" if peak <= PLAN_MEMORY_TARGET_MIB else "MISSED"
+            print(
+                f"plan peak memory on {backend}, {name}: {peak:.0f} MiB (target {PLAN_MEMORY_TARGET_MIB}): {verdict}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("users", nargs="*", type=int, default=[1_000, 10_000, 100_000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--compare", metavar="DIR", help="also time the reconciler in DIR (a checkout)")
     options = parser.parse_args()
     chosen = options.backends.split(",")
+    columns = columns_of(options.compare)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         for users in options.users:
@@ -187,24 +259,11 @@ def main() -> None:
                 f"{base.peak_mib:.0f} MiB; median of {options.runs}",
                 flush=True,
             )
-            results: dict[str, dict[str, Figure]] = {}
+            results: dict[str, dict[str, dict[str, Figure]]] = {}
             with backends(chosen, folder) as found:
                 for backend, fresh in found.items():
-                    results[backend] = figures_for(fresh, path, changed, folder, options.runs)
-            header = f"{'':<10}" + "".join(f"{b:>28}" for b in results) + f"{'target':>9}"
-            print(header)
-            for row, target in TARGETS.items():
-                cells = "".join(
-                    f"{r[row].seconds:>9.2f}s {r[row].seconds / base.seconds:>5.2f}x {r[row].peak_mib:>7.0f} MiB"
-                    for r in results.values()
-                )
-                print(f"{row:<10}{cells}{target:>8.1f}x", flush=True)
-            for backend, rows in results.items():
-                peak = rows["plan"].peak_mib
-                verdict = "met" if peak <= PLAN_MEMORY_TARGET_MIB else "MISSED"
-                print(
-                    f"plan peak memory on {backend}: {peak:.0f} MiB (target {PLAN_MEMORY_TARGET_MIB}): {verdict}"
-                )
+                    results[backend] = figures_for(fresh, path, changed, folder, options.runs, columns)
+            print_table(results, base)
 
 
 if __name__ == "__main__":
