@@ -12,7 +12,7 @@ from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
 from reconciler.commands.apply import apply_plan
 from reconciler.core.errors import StoreError, StoreTooNew
 from reconciler.core.kinds import Kind
-from reconciler.core.records import Request
+from reconciler.core.records import Request, Transaction
 from reconciler.store import migrations, open_store
 
 
@@ -53,8 +53,8 @@ def test_a_request_already_recorded_is_not_recorded_again(backend: Backend, stor
     ask = Request("key-1", "alice@acme.example", Kind.SERIAL_CREATE, {"serial": "1"}, None, {}, (RESELLER,))
     again = Request("key-1", "bob@acme.example", Kind.SERIAL_CREATE, {"serial": "2"}, None, {}, (RESELLER,))
     store = open_store(store_url)
-    store.apply(plan_yaml(store_url, "version: 1\n"), RESELLER, requests=[ask])
-    store.apply(plan_yaml(store_url, "version: 1\n"), RESELLER, requests=[again])
+    store.apply(Transaction(plan_yaml(store_url, "version: 1\n"), requests=[ask]))
+    store.apply(Transaction(plan_yaml(store_url, "version: 1\n"), requests=[again]))
     rows = backend.query(store_url, "SELECT key, requester, target FROM requests")
     assert rows == [("key-1", "alice@acme.example", '{"serial": "1"}')]
 

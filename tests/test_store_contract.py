@@ -23,7 +23,7 @@ from reconciler.core.errors import AdoptRefused, StalePlan, StoreError, StoreExi
 from reconciler.core.kinds import Kind
 from reconciler.core.model import DesiredState, build_state
 from reconciler.core.plan import Action, Plan
-from reconciler.core.records import Message
+from reconciler.core.records import Message, Transaction
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
 from reconciler.store import Store, open_store
@@ -409,7 +409,7 @@ def test_a_change_or_removal_of_a_record_the_store_lacks_changes_nothing(any_sto
         _action(Kind.USER_UPDATE, ghost, {"first_name": "Z", "last_name": "Z"}),
         _action(Kind.USER_REMOVE, ghost),
     )
-    store.apply(replace(plan_yaml(any_store_url, ACCOUNT), actions=actions), RESELLER)
+    store.apply(Transaction(replace(plan_yaml(any_store_url, ACCOUNT), actions=actions)))
     assert store.snapshot().state == before
 
 
@@ -423,7 +423,9 @@ def test_an_empty_plan_leaves_the_revision_alone(any_store_url: str) -> None:
 def test_progress_hears_of_every_action_written(any_store_url: str) -> None:
     plan = plan_yaml(any_store_url, ACCOUNT)
     heard: list[tuple[int, int]] = []
-    open_store(any_store_url).apply(plan, RESELLER, progress=lambda done, total: heard.append((done, total)))
+    open_store(any_store_url).apply(
+        Transaction(plan, progress=lambda done, total: heard.append((done, total)))
+    )
     assert heard[-1] == (10, 10)
     assert [done for done, _ in heard] == sorted({done for done, _ in heard})
 
@@ -441,7 +443,7 @@ def messages(*names: str) -> list[Message]:
 def queue(url: str, *names: str) -> Store:
     """The store at `url` with a message to each of `names` queued by an apply of no actions."""
     store = open_store(url)
-    store.apply(empty_plan(store), RESELLER, messages(*names))
+    store.apply(Transaction(empty_plan(store), messages(*names)))
     return store
 
 
@@ -456,7 +458,7 @@ NAMES = ("ann", "ben", "cat", "dan", "eve")
 def test_an_apply_queues_its_messages_oldest_first(any_store_url: str) -> None:
     plan = plan_yaml(any_store_url, ACCOUNT)
     store = open_store(any_store_url)
-    store.apply(plan, RESELLER, messages(*NAMES))
+    store.apply(Transaction(plan, messages(*NAMES)))
     entries = store.outbox()
     assert [e.message for e in entries] == messages(*NAMES)
     assert [e.id for e in entries] == sorted({e.id for e in entries})
@@ -470,7 +472,7 @@ def test_an_apply_queues_its_messages_oldest_first(any_store_url: str) -> None:
 def test_a_message_already_in_the_outbox_is_not_added_twice(any_store_url: str) -> None:
     store = queue(any_store_url, *NAMES)
     before = store.outbox()
-    store.apply(empty_plan(store), RESELLER, messages("ann", "fay", "fay", "ben"))
+    store.apply(Transaction(empty_plan(store), messages("ann", "fay", "fay", "ben")))
     after = store.outbox()
     assert after[:5] == before
     assert [e.message.to for e in after[5:]] == ["fay@acme.example"]
@@ -563,10 +565,10 @@ def test_a_refused_apply_queues_nothing(any_store_url: str) -> None:
     store = open_store(any_store_url)
     before = store.outbox()
     with pytest.raises(StalePlan):
-        store.apply(old, RESELLER, messages("ann"))
+        store.apply(Transaction(old, messages("ann")))
     bad = _action(Kind.USER_REMOVE, {"user": "alice@acme.example"})
     with pytest.raises(StoreError):
-        store.apply(replace(plan_yaml(any_store_url, ACCOUNT), actions=(bad,)), RESELLER, messages("ben"))
+        store.apply(Transaction(replace(plan_yaml(any_store_url, ACCOUNT), actions=(bad,)), messages("ben")))
     assert store.outbox() == before
 
 
@@ -605,10 +607,10 @@ def test_adopting_into_a_store_with_an_account_is_refused_unchanged(
     store = open_store(any_store_url)
     # Both planned at revision 0, as two adopts at once would be; the first one in wins.
     first, second = plan_yaml(any_store_url, ACCOUNT), plan_yaml(any_store_url, ACCOUNT)
-    store.apply(first, RESELLER, adopt=True)
+    store.apply(Transaction(first, adopt=True))
     before = any_backend.contents(any_store_url)
     with pytest.raises(AdoptRefused) as raised:
-        store.apply(second, RESELLER, adopt=True)  # the check is the store's own, in its transaction
+        store.apply(Transaction(second, adopt=True))  # the check is the store's own, in its transaction
     assert str(raised.value) == (
         f"not adopted: {store.url} already holds an account (3 users, 1 contract), and --adopt records "
         "one only into a store that has none; nothing was changed. Plan and apply the YAML without "
@@ -622,7 +624,7 @@ def test_a_store_with_only_a_team_holds_an_account(any_store_url: str) -> None:
     apply_yaml(any_store_url, "version: 1\nteams:\n  - name: Design\n")
     store = open_store(any_store_url)
     with pytest.raises(AdoptRefused, match=r"already holds an account \(1 team\)"):
-        store.apply(plan_yaml(any_store_url, ACCOUNT), RESELLER, adopt=True)
+        store.apply(Transaction(plan_yaml(any_store_url, ACCOUNT), adopt=True))
 
 
 def test_only_a_reseller_adopts(any_backend: Backend, any_store_url: str) -> None:
@@ -630,7 +632,8 @@ def test_only_a_reseller_adopts(any_backend: Backend, any_store_url: str) -> Non
     plan = plan_yaml(any_store_url, ACCOUNT, actor="alice@acme.example")
     before = any_backend.contents(any_store_url)
     with pytest.raises(AdoptRefused) as raised:
-        store.apply(plan, "Alice@acme.example", adopt=True)
+        # The actor as typed, not as a plan of ours has it: the store compares it in lower case.
+        store.apply(Transaction(replace(plan, actor="Alice@acme.example"), adopt=True))
     assert str(raised.value) == (
         f"not adopted: alice@acme.example is not a reseller of this store ({RESELLER}), and only a "
         "reseller may record an account as already existing; nothing was changed. Ask a reseller to "
@@ -648,7 +651,7 @@ def test_two_adopts_at_once_one_refuses(any_backend: Backend, any_store_url: str
     def adopt(plan: Plan) -> None:
         start.wait()
         try:
-            open_store(any_store_url).apply(plan, RESELLER, adopt=True)
+            open_store(any_store_url).apply(Transaction(plan, adopt=True))
             outcomes.append("adopted")
         except AdoptRefused as refused:
             outcomes.append(str(refused).split(",")[0])

@@ -15,7 +15,7 @@ from conftest import ACCOUNT, RESELLER, apply_yaml, plan_yaml
 
 from reconciler.core.errors import StoreError, StoreLocked, StoreNotFound
 from reconciler.core.kinds import Kind
-from reconciler.core.records import Request
+from reconciler.core.records import Request, Transaction
 from reconciler.store import memory, open_store
 from reconciler.store.memory import MemoryStore
 
@@ -64,12 +64,12 @@ def test_an_apply_while_another_runs_waits_then_fails_naming_it(url: str) -> Non
         applying.set()
         done.wait(10)
 
-    first = threading.Thread(target=lambda: open_store(url).apply(plan, RESELLER, progress=hold))
+    first = threading.Thread(target=lambda: open_store(url).apply(Transaction(plan, progress=hold)))
     first.start()
     try:
         assert applying.wait(10)
         with pytest.raises(StoreLocked) as raised:
-            open_store(url, lock_timeout=0.05).apply(plan, RESELLER)
+            open_store(url, lock_timeout=0.05).apply(Transaction(plan))
     finally:
         done.set()
         first.join()
@@ -90,12 +90,12 @@ def test_what_an_apply_calls_back_reads_the_store_as_it_was_and_writes_nothing(u
 
     def meanwhile(written: int, total: int) -> None:
         seen.append(open_store(url).snapshot().revision)
-        for write in (lambda: open_store(url).apply(plan, RESELLER), lambda: open_store(url).mark_sent(1)):
+        for write in (lambda: open_store(url).apply(Transaction(plan)), lambda: open_store(url).mark_sent(1)):
             with pytest.raises(StoreLocked) as raised:
                 write()
             refused.append(str(raised.value))
 
-    open_store(url).apply(plan, RESELLER, progress=meanwhile)
+    open_store(url).apply(Transaction(plan, progress=meanwhile))
     assert set(seen) == {0}
     assert refused[0].startswith(f"the store {url} is locked: this thread is applying ({RESELLER} on ")
     assert open_store(url).snapshot().revision == 1
@@ -106,8 +106,8 @@ def test_a_request_already_recorded_is_not_recorded_again(url: str) -> None:
     store.initialize([RESELLER])
     ask = Request("key-1", "alice@acme.example", Kind.SERIAL_CREATE, {"serial": "1"}, None, {}, (RESELLER,))
     again = replace(ask, requester="bob@acme.example")
-    store.apply(plan_yaml(url, "version: 1\n"), RESELLER, requests=[ask])
-    store.apply(plan_yaml(url, "version: 1\n"), RESELLER, requests=[again, replace(ask, key="key-2")])
+    store.apply(Transaction(plan_yaml(url, "version: 1\n"), requests=[ask]))
+    store.apply(Transaction(plan_yaml(url, "version: 1\n"), requests=[again, replace(ask, key="key-2")]))
     assert store._db.requests == {"key-1": ask, "key-2": replace(ask, key="key-2")}  # type: ignore[attr-defined]
 
 
@@ -115,7 +115,7 @@ def test_what_an_apply_wrote_is_the_stores_not_the_plans(url: str) -> None:
     store = open_store(url)
     store.initialize([RESELLER])
     plan = plan_yaml(url, ACCOUNT)
-    store.apply(plan, RESELLER)
+    store.apply(Transaction(plan))
     [added] = [a for a in plan.actions if a.kind is Kind.COORDINATOR_ADD]
     assert added.after is not None
     added.after["shipping"]["name"] = "Changed afterwards"  # type: ignore[index]

@@ -38,7 +38,7 @@ from reconciler.core.errors import (
     plural,
 )
 from reconciler.core.plan import Action, Plan
-from reconciler.core.records import Message, Request, Snapshot
+from reconciler.core.records import Message, Request, Snapshot, Transaction
 from reconciler.engine.guards import mass_removal, rejudge_removals
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
 from reconciler.engine.requests import requests_of, split_blocked
@@ -285,7 +285,7 @@ def _apply(
     """Apply a plan already checked; the store refuses it, unchanged, if it has moved on since."""
     if adopt:  # nobody hears of an adoption; the store checks, in its transaction, that it may adopt
         said: list[str] = []
-        revision = store.apply(plan, plan.actor, progress=progress, notice=said.append, adopt=True)
+        revision = store.apply(Transaction(plan, adopt=True, progress=progress, notice=said.append))
         return ApplyResult(revision, plan, notes=tuple(said))
     if snapshot is None or (snapshot.lineage, snapshot.revision) != (plan.lineage, plan.revision):
         snapshot = store.snapshot()
@@ -299,5 +299,5 @@ def _apply(
     messages = compose_notifications(runnable, snapshot, runnable.revision_after, mail)
     messages += compose_requests(plan, requests, mail)
     notes: list[str] = []
-    revision = store.apply(runnable, plan.actor, messages, requests, progress, notice=notes.append)
+    revision = store.apply(Transaction(runnable, messages, requests, progress=progress, notice=notes.append))
     return ApplyResult(revision, runnable, tuple(messages), tuple(requests), held_back, notes=tuple(notes))

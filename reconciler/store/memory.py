@@ -35,18 +35,8 @@ from typing import Any
 
 from reconciler.core.errors import AdoptRefused, StoreError, StoreExists, StoreLocked, StoreNotFound
 from reconciler.core.kinds import Effect, Record
-from reconciler.core.plan import Action, Plan
-from reconciler.core.records import (
-    ACTIVE,
-    INVITED,
-    Applied,
-    Message,
-    Note,
-    OutboxEntry,
-    Progress,
-    Request,
-    Snapshot,
-)
+from reconciler.core.plan import Action
+from reconciler.core.records import ACTIVE, INVITED, Applied, OutboxEntry, Request, Snapshot, Transaction
 from reconciler.core.shapes import direct_download
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import audit_row, history_from_rows, now_text, snapshot_from_rows
@@ -270,16 +260,8 @@ class MemoryStore:
                 rows[table.table] = [table.row(found[key]) for key in sorted(found)]
         return snapshot_from_rows(rows)
 
-    def apply(
-        self,
-        plan: Plan,
-        actor: str,
-        outbox: Sequence[Message] = (),
-        requests: Sequence[Request] = (),
-        progress: Progress | None = None,
-        notice: Note | None = None,
-        adopt: bool = False,
-    ) -> int:
+    def apply(self, transaction: Transaction) -> int:
+        plan, actor, adopt = transaction.plan, transaction.actor, transaction.adopt
         now = now_text()
         with self._applying(actor) as db:
             if adopt:
@@ -291,17 +273,17 @@ class MemoryStore:
                 for action in run:
                     work.apply(action)
                     done += 1
-                if progress:
-                    progress(done, len(plan.actions))
+                if transaction.progress:
+                    transaction.progress(done, len(plan.actions))
             # Every action is in: the rest cannot fail, so the store changes all at once here.
             db.tables = work.tables
             if plan.actions:
                 db.audit.extend(audit_row(revision, actor, now, action, adopt) for action in plan.actions)
                 db.revision = revision
-            for request in requests:
+            for request in transaction.requests:
                 db.requests.setdefault(request.key, request)
             queued = {mail.entry.message.message_id for mail in db.outbox}
-            for message in outbox:
+            for message in transaction.outbox:
                 if message.message_id not in queued:
                     queued.add(message.message_id)
                     db.outbox.append(_Mail(OutboxEntry(len(db.outbox) + 1, message, revision, now)))

@@ -34,6 +34,7 @@ from common import account_file, median_seconds
 
 from reconciler.commands.apply import apply_plan
 from reconciler.core.model import DesiredState
+from reconciler.core.records import Transaction
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_desired_state
 from reconciler.store import open_store
@@ -129,7 +130,7 @@ def measure(fresh: FreshStore, path: Path, changed: Path, full: DesiredState) ->
     )
     figures["store: snapshot"] = median_seconds(lambda: open_store(made["url"]).snapshot())
     figures["store: apply txn"] = median_seconds(
-        lambda: open_store(made["url"]).apply(made["plan"], RESELLER), setup=new_store_and_plan
+        lambda: open_store(made["url"]).apply(Transaction(made["plan"])), setup=new_store_and_plan
     )
     return figures
 
