@@ -346,11 +346,11 @@ def plan_yaml(store_url: str, text: str, actor: str = RESELLER) -> Plan:
 
 def apply_yaml(store_url: str, text: str, actor: str = RESELLER) -> Plan:
     """Plan `text` as `actor` and apply it; returns the plan it applied."""
-    from reconciler.commands.apply import apply_plan
+    from reconciler.commands.apply import run_apply
     from reconciler.store import open_store
 
     plan = plan_yaml(store_url, text, actor)
-    apply_plan(open_store(store_url), plan, actor)
+    run_apply(open_store(store_url), plan, actor)
     return plan
 
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import ACCOUNT, RESELLER, Backend, WriteYaml, apply_yaml, plan_yaml
 
 from reconciler.cli import cli
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import run_apply
 from reconciler.core.errors import InvalidDesiredState, StoreError
 from reconciler.core.kinds import Effect, Kind, Record, Scope
 from reconciler.core.model import build_state
@@ -285,7 +285,7 @@ def test_the_store_refuses_a_day_the_calendar_lacks(
     bad = replace(action, after={"ends": day})
     before = any_backend.contents(any_store_url)
     with pytest.raises(StoreError):
-        apply_plan(open_store(any_store_url), replace(plan, actions=(bad,)))
+        run_apply(open_store(any_store_url), replace(plan, actions=(bad,)), RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 

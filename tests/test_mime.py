@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mailserver import MailServer
 
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import run_apply
 from reconciler.core.records import Message
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_desired_state
@@ -100,7 +100,7 @@ def non_ascii_messages(url: str) -> list[Message]:
 def example_messages(url: str) -> list[Message]:
     store = open_store(url)
     plan = make_plan(load_desired_state([str(EXAMPLES / "acme")]), store.snapshot(), RESELLER)
-    apply_plan(store, plan, RESELLER)
+    run_apply(store, plan, RESELLER)
     return [entry.message for entry in open_store(url).outbox()]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
 
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import run_apply
 from reconciler.core.errors import StoreError, StoreTooNew
 from reconciler.core.kinds import Kind
 from reconciler.core.records import Request, Transaction
@@ -38,7 +38,7 @@ def test_a_store_newer_than_the_program_is_refused(backend: Backend, store_url: 
         open_store(store_url).snapshot()
     assert str(raised.value) == message
     with pytest.raises(StoreTooNew):
-        apply_plan(open_store(store_url), plan)
+        run_apply(open_store(store_url), plan, RESELLER)
     assert backend.table_dump(store_url) == before
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import pytest
 from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
 
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import ApplyOptions, run_apply
 from reconciler.core.errors import AdoptRefused, StalePlan, StoreError, StoreExists, StoreNotFound
 from reconciler.core.kinds import Kind
 from reconciler.core.model import DesiredState, build_state
@@ -205,7 +205,7 @@ def test_every_kind_of_action_applies_and_reads_back(any_store_url: str) -> None
     applied: set[Kind] = set()
     for revision, text in enumerate(EVERY_KIND, start=1):
         plan = plan_yaml(any_store_url, text)
-        apply_plan(open_store(any_store_url), plan, RESELLER, allow_mass_removal=True)
+        run_apply(open_store(any_store_url), plan, RESELLER, ApplyOptions(allow_mass_removal=True))
         applied |= {action.kind for action in plan.actions}
         snapshot = open_store(any_store_url).snapshot()
         assert (snapshot.revision, snapshot.state) == (revision, desired(text))
@@ -258,7 +258,7 @@ def test_a_plan_for_an_older_revision_is_refused_and_changes_nothing(
     )
     before = any_backend.contents(any_store_url)
     with pytest.raises(StalePlan, match=r"made at revision 0 but the store is at revision 1"):
-        apply_plan(open_store(any_store_url), old)
+        run_apply(open_store(any_store_url), old, RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 
@@ -267,7 +267,7 @@ def test_a_plan_for_another_store_is_refused(any_backend: Backend, any_store_url
     open_store(other).initialize([RESELLER])
     before = any_backend.contents(other)
     with pytest.raises(StalePlan, match="made for another store"):
-        apply_plan(open_store(other), plan_yaml(any_store_url, ACCOUNT))
+        run_apply(open_store(other), plan_yaml(any_store_url, ACCOUNT), RESELLER)
     assert any_backend.contents(other) == before
 
 
@@ -291,7 +291,7 @@ def test_a_failure_part_way_leaves_the_store_as_it_was(any_backend: Backend, any
     )
     before = any_backend.contents(any_store_url)
     with pytest.raises(StoreError, match=FOREIGN_KEY[any_backend.name]):
-        apply_plan(open_store(any_store_url), replace(plan, actions=(*plan.actions, bad)))
+        run_apply(open_store(any_store_url), replace(plan, actions=(*plan.actions, bad)), RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 
@@ -306,7 +306,7 @@ def test_the_database_refuses_more_users_than_seats(any_backend: Backend, any_st
     )
     before = any_backend.contents(any_store_url)
     with pytest.raises(StoreError, match="seats exceeded"):
-        apply_plan(open_store(any_store_url), replace(plan, actions=(grant,)))
+        run_apply(open_store(any_store_url), replace(plan, actions=(grant,)), RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 
@@ -325,7 +325,7 @@ def test_fewer_seats_than_users_are_refused(any_backend: Backend, any_store_url:
     )
     before = any_backend.contents(any_store_url)
     with pytest.raises(StoreError, match="seats exceeded"):
-        apply_plan(open_store(any_store_url), replace(plan, actions=actions))
+        run_apply(open_store(any_store_url), replace(plan, actions=actions), RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 
@@ -395,7 +395,7 @@ def test_what_the_database_enforces_is_refused_and_changes_nothing(
     # One that the store takes first, to be undone.
     fine = _action(Kind.USER_UPDATE, {"user": "carol@acme.example"}, {"first_name": "C", "last_name": "S"})
     with pytest.raises(StoreError):
-        apply_plan(open_store(any_store_url), replace(plan, actions=(fine, action)))
+        run_apply(open_store(any_store_url), replace(plan, actions=(fine, action)), RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 
@@ -415,7 +415,7 @@ def test_a_change_or_removal_of_a_record_the_store_lacks_changes_nothing(any_sto
 
 def test_an_empty_plan_leaves_the_revision_alone(any_store_url: str) -> None:
     apply_yaml(any_store_url, ACCOUNT)
-    assert apply_plan(open_store(any_store_url), plan_yaml(any_store_url, ACCOUNT)).revision == 1
+    assert run_apply(open_store(any_store_url), plan_yaml(any_store_url, ACCOUNT), RESELLER).revision == 1
     assert open_store(any_store_url).snapshot().revision == 1
     assert len(open_store(any_store_url).history(10)) == 1
 
@@ -579,7 +579,7 @@ def test_adopting_records_the_account_as_there_already(any_store_url: str) -> No
     store = open_store(any_store_url)
     plan = plan_yaml(any_store_url, ACCOUNT)
     assert any(action.notifications for action in plan.actions)  # applied, it would tell people
-    result = apply_plan(store, plan, RESELLER, adopt=True)
+    result = run_apply(store, plan, RESELLER, ApplyOptions(adopt=True))
     assert (result.revision, result.messages, result.requests) == (1, (), ())
     snapshot = store.snapshot()
     assert snapshot.user_status == {
