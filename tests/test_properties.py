@@ -37,6 +37,7 @@ import yaml
 from conftest import RESELLER
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from memory_store import MemoryStore
 
 from reconciler.commands.apply import ApplyOptions, run_apply
 from reconciler.core.errors import StoreError
@@ -60,7 +61,6 @@ from reconciler.loading.events import parse
 from reconciler.loading.files import Source
 from reconciler.report.yaml import export_yaml
 from reconciler.store import Store, open_store
-from reconciler.store.memory import MemoryStore
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

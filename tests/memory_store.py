@@ -1,10 +1,13 @@
-"""A store in this process's memory, for tests and experiments: the Store protocol with no database.
+"""The memory store: a test double with the whole Store protocol and no database behind it.
 
-Not for the command line: a memory store lives as long as its process, so
-`reconciler init --store memory://x` and a later `reconciler plan --store
-memory://x` never see the same store. Within one process, every
-`open_store("memory://NAME")` sees the store of that NAME, as two opens of one
-SQLite file do; a `MemoryStore()` made directly is a store of its own.
+It lives with the tests, not in the package: a memory store lasts as long as
+its process, and every run of the command line is a process of its own, so
+`reconciler.store.open_store` refuses a `memory://` URL. The fixtures, and
+every test that may be given a memory store, open a store by URL with
+`open_any_store` here: `memory://NAME` is the store of that NAME in this
+process (every open of one NAME sees one store, as two opens of one SQLite
+file do, until `forget` drops it), and any other URL is what `open_store`
+opens. A `MemoryStore()` made directly is a store of its own.
 
 It keeps what the SQL stores keep, the way a plan names it: a table per kind
 of record (`kinds.Record`), each row keyed by the record's target keys
@@ -38,6 +41,7 @@ from reconciler.core.kinds import Effect, Record
 from reconciler.core.plan import Action
 from reconciler.core.records import ACTIVE, INVITED, Applied, OutboxEntry, Request, Snapshot, Transaction
 from reconciler.core.shapes import direct_download
+from reconciler.store import Store, open_store
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import audit_row, history_from_rows, now_text, snapshot_from_rows
 
@@ -213,6 +217,14 @@ class _Database:
 
 _NAMED: dict[str, _Database] = {}
 _NAMED_LOCK = threading.Lock()
+
+
+def open_any_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
+    """The store at `url`, of any kind: the memory store a `memory://NAME` URL names, or whatever
+    `reconciler.store.open_store` opens; for fixtures and tests whose URL may name a memory store."""
+    if url.startswith(SCHEME):
+        return open_memory_store(url, lock_timeout)
+    return open_store(url, lock_timeout)
 
 
 def open_memory_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> MemoryStore:
