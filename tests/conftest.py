@@ -2,7 +2,9 @@
 
 Store and CLI tests take `store_url` (or `backend`), which runs them once on
 SQLite and once on PostgreSQL; tests of the Store protocol alone take
-`any_store_url` (or `any_backend`), which runs them on the memory store too. The PostgreSQL half creates a database
+`any_store_url` (or `any_backend`), which runs them on the memory store too
+(tests/memory_store.py; its `open_any_store` opens a store of any URL, memory://
+too, and is how the fixtures and tests open one). The PostgreSQL half creates a database
 `reconciler_test_<uuid>` on the server named by RECONCILER_TEST_POSTGRES
 (by default postgresql://127.0.0.1:5432/postgres, as the OS user), gives
 each store a schema of its own in it (through the URL's
@@ -25,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 from mailserver import MailServer
+from memory_store import forget, open_any_store
 from required import require
 from scim_server import scim, scim_proxy, scim_server  # noqa: F401  (the SCIM fixtures, for every test)
 
@@ -177,9 +180,7 @@ class Backend:
     def contents(self, url: str) -> tuple[object, ...]:
         """What the store holds, to compare it before and after: all it shows through the Store
         protocol (snapshot, history, outbox) and, for a SQL store, every row of every table too."""
-        from reconciler.store import open_store
-
-        store = open_store(url)
+        store = open_any_store(url)
         shown = (store.snapshot(), store.history(1_000_000), store.outbox())
         return (*shown, self.table_dump(url)) if self.is_sql else shown
 
@@ -217,8 +218,6 @@ class Backend:
         ]
 
     def drop_all(self) -> None:
-        from reconciler.store.memory import forget
-
         for url in self.memory:
             forget(url)
         if self.schemas and self.database:
@@ -315,20 +314,16 @@ def postgres(tmp_path: Path) -> Iterator[Backend]:
 @pytest.fixture
 def store_url(backend: Backend) -> str:
     """A new store on each backend in turn, with RESELLER as its reseller."""
-    from reconciler.store import open_store
-
     url = backend.new_url()
-    open_store(url).initialize([RESELLER])
+    open_any_store(url).initialize([RESELLER])
     return url
 
 
 @pytest.fixture
 def any_store_url(any_backend: Backend) -> str:
     """A new store on each backend, the memory store too, with RESELLER as its reseller."""
-    from reconciler.store import open_store
-
     url = any_backend.new_url()
-    open_store(url).initialize([RESELLER])
+    open_any_store(url).initialize([RESELLER])
     return url
 
 
@@ -338,19 +333,17 @@ def plan_yaml(store_url: str, text: str, actor: str = RESELLER) -> Plan:
     from reconciler.engine.planner import make_plan
     from reconciler.loading.events import parse
     from reconciler.loading.files import Source
-    from reconciler.store import open_store
 
     document = parse(Source("desired.yaml", textwrap.dedent(text).encode())).document
-    return make_plan(build_state([document]), open_store(store_url).snapshot(), actor)
+    return make_plan(build_state([document]), open_any_store(store_url).snapshot(), actor)
 
 
 def apply_yaml(store_url: str, text: str, actor: str = RESELLER) -> Plan:
     """Plan `text` as `actor` and apply it; returns the plan it applied."""
-    from reconciler.commands.apply import apply_plan
-    from reconciler.store import open_store
+    from reconciler.commands.apply import run_apply
 
     plan = plan_yaml(store_url, text, actor)
-    apply_plan(open_store(store_url), plan, actor)
+    run_apply(open_any_store(store_url), plan, actor)
     return plan
 
 

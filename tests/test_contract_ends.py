@@ -12,9 +12,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import ACCOUNT, RESELLER, Backend, WriteYaml, apply_yaml, plan_yaml
+from memory_store import open_any_store
 
 from reconciler.cli import cli
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import run_apply
 from reconciler.core.errors import InvalidDesiredState, StoreError
 from reconciler.core.kinds import Effect, Kind, Record, Scope
 from reconciler.core.model import build_state
@@ -28,7 +29,7 @@ from reconciler.loading.files import Source
 from reconciler.notify.compose import compose_notifications
 from reconciler.report import markdown, text
 from reconciler.report.json import history_json
-from reconciler.store import migrations, open_store
+from reconciler.store import migrations
 
 CONTRACT = "110001234567"
 ALICE = "alice@acme.example"  # the base account's Contract Manager
@@ -51,7 +52,7 @@ def memory_url(tmp_path: Path) -> str:
     """A memory store holding the base account without an end date: for the engine's tests."""
     backend = Backend("memory", tmp_path)
     url = backend.new_url()
-    open_store(url).initialize([RESELLER])
+    open_any_store(url).initialize([RESELLER])
     apply_yaml(url, ACCOUNT)
     return url
 
@@ -167,7 +168,7 @@ def test_the_schema_pattern_knows_every_day_of_four_centuries() -> None:
 def test_a_new_contract_names_its_end_date_and_one_without_names_none(tmp_path: Path) -> None:
     backend = Backend("memory", tmp_path)
     empty = backend.new_url()
-    open_store(empty).initialize([RESELLER])
+    open_any_store(empty).initialize([RESELLER])
     [create] = [
         a for a in plan_yaml(empty, with_ends('"2027-03-31"')).actions if a.kind is Kind.CONTRACT_CREATE
     ]
@@ -225,7 +226,7 @@ def test_the_contract_manager_is_blocked_and_the_reseller_may(memory_url: str) -
 
 def test_the_blocked_change_is_requested_of_the_reseller(memory_url: str) -> None:
     plan = plan_yaml(memory_url, with_ends("2027-03-31"), ALICE)
-    [request] = requests_of(plan, open_store(memory_url).snapshot(), "2026-12-01")
+    [request] = requests_of(plan, open_any_store(memory_url).snapshot(), "2026-12-01")
     assert (request.kind, request.target, request.requested_of) == (
         Kind.CONTRACT_ENDS_CHANGE,
         {"contract": CONTRACT},
@@ -238,14 +239,14 @@ def test_apply_request_asks_the_reseller_by_mail_and_changes_nothing(
     runner: CliRunner, write_yaml: WriteYaml, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    open_store(url).initialize([RESELLER])
+    open_any_store(url).initialize([RESELLER])
     apply_yaml(url, ACCOUNT)
     path = write_yaml(with_ends("2027-03-31"))
     args = ["apply", str(path), "--store", url, "--actor", ALICE, "--auto-approve", "--request"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert open_store(url).snapshot().state.contracts[0].ends is None
-    [request] = [e.message for e in open_store(url).outbox() if e.message.kind == REQUEST]
+    assert open_any_store(url).snapshot().state.contracts[0].ends is None
+    [request] = [e.message for e in open_any_store(url).outbox() if e.message.kind == REQUEST]
     assert request.to == RESELLER
     assert request.subject == f"Request from {ALICE}: changing the end date of contract {CONTRACT}"
     assert (
@@ -259,16 +260,16 @@ def test_apply_request_asks_the_reseller_by_mail_and_changes_nothing(
 
 def test_apply_keeps_the_end_date_and_the_snapshot_gives_it_back(backend: Backend, store_url: str) -> None:
     apply_yaml(store_url, with_ends("2027-03-31"))
-    [contract] = open_store(store_url).snapshot().state.contracts
+    [contract] = open_any_store(store_url).snapshot().state.contracts
     assert contract.ends == "2027-03-31" and type(contract.ends) is str
     [(kept,)] = backend.query(store_url, "SELECT ends FROM contracts")
     # SQLite keeps the ISO text; PostgreSQL a DATE, read back as the same text.
     assert kept == ("2027-03-31" if backend.name == "sqlite" else datetime.date(2027, 3, 31))
     assert plan_yaml(store_url, with_ends('"2027-03-31"')).actions == ()
     apply_yaml(store_url, with_ends("2028-02-29"))
-    assert open_store(store_url).snapshot().state.contracts[0].ends == "2028-02-29"
+    assert open_any_store(store_url).snapshot().state.contracts[0].ends == "2028-02-29"
     apply_yaml(store_url, ACCOUNT)
-    assert open_store(store_url).snapshot().state.contracts[0].ends is None
+    assert open_any_store(store_url).snapshot().state.contracts[0].ends is None
     assert backend.query(store_url, "SELECT ends FROM contracts") == [(None,)]
     assert plan_yaml(store_url, ACCOUNT).actions == ()
 
@@ -285,7 +286,7 @@ def test_the_store_refuses_a_day_the_calendar_lacks(
     bad = replace(action, after={"ends": day})
     before = any_backend.contents(any_store_url)
     with pytest.raises(StoreError):
-        apply_plan(open_store(any_store_url), replace(plan, actions=(bad,)))
+        run_apply(open_any_store(any_store_url), replace(plan, actions=(bad,)), RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 
@@ -299,7 +300,7 @@ def test_a_store_at_migration_6_is_brought_to_7_and_keeps_end_dates(backend: Bac
     assert int(version) == migrations.latest(backend.name) >= 7
     assert backend.query(store_url, "SELECT ends FROM contracts") == [(None,)]
     apply_yaml(store_url, with_ends("2027-03-31"))
-    assert open_store(store_url).snapshot().state.contracts[0].ends == "2027-03-31"
+    assert open_any_store(store_url).snapshot().state.contracts[0].ends == "2027-03-31"
 
 
 # --- export ----------------------------------------------------------------------------------------
@@ -321,7 +322,7 @@ def test_export_writes_the_end_date_quoted_and_plans_back_to_no_change(
 def test_export_of_a_contract_without_an_end_date_writes_none(memory_url: str) -> None:
     from reconciler.report.yaml import export_yaml
 
-    exported = export_yaml(open_store(memory_url).snapshot().state)
+    exported = export_yaml(open_any_store(memory_url).snapshot().state)
     assert "ends" not in exported
     assert plan_yaml(memory_url, exported).actions == ()
 
@@ -332,7 +333,7 @@ def test_export_of_a_contract_without_an_end_date_writes_none(memory_url: str) -
 def test_drift_reports_an_end_date_changed_outside_git(memory_url: str) -> None:
     apply_yaml(memory_url, with_ends("2026-12-31"))  # someone shortened it in the portal
     git = build_state([parse(Source("a.yaml", with_ends("2027-03-31").encode())).document])
-    drift = find_drift(git, open_store(memory_url).snapshot(), NOW)
+    drift = find_drift(git, open_any_store(memory_url).snapshot(), NOW)
     [difference] = drift.differ
     assert (difference.record, difference.target) == (Record.CONTRACT, {"contract": CONTRACT})
     assert (difference.store, difference.git) == ({"ends": "2026-12-31"}, {"ends": "2027-03-31"})
@@ -344,7 +345,7 @@ def test_drift_reports_an_end_date_changed_outside_git(memory_url: str) -> None:
 
 def test_drift_reports_an_end_date_git_has_and_the_store_lacks(memory_url: str) -> None:
     git = build_state([parse(Source("a.yaml", with_ends("2027-03-31").encode())).document])
-    drift = find_drift(git, open_store(memory_url).snapshot(), NOW)
+    drift = find_drift(git, open_any_store(memory_url).snapshot(), NOW)
     assert [(d.store, d.git) for d in drift.differ] == [({"ends": None}, {"ends": "2027-03-31"})]
     assert f"  ~ contract {CONTRACT}: ends 2027-03-31 → (none)" in list(text.render_drift(drift))
 
@@ -353,7 +354,7 @@ def test_the_drift_command_exits_2_on_a_changed_end_date(
     runner: CliRunner, write_yaml: WriteYaml, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    open_store(url).initialize([RESELLER])
+    open_any_store(url).initialize([RESELLER])
     apply_yaml(url, with_ends("2026-12-31"))
     result = runner.invoke(cli, ["drift", str(write_yaml(with_ends("2027-03-31"))), "--store", url])
     assert result.exit_code == 2
@@ -397,7 +398,7 @@ def test_removing_an_end_date_reads_as_a_change_to_none(memory_url: str) -> None
 
 def test_a_new_contracts_end_date_is_shown_beside_its_manager(tmp_path: Path) -> None:
     url = Backend("memory", tmp_path).new_url()
-    open_store(url).initialize([RESELLER])
+    open_any_store(url).initialize([RESELLER])
     [create] = [a for a in plan_yaml(url, with_ends("2027-03-31")).actions if a.kind is Kind.CONTRACT_CREATE]
     assert list(text.render_action(create)) == [
         f"  + contract.create {CONTRACT}: manager {ALICE}, ends 2027-03-31"
@@ -406,7 +407,7 @@ def test_a_new_contracts_end_date_is_shown_beside_its_manager(tmp_path: Path) ->
 
 def test_history_shows_the_applied_change_and_nobody_is_emailed(memory_url: str) -> None:
     plan = apply_yaml(memory_url, with_ends("2027-03-31"))
-    store = open_store(memory_url)
+    store = open_any_store(memory_url)
     assert compose_notifications(plan, store.snapshot(), 2) == []
     [latest, _] = store.history(2)
     lines = list(text.render_history([latest]))

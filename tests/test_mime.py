@@ -20,16 +20,15 @@ from conftest import ACCOUNT, EXAMPLES, RESELLER, apply_yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from mailserver import MailServer
+from memory_store import forget, open_any_store
 
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import run_apply
 from reconciler.core.records import Message
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_desired_state
 from reconciler.notify.delivery import Courier, RetryPolicy, deliver
 from reconciler.notify.mime import to_email
 from reconciler.notify.smtp import parse_smtp_url
-from reconciler.store import open_store
-from reconciler.store.memory import forget
 
 ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
@@ -86,7 +85,7 @@ def _account(grants: bool) -> str:
 @pytest.fixture
 def memory_url() -> Iterator[str]:
     url = f"memory://mime-{uuid.uuid4().hex}"
-    open_store(url).initialize([RESELLER])
+    open_any_store(url).initialize([RESELLER])
     yield url
     forget(url)
 
@@ -94,14 +93,14 @@ def memory_url() -> Iterator[str]:
 def non_ascii_messages(url: str) -> list[Message]:
     apply_yaml(url, _account(grants=False))
     apply_yaml(url, _account(grants=True))
-    return [entry.message for entry in open_store(url).outbox()]
+    return [entry.message for entry in open_any_store(url).outbox()]
 
 
 def example_messages(url: str) -> list[Message]:
-    store = open_store(url)
+    store = open_any_store(url)
     plan = make_plan(load_desired_state([str(EXAMPLES / "acme")]), store.snapshot(), RESELLER)
-    apply_plan(store, plan, RESELLER)
-    return [entry.message for entry in open_store(url).outbox()]
+    run_apply(store, plan, RESELLER)
+    return [entry.message for entry in open_any_store(url).outbox()]
 
 
 def check_mime(message: Message) -> None:
@@ -199,6 +198,6 @@ def test_a_server_receives_the_non_ascii_messages_as_they_were_stored(
     memory_url: str, smtp_server: MailServer
 ) -> None:
     messages = non_ascii_messages(memory_url)
-    deliver(open_store(memory_url), Courier(parse_smtp_url(smtp_server.url), RetryPolicy(attempts=1)))
+    deliver(open_any_store(memory_url), Courier(parse_smtp_url(smtp_server.url), RetryPolicy(attempts=1)))
     received = [(r.rcpt_tos, r.subject, r.text, r.html) for r in smtp_server.received]
     assert received == [((m.to,), m.subject, m.text, m.html) for m in messages]

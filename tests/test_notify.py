@@ -16,7 +16,7 @@ from mailserver import MailServer
 from terminal import run_on_terminal
 
 from reconciler.cli import cli
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import run_apply
 from reconciler.core.errors import InputError, StalePlan, StoreError
 from reconciler.core.kinds import Kind
 from reconciler.core.plan import Action
@@ -86,8 +86,10 @@ def test_a_failed_apply_queues_nothing(store_url: str) -> None:
         {"download": False, "via": ["direct"]},
     )
     with pytest.raises(StoreError):
-        apply_plan(
-            open_store(store_url), plan.__class__(**{**plan.__dict__, "actions": (*plan.actions, broken)})
+        run_apply(
+            open_store(store_url),
+            plan.__class__(**{**plan.__dict__, "actions": (*plan.actions, broken)}),
+            RESELLER,
         )
     assert open_store(store_url).outbox() == []
     assert open_store(store_url).snapshot().revision == 0
@@ -98,7 +100,7 @@ def test_a_stale_apply_queues_nothing(store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
     before = open_store(store_url).outbox()
     with pytest.raises(StalePlan):
-        apply_plan(open_store(store_url), old)
+        run_apply(open_store(store_url), old, RESELLER)
     assert open_store(store_url).outbox() == before
 
 

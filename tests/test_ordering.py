@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import ACCOUNT, apply_yaml, plan_yaml
+from conftest import ACCOUNT, RESELLER, apply_yaml, plan_yaml
 
 from reconciler.core.kinds import TARGET_KEYS, Kind
 from reconciler.core.plan import Action, Plan
@@ -239,14 +239,14 @@ def test_the_manager_is_removed_after_the_contract(store_url: str) -> None:
 def test_the_edges_alone_make_an_order_the_store_accepts(store_url: str, text: str) -> None:
     from dataclasses import replace
 
-    from reconciler.commands.apply import apply_plan
+    from reconciler.commands.apply import ApplyOptions, run_apply
     from reconciler.store import open_store
 
     if text != ACCOUNT:
         apply_yaml(store_url, ACCOUNT)
     plan = plan_yaml(store_url, text)
     worst = replace(plan, actions=tuple(plan_order(list(plan.actions), reversed_tie_break)))
-    apply_plan(open_store(store_url), worst, allow_mass_removal=True)
+    run_apply(open_store(store_url), worst, RESELLER, ApplyOptions(allow_mass_removal=True))
     assert plan_yaml(store_url, text).actions == ()
 
 

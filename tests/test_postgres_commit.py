@@ -21,7 +21,7 @@ from conftest import ACCOUNT, RESELLER, Backend, WriteYaml, plan_yaml
 from tcpproxy import TcpProxy
 
 from reconciler.cli import cli
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import run_apply
 from reconciler.core.errors import OutcomeUnknown, StoreError
 from reconciler.store import open_store, redact_url
 from reconciler.store import postgres as postgres_store
@@ -116,12 +116,12 @@ def test_a_commit_cut_before_the_server_saw_it_is_reported_not_applied(
     before = rows(pg, direct)
     proxy.cut(COMMIT, deliver=False, armed_by=APPLY_CONNECTION)
     with pytest.raises(StoreError) as raised:
-        apply_plan(open_store(url), plan, RESELLER)
+        run_apply(open_store(url), plan, RESELLER)
     assert proxy.cut_done.is_set()
     assert str(raised.value) == not_applied(url)
     assert rows(pg, direct) == before
     # As it says: the same plan runs again, and this time it commits.
-    assert apply_plan(open_store(url), plan, RESELLER).revision == 1
+    assert run_apply(open_store(url), plan, RESELLER).revision == 1
     assert open_store(direct).snapshot().revision == 1
 
 
@@ -129,7 +129,7 @@ def test_a_commit_whose_answer_was_lost_is_reported_applied(direct: str, proxy: 
     url = through(proxy, direct)
     plan = plan_yaml(direct, ACCOUNT)
     proxy.cut(COMMIT, deliver=True, armed_by=APPLY_CONNECTION)
-    result = apply_plan(open_store(url), plan, RESELLER)
+    result = run_apply(open_store(url), plan, RESELLER)
     assert proxy.cut_done.wait(5)
     assert (result.revision, result.notes) == (1, (applied(url, 1),))
     store = open_store(direct)
@@ -151,11 +151,11 @@ def test_a_session_the_server_keeps_open_is_ended_and_its_apply_reported_not_app
     before = rows(pg, direct)
     proxy.cut(COMMIT, deliver=False, armed_by=APPLY_CONNECTION, keep_server=True)
     with pytest.raises(StoreError) as raised:
-        apply_plan(open_store(url), plan, RESELLER)
+        run_apply(open_store(url), plan, RESELLER)
     assert str(raised.value) == not_applied(url)
     assert rows(pg, direct) == before
     # The lost session was ended, so its lock is free at once.
-    assert apply_plan(open_store(direct, lock_timeout=0), plan, RESELLER).revision == 1
+    assert run_apply(open_store(direct, lock_timeout=0), plan, RESELLER).revision == 1
 
 
 def test_a_session_that_will_not_end_leaves_the_outcome_unknown(
@@ -168,7 +168,7 @@ def test_a_session_that_will_not_end_leaves_the_outcome_unknown(
     plan = plan_yaml(direct, ACCOUNT)
     proxy.cut(COMMIT, deliver=False, armed_by=APPLY_CONNECTION, keep_server=True)
     with pytest.raises(OutcomeUnknown) as raised:
-        apply_plan(open_store(url), plan, RESELLER)
+        run_apply(open_store(url), plan, RESELLER)
     # Still there, holding the transaction, until the proxy closes its end at the test's end.
     [(pid,)] = pg.query(
         direct,
@@ -190,7 +190,7 @@ def test_a_store_that_cannot_be_reached_again_leaves_the_outcome_unknown_and_say
     plan = plan_yaml(direct, ACCOUNT)
     proxy.cut(COMMIT, deliver=deliver, armed_by=APPLY_CONNECTION, then_refuse=True)
     with pytest.raises(OutcomeUnknown) as raised:
-        apply_plan(open_store(url), plan, RESELLER)
+        run_apply(open_store(url), plan, RESELLER)
     assert str(raised.value) == unknown(url, len(plan.actions))
     # What the message says to look at tells the two apart.
     history = open_store(direct).history(1)
@@ -210,7 +210,7 @@ def test_a_connection_lost_before_commit_is_a_plain_failure_and_asks_nothing_aga
     snapshot = open_store(direct).snapshot()  # so that the apply's is the one connection through the proxy
     connections = proxy.connections
     with pytest.raises(StoreError) as raised:
-        apply_plan(open_store(url), plan, RESELLER, snapshot=snapshot)
+        run_apply(open_store(url), plan, RESELLER, snapshot=snapshot)
     assert str(raised.value) == f"{redact_url(url)}: {LOST}"
     assert proxy.connections == connections + 1  # no second one to ask how it went
     assert rows(pg, direct) == before

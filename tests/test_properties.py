@@ -37,8 +37,9 @@ import yaml
 from conftest import RESELLER
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from memory_store import MemoryStore
 
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import ApplyOptions, run_apply
 from reconciler.core.errors import StoreError
 from reconciler.core.kinds import Kind
 from reconciler.core.model import (
@@ -60,7 +61,6 @@ from reconciler.loading.events import parse
 from reconciler.loading.files import Source
 from reconciler.report.yaml import export_yaml
 from reconciler.store import Store, open_store
-from reconciler.store.memory import MemoryStore
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -266,6 +266,10 @@ def state_pairs(draw: st.DrawFn) -> tuple[DesiredState, DesiredState]:
     return first, draw(st.one_of(desired_states(universe), nudged(first)))
 
 
+#: Random edits may remove most of an account: the mass-removal guard is not what is tested.
+ANY_REMOVAL = ApplyOptions(allow_mass_removal=True)
+
+
 @contextmanager
 def new_store() -> Iterator[Store]:
     """An empty SQLite store in a folder of its own, with RESELLER as its reseller."""
@@ -282,7 +286,7 @@ def plan_of(store: Store, desired: DesiredState) -> Plan:
 def apply_state(store: Store, desired: DesiredState) -> Plan:
     """Plan `desired` against `store` and apply it; returns the plan applied."""
     plan = plan_of(store, desired)
-    apply_plan(store, plan, RESELLER, allow_mass_removal=True)  # random edits may remove most
+    run_apply(store, plan, RESELLER, ANY_REMOVAL)
     return plan
 
 
@@ -395,9 +399,7 @@ def test_any_order_the_edges_allow_applies(
         plan = plan_of(store, second)
         priority = {id(a): tie_break.random() for a in plan.actions}
         reordered = plan_order(plan.actions, sort_key=lambda a: priority[id(a)])
-        apply_plan(
-            store, dataclasses.replace(plan, actions=tuple(reordered)), RESELLER, allow_mass_removal=True
-        )
+        run_apply(store, dataclasses.replace(plan, actions=tuple(reordered)), RESELLER, ANY_REMOVAL)
         assert store.snapshot().state == second
 
 
@@ -453,7 +455,7 @@ def test_an_apply_that_fails_midway_leaves_the_store_and_its_outbox_as_they_were
         at = int(where * len(plan.actions))
         poisoned = (*plan.actions[:at], POISON, *plan.actions[at:])
         with pytest.raises(StoreError):
-            apply_plan(store, dataclasses.replace(plan, actions=poisoned), RESELLER, allow_mass_removal=True)
+            run_apply(store, dataclasses.replace(plan, actions=poisoned), RESELLER, ANY_REMOVAL)
         assert dump(store) == before
 
 
@@ -485,9 +487,7 @@ def test_the_memory_store_takes_and_refuses_what_sqlite_does(
                 elif order == "reversed":
                     actions.reverse()
                 try:
-                    apply_plan(
-                        store, dataclasses.replace(plan, actions=tuple(actions)), allow_mass_removal=True
-                    )
+                    run_apply(store, dataclasses.replace(plan, actions=tuple(actions)), RESELLER, ANY_REMOVAL)
                 except StoreError:
                     refused = True
                 else:

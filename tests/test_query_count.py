@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from conftest import RESELLER, ROOT, Backend
 
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import ApplyOptions, run_apply
 from reconciler.core.model import DesiredState
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_sources
@@ -74,7 +74,7 @@ def statements_of_a_plan(backend: Backend, monkeypatch: pytest.MonkeyPatch, user
     desired = account(users)
     with counted(backend, monkeypatch) as empty:
         plan = make_plan(desired, open_store(url).snapshot(), RESELLER)
-    apply_plan(open_store(url), plan, allow_mass_removal=True)
+    run_apply(open_store(url), plan, RESELLER, ApplyOptions(allow_mass_removal=True))
     with counted(backend, monkeypatch) as full:
         assert make_plan(desired, open_store(url).snapshot(), RESELLER).actions == ()
     return len(empty), len(full)

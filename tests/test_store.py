@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
 
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import run_apply
 from reconciler.core.errors import StoreError, StoreTooNew
 from reconciler.core.kinds import Kind
-from reconciler.core.records import Request
+from reconciler.core.records import Request, Transaction
 from reconciler.store import migrations, open_store
 
 
@@ -38,7 +38,7 @@ def test_a_store_newer_than_the_program_is_refused(backend: Backend, store_url: 
         open_store(store_url).snapshot()
     assert str(raised.value) == message
     with pytest.raises(StoreTooNew):
-        apply_plan(open_store(store_url), plan)
+        run_apply(open_store(store_url), plan, RESELLER)
     assert backend.table_dump(store_url) == before
 
 
@@ -53,8 +53,8 @@ def test_a_request_already_recorded_is_not_recorded_again(backend: Backend, stor
     ask = Request("key-1", "alice@acme.example", Kind.SERIAL_CREATE, {"serial": "1"}, None, {}, (RESELLER,))
     again = Request("key-1", "bob@acme.example", Kind.SERIAL_CREATE, {"serial": "2"}, None, {}, (RESELLER,))
     store = open_store(store_url)
-    store.apply(plan_yaml(store_url, "version: 1\n"), RESELLER, requests=[ask])
-    store.apply(plan_yaml(store_url, "version: 1\n"), RESELLER, requests=[again])
+    store.apply(Transaction(plan_yaml(store_url, "version: 1\n"), requests=[ask]))
+    store.apply(Transaction(plan_yaml(store_url, "version: 1\n"), requests=[again]))
     rows = backend.query(store_url, "SELECT key, requester, target FROM requests")
     assert rows == [("key-1", "alice@acme.example", '{"serial": "1"}')]
 

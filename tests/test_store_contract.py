@@ -17,16 +17,17 @@ from datetime import UTC, datetime
 
 import pytest
 from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
+from memory_store import open_any_store
 
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import ApplyOptions, run_apply
 from reconciler.core.errors import AdoptRefused, StalePlan, StoreError, StoreExists, StoreNotFound
 from reconciler.core.kinds import Kind
 from reconciler.core.model import DesiredState, build_state
 from reconciler.core.plan import Action, Plan
-from reconciler.core.records import Message
+from reconciler.core.records import Message, Transaction
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
-from reconciler.store import Store, open_store
+from reconciler.store import Store
 
 CONTRACT = "110001234567"
 
@@ -39,7 +40,7 @@ def desired(text: str) -> DesiredState:
 
 
 def test_init_names_the_resellers_and_starts_at_revision_0(any_backend: Backend) -> None:
-    snapshot = open_store(any_backend.new_url()).initialize(["Orders@CADpartners.example", "b@r.example"])
+    snapshot = open_any_store(any_backend.new_url()).initialize(["Orders@CADpartners.example", "b@r.example"])
     assert snapshot.revision == 0
     assert snapshot.resellers == {"orders@cadpartners.example", "b@r.example"}
     assert len(snapshot.lineage) == 36
@@ -48,7 +49,7 @@ def test_init_names_the_resellers_and_starts_at_revision_0(any_backend: Backend)
 def test_init_refuses_an_existing_store(any_backend: Backend, any_store_url: str) -> None:
     before = any_backend.contents(any_store_url)
     with pytest.raises(StoreExists) as raised:
-        open_store(any_store_url).initialize(["x@y.example"])
+        open_any_store(any_store_url).initialize(["x@y.example"])
     assert str(raised.value) == (
         f"a store already exists at {any_backend.where(any_store_url)}; it was left as it is"
     )
@@ -58,7 +59,7 @@ def test_init_refuses_an_existing_store(any_backend: Backend, any_store_url: str
 def test_a_missing_store_is_named_with_the_fix(any_backend: Backend) -> None:
     url = any_backend.new_url()
     with pytest.raises(StoreNotFound) as raised:
-        open_store(url).snapshot()
+        open_any_store(url).snapshot()
     assert str(raised.value) == (
         f"no store at {any_backend.where(url)}; create one with `reconciler init --reseller EMAIL`"
     )
@@ -67,12 +68,12 @@ def test_a_missing_store_is_named_with_the_fix(any_backend: Backend) -> None:
     elif any_backend.name == "postgresql":
         assert any_backend.table_dump(url) == []
     with pytest.raises(StoreNotFound):
-        open_store(url).outbox()  # still none: reading made none
+        open_any_store(url).outbox()  # still none: reading made none
 
 
 def test_the_snapshot_reads_back_what_was_applied(any_store_url: str) -> None:
     plan = apply_yaml(any_store_url, ACCOUNT)
-    snapshot = open_store(any_store_url).snapshot()
+    snapshot = open_any_store(any_store_url).snapshot()
     assert snapshot.revision == 1
     assert plan_yaml(any_store_url, ACCOUNT).actions == ()
     assert [u.email for u in snapshot.state.users] == [
@@ -89,14 +90,14 @@ def test_the_snapshot_reads_back_what_was_applied(any_store_url: str) -> None:
 
 def test_two_opens_of_one_url_see_one_store(any_store_url: str) -> None:
     apply_yaml(any_store_url, ACCOUNT)
-    assert open_store(any_store_url).snapshot() == open_store(any_store_url).snapshot()
-    assert open_store(any_store_url).snapshot().revision == 1
+    assert open_any_store(any_store_url).snapshot() == open_any_store(any_store_url).snapshot()
+    assert open_any_store(any_store_url).snapshot().revision == 1
 
 
 def test_the_snapshot_knows_when_each_user_was_added(any_store_url: str) -> None:
     before = datetime.now(UTC).replace(microsecond=0)
     apply_yaml(any_store_url, ACCOUNT)
-    added = open_store(any_store_url).snapshot().user_added
+    added = open_any_store(any_store_url).snapshot().user_added
     assert set(added) == {"alice@acme.example", "bob@acme.example", "carol@acme.example"}
     for at in added.values():
         assert before <= datetime.fromisoformat(at) <= datetime.now(UTC)
@@ -104,10 +105,10 @@ def test_the_snapshot_knows_when_each_user_was_added(any_store_url: str) -> None
 
 def test_activate_marks_an_invited_user_active(any_store_url: str) -> None:
     apply_yaml(any_store_url, ACCOUNT)
-    open_store(any_store_url).activate_user("Carol@acme.example")
-    assert open_store(any_store_url).snapshot().user_status["carol@acme.example"] == "active"
+    open_any_store(any_store_url).activate_user("Carol@acme.example")
+    assert open_any_store(any_store_url).snapshot().user_status["carol@acme.example"] == "active"
     with pytest.raises(StoreError, match=r"no user zed@acme\.example"):
-        open_store(any_store_url).activate_user("zed@acme.example")
+        open_any_store(any_store_url).activate_user("zed@acme.example")
 
 
 # --- every kind of action --------------------------------------------------------------------------
@@ -205,9 +206,9 @@ def test_every_kind_of_action_applies_and_reads_back(any_store_url: str) -> None
     applied: set[Kind] = set()
     for revision, text in enumerate(EVERY_KIND, start=1):
         plan = plan_yaml(any_store_url, text)
-        apply_plan(open_store(any_store_url), plan, RESELLER, allow_mass_removal=True)
+        run_apply(open_any_store(any_store_url), plan, RESELLER, ApplyOptions(allow_mass_removal=True))
         applied |= {action.kind for action in plan.actions}
-        snapshot = open_store(any_store_url).snapshot()
+        snapshot = open_any_store(any_store_url).snapshot()
         assert (snapshot.revision, snapshot.state) == (revision, desired(text))
         assert plan_yaml(any_store_url, text).actions == ()
     assert applied == set(Kind), f"kinds no step made: {sorted(set(Kind) - applied)}"
@@ -218,7 +219,7 @@ def test_every_kind_of_action_applies_and_reads_back(any_store_url: str) -> None
 
 def test_every_applied_action_is_in_the_history(any_store_url: str) -> None:
     plan = apply_yaml(any_store_url, ACCOUNT)
-    [applied] = open_store(any_store_url).history(10)
+    [applied] = open_any_store(any_store_url).history(10)
     assert (applied.revision, applied.actor) == (1, RESELLER)
     assert [(c.kind, c.target, c.before, c.after) for c in applied.changes] == [
         (a.kind, dict(a.target), a.before, a.after) for a in plan.actions
@@ -227,7 +228,7 @@ def test_every_applied_action_is_in_the_history(any_store_url: str) -> None:
 
 
 def test_history_returns_the_last_applies_newest_first_each_in_apply_order(any_store_url: str) -> None:
-    store = open_store(any_store_url)
+    store = open_any_store(any_store_url)
     assert store.history(5) == ()
     first = apply_yaml(any_store_url, ACCOUNT)
     second = apply_yaml(any_store_url, ACCOUNT.replace("seats: 2", "seats: 3"))
@@ -258,16 +259,16 @@ def test_a_plan_for_an_older_revision_is_refused_and_changes_nothing(
     )
     before = any_backend.contents(any_store_url)
     with pytest.raises(StalePlan, match=r"made at revision 0 but the store is at revision 1"):
-        apply_plan(open_store(any_store_url), old)
+        run_apply(open_any_store(any_store_url), old, RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 
 def test_a_plan_for_another_store_is_refused(any_backend: Backend, any_store_url: str) -> None:
     other = any_backend.new_url()
-    open_store(other).initialize([RESELLER])
+    open_any_store(other).initialize([RESELLER])
     before = any_backend.contents(other)
     with pytest.raises(StalePlan, match="made for another store"):
-        apply_plan(open_store(other), plan_yaml(any_store_url, ACCOUNT))
+        run_apply(open_any_store(other), plan_yaml(any_store_url, ACCOUNT), RESELLER)
     assert any_backend.contents(other) == before
 
 
@@ -291,7 +292,7 @@ def test_a_failure_part_way_leaves_the_store_as_it_was(any_backend: Backend, any
     )
     before = any_backend.contents(any_store_url)
     with pytest.raises(StoreError, match=FOREIGN_KEY[any_backend.name]):
-        apply_plan(open_store(any_store_url), replace(plan, actions=(*plan.actions, bad)))
+        run_apply(open_any_store(any_store_url), replace(plan, actions=(*plan.actions, bad)), RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 
@@ -306,7 +307,7 @@ def test_the_database_refuses_more_users_than_seats(any_backend: Backend, any_st
     )
     before = any_backend.contents(any_store_url)
     with pytest.raises(StoreError, match="seats exceeded"):
-        apply_plan(open_store(any_store_url), replace(plan, actions=(grant,)))
+        run_apply(open_any_store(any_store_url), replace(plan, actions=(grant,)), RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 
@@ -325,7 +326,7 @@ def test_fewer_seats_than_users_are_refused(any_backend: Backend, any_store_url:
     )
     before = any_backend.contents(any_store_url)
     with pytest.raises(StoreError, match="seats exceeded"):
-        apply_plan(open_store(any_store_url), replace(plan, actions=actions))
+        run_apply(open_any_store(any_store_url), replace(plan, actions=actions), RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 
@@ -395,35 +396,37 @@ def test_what_the_database_enforces_is_refused_and_changes_nothing(
     # One that the store takes first, to be undone.
     fine = _action(Kind.USER_UPDATE, {"user": "carol@acme.example"}, {"first_name": "C", "last_name": "S"})
     with pytest.raises(StoreError):
-        apply_plan(open_store(any_store_url), replace(plan, actions=(fine, action)))
+        run_apply(open_any_store(any_store_url), replace(plan, actions=(fine, action)), RESELLER)
     assert any_backend.contents(any_store_url) == before
 
 
 def test_a_change_or_removal_of_a_record_the_store_lacks_changes_nothing(any_store_url: str) -> None:
     # As a SQL UPDATE or DELETE that matches no row: the planner never makes one, but all stores agree.
     apply_yaml(any_store_url, ACCOUNT)
-    store = open_store(any_store_url)
+    store = open_any_store(any_store_url)
     before = store.snapshot().state
     ghost = {"user": "zed@acme.example"}
     actions = (
         _action(Kind.USER_UPDATE, ghost, {"first_name": "Z", "last_name": "Z"}),
         _action(Kind.USER_REMOVE, ghost),
     )
-    store.apply(replace(plan_yaml(any_store_url, ACCOUNT), actions=actions), RESELLER)
+    store.apply(Transaction(replace(plan_yaml(any_store_url, ACCOUNT), actions=actions)))
     assert store.snapshot().state == before
 
 
 def test_an_empty_plan_leaves_the_revision_alone(any_store_url: str) -> None:
     apply_yaml(any_store_url, ACCOUNT)
-    assert apply_plan(open_store(any_store_url), plan_yaml(any_store_url, ACCOUNT)).revision == 1
-    assert open_store(any_store_url).snapshot().revision == 1
-    assert len(open_store(any_store_url).history(10)) == 1
+    assert run_apply(open_any_store(any_store_url), plan_yaml(any_store_url, ACCOUNT), RESELLER).revision == 1
+    assert open_any_store(any_store_url).snapshot().revision == 1
+    assert len(open_any_store(any_store_url).history(10)) == 1
 
 
 def test_progress_hears_of_every_action_written(any_store_url: str) -> None:
     plan = plan_yaml(any_store_url, ACCOUNT)
     heard: list[tuple[int, int]] = []
-    open_store(any_store_url).apply(plan, RESELLER, progress=lambda done, total: heard.append((done, total)))
+    open_any_store(any_store_url).apply(
+        Transaction(plan, progress=lambda done, total: heard.append((done, total)))
+    )
     assert heard[-1] == (10, 10)
     assert [done for done, _ in heard] == sorted({done for done, _ in heard})
 
@@ -440,8 +443,8 @@ def messages(*names: str) -> list[Message]:
 
 def queue(url: str, *names: str) -> Store:
     """The store at `url` with a message to each of `names` queued by an apply of no actions."""
-    store = open_store(url)
-    store.apply(empty_plan(store), RESELLER, messages(*names))
+    store = open_any_store(url)
+    store.apply(Transaction(empty_plan(store), messages(*names)))
     return store
 
 
@@ -455,8 +458,8 @@ NAMES = ("ann", "ben", "cat", "dan", "eve")
 
 def test_an_apply_queues_its_messages_oldest_first(any_store_url: str) -> None:
     plan = plan_yaml(any_store_url, ACCOUNT)
-    store = open_store(any_store_url)
-    store.apply(plan, RESELLER, messages(*NAMES))
+    store = open_any_store(any_store_url)
+    store.apply(Transaction(plan, messages(*NAMES)))
     entries = store.outbox()
     assert [e.message for e in entries] == messages(*NAMES)
     assert [e.id for e in entries] == sorted({e.id for e in entries})
@@ -470,7 +473,7 @@ def test_an_apply_queues_its_messages_oldest_first(any_store_url: str) -> None:
 def test_a_message_already_in_the_outbox_is_not_added_twice(any_store_url: str) -> None:
     store = queue(any_store_url, *NAMES)
     before = store.outbox()
-    store.apply(empty_plan(store), RESELLER, messages("ann", "fay", "fay", "ben"))
+    store.apply(Transaction(empty_plan(store), messages("ann", "fay", "fay", "ben")))
     after = store.outbox()
     assert after[:5] == before
     assert [e.message.to for e in after[5:]] == ["fay@acme.example"]
@@ -544,7 +547,7 @@ def test_two_claimants_at_once_never_get_the_same_message(any_store_url: str) ->
 
     def claim(mine: list[int]) -> None:
         after = 0
-        while batch := open_store(any_store_url).claim_queued(7, 600, after):
+        while batch := open_any_store(any_store_url).claim_queued(7, 600, after):
             mine.extend(e.id for e in batch)
             after = batch[-1].id
 
@@ -560,13 +563,13 @@ def test_two_claimants_at_once_never_get_the_same_message(any_store_url: str) ->
 def test_a_refused_apply_queues_nothing(any_store_url: str) -> None:
     old = plan_yaml(any_store_url, ACCOUNT)
     apply_yaml(any_store_url, ACCOUNT)
-    store = open_store(any_store_url)
+    store = open_any_store(any_store_url)
     before = store.outbox()
     with pytest.raises(StalePlan):
-        store.apply(old, RESELLER, messages("ann"))
+        store.apply(Transaction(old, messages("ann")))
     bad = _action(Kind.USER_REMOVE, {"user": "alice@acme.example"})
     with pytest.raises(StoreError):
-        store.apply(replace(plan_yaml(any_store_url, ACCOUNT), actions=(bad,)), RESELLER, messages("ben"))
+        store.apply(Transaction(replace(plan_yaml(any_store_url, ACCOUNT), actions=(bad,)), messages("ben")))
     assert store.outbox() == before
 
 
@@ -574,10 +577,10 @@ def test_a_refused_apply_queues_nothing(any_store_url: str) -> None:
 
 
 def test_adopting_records_the_account_as_there_already(any_store_url: str) -> None:
-    store = open_store(any_store_url)
+    store = open_any_store(any_store_url)
     plan = plan_yaml(any_store_url, ACCOUNT)
     assert any(action.notifications for action in plan.actions)  # applied, it would tell people
-    result = apply_plan(store, plan, RESELLER, adopt=True)
+    result = run_apply(store, plan, RESELLER, ApplyOptions(adopt=True))
     assert (result.revision, result.messages, result.requests) == (1, (), ())
     snapshot = store.snapshot()
     assert snapshot.user_status == {
@@ -602,13 +605,13 @@ def test_adopting_records_the_account_as_there_already(any_store_url: str) -> No
 def test_adopting_into_a_store_with_an_account_is_refused_unchanged(
     any_backend: Backend, any_store_url: str
 ) -> None:
-    store = open_store(any_store_url)
+    store = open_any_store(any_store_url)
     # Both planned at revision 0, as two adopts at once would be; the first one in wins.
     first, second = plan_yaml(any_store_url, ACCOUNT), plan_yaml(any_store_url, ACCOUNT)
-    store.apply(first, RESELLER, adopt=True)
+    store.apply(Transaction(first, adopt=True))
     before = any_backend.contents(any_store_url)
     with pytest.raises(AdoptRefused) as raised:
-        store.apply(second, RESELLER, adopt=True)  # the check is the store's own, in its transaction
+        store.apply(Transaction(second, adopt=True))  # the check is the store's own, in its transaction
     assert str(raised.value) == (
         f"not adopted: {store.url} already holds an account (3 users, 1 contract), and --adopt records "
         "one only into a store that has none; nothing was changed. Plan and apply the YAML without "
@@ -620,17 +623,18 @@ def test_adopting_into_a_store_with_an_account_is_refused_unchanged(
 
 def test_a_store_with_only_a_team_holds_an_account(any_store_url: str) -> None:
     apply_yaml(any_store_url, "version: 1\nteams:\n  - name: Design\n")
-    store = open_store(any_store_url)
+    store = open_any_store(any_store_url)
     with pytest.raises(AdoptRefused, match=r"already holds an account \(1 team\)"):
-        store.apply(plan_yaml(any_store_url, ACCOUNT), RESELLER, adopt=True)
+        store.apply(Transaction(plan_yaml(any_store_url, ACCOUNT), adopt=True))
 
 
 def test_only_a_reseller_adopts(any_backend: Backend, any_store_url: str) -> None:
-    store = open_store(any_store_url)
+    store = open_any_store(any_store_url)
     plan = plan_yaml(any_store_url, ACCOUNT, actor="alice@acme.example")
     before = any_backend.contents(any_store_url)
     with pytest.raises(AdoptRefused) as raised:
-        store.apply(plan, "Alice@acme.example", adopt=True)
+        # The actor as typed, not as a plan of ours has it: the store compares it in lower case.
+        store.apply(Transaction(replace(plan, actor="Alice@acme.example"), adopt=True))
     assert str(raised.value) == (
         f"not adopted: alice@acme.example is not a reseller of this store ({RESELLER}), and only a "
         "reseller may record an account as already existing; nothing was changed. Ask a reseller to "
@@ -648,7 +652,7 @@ def test_two_adopts_at_once_one_refuses(any_backend: Backend, any_store_url: str
     def adopt(plan: Plan) -> None:
         start.wait()
         try:
-            open_store(any_store_url).apply(plan, RESELLER, adopt=True)
+            open_any_store(any_store_url).apply(Transaction(plan, adopt=True))
             outcomes.append("adopted")
         except AdoptRefused as refused:
             outcomes.append(str(refused).split(",")[0])
@@ -658,6 +662,6 @@ def test_two_adopts_at_once_one_refuses(any_backend: Backend, any_store_url: str
         thread.start()
     for thread in threads:
         thread.join()
-    where = open_store(any_store_url).url
+    where = open_any_store(any_store_url).url
     assert sorted(outcomes) == ["adopted", f"not adopted: {where} already holds an account (3 users"]
-    assert [a.revision for a in open_store(any_store_url).history(10)] == [1]
+    assert [a.revision for a in open_any_store(any_store_url).history(10)] == [1]

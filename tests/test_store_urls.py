@@ -49,6 +49,18 @@ def test_an_unknown_url_is_refused_without_its_password() -> None:
     )
 
 
+def test_a_memory_store_is_refused_as_gone_when_the_command_ends() -> None:
+    """The memory store is a test double (tests/memory_store.py): a command's store would vanish with it."""
+    result = CliRunner().invoke(cli, ["init", "--reseller", "r@x.example", "--store", "memory://x"])
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "",
+        "Error: memory://x: a memory store would be gone when this command ends, and no other command "
+        "could see it; use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE\n",
+    )
+    assert isinstance(result.exception, SystemExit)  # refused as an error, not raised as a traceback
+
+
 def test_a_postgresql_store_without_its_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     # As in an install without the postgresql extra: `import psycopg` fails, and the store
     # module is imported afresh instead of found already loaded.

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from conftest import EXAMPLES, RESELLER, apply_yaml, plan_yaml
 
 from reconciler.cli import cli
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import run_apply
 from reconciler.core.kinds import Event, Kind, Record
 from reconciler.core.model import Grant, build_state, effective_access
 from reconciler.core.plan import Action, Plan
@@ -143,7 +143,7 @@ def test_download_comes_from_any_source_and_the_users_own_grant_is_kept_apart(ac
     carol = one(plan, Kind.ACCESS_UPDATE, user=CAROL, serial=S1)
     assert carol.before == {"download": False, "via": ["team:Design"]}
     assert carol.after == {"direct_download": False, "download": True, "via": ["direct", "team:Design"]}
-    apply_plan(open_store(account), plan, RESELLER)
+    run_apply(open_store(account), plan, RESELLER)
     snapshot = open_store(account).snapshot()
     assert snapshot.grants[(CAROL, S1)] == Grant(True, ("direct", "team:Design"), False)
     # The export gives the grant back where it was written: Carol's own without download, the team's with.
@@ -165,7 +165,7 @@ def test_moving_a_user_between_teams_that_give_the_same_serial_changes_no_access
         (Kind.TEAM_MEMBER_ADD, {"team": "Review", "user": DANA}),
     ]
     assert all(not a.notifications for a in plan.actions)
-    result = apply_plan(open_store(account), plan, RESELLER)
+    result = run_apply(open_store(account), plan, RESELLER)
     assert result.messages == ()
     snapshot = open_store(account).snapshot()
     assert snapshot.grants[(DANA, S1)].via == ("team:Review",)
@@ -194,7 +194,7 @@ def test_adding_a_member_grants_what_the_team_gives_and_e_mails_only_them(accoun
         (Kind.ACCESS_GRANT, {"contract": C, "serial": S1, "user": HEIDI}),
     ]
     assert [(n.to, n.event) for a in plan.actions for n in a.notifications] == [(HEIDI, Event.ACCESS_GRANTED)]
-    result = apply_plan(open_store(account), plan, RESELLER)
+    result = run_apply(open_store(account), plan, RESELLER)
     [message] = result.messages
     assert message.to == HEIDI
     assert "as a member of the team Design" in message.text
@@ -212,7 +212,7 @@ def test_removing_a_team_takes_its_members_and_access_out_first_and_revokes_what
     ]
     revoke = plan.actions[-1]
     assert (revoke.target["user"], revoke.before) == (ERIN, {"download": False, "via": ["team:Review"]})
-    apply_plan(open_store(account), plan, RESELLER)
+    run_apply(open_store(account), plan, RESELLER)
     assert (ERIN, S1) not in open_store(account).snapshot().grants
 
 

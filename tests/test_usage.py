@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import ACCOUNT, EXAMPLES, RESELLER, ROOT, apply_yaml
+from memory_store import open_any_store
 from test_markdown_github import cells, github, no_link_tag_or_mention, shown_text
 
 from reconciler.cli import cli
@@ -27,7 +28,6 @@ from reconciler.report.csv import USAGE_HEADER, usage_csv
 from reconciler.report.json import usage_json
 from reconciler.report.markdown import USAGE_MARKER, render_usage
 from reconciler.report.text import render_usage as render_usage_text
-from reconciler.store import open_store
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 CM = "cm@acme.example"
@@ -201,7 +201,7 @@ def test_an_end_date_that_is_no_date_is_a_store_error_not_a_traceback() -> None:
 
 def test_usage_report_reads_every_store_the_same(any_store_url: str) -> None:
     apply_yaml(any_store_url, ACCOUNT)
-    store = open_store(any_store_url)
+    store = open_any_store(any_store_url)
     found = usage_report(store, NOW, renewal_days=30, stale_after_days=0)
     assert found == seat_usage(store.snapshot(), NOW, 30, 0)
     assert [
@@ -375,7 +375,7 @@ def example_store(url: str, activate_all_but: tuple[str, ...] | None = None) -> 
     code, _, err = run("apply", ACME, "--auto-approve", "--actor", RESELLER, "--store", url)
     assert code == 0, err
     if activate_all_but is not None:
-        for found in open_store(url).snapshot().state.users:
+        for found in open_any_store(url).snapshot().state.users:
             if found.email not in activate_all_but:
                 assert run("users", "activate", found.email, "--store", url)[0] == 0
     return url
@@ -398,7 +398,7 @@ def test_json_of_the_example_field_by_field(store_url: str) -> None:
     code, out, err = run("usage", "--format", "json", "--store", store_url)
     assert (code, err) == (0, "")
     data = json.loads(out)
-    taken = open_store(store_url).snapshot()
+    taken = open_any_store(store_url).snapshot()
     assert data["format_version"] == 1
     assert data["store"] == {"lineage": taken.lineage, "revision": 1}
     assert data["today"] == datetime.now(UTC).date().isoformat()

@@ -303,7 +303,7 @@ def apply(
             required_actor(actor),  # whose rights the plan may use comes from here, never from a file
             options,
             show=echo_adoption if adopt else echo_plan,
-            approve=(lambda plan: None) if auto_approve else (lambda plan: confirm(len(plan.actions), verb)),
+            approve=None if auto_approve else (lambda plan: confirm(len(plan.actions), verb)),
             mail=mail_settings(smtp),
             courier=make_courier(smtp) if smtp else None,
             reading=reading,

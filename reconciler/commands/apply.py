@@ -5,8 +5,9 @@ saw it, and written to the outbox inside it: the change and the news of it
 commit together or not at all. Delivery happens afterwards (notify/).
 
 `run_apply` is the whole of `reconciler apply`: make or read the plan, show
-it, check it may run, ask, apply, deliver. `apply_plan` is the middle of it,
-for a plan already in hand.
+it, check it may run, ask, apply, deliver. Given a plan already in hand
+instead of paths, it takes that plan as it is: made in this process, it is
+trusted, where a saved file is checked against the store first.
 
 Adopting (`apply PATH... --adopt`) brings an account that already lives in
 the portal under git: the plan of the YAML against an empty store is shown
@@ -38,7 +39,7 @@ from reconciler.core.errors import (
     plural,
 )
 from reconciler.core.plan import Action, Plan
-from reconciler.core.records import Message, Request, Snapshot
+from reconciler.core.records import Message, Request, Snapshot, Transaction
 from reconciler.engine.guards import mass_removal, rejudge_removals
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
 from reconciler.engine.requests import requests_of, split_blocked
@@ -77,15 +78,18 @@ class ApplyOptions:
     #: Record the YAML as the account that already exists (see the module's docstring).
     adopt: bool = False
     #: How to plan YAML given to apply; of a saved plan, only the removal ratio counts: the applier's.
+    #: A plan in hand was planned already: it is applied as it was made.
     planning: PlanOptions = DEFAULT_OPTIONS
 
 
-def check_applicable(
-    plan: Plan, actor: str | None, request: bool = False, allow_mass_removal: bool = False
-) -> None:
+#: Apply as told nothing else: no requests, no mass removal, no adoption.
+DEFAULT_APPLY = ApplyOptions()
+
+
+def check_applicable(plan: Plan, actor: str, request: bool = False, allow_mass_removal: bool = False) -> None:
     """Raise unless `plan` may run as it stands: made for this actor, nothing blocked unless the
     blocked actions are to be requested, and no mass removal unless it is allowed."""
-    if actor is not None and actor.lower() != plan.actor:
+    if actor.lower() != plan.actor:
         raise ApplyRefused(
             f"the plan was made for {plan.actor}, not {actor.lower()}; "
             "permissions were judged for that actor, so make a plan of your own"
@@ -153,32 +157,36 @@ def read_saved_plan(path: str) -> Plan:
 
 def prepare(
     store: Store,
-    paths: Sequence[str],
+    source: Sequence[str] | Plan,
     actor: str,
     options: ApplyOptions,
+    snapshot: Snapshot | None = None,
     reading: Progress | None = None,
-) -> tuple[Plan, Snapshot]:
-    """The plan to apply, and the store it was judged against: the saved plan at `paths`, checked
-    against the store, or a new plan of the YAML there."""
+) -> tuple[Plan, Snapshot | None]:
+    """The plan to apply, and the store it was judged against when that is known: a plan in hand as
+    it is, the saved plan at `source` checked against the store, or a new plan of the YAML there.
+    `snapshot`, the store as the caller last read it, saves reading it again."""
     if options.adopt:
-        _check_adopt_options(paths, options)
-    if not is_saved_plan(paths):
-        snapshot = store.snapshot()
-        return make_plan(load_desired_state(paths, reading), snapshot, actor, options.planning), snapshot
+        _check_adopt_options(source, options)
+    if isinstance(source, Plan):
+        return source, snapshot
+    if not is_saved_plan(source):
+        snapshot = store.snapshot() if snapshot is None else snapshot
+        return make_plan(load_desired_state(source, reading), snapshot, actor, options.planning), snapshot
     if options.planning.unmanaged or options.planning.targets:
         raise InputError("--unmanaged and --target shape a new plan; a saved plan already has its own")
-    saved = read_saved_plan(paths[0])
-    snapshot = store.snapshot()
+    saved = read_saved_plan(source[0])
+    snapshot = store.snapshot() if snapshot is None else snapshot
     verify_saved(saved, snapshot)
     # The share of removals allowed is the applier's to set, never the file's.
     return rejudge_removals(saved, options.planning.max_removal_ratio), snapshot
 
 
-def _check_adopt_options(paths: Sequence[str], options: ApplyOptions) -> None:
+def _check_adopt_options(source: Sequence[str] | Plan, options: ApplyOptions) -> None:
     """Refuse what --adopt does not go with: a saved plan, --target and --request."""
-    if is_saved_plan(paths):
+    if not isinstance(source, Plan) and is_saved_plan(source):
         raise InputError(
-            f"--adopt takes the desired-state YAML, not a saved plan ({paths[0]}): a saved plan was judged "
+            f"--adopt takes the desired-state YAML, not a saved plan ({source[0]}): a saved plan was judged "
             "to be applied with its e-mail. Run `reconciler apply PATH... --adopt` on the YAML itself"
         )
     if options.planning.targets:
@@ -208,33 +216,43 @@ def as_adoption(plan: Plan) -> Plan:
 
 def run_apply(
     store: Store,
-    paths: Sequence[str],
+    source: Sequence[str] | Plan,
     actor: str,
-    options: ApplyOptions,
+    options: ApplyOptions = DEFAULT_APPLY,
     *,
-    show: Callable[[Plan], None],
-    approve: Callable[[Plan], None],
+    snapshot: Snapshot | None = None,
+    show: Callable[[Plan], None] | None = None,
+    approve: Callable[[Plan], None] | None = None,
     mail: MailSettings = DEFAULT_MAIL,
     courier: Courier | None = None,
     reading: Progress | None = None,
     writing: Progress | None = None,
     sending: Progress | None = None,
 ) -> ApplyResult:
-    """`reconciler apply`, whole: the plan of `paths` (saved or made now) is shown, checked, approved
-    (`approve` raises ApplyRefused to stop), applied, and its mail sent through `courier` if given.
+    """`reconciler apply`, whole: the plan of `source` (YAML or a saved plan at those paths, or a plan
+    in hand) is shown, checked for `actor`, approved (`approve` raises ApplyRefused to stop), applied
+    all of it or nothing with its e-mail queued in the same transaction, and its mail sent through
+    `courier` if given. Without `show` and `approve`, nothing is shown and the plan is approved.
 
-    The progress callbacks hear of reading the YAML, writing the actions and sending the mail.
+    With `options.request`, blocked actions (and what waits on them) are not applied but sent as
+    requests to the people who may perform them. With `options.adopt`, the plan is recorded as the
+    account that already exists (see the module's docstring). `snapshot`, the store as the caller
+    last read it (for a plan in hand: as the plan was made from it), saves reading it again; the
+    store itself refuses, unchanged, a plan it has moved on from (StalePlan). The progress callbacks
+    hear of reading the YAML, writing the actions and sending the mail.
     """
-    plan, snapshot = prepare(store, paths, actor, options, reading)
+    plan, snapshot = prepare(store, source, actor, options, snapshot, reading)
     if options.adopt:  # refused before it is shown and asked about, not after
-        check_adoptable(snapshot, actor, store.url)
+        check_adoptable(store.snapshot() if snapshot is None else snapshot, actor, store.url)
         plan = as_adoption(plan)
-    show(plan)
+    if show:
+        show(plan)
     check_applicable(plan, actor, options.request, options.allow_mass_removal)
     if not plan.actions:
         return ApplyResult(plan.revision, plan)
-    approve(plan)
-    applied = _apply(store, plan, snapshot, options.request, mail, writing, options.adopt)
+    if approve:
+        approve(plan)
+    applied = _apply(store, plan, snapshot, options, mail, writing)
     if courier is None or not applied.messages:
         return applied
     try:
@@ -243,61 +261,30 @@ def run_apply(
         return replace(applied, delivery_error=str(error))
 
 
-def apply_plan(
-    store: Store,
-    plan: Plan,
-    actor: str | None = None,
-    *,
-    snapshot: Snapshot | None = None,
-    request: bool = False,
-    allow_mass_removal: bool = False,
-    mail: MailSettings = DEFAULT_MAIL,
-    progress: Progress | None = None,
-    adopt: bool = False,
-) -> ApplyResult:
-    """Run `plan` on `store`, all of it or nothing, with its e-mail queued in the same transaction.
-
-    With `request`, blocked actions (and what waits on them) are not applied
-    but sent as requests to the people who may perform them. `snapshot`, the
-    store as the plan was made from it, saves reading the store again. With
-    `adopt`, the plan is recorded as the account that already exists: no
-    e-mail, users active, the audit entries marked adopted (AdoptRefused
-    unless the store is empty and the plan's actor one of its resellers).
-    """
-    if adopt:
-        plan = as_adoption(plan)
-        request = False
-    check_applicable(plan, actor, request, allow_mass_removal)
-    if not plan.actions:
-        return ApplyResult(plan.revision, plan)
-    return _apply(store, plan, snapshot, request, mail, progress, adopt)
-
-
 def _apply(
     store: Store,
     plan: Plan,
     snapshot: Snapshot | None,
-    request: bool,
+    options: ApplyOptions,
     mail: MailSettings,
     progress: Progress | None,
-    adopt: bool = False,
 ) -> ApplyResult:
     """Apply a plan already checked; the store refuses it, unchanged, if it has moved on since."""
-    if adopt:  # nobody hears of an adoption; the store checks, in its transaction, that it may adopt
+    if options.adopt:  # nobody hears of an adoption; the store checks, in its transaction, that it may adopt
         said: list[str] = []
-        revision = store.apply(plan, plan.actor, progress=progress, notice=said.append, adopt=True)
+        revision = store.apply(Transaction(plan, adopt=True, progress=progress, notice=said.append))
         return ApplyResult(revision, plan, notes=tuple(said))
     if snapshot is None or (snapshot.lineage, snapshot.revision) != (plan.lineage, plan.revision):
         snapshot = store.snapshot()
     runnable = plan
     requests: list[Request] = []
     held_back: tuple[Action, ...] = ()
-    if request and plan.blocked:
+    if options.request and plan.blocked:
         split = split_blocked(plan)
         runnable, held_back = split.runnable, split.held_back
         requests = requests_of(plan, snapshot, datetime.now(UTC).date().isoformat())
     messages = compose_notifications(runnable, snapshot, runnable.revision_after, mail)
     messages += compose_requests(plan, requests, mail)
     notes: list[str] = []
-    revision = store.apply(runnable, plan.actor, messages, requests, progress, notice=notes.append)
+    revision = store.apply(Transaction(runnable, messages, requests, progress=progress, notice=notes.append))
     return ApplyResult(revision, runnable, tuple(messages), tuple(requests), held_back, notes=tuple(notes))

@@ -6,12 +6,13 @@ store, notify and the reports, so that none of them has to import another.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.core.kinds import TARGET_KEYS, Kind, Record
 from reconciler.core.model import DesiredState, Grants, effective_access
+from reconciler.core.plan import Plan
 
 #: Reports how much of a long piece of work is done: (done, total).
 Progress = Callable[[int, int], None]
@@ -125,6 +126,35 @@ class Request:
     before: dict[str, object] | None
     after: dict[str, object] | None
     requested_of: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """What one apply writes in one transaction, all of it or none: the plan's actions, the `outbox`
+    (their e-mail) and the `requests` (blocked actions asked of whoever may do them). The audit log
+    names the plan's actor; with `adopt` (`apply --adopt`), the actions record an account that
+    already exists.
+
+    `progress` hears how many actions are written, (done, total); `notice` what the user should know
+    of an apply that succeeded all the same. Neither is written.
+    """
+
+    plan: Plan
+    outbox: Sequence[Message] = ()
+    requests: Sequence[Request] = ()
+    adopt: bool = False
+    progress: Progress | None = None
+    notice: Note | None = None
+
+    def __post_init__(self) -> None:
+        # Kept as tuples: a caller's list changed afterwards does not change what is written.
+        object.__setattr__(self, "outbox", tuple(self.outbox))
+        object.__setattr__(self, "requests", tuple(self.requests))
+
+    @property
+    def actor(self) -> str:
+        """Who the apply is recorded as: the actor the plan was judged for."""
+        return self.plan.actor
 
 
 @dataclass(frozen=True)

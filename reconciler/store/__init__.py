@@ -17,9 +17,9 @@ __all__ = ["DEFAULT_LOCK_TIMEOUT", "DEFAULT_URL", "Store", "open_store", "redact
 
 def open_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
     """The store at `url`: `sqlite:///relative.db`, `sqlite:////absolute/path.db` or
-    `postgresql://user@host:port/database`; or, for tests and experiments, `memory://NAME`: the
-    store of that name in this process, gone when it ends (so not one for the command line, whose
-    every run is a process of its own).
+    `postgresql://user@host:port/database`. A `memory://` URL is refused: the memory store is a
+    test double (tests/memory_store.py), gone when its process ends, and every run of the command
+    line is a process of its own.
 
     An apply waits at most `lock_timeout` seconds for another one to finish.
     """
@@ -34,10 +34,10 @@ def open_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
 
         return PostgresStore(url, lock_timeout)
     if url.startswith("memory://"):
-        # Imported here too: the command line never needs it.
-        from reconciler.store.memory import open_memory_store
-
-        return open_memory_store(url, lock_timeout)
+        raise StoreError(
+            f"{redact_url(url)}: a memory store would be gone when this command ends, and no other command "
+            "could see it; use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE"
+        )
     raise StoreError(
         f"unknown store URL {redact_url(url)!r}; use sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE"
     )

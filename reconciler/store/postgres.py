@@ -46,7 +46,7 @@ from typing import Any
 
 from reconciler.core.errors import OutcomeUnknown, StoreError, StoreExists, StoreLocked, StoreNotFound, plural
 from reconciler.core.plan import Plan
-from reconciler.core.records import Message, Note, Progress, Request
+from reconciler.core.records import Transaction
 from reconciler.store import migrations
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import audit_row
@@ -124,20 +124,11 @@ class PostgresStore(SqlStore):
         with self._connection() as db, _transaction(db, "BEGIN"):
             yield db
 
-    def apply(
-        self,
-        plan: Plan,
-        actor: str,
-        outbox: Sequence[Message] = (),
-        requests: Sequence[Request] = (),
-        progress: Progress | None = None,
-        notice: Note | None = None,
-        adopt: bool = False,
-    ) -> int:
+    def apply(self, transaction: Transaction) -> int:
         try:
-            return super().apply(plan, actor, outbox, requests, progress, notice, adopt)
+            return super().apply(transaction)
         except _CommitLost as lost:
-            return self._settle(lost, plan, actor, notice)
+            return self._settle(lost, transaction)
 
     @contextmanager
     def _applying(self, actor: str) -> Iterator[psycopg.Connection[Any]]:
@@ -161,9 +152,10 @@ class PostgresStore(SqlStore):
                         raise
                     raise _CommitLost(xid, backend_pid, self._reason(error)) from None
 
-    def _settle(self, lost: _CommitLost, plan: Plan, actor: str, notice: Note | None) -> int:
+    def _settle(self, lost: _CommitLost, transaction: Transaction) -> int:
         """Whether the apply whose COMMIT lost its answer committed, asked on a new connection: its
         revision if it did; StoreError if it did not; OutcomeUnknown if the store cannot say."""
+        plan, actor, notice = transaction.plan, transaction.actor, transaction.notice
         what = f"the connection to {self.url} was lost while the apply committed ({lost.reason})"
         try:
             db = psycopg.connect(self._conninfo, autocommit=True, **self._defaults())

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from reconciler.core.plan import Plan
-from reconciler.core.records import Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
+from reconciler.core.records import Applied, OutboxEntry, Snapshot, Transaction
 
 
 class Store(Protocol):
-    """A place the account lives: SQLite for one machine, PostgreSQL for a team, memory for tests."""
+    """A place the account lives: SQLite for one machine, PostgreSQL for a team (and, for tests, the
+    memory store of tests/memory_store.py)."""
 
     url: str
 
@@ -23,33 +23,25 @@ class Store(Protocol):
         """The whole store at its current revision, read consistently."""
         ...
 
-    def apply(
-        self,
-        plan: Plan,
-        actor: str,
-        outbox: Sequence[Message] = (),
-        requests: Sequence[Request] = (),
-        progress: Progress | None = None,
-        notice: Note | None = None,
-        adopt: bool = False,
-    ) -> int:
-        """Run every action of `plan` in one transaction, queue `outbox` and record `requests` in it.
+    def apply(self, transaction: Transaction) -> int:
+        """Write `transaction` whole or not at all, in one database transaction: run every action of its
+        plan, queue its outbox and record its requests; the audit log names the plan's actor.
 
         Returns the revision afterwards: one more when the plan has actions.
         Raises StalePlan, leaving the store unchanged, when the store is not
         at the plan's lineage and revision once the transaction holds it.
         A message or request already in the store is not added twice.
-        `progress`, if given, hears how many actions are written: (done, total);
+        Its `progress`, if given, hears how many actions are written: (done, total);
         `notice` what the user should know of an apply that succeeded all the same
         (PostgreSQL: the answer to its COMMIT was lost, and asking again found it committed).
         When the answer to the commit is lost and the store cannot tell whether it
         committed, raises OutcomeUnknown.
 
-        With `adopt` (`apply --adopt`), the plan records an account that already
+        With its `adopt` (`apply --adopt`), the plan records an account that already
         exists elsewhere: its users are added `active`, and each audit entry is
         marked adopted. Inside the transaction, before anything is written, it
         raises AdoptRefused, leaving the store unchanged, when the store holds
-        any user, contract or team, or `actor` is none of its resellers; so of
+        any user, contract or team, or the actor is none of its resellers; so of
         two adopts at once, the second refuses.
         """
         ...

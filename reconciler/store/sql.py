@@ -19,7 +19,7 @@ from typing import Any
 
 from reconciler.core.errors import AdoptRefused, StoreError
 from reconciler.core.plan import Plan
-from reconciler.core.records import Applied, Message, Note, OutboxEntry, Progress, Request, Snapshot
+from reconciler.core.records import Applied, OutboxEntry, Progress, Snapshot, Transaction
 from reconciler.store import migrations
 from reconciler.store import statements as sql
 from reconciler.store.rows import (
@@ -86,16 +86,8 @@ class SqlStore(ABC):
             rows = {name: db.execute(statement).fetchall() for name, statement in sql.READS.items()}
         return snapshot_from_rows(rows)
 
-    def apply(
-        self,
-        plan: Plan,
-        actor: str,
-        outbox: Sequence[Message] = (),
-        requests: Sequence[Request] = (),
-        progress: Progress | None = None,
-        notice: Note | None = None,
-        adopt: bool = False,
-    ) -> int:
+    def apply(self, transaction: Transaction) -> int:
+        plan, actor, adopt = transaction.plan, transaction.actor, transaction.adopt
         now = now_text()
         writes = {**WRITES, **sql.ADOPT_WRITES} if adopt else WRITES
         with self._applying(actor) as db:
@@ -103,14 +95,16 @@ class SqlStore(ABC):
             if adopt:  # under the apply lock: of two adopts at once, the second sees the first's account
                 self._check_adoptable(db, actor)
             revision = plan.check_current(meta["lineage"], int(meta["revision"]))
-            for kind, rows in _action_batches(plan, now, progress):
+            for kind, rows in _action_batches(plan, now, transaction.progress):
                 self._write_rows(db, writes[kind][0], rows)
             if plan.actions:
                 audit = [audit_row(revision, actor, now, a, adopt) for a in plan.actions]
                 self._write_rows(db, sql.AUDIT, audit)
                 db.execute(self._sql(sql.REVISION_UPDATE), (str(revision),))
-            self._write_rows(db, sql.REQUEST_INSERT, [request_row(revision, now, r) for r in requests])
-            self._write_rows(db, sql.OUTBOX_INSERT, [outbox_row(revision, now, m) for m in outbox])
+            requests = [request_row(revision, now, request) for request in transaction.requests]
+            self._write_rows(db, sql.REQUEST_INSERT, requests)
+            outbox = [outbox_row(revision, now, message) for message in transaction.outbox]
+            self._write_rows(db, sql.OUTBOX_INSERT, outbox)
         return revision
 
     def _check_adoptable(self, db: Connection, actor: str) -> None:

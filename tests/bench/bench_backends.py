@@ -32,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_plan import renamed_one_percent
 from common import account_file, median_seconds
 
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import run_apply
 from reconciler.core.model import DesiredState
+from reconciler.core.records import Transaction
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_desired_state
 from reconciler.store import open_store
@@ -97,8 +98,7 @@ def postgres_problem() -> str | None:
 
 
 def plan_and_apply(paths: list[str], url: str) -> None:
-    store = open_store(url)
-    apply_plan(store, make_plan(load_desired_state(paths), store.snapshot(), RESELLER))
+    run_apply(open_store(url), paths, RESELLER)
 
 
 def measure(fresh: FreshStore, path: Path, changed: Path, full: DesiredState) -> dict[str, float]:
@@ -129,7 +129,7 @@ def measure(fresh: FreshStore, path: Path, changed: Path, full: DesiredState) ->
     )
     figures["store: snapshot"] = median_seconds(lambda: open_store(made["url"]).snapshot())
     figures["store: apply txn"] = median_seconds(
-        lambda: open_store(made["url"]).apply(made["plan"], RESELLER), setup=new_store_and_plan
+        lambda: open_store(made["url"]).apply(Transaction(made["plan"])), setup=new_store_and_plan
     )
     return figures
 

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import account_file, bare_parse, median_seconds
 
-from reconciler.commands.apply import apply_plan
+from reconciler.commands.apply import run_apply
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_desired_state
 from reconciler.store import open_store
@@ -42,9 +42,7 @@ def fresh_store(folder: Path) -> str:
 
 
 def plan_and_apply(paths: list[str], url: str) -> None:
-    store = open_store(url)
-    snapshot = store.snapshot()
-    apply_plan(store, make_plan(load_desired_state(paths), snapshot, RESELLER), snapshot=snapshot)
+    run_apply(open_store(url), paths, RESELLER)
 
 
 def renamed_one_percent(path: Path, users: int) -> Path:

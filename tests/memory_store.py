@@ -1,10 +1,13 @@
-"""A store in this process's memory, for tests and experiments: the Store protocol with no database.
+"""The memory store: a test double with the whole Store protocol and no database behind it.
 
-Not for the command line: a memory store lives as long as its process, so
-`reconciler init --store memory://x` and a later `reconciler plan --store
-memory://x` never see the same store. Within one process, every
-`open_store("memory://NAME")` sees the store of that NAME, as two opens of one
-SQLite file do; a `MemoryStore()` made directly is a store of its own.
+It lives with the tests, not in the package: a memory store lasts as long as
+its process, and every run of the command line is a process of its own, so
+`reconciler.store.open_store` refuses a `memory://` URL. The fixtures, and
+every test that may be given a memory store, open a store by URL with
+`open_any_store` here: `memory://NAME` is the store of that NAME in this
+process (every open of one NAME sees one store, as two opens of one SQLite
+file do, until `forget` drops it), and any other URL is what `open_store`
+opens. A `MemoryStore()` made directly is a store of its own.
 
 It keeps what the SQL stores keep, the way a plan names it: a table per kind
 of record (`kinds.Record`), each row keyed by the record's target keys
@@ -35,19 +38,10 @@ from typing import Any
 
 from reconciler.core.errors import AdoptRefused, StoreError, StoreExists, StoreLocked, StoreNotFound
 from reconciler.core.kinds import Effect, Record
-from reconciler.core.plan import Action, Plan
-from reconciler.core.records import (
-    ACTIVE,
-    INVITED,
-    Applied,
-    Message,
-    Note,
-    OutboxEntry,
-    Progress,
-    Request,
-    Snapshot,
-)
+from reconciler.core.plan import Action
+from reconciler.core.records import ACTIVE, INVITED, Applied, OutboxEntry, Request, Snapshot, Transaction
 from reconciler.core.shapes import direct_download
+from reconciler.store import Store, open_store
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import audit_row, history_from_rows, now_text, snapshot_from_rows
 
@@ -225,6 +219,14 @@ _NAMED: dict[str, _Database] = {}
 _NAMED_LOCK = threading.Lock()
 
 
+def open_any_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Store:
+    """The store at `url`, of any kind: the memory store a `memory://NAME` URL names, or whatever
+    `reconciler.store.open_store` opens; for fixtures and tests whose URL may name a memory store."""
+    if url.startswith(SCHEME):
+        return open_memory_store(url, lock_timeout)
+    return open_store(url, lock_timeout)
+
+
 def open_memory_store(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> MemoryStore:
     """The store of this process named by `url` (memory://NAME), empty until initialized."""
     name = url.removeprefix(SCHEME)
@@ -270,16 +272,8 @@ class MemoryStore:
                 rows[table.table] = [table.row(found[key]) for key in sorted(found)]
         return snapshot_from_rows(rows)
 
-    def apply(
-        self,
-        plan: Plan,
-        actor: str,
-        outbox: Sequence[Message] = (),
-        requests: Sequence[Request] = (),
-        progress: Progress | None = None,
-        notice: Note | None = None,
-        adopt: bool = False,
-    ) -> int:
+    def apply(self, transaction: Transaction) -> int:
+        plan, actor, adopt = transaction.plan, transaction.actor, transaction.adopt
         now = now_text()
         with self._applying(actor) as db:
             if adopt:
@@ -291,17 +285,17 @@ class MemoryStore:
                 for action in run:
                     work.apply(action)
                     done += 1
-                if progress:
-                    progress(done, len(plan.actions))
+                if transaction.progress:
+                    transaction.progress(done, len(plan.actions))
             # Every action is in: the rest cannot fail, so the store changes all at once here.
             db.tables = work.tables
             if plan.actions:
                 db.audit.extend(audit_row(revision, actor, now, action, adopt) for action in plan.actions)
                 db.revision = revision
-            for request in requests:
+            for request in transaction.requests:
                 db.requests.setdefault(request.key, request)
             queued = {mail.entry.message.message_id for mail in db.outbox}
-            for message in outbox:
+            for message in transaction.outbox:
                 if message.message_id not in queued:
                     queued.add(message.message_id)
                     db.outbox.append(_Mail(OutboxEntry(len(db.outbox) + 1, message, revision, now)))
