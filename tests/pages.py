@@ -26,6 +26,7 @@ from reconciler.cli import cli
 from reconciler.commands.operations import usage_report
 from reconciler.core.kinds import Record
 from reconciler.core.plan import Plan
+from reconciler.core.planfile import load_plan
 from reconciler.core.records import Difference, Drift, StaleInvite, Usage
 from reconciler.store import open_store
 
@@ -46,7 +47,7 @@ def _plan(folder: Path, case: Case) -> Plan:
         cli, ["plan", str(case.desired), "--format", "json", "--actor", case.actor, "--store", url]
     )
     assert result.exit_code == case.exit_code, result.output
-    return Plan.loads(result.stdout, "plan.json")
+    return load_plan(result.stdout, "plan.json")
 
 
 def example_plan(folder: Path) -> Plan:

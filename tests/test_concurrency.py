@@ -28,6 +28,7 @@ from conftest import ACCOUNT, RESELLER, ROOT, Backend
 
 from reconciler.cli import cli
 from reconciler.core.model import DesiredState
+from reconciler.core.planfile import dump_plan
 from reconciler.engine.planner import make_plan
 from reconciler.loading import load_desired_state
 from reconciler.store import open_store
@@ -96,7 +97,9 @@ def large(tmp_path_factory: pytest.TempPathFactory) -> DesiredState:
 def saved_plan(store_url: str, desired: DesiredState, folder: Path) -> Path:
     """The plan of `desired` against the store, saved as `plan --out` saves it."""
     out = folder / "plan.json"
-    out.write_text(make_plan(desired, open_store(store_url).snapshot(), RESELLER).dumps(), encoding="utf-8")
+    out.write_text(
+        dump_plan(make_plan(desired, open_store(store_url).snapshot(), RESELLER)), encoding="utf-8"
+    )
     return out
 
 

@@ -20,6 +20,7 @@ from reconciler.core.errors import InvalidDesiredState, StoreError
 from reconciler.core.kinds import Effect, Kind, Record, Scope
 from reconciler.core.model import build_state
 from reconciler.core.plan import Action
+from reconciler.core.planfile import dump_plan
 from reconciler.core.records import REQUEST
 from reconciler.engine.drift import find_drift
 from reconciler.engine.requests import requests_of
@@ -375,7 +376,7 @@ def test_the_text_markdown_and_json_plan_show_the_change(memory_url: str) -> Non
     assert f"#### Contract {CONTRACT}\n\n**`contract.ends_change`**: 1 to change, 1 blocked\n" in report
     assert f"! {CONTRACT}: ends (none) → 2027-03-31   (blocked)" in report
     assert f"| `contract.ends_change` | {CONTRACT} | the reseller |" in report
-    [data] = json.loads(plan.dumps())["actions"]
+    [data] = json.loads(dump_plan(plan))["actions"]
     assert data == {
         "kind": "contract.ends_change",
         "target": {"contract": CONTRACT},

@@ -30,6 +30,7 @@ from test_golden import CASES, make_store
 from reconciler.cli import cli
 from reconciler.core.kinds import Kind
 from reconciler.core.plan import Action, Plan
+from reconciler.core.planfile import load_plan
 from reconciler.core.records import ContractUsage, SerialUsage, StaleInvite, Usage
 from reconciler.report.html import CONTENT_SECURITY_POLICY, drift_html, plan_html, usage_html
 from reconciler.report.text import render_usage
@@ -228,7 +229,7 @@ def test_the_command_line_prints_html_with_the_usual_exit_codes(tmp_path: Path) 
     code, page = _invoke(
         "plan", str(EXAMPLES / "acme"), "--format", "html", "--out", str(tmp_path / "p.json"), *actor
     )
-    assert code == 0 and page == plan_html(Plan.loads((tmp_path / "p.json").read_text(), "p.json"))
+    assert code == 0 and page == plan_html(load_plan((tmp_path / "p.json").read_text(), "p.json"))
     assert page.startswith("<!doctype html>") and "Saved the plan" not in page
     assert _invoke("plan", str(EXAMPLES / "acme"), "--format", "html", "--detailed-exitcode", *actor)[0] == 2
     code, shown = _invoke("show", str(tmp_path / "p.json"), "--format", "html")

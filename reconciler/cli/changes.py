@@ -35,6 +35,7 @@ from reconciler.core.errors import InputError, InvalidDesiredState, plural
 from reconciler.core.kinds import TARGET_KEYS
 from reconciler.core.model import effective_access
 from reconciler.core.plan import Plan
+from reconciler.core.planfile import dump_plan, write_plan
 from reconciler.core.wording import target_label
 from reconciler.engine.planner import PlanOptions
 from reconciler.engine.targets import parse_targets
@@ -184,13 +185,13 @@ def plan(
     with reading_bar() as bar:
         the_plan = plan_account(open_store(store_url), paths, required_actor(actor), options, bar)
     # Encoded once when it is both printed and saved; else the file is written as it is encoded.
-    encoded = the_plan.dumps() if output_format == "json" else None
+    encoded = dump_plan(the_plan) if output_format == "json" else None
     if out:
         _save(the_plan, Path(out), encoded)
     summarise(lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT))
     echo_report(
         output_format,
-        lambda: encoded or the_plan.dumps(),
+        lambda: encoded or dump_plan(the_plan),
         lambda: markdown.render_plan(the_plan),
         lambda: render_plan(the_plan, paint),
         lambda: plan_html(the_plan),
@@ -397,7 +398,7 @@ def show(planfile: str, output_format: str) -> None:
     the_plan = read_saved_plan(planfile)
     echo_report(
         output_format,
-        the_plan.dumps,
+        lambda: dump_plan(the_plan),
         lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT),
         lambda: render_plan(the_plan, paint),
         lambda: plan_html(the_plan),
@@ -408,7 +409,7 @@ def _save(the_plan: Plan, path: Path, encoded: str | None) -> None:
     try:
         with path.open("w", encoding="utf-8") as out:
             if encoded is None:
-                the_plan.write_json(out)
+                write_plan(the_plan, out)
             else:
                 out.write(encoded)
     except OSError as error:

@@ -39,6 +39,7 @@ from reconciler.core.errors import (
     plural,
 )
 from reconciler.core.plan import Action, Plan
+from reconciler.core.planfile import load_plan
 from reconciler.core.records import Message, Request, Snapshot, Transaction
 from reconciler.engine.guards import mass_removal, rejudge_removals
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
@@ -152,7 +153,7 @@ def read_saved_plan(path: str) -> Plan:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror}") from None
-    return Plan.loads(text, path)
+    return load_plan(text, path)
 
 
 def prepare(

@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.core.kinds import Effect
 from reconciler.core.plan import Tripped
+from reconciler.core.planfile import guard_to_json
 
 #: The JSON of a directory plan; its own numbering, as drift's and usage's have theirs.
 FORMAT_VERSION = 1
@@ -188,7 +189,7 @@ class DirectoryPlan:
             "delete_removed": self.delete_removed,
             "chunk": self.chunk,
             "max_removal_ratio": self.max_removal_ratio,
-            "guards": [guard.to_json() for guard in self.guards],
+            "guards": [guard_to_json(guard) for guard in self.guards],
             "summary": self.summary(),
             "actions": [action.to_json() for action in self.actions],
         }

@@ -28,6 +28,7 @@ from browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP  # noqa: E402
 
 from reconciler.cli import cli  # noqa: E402
 from reconciler.core.plan import Plan  # noqa: E402
+from reconciler.core.planfile import load_plan  # noqa: E402
 from reconciler.report.html import plan_html  # noqa: E402
 
 RESELLER = "orders@cadpartners.example"
@@ -43,7 +44,7 @@ def big_plan(folder: Path, users: int) -> Plan:
         cli, ["plan", str(account), "--format", "json", "--actor", RESELLER, "--store", url]
     )
     assert result.exit_code == 0, result.output
-    return Plan.loads(result.stdout, "plan.json")
+    return load_plan(result.stdout, "plan.json")
 
 
 def main(sizes: list[int]) -> None:
