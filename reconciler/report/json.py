@@ -1,7 +1,8 @@
 """A drift, the history and a usage report as JSON: sorted keys, so the same data is the same bytes.
 
-A plan's JSON is its file format, `Plan.dumps()`; these follow its shape:
-`format_version`, `store`, `summary`, then the records.
+A plan's JSON is its file format (core/planfile.py); these follow its shape:
+`format_version`, `store`, `summary`, then the records, each record written
+once below (a store and a change as the plan file writes them).
 """
 
 from __future__ import annotations
@@ -10,7 +11,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.core.records import Applied, Difference, Drift, Usage
+from reconciler.core.planfile import change_to_json, store_to_json
+from reconciler.core.records import (
+    Applied,
+    AuditEntry,
+    ContractUsage,
+    Difference,
+    Drift,
+    SerialUsage,
+    StaleInvite,
+    Usage,
+)
 
 FORMAT_VERSION = 1
 
@@ -24,14 +35,14 @@ def drift_json(drift: Drift) -> str:
     return dumps(
         {
             "format_version": FORMAT_VERSION,
-            "store": {"lineage": drift.lineage, "revision": drift.revision},
+            "store": store_to_json(drift.lineage, drift.revision),
             "drift": drift.found,
             "summary": drift.summary(),
             "only_in_store": [_difference(d) for d in drift.only_in_store],
             "only_in_git": [_difference(d) for d in drift.only_in_git],
             "differ": [_difference(d) for d in drift.differ],
             "stale_after_days": drift.stale_after_days,
-            "stale_invites": [{"user": i.user, "invited_at": i.invited_at} for i in drift.stale_invites],
+            "stale_invites": [_stale_invite(i) for i in drift.stale_invites],
         }
     )
 
@@ -45,33 +56,29 @@ def _difference(difference: Difference) -> dict[str, Any]:
     }
 
 
+def _stale_invite(invite: StaleInvite) -> dict[str, Any]:
+    return {"user": invite.user, "invited_at": invite.invited_at}
+
+
 def history_json(applies: Sequence[Applied]) -> str:
     """The applies, newest first, each with `revision`, `actor`, `at`, `adopted` (made by `apply
     --adopt`) and its `actions`, each with `adopted` too."""
-    return dumps(
-        {
-            "format_version": FORMAT_VERSION,
-            "applies": [
-                {
-                    "revision": applied.revision,
-                    "actor": applied.actor,
-                    "at": applied.at,
-                    "adopted": applied.adopted,
-                    "actions": [
-                        {
-                            "kind": c.kind,
-                            "target": dict(c.target),
-                            "before": c.before,
-                            "after": c.after,
-                            "adopted": c.adopted,
-                        }
-                        for c in applied.changes
-                    ],
-                }
-                for applied in applies
-            ],
-        }
-    )
+    return dumps({"format_version": FORMAT_VERSION, "applies": [_applied(applied) for applied in applies]})
+
+
+def _applied(applied: Applied) -> dict[str, Any]:
+    return {
+        "revision": applied.revision,
+        "actor": applied.actor,
+        "at": applied.at,
+        "adopted": applied.adopted,
+        "actions": [_audit_entry(entry) for entry in applied.changes],
+    }
+
+
+def _audit_entry(entry: AuditEntry) -> dict[str, Any]:
+    """An applied action: the change as its plan had it, and whether `apply --adopt` recorded it."""
+    return {**change_to_json(entry.kind, entry.target, entry.before, entry.after), "adopted": entry.adopted}
 
 
 def usage_json(usage: Usage) -> str:
@@ -82,35 +89,35 @@ def usage_json(usage: Usage) -> str:
     return dumps(
         {
             "format_version": FORMAT_VERSION,
-            "store": {"lineage": usage.lineage, "revision": usage.revision},
+            "store": store_to_json(usage.lineage, usage.revision),
             "today": usage.today,
             "renewal_days": usage.renewal_days,
             "stale_after_days": usage.stale_after_days,
-            "contracts": [
-                {
-                    "number": c.number,
-                    "manager": c.manager,
-                    "ends": c.ends,
-                    "days_left": c.days_left,
-                    "renewal_due": c.renewal_due,
-                    "serials": [
-                        {
-                            "number": s.number,
-                            "product": s.product,
-                            "group": s.group,
-                            "coordinator": s.coordinator,
-                            "seats": s.seats,
-                            "assigned": s.assigned,
-                            "free": s.free,
-                            "invited": s.invited,
-                            "stale_invites": [
-                                {"user": i.user, "invited_at": i.invited_at} for i in s.stale_invites
-                            ],
-                        }
-                        for s in c.serials
-                    ],
-                }
-                for c in usage.contracts
-            ],
+            "contracts": [_contract_usage(c) for c in usage.contracts],
         }
     )
+
+
+def _contract_usage(contract: ContractUsage) -> dict[str, Any]:
+    return {
+        "number": contract.number,
+        "manager": contract.manager,
+        "ends": contract.ends,
+        "days_left": contract.days_left,
+        "renewal_due": contract.renewal_due,
+        "serials": [_serial_usage(s) for s in contract.serials],
+    }
+
+
+def _serial_usage(serial: SerialUsage) -> dict[str, Any]:
+    return {
+        "number": serial.number,
+        "product": serial.product,
+        "group": serial.group,
+        "coordinator": serial.coordinator,
+        "seats": serial.seats,
+        "assigned": serial.assigned,
+        "free": serial.free,
+        "invited": serial.invited,
+        "stale_invites": [_stale_invite(i) for i in serial.stale_invites],
+    }
