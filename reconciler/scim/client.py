@@ -30,7 +30,7 @@ from scim2_models import Context, Email, Group, GroupMember, Name, PatchOp, User
 
 from reconciler.core.characters import scrub
 from reconciler.core.errors import DirectoryError, InputError, PartialRead
-from reconciler.scim.records import DirectoryGroup, DirectoryUser
+from reconciler.scim.records import NAME_PARTS, DirectoryGroup, DirectoryUser
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_WAIT = 60.0
@@ -188,11 +188,11 @@ class DirectoryClient:
     # --- writing: each returns (id, version)
 
     def create_user(self, user: DirectoryUser) -> tuple[str, str | None]:
-        body = _scim_user(user).model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+        body = _scim_user(user.attributes()).model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
         return self._create("Users", body, f"creating user {user.user_name}")
 
     def patch_user(self, resource_id: str, version: str | None, attributes: Mapping[str, Any]) -> str | None:
-        body = _patch_body(User, [{"op": "replace", "value": _user_attributes(attributes)}])
+        body = _patch_body(User, [{"op": "replace", "value": _replaced(attributes)}])
         return self._patch("Users", resource_id, version, body)
 
     def delete(self, endpoint: str, resource_id: str, version: str | None) -> None:
@@ -428,33 +428,25 @@ def _filter_value(text: str) -> str:
     return json.dumps(text)[1:-1]
 
 
-def _scim_user(user: DirectoryUser) -> User[Any]:
+def _scim_user(attributes: Mapping[str, Any]) -> User[Any]:
+    """The SCIM User of a user's attributes (`DirectoryUser.attributes`), all of them or a plan's
+    changed ones: each under the name the schema gives it, `name` only when a part of it is there."""
     return User(
-        user_name=user.user_name,
-        external_id=user.external_id,
-        display_name=user.display_name,
-        active=user.active,
-        name=Name(given_name=user.given_name, family_name=user.family_name),
-        emails=[Email(value=user.email, type=Email.Type.work, primary=True)] if user.email else None,
-    )
-
-
-def _user_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    """The SCIM attributes of a plan's changed user fields, as one PATCH replace's value, through the
-    User model so that each is what the schema calls it."""
-    names = {"givenName", "familyName"} & attributes.keys()
-    user: User[Any] = User(
         user_name=attributes.get("userName"),
         external_id=attributes.get("externalId"),
         display_name=attributes.get("displayName"),
         active=attributes.get("active"),
         name=Name(given_name=attributes.get("givenName"), family_name=attributes.get("familyName"))
-        if names
+        if attributes.keys() & NAME_PARTS
         else None,
         emails=[Email(value=attributes["email"], type=Email.Type.work, primary=True)]
         if attributes.get("email")
         else None,
     )
-    value: dict[str, Any] = user.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+
+
+def _replaced(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """A plan's changed user attributes as one PATCH replace's value."""
+    value: dict[str, Any] = _scim_user(attributes).model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
     value.pop("schemas", None)
     return value

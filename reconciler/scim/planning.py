@@ -106,9 +106,10 @@ def plan_push(
     wanted_ids = {group.external_id for group in wanted_groups}
     for external_id, group in sorted(remote_groups.items(), key=lambda item: str(item[0])):
         if external_id not in wanted_ids:
-            before = {"displayName": group.display_name, "externalId": external_id}
             actions.append(
-                DirectoryAction(Request.GROUP_DELETE, {"group": str(external_id)}, before, None, group.id)
+                DirectoryAction(
+                    Request.GROUP_DELETE, {"group": str(external_id)}, group.attributes(), None, group.id
+                )
             )
     ordered = tuple(sorted(actions, key=DirectoryAction.sort_key))
     removed = sum(1 for a in ordered if a.kind in USER_REMOVALS)
@@ -211,10 +212,7 @@ def _group_actions(
     if found is None:
         first, rest = group.members[:chunk], group.members[chunk:]
         yield DirectoryAction(
-            Request.GROUP_CREATE,
-            target,
-            None,
-            {"displayName": group.display_name, "externalId": group.external_id, "members": list(first)},
+            Request.GROUP_CREATE, target, None, {**group.attributes(), "members": list(first)}
         )
         yield from _chunks(Request.GROUP_MEMBER_ADD, target, rest, chunk, "")
         return

@@ -26,6 +26,7 @@ from reconciler.scim.planning import (
 )
 from reconciler.scim.records import (
     MEMBER_CHANGES,
+    NAME_PARTS,
     DirectoryAction,
     DirectoryGroup,
     DirectoryPlan,
@@ -149,9 +150,9 @@ class _Run:
             self.ids[key], self.versions[ident] = ident, version
         elif kind in (Request.USER_ADOPT, Request.USER_CHANGE, Request.USER_DEACTIVATE):
             changed = dict(action.after or {})
-            if {"givenName", "familyName"} & changed.keys():  # name is one complex attribute: send both parts
-                wanted = self.wanted[key]
-                changed |= {"givenName": wanted.given_name, "familyName": wanted.family_name}
+            if changed.keys() & NAME_PARTS:  # name is one complex attribute: send both parts
+                wanted = self.wanted[key].attributes()
+                changed |= {part: wanted[part] for part in NAME_PARTS}
             ident = action.resource_id
             self.versions[ident] = client.patch_user(ident, self.versions.get(ident), changed)
         elif kind == Request.USER_DELETE:

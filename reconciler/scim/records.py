@@ -2,8 +2,10 @@
 and the ordered actions between the two.
 
 Nothing here does I/O or decides anything; planning.py makes a
-DirectoryPlan from a snapshot and a DirectoryRead, rendering.py shows it, and
-push.py runs it over HTTP through client.py.
+DirectoryPlan from a snapshot and a DirectoryRead, rendering.py shows it (its
+JSON too), and push.py runs it over HTTP through client.py. A user's and a
+group's attributes, as a plan shows and compares them, are written here once
+(`attributes`); client.py turns them into SCIM resources.
 """
 
 from __future__ import annotations
@@ -15,16 +17,15 @@ from typing import Any
 
 from reconciler.core.kinds import Effect
 from reconciler.core.plan import Tripped
-from reconciler.core.planfile import guard_to_json
-
-#: The JSON of a directory plan; its own numbering, as drift's and usage's have theirs.
-FORMAT_VERSION = 1
 
 #: The externalId prefix that marks a group as ours: "serial:" and the serial's number.
 GROUP_PREFIX = "serial:"
 
 #: Member changes per PATCH, and members sent with a new group, unless told otherwise.
 DEFAULT_CHUNK = 100
+
+#: The attributes of a user that are the parts of its SCIM `name`, one complex attribute.
+NAME_PARTS = ("givenName", "familyName")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ class DirectoryGroup:
     members: tuple[str, ...] = ()
     id: str = ""
     version: str | None = None
+
+    def attributes(self) -> dict[str, Any]:
+        """What a plan shows and compares of the group, its members aside."""
+        return {"displayName": self.display_name, "externalId": self.external_id}
 
 
 @dataclass(frozen=True)
@@ -138,14 +143,6 @@ class DirectoryAction:
         members = (self.after or self.before or {}).get("members") or [""]
         return RANK[self.kind], next(iter(self.target.values())), str(members[0])
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "target": dict(self.target),
-            "before": None if self.before is None else dict(self.before),
-            "after": None if self.after is None else dict(self.after),
-        }
-
 
 @dataclass(frozen=True)
 class DirectoryPlan:
@@ -173,23 +170,3 @@ class DirectoryPlan:
         for action in self.actions:
             counts[action.effect] += 1
         return counts
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format_version": FORMAT_VERSION,
-            "store": {"lineage": self.lineage, "revision": self.revision},
-            "directory": {
-                "url": self.url,
-                "managed_users": self.managed_users,
-                "managed_groups": self.managed_groups,
-                "unmanaged_users": self.unmanaged.get("users", 0),
-                "unmanaged_groups": self.unmanaged.get("groups", 0),
-                "pages_read": self.pages_read,
-            },
-            "delete_removed": self.delete_removed,
-            "chunk": self.chunk,
-            "max_removal_ratio": self.max_removal_ratio,
-            "guards": [guard_to_json(guard) for guard in self.guards],
-            "summary": self.summary(),
-            "actions": [action.to_json() for action in self.actions],
-        }

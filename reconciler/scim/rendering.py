@@ -9,20 +9,25 @@ Text is one line per request, `+` add, `~` change, `-` remove, as a plan's:
     SCIM push: 3 to add, 0 to change, 1 to remove.
 
 JSON has `format_version`, `store`, `directory`, `summary` and `actions`,
-sorted keys, so the same plan is the same bytes. Markdown escapes what users
-wrote (report/escaping.py).
+sorted keys, so the same plan is the same bytes; its store, its guards and
+each action's change are written as a saved plan's are (core/planfile.py).
+Markdown escapes what users wrote (report/escaping.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from reconciler.core.characters import scrub
+from reconciler.core.planfile import change_to_json, guard_to_json, store_to_json
 from reconciler.report.escaping import inert
 from reconciler.report.text import COLOURS, SYMBOLS, Paint, no_paint
 from reconciler.scim.records import MEMBER_CHANGES, DirectoryAction, DirectoryPlan, Request
 
+#: The JSON of a directory plan; its own numbering, as drift's and usage's have theirs.
+FORMAT_VERSION = 1
 #: Member names shown in one line before "and N more".
 SHOWN_MEMBERS = 5
 WHERE = "managed in the directory"
@@ -114,4 +119,27 @@ def render_markdown(plan: DirectoryPlan) -> str:
 
 
 def render_json(plan: DirectoryPlan) -> str:
-    return json.dumps(plan.to_json(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """The push as JSON, keys sorted."""
+    return json.dumps(plan_to_json(plan), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def plan_to_json(plan: DirectoryPlan) -> dict[str, Any]:
+    """The push as one dict: what `render_json` writes."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "store": store_to_json(plan.lineage, plan.revision),
+        "directory": {
+            "url": plan.url,
+            "managed_users": plan.managed_users,
+            "managed_groups": plan.managed_groups,
+            "unmanaged_users": plan.unmanaged.get("users", 0),
+            "unmanaged_groups": plan.unmanaged.get("groups", 0),
+            "pages_read": plan.pages_read,
+        },
+        "delete_removed": plan.delete_removed,
+        "chunk": plan.chunk,
+        "max_removal_ratio": plan.max_removal_ratio,
+        "guards": [guard_to_json(guard) for guard in plan.guards],
+        "summary": plan.summary(),
+        "actions": [change_to_json(a.kind, a.target, a.before, a.after) for a in plan.actions],
+    }
