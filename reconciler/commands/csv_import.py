@@ -26,17 +26,19 @@ import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 from reconciler.core.diagnostics import Diagnostic, show_value
 from reconciler.core.errors import InvalidDesiredState
 from reconciler.core.model import DIRECT, Access, User, email_problem
-from reconciler.loading import Source, load_sources
-from reconciler.loading.events import parse
-from reconciler.loading.files import find_sources
-from reconciler.loading.schema import schema_document
+from reconciler.loading import (
+    Source,
+    declared_serials,
+    find_sources,
+    load_sources,
+    schema_max_length,
+    schema_pattern,
+)
 from reconciler.report.csv import VIA_SEPARATOR, restored
 from reconciler.report.yaml import users_yaml
 
@@ -105,7 +107,10 @@ def import_csv(paths: Sequence[str], contract_paths: Sequence[str] = (), out: st
     """
     people: dict[str, _Person] = {}
     sources, problems = find_sources(contract_paths) if contract_paths else ([], [])
-    serials = _declared_serials(sources, problems) if contract_paths else None
+    serials = None
+    if contract_paths:
+        serials, unparsed = declared_serials(sources)
+        problems.extend(unparsed)
     skipped = 0
     for path in paths:
         skipped += _read_file(path, people, problems, serials)
@@ -241,7 +246,7 @@ def _read_row(
         return 0
     if "via" in values and DIRECT not in (part.strip() for part in values["via"].split(VIA_SEPARATOR)):
         return 1  # a team's access: the team gives it, not the user's own grant
-    if not _serial_pattern().fullmatch(serial):
+    if not schema_pattern("serial_number").fullmatch(serial):
         problems.append(
             place.at("serial", f'{show_value(serial)} is not a serial number (like "399-12345678")')
         )
@@ -275,39 +280,19 @@ def _read_row(
 
 def _text_problem(value: str) -> str | None:
     """Why `value` is not a name the schema takes (one line of visible text, 1 to 200 characters)."""
-    text = _text_rule()
     if not value:
         return "is empty"
-    if len(value) > text.max_length:
-        return f"is {len(value)} characters; at most {text.max_length} are allowed"
-    if not text.pattern.fullmatch(value):
-        bad = next(c for c in value if not text.pattern.fullmatch(c))
+    most = schema_max_length("text")
+    if len(value) > most:
+        return f"is {len(value)} characters; at most {most} are allowed"
+    pattern = schema_pattern("text")
+    if not pattern.fullmatch(value):
+        bad = next(c for c in value if not pattern.fullmatch(c))
         return (
             f"{show_value(value)} holds U+{ord(bad):04X}: a name is one line of visible text, without "
             "line breaks, control or invisible characters"
         )
     return None
-
-
-@dataclass(frozen=True)
-class _TextRule:
-    pattern: re.Pattern[str]
-    max_length: int
-
-
-@cache
-def _text_rule() -> _TextRule:
-    text = schema_document()["$defs"]["text"]
-    # The schema's pattern anchors with ^ and (?![\s\S]); fullmatch wants it without them.
-    return _TextRule(
-        re.compile(text["pattern"].removeprefix("^").removesuffix("(?![\\s\\S])")), text["maxLength"]
-    )
-
-
-@cache
-def _serial_pattern() -> re.Pattern[str]:
-    pattern: str = schema_document()["$defs"]["serial_number"]["pattern"]
-    return re.compile(pattern.removeprefix("^").removesuffix("(?![\\s\\S])"))
 
 
 def _not_utf8(path: str) -> Diagnostic:
@@ -332,27 +317,6 @@ def _not_utf8(path: str) -> Diagnostic:
                     f"{RESAVE}",
                 )
     return Diagnostic(path, 0, 0, "", f"the file is not UTF-8; {RESAVE}")
-
-
-def _declared_serials(sources: Sequence[Source], problems: list[Diagnostic]) -> frozenset[str] | None:
-    """The serials the contract files declare, so that each row's can be checked as it is read; None
-    (no check) when a file cannot be parsed, whose problems join `problems`."""
-    serials: set[str] = set()
-    readable = True
-    for source in sources:
-        parsed = parse(source)
-        problems.extend(parsed.problems)
-        readable = readable and not parsed.problems
-        document = parsed.document if isinstance(parsed.document, dict) else {}
-        for contract in _list(document.get("contracts")):
-            for serial in _list(contract.get("serials") if isinstance(contract, dict) else None):
-                if isinstance(serial, dict) and isinstance(serial.get("number"), str):
-                    serials.add(serial["number"])
-    return frozenset(serials) if readable else None
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _check_with_contracts(

@@ -8,13 +8,19 @@
     locate.py   the file, line and column of a problem found after parsing
 
 `load()` runs the stage and returns what it found; `load_desired_state()` is
-the same for callers that want the model or an InvalidDesiredState.
+the same for callers that want the model or an InvalidDesiredState. For a
+caller that makes desired state from something else (`import csv`): the files
+themselves (`find_sources`, then `load_sources`), the serials some contract
+files declare before they are checked (`declared_serials`), and the schema's
+rules for one kind of string (`schema_pattern`, `schema_max_length`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from reconciler.core.diagnostics import Diagnostic, Finding
@@ -25,9 +31,20 @@ from reconciler.loading.events import Progress, gc_paused, parse
 from reconciler.loading.files import Source, find_sources
 from reconciler.loading.locate import place_findings
 from reconciler.loading.rules import check_rules
-from reconciler.loading.schema import schema_findings
+from reconciler.loading.schema import schema_document, schema_findings
 
-__all__ = ["Loaded", "Progress", "Source", "load", "load_desired_state", "load_sources"]
+__all__ = [
+    "Loaded",
+    "Progress",
+    "Source",
+    "declared_serials",
+    "find_sources",
+    "load",
+    "load_desired_state",
+    "load_sources",
+    "schema_max_length",
+    "schema_pattern",
+]
 
 
 @dataclass(frozen=True)
@@ -114,3 +131,40 @@ def _offset(progress: Progress | None, before: int, total: int) -> Progress | No
     if progress is None:
         return None
     return lambda done, _: progress(before + done, total)
+
+
+def declared_serials(sources: Sequence[Source]) -> tuple[frozenset[str] | None, list[Diagnostic]]:
+    """The serial numbers the contract files `sources` declare, read strictly but before any schema or
+    rule is checked, and the problems of those that cannot be parsed; None for the serials (nothing to
+    check against) when one cannot."""
+    serials: set[str] = set()
+    problems: list[Diagnostic] = []
+    for source in sources:
+        parsed = parse(source)
+        problems.extend(parsed.problems)
+        document = parsed.document if isinstance(parsed.document, dict) else {}
+        for contract in _list(document.get("contracts")):
+            for serial in _list(contract.get("serials") if isinstance(contract, dict) else None):
+                if isinstance(serial, dict) and isinstance(serial.get("number"), str):
+                    serials.add(serial["number"])
+    return (None if problems else frozenset(serials)), problems
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+@cache
+def schema_pattern(definition: str) -> re.Pattern[str]:
+    """The pattern the schema gives the strings of `$defs/<definition>` (`text`, `serial_number`, ...),
+    for `fullmatch`."""
+    pattern: str = schema_document()["$defs"][definition]["pattern"]
+    # The schema's patterns anchor with ^ and (?![\s\S]); fullmatch wants them without.
+    return re.compile(pattern.removeprefix("^").removesuffix("(?![\\s\\S])"))
+
+
+@cache
+def schema_max_length(definition: str) -> int:
+    """The most characters the schema allows the strings of `$defs/<definition>`."""
+    length: int = schema_document()["$defs"][definition]["maxLength"]
+    return length
