@@ -3,7 +3,8 @@
 kinds        the action kinds, one row each in TABLE: effect, rank, authority, phrase, mail
 model        the account as frozen values, built from validated documents
 shapes       each record of the account as a dict of its fields, written once
-plan         the plan: actions in apply order, judged, and its file format
+plan         the plan: actions in apply order, judged
+planfile     the plan's file format, JSON; a store, a change and a guard as every JSON report writes them
 records      what a store reads and keeps, what mail is, what drift and usage found
 errors       the exception tree, drawn in its docstring
 diagnostics  a problem in a file and its place
