@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -17,11 +16,11 @@ from reconciler.cli.app import (
     store_option,
 )
 from reconciler.core.errors import InputError, plural
-from reconciler.core.records import OutboxEntry
 from reconciler.notify.compose import MailSettings
 from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, send_queued
 from reconciler.notify.maildir import write_maildir
 from reconciler.notify.smtp import DEFAULT_SENDER, SmtpSettings
+from reconciler.report.json import outbox_json
 from reconciler.report.outbox import render_outbox
 from reconciler.store import open_store
 
@@ -121,29 +120,10 @@ def outbox(
         )
         return
     if output_format == "json":
-        click.echo(
-            json.dumps([_entry_json(e) for e in entries], indent=2, sort_keys=True, ensure_ascii=False)
-        )
+        click.echo(outbox_json(entries), nl=False)
         return
     echo_lines(render_outbox(entries, full))
 
 
 def _sender(smtp: SmtpSettings | None) -> str:
     return smtp.sender if smtp else os.environ.get("RECONCILER_MAIL_FROM", DEFAULT_SENDER)
-
-
-def _entry_json(entry: OutboxEntry) -> dict[str, object]:
-    message = entry.message
-    return {
-        "id": entry.id,
-        "message_id": message.message_id,
-        "kind": message.kind,
-        "to": message.to,
-        "subject": message.subject,
-        "revision": entry.revision,
-        "created_at": entry.created_at,
-        "attempts": entry.attempts,
-        "last_error": entry.last_error,
-        "sent_at": entry.sent_at,
-        "status": "queued" if entry.queued else "sent",
-    }

@@ -1,8 +1,10 @@
-"""A drift, the history and a usage report as JSON: sorted keys, so the same data is the same bytes.
+"""A drift, the history, a usage report and the outbox as JSON: sorted keys, so the same data is the same
+bytes.
 
 A plan's JSON is its file format (core/planfile.py); these follow its shape:
 `format_version`, `store`, `summary`, then the records, each record written
-once below (a store and a change as the plan file writes them).
+once below (a store and a change as the plan file writes them). The outbox
+is the exception: a bare list of messages, as it has been since it began.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from reconciler.core.records import (
     ContractUsage,
     Difference,
     Drift,
+    OutboxEntry,
     SerialUsage,
     StaleInvite,
     Usage,
@@ -120,4 +123,28 @@ def _serial_usage(serial: SerialUsage) -> dict[str, Any]:
         "free": serial.free,
         "invited": serial.invited,
         "stale_invites": [_stale_invite(i) for i in serial.stale_invites],
+    }
+
+
+def outbox_json(entries: Sequence[OutboxEntry]) -> str:
+    """The outbox, oldest first: a list of messages, each with `id`, `message_id`, `kind`, `to`,
+    `subject`, the `revision` that queued it, `created_at`, `attempts`, `last_error`, `sent_at` and
+    `status` (`queued` or `sent`). The list alone, as `outbox --format json` has always printed it."""
+    return dumps([_outbox_entry(entry) for entry in entries])
+
+
+def _outbox_entry(entry: OutboxEntry) -> dict[str, Any]:
+    message = entry.message
+    return {
+        "id": entry.id,
+        "message_id": message.message_id,
+        "kind": message.kind,
+        "to": message.to,
+        "subject": message.subject,
+        "revision": entry.revision,
+        "created_at": entry.created_at,
+        "attempts": entry.attempts,
+        "last_error": entry.last_error,
+        "sent_at": entry.sent_at,
+        "status": "queued" if entry.queued else "sent",
     }
