@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +43,7 @@ from reconciler.loading import load
 from reconciler.notify.smtp import SmtpSettings
 from reconciler.report import markdown
 from reconciler.report.html import plan_html
+from reconciler.report.json import diagnostics_json
 from reconciler.report.text import render_plan
 from reconciler.store import DEFAULT_LOCK_TIMEOUT, open_store
 
@@ -75,7 +75,7 @@ def validate(paths: tuple[str, ...], output_format: str) -> Outcome:
         return Outcome.INVALID
     state = loaded.state
     if output_format == "json":
-        click.echo("[]")
+        click.echo(diagnostics_json(()), nl=False)
         return Outcome.DONE
     serials = sum(len(contract.serials) for contract in state.contracts)
     counted = [
@@ -92,7 +92,7 @@ def validate(paths: tuple[str, ...], output_format: str) -> Outcome:
 def _echo_invalid(problems: tuple[Diagnostic, ...], output_format: str) -> None:
     summary = InvalidDesiredState(problems)
     if output_format == "json":
-        click.echo(json.dumps([d.as_dict() for d in summary.diagnostics], indent=2))
+        click.echo(diagnostics_json(summary.diagnostics), nl=False)
     elif output_format == "markdown":
         click.echo(markdown.render_invalid(summary.diagnostics, f"invalid: {summary}"), nl=False)
     else:

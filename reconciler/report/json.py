@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from reconciler.core.diagnostics import Diagnostic
 from reconciler.core.planfile import change_to_json, store_to_json
 from reconciler.core.records import (
     Applied,
@@ -148,3 +149,10 @@ def _outbox_entry(entry: OutboxEntry) -> dict[str, Any]:
         "sent_at": entry.sent_at,
         "status": "queued" if entry.queued else "sent",
     }
+
+
+def diagnostics_json(diagnostics: Sequence[Diagnostic]) -> str:
+    """`validate --format json`: every problem, in order, with `file`, `line`, `column`, `path` and
+    `message` (an empty list when the files are valid). Written as it has always been: in file order,
+    not sorted, non-ASCII escaped."""
+    return json.dumps([diagnostic.as_dict() for diagnostic in diagnostics], indent=2) + "\n"
