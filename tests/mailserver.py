@@ -20,6 +20,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     email: EmailMessage
+    data: bytes  # the message as it came, after the final "." was taken off
 
     @property
     def subject(self) -> str:
@@ -55,7 +56,9 @@ class _Handler:
                 return "421 Service not available, closing transmission channel"
             parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
             assert isinstance(parsed, EmailMessage)
-            self.server.received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), parsed))
+            self.server.received.append(
+                Received(envelope.mail_from, tuple(envelope.rcpt_tos), parsed, envelope.original_content)
+            )
         return "250 OK"
 
 

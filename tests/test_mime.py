@@ -30,6 +30,10 @@ from reconciler.notify.delivery import Courier, RetryPolicy, deliver
 from reconciler.notify.mime import to_email
 from reconciler.notify.smtp import parse_smtp_url
 
+#: Any sender and time of queueing: how a message is written does not depend on them.
+SENDER = "reconciler@localhost"
+QUEUED_AT = "2025-03-01T09:30:00+00:00"
+
 ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 #: Names long enough to need folding, in scripts that need encoding.
@@ -105,7 +109,7 @@ def example_messages(url: str) -> list[Message]:
 
 def check_mime(message: Message) -> None:
     """`message` as bytes keeps every limit, has no defect, and decodes to what was stored."""
-    data = to_email(message, "reconciler@localhost").as_bytes()
+    data = to_email(message, QUEUED_AT).as_bytes()
     assert data.isascii(), "7-bit clean: no server needs 8BITMIME or SMTPUTF8 for it"
     lines = data.split(b"\r\n")
     assert lines[-1] == b"" and all(b"\n" not in line and b"\r" not in line for line in lines)
@@ -180,7 +184,7 @@ def test_the_messages_of_the_example_account_keep_to_the_rfcs(memory_url: str) -
     ],
 )
 def test_a_subject_of_any_shape_is_folded_within_the_limits_and_read_back_as_it_was(subject: str) -> None:
-    check_mime(Message("<a@reconciler.localhost>", "carol@acme.example", subject, "Hi.\n", "<p>Hi.</p>\n"))
+    check_mime(Message("<a@localhost>", "carol@acme.example", subject, "Hi.\n", "<p>Hi.</p>\n", SENDER))
 
 
 #: What the schema lets a name or product hold: one line, no control characters.
@@ -190,7 +194,7 @@ ONE_LINE = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"))
 @given(st.text(ONE_LINE, max_size=400), st.text(ONE_LINE, max_size=300))
 def test_any_one_line_subject_and_body_keep_to_the_rfcs(subject: str, body: str) -> None:
     check_mime(
-        Message("<a@reconciler.localhost>", "carol@acme.example", subject, body + "\n", f"<p>{body}</p>\n")
+        Message("<a@localhost>", "carol@acme.example", subject, body + "\n", f"<p>{body}</p>\n", SENDER)
     )
 
 
@@ -201,3 +205,11 @@ def test_a_server_receives_the_non_ascii_messages_as_they_were_stored(
     deliver(open_any_store(memory_url), Courier(parse_smtp_url(smtp_server.url), RetryPolicy(attempts=1)))
     received = [(r.rcpt_tos, r.subject, r.text, r.html) for r in smtp_server.received]
     assert received == [((m.to,), m.subject, m.text, m.html) for m in messages]
+
+
+def test_a_message_is_the_same_bytes_however_often_it_is_written() -> None:
+    message = Message("<a@acme.example>", "carol@acme.example", "Hello", "Hi.\n", "<p>Hi.</p>\n", SENDER)
+    data = to_email(message, QUEUED_AT).as_bytes()
+    assert data == to_email(message, QUEUED_AT).as_bytes(), "a resend is the message first sent"
+    assert b"\r\nDate: Sat, 01 Mar 2025 09:30:00 +0000\r\n" in data, "dated when it was queued"
+    assert data.startswith(b"From: reconciler@localhost\r\n")

@@ -7,6 +7,8 @@ import mailbox
 import os
 import threading
 from dataclasses import replace
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -243,18 +245,23 @@ def test_names_cannot_add_headers_and_html_is_escaped(store_url: str, smtp_serve
 
 
 def test_a_header_with_a_line_break_is_refused_even_if_validation_missed_it() -> None:
-    message = Message("<a@b>", "carol@acme.example", "Hi\r\nBcc: eve@evil.example", "text", "<p>html</p>")
+    message = Message(
+        "<a@b>",
+        "carol@acme.example",
+        "Hi\r\nBcc: eve@evil.example",
+        "text",
+        "<p>html</p>",
+        "reconciler@localhost",
+    )
     with pytest.raises(ValueError):
-        to_email(message, "reconciler@localhost")
+        to_email(message, "2025-03-01T09:30:00+00:00")
 
 
 def test_message_ids_are_stable_per_store_revision_and_person(store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
     ids = {e.message.to: e.message.message_id for e in open_store(store_url).outbox()}
     lineage = open_store(store_url).snapshot().lineage
-    assert ids["carol@acme.example"] == message_id(
-        lineage, 1, "carol@acme.example", domain="reconciler.localhost"
-    )
+    assert ids["carol@acme.example"] == message_id(lineage, 1, "carol@acme.example", domain="localhost")
 
 
 # --- the SMTP URL ----------------------------------------------------------------------------------
@@ -412,7 +419,7 @@ def test_a_message_that_cannot_be_an_email_is_refused_and_does_not_block_the_res
 ) -> None:
     apply_yaml(store_url, ACCOUNT)
     first = open_store(store_url).outbox()[0]
-    broken = Message("<x@y>", first.message.to, "a\nb", "text", "<p/>")
+    broken = Message("<x@y>", first.message.to, "a\nb", "text", "<p/>", first.message.sender)
     courier = Courier(parse_smtp_url(smtp_server.url), RetryPolicy(attempts=1))
     entry = replace(first, message=broken)
     with pytest.raises(Refused, match="cannot be written as an e-mail"):
@@ -437,3 +444,52 @@ def test_a_claim_outlives_its_batch_even_if_every_message_times_out(store_url: s
     assert slow.worst_case_seconds() == 93
     assert limits == [6]
     store.claim_queued = claim  # type: ignore[method-assign]
+
+
+# --- what a message is, fixed when it is queued --------------------------------------------------
+
+
+def test_what_shapes_a_message_is_fixed_when_it_is_queued_and_notify_sends_exactly_that(
+    store_url: str, write_yaml: WriteYaml, smtp_server: MailServer, tmp_path: Path
+) -> None:
+    queued_with = {
+        "RECONCILER_MAIL_FROM": "licences@acme.example",
+        "RECONCILER_PORTAL_URL": "https://portal.acme.example",
+    }
+    assert apply_account(store_url, write_yaml, queued_with).exit_code == 0
+    # Delivery runs later, elsewhere (another CI job, a changed secret): its settings reshape nothing.
+    later = {
+        **smtp_env(smtp_server),
+        "RECONCILER_MAIL_FROM": "someone@elsewhere.example",
+        "RECONCILER_PORTAL_URL": "https://elsewhere.example",
+    }
+    assert run(store_url, "outbox", "--maildir", str(tmp_path / "Mail"), env=later).exit_code == 0
+    sent = run(store_url, "notify", env=later)
+    assert sent.exit_code == 0, sent.output
+    [entry] = [e for e in open_store(store_url).outbox() if e.message.to == "carol@acme.example"]
+    [carol] = smtp_server.to("carol@acme.example")
+    assert carol.email["From"] == "licences@acme.example"
+    assert carol.mail_from == "licences@acme.example", "the envelope's sender is the message's"
+    assert carol.email["Message-ID"] == entry.message.message_id
+    assert entry.message.message_id.endswith("@acme.example>"), "the sender's domain ends its Message-ID"
+    assert "sign in at https://portal.acme.example with the temporary password" in carol.text
+    assert parsedate_to_datetime(carol.email["Date"]) == datetime.fromisoformat(entry.created_at)
+    # What the Maildir holds and what the server received are the same message, byte for byte.
+    [written] = [
+        path.read_bytes()
+        for path in (tmp_path / "Mail" / "new").iterdir()
+        if entry.message.message_id.encode() in path.read_bytes()
+    ]
+    assert written == carol.data
+
+
+def test_a_sender_that_is_no_address_is_refused_before_anything_changes(
+    store_url: str, write_yaml: WriteYaml
+) -> None:
+    result = apply_account(store_url, write_yaml, {"RECONCILER_MAIL_FROM": "licences at acme"})
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: RECONCILER_MAIL_FROM must be an e-mail address, as in licences@acme.example, not "
+        "'licences at acme'; each message keeps it as its sender from the moment it is queued\n",
+    )
+    assert open_store(store_url).snapshot().revision == 0

@@ -61,9 +61,10 @@ def test_a_request_already_recorded_is_not_recorded_again(backend: Backend, stor
 
 def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
-    # The store as version 3 left it, with its grants: before access in key order (0008), contracts'
-    # end dates (0007), adopted audit entries (0006), teams (0005) and, on SQLite, before the two
-    # indexes of 0004 (PostgreSQL had them from 0001).
+    # The store as version 3 left it, with its grants: before the outbox kept senders (0009), access
+    # in key order (0008), contracts' end dates (0007), adopted audit entries (0006), teams (0005)
+    # and, on SQLite, before the two indexes of 0004 (PostgreSQL had them from 0001).
+    backend.query(store_url, "ALTER TABLE outbox DROP COLUMN sender")
     backend.query(store_url, "ALTER TABLE contracts DROP COLUMN ends")
     backend.query(store_url, "ALTER TABLE audit_log DROP COLUMN adopted")
     for table in ("team_access", "team_members", "teams"):
@@ -80,7 +81,7 @@ def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, stor
     assert before
     assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, and read as it was
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 8
+    assert int(version) == migrations.latest(backend.name) == 9
     # What was applied before --adopt existed was applied, not adopted.
     [applied] = open_store(store_url).history(10)
     assert applied.changes and not applied.adopted and not any(c.adopted for c in applied.changes)
@@ -96,6 +97,32 @@ def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, stor
     )
     assert [tuple(row[:3]) for row in after] == [tuple(row) for row in before]
     assert all(bool(row[3]) == bool(row[2]) and row[3] is not None for row in after)
+
+
+def test_messages_queued_before_senders_were_kept_go_from_their_message_ids_domain(
+    backend: Backend, store_url: str
+) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    apply_yaml(
+        store_url,
+        ACCOUNT.replace('- serial: "399-12345679"\n', '- {serial: "399-12345679", download: true}\n'),
+    )
+    # The outbox as version 8 left it: no sender kept. One message was queued with the default sender,
+    # one with licences@acme.example, as their Message-IDs' domains say.
+    backend.query(store_url, "ALTER TABLE outbox DROP COLUMN sender")
+    backend.query(
+        store_url,
+        "UPDATE outbox SET message_id = replace(message_id, '@localhost>', '@acme.example>') "
+        "WHERE recipient = 'carol@acme.example' AND revision = 2",
+    )
+    backend.query(store_url, "UPDATE meta SET value = '8' WHERE key = 'schema_version'")
+    senders = {(e.message.to, e.revision): e.message.sender for e in open_store(store_url).outbox()}
+    assert senders == {
+        ("alice@acme.example", 1): "reconciler@localhost",
+        ("bob@acme.example", 1): "reconciler@localhost",
+        ("carol@acme.example", 1): "reconciler@localhost",
+        ("carol@acme.example", 2): "reconciler@acme.example",
+    }
 
 
 def test_both_dialects_are_at_the_same_schema_version() -> None:

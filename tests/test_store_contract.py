@@ -436,7 +436,7 @@ def test_progress_hears_of_every_action_written(any_store_url: str) -> None:
 
 def messages(*names: str) -> list[Message]:
     return [
-        Message(f"<{name}@test>", f"{name}@acme.example", f"About {name}", "text", "<p>html</p>")
+        Message(f"<{name}@test>", f"{name}@acme.example", f"About {name}", "text", "<p>html</p>", "ops@test")
         for name in names
     ]
 

@@ -118,7 +118,7 @@ def test_e_mails_show_no_refused_character(store: str, write_yaml: WriteYaml) ->
     for message in messages.values():
         for part in (message.subject, message.text, message.html):
             assert refused_in(part) == [], part
-        email = to_email(message, "reconciler@acme.example")
+        email = to_email(message, "2025-03-01T09:30:00+00:00")
         assert str(email["Subject"]) == message.subject
     shown = run("outbox", "--full", "--store", store)
     assert refused_in(shown) == []

@@ -305,7 +305,7 @@ def apply(
             options,
             show=echo_adoption if adopt else echo_plan,
             approve=None if auto_approve else (lambda plan: confirm(len(plan.actions), verb)),
-            mail=mail_settings(smtp),
+            mail=mail_settings(),
             courier=make_courier(smtp) if smtp else None,
             reading=reading,
             writing=writing,

@@ -19,7 +19,7 @@ from reconciler.core.errors import InputError, plural
 from reconciler.notify.compose import MailSettings
 from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, send_queued
 from reconciler.notify.maildir import write_maildir
-from reconciler.notify.smtp import DEFAULT_SENDER, SmtpSettings
+from reconciler.notify.smtp import SmtpSettings
 from reconciler.report.json import outbox_json
 from reconciler.report.outbox import render_outbox
 from reconciler.store import open_store
@@ -46,12 +46,10 @@ def echo_delivery(report: DeliveryReport) -> None:
         click.echo(f"  {reason}", err=True)
 
 
-def mail_settings(smtp: SmtpSettings | None) -> MailSettings:
-    sender = _sender(smtp)
-    return MailSettings(
-        domain=sender.rpartition("@")[2] or "reconciler.localhost",
-        portal_url=os.environ.get("RECONCILER_PORTAL_URL") or None,
-    )
+def mail_settings() -> MailSettings:
+    """RECONCILER_MAIL_FROM and RECONCILER_PORTAL_URL, which `apply` writes into each message it
+    queues; `notify` reads neither."""
+    return MailSettings.from_env(os.environ)
 
 
 @cli.command()
@@ -61,7 +59,8 @@ def notify(store_url: str) -> Outcome:
 
     The server is RECONCILER_SMTP_URL (smtp://host:port, smtps://user@host,
     smtp://host:587?starttls=true; the password in the URL or in
-    RECONCILER_SMTP_PASSWORD), the sender RECONCILER_MAIL_FROM. A message is
+    RECONCILER_SMTP_PASSWORD). Each message goes out as it was queued: its
+    sender (RECONCILER_MAIL_FROM) and its text were fixed by `apply`. A message is
     marked sent once the server accepted it; a failure is retried
     (RECONCILER_SMTP_ATTEMPTS, default 3, with growing waits) and what is not
     delivered stays queued. Exits 0 when the outbox is empty, 1 when some
@@ -113,7 +112,7 @@ def outbox(
     if recipient is not None:
         entries = [e for e in entries if e.message.to == recipient.lower()]
     if maildir is not None:
-        written = write_maildir(maildir, entries, _sender(SmtpSettings.from_env(os.environ)))
+        written = write_maildir(maildir, entries)
         click.echo(
             f"Wrote {written} new {plural(written, 'message')} to the Maildir {maildir} "
             f"({len(entries)} queued in all)."
@@ -123,7 +122,3 @@ def outbox(
         click.echo(outbox_json(entries), nl=False)
         return
     echo_lines(render_outbox(entries, full))
-
-
-def _sender(smtp: SmtpSettings | None) -> str:
-    return smtp.sender if smtp else os.environ.get("RECONCILER_MAIL_FROM", DEFAULT_SENDER)

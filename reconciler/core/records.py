@@ -84,10 +84,11 @@ REQUEST = "request"
 
 @dataclass(frozen=True)
 class Message:
-    """One e-mail to one person: a plain-text body and an HTML alternative.
+    """One e-mail to one person from `sender`: a plain-text body and an HTML alternative.
 
-    Composed before an apply, written to the store's outbox in the apply's
-    own transaction, and turned into MIME only when it is delivered.
+    Composed before an apply and written to the store's outbox in the apply's
+    own transaction: everything that makes the e-mail is fixed then. It is
+    turned into MIME when it is delivered, the same bytes each time.
     """
 
     message_id: str
@@ -95,6 +96,7 @@ class Message:
     subject: str
     text: str
     html: str
+    sender: str
     kind: str = NOTIFICATION
 
 

@@ -11,6 +11,7 @@ written past validation, shows U+FFFD there instead.
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import html
 from collections import defaultdict
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from reconciler.core.characters import scrub
-from reconciler.core.errors import plural
+from reconciler.core.errors import InputError, plural
 from reconciler.core.kinds import Event, Kind, Record
 from reconciler.core.model import DIRECT, TEAM_SOURCE
 from reconciler.core.plan import Action, Plan
@@ -28,12 +29,47 @@ from reconciler.core.records import Message, Snapshot
 _SUBJECT_ITEMS = 3
 
 
+#: Who the e-mails come from when RECONCILER_MAIL_FROM does not say.
+DEFAULT_SENDER = "reconciler@localhost"
+
+
 @dataclass(frozen=True)
 class MailSettings:
-    """What the e-mails say about where the account lives."""
+    """Who the e-mails come from, and where they say the account lives: written into each message
+    when it is queued, so that delivering it later changes none of it."""
 
-    domain: str = "reconciler.localhost"
+    sender: str = DEFAULT_SENDER
     portal_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MailSettings:
+        """RECONCILER_MAIL_FROM and RECONCILER_PORTAL_URL; raises InputError for a sender that is not an
+        e-mail address (a display name may go with it: `Licences <licences@acme.example>`)."""
+        sender = env.get("RECONCILER_MAIL_FROM", "").strip() or DEFAULT_SENDER
+        if not _sender_address(sender):
+            raise InputError(
+                "RECONCILER_MAIL_FROM must be an e-mail address, as in licences@acme.example, not "
+                f"{sender!r}; each message keeps it as its sender from the moment it is queued"
+            )
+        return cls(sender, env.get("RECONCILER_PORTAL_URL", "").strip() or None)
+
+    @property
+    def domain(self) -> str:
+        """The sender's domain, which ends each Message-ID."""
+        return _sender_address(self.sender).rpartition("@")[2]
+
+
+def _sender_address(sender: str) -> str:
+    """The one address in `sender` (with or without a display name), as the e-mail's From header
+    reads it; "" when it holds none, more than one, or one a 7-bit message cannot carry."""
+    if not sender.isprintable():
+        return ""
+    header = email.policy.default.header_factory("From", sender)
+    if header.defects or len(header.addresses) != 1:
+        return ""
+    address = header.addresses[0]
+    ok = address.username and address.domain and address.addr_spec.isascii()
+    return address.addr_spec if ok else ""
 
 
 DEFAULT_MAIL = MailSettings()
@@ -134,6 +170,7 @@ def _message(
         subject=scrub(subject([event for event, _ in events], [a for _, a in events], facts)),
         text=render_text(greeting, intro, lines, footer),
         html=render_html(greeting, intro, lines, footer),
+        sender=settings.sender,
     )
 
 

@@ -95,7 +95,7 @@ class Courier:
 
     def send(self, entry: OutboxEntry) -> None:
         try:
-            email = to_email(entry.message, self.settings.sender)
+            email = to_email(entry.message, entry.created_at)
         except (ValueError, UnicodeError) as error:
             raise Refused(f"it cannot be written as an e-mail ({error})") from None
         problem = "no attempt made"
@@ -104,7 +104,7 @@ class Courier:
             try:
                 if self._connection is None:
                     self._connection = self.connect(self.settings)
-                self._connection.send(email, entry.message.to)
+                self._connection.send(email, entry.message.sender, entry.message.to)
                 return
             except smtplib.SMTPRecipientsRefused as error:
                 raise Refused(_refusal(next(iter(error.recipients.values())))) from None

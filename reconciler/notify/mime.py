@@ -18,6 +18,8 @@ plain ASCII, else as UTF-8 encoded-words, the first one on the name's line.
 from __future__ import annotations
 
 import base64
+import hashlib
+from datetime import datetime
 from email.headerregistry import BaseHeader, HeaderRegistry, UniqueUnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP, Policy
@@ -99,15 +101,20 @@ _HEADERS.map_to_type("subject", _SubjectHeader)
 _POLICY = SMTP.clone(max_line_length=LINE_LENGTH, cte_type="7bit", header_factory=_HEADERS)
 
 
-def to_email(message: Message, sender: str) -> EmailMessage:
-    """The e-mail of `message`. The policy refuses CR or LF in any header, so nothing can add one."""
+def to_email(message: Message, queued_at: str) -> EmailMessage:
+    """The e-mail of `message`, queued at `queued_at` (ISO 8601, as the outbox keeps it): the same
+    bytes however often and wherever it is written, a resend and a Maildir copy too. Its Date is when
+    it was queued, its boundary comes from its Message-ID. The policy refuses CR or LF in any header,
+    so nothing can add one."""
     email = EmailMessage(policy=_POLICY)
-    email["From"] = sender
+    email["From"] = message.sender
     email["To"] = message.to
     email["Subject"] = message.subject
     email["Message-ID"] = message.message_id
-    email["Date"] = formatdate(localtime=False, usegmt=True)
+    email["Date"] = formatdate(datetime.fromisoformat(queued_at).timestamp(), usegmt=True)
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.text)
     email.add_alternative(message.html, subtype="html")
+    # "=_" never occurs in quoted-printable or base64 text, so no body line can be taken for it.
+    email.set_boundary("=_" + hashlib.sha256(message.message_id.encode()).hexdigest()[:32])
     return email

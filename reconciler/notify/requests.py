@@ -51,6 +51,7 @@ def compose_requests(
                 subject=scrub(f"Request from {plan.actor}: {title}"),
                 text=render_text("Hello,", intro, lines, footer),
                 html=render_html("Hello,", intro, lines, footer),
+                sender=settings.sender,
                 kind=REQUEST,
             )
         )

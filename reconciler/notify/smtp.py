@@ -5,8 +5,9 @@
     smtps://user:password@host            SMTP over TLS (port 465 when omitted)
 
 The password may come from the URL or from `RECONCILER_SMTP_PASSWORD`; it is
-never printed: `redacted` is what messages show. `RECONCILER_MAIL_FROM`
-names the sender.
+never printed: `redacted` is what messages show. Who a message comes from is
+the message's own, fixed when it was queued (compose.MailSettings), not a
+setting of the delivery.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from reconciler.core.errors import InputError
 
-DEFAULT_SENDER = "reconciler@localhost"
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -32,7 +32,6 @@ class SmtpSettings:
     starttls: bool = False
     username: str | None = None
     password: str | None = field(default=None, repr=False)
-    sender: str = DEFAULT_SENDER
     timeout: float = 30.0
 
     @classmethod
@@ -41,11 +40,7 @@ class SmtpSettings:
         url = env.get("RECONCILER_SMTP_URL", "").strip()
         if not url:
             return None
-        return parse_smtp_url(
-            url,
-            password=env.get("RECONCILER_SMTP_PASSWORD") or None,
-            sender=env.get("RECONCILER_MAIL_FROM") or DEFAULT_SENDER,
-        )
+        return parse_smtp_url(url, password=env.get("RECONCILER_SMTP_PASSWORD") or None)
 
     @property
     def redacted(self) -> str:
@@ -56,7 +51,7 @@ class SmtpSettings:
         return f"{scheme}://{user}{self.host}:{self.port}{query}"
 
 
-def parse_smtp_url(url: str, password: str | None = None, sender: str = DEFAULT_SENDER) -> SmtpSettings:
+def parse_smtp_url(url: str, password: str | None = None) -> SmtpSettings:
     """Settings from an smtp:// or smtps:// URL; a password in the URL wins over `password`."""
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
@@ -80,7 +75,6 @@ def parse_smtp_url(url: str, password: str | None = None, sender: str = DEFAULT_
         starttls=query.get("starttls", "").lower() in _TRUE,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else password,
-        sender=sender,
         timeout=timeout,
     )
 
@@ -116,9 +110,9 @@ class SmtpConnection:
             self.close()
             raise
 
-    def send(self, email: EmailMessage, recipient: str) -> None:
-        """Send to `recipient` only, whatever the headers say."""
-        self._smtp.send_message(email, from_addr=self.settings.sender, to_addrs=[recipient])
+    def send(self, email: EmailMessage, sender: str, recipient: str) -> None:
+        """Send from `sender` to `recipient` only, whatever the headers say."""
+        self._smtp.send_message(email, from_addr=sender, to_addrs=[recipient])
 
     def close(self) -> None:
         try:

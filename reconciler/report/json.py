@@ -128,9 +128,10 @@ def _serial_usage(serial: SerialUsage) -> dict[str, Any]:
 
 
 def outbox_json(entries: Sequence[OutboxEntry]) -> str:
-    """The outbox, oldest first: a list of messages, each with `id`, `message_id`, `kind`, `to`,
-    `subject`, the `revision` that queued it, `created_at`, `attempts`, `last_error`, `sent_at` and
-    `status` (`queued` or `sent`). The list alone, as `outbox --format json` has always printed it."""
+    """The outbox, oldest first: a list of messages, each with `id`, `message_id`, `kind`, `from` (the
+    sender, fixed when it was queued), `to`, `subject`, the `revision` that queued it, `created_at`,
+    `attempts`, `last_error`, `sent_at` and `status` (`queued` or `sent`). The list alone, as
+    `outbox --format json` has always printed it."""
     return dumps([_outbox_entry(entry) for entry in entries])
 
 
@@ -140,6 +141,7 @@ def _outbox_entry(entry: OutboxEntry) -> dict[str, Any]:
         "id": entry.id,
         "message_id": message.message_id,
         "kind": message.kind,
+        "from": message.sender,
         "to": message.to,
         "subject": message.subject,
         "revision": entry.revision,

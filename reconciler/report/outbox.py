@@ -53,6 +53,7 @@ def _whole(entry: OutboxEntry) -> Iterator[str]:
     yield f"--- #{entry.id} {_status(entry)}{_trouble(entry)}"
     yield f"To: {message.to}"
     yield f"Subject: {message.subject}"
+    yield f"From: {message.sender}"
     yield ""
     yield from message.text.rstrip("\n").splitlines()
     yield ""

@@ -139,12 +139,13 @@ def outbox_entry(row: Sequence[Any]) -> OutboxEntry:
         subject,
         text,
         html,
+        sender,
         created_at,
         attempts,
         error,
         sent,
     ) = row
-    message = Message(message_id, recipient, subject, text, html, kind)
+    message = Message(message_id, recipient, subject, text, html, sender, kind)
     return OutboxEntry(entry_id, message, revision, created_at, attempts, error, sent)
 
 
@@ -172,7 +173,7 @@ def now_text() -> str:
 
 def outbox_row(revision: int, now: str, message: Message) -> Params:
     m = message
-    return (m.message_id, m.kind, revision, m.to, m.subject, m.text, m.html, now)
+    return (m.message_id, m.kind, revision, m.to, m.subject, m.text, m.html, now, m.sender)
 
 
 def request_row(revision: int, now: str, request: Request) -> Params:

@@ -206,16 +206,16 @@ READS = {
 }
 
 OUTBOX_INSERT = (
-    "INSERT INTO outbox (message_id, kind, revision, recipient, subject, body_text, body_html, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
+    "INSERT INTO outbox (message_id, kind, revision, recipient, subject, body_text, body_html, created_at, "
+    "sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
 )
 REQUEST_INSERT = (
     "INSERT INTO requests (key, revision, requester, requested_at, kind, target, before, after, "
     "requested_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
 )
 _OUTBOX_COLUMNS = (
-    "id, message_id, kind, revision, recipient, subject, body_text, body_html, created_at, attempts, "
-    "last_error, sent_at"
+    "id, message_id, kind, revision, recipient, subject, body_text, body_html, sender, created_at, "
+    "attempts, last_error, sent_at"
 )
 OUTBOX_ALL = f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id"
 OUTBOX_QUEUED = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE sent_at IS NULL ORDER BY id"
