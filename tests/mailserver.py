@@ -1,7 +1,14 @@
-"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, for the mail tests."""
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, for the mail tests.
+
+It can misbehave as real servers and networks do: refuse a recipient, answer
+421 after some messages, drop the connection before DATA, take a message and
+be slow to answer, or take a message and lose the answer (the connection
+closes after the client's final ".", the message kept as received).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -44,6 +51,10 @@ class _Handler:
         self.server = server
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.server.drop_at_rcpt > 0:
+            self.server.drop_at_rcpt -= 1
+            server.transport.close()  # gone before DATA: the client knows nothing was taken
+            return "250 OK"
         if address == self.server.refuse_recipient:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
@@ -59,7 +70,16 @@ class _Handler:
             self.server.received.append(
                 Received(envelope.mail_from, tuple(envelope.rcpt_tos), parsed, envelope.original_content)
             )
-        return "250 OK"
+            self.server.taken += 1
+            every = self.server.lose_reply_every
+            if every is not None and self.server.taken % every == 0:
+                # Taken for delivery, and the connection drops before the reply: what the client sees
+                # is a server gone after the final ".", as when a network path or the server dies.
+                self.server.replies_lost += 1
+                server.transport.close()
+        if self.server.reply_delay:  # taken, and slow to say so
+            await asyncio.sleep(self.server.reply_delay)
+        return "250 OK"  # not sent when the connection is closed: nothing reaches the client
 
 
 class MailServer:
@@ -70,6 +90,13 @@ class MailServer:
         self.received: list[Received] = []
         self.refuse_after: int | None = None  # answer 421 once this many messages were accepted
         self.refuse_recipient: str | None = None  # answer 550 to this address
+        #: Lose the reply to every Nth message taken (1: to every one): the message is kept as received,
+        #: and the connection closes after the client's final "." instead of answering it.
+        self.lose_reply_every: int | None = None
+        self.taken = 0  # messages taken, counted over the server's life
+        self.replies_lost = 0
+        self.drop_at_rcpt = 0  # close the connection at the next N RCPT commands, before any DATA
+        self.reply_delay = 0.0  # seconds between taking a message and answering
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]

@@ -39,7 +39,15 @@ from typing import Any
 from reconciler.core.errors import AdoptRefused, StoreError, StoreExists, StoreLocked, StoreNotFound
 from reconciler.core.kinds import Effect, Record
 from reconciler.core.plan import Action
-from reconciler.core.records import ACTIVE, INVITED, Applied, OutboxEntry, Request, Snapshot, Transaction
+from reconciler.core.records import (
+    ACTIVE,
+    INVITED,
+    Applied,
+    OutboxEntry,
+    Request,
+    Snapshot,
+    Transaction,
+)
 from reconciler.core.shapes import direct_download
 from reconciler.store import Store, open_store
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
@@ -318,6 +326,10 @@ class MemoryStore:
         with self._holding() as db:
             return sum(1 for mail in db.outbox if mail.entry.queued)
 
+    def uncertain(self) -> list[OutboxEntry]:
+        with self._holding() as db:
+            return [mail.entry for mail in db.outbox if mail.entry.uncertain]
+
     def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
         now = datetime.now(UTC)
         until = (now + timedelta(seconds=lease_seconds)).isoformat(timespec="milliseconds")
@@ -347,6 +359,26 @@ class MemoryStore:
                 if error is not None:
                     mail.entry = replace(mail.entry, attempts=mail.entry.attempts + 1, last_error=error)
                 mail.claimed_until = None
+
+    def mark_uncertain(self, entry_id: int, error: str) -> None:
+        with self._holding(writing=True) as db:
+            for mail in _by_id(db, entry_id):
+                if mail.entry.sent_at is None:
+                    attempts = mail.entry.attempts + 1
+                    mail.entry = replace(
+                        mail.entry, attempts=attempts, last_error=error, uncertain_since=now_text()
+                    )
+                    mail.claimed_until = None
+
+    def requeue_uncertain(self, entry_ids: Sequence[int]) -> list[int]:
+        queued: list[int] = []
+        with self._holding(writing=True) as db:
+            for entry_id in entry_ids:
+                for mail in _by_id(db, entry_id):
+                    if mail.entry.uncertain:
+                        mail.entry = replace(mail.entry, uncertain_since=None)
+                        queued.append(entry_id)
+        return queued
 
     def activate_user(self, email: str) -> None:
         with self._holding(writing=True) as db:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import ACCOUNT, RESELLER, WriteYaml, apply_yaml, plan_yaml
+from conftest import ACCOUNT, EXAMPLES, RESELLER, WriteYaml, apply_yaml, plan_yaml
 from mailserver import MailServer
 from terminal import run_on_terminal
 
@@ -22,7 +22,7 @@ from reconciler.commands.apply import run_apply
 from reconciler.core.errors import InputError, StalePlan, StoreError
 from reconciler.core.kinds import Kind
 from reconciler.core.plan import Action
-from reconciler.core.records import Message
+from reconciler.core.records import Message, OutboxEntry
 from reconciler.notify.compose import message_id
 from reconciler.notify.delivery import Courier, Refused, RetryPolicy, deliver
 from reconciler.notify.mime import to_email
@@ -493,3 +493,139 @@ def test_a_sender_that_is_no_address_is_refused_before_anything_changes(
         "'licences at acme'; each message keeps it as its sender from the moment it is queued\n",
     )
     assert open_store(store_url).snapshot().revision == 0
+
+
+# --- a reply lost after the message went out ------------------------------------------------------
+
+
+def apply_example(store_url: str) -> list[OutboxEntry]:
+    """The example account applied: 13 messages queued, one per person."""
+    result = CliRunner().invoke(
+        cli, ["apply", str(EXAMPLES / "acme"), "--actor", RESELLER, "--auto-approve", "--store", store_url]
+    )
+    assert result.exit_code == 0, result.output
+    return open_store(store_url).outbox()
+
+
+def statuses(store_url: str) -> dict[int, str]:
+    listed = run(store_url, "outbox", "--format", "json")
+    return {entry["id"]: entry["status"] for entry in json.loads(listed.stdout)}
+
+
+def test_with_every_third_reply_lost_each_message_arrives_once_and_the_uncertain_are_named(
+    store_url: str, smtp_server: MailServer
+) -> None:
+    queued = apply_example(store_url)
+    assert len(queued) == 13
+    smtp_server.lose_reply_every = 3
+    result = run(store_url, "notify", env=smtp_env(smtp_server, attempts=3))
+    ids = [r.email["Message-ID"] for r in smtp_server.received]
+    assert sorted(ids) == sorted(e.message.message_id for e in queued), "each message arrived once"
+    assert smtp_server.replies_lost == 4
+    uncertain = [queued[i] for i in (2, 5, 8, 11)]  # the 3rd, 6th, 9th and 12th the server took
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "Sent 9 e-mails; 4 uncertain: the server may have them, so they are not sent again by themselves."
+    )
+    for entry, line in zip(uncertain, lines[1:5], strict=True):
+        assert line.startswith(f"  #{entry.id} {entry.message.to} {entry.message.message_id}: ")
+        assert "the connection was lost after the whole message went out, before the server answered" in line
+    assert lines[5] == (
+        "For each that did not arrive (a server's log names the Message-IDs it took), send it again with "
+        "`reconciler notify --resend ID`, or all of them with `reconciler notify --resend-uncertain`."
+    )
+    assert statuses(store_url) == {e.id: "uncertain" if e in uncertain else "sent" for e in queued}, (
+        "outbox shows which are uncertain"
+    )
+
+    smtp_server.lose_reply_every = None
+    again = run(store_url, "notify", env=smtp_env(smtp_server, attempts=3))
+    assert len(smtp_server.received) == 13, "notify never sends an uncertain message by itself"
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[0] == "Sent 0 e-mails; none left to send."
+
+    resent = run(store_url, "notify", "--resend-uncertain", env=smtp_env(smtp_server, attempts=3))
+    assert resent.exit_code == 0, resent.output
+    assert resent.stdout == (
+        f"Queued 4 uncertain e-mails again, as asked: {', '.join(f'#{e.id}' for e in uncertain)}.\n"
+        "Sent 4 e-mails; none left in the outbox.\n"
+    )
+    again_ids = [r.email["Message-ID"] for r in smtp_server.received[13:]]
+    assert again_ids == [e.message.message_id for e in uncertain], "sent again under the same Message-ID"
+    assert set(statuses(store_url).values()) == {"sent"}
+
+
+def test_with_every_reply_lost_a_message_arrives_once_however_often_notify_runs(
+    store_url: str, write_yaml: WriteYaml, smtp_server: MailServer
+) -> None:
+    one = "version: 1\nusers:\n  - {email: dana@acme.example, first_name: Dana, last_name: Lee}\n"
+    result = CliRunner().invoke(
+        cli, ["apply", str(write_yaml(one)), "--actor", RESELLER, "--auto-approve", "--store", store_url]
+    )
+    assert result.exit_code == 0, result.output
+    [entry] = open_store(store_url).outbox()
+    smtp_server.lose_reply_every = 1
+    first = run(store_url, "notify", env=smtp_env(smtp_server, attempts=3))
+    second = run(store_url, "notify", env=smtp_env(smtp_server, attempts=3))
+    assert len(smtp_server.received) == 1, "one delivery in two runs of three attempts each"
+    assert first.exit_code == 1
+    assert f"  #{entry.id} dana@acme.example {entry.message.message_id}: " in first.stderr
+    assert second.exit_code == 0, "what the first run found is not a failure of the second"
+    assert second.stdout == (
+        "Sent 0 e-mails; none left to send.\n"
+        f"Still uncertain since an earlier run: #{entry.id} dana@acme.example; "
+        "`reconciler notify --resend ID` sends one again.\n"
+    )
+    assert statuses(store_url) == {entry.id: "uncertain"}
+    listed = run(store_url, "outbox")
+    assert listed.stdout.splitlines()[0].startswith(f"#{entry.id:<4} uncertain  dana@acme.example  ")
+    assert listed.stdout.splitlines()[-1] == "Outbox: 0 queued, 1 uncertain, 0 sent."
+
+    smtp_server.lose_reply_every = None
+    resent = run(store_url, "notify", "--resend", str(entry.id), env=smtp_env(smtp_server))
+    assert resent.exit_code == 0, resent.output
+    [first_copy, second_copy] = smtp_server.received
+    assert first_copy.data == second_copy.data, "the same message, byte for byte"
+
+
+def test_only_an_uncertain_message_is_sent_again_on_request(store_url: str, smtp_server: MailServer) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    assert run(store_url, "notify", env=smtp_env(smtp_server)).exit_code == 0
+    before = len(smtp_server.received)
+    refused = run(store_url, "notify", "--resend", "2", "--resend", "99", env=smtp_env(smtp_server))
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        "Error: nothing was sent: #2 and #99 are not uncertain messages (`reconciler outbox` shows each "
+        "message's state); --resend sends again only a message whose delivery is unknown\n",
+    )
+    assert len(smtp_server.received) == before
+    nothing = run(store_url, "notify", "--resend-uncertain", env=smtp_env(smtp_server))
+    assert (nothing.exit_code, nothing.stdout) == (
+        0,
+        "No uncertain e-mail to send again.\nSent 0 e-mails; none left in the outbox.\n",
+    )
+
+
+def test_a_connection_lost_before_the_end_of_data_is_retried_as_never_delivered(
+    store_url: str, smtp_server: MailServer
+) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    smtp_server.drop_at_rcpt = 2  # the first message's first two attempts end before any DATA
+    result = run(store_url, "notify", env=smtp_env(smtp_server, attempts=3))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Sent 3 e-mails; none left in the outbox.\n"
+    assert smtp_server.recipients() == INVITED and len(smtp_server.received) == 3
+
+
+def test_a_reply_that_does_not_come_in_time_is_a_lost_reply(store_url: str, smtp_server: MailServer) -> None:
+    apply_yaml(
+        store_url, "version: 1\nusers:\n  - {email: dana@acme.example, first_name: Dana, last_name: Lee}\n"
+    )
+    smtp_server.reply_delay = 0.6
+    env = {**smtp_env(smtp_server, attempts=3), "RECONCILER_SMTP_URL": f"{smtp_server.url}?timeout=0.2"}
+    result = run(store_url, "notify", env=env)
+    assert result.exit_code == 1
+    assert "timed out" in result.stderr and "#1 dana@acme.example" in result.stderr
+    assert len(smtp_server.received) == 1, "taken once: the client gave up waiting, and did not send again"
+    assert statuses(store_url) == {1: "uncertain"}

@@ -61,10 +61,12 @@ def test_a_request_already_recorded_is_not_recorded_again(backend: Backend, stor
 
 def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
-    # The store as version 3 left it, with its grants: before the outbox kept senders (0009), access
+    # The store as version 3 left it, with its grants: before the outbox kept senders and uncertain
+    # deliveries (0009), access
     # in key order (0008), contracts' end dates (0007), adopted audit entries (0006), teams (0005)
     # and, on SQLite, before the two indexes of 0004 (PostgreSQL had them from 0001).
     backend.query(store_url, "ALTER TABLE outbox DROP COLUMN sender")
+    backend.query(store_url, "ALTER TABLE outbox DROP COLUMN uncertain_since")
     backend.query(store_url, "ALTER TABLE contracts DROP COLUMN ends")
     backend.query(store_url, "ALTER TABLE audit_log DROP COLUMN adopted")
     for table in ("team_access", "team_members", "teams"):
@@ -107,9 +109,10 @@ def test_messages_queued_before_senders_were_kept_go_from_their_message_ids_doma
         store_url,
         ACCOUNT.replace('- serial: "399-12345679"\n', '- {serial: "399-12345679", download: true}\n'),
     )
-    # The outbox as version 8 left it: no sender kept. One message was queued with the default sender,
-    # one with licences@acme.example, as their Message-IDs' domains say.
+    # The outbox as version 8 left it: no sender kept, no delivery found uncertain. One message was
+    # queued with the default sender, one with licences@acme.example, as their Message-IDs' domains say.
     backend.query(store_url, "ALTER TABLE outbox DROP COLUMN sender")
+    backend.query(store_url, "ALTER TABLE outbox DROP COLUMN uncertain_since")
     backend.query(
         store_url,
         "UPDATE outbox SET message_id = replace(message_id, '@localhost>', '@acme.example>') "
@@ -123,6 +126,7 @@ def test_messages_queued_before_senders_were_kept_go_from_their_message_ids_doma
         ("carol@acme.example", 1): "reconciler@localhost",
         ("carol@acme.example", 2): "reconciler@acme.example",
     }
+    assert [e.status for e in open_store(store_url).outbox()] == ["queued"] * 4, "none became uncertain"
 
 
 def test_both_dialects_are_at_the_same_schema_version() -> None:

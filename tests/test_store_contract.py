@@ -541,6 +541,42 @@ def test_a_failed_message_is_counted_and_freed_and_stays_queued(any_store_url: s
     assert store.queued_count() == 4
 
 
+def test_an_uncertain_message_is_never_claimed_until_it_is_queued_again(any_store_url: str) -> None:
+    store = queue(any_store_url, *NAMES)
+    first, second = store.claim_queued(2, 600)
+    store.mark_uncertain(first.id, "no answer after the whole message went out")
+    store.mark_failed(second.id, None)
+    [found] = store.uncertain()
+    assert (found.id, found.status, found.queued, found.attempts, found.last_error) == (
+        first.id,
+        "uncertain",
+        False,
+        1,
+        "no answer after the whole message went out",
+    )
+    assert found.uncertain_since is not None and found.sent_at is None
+    time.sleep(0.01)
+    assert first.id not in {e.id for e in store.claim_queued(10, 0)}, "released, and still not claimed"
+    assert store.queued_count() == 4
+    assert first.id not in {e.id for e in store.outbox(queued_only=True)}
+    assert store.requeue_uncertain([second.id, first.id, first.id, 999]) == [first.id], "only the uncertain"
+    assert store.uncertain() == []
+    [again] = [e for e in store.outbox() if e.id == first.id]
+    assert (again.status, again.message) == ("queued", first.message), "the same message, queued again"
+    time.sleep(0.01)
+    assert first.id in {e.id for e in store.claim_queued(10, 600)}
+
+
+def test_a_sent_message_is_never_made_uncertain_nor_queued_again(any_store_url: str) -> None:
+    store = queue(any_store_url, "ann")
+    [entry] = store.claim_queued(1, 600)
+    store.mark_sent(entry.id)
+    store.mark_uncertain(entry.id, "too late")
+    assert store.requeue_uncertain([entry.id]) == []
+    [after] = store.outbox()
+    assert (after.status, after.last_error) == ("sent", None)
+
+
 def test_two_claimants_at_once_never_get_the_same_message(any_store_url: str) -> None:
     store = queue(any_store_url, *(f"u{i}" for i in range(120)))
     got: list[list[int]] = [[], []]

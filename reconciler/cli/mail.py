@@ -37,13 +37,55 @@ def make_courier(smtp: SmtpSettings) -> Courier:
 
 
 def echo_delivery(report: DeliveryReport) -> None:
-    sent = f"Sent {report.sent} {plural(report.sent, 'e-mail')}"
-    if not report.still_queued:
-        click.echo(f"{sent}; none left in the outbox.")
-        return
-    click.echo(f"{sent}; {report.still_queued} still queued: run `reconciler notify` to try again.", err=True)
+    """What a delivery did, on one line, then what needs someone: why messages wait, which are
+    uncertain and how to send them again. On stderr when some of it is left to do."""
+    if report.requeued is not None:
+        count = len(report.requeued)
+        click.echo(
+            f"Queued {count} uncertain {plural(count, 'e-mail')} again, as asked: {_ids(report.requeued)}."
+            if count
+            else "No uncertain e-mail to send again."
+        )
+    left = []
+    if report.still_queued:
+        left.append(f"{report.still_queued} still queued: run `reconciler notify` to try again")
+    if report.uncertain:
+        one = len(report.uncertain) == 1
+        left.append(
+            f"{len(report.uncertain)} uncertain: the server may have "
+            + (
+                "it, so it is not sent again by itself"
+                if one
+                else "them, so they are not sent again by themselves"
+            )
+        )
+    if not left:
+        left.append("none left to send" if report.uncertain_before else "none left in the outbox")
+    trouble = not report.settled
+    click.echo(f"Sent {report.sent} {plural(report.sent, 'e-mail')}; {'; '.join(left)}.", err=trouble)
     for reason in report.reasons:
         click.echo(f"  {reason}", err=True)
+    for entry in report.uncertain:
+        click.echo(
+            f"  #{entry.id} {entry.message.to} {entry.message.message_id}: {entry.last_error}", err=True
+        )
+    if report.uncertain:
+        click.echo(
+            "For each that did not arrive (a server's log names the Message-IDs it took), send it again with "
+            "`reconciler notify --resend ID`, or all of them with `reconciler notify --resend-uncertain`.",
+            err=True,
+        )
+    if report.uncertain_before:
+        earlier = ", ".join(f"#{entry.id} {entry.message.to}" for entry in report.uncertain_before)
+        click.echo(
+            f"Still uncertain since an earlier run: {earlier}; "
+            "`reconciler notify --resend ID` sends one again.",
+            err=trouble,
+        )
+
+
+def _ids(entry_ids: list[int]) -> str:
+    return ", ".join(f"#{entry_id}" for entry_id in entry_ids)
 
 
 def mail_settings() -> MailSettings:
@@ -53,28 +95,58 @@ def mail_settings() -> MailSettings:
 
 
 @cli.command()
+@click.option(
+    "--resend",
+    "resend",
+    type=click.IntRange(min=1),
+    multiple=True,
+    metavar="ID",
+    help="Send this uncertain message again (its id as `reconciler outbox` shows it); repeatable.",
+)
+@click.option(
+    "--resend-uncertain",
+    is_flag=True,
+    help="Send every uncertain message again.",
+)
 @store_option
-def notify(store_url: str) -> Outcome:
+def notify(resend: tuple[int, ...], resend_uncertain: bool, store_url: str) -> Outcome:
     """Send the queued e-mails over SMTP, each at most once.
 
     The server is RECONCILER_SMTP_URL (smtp://host:port, smtps://user@host,
     smtp://host:587?starttls=true; the password in the URL or in
     RECONCILER_SMTP_PASSWORD). Each message goes out as it was queued: its
-    sender (RECONCILER_MAIL_FROM) and its text were fixed by `apply`. A message is
-    marked sent once the server accepted it; a failure is retried
-    (RECONCILER_SMTP_ATTEMPTS, default 3, with growing waits) and what is not
-    delivered stays queued. Exits 0 when the outbox is empty, 1 when some
-    messages are still queued.
+    sender (RECONCILER_MAIL_FROM) and its text were fixed by `apply`. A
+    message is marked sent once the server accepted it; a failure before the
+    whole message went out is retried (RECONCILER_SMTP_ATTEMPTS, default 3,
+    with growing waits) and what is not delivered stays queued.
+
+    A message whose whole text went out and whose answer never came (the
+    connection dropped, or the wait timed out) may have been delivered: it
+    is marked uncertain, named, and never sent again by itself. Once you know
+    it did not arrive (a server's log names the Message-IDs it took), send it
+    again with --resend ID or --resend-uncertain: the same message, with the
+    same Message-ID.
+
+    Exits 0 when all was sent, 1 when some messages are still queued or
+    were found uncertain.
 
     \b
     Example:
       RECONCILER_SMTP_URL=smtp://mail.acme.example:587?starttls=true reconciler notify
+      reconciler notify --resend 12 --resend 15
+      reconciler notify --resend-uncertain
     """
     smtp = SmtpSettings.from_env(os.environ)
     with TerminalProgress("Sending e-mail", PROGRESS_FROM) as sending:
-        report = send_queued(open_store(store_url), make_courier(smtp) if smtp else None, sending)
+        report = send_queued(
+            open_store(store_url),
+            make_courier(smtp) if smtp else None,
+            sending,
+            resend=resend,
+            resend_uncertain=resend_uncertain,
+        )
     echo_delivery(report)
-    return Outcome.UNSENT if report.still_queued else Outcome.DONE
+    return Outcome.DONE if report.settled else Outcome.UNSENT
 
 
 @cli.command()

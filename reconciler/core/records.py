@@ -100,9 +100,21 @@ class Message:
     kind: str = NOTIFICATION
 
 
+#: The states of a message in the outbox (OutboxEntry.status).
+QUEUED = "queued"
+UNCERTAIN = "uncertain"
+SENT = "sent"
+
+
 @dataclass(frozen=True)
 class OutboxEntry:
-    """A message in the store's outbox, with its delivery record."""
+    """A message in the store's outbox, with its delivery record.
+
+    It is `queued` until a server accepted it (`sent_at`), unless a delivery
+    lost the server's answer after the whole message went out: then it is
+    `uncertain` since then (the server may have it), and only a resend asked
+    for queues it again.
+    """
 
     id: int
     message: Message
@@ -111,10 +123,21 @@ class OutboxEntry:
     attempts: int = 0
     last_error: str | None = None
     sent_at: str | None = None
+    uncertain_since: str | None = None
 
     @property
     def queued(self) -> bool:
-        return self.sent_at is None
+        """Whether `notify` sends it: neither sent nor uncertain."""
+        return self.sent_at is None and self.uncertain_since is None
+
+    @property
+    def uncertain(self) -> bool:
+        return self.sent_at is None and self.uncertain_since is not None
+
+    @property
+    def status(self) -> str:
+        """`queued`, `uncertain` or `sent`."""
+        return SENT if self.sent_at is not None else UNCERTAIN if self.uncertain_since else QUEUED
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,29 @@
 
 A message the server refuses stays queued with the reason; when the server
 cannot be reached after the retries, the run stops and everything left stays
-queued for the next `reconciler notify`. Claims on the store keep two
-deliveries running at once from sending a message twice.
+queued for the next `reconciler notify`. A failure before the whole message
+went out is retried: the server cannot have it. A reply lost after it went
+out (the connection dropped or timed out before the server answered) is
+never retried: the server may have taken the message (RFC 5321 §6.1), so it
+is marked uncertain, named in the report, and queued again only when a
+resend is asked for (`send_queued`'s `resend`), under the same Message-ID.
+
+Claims on the store keep two deliveries running at once from sending a
+message twice.
 """
 
 from __future__ import annotations
 
 import smtplib
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reconciler.core.errors import InputError, plural
 from reconciler.core.records import OutboxEntry, Progress
 from reconciler.notify.mime import to_email
-from reconciler.notify.smtp import SmtpConnection, SmtpSettings
+from reconciler.notify.smtp import ReplyLost, SmtpConnection, SmtpSettings
 
 
 class Outbox(Protocol):
@@ -29,7 +36,13 @@ class Outbox(Protocol):
 
     def mark_failed(self, entry_id: int, error: str | None) -> None: ...
 
+    def mark_uncertain(self, entry_id: int, error: str) -> None: ...
+
+    def requeue_uncertain(self, entry_ids: Sequence[int]) -> list[int]: ...
+
     def queued_count(self) -> int: ...
+
+    def uncertain(self) -> list[OutboxEntry]: ...
 
 
 BATCH = 100
@@ -56,13 +69,30 @@ class RetryPolicy:
 
 @dataclass
 class DeliveryReport:
+    """What a delivery did, and the queue as it left it.
+
+    `still_queued` messages wait for the next delivery, each reason once in
+    `reasons`. `uncertain` are the messages whose reply this delivery lost, each with why
+    as its `last_error`; `uncertain_before` those uncertain already (or found
+    so by another delivery meanwhile). `requeued` is what a resend queued again
+    before the delivery, None when none was asked for.
+    """
+
     sent: int = 0
     still_queued: int = 0
     reasons: list[str] = field(default_factory=list)
+    uncertain: list[OutboxEntry] = field(default_factory=list)
+    uncertain_before: list[OutboxEntry] = field(default_factory=list)
+    requeued: list[int] | None = None
 
     def note(self, reason: str) -> None:
         if reason not in self.reasons:
             self.reasons.append(reason)
+
+    @property
+    def settled(self) -> bool:
+        """Whether nothing is left to chance: nothing still queued, none found uncertain."""
+        return not (self.still_queued or self.uncertain)
 
 
 class Unreachable(Exception):
@@ -71,6 +101,10 @@ class Unreachable(Exception):
 
 class Refused(Exception):
     """The server refused this one message for good."""
+
+
+class Uncertain(Exception):
+    """The whole message went out and the server's answer was lost: it may have been delivered."""
 
 
 Connect = Callable[[SmtpSettings], SmtpConnection]
@@ -94,6 +128,8 @@ class Courier:
         return self.policy.attempts * self.settings.timeout + sum(self.policy.waits())
 
     def send(self, entry: OutboxEntry) -> None:
+        """Deliver one message, retrying as the policy says; raises Refused, Unreachable, or Uncertain
+        (never retried: the server may have the message)."""
         try:
             email = to_email(entry.message, entry.created_at)
         except (ValueError, UnicodeError) as error:
@@ -106,6 +142,9 @@ class Courier:
                     self._connection = self.connect(self.settings)
                 self._connection.send(email, entry.message.sender, entry.message.to)
                 return
+            except ReplyLost as lost:
+                self.close()
+                raise Uncertain(self._unanswered(lost)) from None
             except smtplib.SMTPRecipientsRefused as error:
                 raise Refused(_refusal(next(iter(error.recipients.values())))) from None
             except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
@@ -121,6 +160,17 @@ class Courier:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+    def _unanswered(self, lost: ReplyLost) -> str:
+        if isinstance(lost.cause, TimeoutError):
+            return (
+                f"no answer came within {self.settings.timeout:g} s after the whole message went out "
+                f"({self.settings.redacted}: timed out)"
+            )
+        return (
+            "the connection was lost after the whole message went out, before the server answered "
+            f"({self.settings.redacted}: {lost})"
+        )
 
 
 def deliver(store: Outbox, courier: Courier, progress: Progress | None = None) -> DeliveryReport:
@@ -144,9 +194,22 @@ def deliver(store: Outbox, courier: Courier, progress: Progress | None = None) -
     return _finish(store, report)
 
 
-def send_queued(store: Outbox, courier: Courier | None, progress: Progress | None = None) -> DeliveryReport:
+def send_queued(
+    store: Outbox,
+    courier: Courier | None,
+    progress: Progress | None = None,
+    *,
+    resend: Sequence[int] = (),
+    resend_uncertain: bool = False,
+) -> DeliveryReport:
     """`reconciler notify`: deliver the queue through `courier`; without one (no SMTP server set),
-    an InputError that says how many messages wait and how to read them."""
+    an InputError that says how many messages wait and how to read them.
+
+    `resend` names uncertain messages by outbox id (`resend_uncertain`: every one) to queue again
+    first, and so to send once more as they are, under the same Message-ID: asked for by someone who
+    found they did not arrive. An id that is not an uncertain message is an InputError, and then
+    nothing is queued again or sent.
+    """
     if courier is None:
         queued = store.queued_count()
         raise InputError(
@@ -154,7 +217,27 @@ def send_queued(store: Outbox, courier: Courier | None, progress: Progress | Non
             "queued); set it to smtp://host:port, or write the queue to a Maildir with "
             "`reconciler outbox --maildir DIR`"
         )
-    return deliver(store, courier, progress)
+    requeued = _requeue(store, resend, resend_uncertain) if resend or resend_uncertain else None
+    report = deliver(store, courier, progress)
+    report.requeued = requeued
+    return report
+
+
+def _requeue(store: Outbox, resend: Sequence[int], every: bool) -> list[int]:
+    uncertain = [entry.id for entry in store.uncertain()]
+    others = [entry_id for entry_id in dict.fromkeys(resend) if entry_id not in uncertain]
+    if others:
+        named = _and([f"#{entry_id}" for entry_id in others])
+        are = "is not an uncertain message" if len(others) == 1 else "are not uncertain messages"
+        raise InputError(
+            f"nothing was sent: {named} {are} (`reconciler outbox` shows each message's state); --resend "
+            "sends again only a message whose delivery is unknown"
+        )
+    return store.requeue_uncertain(uncertain if every else list(dict.fromkeys(resend)))
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _send_batch(
@@ -176,6 +259,10 @@ def _send_batch(
                 store.mark_failed(entry.id, str(refused))
                 report.note(f"{entry.message.to}: {refused}")
                 continue
+            except Uncertain as uncertain:
+                store.mark_uncertain(entry.id, str(uncertain))
+                report.uncertain.append(replace(entry, last_error=str(uncertain)))
+                continue
             except Unreachable as unreachable:
                 store.mark_failed(entry.id, str(unreachable))
                 report.note(str(unreachable))
@@ -194,6 +281,8 @@ def _send_batch(
 
 def _finish(store: Outbox, report: DeliveryReport) -> DeliveryReport:
     report.still_queued = store.queued_count()
+    found = {entry.id for entry in report.uncertain}
+    report.uncertain_before = [entry for entry in store.uncertain() if entry.id not in found]
     return report
 
 

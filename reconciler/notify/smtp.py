@@ -8,6 +8,13 @@ The password may come from the URL or from `RECONCILER_SMTP_PASSWORD`; it is
 never printed: `redacted` is what messages show. Who a message comes from is
 the message's own, fixed when it was queued (compose.MailSettings), not a
 setting of the delivery.
+
+A connection knows when a message has gone out whole: once the line with the
+lone "." that ends DATA was handed to the network, the server may take the
+message for delivery, and it says so only in its reply. A failure before that
+is a message not delivered; the reply lost after it (the connection dropped,
+the wait timed out) is ReplyLost: the message may or may not have been taken
+(RFC 5321 §6.1), and sending it again may deliver it twice.
 """
 
 from __future__ import annotations
@@ -17,9 +24,13 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from reconciler.core.errors import InputError
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -89,6 +100,31 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+class ReplyLost(Exception):
+    """The whole message went out and no answer came: the connection dropped or the wait timed out.
+    The server may have taken it. Its argument is what failed, `cause` the error itself."""
+
+    def __init__(self, what: str, cause: OSError) -> None:
+        super().__init__(what)
+        self.cause = cause
+
+
+class _Smtp(smtplib.SMTP):
+    """smtplib's SMTP, noting when a message has gone out whole: `sendmail` hands DATA's text, ended
+    by CRLF "." CRLF, to `send` in one piece, and everything else it sends is a command."""
+
+    message_out = False
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.message_out = True
+
+
+class _SmtpOverTls(_Smtp, smtplib.SMTP_SSL):
+    """The same, over TLS from the first byte."""
+
+
 class SmtpConnection:
     """One connection to the server, logged in; `send` hands it one message."""
 
@@ -96,11 +132,11 @@ class SmtpConnection:
         self.settings = settings
         context = ssl.create_default_context()
         if settings.tls:
-            self._smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            self._smtp: _Smtp = _SmtpOverTls(
                 settings.host, settings.port, timeout=settings.timeout, context=context
             )
         else:
-            self._smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            self._smtp = _Smtp(settings.host, settings.port, timeout=settings.timeout)
         try:
             if settings.starttls:
                 self._smtp.starttls(context=context)
@@ -111,8 +147,18 @@ class SmtpConnection:
             raise
 
     def send(self, email: EmailMessage, sender: str, recipient: str) -> None:
-        """Send from `sender` to `recipient` only, whatever the headers say."""
-        self._smtp.send_message(email, from_addr=sender, to_addrs=[recipient])
+        """Send from `sender` to `recipient` only, whatever the headers say. Raises ReplyLost when the
+        message went out whole and the server's answer did not come; smtplib's errors otherwise (an
+        answer the server gave, or a failure before the message was out, when it cannot have it)."""
+        self._smtp.message_out = False
+        try:
+            self._smtp.send_message(email, from_addr=sender, to_addrs=[recipient])
+        except smtplib.SMTPResponseException:
+            raise  # an answer: the server said what became of the message
+        except OSError as error:  # SMTPServerDisconnected, a timeout, a reset: no answer
+            if self._smtp.message_out:
+                raise ReplyLost(str(error) or type(error).__name__, error) from error
+            raise
 
     def close(self) -> None:
         try:

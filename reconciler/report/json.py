@@ -130,8 +130,10 @@ def _serial_usage(serial: SerialUsage) -> dict[str, Any]:
 def outbox_json(entries: Sequence[OutboxEntry]) -> str:
     """The outbox, oldest first: a list of messages, each with `id`, `message_id`, `kind`, `from` (the
     sender, fixed when it was queued), `to`, `subject`, the `revision` that queued it, `created_at`,
-    `attempts`, `last_error`, `sent_at` and `status` (`queued` or `sent`). The list alone, as
-    `outbox --format json` has always printed it."""
+    `attempts`, `last_error`, `sent_at`, `uncertain_since` and `status`: `queued`, `sent`, or
+    `uncertain` (a delivery lost the server's answer after the whole message went out, so the server
+    may have it; `notify --resend ID` sends it again). The list alone, as `outbox --format json` has
+    always printed it."""
     return dumps([_outbox_entry(entry) for entry in entries])
 
 
@@ -149,7 +151,8 @@ def _outbox_entry(entry: OutboxEntry) -> dict[str, Any]:
         "attempts": entry.attempts,
         "last_error": entry.last_error,
         "sent_at": entry.sent_at,
-        "status": "queued" if entry.queued else "sent",
+        "uncertain_since": entry.uncertain_since,
+        "status": entry.status,
     }
 
 

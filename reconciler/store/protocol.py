@@ -47,16 +47,20 @@ class Store(Protocol):
         ...
 
     def outbox(self, queued_only: bool = False) -> list[OutboxEntry]:
-        """The outbox, oldest first."""
+        """The outbox, oldest first; with `queued_only`, the messages `notify` would send."""
         ...
 
     def queued_count(self) -> int:
-        """How many messages wait to be sent, without reading them."""
+        """How many messages wait to be sent (held by a delivery or not), without reading them."""
+        ...
+
+    def uncertain(self) -> list[OutboxEntry]:
+        """The uncertain messages, oldest first: a server may or may not have them."""
         ...
 
     def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
         """Up to `limit` queued messages with ids above `after_id`, held for this caller until
-        marked sent or failed, or until the lease ends; one held elsewhere is skipped."""
+        marked sent, failed or uncertain, or until the lease ends; one held elsewhere is skipped."""
         ...
 
     def mark_sent(self, entry_id: int) -> None:
@@ -65,6 +69,16 @@ class Store(Protocol):
 
     def mark_failed(self, entry_id: int, error: str | None) -> None:
         """Delivery failed (counted, with why) or was not tried (`error` None): it stays queued."""
+        ...
+
+    def mark_uncertain(self, entry_id: int, error: str) -> None:
+        """The whole message went out and the server's answer was lost (counted, with why): it is
+        uncertain, released, and never claimed again unless `requeue_uncertain` is asked to."""
+        ...
+
+    def requeue_uncertain(self, entry_ids: Sequence[int]) -> list[int]:
+        """Queue the uncertain messages among `entry_ids` again, to be sent as they are (same
+        Message-ID); returns those it queued, in order. Any other id is left as it is."""
         ...
 
     def activate_user(self, email: str) -> None:

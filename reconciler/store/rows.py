@@ -144,9 +144,10 @@ def outbox_entry(row: Sequence[Any]) -> OutboxEntry:
         attempts,
         error,
         sent,
+        uncertain,
     ) = row
     message = Message(message_id, recipient, subject, text, html, sender, kind)
-    return OutboxEntry(entry_id, message, revision, created_at, attempts, error, sent)
+    return OutboxEntry(entry_id, message, revision, created_at, attempts, error, sent, uncertain)
 
 
 def history_from_rows(rows: Rows) -> tuple[Applied, ...]:

@@ -124,6 +124,11 @@ class SqlStore(ABC):
             count: int = db.execute(sql.OUTBOX_QUEUED_COUNT).fetchone()[0]
         return count
 
+    def uncertain(self) -> list[OutboxEntry]:
+        with self._reading() as db:
+            rows = db.execute(sql.OUTBOX_UNCERTAIN_LIST).fetchall()
+        return [outbox_entry(row) for row in rows]
+
     def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
         now = datetime.now(UTC)
         until = (now + timedelta(seconds=lease_seconds)).isoformat(timespec="milliseconds")
@@ -142,6 +147,14 @@ class SqlStore(ABC):
                 db.execute(self._sql(sql.OUTBOX_RELEASE), (entry_id,))
             else:
                 db.execute(self._sql(sql.OUTBOX_FAILED), (error, entry_id))
+
+    def mark_uncertain(self, entry_id: int, error: str) -> None:
+        with self._writing() as db:
+            db.execute(self._sql(sql.OUTBOX_UNCERTAIN), (now_text(), error, entry_id))
+
+    def requeue_uncertain(self, entry_ids: Sequence[int]) -> list[int]:
+        with self._writing() as db:
+            return [i for i in entry_ids if db.execute(self._sql(sql.OUTBOX_REQUEUE), (i,)).rowcount]
 
     def activate_user(self, email: str) -> None:
         with self._writing() as db:

@@ -215,14 +215,19 @@ REQUEST_INSERT = (
 )
 _OUTBOX_COLUMNS = (
     "id, message_id, kind, revision, recipient, subject, body_text, body_html, sender, created_at, "
-    "attempts, last_error, sent_at"
+    "attempts, last_error, sent_at, uncertain_since"
 )
+#: A message `notify` sends: neither sent nor uncertain.
+_QUEUED = "sent_at IS NULL AND uncertain_since IS NULL"
 OUTBOX_ALL = f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id"
-OUTBOX_QUEUED = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE sent_at IS NULL ORDER BY id"
-OUTBOX_QUEUED_COUNT = "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"
+OUTBOX_QUEUED = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE {_QUEUED} ORDER BY id"
+OUTBOX_UNCERTAIN_LIST = (
+    f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE sent_at IS NULL AND uncertain_since IS NOT NULL ORDER BY id"
+)
+OUTBOX_QUEUED_COUNT = f"SELECT COUNT(*) FROM outbox WHERE {_QUEUED}"
 #: Claims up to `limit` queued messages after an id that nobody else holds, until the lease runs out.
 _OUTBOX_CLAIM = (
-    "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL "
+    f"UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE {_QUEUED} "
     "AND id > ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?{lock}) "
     f"RETURNING {_OUTBOX_COLUMNS}"
 )
@@ -235,9 +240,17 @@ OUTBOX_CLAIM = {
 OUTBOX_SENT = "UPDATE outbox SET sent_at = ?, claimed_until = NULL, last_error = NULL WHERE id = ?"
 OUTBOX_FAILED = (
     "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_until = NULL "
+    f"WHERE id = ? AND {_QUEUED}"
+)
+OUTBOX_RELEASE = f"UPDATE outbox SET claimed_until = NULL WHERE id = ? AND {_QUEUED}"
+OUTBOX_UNCERTAIN = (
+    "UPDATE outbox SET uncertain_since = ?, attempts = attempts + 1, last_error = ?, claimed_until = NULL "
     "WHERE id = ? AND sent_at IS NULL"
 )
-OUTBOX_RELEASE = "UPDATE outbox SET claimed_until = NULL WHERE id = ? AND sent_at IS NULL"
+OUTBOX_REQUEUE = (
+    "UPDATE outbox SET uncertain_since = NULL "
+    "WHERE id = ? AND sent_at IS NULL AND uncertain_since IS NOT NULL"
+)
 
 #: The audit log of the last `?` applies, newest first, each apply's actions in the order they ran.
 HISTORY = (

@@ -2,8 +2,14 @@
 -- its text are: `notify` sends a message as it was queued. A message queued
 -- before this goes from reconciler@ the domain of its Message-ID, which was
 -- the domain of RECONCILER_MAIL_FROM when it was queued (reconciler@localhost
--- when that was not set, as then). SQLite adds a NOT NULL column without a
--- default only by building the table anew; the rows keep their ids.
+-- when that was not set, as then).
+--
+-- A delivery that lost the server's answer after the whole message went out
+-- marks it uncertain (uncertain_since): the server may have it, so it is not
+-- claimed again unless a resend is asked for.
+--
+-- SQLite adds a NOT NULL column without a default only by building the table
+-- anew; the rows keep their ids.
 CREATE TABLE outbox_new (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id    TEXT NOT NULL UNIQUE,
@@ -18,7 +24,8 @@ CREATE TABLE outbox_new (
     last_error    TEXT,
     claimed_until TEXT,
     sent_at       TEXT,
-    sender        TEXT NOT NULL
+    sender        TEXT NOT NULL,
+    uncertain_since TEXT
 );
 INSERT INTO outbox_new (id, message_id, kind, revision, recipient, subject, body_text, body_html,
                         created_at, attempts, last_error, claimed_until, sent_at, sender)
