@@ -43,6 +43,7 @@ from reconciler.core.records import (
     ACTIVE,
     INVITED,
     Applied,
+    OutboxCounts,
     OutboxEntry,
     Request,
     Snapshot,
@@ -325,6 +326,15 @@ class MemoryStore:
     def queued_count(self) -> int:
         with self._holding() as db:
             return sum(1 for mail in db.outbox if mail.entry.queued)
+
+    def outbox_counts(self) -> OutboxCounts:
+        at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        with self._holding() as db:
+            queued = [mail for mail in db.outbox if mail.entry.queued]
+            held = sorted(
+                m.claimed_until for m in queued if m.claimed_until is not None and m.claimed_until >= at
+            )
+        return OutboxCounts(len(queued) - len(held), len(held), held[-1] if held else None)
 
     def uncertain(self) -> list[OutboxEntry]:
         with self._holding() as db:

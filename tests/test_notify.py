@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import mailbox
 import os
+import re
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from datetime import datetime
@@ -629,3 +632,64 @@ def test_a_reply_that_does_not_come_in_time_is_a_lost_reply(store_url: str, smtp
     assert "timed out" in result.stderr and "#1 dana@acme.example" in result.stderr
     assert len(smtp_server.received) == 1, "taken once: the client gave up waiting, and did not send again"
     assert statuses(store_url) == {1: "uncertain"}
+
+
+# --- other notifiers running at the same time -----------------------------------------------------
+
+
+def test_messages_another_notifier_holds_are_not_still_queued(
+    store_url: str, smtp_server: MailServer
+) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    sibling = open_store(store_url).claim_queued(2, 600)  # another notify, in the middle of sending two
+    result = run(store_url, "notify", env=smtp_env(smtp_server))
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(
+        r"Sent 1 e-mail; 2 held by another `reconciler notify` running now, which sends them "
+        r"\(if it stopped, they are free again at \d\d:\d\d:\d\d UTC\)\.\n",
+        result.stdout,
+    ), result.output
+    assert smtp_server.recipients() == ["carol@acme.example"]
+    assert [e.id for e in open_store(store_url).outbox(queued_only=True)] == [e.id for e in sibling]
+
+
+def test_held_messages_are_counted_apart_from_failed_ones(store_url: str, smtp_server: MailServer) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    open_store(store_url).claim_queued(1, 600)  # alice's, held elsewhere
+    smtp_server.refuse_recipient = "bob@acme.example"
+    result = run(store_url, "notify", env=smtp_env(smtp_server))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == [
+        "Sent 1 e-mail; 1 still queued: run `reconciler notify` to try again; 1 held by another "
+        "`reconciler notify` running now, which sends them (if it stopped, they are free again at "
+        + result.stderr.split("free again at ")[1].split(")")[0]
+        + ").",
+        "  bob@acme.example: the server refused it (550 5.1.1 No such user here)",
+    ]
+
+
+def test_four_notifies_at_once_send_each_message_once_and_none_fails(
+    store_url: str, smtp_server: MailServer
+) -> None:
+    many = ACCOUNT + "".join(
+        f"  - {{email: user{i}@acme.example, first_name: U{i}, last_name: Test}}\n" for i in range(60)
+    )
+    apply_yaml(store_url, many)
+    smtp_server.reply_delay = 0.05  # a batch takes a while: the notifiers overlap
+    env = {**os.environ, **smtp_env(smtp_server), "RECONCILER_STORE": store_url}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "notify"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outcomes = [(process.wait(timeout=120), *process.communicate()) for process in processes]
+    ids = [r.email["Message-ID"] for r in smtp_server.received]
+    assert len(ids) == 63 and len(set(ids)) == 63
+    assert [code for code, _, _ in outcomes] == [0, 0, 0, 0], outcomes
+    assert sum(int(re.match(r"Sent (\d+) e-mail", out)[1]) for _, out, _ in outcomes) == 63  # type: ignore[index]
+    assert not any("still queued" in out + err for _, out, err in outcomes), outcomes

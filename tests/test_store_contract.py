@@ -24,7 +24,7 @@ from reconciler.core.errors import AdoptRefused, StalePlan, StoreError, StoreExi
 from reconciler.core.kinds import Kind
 from reconciler.core.model import DesiredState, build_state
 from reconciler.core.plan import Action, Plan
-from reconciler.core.records import Message, Transaction
+from reconciler.core.records import Message, OutboxCounts, Transaction
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
 from reconciler.store import Store
@@ -575,6 +575,21 @@ def test_a_sent_message_is_never_made_uncertain_nor_queued_again(any_store_url: 
     assert store.requeue_uncertain([entry.id]) == []
     [after] = store.outbox()
     assert (after.status, after.last_error) == ("sent", None)
+
+
+def test_the_counts_tell_messages_a_delivery_holds_from_those_nobody_holds(any_store_url: str) -> None:
+    store = queue(any_store_url, *NAMES)
+    assert store.outbox_counts() == OutboxCounts(5, 0, None)
+    before = datetime.now(UTC).isoformat(timespec="milliseconds")
+    store.claim_queued(2, 600)
+    counts = store.outbox_counts()
+    assert (counts.queued, counts.held) == (3, 2)
+    assert counts.held_until is not None and counts.held_until > before
+    [lapsing] = store.claim_queued(1, 0)
+    time.sleep(0.01)
+    assert (store.outbox_counts().queued, store.outbox_counts().held) == (3, 2), "a lease run out holds none"
+    store.mark_uncertain(lapsing.id, "no answer")
+    assert (store.outbox_counts().queued, store.outbox_counts().held) == (2, 2), "nor does an uncertain one"
 
 
 def test_two_claimants_at_once_never_get_the_same_message(any_store_url: str) -> None:

@@ -49,6 +49,12 @@ def echo_delivery(report: DeliveryReport) -> None:
     left = []
     if report.still_queued:
         left.append(f"{report.still_queued} still queued: run `reconciler notify` to try again")
+    if report.held:
+        until = (report.held_until or "")[11:19]
+        left.append(
+            f"{report.held} held by another `reconciler notify` running now, which sends them (if it "
+            f"stopped, they are free again at {until} UTC)"
+        )
     if report.uncertain:
         one = len(report.uncertain) == 1
         left.append(
@@ -127,8 +133,9 @@ def notify(resend: tuple[int, ...], resend_uncertain: bool, store_url: str) -> O
     again with --resend ID or --resend-uncertain: the same message, with the
     same Message-ID.
 
-    Exits 0 when all was sent, 1 when some messages are still queued or
-    were found uncertain.
+    Messages another `reconciler notify` holds right now are its to send and
+    to report. Exits 0 when all this run took was sent, 1 when some are still
+    queued or were found uncertain.
 
     \b
     Example:

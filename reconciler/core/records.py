@@ -141,6 +141,16 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True)
+class OutboxCounts:
+    """The queue as it stands: messages `queued` that nobody holds, and those `held` by a delivery
+    (its claim lasts until `held_until` at the latest, ISO 8601), which is sending them now."""
+
+    queued: int = 0
+    held: int = 0
+    held_until: str | None = None
+
+
+@dataclass(frozen=True)
 class Request:
     """A blocked action sent to the people who may perform it; `key` records it once."""
 

@@ -9,8 +9,9 @@ never retried: the server may have taken the message (RFC 5321 §6.1), so it
 is marked uncertain, named in the report, and queued again only when a
 resend is asked for (`send_queued`'s `resend`), under the same Message-ID.
 
-Claims on the store keep two deliveries running at once from sending a
-message twice.
+Claims on the store are leases that keep two deliveries running at once from
+sending a message twice; the report counts what another delivery holds apart
+from what is still queued because it failed or was not tried.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reconciler.core.errors import InputError, plural
-from reconciler.core.records import OutboxEntry, Progress
+from reconciler.core.records import OutboxCounts, OutboxEntry, Progress
 from reconciler.notify.mime import to_email
 from reconciler.notify.smtp import ReplyLost, SmtpConnection, SmtpSettings
 
@@ -41,6 +42,8 @@ class Outbox(Protocol):
     def requeue_uncertain(self, entry_ids: Sequence[int]) -> list[int]: ...
 
     def queued_count(self) -> int: ...
+
+    def outbox_counts(self) -> OutboxCounts: ...
 
     def uncertain(self) -> list[OutboxEntry]: ...
 
@@ -71,8 +74,10 @@ class RetryPolicy:
 class DeliveryReport:
     """What a delivery did, and the queue as it left it.
 
-    `still_queued` messages wait for the next delivery, each reason once in
-    `reasons`. `uncertain` are the messages whose reply this delivery lost, each with why
+    `still_queued` messages wait for the next delivery (they failed, or were
+    not tried), each reason once in `reasons`; `held` are another delivery's,
+    which is sending them now (its claim ends by `held_until` at the latest).
+    `uncertain` are the messages whose reply this delivery lost, each with why
     as its `last_error`; `uncertain_before` those uncertain already (or found
     so by another delivery meanwhile). `requeued` is what a resend queued again
     before the delivery, None when none was asked for.
@@ -80,6 +85,8 @@ class DeliveryReport:
 
     sent: int = 0
     still_queued: int = 0
+    held: int = 0
+    held_until: str | None = None
     reasons: list[str] = field(default_factory=list)
     uncertain: list[OutboxEntry] = field(default_factory=list)
     uncertain_before: list[OutboxEntry] = field(default_factory=list)
@@ -91,7 +98,8 @@ class DeliveryReport:
 
     @property
     def settled(self) -> bool:
-        """Whether nothing is left to chance: nothing still queued, none found uncertain."""
+        """Whether nothing this delivery had to send is left to chance: none of it still queued (what
+        another delivery holds is that one's to report), none found uncertain."""
         return not (self.still_queued or self.uncertain)
 
 
@@ -280,7 +288,8 @@ def _send_batch(
 
 
 def _finish(store: Outbox, report: DeliveryReport) -> DeliveryReport:
-    report.still_queued = store.queued_count()
+    counts = store.outbox_counts()
+    report.still_queued, report.held, report.held_until = counts.queued, counts.held, counts.held_until
     found = {entry.id for entry in report.uncertain}
     report.uncertain_before = [entry for entry in store.uncertain() if entry.id not in found]
     return report

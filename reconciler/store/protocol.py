@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from reconciler.core.records import Applied, OutboxEntry, Snapshot, Transaction
+from reconciler.core.records import Applied, OutboxCounts, OutboxEntry, Snapshot, Transaction
 
 
 class Store(Protocol):
@@ -52,6 +52,10 @@ class Store(Protocol):
 
     def queued_count(self) -> int:
         """How many messages wait to be sent (held by a delivery or not), without reading them."""
+        ...
+
+    def outbox_counts(self) -> OutboxCounts:
+        """How many queued messages nobody holds, and how many a delivery holds now, until when."""
         ...
 
     def uncertain(self) -> list[OutboxEntry]:

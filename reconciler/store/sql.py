@@ -19,7 +19,7 @@ from typing import Any
 
 from reconciler.core.errors import AdoptRefused, StoreError
 from reconciler.core.plan import Plan
-from reconciler.core.records import Applied, OutboxEntry, Progress, Snapshot, Transaction
+from reconciler.core.records import Applied, OutboxCounts, OutboxEntry, Progress, Snapshot, Transaction
 from reconciler.store import migrations
 from reconciler.store import statements as sql
 from reconciler.store.rows import (
@@ -124,6 +124,12 @@ class SqlStore(ABC):
             count: int = db.execute(sql.OUTBOX_QUEUED_COUNT).fetchone()[0]
         return count
 
+    def outbox_counts(self) -> OutboxCounts:
+        now = _lease_time(datetime.now(UTC))
+        with self._reading() as db:
+            queued, held, until = db.execute(self._sql(sql.OUTBOX_COUNTS), (now, now, now)).fetchone()
+        return OutboxCounts(int(queued), int(held), until)
+
     def uncertain(self) -> list[OutboxEntry]:
         with self._reading() as db:
             rows = db.execute(sql.OUTBOX_UNCERTAIN_LIST).fetchall()
@@ -131,8 +137,8 @@ class SqlStore(ABC):
 
     def claim_queued(self, limit: int, lease_seconds: float, after_id: int = 0) -> list[OutboxEntry]:
         now = datetime.now(UTC)
-        until = (now + timedelta(seconds=lease_seconds)).isoformat(timespec="milliseconds")
-        params = (until, after_id, now.isoformat(timespec="milliseconds"), limit)
+        until = _lease_time(now + timedelta(seconds=lease_seconds))
+        params = (until, after_id, _lease_time(now), limit)
         with self._writing() as db:
             rows = db.execute(self._sql(sql.OUTBOX_CLAIM[self.dialect]), params).fetchall()
         return sorted((outbox_entry(row) for row in rows), key=lambda entry: entry.id)
@@ -166,6 +172,12 @@ class SqlStore(ABC):
         with self._reading() as db:
             rows = db.execute(self._sql(sql.HISTORY), (limit,)).fetchall()
         return history_from_rows(rows)
+
+
+def _lease_time(moment: datetime) -> str:
+    """A claim's time as the outbox keeps it: ISO 8601 in UTC to the millisecond, so text compares
+    as time does."""
+    return moment.isoformat(timespec="milliseconds")
 
 
 @cache

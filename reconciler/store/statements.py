@@ -225,6 +225,12 @@ OUTBOX_UNCERTAIN_LIST = (
     f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE sent_at IS NULL AND uncertain_since IS NOT NULL ORDER BY id"
 )
 OUTBOX_QUEUED_COUNT = f"SELECT COUNT(*) FROM outbox WHERE {_QUEUED}"
+#: Queued messages nobody holds, those a claim holds at `?` (the time now, thrice), and its last end.
+OUTBOX_COUNTS = (
+    "SELECT COALESCE(SUM(CASE WHEN claimed_until IS NULL OR claimed_until < ? THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN claimed_until >= ? THEN 1 ELSE 0 END), 0), "
+    f"MAX(CASE WHEN claimed_until >= ? THEN claimed_until END) FROM outbox WHERE {_QUEUED}"
+)
 #: Claims up to `limit` queued messages after an id that nobody else holds, until the lease runs out.
 _OUTBOX_CLAIM = (
     f"UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE {_QUEUED} "
