@@ -48,6 +48,7 @@ from reconciler.core.records import (
     Request,
     Snapshot,
     Transaction,
+    Written,
 )
 from reconciler.core.shapes import direct_download
 from reconciler.store import Store, open_store
@@ -281,7 +282,7 @@ class MemoryStore:
                 rows[table.table] = [table.row(found[key]) for key in sorted(found)]
         return snapshot_from_rows(rows)
 
-    def apply(self, transaction: Transaction) -> int:
+    def apply(self, transaction: Transaction) -> Written:
         plan, actor, adopt = transaction.plan, transaction.actor, transaction.adopt
         now = now_text()
         with self._applying(actor) as db:
@@ -301,14 +302,19 @@ class MemoryStore:
             if plan.actions:
                 db.audit.extend(audit_row(revision, actor, now, action, adopt) for action in plan.actions)
                 db.revision = revision
+            recorded = []
             for request in transaction.requests:
-                db.requests.setdefault(request.key, request)
-            queued = {mail.entry.message.message_id for mail in db.outbox}
+                if request.key not in db.requests:
+                    db.requests[request.key] = request
+                    recorded.append(request)
+            held = {mail.entry.message.message_id for mail in db.outbox}
+            queued = []
             for message in transaction.outbox:
-                if message.message_id not in queued:
-                    queued.add(message.message_id)
+                if message.message_id not in held:
+                    held.add(message.message_id)
                     db.outbox.append(_Mail(OutboxEntry(len(db.outbox) + 1, message, revision, now)))
-        return revision
+                    queued.append(message)
+        return Written(revision, tuple(queued), tuple(recorded))
 
     def _check_adoptable(self, db: _Database, actor: str) -> None:
         """Raise AdoptRefused unless the store holds no account and `actor` is one of its resellers."""

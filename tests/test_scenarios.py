@@ -265,6 +265,13 @@ def test_the_cm_requests_a_manager_change_and_the_reseller_is_asked_once(account
     )
     assert again.exit_code == 0, again.output
     assert account.inbox() == {}, "the same request is not sent twice"
+    assert (
+        f"Already requested contract.manager_change 110001234567 from {RESELLER}: asked before, "
+        "so not asked again.\n" in again.output
+    )
+    assert "Requested contract.manager_change" not in again.output
+    assert "Queued" not in again.output and "Sent" not in again.output
+    assert "No e-mail queued: the outbox already holds the 1 message this apply would send.\n" in again.output
 
 
 def test_removing_a_coordinator_from_all_hands_his_serials_back(account: Account) -> None:

@@ -24,7 +24,7 @@ from reconciler.core.errors import AdoptRefused, StalePlan, StoreError, StoreExi
 from reconciler.core.kinds import Kind
 from reconciler.core.model import DesiredState, build_state
 from reconciler.core.plan import Action, Plan
-from reconciler.core.records import Message, OutboxCounts, Transaction
+from reconciler.core.records import Message, OutboxCounts, Request, Transaction
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
 from reconciler.store import Store
@@ -478,6 +478,24 @@ def test_a_message_already_in_the_outbox_is_not_added_twice(any_store_url: str) 
     assert after[:5] == before
     assert [e.message.to for e in after[5:]] == ["fay@acme.example"]
     assert store.queued_count() == 6
+
+
+def test_an_apply_says_which_messages_and_requests_it_wrote(any_store_url: str) -> None:
+    store = queue(any_store_url, "ann", "ben")
+    ask = Request("key-1", "alice@acme.example", Kind.SERIAL_CREATE, {"serial": "1"}, None, {}, (RESELLER,))
+    first = store.apply(Transaction(empty_plan(store), requests=[ask]))
+    assert (first.revision, first.queued, first.recorded) == (0, (), (ask,))
+    other = replace(ask, key="key-2")
+    written = store.apply(
+        Transaction(empty_plan(store), messages("ann", "fay", "fay", "ben", "gus"), [ask, other, other])
+    )
+    assert written.revision == 0
+    assert written.queued == tuple(messages("fay", "gus")), "only what the outbox did not hold, once each"
+    assert written.recorded == (other,)
+    assert [e.message for e in store.outbox()] == messages("ann", "ben", "fay", "gus")
+    plan = plan_yaml(any_store_url, ACCOUNT)
+    applied = store.apply(Transaction(plan, messages("hal")))
+    assert (applied.revision, applied.queued, applied.recorded) == (1, tuple(messages("hal")), ())
 
 
 def test_a_claim_holds_the_oldest_queued_messages_until_its_lease_ends(any_store_url: str) -> None:

@@ -35,6 +35,7 @@ from reconciler.core.kinds import TARGET_KEYS
 from reconciler.core.model import effective_access
 from reconciler.core.plan import Plan
 from reconciler.core.planfile import dump_plan, write_plan
+from reconciler.core.records import Request
 from reconciler.core.wording import target_label
 from reconciler.engine.planner import PlanOptions
 from reconciler.engine.targets import parse_targets
@@ -311,7 +312,7 @@ def apply(
             writing=writing,
             sending=sending,
         )
-    if not (applied.plan.actions or applied.requests):
+    if not (applied.plan.actions or applied.requests or applied.repeated):
         return  # nothing to do: the plan said so
     counts = applied.plan.summary()
     summarise(
@@ -341,14 +342,20 @@ def apply(
 
 
 def _echo_mail(applied: ApplyResult, smtp: SmtpSettings | None) -> None:
-    """What became of the e-mail the apply queued: waiting, sent, or still queued and why."""
-    messages = len(applied.messages)
+    """What became of the e-mail the apply queued: waiting, sent, or still queued and why; and what it
+    did not queue, the outbox holding it already."""
+    messages, already = len(applied.messages), applied.already_queued
     if not messages:
+        if already:
+            click.echo(
+                f"No e-mail queued: the outbox already holds the {already} {plural(already, 'message')} "
+                "this apply would send."
+            )
         return
     people = len({m.to for m in applied.messages})
-    queued = (
-        f"Queued {messages} {plural(messages, 'e-mail')} to {people} {plural(people, 'person', 'people')}"
-    )
+    more = f" ({already} more the outbox held already)" if already else ""
+    whom = f"{people} {plural(people, 'person', 'people')}"
+    queued = f"Queued {messages} {plural(messages, 'e-mail')} to {whom}{more}"
     if smtp is None:
         click.echo(
             f"{queued}. Set RECONCILER_SMTP_URL and run `reconciler notify` to send them, "
@@ -367,14 +374,22 @@ def _echo_mail(applied: ApplyResult, smtp: SmtpSettings | None) -> None:
 
 def _echo_requests(applied: ApplyResult) -> None:
     for found in applied.requests:
-        whom = " or ".join(found.requested_of) or "nobody (no one else may)"
-        click.echo(f"Requested {found.kind} {_target_text(found.target)} from {whom}.")
+        click.echo(f"Requested {found.kind} {_target_text(found.target)} from {_whom(found)}.")
+    for found in applied.repeated:
+        click.echo(
+            f"Already requested {found.kind} {_target_text(found.target)} from {_whom(found)}: asked before, "
+            "so not asked again."
+        )
     if applied.held_back:
         count = len(applied.held_back)
         click.echo(
             f"Held back {count} {plural(count, 'action')} that {'waits' if count == 1 else 'wait'} "
             "on a request: " + ", ".join(f"{a.kind} {target_label(a)}" for a in applied.held_back)
         )
+
+
+def _whom(request: Request) -> str:
+    return " or ".join(request.requested_of) or "nobody (no one else may)"
 
 
 def _target_text(target: Mapping[str, str]) -> str:

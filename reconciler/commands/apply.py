@@ -55,9 +55,12 @@ from reconciler.store.protocol import Store
 class ApplyResult:
     """What an apply did: the store's revision after it, what it applied, queued and asked for.
 
-    `delivery` is what sending the queued mail afterwards did, when there was a server to send it to;
-    `delivery_error` why it could not even start (the mail waits in the outbox). `notes` are what the
-    store said its user should know of an apply that succeeded all the same.
+    `messages` and `requests` are what the store wrote: the e-mails it queued and the requests it
+    recorded. `repeated` are requests asked again that the store had on record already, and
+    `already_queued` how many of the e-mails composed the outbox held already (asking again sends
+    nothing new). `delivery` is what sending the queued mail afterwards did, when there was a server
+    to send it to; `delivery_error` why it could not even start (the mail waits in the outbox).
+    `notes` are what the store said its user should know of an apply that succeeded all the same.
     """
 
     revision: int
@@ -68,6 +71,8 @@ class ApplyResult:
     delivery: DeliveryReport | None = None
     delivery_error: str | None = None
     notes: tuple[str, ...] = ()
+    repeated: tuple[Request, ...] = ()
+    already_queued: int = 0
 
 
 @dataclass(frozen=True)
@@ -273,8 +278,8 @@ def _apply(
     """Apply a plan already checked; the store refuses it, unchanged, if it has moved on since."""
     if options.adopt:  # nobody hears of an adoption; the store checks, in its transaction, that it may adopt
         said: list[str] = []
-        revision = store.apply(Transaction(plan, adopt=True, progress=progress, notice=said.append))
-        return ApplyResult(revision, plan, notes=tuple(said))
+        written = store.apply(Transaction(plan, adopt=True, progress=progress, notice=said.append))
+        return ApplyResult(written.revision, plan, notes=tuple(said))
     if snapshot is None or (snapshot.lineage, snapshot.revision) != (plan.lineage, plan.revision):
         snapshot = store.snapshot()
     runnable = plan
@@ -287,5 +292,14 @@ def _apply(
     messages = compose_notifications(runnable, snapshot, runnable.revision_after, mail)
     messages += compose_requests(plan, requests, mail)
     notes: list[str] = []
-    revision = store.apply(Transaction(runnable, messages, requests, progress=progress, notice=notes.append))
-    return ApplyResult(revision, runnable, tuple(messages), tuple(requests), held_back, notes=tuple(notes))
+    written = store.apply(Transaction(runnable, messages, requests, progress=progress, notice=notes.append))
+    return ApplyResult(
+        written.revision,
+        runnable,
+        written.queued,
+        written.recorded,
+        held_back,
+        notes=tuple(notes),
+        repeated=tuple(request for request in requests if request not in written.recorded),
+        already_queued=len(messages) - len(written.queued),
+    )

@@ -193,6 +193,17 @@ class Transaction:
 
 
 @dataclass(frozen=True)
+class Written:
+    """What one apply wrote: the store's `revision` after it, the messages it `queued` and the requests
+    it `recorded`. A message or request the store held already is in neither (the store keeps each
+    once), so these say what asking again really did; each is in the order the transaction gave."""
+
+    revision: int
+    queued: tuple[Message, ...] = ()
+    recorded: tuple[Request, ...] = ()
+
+
+@dataclass(frozen=True)
 class Difference:
     """One record the store and git disagree on.
 

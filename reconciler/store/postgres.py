@@ -46,11 +46,11 @@ from typing import Any
 
 from reconciler.core.errors import OutcomeUnknown, StoreError, StoreExists, StoreLocked, StoreNotFound, plural
 from reconciler.core.plan import Plan
-from reconciler.core.records import Transaction
+from reconciler.core.records import Transaction, Written
 from reconciler.store import migrations
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import audit_row
-from reconciler.store.sql import SqlStore, percent_s
+from reconciler.store.sql import CommitLost, SqlStore, percent_s
 from reconciler.store.statements import READS, Params
 from reconciler.store.urls import redact_url
 
@@ -73,7 +73,7 @@ SETTLE_TIMEOUT = 10.0
 
 
 @dataclass
-class _CommitLost(Exception):
+class _CommitLost(CommitLost):
     """COMMIT was sent and the connection died before its answer came: it may have committed."""
 
     xid: int  # the transaction's 64-bit id (epoch and xid), as pg_current_xact_id gives it
@@ -124,12 +124,6 @@ class PostgresStore(SqlStore):
         with self._connection() as db, _transaction(db, "BEGIN"):
             yield db
 
-    def apply(self, transaction: Transaction) -> int:
-        try:
-            return super().apply(transaction)
-        except _CommitLost as lost:
-            return self._settle(lost, transaction)
-
     @contextmanager
     def _applying(self, actor: str) -> Iterator[psycopg.Connection[Any]]:
         """The apply's transaction; raises _CommitLost when the connection dies while COMMIT is in flight."""
@@ -152,9 +146,11 @@ class PostgresStore(SqlStore):
                         raise
                     raise _CommitLost(xid, backend_pid, self._reason(error)) from None
 
-    def _settle(self, lost: _CommitLost, transaction: Transaction) -> int:
-        """Whether the apply whose COMMIT lost its answer committed, asked on a new connection: its
-        revision if it did; StoreError if it did not; OutcomeUnknown if the store cannot say."""
+    def _settle(self, lost: CommitLost, transaction: Transaction, written: Written) -> Written:
+        """Whether the apply whose COMMIT lost its answer committed, asked on a new connection: what it
+        wrote if it did; StoreError if it did not; OutcomeUnknown if the store cannot say."""
+        if not isinstance(lost, _CommitLost):
+            raise lost
         plan, actor, notice = transaction.plan, transaction.actor, transaction.notice
         what = f"the connection to {self.url} was lost while the apply committed ({lost.reason})"
         try:
@@ -201,7 +197,7 @@ class PostgresStore(SqlStore):
                 f"{what}; reconnected, the store says it did commit, as revision {plan.revision_after}"
                 f"{moved}: the apply is done, and its e-mail was queued with it."
             )
-        return plan.revision_after
+        return written
 
     def _unknown(self, why: str, plan: Plan, actor: str) -> OutcomeUnknown:
         """OutcomeUnknown, saying how to tell once the store answers: by the audit log, or for a plan of

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from reconciler.core.records import Applied, OutboxCounts, OutboxEntry, Snapshot, Transaction
+from reconciler.core.records import Applied, OutboxCounts, OutboxEntry, Snapshot, Transaction, Written
 
 
 class Store(Protocol):
@@ -23,14 +23,16 @@ class Store(Protocol):
         """The whole store at its current revision, read consistently."""
         ...
 
-    def apply(self, transaction: Transaction) -> int:
+    def apply(self, transaction: Transaction) -> Written:
         """Write `transaction` whole or not at all, in one database transaction: run every action of its
         plan, queue its outbox and record its requests; the audit log names the plan's actor.
 
-        Returns the revision afterwards: one more when the plan has actions.
-        Raises StalePlan, leaving the store unchanged, when the store is not
-        at the plan's lineage and revision once the transaction holds it.
-        A message or request already in the store is not added twice.
+        Returns what it wrote: the revision afterwards (one more when the plan
+        has actions), and the messages and requests it added. A message or
+        request already in the store (by Message-ID, by key), or twice in the
+        transaction, is added once: the first time, and only that one is
+        returned. Raises StalePlan, leaving the store unchanged, when the store
+        is not at the plan's lineage and revision once the transaction holds it.
         Its `progress`, if given, hears how many actions are written: (done, total);
         `notice` what the user should know of an apply that succeeded all the same
         (PostgreSQL: the answer to its COMMIT was lost, and asking again found it committed).

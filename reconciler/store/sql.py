@@ -2,24 +2,34 @@
 
 A backend (sqlite.py, postgres.py) supplies only what differs between the
 databases: how to connect, how to begin a transaction of each sort, how to
-take the apply lock, how to write a batch of rows fast, and its placeholder
-style. Everything else, and every statement (statements.py), is shared.
+take the apply lock, how to write a batch of rows fast, its placeholder
+style, and, where the answer to COMMIT can be lost (CommitLost), how to find
+out what became of the apply (`_settle`). Everything else, and every
+statement (statements.py), is shared.
 """
 
 from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.core.errors import AdoptRefused, StoreError
 from reconciler.core.plan import Plan
-from reconciler.core.records import Applied, OutboxCounts, OutboxEntry, Progress, Snapshot, Transaction
+from reconciler.core.records import (
+    Applied,
+    OutboxCounts,
+    OutboxEntry,
+    Progress,
+    Snapshot,
+    Transaction,
+    Written,
+)
 from reconciler.store import migrations
 from reconciler.store import statements as sql
 from reconciler.store.rows import (
@@ -35,6 +45,15 @@ from reconciler.store.statements import WRITES, Params
 
 #: A connection of either driver: sqlite3's and psycopg's both have `execute` and `executemany`.
 Connection = Any
+
+_T = TypeVar("_T")
+#: Keys looked up in one statement: within SQLite's and PostgreSQL's limits on parameters, and few
+#: round trips for the few thousand messages of the largest apply.
+_KEYS_A_QUERY = 500
+
+
+class CommitLost(Exception):
+    """COMMIT was sent and the connection died before its answer came: the apply may have committed."""
 
 
 class SqlStore(ABC):
@@ -86,26 +105,59 @@ class SqlStore(ABC):
             rows = {name: db.execute(statement).fetchall() for name, statement in sql.READS.items()}
         return snapshot_from_rows(rows)
 
-    def apply(self, transaction: Transaction) -> int:
+    def apply(self, transaction: Transaction) -> Written:
+        written: Written | None = None
+        try:
+            with self._applying(transaction.actor) as db:
+                written = self._write(db, transaction)
+        except CommitLost as lost:
+            if written is None:
+                raise
+            return self._settle(lost, transaction, written)
+        assert written is not None  # the block ran to its end, or the store raised
+        return written
+
+    def _write(self, db: Connection, transaction: Transaction) -> Written:
+        """Everything an apply writes, in the transaction `db` holds; what it wrote."""
         plan, actor, adopt = transaction.plan, transaction.actor, transaction.adopt
         now = now_text()
         writes = {**WRITES, **sql.ADOPT_WRITES} if adopt else WRITES
-        with self._applying(actor) as db:
-            meta = dict(db.execute(self._sql(sql.META_FOR_APPLY[self.dialect])).fetchall())
-            if adopt:  # under the apply lock: of two adopts at once, the second sees the first's account
-                self._check_adoptable(db, actor)
-            revision = plan.check_current(meta["lineage"], int(meta["revision"]))
-            for kind, rows in _action_batches(plan, now, transaction.progress):
-                self._write_rows(db, writes[kind][0], rows)
-            if plan.actions:
-                audit = [audit_row(revision, actor, now, a, adopt) for a in plan.actions]
-                self._write_rows(db, sql.AUDIT, audit)
-                db.execute(self._sql(sql.REVISION_UPDATE), (str(revision),))
-            requests = [request_row(revision, now, request) for request in transaction.requests]
-            self._write_rows(db, sql.REQUEST_INSERT, requests)
-            outbox = [outbox_row(revision, now, message) for message in transaction.outbox]
-            self._write_rows(db, sql.OUTBOX_INSERT, outbox)
-        return revision
+        meta = dict(db.execute(self._sql(sql.META_FOR_APPLY[self.dialect])).fetchall())
+        if adopt:  # under the apply lock: of two adopts at once, the second sees the first's account
+            self._check_adoptable(db, actor)
+        revision = plan.check_current(meta["lineage"], int(meta["revision"]))
+        for kind, rows in _action_batches(plan, now, transaction.progress):
+            self._write_rows(db, writes[kind][0], rows)
+        if plan.actions:
+            audit = [audit_row(revision, actor, now, a, adopt) for a in plan.actions]
+            self._write_rows(db, sql.AUDIT, audit)
+            db.execute(self._sql(sql.REVISION_UPDATE), (str(revision),))
+        # Under the apply lock no other apply adds to either meanwhile: what is not there yet is new.
+        recorded = self._not_held(db, sql.REQUESTS_HELD, transaction.requests, lambda r: r.key)
+        self._write_rows(db, sql.REQUEST_INSERT, [request_row(revision, now, r) for r in recorded])
+        queued = self._not_held(db, sql.OUTBOX_HELD, transaction.outbox, lambda m: m.message_id)
+        self._write_rows(db, sql.OUTBOX_INSERT, [outbox_row(revision, now, m) for m in queued])
+        return Written(revision, tuple(queued), tuple(recorded))
+
+    def _not_held(
+        self, db: Connection, statement: str, items: Sequence[_T], key: Callable[[_T], str]
+    ) -> list[_T]:
+        """The first of `items` with each `key`, in order, of those whose key `statement` (a SELECT of
+        the keys among `{}`) does not find in the store."""
+        first: dict[str, _T] = {}
+        for item in items:
+            first.setdefault(key(item), item)
+        keys, held = list(first), set[str]()
+        for start in range(0, len(keys), _KEYS_A_QUERY):
+            chunk = keys[start : start + _KEYS_A_QUERY]
+            query = self._sql(statement.format(", ".join("?" * len(chunk))))
+            held.update(found for (found,) in db.execute(query, chunk).fetchall())
+        return [item for name, item in first.items() if name not in held]
+
+    def _settle(self, lost: CommitLost, transaction: Transaction, written: Written) -> Written:
+        """What became of an apply whose COMMIT lost its answer: `written` when it committed, else an
+        error saying so. A backend whose `_applying` raises CommitLost says how it finds out."""
+        raise lost
 
     def _check_adoptable(self, db: Connection, actor: str) -> None:
         """Raise AdoptRefused unless the store holds no account and `actor` is one of its resellers."""

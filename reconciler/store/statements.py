@@ -209,6 +209,9 @@ OUTBOX_INSERT = (
     "INSERT INTO outbox (message_id, kind, revision, recipient, subject, body_text, body_html, created_at, "
     "sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
 )
+#: Which of the `{}` message ids (or request keys) the store holds already.
+OUTBOX_HELD = "SELECT message_id FROM outbox WHERE message_id IN ({})"
+REQUESTS_HELD = "SELECT key FROM requests WHERE key IN ({})"
 REQUEST_INSERT = (
     "INSERT INTO requests (key, revision, requester, requested_at, kind, target, before, after, "
     "requested_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
