@@ -75,7 +75,8 @@ class DirectoryGroup:
 
 @dataclass(frozen=True)
 class DirectoryRead:
-    """Everything read from the directory, whole: every page came back as its totals said."""
+    """Everything read from the directory, whole: its pages agreed on the total and held each resource
+    once, until the resources received reached the total."""
 
     users: tuple[DirectoryUser, ...] = ()
     groups: tuple[DirectoryGroup, ...] = ()
