@@ -274,11 +274,11 @@ def test_first_push_creates_every_user_and_group_with_their_members(scim_proxy: 
     assert _members(scim_proxy.server) == _store_grants(store)
     names = {g["externalId"]: g["displayName"] for g in scim_proxy.server.groups()}
     assert names["serial:399-12345680"] == "Civil 3D 399-12345680"
-    # a user and a group a request each, their members sent with the group; two pages read
+    # a user and a group a request each, their members sent with the group; the config and two pages read
     assert scim_proxy.count("POST") == len(users) + len(names)
-    assert scim_proxy.count("GET") == 2 and scim_proxy.count("PATCH") == 0
+    assert scim_proxy.count("GET") == 3 and scim_proxy.count("PATCH") == 0
     assert (
-        "SCIM apply complete: 19 added, 0 changed, 0 removed, in 21 requests (2 pages read)." in result.output
+        "SCIM apply complete: 19 added, 0 changed, 0 removed, in 22 requests (2 pages read)." in result.output
     )
 
 
@@ -402,7 +402,12 @@ def test_a_503_then_success_is_done(scim_proxy: Any, store: str) -> None:
     scim_proxy.fail(503, times=2, method="GET", path="/Users", headers={"Retry-After": "0"})
     result = _push(scim_proxy, store)
     assert result.exit_code == 0, result.output
-    assert [s.status for s in scim_proxy.requests[:3]] == [503, 503, 200]
+    assert [(s.path.split("?")[0], s.status) for s in scim_proxy.requests[:4]] == [
+        ("/ServiceProviderConfig", 200),
+        ("/Users", 503),
+        ("/Users", 503),
+        ("/Users", 200),
+    ]
 
 
 def test_waiting_past_max_wait_fails_and_says_so(scim_proxy: Any, store: str) -> None:
@@ -422,7 +427,8 @@ def test_a_stale_etag_re_reads_the_resource_and_is_done(scim_proxy: Any, store: 
     assert result.exit_code == 0, result.output
     group = next(g for g in scim_proxy.server.groups() if g["externalId"] == "serial:399-12345681")
     path = f"/Groups/{group['id']}"
-    assert [(m, p.split("?")[0], s) for m, p, s in scim_proxy.requests[2:]] == [
+    # after the ServiceProviderConfig and two pages
+    assert [(m, p.split("?")[0], s) for m, p, s in scim_proxy.requests[3:]] == [
         ("PATCH", path, 412),
         ("GET", path, 200),
         ("PATCH", path, 204),
@@ -643,6 +649,7 @@ def test_a_provider_that_caps_its_pages_is_read_whole_planned_and_pushed(
     assert f"Read {pages} pages: 13 managed users, 6 managed groups" in plan.output
     # Each page starts where the resources received end; nothing says the cap, so 100 are asked for.
     assert _reads(capped) == [
+        "/ServiceProviderConfig",
         *_pages("Users", ACME_USERS, cap),
         *_pages("Groups", ACME_GROUPS, cap),
     ]
@@ -659,7 +666,54 @@ def test_a_provider_that_caps_its_pages_is_read_whole_planned_and_pushed(
     again = _push(capped, store)
     assert again.exit_code == 0, again.output
     assert "No changes." in again.output
-    assert _writes(capped) == [] and len(capped.requests) == pages
+    assert _writes(capped) == [] and len(capped.requests) == 1 + pages
+
+
+def test_filter_max_results_caps_the_count_asked_for(
+    capping_scim: Callable[..., ScimServer], store: str
+) -> None:
+    with _proxy_for(capping_scim(5, announced=True)) as proxy:
+        assert _push(proxy, store).exit_code == 0
+        proxy.clear()
+        plan = _scim(proxy.url, store, proxy.server.token, "plan")
+        assert plan.exit_code == 0, plan.output
+        assert _reads(proxy) == [
+            "/ServiceProviderConfig",
+            *_pages("Users", ACME_USERS, 5, count=5),
+            *_pages("Groups", ACME_GROUPS, 5, count=5),
+        ]
+        proxy.clear()
+        smaller = _scim(proxy.url, store, proxy.server.token, "plan", "--page-size", "4")
+        assert smaller.exit_code == 0, smaller.output
+        assert _reads(proxy)[1:] == [
+            *_pages("Users", ACME_USERS, 4, count=4),
+            *_pages("Groups", ACME_GROUPS, 4, count=4),
+        ]
+
+
+@pytest.mark.parametrize(
+    ("status", "config"),
+    [
+        (404, None),
+        (501, None),
+        (200, {"filter": {"supported": True}}),
+        (200, {"filter": {"supported": True, "maxResults": 0}}),
+        (200, {"filter": {"supported": True, "maxResults": "lots"}}),
+        (200, "<html>not JSON</html>"),
+    ],
+    ids=["404", "501", "no maxResults", "maxResults 0", "maxResults not a number", "not JSON"],
+)
+def test_without_a_max_results_the_count_stays_the_page_size(
+    scim_proxy: Any, store: str, status: int, config: Any
+) -> None:
+    scim_proxy.fail(status, method="GET", path="/ServiceProviderConfig", body=config)
+    result = _push(scim_proxy, store, "--page-size", "50")
+    assert result.exit_code == 0, result.output
+    assert _reads(scim_proxy) == [
+        "/ServiceProviderConfig",
+        *_pages("Users", 0, 50, 50),
+        *_pages("Groups", 0, 50, 50),
+    ]
 
 
 def _late_user(server: ScimServer) -> Callable[[], object]:

@@ -3,7 +3,8 @@ writes with If-Match, and waits on 429 and 503 within a bound.
 
 Pages follow what the directory sends (RFC 7644 §3.4.2.4: it may send fewer
 resources than `count` asks): each page starts where the resources received
-end.
+end. `count` is --page-size, or the directory's `filter.maxResults` from
+/ServiceProviderConfig when that is smaller.
 
 The request bodies are scim2-models resources (User, Group, PatchOp), dumped
 in the context of each request. scim2-client is not used: each of its calls
@@ -35,7 +36,7 @@ from scim2_models import Context, Email, Group, GroupMember, Name, PatchOp, User
 
 from reconciler.core.characters import scrub
 from reconciler.core.errors import DirectoryError, InputError, PartialRead
-from reconciler.scim.records import NAME_PARTS, DirectoryGroup, DirectoryUser
+from reconciler.scim.records import NAME_PARTS, DirectoryGroup, DirectoryUser, ProviderConfig
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_WAIT = 60.0
@@ -49,6 +50,8 @@ MIN_RETRY_WAIT = 0.5
 _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 _SCIM_JSON = "application/scim+json"
+#: How a directory without /ServiceProviderConfig answers it: not found, method not allowed, not implemented.
+_NOT_OFFERED = (404, 405, 501)
 
 
 def check_url(url: str) -> str:
@@ -106,6 +109,7 @@ class DirectoryClient:
         self._token = token
         self.timeout, self.max_wait, self.page_size = timeout, max_wait, page_size
         self._sleep = sleep
+        self._config: ProviderConfig | None = None
         self.counter = Counter()
         self._http = httpx.Client(
             base_url=self.url,
@@ -128,6 +132,22 @@ class DirectoryClient:
 
     # --- reading
 
+    def provider_config(self) -> ProviderConfig:
+        """What the directory's /ServiceProviderConfig says, read once; an empty one where it has none."""
+        if self._config is None:
+            response = self._send("GET", "/ServiceProviderConfig")
+            if response.status_code in _NOT_OFFERED:
+                self._config = ProviderConfig()
+            else:
+                self._expect(response, 200, "reading ServiceProviderConfig")
+                self._config = _provider_config(response)
+        return self._config
+
+    def page_count(self) -> int:
+        """The `count` a page read asks for: --page-size, or the directory's filter.maxResults if smaller."""
+        most = self.provider_config().max_results
+        return self.page_size if most is None else min(self.page_size, most)
+
     def users(self) -> tuple[DirectoryUser, ...]:
         return tuple(_user(resource) for resource in self._list("Users"))
 
@@ -139,7 +159,7 @@ class DirectoryClient:
         end, until they reach `totalResults`. PartialRead when the pages disagree: a total that changes,
         a page whose `itemsPerPage` is not the resources it holds, an empty page before the end, more
         resources than the total, or one resource twice."""
-        count = self.page_size
+        count = self.page_count()
         start, total, seen = 1, None, set()
         while total is None or start <= total:
             response = self._send("GET", f"/{endpoint}", params={"startIndex": start, "count": count})
@@ -363,6 +383,19 @@ def _disagreement(start: int, total: int, page_total: int, items: int | None, re
             f"{total} its totalResults says; the directory changed while it was read, or pages disagree"
         )
     return ""
+
+
+def _provider_config(response: httpx.Response) -> ProviderConfig:
+    """A ServiceProviderConfig, read leniently: what is missing or not what RFC 7643 §5 says is left
+    out, and the push goes on as without it."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ProviderConfig()
+    found = body.get("filter") if isinstance(body, dict) else None
+    most = found.get("maxResults") if isinstance(found, dict) else None
+    usable = isinstance(most, int) and not isinstance(most, bool) and most >= 1
+    return ProviderConfig(max_results=most if usable else None)
 
 
 def retry_after(value: str | None, now: datetime) -> float:
