@@ -29,7 +29,7 @@ from hypothesis import settings
 from mailserver import MailServer
 from memory_store import forget, open_any_store
 from required import require
-from scim_server import scim, scim_proxy, scim_server  # noqa: F401  (the SCIM fixtures, for every test)
+from scim_server import capping_scim, scim, scim_proxy, scim_server  # noqa: F401  (the SCIM fixtures, for every test)
 
 from reconciler.core.plan import Plan
 

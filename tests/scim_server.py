@@ -8,7 +8,12 @@ and Groups, with ETags). It serves each tenant's resources under /TENANT/v2
 (RFC 7644 §6.1's URL prefix), and a tenant comes into being on its first
 request: `reset()` moves the server to a new, empty tenant, so that a test
 never sees what an earlier one left, at no cost. `url` is the current
-tenant's SCIM base, e.g. http://127.0.0.1:PORT/test-3/v2.
+tenant's SCIM base, e.g. http://127.0.0.1:PORT/test-3/v2. Given a `config`, the
+server announces that ServiceProviderConfig instead of its own, and obeys it:
+its `filter.maxResults` and RFC 9865's `pagination.maxPageSize` cap the
+resources a list page holds, whatever `count` asked (RFC 7644 §3.4.2.4).
+`capping_config(cap)` makes one that caps without saying so in
+`filter.maxResults`, as providers do; `announced=True` says so.
 
 `FaultProxy` forwards every request to the server unchanged (the Host header
 too, so that the `meta.location` the server writes points at the proxy),
@@ -28,11 +33,18 @@ were told:
   the server gets and does it first (the client never learns it did);
 - `short_page()`: a list response comes back with its first Resources
   dropped and `totalResults` kept: a partial read that a client paging by
-  startIndex cannot make up.
+  startIndex cannot make up;
+- `page_says(items_per_page=..., total_results=...)`: a list response
+  misreports itself: its Resources as the server sent them, its counts not;
+- `meanwhile(action)`: another client changes the server (`action`, say
+  `lambda: scim.create_user(...)`) just before the request is sent on, as
+  happens between two pages of a read.
 
 The fixtures, made available to every test by conftest.py: `scim_server`
 (the session's server), `scim` (that server, reset for the test) and
-`scim_proxy` (a proxy in front of `scim`, for the test). Without scim2-server
+`scim_proxy` (a proxy in front of `scim`, for the test); and `capping_scim`:
+`capping_scim(7)` is a server, started once for the session and reset for
+the caller, whose pages hold at most 7 resources. Without scim2-server
 installed the tests that take them skip, and fail when CI is set
 (tests/required.py).
 """
@@ -48,11 +60,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
 from typing import Any, NamedTuple
 
 import httpx
@@ -97,6 +110,24 @@ def require_scim_server() -> None:
     require(scim_server_problem(), "the SCIM tests", "the SCIM tests need it")
 
 
+def capping_config(cap: int, *, announced: bool = False) -> dict[str, Any]:
+    """scim2-server's own ServiceProviderConfig, with list pages of at most `cap` resources.
+
+    Announced, the cap is `filter.maxResults`, where RFC 7643 §5 puts it.
+    Unannounced, `filter.maxResults` is left out and the cap is only RFC 9865's
+    `pagination.maxPageSize`: a provider that caps its pages without saying so
+    to a client that reads `filter.maxResults`.
+    """
+    default = files("scim2_server") / "resources" / "default-service-provider-config.json"
+    config: dict[str, Any] = json.loads(default.read_text())
+    if announced:
+        config["filter"]["maxResults"] = cap
+    else:
+        del config["filter"]["maxResults"]
+        config["pagination"] = {"index": True, "cursor": False, "maxPageSize": cap}
+    return config
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -105,16 +136,21 @@ def _free_port() -> int:
 
 
 class ScimServer:
-    """`scim2-server` on 127.0.0.1 at a free port, requiring `token`; `start()`, then `stop()`."""
+    """`scim2-server` on 127.0.0.1 at a free port, requiring `token`; `start()`, then `stop()`.
 
-    def __init__(self, token: str | None = None) -> None:
+    `config` is the ServiceProviderConfig it announces and obeys (scim2-server's own when None).
+    """
+
+    def __init__(self, token: str | None = None, config: Mapping[str, Any] | None = None) -> None:
         #: The bearer token the server requires; recognisable, so that a test can look for it in output.
         self.token = token or f"scim-test-token-{secrets.token_hex(8)}"
+        self.config = config
         self.port = 0
         self.tenant = "test-0"
         self._resets = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115  (open while the server runs; close() closes it)
+        self._config_file: Any = None
         self._http = httpx.Client(timeout=10.0, headers={"Authorization": f"Bearer {self.token}"})
 
     @property
@@ -133,6 +169,12 @@ class ScimServer:
 
     def start(self) -> None:
         """Start the server and wait until it answers; a port taken meanwhile is retried on another."""
+        options: list[str] = []
+        if self.config is not None:
+            self._config_file = tempfile.NamedTemporaryFile("w", suffix=".json")  # noqa: SIM115  (close() closes it)
+            json.dump(self.config, self._config_file)
+            self._config_file.flush()
+            options = ["--service-provider-config", self._config_file.name]
         for _attempt in range(3):
             self.port = _free_port()
             self._log.seek(0)
@@ -149,6 +191,7 @@ class ScimServer:
                     "--bearer-token",
                     self.token,
                     "--dynamic-tenants",
+                    *options,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
@@ -197,6 +240,8 @@ class ScimServer:
         self.stop()
         self._http.close()
         self._log.close()
+        if self._config_file is not None:
+            self._config_file.close()
 
     def reset(self) -> None:
         """Empty the server of Users and Groups: the URL moves to a new tenant, which has none."""
@@ -268,7 +313,7 @@ class ScimServer:
 class Fault:
     """One fault the proxy was told, for its next `times` requests that match."""
 
-    kind: str  # "fail", "stale_etag", "stall" or "short_page"
+    kind: str  # "fail", "stale_etag", "stall", "short_page", "page_says" or "meanwhile"
     times: int
     method: str | None = None
     path: str | None = None
@@ -278,6 +323,9 @@ class Fault:
     seconds: float = 0.0
     deliver: bool = False
     drop: int = 1
+    items_per_page: int | None = None
+    total_results: int | None = None
+    action: Callable[[], object] | None = None
 
     def matches(self, method: str, path: str, headers: dict[str, str]) -> bool:
         if self.method is not None and self.method.upper() != method:
@@ -285,6 +333,10 @@ class Fault:
         if self.path is not None and not path.startswith(self.path):
             return False
         return self.kind != "stale_etag" or "if-match" in headers
+
+
+#: The faults that rewrite a list response, used only on one.
+REWRITES = frozenset({"short_page", "page_says"})
 
 
 class Seen(NamedTuple):
@@ -373,6 +425,29 @@ class FaultProxy:
         """The next `times` list responses lose their first `drop` Resources; totalResults stays."""
         self._add(Fault("short_page", times, method, path, drop=drop))
 
+    def page_says(
+        self,
+        items_per_page: int | None = None,
+        total_results: int | None = None,
+        times: int = 1,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """The next `times` list responses say `itemsPerPage` and `totalResults` (when given) instead of
+        what the server said; their Resources stay as the server sent them."""
+        self._add(
+            Fault(
+                "page_says", times, method, path, items_per_page=items_per_page, total_results=total_results
+            )
+        )
+
+    def meanwhile(
+        self, action: Callable[[], object], times: int = 1, method: str | None = None, path: str | None = None
+    ) -> None:
+        """Run `action` (another client's change, straight to the server) before each of the next `times`
+        matching requests is sent on."""
+        self._add(Fault("meanwhile", times, method, path, action=action))
+
     def _add(self, fault: Fault) -> None:
         assert fault.times >= 1, "a fault is for one request or more"
         with self.lock:
@@ -403,11 +478,11 @@ class FaultProxy:
         )
 
     def _take(self, method: str, path: str, headers: dict[str, str]) -> Fault | None:
-        """The first fault told that matches, used once (a short page's only when it applies)."""
+        """The first fault told that matches, used once (a page's rewrite only when it applies)."""
         with self.lock:
             for fault in self.faults:
                 if fault.matches(method, path, headers):
-                    if fault.kind != "short_page":
+                    if fault.kind not in REWRITES:
                         self._use(fault)
                     return fault
         return None
@@ -455,11 +530,13 @@ class FaultProxy:
             return
         if fault is not None and fault.kind == "stale_etag":
             self._change_behind(handler, headers)
+        if fault is not None and fault.action is not None:
+            fault.action()
 
         response = self._forward(handler, method, body)
         content = response.content
-        if fault is not None and fault.kind == "short_page":
-            content = self._shorten(fault, content)
+        if fault is not None and fault.kind in REWRITES:
+            content = self._rewrite(fault, content)
         passed = {
             k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP | {"date", "server"}
         }
@@ -490,22 +567,25 @@ class FaultProxy:
             patch = {"schemas": [PATCH_SCHEMA], "Operations": [operation]}
             self._upstream.patch(resource, headers=auth, content=json.dumps(patch))
 
-    def _shorten(self, fault: Fault, content: bytes) -> bytes:
+    def _rewrite(self, fault: Fault, content: bytes) -> bytes:
         try:
             page = json.loads(content)
         except ValueError:
             return content
-        if (
-            not isinstance(page, dict)
-            or LIST_SCHEMA not in page.get("schemas", [])
-            or not page.get("Resources")
-        ):
-            return content  # not a list, or nothing to drop: the fault waits for one
+        if not isinstance(page, dict) or LIST_SCHEMA not in page.get("schemas", []):
+            return content  # not a list: the fault waits for one
+        if fault.kind == "short_page" and not page.get("Resources"):
+            return content  # nothing to drop: the fault waits for a page that has some
         with self.lock:
             if fault in self.faults:
                 self._use(fault)
-        page["Resources"] = page["Resources"][fault.drop :]
-        page["itemsPerPage"] = len(page["Resources"])
+        if fault.kind == "short_page":
+            page["Resources"] = page["Resources"][fault.drop :]
+            page["itemsPerPage"] = len(page["Resources"])
+        if fault.items_per_page is not None:
+            page["itemsPerPage"] = fault.items_per_page
+        if fault.total_results is not None:
+            page["totalResults"] = fault.total_results
         return json.dumps(page).encode()
 
     @staticmethod
@@ -556,6 +636,28 @@ def scim_server() -> Iterator[ScimServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def capping_scim() -> Iterator[Callable[..., ScimServer]]:
+    """`capping_scim(cap, announced=False)`: a SCIM server whose list pages hold at most `cap` resources
+    (see `capping_config`), started on first use and kept for the session, reset for each caller."""
+    require_scim_server()
+    servers: dict[tuple[int, bool], ScimServer] = {}
+
+    def capping(cap: int, announced: bool = False) -> ScimServer:
+        if (cap, announced) not in servers:
+            server = ScimServer(config=capping_config(cap, announced=announced))
+            server.start()
+            servers[cap, announced] = server
+        servers[cap, announced].reset()
+        return servers[cap, announced]
+
+    try:
+        yield capping
+    finally:
+        for server in servers.values():
+            server.close()
 
 
 @pytest.fixture

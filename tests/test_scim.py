@@ -4,8 +4,11 @@ the directory holds afterwards and the requests that went there."""
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from conftest import EXAMPLES, RESELLER
+from scim_server import FaultProxy, ScimServer
 
 from reconciler.cli import cli
 from reconciler.core.errors import DirectoryError, InputError
@@ -270,11 +274,11 @@ def test_first_push_creates_every_user_and_group_with_their_members(scim_proxy: 
     assert _members(scim_proxy.server) == _store_grants(store)
     names = {g["externalId"]: g["displayName"] for g in scim_proxy.server.groups()}
     assert names["serial:399-12345680"] == "Civil 3D 399-12345680"
-    # a user and a group a request each, their members sent with the group; two pages read
+    # a user and a group a request each, their members sent with the group; the config and two pages read
     assert scim_proxy.count("POST") == len(users) + len(names)
-    assert scim_proxy.count("GET") == 2 and scim_proxy.count("PATCH") == 0
+    assert scim_proxy.count("GET") == 3 and scim_proxy.count("PATCH") == 0
     assert (
-        "SCIM apply complete: 19 added, 0 changed, 0 removed, in 21 requests (2 pages read)." in result.output
+        "SCIM apply complete: 19 added, 0 changed, 0 removed, in 22 requests (2 pages read)." in result.output
     )
 
 
@@ -398,7 +402,12 @@ def test_a_503_then_success_is_done(scim_proxy: Any, store: str) -> None:
     scim_proxy.fail(503, times=2, method="GET", path="/Users", headers={"Retry-After": "0"})
     result = _push(scim_proxy, store)
     assert result.exit_code == 0, result.output
-    assert [s.status for s in scim_proxy.requests[:3]] == [503, 503, 200]
+    assert [(s.path.split("?")[0], s.status) for s in scim_proxy.requests[:4]] == [
+        ("/ServiceProviderConfig", 200),
+        ("/Users", 503),
+        ("/Users", 503),
+        ("/Users", 200),
+    ]
 
 
 def test_waiting_past_max_wait_fails_and_says_so(scim_proxy: Any, store: str) -> None:
@@ -418,7 +427,8 @@ def test_a_stale_etag_re_reads_the_resource_and_is_done(scim_proxy: Any, store: 
     assert result.exit_code == 0, result.output
     group = next(g for g in scim_proxy.server.groups() if g["externalId"] == "serial:399-12345681")
     path = f"/Groups/{group['id']}"
-    assert [(m, p.split("?")[0], s) for m, p, s in scim_proxy.requests[2:]] == [
+    # after the ServiceProviderConfig and two pages
+    assert [(m, p.split("?")[0], s) for m, p, s in scim_proxy.requests[3:]] == [
         ("PATCH", path, 412),
         ("GET", path, 200),
         ("PATCH", path, 204),
@@ -441,6 +451,7 @@ def test_a_timeout_midway_says_what_was_done_and_the_next_run_converges(scim_pro
 
 
 def test_a_short_page_is_refused_and_nothing_is_removed(scim_proxy: Any, store: str, acme: Path) -> None:
+    """The page lost its first resource: the read goes on from what came, and meets the last one again."""
     assert _push(scim_proxy, store).exit_code == 0
     _drop_user(acme, "ivan.petrov@acme.example")
     _apply_yaml(store, acme)
@@ -448,8 +459,8 @@ def test_a_short_page_is_refused_and_nothing_is_removed(scim_proxy: Any, store: 
     scim_proxy.short_page(path="/Users")
     result = _push(scim_proxy, store)
     assert result.exit_code == 1
-    assert "holds 12 resources where its totals promise 13" in result.output
-    assert "nothing was changed" in result.output
+    assert "came back twice (again in the page at startIndex 13)" in result.output
+    assert "Nothing was changed" in result.output
     assert _writes(scim_proxy) == []
     ivan = scim_proxy.server.user("ivan.petrov@acme.example")
     assert ivan is not None and ivan["active"] is True
@@ -588,3 +599,186 @@ def test_scim_apply_off_a_terminal_without_auto_approve_sends_nothing(scim_proxy
         in result.output
     )
     assert _writes(scim_proxy) == [] and scim_proxy.server.users() == []
+
+
+# --- providers that cap their pages (RFC 7644 §3.4.2.4) -----------------------------------------
+
+ACME_USERS, ACME_GROUPS = 13, 6
+
+
+@contextmanager
+def _proxy_for(server: ScimServer) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(server)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+@pytest.fixture(params=[7, 1], ids=["7 a page", "1 a page"])
+def capped(request: pytest.FixtureRequest, capping_scim: Callable[..., ScimServer]) -> Iterator[FaultProxy]:
+    """A fault proxy in front of a server whose pages hold at most 7 (or 1) resources, whatever `count`
+    asks, and which does not say so in filter.maxResults."""
+    with _proxy_for(capping_scim(request.param)) as proxy:
+        yield proxy
+
+
+def _reads(proxy: FaultProxy) -> list[str]:
+    return [seen.path for seen in proxy.requests if seen.method == "GET"]
+
+
+def _pages(endpoint: str, total: int, per_page: int, count: int = 100) -> list[str]:
+    """The page reads of `total` resources served `per_page` at a time, asked `count` at a time."""
+    return [f"/{endpoint}?startIndex={start}&count={count}" for start in range(1, total + 1, per_page)] or [
+        f"/{endpoint}?startIndex=1&count={count}"
+    ]
+
+
+def test_a_provider_that_caps_its_pages_is_read_whole_planned_and_pushed(
+    capped: FaultProxy, store: str, acme: Path
+) -> None:
+    cap = capped.server.config["pagination"]["maxPageSize"]  # type: ignore[index]
+    first = _push(capped, store)
+    assert first.exit_code == 0, first.output
+    capped.clear()
+    plan = _scim(capped.url, store, capped.server.token, "plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    assert "No changes. The directory holds what the store wants." in plan.output
+    pages = math.ceil(ACME_USERS / cap) + math.ceil(ACME_GROUPS / cap)
+    assert f"Read {pages} pages: 13 managed users, 6 managed groups" in plan.output
+    # Each page starts where the resources received end; nothing says the cap, so 100 are asked for.
+    assert _reads(capped) == [
+        "/ServiceProviderConfig",
+        *_pages("Users", ACME_USERS, cap),
+        *_pages("Groups", ACME_GROUPS, cap),
+    ]
+    _drop_user(acme, "ivan.petrov@acme.example")
+    _apply_yaml(store, acme)
+    capped.clear()
+    removed = _push(capped, store)
+    assert removed.exit_code == 0, removed.output
+    assert [(m, p.split("/")[1]) for m, p, _ in _writes(capped)] == [("PATCH", "Groups"), ("PATCH", "Users")]
+    ivan = capped.server.user("ivan.petrov@acme.example")
+    assert ivan is not None and ivan["active"] is False
+    assert len(capped.server.users()) == ACME_USERS and _members(capped.server) == _store_grants(store)
+    capped.clear()
+    again = _push(capped, store)
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.output
+    assert _writes(capped) == [] and len(capped.requests) == 1 + pages
+
+
+def test_filter_max_results_caps_the_count_asked_for(
+    capping_scim: Callable[..., ScimServer], store: str
+) -> None:
+    with _proxy_for(capping_scim(5, announced=True)) as proxy:
+        assert _push(proxy, store).exit_code == 0
+        proxy.clear()
+        plan = _scim(proxy.url, store, proxy.server.token, "plan")
+        assert plan.exit_code == 0, plan.output
+        assert _reads(proxy) == [
+            "/ServiceProviderConfig",
+            *_pages("Users", ACME_USERS, 5, count=5),
+            *_pages("Groups", ACME_GROUPS, 5, count=5),
+        ]
+        proxy.clear()
+        smaller = _scim(proxy.url, store, proxy.server.token, "plan", "--page-size", "4")
+        assert smaller.exit_code == 0, smaller.output
+        assert _reads(proxy)[1:] == [
+            *_pages("Users", ACME_USERS, 4, count=4),
+            *_pages("Groups", ACME_GROUPS, 4, count=4),
+        ]
+
+
+@pytest.mark.parametrize(
+    ("status", "config"),
+    [
+        (404, None),
+        (501, None),
+        (200, {"filter": {"supported": True}}),
+        (200, {"filter": {"supported": True, "maxResults": 0}}),
+        (200, {"filter": {"supported": True, "maxResults": "lots"}}),
+        (200, "<html>not JSON</html>"),
+    ],
+    ids=["404", "501", "no maxResults", "maxResults 0", "maxResults not a number", "not JSON"],
+)
+def test_without_a_max_results_the_count_stays_the_page_size(
+    scim_proxy: Any, store: str, status: int, config: Any
+) -> None:
+    scim_proxy.fail(status, method="GET", path="/ServiceProviderConfig", body=config)
+    result = _push(scim_proxy, store, "--page-size", "50")
+    assert result.exit_code == 0, result.output
+    assert _reads(scim_proxy) == [
+        "/ServiceProviderConfig",
+        *_pages("Users", 0, 50, 50),
+        *_pages("Groups", 0, 50, 50),
+    ]
+
+
+def _late_user(server: ScimServer) -> Callable[[], object]:
+    return lambda: server.create_user("late@elsewhere.example")
+
+
+@pytest.mark.parametrize(
+    ("fault", "refusal"),
+    [
+        (
+            lambda proxy: proxy.meanwhile(_late_user(proxy.server), method="GET", path="/Users?startIndex=8"),
+            "the first page said 13 in all, the page at startIndex 8 says 14",
+        ),
+        (
+            lambda proxy: proxy.short_page(path="/Users?startIndex=8"),
+            "came back twice (again in the page at startIndex 13)",
+        ),
+        (
+            lambda proxy: proxy.short_page(path="/Users?startIndex=8", drop=100),
+            "the page at startIndex 8 holds no resources, with 7 of 13 read",
+        ),
+        (
+            lambda proxy: proxy.page_says(items_per_page=0, path="/Users?startIndex=8"),
+            "the page at startIndex 8 holds 6 resources where its itemsPerPage says 0",
+        ),
+        (
+            lambda proxy: proxy.page_says(items_per_page=5, path="/Users?startIndex=1"),
+            "the page at startIndex 1 holds 7 resources where its itemsPerPage says 5",
+        ),
+        (
+            lambda proxy: proxy.page_says(items_per_page=9, path="/Users?startIndex=1"),
+            "the page at startIndex 1 holds 7 resources where its itemsPerPage says 9",
+        ),
+        (
+            lambda proxy: proxy.page_says(total_results=10, times=2, path="/Users?"),
+            "the page at startIndex 8 brings the resources read to 13, past the 10 its totalResults says",
+        ),
+    ],
+    ids=[
+        "total changes",
+        "a resource twice",
+        "an empty page",
+        "itemsPerPage 0",
+        "more than itemsPerPage",
+        "fewer than itemsPerPage",
+        "more than totalResults",
+    ],
+)
+def test_a_capped_read_that_is_inconsistent_is_refused_and_nothing_is_removed(
+    capping_scim: Callable[..., ScimServer],
+    store: str,
+    acme: Path,
+    fault: Callable[[FaultProxy], None],
+    refusal: str,
+) -> None:
+    with _proxy_for(capping_scim(7)) as proxy:
+        assert _push(proxy, store).exit_code == 0
+        _drop_user(acme, "ivan.petrov@acme.example")
+        _apply_yaml(store, acme)
+        proxy.clear()
+        fault(proxy)
+        result = _push(proxy, store)
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: reading Users: ") and refusal in result.output
+        assert "Nothing was changed" in result.output and "Traceback" not in result.output
+        assert _writes(proxy) == [] and proxy.faults == []
+        ivan = proxy.server.user("ivan.petrov@acme.example")
+        assert ivan is not None and ivan["active"] is True

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -231,6 +231,44 @@ def test_a_short_page_drops_resources_and_keeps_the_total(
     again = through.get("/Users", params={"startIndex": "3"}).json()
     assert [user["id"] for user in again["Resources"]] == ids[2:]
     assert [user["id"] for user in through.get("/Users").json()["Resources"]] == ids, "used once"
+
+
+def test_a_page_can_misreport_its_counts_and_keeps_its_resources(
+    scim: ScimServer, scim_proxy: FaultProxy, through: httpx.Client
+) -> None:
+    for n in range(3):
+        scim.create_user(f"user{n}@acme.example")
+    scim_proxy.page_says(items_per_page=2, total_results=9, path="/Users?")
+    assert through.get(f"/Users/{scim.users()[0]['id']}").status_code == 200, "not a list: left alone"
+    said = through.get("/Users?count=10").json()
+    assert (said["itemsPerPage"], said["totalResults"], len(said["Resources"])) == (2, 9, 3)
+    assert through.get("/Users?count=10").json()["totalResults"] == 3, "used once"
+
+
+def test_meanwhile_changes_the_server_before_the_request_goes_on(
+    scim: ScimServer, scim_proxy: FaultProxy, through: httpx.Client
+) -> None:
+    scim_proxy.meanwhile(lambda: scim.create_user(ALICE), method="GET", path="/Users?startIndex=2")
+    assert through.get("/Users?startIndex=1").json()["totalResults"] == 0
+    assert through.get("/Users?startIndex=2").json()["totalResults"] == 1
+    assert [user["userName"] for user in scim.users()] == [ALICE]
+    assert scim_proxy.faults == []
+
+
+@pytest.mark.parametrize("announced", [False, True], ids=["unannounced", "announced"])
+def test_a_capping_server_holds_its_pages_to_the_cap_whatever_count_asks(
+    capping_scim: Callable[..., ScimServer], announced: bool
+) -> None:
+    server = capping_scim(3, announced=announced)
+    ids = [server.create_user(f"user{n}@acme.example")["id"] for n in range(5)]
+    config = server.request("GET", "/ServiceProviderConfig").json()
+    assert config["filter"].get("maxResults") == (3 if announced else None)
+    first = server.request("GET", "/Users", params={"startIndex": "1", "count": "100"}).json()
+    assert (first["totalResults"], first["itemsPerPage"], len(first["Resources"])) == (5, 3, 3)
+    rest = server.request("GET", "/Users", params={"startIndex": "4", "count": "100"}).json()
+    assert sorted(user["id"] for user in first["Resources"] + rest["Resources"]) == sorted(ids)
+    assert {user["id"] for user in server.users()} == set(ids), "the helpers page through the cap"
+    assert capping_scim(3, announced=announced).users() == [], "each caller gets it empty"
 
 
 def test_without_a_real_part_a_test_skips_on_a_laptop_and_fails_in_ci(

@@ -1,11 +1,17 @@
 """A small SCIM 2.0 client over one httpx connection pool: paged reads that refuse a partial one,
 writes with If-Match, and waits on 429 and 503 within a bound.
 
+Pages follow what the directory sends (RFC 7644 §3.4.2.4: it may send fewer
+resources than `count` asks): each page starts where the resources received
+end. `count` is --page-size, or the directory's `filter.maxResults` from
+/ServiceProviderConfig when that is smaller.
+
 The request bodies are scim2-models resources (User, Group, PatchOp), dumped
 in the context of each request. scim2-client is not used: each of its calls
 validates the answer and raises on its own, where this client must see every
-status first (a 412 re-reads the resource, a 429 or a 503 waits, a short
-page refuses the read) and keep a count of the requests made.
+status first (a 412 re-reads the resource, a 429 or a 503 waits, a page
+that disagrees with the others refuses the read) and keep a count of the
+requests made.
 
 The bearer token lives in the client's headers only: it is never part of a
 URL, an exception, a repr or a message, and any text a server sends back is
@@ -30,7 +36,7 @@ from scim2_models import Context, Email, Group, GroupMember, Name, PatchOp, User
 
 from reconciler.core.characters import scrub
 from reconciler.core.errors import DirectoryError, InputError, PartialRead
-from reconciler.scim.records import NAME_PARTS, DirectoryGroup, DirectoryUser
+from reconciler.scim.records import NAME_PARTS, DirectoryGroup, DirectoryUser, ProviderConfig
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_WAIT = 60.0
@@ -44,6 +50,8 @@ MIN_RETRY_WAIT = 0.5
 _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 _SCIM_JSON = "application/scim+json"
+#: How a directory without /ServiceProviderConfig answers it: not found, method not allowed, not implemented.
+_NOT_OFFERED = (404, 405, 501)
 
 
 def check_url(url: str) -> str:
@@ -101,6 +109,7 @@ class DirectoryClient:
         self._token = token
         self.timeout, self.max_wait, self.page_size = timeout, max_wait, page_size
         self._sleep = sleep
+        self._config: ProviderConfig | None = None
         self.counter = Counter()
         self._http = httpx.Client(
             base_url=self.url,
@@ -123,6 +132,22 @@ class DirectoryClient:
 
     # --- reading
 
+    def provider_config(self) -> ProviderConfig:
+        """What the directory's /ServiceProviderConfig says, read once; an empty one where it has none."""
+        if self._config is None:
+            response = self._send("GET", "/ServiceProviderConfig")
+            if response.status_code in _NOT_OFFERED:
+                self._config = ProviderConfig()
+            else:
+                self._expect(response, 200, "reading ServiceProviderConfig")
+                self._config = _provider_config(response)
+        return self._config
+
+    def page_count(self) -> int:
+        """The `count` a page read asks for: --page-size, or the directory's filter.maxResults if smaller."""
+        most = self.provider_config().max_results
+        return self.page_size if most is None else min(self.page_size, most)
+
     def users(self) -> tuple[DirectoryUser, ...]:
         return tuple(_user(resource) for resource in self._list("Users"))
 
@@ -130,21 +155,18 @@ class DirectoryClient:
         return tuple(_group(resource) for resource in self._list("Groups"))
 
     def _list(self, endpoint: str) -> Iterator[Mapping[str, Any]]:
-        """Every resource of `endpoint`, page by page; PartialRead when a page comes back with fewer
-        resources than its totals promise, with another total than the first page, or repeating one."""
+        """Every resource of `endpoint`, page by page, each page starting where the resources received
+        end, until they reach `totalResults`. PartialRead when the pages disagree: a total that changes,
+        a page whose `itemsPerPage` is not the resources it holds, an empty page before the end, more
+        resources than the total, or one resource twice."""
+        count = self.page_count()
         start, total, seen = 1, None, set()
-        while True:
-            response = self._send(
-                "GET", f"/{endpoint}", params={"startIndex": start, "count": self.page_size}
-            )
+        while total is None or start <= total:
+            response = self._send("GET", f"/{endpoint}", params={"startIndex": start, "count": count})
             self._expect(response, 200, f"reading {endpoint}")
             self.counter.pages += 1
-            body = _json(response)
             try:
-                page_total = int(body["totalResults"])
-                resources = list(body.get("Resources") or [])
-                if not all(isinstance(resource, dict) for resource in resources):
-                    raise TypeError("a resource that is not an object")
+                page_total, items, resources = _page(_json(response))
             except (KeyError, TypeError, ValueError):
                 raise PartialRead(
                     f"reading {endpoint}: page at startIndex {start} is not a SCIM list response; "
@@ -152,32 +174,25 @@ class DirectoryClient:
                 ) from None
             if total is None:
                 total = page_total
-            elif page_total != total:
-                raise PartialRead(
-                    f"reading {endpoint}: the first page said {total} in all, the page at startIndex "
-                    f"{start} says {page_total}; the directory changed while it was read, or pages "
-                    "disagree. Nothing was changed: run again"
-                )
-            expected = max(min(self.page_size, total - start + 1), 0)
-            if len(resources) != expected:
-                raise PartialRead(
-                    f"reading {endpoint}: the page at startIndex {start} holds {len(resources)} resources "
-                    f"where its totals promise {expected} ({total} in all); a partial read could make "
-                    "present users look gone, so nothing was changed. Run again; if the directory "
-                    "caps its pages below --page-size, ask for fewer per page"
-                )
+            refusal = _disagreement(start, total, page_total, items, len(resources))
+            if refusal:
+                raise PartialRead(f"reading {endpoint}: {refusal}. Nothing was changed: run again")
             for resource in resources:
                 ident = str(resource.get("id", ""))
-                if not ident or ident in seen:
+                if not ident:
                     raise PartialRead(
-                        f"reading {endpoint}: resource {self.scrub(ident)!r} came back twice or without "
-                        "an id; nothing was changed"
+                        f"reading {endpoint}: the page at startIndex {start} holds a resource without an "
+                        "id, so it cannot be told apart from the others. Nothing was changed"
+                    )
+                if ident in seen:
+                    raise PartialRead(
+                        f"reading {endpoint}: resource {self.scrub(ident)!r} came back twice (again in the "
+                        f"page at startIndex {start}); the directory changed while it was read, or its "
+                        "pages overlap. Nothing was changed: run again"
                     )
                 seen.add(ident)
                 yield resource
             start += len(resources)
-            if start > total:
-                return
 
     def read(self, endpoint: str, resource_id: str) -> str | None:
         """The current version (ETag) of one resource; DirectoryError when it is gone."""
@@ -329,6 +344,58 @@ class DirectoryClient:
     def scrub(self, text: str) -> str:
         """`text` without the token, and without what could move a terminal's cursor."""
         return scrub(text.replace(self._token, "***"))
+
+
+def _page(body: Mapping[str, Any]) -> tuple[int, int | None, list[Mapping[str, Any]]]:
+    """A list response's totalResults, itemsPerPage (None when it has none) and Resources; KeyError,
+    TypeError or ValueError when it is not one."""
+    total = int(body["totalResults"])
+    items = body.get("itemsPerPage")
+    resources = list(body.get("Resources") or [])
+    if not all(isinstance(resource, dict) for resource in resources):
+        raise TypeError("a resource that is not an object")
+    return total, None if items is None else int(items), resources
+
+
+def _disagreement(start: int, total: int, page_total: int, items: int | None, received: int) -> str:
+    """Why the page at `start` cannot be part of the same whole as the pages before it (which said
+    `total`), or "" when it can. RFC 7644 §3.4.2.4 lets a page hold fewer resources than asked for, so
+    fewer alone is no reason."""
+    read = start - 1
+    if page_total != total:
+        return (
+            f"the first page said {total} in all, the page at startIndex {start} says {page_total}; the "
+            "directory changed while it was read, or pages disagree"
+        )
+    if items is not None and items != received:
+        return (
+            f"the page at startIndex {start} holds {received} resources where its itemsPerPage says "
+            f"{items}; a page that miscounts itself may have lost some"
+        )
+    if not received and read < total:
+        return (
+            f"the page at startIndex {start} holds no resources, with {read} of {total} read; half a "
+            "list could make present users look gone"
+        )
+    if read + received > total:
+        return (
+            f"the page at startIndex {start} brings the resources read to {read + received}, past the "
+            f"{total} its totalResults says; the directory changed while it was read, or pages disagree"
+        )
+    return ""
+
+
+def _provider_config(response: httpx.Response) -> ProviderConfig:
+    """A ServiceProviderConfig, read leniently: what is missing or not what RFC 7643 §5 says is left
+    out, and the push goes on as without it."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ProviderConfig()
+    found = body.get("filter") if isinstance(body, dict) else None
+    most = found.get("maxResults") if isinstance(found, dict) else None
+    usable = isinstance(most, int) and not isinstance(most, bool) and most >= 1
+    return ProviderConfig(max_results=most if usable else None)
 
 
 def retry_after(value: str | None, now: datetime) -> float:

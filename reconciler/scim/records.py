@@ -74,8 +74,17 @@ class DirectoryGroup:
 
 
 @dataclass(frozen=True)
+class ProviderConfig:
+    """What a directory's /ServiceProviderConfig says (RFC 7643 §5), as far as a push uses it: the most
+    resources a page holds (`filter.maxResults`). None where the directory does not say."""
+
+    max_results: int | None = None
+
+
+@dataclass(frozen=True)
 class DirectoryRead:
-    """Everything read from the directory, whole: every page came back as its totals said."""
+    """Everything read from the directory, whole: its pages agreed on the total and held each resource
+    once, until the resources received reached the total."""
 
     users: tuple[DirectoryUser, ...] = ()
     groups: tuple[DirectoryGroup, ...] = ()
