@@ -72,7 +72,11 @@ def _push_options(command: Any) -> Any:
             type=click.IntRange(min=1),
             default=100,
             show_default=True,
-            help="Resources asked for per page when reading the directory.",
+            help=(
+                "Resources asked for per page when reading the directory; fewer when its "
+                "ServiceProviderConfig says filter.maxResults is lower. A page that holds fewer than "
+                "asked is read on from there."
+            ),
         ),
         click.option(
             "--max-wait",
