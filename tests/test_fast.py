@@ -343,6 +343,9 @@ LEFT_TO_THE_STRICT_PATH = {
     "a control character": _with("Moreau", "Mor\x07eau"),
     "a bidi override": _with("Moreau", "Mor\u202eeau"),
     "a YAML 1.1 line break in a comment": ("#\x85 users: []\n" + ACCOUNT).encode(),
+    "a YAML 1.1 line break in quoted text": _with('address: "1 Main St"', 'address: "1 Main\x85St"'),
+    "a YAML 1.1 line break in a plain name": _with("Moreau", "Mor\x85eau"),
+    "a line separator in quoted text": _with('address: "1 Main St"', 'address: "1 Main\u2028St"'),
     "a line separator in a comment": ("#\u2028 users: []\n" + ACCOUNT).encode(),
 }
 

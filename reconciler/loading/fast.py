@@ -8,23 +8,25 @@ is taken by the fast path only when both paths would give the same data.
 
 What the strict path holds, and how the fast path holds it too:
 
-- characters: the same check of the bytes (UTF-8, YAML's printable set);
+- characters: the same check of the bytes (UTF-8, YAML's printable set
+  without YAML 1.1's line breaks NEL, LS and PS, which the two parsers read
+  otherwise and no valid file holds);
 - duplicate keys: yaml-rs refuses them itself;
 - non-text keys, merge keys (`<<`), a second document, a root that is not a
   mapping, nesting past 64 levels and scalars past 10,000 characters: none of
   them passes the schema, whose every mapping is closed and every text
   bounded (a test holds the schema to that);
 - YAML that yaml-rs (YAML 1.2) reads and libyaml (the strict path's parser,
-  YAML 1.1) refuses or reads otherwise: tabs, the line breaks NEL, LS and PS,
-  block scalars' trailing blanks, a `:` where a node may start (after a
-  blank, a line break, `[`, `{`, `,`, or a quoted key's `:`, as in
-  `{"a"::x}`). And what the fast path does not read at all: tags, anchors
-  and aliases (so the alias bounds are the strict path's), complex keys,
-  escapes, directives, document markers but an opening `---`, and lines
-  indented 200 deep (yaml-rs would recurse until it crashed). A file showing
-  any of them, even inside quotes, takes the strict path; the YAML test
-  suite's cases and generated YAML, spliced into every field of an account,
-  and the fuzz corpus hold the list complete (tests/test_fast.py);
+  YAML 1.1) refuses or reads otherwise: tabs, block scalars' trailing
+  blanks, a `:` where a node may start (after a blank, a line break, `[`,
+  `{`, `,`, or a quoted key's `:`, as in `{"a"::x}`). And what the fast path
+  does not read at all: tags, anchors and aliases (so the alias bounds are
+  the strict path's), complex keys, escapes, directives, document markers but
+  an opening `---`, and lines indented 200 deep (yaml-rs would recurse until
+  it crashed). A file showing any of them, even inside quotes, takes the
+  strict path; the YAML test suite's cases and generated YAML, spliced into
+  every kind of place a field has, and the fuzz corpus hold the list
+  complete (tests/test_fast.py);
 - scalars: yaml-rs reads every number, boolean and null of YAML 1.2's core
   schema as the strict path does, and a few more forms as numbers (`1_000`,
   `0b11`, `0X1F`, `.iNf`) that the strict path keeps as text. In a valid file
@@ -85,12 +87,9 @@ _MAY_NOT_READ = re.compile(rb"[!?|>&*]")
 _NOT_READ = re.compile(rb"[!?|>](?<=[\s\[{,:][!?|>])|[&*](?<=[\s\[{,:][&*])[^\s,\[\]{}]")
 _NOT_FIRST = frozenset(b"!?|>&*%:")
 #: ... and anywhere: a tab (libyaml refuses more of them than yaml-rs), a merge key, a directive, an
-#: escape (which could spell a key the checks below look for otherwise), and the line breaks of YAML 1.1
-#: that YAML 1.2 reads as text (NEL, LS, PS: libyaml ends a comment there, yaml-rs does not).
-#: A byte order mark is read at the start of the file only.
-_NOT_READ_ANYWHERE = tuple(
-    part.encode() for part in ("\t", "<<", "\n%", "\\", "\x85", "\u2028", "\u2029", "\ufeff")
-)
+#: escape (which could spell a key the checks below look for otherwise). A byte order mark is read at
+#: the start of the file only.
+_NOT_READ_ANYWHERE = tuple(part.encode() for part in ("\t", "<<", "\n%", "\\", "\ufeff"))
 #: A `:` where a node may start, or that ends a flow entry. In a flow collection libyaml takes every `:`
 #: that starts a token for the value indicator; YAML 1.2 (yaml-rs) lets `:` and a character that is not
 #: a blank start a plain scalar there (ns-plain-first), so yaml-rs reads `:x` where libyaml refuses the
