@@ -305,3 +305,13 @@ def test_locate_finds_values_keys_and_the_nearest_existing_parent() -> None:
     assert locate(source, [("users", 0, "first_name")], key=True) == {
         ("users", 0, "first_name"): Position(3, 5)
     }
+
+
+def test_text_starting_with_a_colon_in_brackets_is_refused_with_how_to_write_it() -> None:
+    """YAML 1.2 reads `:A` as text there, YAML 1.1's parsers take the `:` for a key's (the fast path
+    leaves such a file to this one)."""
+    expected = "text inside [ ] or { } cannot start with ':' (':A'); put it in quotes"
+    assert problems("users: [{first_name: :A}]\n") == [f"t.yaml:1:22: {expected}"]
+    assert problems('users: [{"first_name"::A}]\n') == [f"t.yaml:1:23: {expected}"]
+    assert problems("groups: [:A]\n") == [f"t.yaml:1:10: {expected}"]
+    assert "quotes" not in problems("groups: [ : A ]\n")[0]  # an empty key: the parser's own words

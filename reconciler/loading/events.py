@@ -433,6 +433,10 @@ def _yaml_message(error: yaml.MarkedYAMLError, data: bytes) -> str:
     problem = error.problem or str(error)
     if _indenting_tab(problem, data, error.problem_mark or error.context_mark):
         return "a tab character; YAML is indented with spaces only"
+    if problem in _NO_NODE and (text := _COLON_TEXT.match(_rest_of_line(data, error.problem_mark))):
+        return (
+            f"text inside [ ] or {{ }} cannot start with ':' ({show_value(text.group())}); put it in quotes"
+        )
     if error.context and error.context_mark is not None and error.problem_mark is not None:
         return f"{problem} ({error.context} at line {error.context_mark.line + 1})"
     return problem
@@ -443,6 +447,20 @@ _TAB_INDENTATION = (
     "found a tab character where an indentation space is expected",
     "found a tab character that violates indentation",
 )
+
+
+#: How libyaml and the pure parser say a flow collection holds a `:` where a key or a value starts:
+#: YAML 1.2 reads `:x` there as text, and the fast path leaves such a file to this one (fast.py).
+_NO_NODE = ("did not find expected node content", "expected the node content, but found ':'")
+_COLON_TEXT = re.compile(r":[^\s,\[\]{}]+")
+
+
+def _rest_of_line(data: bytes, mark: Any) -> str:
+    """The text of `data` from `mark` to the end of its line, or nothing."""
+    if mark is None:
+        return ""
+    lines = data.split(b"\n", mark.line + 1)
+    return lines[mark.line].decode("utf-8", "replace")[mark.column :] if mark.line < len(lines) else ""
 
 
 def _indenting_tab(problem: str, data: bytes, mark: Any) -> bool:
