@@ -4,15 +4,17 @@ The strict path (events.py, schema.py) is the reference. Every file the rest
 of the suite reads, in-process or through the command line, is read both ways
 (conftest sets RECONCILER_FAST=check), so every input of the suite, the fuzz
 corpus and the golden cases is a differential test. Here: the guards one by
-one, the YAML test suite, every file of the repository whole and cut into
-tiny pieces, the scalar readings the fast path relies on, and what it takes
-to cut a file (pieces.py).
+one, the YAML test suite, the suite's cases and generated YAML spliced into
+every kind of place a field has (tens of thousands of inputs), every file of
+the repository whole and cut into tiny pieces, the scalar readings the fast
+path relies on, and what it takes to cut a file (pieces.py).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import random
 import re
 import subprocess
 import sys
@@ -146,6 +148,144 @@ def test_the_yaml_test_suite_is_read_the_same_both_ways_where_the_fast_parser_re
     assert same >= 25
 
 
+# The differential test: every place of an account where a user writes text, with the YAML test suite's
+# cases and generated YAML spliced in. For every input, the fast path declines (the strict path decides)
+# or reads what the strict path reads from a file it accepts.
+
+_HEAD = (
+    'version: 1\ncontracts:\n  - number: "110001234567"\n    manager: a@b.example\n'
+    '    serials:\n      - number: "399-12345678"\n        product: AutoCAD\n        seats: 2\n'
+)
+_BLOCK_USER = _HEAD + "users:\n  - email: a@b.example\n"
+_FLOW_USER = _HEAD + "users: [{ "
+_MEMBERS = _BLOCK_USER + "    first_name: A\n    last_name: B\nteams:\n  - name: T\n    members:"
+
+#: Where text goes in a valid account (HOLE), and the indentation that keeps a value of several lines
+#: inside its node. Each holds a valid account with HOLE replaced by a plain word.
+SITES: dict[str, tuple[str, int]] = {
+    "a block value": (_BLOCK_USER + "    first_name: HOLE\n    last_name: B\n", 6),
+    "a block key's end": (_BLOCK_USER + "    first_nameHOLE: A\n    last_name: B\n", 6),
+    "a double-quoted value": (_BLOCK_USER + '    first_name: "HOLE"\n    last_name: B\n', 6),
+    "a single-quoted value": (_BLOCK_USER + "    first_name: 'HOLE'\n    last_name: B\n", 6),
+    "a plain value's next line": (_BLOCK_USER + "    first_name: A\n      HOLE\n    last_name: B\n", 6),
+    "a comment": (_BLOCK_USER + "    first_name: A #HOLE\n    last_name: B\n", 6),
+    "a line of a user": (_BLOCK_USER + "    first_name: A\n    last_name: B\n    HOLE\n", 4),
+    "a flow value": (_FLOW_USER + 'email: a@b.example, "first_name": HOLE, last_name: B }]\n', 2),
+    "a flow value after a quoted key": (
+        _FLOW_USER + '"email": a@b.example, "first_name":HOLE, last_name: B }]\n',
+        2,
+    ),
+    "a flow value after a single-quoted key": (
+        _FLOW_USER + "email: a@b.example, 'first_name':HOLE, last_name: B }]\n",
+        2,
+    ),
+    "a flow key's end": (_FLOW_USER + 'email: a@b.example, "first_name"HOLE: A, last_name: B }]\n', 2),
+    "the last flow value": (_FLOW_USER + "email: a@b.example, last_name: B, first_name: HOLE}]\n", 2),
+    "the last flow value after a quoted key": (
+        _FLOW_USER + 'email: a@b.example, last_name: B, "first_name":HOLE}]\n',
+        2,
+    ),
+    "a flow value's next line": (
+        _FLOW_USER + "email: a@b.example, first_name: A\n  HOLE, last_name: B }]\n",
+        2,
+    ),
+    "a flow list's entry": (_MEMBERS + " [HOLE]\n", 2),
+    "a block list's entry": (_MEMBERS + "\n      - HOLE\n", 8),
+    "a flow mapping's value at the top": (
+        'version: 1\ncontracts: [{number: "110001234567", manager: HOLE}]\n',
+        2,
+    ),
+    "a number after a quoted key": (
+        'version: 1\ncontracts: [{"number": "110001234567", "manager": a@b.example,'
+        ' "serials": [{"number": "399-12345678", "product": A, "seats":HOLE}]}]\n',
+        2,
+    ),
+}
+#: What makes each site's account valid where a plain word does not: an e-mail, a number, no more key.
+_PLAIN = {
+    "a block key's end": "",
+    "a flow key's end": "",
+    "a line of a user": "",
+    "a flow list's entry": "a@b.example",
+    "a block list's entry": "a@b.example",
+    "a flow mapping's value at the top": "a@b.example",
+    "a number after a quoted key": "2",
+}
+
+
+def suite_holes(indent: int) -> Iterator[str]:
+    """Each case of the YAML test suite whole (its lines indented to stay in the node it is spliced
+    into), and each of its lines as written and stripped."""
+    lines: set[str] = set()
+    for case in SUITE_CASES:
+        text: str = case["yaml"]
+        yield text.replace("\n", "\n" + " " * indent)
+        lines.update(text.splitlines())
+        lines.update(line.strip() for line in text.splitlines())
+    yield from sorted(lines)
+
+
+#: What generated YAML is made of: what may lead a scalar (indicators, blanks, line breaks: LF, CR,
+#: CRLF and YAML 1.1's NEL), a word or a scalar, and anything after it; the suite's own short tokens
+#: count among the words and the rest.
+_LEADS = [
+    *":?-,[]{}\"'#&*!|>%@`\\.=~+",
+    *(" ", "\n", "\n ", "\r", "\r\n", "\x85", ": ", "- ", "? ", "\ufeff"),
+]
+_WORDS = ["a", "Ab", "1", "0x1", "1_0", ".5", ".inf", "true", "null", "~", "a@b.example", '"a"', "'a'", "é"]
+_ANY = [*_LEADS, *_WORDS, "x:", "  ", "\n      ", "\r ", " \r\n  ", " #c", "\xa0", "\u2028", "\U0001f600"]
+
+
+def generated_holes(count: int, seed: int) -> list[str]:
+    """`count` strings, each up to two leads, a word and up to three more pieces, drawn with a fixed
+    seed: the same ones on every run."""
+    tokens = sorted({token for case in SUITE_CASES for token in case["yaml"].split() if len(token) <= 6})
+    draw = random.Random(seed)
+
+    def some(pieces: list[str], most: int) -> str:
+        return "".join(draw.choice(pieces) for _ in range(draw.randint(0, most)))
+
+    return [some(_LEADS, 2) + draw.choice(_WORDS + tokens) + some(_ANY + tokens, 3) for _ in range(count)]
+
+
+GENERATED = generated_holes(360, seed=20_250_611)
+
+
+def taken_and_disagreement(data: bytes) -> tuple[bool, str | None]:
+    """Whether the fast path took `data`, and how it broke the rule if it did: it took a file the
+    strict path refuses or reads otherwise."""
+    source = Source("file.yaml", data)
+    document = fast.valid_document(source)
+    if document is None:
+        return False, None
+    strict = parse(source)
+    if strict.problems:
+        return True, f"the strict path says: {strict.problems[0].message}"
+    if schema_findings(source.name, strict.document):
+        return True, "the strict path finds it invalid"
+    where = fast.difference(document, strict.document)
+    return True, None if where is None else f"read {where} otherwise"
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_the_yaml_test_suite_and_generated_yaml_spliced_into_a_field_read_alike_or_go_strict(
+    site: str,
+) -> None:
+    template, indent = SITES[site]
+    plain = _PLAIN.get(site, "Carol")
+    assert read_both_ways(template.replace("HOLE", plain).encode())
+    broken, taken, count = [], 0, 0
+    for kind, holes in (("suite", suite_holes(indent)), ("generated", GENERATED)):
+        for hole in holes:
+            for text in {hole, plain + hole}:  # in place of the value, and after it
+                took, how = taken_and_disagreement(template.replace("HOLE", text).encode())
+                count, taken = count + 1, taken + took
+                if how is not None:
+                    broken.append(f"{kind} {text!r}: taken, but {how}")
+    assert broken == [], f"{len(broken)} of {count}:\n" + "\n".join(broken[:20])
+    assert taken > 1, "the fast path took none of them: the comparison proved nothing"
+
+
 def _text_keys(node: Any) -> bool:
     if isinstance(node, dict):
         return all(isinstance(key, str) and _text_keys(value) for key, value in node.items())
@@ -188,6 +328,9 @@ LEFT_TO_THE_STRICT_PATH = {
     "a block scalar": _with("first_name: Carol", "first_name: >-\n      Carol"),
     "a colon on the line after a flow key": _with("{name: Acme HQ,", '{"name"\n          : Acme HQ,'),
     "a scalar starting with a colon": _with("country: US}", "country: :US}"),
+    "a value starting with a colon after a quoted key": _with("{name: Acme HQ,", '{"name"::Acme HQ,'),
+    "a value starting with a colon after a single-quoted key": _with("{name: Acme HQ,", "{'name'::Acme HQ,"),
+    "a flow key's colon after a lone CR": b'version: 1\nusers: [{email: a@b.example, "first_name"\r: A}]\n',
     "an escape": _with('address: "1 Main St"', 'address: "1 Main\\x20St"'),
     "a complex key": _with("    last_name: Smith", "    ? last_name\n    : Smith"),
     "a non-text key": _with("    last_name: Smith", "    last_name: Smith\n    1: x"),
@@ -200,6 +343,9 @@ LEFT_TO_THE_STRICT_PATH = {
     "a control character": _with("Moreau", "Mor\x07eau"),
     "a bidi override": _with("Moreau", "Mor\u202eeau"),
     "a YAML 1.1 line break in a comment": ("#\x85 users: []\n" + ACCOUNT).encode(),
+    "a YAML 1.1 line break in quoted text": _with('address: "1 Main St"', 'address: "1 Main\x85St"'),
+    "a YAML 1.1 line break in a plain name": _with("Moreau", "Mor\x85eau"),
+    "a line separator in quoted text": _with('address: "1 Main St"', 'address: "1 Main\u2028St"'),
     "a line separator in a comment": ("#\u2028 users: []\n" + ACCOUNT).encode(),
 }
 

@@ -246,8 +246,49 @@ def test_non_utf8_bytes_are_located() -> None:
     ]
 
 
-def test_control_character_is_located() -> None:
-    assert problems("version: 1\nname: café \x07\n") == ["t.yaml:2:12: a control character (U+0007)"]
+def test_control_character_is_located_in_its_field() -> None:
+    assert problems("version: 1\nname: café \x07\n") == [
+        "t.yaml:2:12: name: must be one line of text; it contains the control character U+0007"
+    ]
+
+
+def test_a_control_character_outside_any_field_is_located() -> None:
+    assert problems("version: 1 # café \x07\n") == ["t.yaml:1:19: a control character (U+0007)"]
+
+
+#: YAML 1.1's line breaks, which YAML 1.2 and JSON read as text. libyaml follows YAML 1.1: it folds a NEL
+#: in quotes to a space (so "A\x85B" would pass as "A B") and counts a line at each, so that every
+#: problem after one was placed a line too far.
+YAML_1_1_BREAKS = {
+    "\x85": "must be one line of text; it contains the control character U+0085",
+    "\u2028": "must be one line of text; it contains U+2028 (LINE SEPARATOR)",
+    "\u2029": "must be one line of text; it contains U+2029 (PARAGRAPH SEPARATOR)",
+}
+
+
+@pytest.mark.parametrize("quote", ['"', "'", ""], ids=["double-quoted", "single-quoted", "plain"])
+@pytest.mark.parametrize("char", YAML_1_1_BREAKS, ids=["NEL", "LS", "PS"])
+def test_a_yaml_1_1_line_break_in_text_is_refused_on_its_line_in_its_field(char: str, quote: str) -> None:
+    text = f"version: 1\nusers:\n  - email: a@b.example\n    first_name: {quote}A{char}B{quote}\n    last_name: B\n"
+    column = len(f"    first_name: {quote}A") + 1
+    assert problems(text) == [f"t.yaml:4:{column}: users[0].first_name: {YAML_1_1_BREAKS[char]}"]
+
+
+def test_refused_before_parsing_are_what_yaml_does_not_allow_and_its_1_1_line_breaks() -> None:
+    every = "".join(map(chr, [*range(0xD800), *range(0xE000, 0x110000)]))
+    yaml_refuses = set(yaml.reader.Reader.NON_PRINTABLE.findall(every))
+    assert set(events._REFUSED_CHARACTER.findall(every)) == yaml_refuses | set(YAML_1_1_BREAKS)
+
+
+def test_a_nel_at_the_end_of_a_name_or_in_a_key_or_a_comment_is_placed_too() -> None:
+    head = "version: 1\nusers:\n  - email: a@b.example\n"
+    assert problems(head + "    first_name: A\x85\n    last_name: B\n") == [
+        "t.yaml:4:18: users[0].first_name: must be one line of text; it contains the control character U+0085"
+    ]
+    assert problems(head + "    first\x85name: A\n") == [
+        "t.yaml:4:10: users[0]: must be one line of text; it contains the control character U+0085"
+    ]
+    assert problems("# a note\x85\n" + head) == ["t.yaml:1:9: a control character (U+0085)"]
 
 
 def test_a_top_level_list_still_parses() -> None:
@@ -264,3 +305,13 @@ def test_locate_finds_values_keys_and_the_nearest_existing_parent() -> None:
     assert locate(source, [("users", 0, "first_name")], key=True) == {
         ("users", 0, "first_name"): Position(3, 5)
     }
+
+
+def test_text_starting_with_a_colon_in_brackets_is_refused_with_how_to_write_it() -> None:
+    """YAML 1.2 reads `:A` as text there, YAML 1.1's parsers take the `:` for a key's (the fast path
+    leaves such a file to this one)."""
+    expected = "text inside [ ] or { } cannot start with ':' (':A'); put it in quotes"
+    assert problems("users: [{first_name: :A}]\n") == [f"t.yaml:1:22: {expected}"]
+    assert problems('users: [{"first_name"::A}]\n') == [f"t.yaml:1:23: {expected}"]
+    assert problems("groups: [:A]\n") == [f"t.yaml:1:10: {expected}"]
+    assert "quotes" not in problems("groups: [ : A ]\n")[0]  # an empty key: the parser's own words

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-#: An e-mail address as the published schema's `$defs/email` writes it (R7): an RFC 5322 dot-atom, `@`, a
-#: domain of letters, digits and hyphens. It answers for most addresses at once; `email_problem` asks
+#: An e-mail address as the published schema's `$defs/email` writes it (R7): an RFC 5322 dot-atom of at
+#: most 64 characters, `@`, a domain of labels of letters, digits and hyphens, none starting with two
+#: characters and `--` but Punycode's `xn--`, the last ending in a letter: all of email-validator's
+#: syntax that a pattern can say. It answers for most addresses at once; `email_problem` asks
 #: email-validator about the rest, and about every domain once.
 EMAIL = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+(?![\s\S])"
+    r"^(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:(?!(?![Xx][Nn])[A-Za-z0-9-]{2}--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?!(?![Xx][Nn])[A-Za-z0-9-]{2}--)(?:[A-Za-z0-9][A-Za-z0-9-]{0,61})?[A-Za-z](?![\s\S])"
 )
 #: RFC 5321's limits: the part before the @ and the whole address.
 MAX_LOCAL_PART = 64

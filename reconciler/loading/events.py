@@ -1,7 +1,7 @@
 """Strict YAML: the desired state as plain Python data, or every problem with its place.
 
 Built on PyYAML's event stream (libyaml's C parser where installed) rather
-than on its constructors, for three reasons:
+than on its constructors, for these reasons:
 
 - YAML 1.2 core scalars: only `true`/`false` are booleans and only `null`/`~`
   is null, so `country: NO` stays "NO" and `download: yes` stays a string
@@ -9,6 +9,10 @@ than on its constructors, for three reasons:
 - duplicate keys, non-text keys, merge keys and unknown tags are errors;
 - aliases and nesting are bounded while parsing, so an alias bomb or a
   deeply nested file fails at once instead of eating memory.
+- a character no file may hold is refused before parsing, with its line,
+  column and field: control characters, and YAML 1.1's line breaks NEL, LS
+  and PS, which libyaml would fold or break a line at where YAML 1.2 and
+  JSON keep them as text.
 
 It is also faster: no node tree is built, and positions are not kept for
 the happy path. `locate.py` walks a file again to place the rare problem.
@@ -17,6 +21,8 @@ the happy path. `locate.py` walks a file again to place the rare problem.
 from __future__ import annotations
 
 import gc
+import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +31,7 @@ from typing import Any
 
 import yaml
 from yaml.events import (
+    AliasEvent,
     DocumentEndEvent,
     DocumentStartEvent,
     Event,
@@ -37,7 +44,8 @@ from yaml.events import (
     StreamStartEvent,
 )
 
-from reconciler.core.diagnostics import Diagnostic, show_value
+from reconciler.core.characters import REPLACEMENT, explain, first_refused
+from reconciler.core.diagnostics import Diagnostic, DocPath, format_path, show_value
 from reconciler.core.scalars import plain_scalar
 from reconciler.loading.files import Source
 
@@ -52,7 +60,16 @@ ALIAS_SLACK = 10_000
 MAX_SCALAR_CHARS = 10_000
 
 _TAG = "tag:yaml.org,2002:"
-_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+#: What no file may hold, refused before the parser reads it: the characters YAML does not allow (its
+#: printable set: no control character but tab, line feed and carriage return, no U+FFFE or U+FFFF),
+#: and YAML 1.1's line breaks, which YAML 1.2 and JSON read as text: NEL (U+0085), LS (U+2028) and PS
+#: (U+2029). libyaml reads those as YAML 1.1 does: it folds a NEL in quotes to a space and ends a plain
+#: name at one, and it counts a line at each, so every problem after one would be placed a line late.
+#: No valid file holds one anyway: text refuses them all (core/characters.py), and so do the schema's
+#: other patterns.
+_REFUSED_CHARACTER = re.compile(
+    "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 _SCALAR_TYPES = {bool: "bool", int: "int", float: "float", type(None): "null"}
 
 
@@ -123,24 +140,96 @@ def _line_end(data: bytes, line: int) -> int:
 
 
 def character_problem(source: Source) -> Diagnostic | None:
-    """Bytes that are not UTF-8, or a character YAML does not allow, with its place."""
+    """Bytes that are not UTF-8, or a character no file may hold, with its place: the line and column
+    an editor shows, and the field whose key or value holds it."""
     try:
         text = source.data.decode("utf-8")
     except UnicodeDecodeError as error:
         line, column = _line_and_column(source.data, error.start)
         message = f"not UTF-8 text (byte 0x{source.data[error.start]:02x}); save the file as UTF-8"
         return Diagnostic(source.name, line, column, "", message)
-    bad = _NON_PRINTABLE.search(text)
+    bad = _REFUSED_CHARACTER.search(text)
     if bad is None:
         return None
     line, column = _line_and_column(source.data, len(text[: bad.start()].encode()))
-    character = ord(bad.group())
-    kind = (
-        "a control character"
-        if character < 0x20 or 0x7F <= character < 0xA0
-        else "a character YAML does not allow"
+    character = bad.group()
+    field = _field_at(text, line, column)
+    if field is None:
+        return Diagnostic(source.name, line, column, "", _character_name(character))
+    message = explain(character) if first_refused(character) else _character_name(character)
+    return Diagnostic(source.name, line, column, format_path(field), message)
+
+
+def _character_name(character: str) -> str:
+    point = ord(character)
+    if unicodedata.category(character) == "Cc":
+        return f"a control character (U+{point:04X})"
+    if character in "\u2028\u2029":
+        return f"a {unicodedata.name(character).lower()} (U+{point:04X})"
+    return f"a character YAML does not allow (U+{point:04X})"
+
+
+def _field_at(text: str, line: int, column: int) -> DocPath | None:
+    """The field whose value, or the mapping whose key, holds the character at `line` and `column`
+    (from 1) of `text`; None when it stands elsewhere (a comment, between nodes, a key at the top) or
+    the text does not parse. The text is read with each refused character replaced by U+FFFD, one
+    character for one, so that the parser takes it and every line and column stays where it was."""
+    where = (line - 1, column - 1)
+    parser = EVENT_PARSER(_REFUSED_CHARACTER.sub(REPLACEMENT, text))
+    open_: list[_Open] = []
+    try:
+        while not isinstance(event := parser.get_event(), StreamEndEvent):
+            if isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                open_.pop()
+                if open_:
+                    open_[-1].done("?")
+            elif isinstance(event, (ScalarEvent, AliasEvent, MappingStartEvent, SequenceStartEvent)):
+                parent = open_[-1] if open_ else None
+                path = parent.next_path() if parent else ()
+                if isinstance(event, ScalarEvent) and _holds(event, where):
+                    field = parent.path if parent and path is None else path
+                    return field or None
+                if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                    inside = path if path is not None else parent.path + ("?",) if parent else ()
+                    open_.append(_Open(inside, isinstance(event, MappingStartEvent)))
+                elif parent:
+                    parent.done(event.value if isinstance(event, ScalarEvent) else "*")
+        return None
+    except yaml.YAMLError:
+        return None
+    finally:
+        parser.dispose()
+
+
+def _holds(event: ScalarEvent, where: tuple[int, int]) -> bool:
+    """Whether the scalar of `event`, quotes and all, holds the place `where` (line, column from 0)."""
+    start, end = event.start_mark, event.end_mark
+    return (
+        start is not None and end is not None and (start.line, start.column) <= where < (end.line, end.column)
     )
-    return Diagnostic(source.name, line, column, "", f"{kind} (U+{character:04X})")
+
+
+@dataclass
+class _Open:
+    """A collection open while `_field_at` walks a file: its path, and where in it the walk is."""
+
+    path: DocPath
+    mapping: bool
+    key: str | None = None  # a mapping's key whose value comes next; None while a key is to come
+    index: int = 0  # a sequence's next entry
+
+    def next_path(self) -> DocPath | None:
+        """The path of the next node in this collection; None for a mapping's key."""
+        if not self.mapping:
+            return (*self.path, self.index)
+        return None if self.key is None else (*self.path, self.key)
+
+    def done(self, key: str) -> None:
+        """The next node has been read (`key`, if it was a mapping's key)."""
+        if not self.mapping:
+            self.index += 1
+        else:
+            self.key = key if self.key is None else None
 
 
 def _reporting(get_event: Callable[[], Event], total: int, progress: Progress) -> Callable[[], Event]:
@@ -344,6 +433,10 @@ def _yaml_message(error: yaml.MarkedYAMLError, data: bytes) -> str:
     problem = error.problem or str(error)
     if _indenting_tab(problem, data, error.problem_mark or error.context_mark):
         return "a tab character; YAML is indented with spaces only"
+    if problem in _NO_NODE and (text := _COLON_TEXT.match(_rest_of_line(data, error.problem_mark))):
+        return (
+            f"text inside [ ] or {{ }} cannot start with ':' ({show_value(text.group())}); put it in quotes"
+        )
     if error.context and error.context_mark is not None and error.problem_mark is not None:
         return f"{problem} ({error.context} at line {error.context_mark.line + 1})"
     return problem
@@ -354,6 +447,20 @@ _TAB_INDENTATION = (
     "found a tab character where an indentation space is expected",
     "found a tab character that violates indentation",
 )
+
+
+#: How libyaml and the pure parser say a flow collection holds a `:` where a key or a value starts:
+#: YAML 1.2 reads `:x` there as text, and the fast path leaves such a file to this one (fast.py).
+_NO_NODE = ("did not find expected node content", "expected the node content, but found ':'")
+_COLON_TEXT = re.compile(r":[^\s,\[\]{}]+")
+
+
+def _rest_of_line(data: bytes, mark: Any) -> str:
+    """The text of `data` from `mark` to the end of its line, or nothing."""
+    if mark is None:
+        return ""
+    lines = data.split(b"\n", mark.line + 1)
+    return lines[mark.line].decode("utf-8", "replace")[mark.column :] if mark.line < len(lines) else ""
 
 
 def _indenting_tab(problem: str, data: bytes, mark: Any) -> bool:

@@ -8,21 +8,25 @@ is taken by the fast path only when both paths would give the same data.
 
 What the strict path holds, and how the fast path holds it too:
 
-- characters: the same check of the bytes (UTF-8, YAML's printable set);
+- characters: the same check of the bytes (UTF-8, YAML's printable set
+  without YAML 1.1's line breaks NEL, LS and PS, which the two parsers read
+  otherwise and no valid file holds);
 - duplicate keys: yaml-rs refuses them itself;
 - non-text keys, merge keys (`<<`), a second document, a root that is not a
   mapping, nesting past 64 levels and scalars past 10,000 characters: none of
   them passes the schema, whose every mapping is closed and every text
   bounded (a test holds the schema to that);
 - YAML that yaml-rs (YAML 1.2) reads and libyaml (the strict path's parser,
-  YAML 1.1) refuses or reads otherwise: tabs, the line breaks NEL, LS and PS,
-  block scalars' trailing blanks, a `:` that starts a scalar or leads a line
-  of a flow mapping. And what the fast path does not read at all: tags,
-  anchors and aliases (so the alias bounds are the strict path's), complex
-  keys, escapes, directives, document markers but an opening `---`, and lines
-  indented 200 deep (yaml-rs would recurse until it crashed). A file showing
-  any of them, even inside quotes, takes the strict path; the YAML test
-  suite's cases and the fuzz corpus hold the list complete (tests/test_fast.py);
+  YAML 1.1) refuses or reads otherwise: tabs, block scalars' trailing
+  blanks, a `:` where a node may start (after a blank, a line break, `[`,
+  `{`, `,`, or a quoted key's `:`, as in `{"a"::x}`). And what the fast path
+  does not read at all: tags, anchors and aliases (so the alias bounds are
+  the strict path's), complex keys, escapes, directives, document markers but
+  an opening `---`, and lines indented 200 deep (yaml-rs would recurse until
+  it crashed). A file showing any of them, even inside quotes, takes the
+  strict path; the YAML test suite's cases and generated YAML, spliced into
+  every kind of place a field has, and the fuzz corpus hold the list
+  complete (tests/test_fast.py);
 - scalars: yaml-rs reads every number, boolean and null of YAML 1.2's core
   schema as the strict path does, and a few more forms as numbers (`1_000`,
   `0b11`, `0X1F`, `.iNf`) that the strict path keeps as text. In a valid file
@@ -83,15 +87,16 @@ _MAY_NOT_READ = re.compile(rb"[!?|>&*]")
 _NOT_READ = re.compile(rb"[!?|>](?<=[\s\[{,:][!?|>])|[&*](?<=[\s\[{,:][&*])[^\s,\[\]{}]")
 _NOT_FIRST = frozenset(b"!?|>&*%:")
 #: ... and anywhere: a tab (libyaml refuses more of them than yaml-rs), a merge key, a directive, an
-#: escape (which could spell a key the checks below look for otherwise), and the line breaks of YAML 1.1
-#: that YAML 1.2 reads as text (NEL, LS, PS: libyaml ends a comment there, yaml-rs does not).
-#: A byte order mark is read at the start of the file only.
-_NOT_READ_ANYWHERE = tuple(
-    part.encode() for part in ("\t", "<<", "\n%", "\\", "\x85", "\u2028", "\u2029", "\ufeff")
-)
-#: A `:` that starts a scalar or ends a flow entry, or leads a line (a flow mapping's value on the line
-#: after its key): libyaml refuses them, yaml-rs reads them (`{x: :x}`).
-_ODD_COLON = re.compile(rb":(?:(?<=[ \[{,]:)|[,\]}])|\n *:")
+#: escape (which could spell a key the checks below look for otherwise). A byte order mark is read at
+#: the start of the file only.
+_NOT_READ_ANYWHERE = tuple(part.encode() for part in ("\t", "<<", "\n%", "\\", "\ufeff"))
+#: A `:` where a node may start, or that ends a flow entry. In a flow collection libyaml takes every `:`
+#: that starts a token for the value indicator; YAML 1.2 (yaml-rs) lets `:` and a character that is not
+#: a blank start a plain scalar there (ns-plain-first), so yaml-rs reads `:x` where libyaml refuses the
+#: file. A token starts after a blank or a line break (LF, or a CR alone: a flow key's `:` on the line
+#: after it), after `[`, `{` or `,`, and after the `:` that follows a quoted or bracketed key with no
+#: blank between (YAML 1.2's adjacent value, `{"a"::x}`).
+_ODD_COLON = re.compile(rb":(?:(?<=[\s\[{,]:)|(?<=[\"'\]}]::)|[,\]}])")
 #: A line indented, or led by `-` indicators, so far that its nodes may nest past what yaml-rs recurses
 #: to (it would crash, not refuse).
 _DEEP_LINE = re.compile(rb"\n[ -]{200}")
