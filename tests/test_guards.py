@@ -231,6 +231,32 @@ def test_a_target_pulls_in_the_revocations_that_free_its_seats(store_url: str, w
     assert users_and_grants(store_url)["carl@acme.example"] == []
 
 
+def test_a_team_target_ignores_case_as_team_names_do(store_url: str, write_yaml: WriteYaml) -> None:
+    apply_yaml(store_url, EIGHT)
+    # casefold, not lower: "STRASSE" and "Straße" are one name, as validation counts them.
+    team = (
+        'teams:\n  - {name: Straße Studio, members: [bea@acme.example], access: [{serial: "399-12345679"}]}\n'
+    )
+    with_team = write_yaml(EIGHT + team)
+    result = run(store_url, "plan", str(with_team), "--target", "team:STRASSE STUDIO")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("  ")]
+    assert lines == [
+        "  + team.create team Straße Studio",
+        "  + team.member_add bea@acme.example in team Straße Studio",
+        "  + team.access_grant team Straße Studio on 399-12345679",
+        "  + access.grant bea@acme.example on 399-12345679: via team:Straße Studio",
+    ]
+    twice = run(
+        store_url, "plan", str(with_team), "--target", "team:straße studio", "--target", "team:STRASSE STUDIO"
+    )
+    assert "Targeted: only team:straße studio and what it needs;" in twice.output
+    apply_yaml(store_url, EIGHT + team)
+    gone = run(store_url, "plan", str(write_yaml(EIGHT, "no-team.yaml")), "--target", "team:straße STUDIO")
+    assert gone.exit_code == 0, gone.output
+    assert "  - team.remove team Straße Studio\n" in gone.output
+
+
 @pytest.mark.parametrize(
     ("target", "message"),
     [
