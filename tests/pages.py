@@ -1,6 +1,6 @@
 """The reports the HTML tests look at, made as users make them, and the same with placeholder text.
 
-`example_plan`, `hostile_plan`, `example_drift`, `hostile_drift`: through the command line
+`example_plan`, `hostile_plan`, `rtl_plan`, `example_drift`, `hostile_drift`, `rtl_drift`: through the command line
 (`plan --format json`, `drift --format json`) on SQLite stores made as tests/test_golden.py makes them
 (fixed lineage and dates); `usage_of`, the usage command's report on a fixed day. `placeholders`
 replaces every string users wrote with a plain one of the same order, so a page rendered from both
@@ -31,6 +31,40 @@ from reconciler.core.records import Difference, Drift, StaleInvite, Usage
 from reconciler.store import open_store
 
 HOSTILE = GOLDEN / "hostile-names" / "account.yaml"
+#: An account written right to left, as accepted: a first name in Hebrew, a last name in Arabic that
+#: starts with digits (a left-to-right page that joins the two without isolating each shows
+#: "مريم +1+1 שלום", the last name first), a product, group, team and shipping place in either script.
+RTL_FIRST, RTL_LAST = "שלום", "1+1+ مريم"
+RTL = f"""\
+version: 1
+contracts:
+  - number: "110001234567"
+    manager: alice@acme.example
+    coordinators:
+      - email: dana@acme.example
+        manage_users: true
+        shipping: {{name: "مكتب دبي", address: "شارع 12", country: AE}}
+    serials:
+      - number: "399-12345678"
+        product: "أوتوكاد 2025"
+        seats: 5
+        group: "סטודיו 3"
+        coordinator: dana@acme.example
+users:
+  - {{email: alice@acme.example, first_name: Alice, last_name: Moreau}}
+  - {{email: dana@acme.example, first_name: "דנה", last_name: "לוי"}}
+  - email: shalom@acme.example
+    first_name: "{RTL_FIRST}"
+    last_name: "{RTL_LAST}"
+    access:
+      - serial: "399-12345678"
+teams:
+  - name: "צוות עיצוב 2"
+    description: "مهندسون 7 في دبي"
+    members: [shalom@acme.example]
+    access:
+      - serial: "399-12345678"
+"""
 #: The day the usage report is made, fixed so that the page is the same every run.
 TODAY = "2026-12-01"
 #: Renewals due within this many days: the example's first contract (ends 2027-03-31) is.
@@ -65,6 +99,17 @@ def change_as_cm_plan(folder: Path) -> Plan:
     return _plan(folder, _case("example-change-as-cm"))
 
 
+def _rtl_account(folder: Path) -> Path:
+    path = folder / "rtl.yaml"
+    path.write_text(RTL, encoding="utf-8")
+    return path
+
+
+def rtl_plan(folder: Path) -> Plan:
+    """The right-to-left account into a new store, as the reseller."""
+    return _plan(folder, dataclasses.replace(_case("hostile-names"), desired=_rtl_account(folder)))
+
+
 def _drift(folder: Path, case: Case) -> Drift:
     url = make_store(folder, case)
     result = CliRunner().invoke(
@@ -82,6 +127,12 @@ def example_drift(folder: Path) -> Drift:
 def hostile_drift(folder: Path) -> Drift:
     """The hostile-names account in the store, the example in git: every hostile record is drift."""
     case = dataclasses.replace(_case("drift"), store=HOSTILE, invited=("bob@acme.example",))
+    return _drift(folder, case)
+
+
+def rtl_drift(folder: Path) -> Drift:
+    """The right-to-left account in the store, the example in git: each of its records is drift."""
+    case = dataclasses.replace(_case("drift"), store=_rtl_account(folder), invited=("shalom@acme.example",))
     return _drift(folder, case)
 
 
@@ -121,8 +172,25 @@ def hostile_usage(folder: Path) -> Usage:
     return usage_of(make_store(folder, case))
 
 
+def rtl_usage(folder: Path) -> Usage:
+    """The right-to-left account applied, its users still invited."""
+    case = dataclasses.replace(
+        _case("drift"), store=_rtl_account(folder), invited=("shalom@acme.example", "dana@acme.example")
+    )
+    return usage_of(make_store(folder, case))
+
+
+def rtl_strings() -> list[str]:
+    """Every string a user wrote in the right-to-left account, numbers and e-mails too."""
+    return _strings(yaml.safe_load(RTL), skip=())
+
+
 def hostile_strings() -> list[str]:
     """Every string a user wrote in the hostile-names account, as written."""
+    return _strings(yaml.safe_load(HOSTILE.read_text(encoding="utf-8")), skip=("number", "serial"))
+
+
+def _strings(document: Any, skip: tuple[str, ...]) -> list[str]:
     found: list[str] = []
 
     def walk(value: Any, key: str = "") -> None:
@@ -132,10 +200,10 @@ def hostile_strings() -> list[str]:
         elif isinstance(value, list):
             for v in value:
                 walk(v, key)
-        elif isinstance(value, str) and key not in ("number", "serial"):
+        elif isinstance(value, str) and key not in skip:
             found.append(value)
 
-    walk(yaml.safe_load(HOSTILE.read_text(encoding="utf-8")))
+    walk(document)
     return sorted(set(found))
 
 

@@ -24,6 +24,8 @@ from browser import PHONE, Chromium, Loaded, artifacts, chromium_session
 from conftest import ROOT
 from markupsafe import escape
 from pages import (
+    RTL_FIRST,
+    RTL_LAST,
     change_as_cm_plan,
     example_drift,
     example_plan,
@@ -33,6 +35,9 @@ from pages import (
     hostile_strings,
     hostile_usage,
     placeholders,
+    rtl_drift,
+    rtl_plan,
+    rtl_usage,
 )
 
 from reconciler.report.html import drift_html, plan_html, usage_html
@@ -48,6 +53,9 @@ PAGES: dict[str, tuple[Callable[[Path], Any], Callable[[Any], str]]] = {
     "hostile-plan": (hostile_plan, plan_html),
     "hostile-drift": (hostile_drift, drift_html),
     "hostile-usage": (hostile_usage, usage_html),
+    "rtl-plan": (rtl_plan, plan_html),
+    "rtl-drift": (rtl_drift, drift_html),
+    "rtl-usage": (rtl_usage, usage_html),
 }
 #: Copied to docs/ with UPDATE_SCREENSHOTS=1: the README shows them.
 README_SHOTS = {"example-plan": "plan.png", "usage": "usage.png"}
@@ -92,6 +100,47 @@ def test_the_page_loads_offline_and_cleanly(name: str, chromium: Chromium, tmp_p
     if name in README_SHOTS and os.environ.get("UPDATE_SCREENSHOTS"):
         assert loaded.screenshot is not None
         shutil.copyfile(loaded.screenshot, ROOT / "docs" / README_SHOTS[name])
+
+
+#: Where the browser drew each of `texts`, the first time each appears: the box of its glyphs.
+_BOXES = """(texts) => {
+  const boxes = {};
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const text of texts) {
+      const at = node.data.indexOf(text);
+      if (text in boxes || at < 0) continue;
+      const range = document.createRange();
+      range.setStart(node, at);
+      range.setEnd(node, at + text.length);
+      const box = range.getBoundingClientRect();
+      boxes[text] = {left: box.left, right: box.right, top: box.top};
+    }
+  }
+  return boxes;
+}"""
+
+
+@pytest.mark.parametrize("name", ["rtl-plan", "rtl-drift"])
+def test_a_right_to_left_name_keeps_its_place(name: str, chromium: Chromium, tmp_path: Path) -> None:
+    """First name, then last name, left to right on this English page, each laid out in its own
+    direction: the Arabic last name, digits first, does not pull the Hebrew first name after it."""
+    make, render = PAGES[name]
+    page_file = tmp_path / f"{name}.html"
+    page_file.write_text(render(make(tmp_path)), encoding="utf-8")
+    context = chromium.browser.new_context(viewport={"width": 1000, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        boxes = page.evaluate(_BOXES, [RTL_FIRST, RTL_LAST, "مريم", "1+1+"])
+    finally:
+        context.close()
+    first, last = boxes[RTL_FIRST], boxes[RTL_LAST]
+    assert abs(first["top"] - last["top"]) < 1, boxes  # one line
+    assert first["right"] <= last["left"] + 0.5, boxes  # the first name first
+    # Inside the last name, its own direction: right to left, the Arabic word left of the digits.
+    assert boxes["مريم"]["right"] <= boxes["1+1+"]["left"] + 0.5, boxes
 
 
 def test_the_pages_policy_refuses_what_would_call_out(chromium: Chromium, tmp_path: Path) -> None:

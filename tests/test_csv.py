@@ -241,3 +241,16 @@ def test_out_writes_the_file_whole(runner: CliRunner, tmp_path: Path, name: str)
     assert (code, stdout) == (0, "")
     assert out.read_text().startswith("# yaml-language-server: $schema=")
     assert [p.name for p in tmp_path.iterdir()] == ["users.yaml"]
+
+
+def test_out_in_a_folder_that_does_not_exist_is_one_line_and_writes_nothing(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "nodir" / "users.yaml"
+    code, stdout, stderr = import_csv(runner, str(DATA / "portal.csv"), "--out", str(out))
+    assert (code, stdout, stderr) == (
+        1,
+        "",
+        f"Error: cannot write the YAML to {out}: No such file or directory\n",
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -56,7 +56,8 @@ CASES = (
     # Names, groups and products written to attack a pull-request comment.
     Case("hostile-names", "plan", GOLDEN / "hostile-names" / "account.yaml", 0),
     # Five people deleted from the YAML at once: the removal guard trips, and says so.
-    Case("mass-removal", "plan", GOLDEN / "mass-removal" / "account", 0, store=EXAMPLES / "acme"),
+    # Apply would refuse it as it stands, so plan exits 3 (blocked), as for a blocked action.
+    Case("mass-removal", "plan", GOLDEN / "mass-removal" / "account", 3, store=EXAMPLES / "acme"),
     # The store was changed outside git; two users never signed in.
     Case(
         "drift",

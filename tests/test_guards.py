@@ -47,7 +47,7 @@ def test_removing_a_third_of_the_users_is_refused_and_changes_nothing(
     apply_yaml(store_url, EIGHT)
     fewer = write_yaml(HEAD + "".join(member(name) for name in NAMES[3:]))
     planned = run(store_url, "plan", str(fewer))
-    assert planned.exit_code == 0
+    assert planned.exit_code == 3  # blocked: apply refuses it as it stands
     assert (
         "Removal guard: the plan removes 3 of the 8 users in the store (38%), more than the 25% allowed: "
         "apply refuses it without --allow-mass-removal.\n" in planned.output
@@ -64,6 +64,107 @@ def test_removing_a_third_of_the_users_is_refused_and_changes_nothing(
     allowed = run(store_url, "apply", str(fewer), "--auto-approve", "--allow-mass-removal")
     assert allowed.exit_code == 0, allowed.output
     assert len(open_store(store_url).snapshot().state.users) == 5
+
+
+FEWER = HEAD + "".join(member(name) for name in NAMES[3:])
+GUARD_NOTE = (
+    "Removal guard: the plan removes 3 of the 8 users in the store (38%), more than the 25% allowed: "
+    "apply refuses it without --allow-mass-removal."
+)
+
+
+def test_a_mass_removal_plans_blocked_in_every_format_until_it_is_allowed(
+    store_url: str, write_yaml: WriteYaml
+) -> None:
+    apply_yaml(store_url, EIGHT)
+    fewer, out = str(write_yaml(FEWER)), str(write_yaml("", "plan.json"))
+    for output_format, says in [
+        ("text", GUARD_NOTE + "\n"),
+        ("markdown", f"> **{GUARD_NOTE.replace(': the', ':** the', 1)}\n"),
+        ("json", '"guards": [\n    {\n      "max_ratio": 0.25,\n      "removed": 3,\n      "total": 8,\n'),
+        ("html", f"<b>Removal guard:</b> {GUARD_NOTE.removeprefix('Removal guard: ')}</p>"),
+    ]:
+        planned = run(
+            store_url, "plan", fewer, "--format", output_format, "--detailed-exitcode", "--out", out
+        )
+        assert (planned.exit_code, planned.stderr) == (3, ""), output_format
+        assert says in planned.stdout, output_format
+    assert run(store_url, "apply", out, "--auto-approve").exit_code == 1
+    assert open_store(store_url).snapshot().revision == 1
+
+    # Reviewed: the same plan, exit 2 as any change; the note stays, and apply still needs its own flag.
+    reviewed = run(store_url, "plan", fewer, "--detailed-exitcode", "--allow-mass-removal", "--out", out)
+    assert reviewed.exit_code == 2, reviewed.output
+    assert GUARD_NOTE in reviewed.stdout
+    assert reviewed.stdout.endswith(
+        f"Saved the plan to {out}; apply it with `reconciler apply {out} --allow-mass-removal`.\n"
+    )
+    assert run(store_url, "apply", out, "--auto-approve").exit_code == 1
+    applied = run(store_url, "apply", out, "--auto-approve", "--allow-mass-removal")
+    assert applied.exit_code == 0, applied.output
+    assert len(open_store(store_url).snapshot().state.users) == 5
+
+
+#: Alice, the Contract Manager, may remove users but not change a serial's seats (the reseller's).
+SEATS = ("seats: 10}", "seats: 12}")
+
+
+BLOCKED_NOTE = (
+    "Blocked: 1 action the actor may not perform: apply refuses the plan without --request, "
+    "which applies the rest and asks whoever may perform it."
+)
+
+
+def test_a_blocked_plan_names_the_flag_apply_needs_in_every_format(
+    store_url: str, write_yaml: WriteYaml
+) -> None:
+    apply_yaml(store_url, EIGHT)
+    path = str(write_yaml(EIGHT.replace(*SEATS)))
+    for output_format, says in [
+        ("text", BLOCKED_NOTE + "\n"),
+        ("markdown", f"> **{BLOCKED_NOTE.replace(': 1', ':** 1', 1)}\n"),
+        ("html", f"<b>Blocked:</b> {BLOCKED_NOTE.removeprefix('Blocked: ')}</p>"),
+    ]:
+        planned = CliRunner().invoke(
+            cli,
+            ["plan", path, "--format", output_format, "--actor", "alice@acme.example", "--store", store_url],
+        )
+        assert (planned.exit_code, planned.stderr) == (3, ""), output_format
+        assert says in planned.stdout, output_format
+    requested = CliRunner().invoke(
+        cli,
+        ["apply", path, "--request", "--auto-approve", "--actor", "alice@acme.example", "--store", store_url],
+    )
+    assert requested.exit_code == 0, requested.output
+    assert "Requested serial.seats_change 110001234567 399-12345678 from orders@cadpartners.example.\n" in (
+        requested.stdout
+    )
+
+
+@pytest.mark.parametrize("allow", [False, True], ids=["as-is", "allow-mass-removal"])
+@pytest.mark.parametrize(
+    ("change", "actor"),
+    [
+        (EIGHT.replace(member("hal"), ""), RESELLER),  # nothing apply refuses
+        (FEWER, RESELLER),  # a mass removal
+        (EIGHT.replace(*SEATS), "alice@acme.example"),  # a blocked action
+        (FEWER.replace(*SEATS), "alice@acme.example"),  # both
+    ],
+    ids=["fine", "mass-removal", "blocked", "both"],
+)
+def test_plan_exits_3_exactly_when_apply_would_refuse(
+    store_url: str, write_yaml: WriteYaml, change: str, actor: str, allow: bool
+) -> None:
+    apply_yaml(store_url, EIGHT)
+    flags = ["--allow-mass-removal"] if allow else []
+    path = str(write_yaml(change))
+    as_actor = ["--actor", actor, "--store", store_url]
+    planned = CliRunner().invoke(cli, ["plan", path, "--detailed-exitcode", *flags, *as_actor])
+    applied = CliRunner().invoke(cli, ["apply", path, "--auto-approve", *flags, *as_actor])
+    assert planned.exit_code in (2, 3), planned.output
+    assert (planned.exit_code == 3) == (applied.exit_code != 0), (planned.output, applied.output)
+    if applied.exit_code:
+        assert open_store(store_url).snapshot().revision == 1
 
 
 def test_the_guard_is_in_the_json_plan_and_a_saved_plan_can_be_judged_at_another_ratio(
@@ -229,6 +330,32 @@ def test_a_target_pulls_in_the_revocations_that_free_its_seats(store_url: str, w
     ]
     assert "carl@acme.example" in users_and_grants(store_url), "carl's own grant waits for a full plan"
     assert users_and_grants(store_url)["carl@acme.example"] == []
+
+
+def test_a_team_target_ignores_case_as_team_names_do(store_url: str, write_yaml: WriteYaml) -> None:
+    apply_yaml(store_url, EIGHT)
+    # casefold, not lower: "STRASSE" and "Straße" are one name, as validation counts them.
+    team = (
+        'teams:\n  - {name: Straße Studio, members: [bea@acme.example], access: [{serial: "399-12345679"}]}\n'
+    )
+    with_team = write_yaml(EIGHT + team)
+    result = run(store_url, "plan", str(with_team), "--target", "team:STRASSE STUDIO")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("  ")]
+    assert lines == [
+        "  + team.create team Straße Studio",
+        "  + team.member_add bea@acme.example in team Straße Studio",
+        "  + team.access_grant team Straße Studio on 399-12345679",
+        "  + access.grant bea@acme.example on 399-12345679: via team:Straße Studio",
+    ]
+    twice = run(
+        store_url, "plan", str(with_team), "--target", "team:straße studio", "--target", "team:STRASSE STUDIO"
+    )
+    assert "Targeted: only team:straße studio and what it needs;" in twice.output
+    apply_yaml(store_url, EIGHT + team)
+    gone = run(store_url, "plan", str(write_yaml(EIGHT, "no-team.yaml")), "--target", "team:straße STUDIO")
+    assert gone.exit_code == 0, gone.output
+    assert "  - team.remove team Straße Studio\n" in gone.output
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,10 @@ from pages import (
     hostile_plan,
     hostile_strings,
     hostile_usage,
+    rtl_drift,
+    rtl_plan,
+    rtl_strings,
+    rtl_usage,
 )
 from test_golden import CASES, make_store
 
@@ -40,7 +44,7 @@ CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURI
 ALLOWED = {
     "html", "head", "meta", "title", "style", "body", "header", "main", "footer", "section",
     "h1", "h2", "h3", "p", "b", "code", "span", "div", "table", "thead", "tbody", "tr", "th", "td",
-    "details", "summary", "svg", "rect",
+    "details", "summary", "svg", "rect", "bdi",
 }  # fmt: skip
 #: Elements that must be closed, in order: each one the page opens, it closes, where it opened it.
 NESTED = {"details", "summary", "table", "thead", "tbody", "tr", "td", "th", "section", "div", "svg"}
@@ -91,6 +95,9 @@ PAGES = {
     "hostile-plan": lambda folder: plan_html(hostile_plan(folder)),
     "hostile-drift": lambda folder: drift_html(hostile_drift(folder)),
     "hostile-usage": lambda folder: usage_html(hostile_usage(folder)),
+    "rtl-plan": lambda folder: plan_html(rtl_plan(folder)),
+    "rtl-drift": lambda folder: drift_html(rtl_drift(folder)),
+    "rtl-usage": lambda folder: usage_html(rtl_usage(folder)),
 }
 
 
@@ -145,7 +152,7 @@ def test_controls_and_bidi_overrides_are_replaced_as_in_the_other_reports() -> N
     html = plan_html(plan)
     for char in "\u202e\x1b\u2028\u200b":
         assert char not in html
-    assert "Ca\ufffdrol\ufffd[31m\ufffdSmith\ufffd S" in html
+    assert "<bdi>Ca\ufffdrol\ufffd[31m\ufffdSmith\ufffd</bdi> <bdi>S</bdi>" in html
     usage = Usage(
         "lineage",
         1,
@@ -179,10 +186,58 @@ def test_controls_and_bidi_overrides_are_replaced_as_in_the_other_reports() -> N
     assert '<span class="tag full">full</span>' in html  # 2 of 2 seats
 
 
+@pytest.mark.parametrize("name", ["rtl-plan", "rtl-drift", "rtl-usage"])
+def test_every_field_users_wrote_is_isolated_in_a_bdi(name: str, tmp_path: Path) -> None:
+    """A field of one direction cannot take its neighbours with it (see test_browser.py for the layout):
+    wherever a page prints a string users wrote, that string is the whole of a <bdi>."""
+    body = PAGES[name](tmp_path).split("<body>", 1)[1]
+    printed = [text for text in rtl_strings() if str(escape(text)) in body]
+    # A plan and a drift print every one; the seat report its numbers, e-mails, products and groups.
+    assert printed == rtl_strings() if name != "rtl-usage" else len(printed) == 7, printed
+    for text in printed:
+        assert body.count(str(escape(text))) == body.count(f"<bdi>{escape(text)}</bdi>"), text
+
+
+def test_names_in_the_notes_are_isolated_too() -> None:
+    plan = Plan("lineage", 0, RESELLER, "sha256:0", targets=("team:צוות 2",), unmanaged_policy="keep")
+    plan = dataclasses.replace(plan, unmanaged=("dana@acme.example",))
+    html = plan_html(plan)
+    assert "Targeted:</b> only team:<bdi>צוות 2</bdi> and what it needs;" in html
+    assert "(unmanaged_users: keep): <bdi>dana@acme.example</bdi>." in html
+
+
+def test_isolates_in_an_edited_plan_file_add_no_element() -> None:
+    """The marks that become <bdi> are FSI and PDI; any a plan file holds (edited past validation, in
+    a value, a key or a word of its own) shows as U+FFFD, and every <bdi> opened is closed."""
+    names = {"first_name": "\u2069</bdi>A", "last_name": "B\u2068"}
+    serial = {"product": "P", "x\u2068y": "z"}
+    plan = Plan(
+        "lineage",
+        0,
+        RESELLER,
+        "sha256:0",
+        (
+            Action(Kind.USER_ADD, {"user": "c\u2069@acme.example"}, None, names),
+            Action(Kind.SERIAL_CREATE, {"contract": "1", "serial": "2"}, None, serial),
+        ),
+        targets=("team\u2068:\u2069y",),
+        unmanaged_policy="\u2068kept",
+        unmanaged=("d\u2068@acme.example",),
+    )
+    html = plan_html(plan)
+    assert "\u2068" not in html and "\u2069" not in html
+    assert html.count("<bdi>") == html.count("</bdi>") == 10
+    structure(html)
+    assert "<bdi>\ufffd&lt;/bdi&gt;A</bdi> <bdi>B\ufffd</bdi>" in html
+    assert "product <bdi>P</bdi>, x\ufffdy <bdi>z</bdi>" in html
+    assert "only team\ufffd:<bdi>\ufffdy</bdi> and what it needs" in html
+    assert "(unmanaged_users: \ufffdkept): <bdi>d\ufffd@acme.example</bdi>." in html
+
+
 def test_blocked_actions_come_first_with_who_may_do_them(tmp_path: Path) -> None:
     html = plan_html(change_as_cm_plan(tmp_path))
     blocked = html.index("<h2>Blocked: 3 actions the actor may not perform</h2>")
-    assert blocked < html.index("<h2>Users</h2>") < html.index("<h2>Contract 110001234567</h2>")
+    assert blocked < html.index("<h2>Users</h2>") < html.index("<h2>Contract <bdi>110001234567</bdi></h2>")
     assert html.index('class="cards"') < blocked
     assert '<td data-label="needs">the reseller</td>' in html
     assert "ask orders@cadpartners.example" in html
@@ -244,7 +299,9 @@ def test_the_command_line_prints_html_with_the_usual_exit_codes(tmp_path: Path) 
     code, drift = _invoke("drift", str(EXAMPLES / "acme"), "--format", "html", "--store", url)
     assert code == 0 and "No drift. The store matches git." in drift
     code, usage = _invoke("usage", "--stale-invites", "30", "--format", "html", "--store", url)
-    assert code == 0 and usage.startswith("<!doctype html>") and "<h2>Contract 110001234567" in usage
+    assert (
+        code == 0 and usage.startswith("<!doctype html>") and "<h2>Contract <bdi>110001234567</bdi>" in usage
+    )
 
 
 @pytest.mark.parametrize("command", ["plan", "show", "drift", "usage"])

@@ -529,7 +529,10 @@ def test_summary_counts_no_blocked_actions_when_all_permitted(account: str) -> N
 def _cli_plan(tmp_path: Path, store: str, text: str, actor: str) -> int:
     path = tmp_path / "account.yaml"
     path.write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["plan", str(path), "--store", store, "--actor", actor])
+    # A reviewed removal: only permissions decide here (a mass removal exits 3 too, test_guards.py).
+    result = CliRunner().invoke(
+        cli, ["plan", str(path), "--allow-mass-removal", "--store", store, "--actor", actor]
+    )
     return result.exit_code
 
 

@@ -3,17 +3,32 @@ schemas kept alike. What every store does is tested in test_store_contract.py.""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
+from click.testing import CliRunner, Result
+from conftest import ACCOUNT, RESELLER, ROOT, Backend, WriteYaml, apply_yaml, plan_yaml
+from mailserver import MailServer
+from required import require
 
+from reconciler.cli import cli
 from reconciler.commands.apply import run_apply
 from reconciler.core.errors import StoreError, StoreTooNew
 from reconciler.core.kinds import Kind
 from reconciler.core.records import Request, Transaction
 from reconciler.store import migrations, open_store
+from reconciler.store.sqlite import BUSY_TIMEOUT_SECONDS, SqliteStore
+
+sys.path.insert(0, str(ROOT / "tests" / "bench"))
+from generate import write_account
 
 
 def test_init_runs_every_migration(backend: Backend, store_url: str) -> None:
@@ -316,3 +331,221 @@ def test_the_two_dialects_make_the_same_schema(tmp_path: Path, postgres: Backend
     )
     assert "column users.protected boolean not null" in schemas["sqlite"], "booleans are read as booleans"
     assert any(fact.startswith("foreign key serials (contract, coordinator)") for fact in schemas["sqlite"])
+
+
+# --- a full disk and a read-only folder (SQLite) ------------------------------------------------------
+
+
+def full_message(path: Path, said: str = "database or disk is full") -> str:
+    """The error a full disk gives, as a pattern: the free space is the disk's at that moment."""
+    return (
+        f"{re.escape(str(path))}: {re.escape(said)}: the disk that holds {re.escape(str(path.parent))} has "
+        r"[\d,]+ bytes free; nothing was written \(the store is as it was\)\. "
+        r"Free some space there, then run the command again"
+    )
+
+
+class CappedStore(SqliteStore):
+    """A real SQLite store whose file may grow by `room` pages at most (`PRAGMA max_page_count`):
+    SQLite's own SQLITE_FULL, as a full disk gives it, on any machine."""
+
+    room = 3
+
+    @contextmanager
+    def _connection(
+        self, create: bool = False, timeout: float = BUSY_TIMEOUT_SECONDS
+    ) -> Iterator[sqlite3.Connection]:
+        with super()._connection(create, timeout) as db:
+            [(pages,)] = db.execute("PRAGMA page_count").fetchall()
+            db.execute(f"PRAGMA max_page_count = {pages + self.room}")
+            yield db
+
+
+def with_users(count: int) -> str:
+    """ACCOUNT and `count` more users (its users come last)."""
+    return ACCOUNT + "".join(
+        f"  - {{email: user{n}@acme.example, first_name: User, last_name: N{n}}}\n" for n in range(count)
+    )
+
+
+def test_sqlite_full_in_the_middle_of_an_apply_is_reported_as_itself(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    url = f"sqlite:///{path}"
+    open_store(url).initialize([RESELLER])
+    apply_yaml(url, ACCOUNT)
+    before = Backend("sqlite", tmp_path).table_dump(url)
+    plan = plan_yaml(url, with_users(300))
+    with pytest.raises(StoreError) as raised:
+        run_apply(CappedStore(url, path), plan, RESELLER)
+    # SQLite rolled the transaction back itself; a second ROLLBACK must not hide why.
+    assert re.fullmatch(full_message(path), str(raised.value)), str(raised.value)
+    assert Backend("sqlite", tmp_path).table_dump(url) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["store.db"]
+
+
+class Disk:
+    """A file system of the test's own (a tmpfs mounted for it), to fill up or make read-only."""
+
+    def __init__(self, folder: Path, as_root: list[str]) -> None:
+        self.folder = folder
+        self.as_root = as_root
+        self.store = folder / "store.db"
+        self.url = f"sqlite:///{self.store}"
+        self._filler = folder / "filler"
+
+    def free(self) -> int:
+        stat = os.statvfs(self.folder)
+        return stat.f_bavail * stat.f_frsize
+
+    def fill(self, leave: int = 0) -> None:
+        """Fill the disk but `leave` bytes (a multiple of the page size)."""
+        with self._filler.open("ab") as filler:
+            filler.write(bytes(self.free() - leave))
+        assert self.free() == leave
+
+    def empty(self) -> None:
+        self._filler.unlink()
+
+    def read_only(self) -> None:
+        subprocess.run([*self.as_root, "mount", "-o", "remount,ro", str(self.folder)], check=True)
+
+    def names(self) -> list[str]:
+        """What the folder holds besides the filler."""
+        return sorted(p.name for p in self.folder.iterdir() if p != self._filler)
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        extra = {"RECONCILER_STORE": self.url, "RECONCILER_ACTOR": RESELLER, **(env or {})}
+        return CliRunner().invoke(cli, list(args), env=extra)
+
+
+def _mount(folder: Path) -> tuple[str, list[str]]:
+    """Mount a 2 MiB tmpfs at `folder` as root (or through sudo without a password): what stopped
+    it ("" when mounted), and the prefix that runs a command as root."""
+    as_root = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    if as_root and shutil.which("sudo") is None:
+        return "mounting a file system needs root, and sudo is missing", as_root
+    done = subprocess.run(
+        [*as_root, "mount", "-t", "tmpfs", "-o", "size=2m,mode=1777", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        return f"cannot mount a tmpfs at {folder} ({done.stderr.strip() or done.returncode})", as_root
+    return "", as_root
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[Disk]:
+    """A 2 MiB file system of the test's own, unmounted after it."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    problem, as_root = _mount(folder)
+    require(
+        problem,
+        "the SQLite store's tests on a full disk and in a read-only folder",
+        "run them as root, or where sudo needs no password",
+    )
+    try:
+        yield Disk(folder, as_root)
+    finally:
+        subprocess.run([*as_root, "umount", str(folder)], check=True)
+
+
+def test_a_full_disk_fails_a_large_apply_with_its_cause_and_changes_nothing(
+    disk: Disk, write_yaml: WriteYaml
+) -> None:
+    assert disk.run("init", "--reseller", RESELLER).exit_code == 0
+    with write_yaml("", "large.yaml").open("w", encoding="utf-8") as large:
+        write_account(large, 1000, contracts=2, serials_per_contract=5)
+    disk.fill(leave=512 * 1024)
+    result = disk.run("apply", large.name, "--auto-approve")
+    assert result.exit_code == 1
+    assert re.fullmatch(f"Error: {full_message(disk.store)}\n", result.stderr), result.stderr
+    assert disk.names() == ["store.db"]
+    disk.empty()
+    assert disk.run("history").stdout == "Nothing has been applied to this store yet.\n"
+
+
+def test_a_disk_too_full_for_sqlites_shared_memory_says_so_and_leaves_no_stray_files(
+    disk: Disk, write_yaml: WriteYaml
+) -> None:
+    assert disk.run("init", "--reseller", RESELLER).exit_code == 0
+    account = str(write_yaml(ACCOUNT))
+    assert disk.run("apply", account, "--auto-approve").exit_code == 0
+    disk.fill(leave=0)
+    for args in (["history"], ["plan", account], ["export"]):
+        result = disk.run(*args)
+        assert result.exit_code == 1, args
+        assert result.stderr == (
+            f"Error: {disk.store}: disk I/O error (SQLITE_IOERR_SHMSIZE): the disk that holds {disk.folder} "
+            "has 0 bytes free. If it is full, free some space there, else check the disk; then run the "
+            "command again\n"
+        ), args
+        assert disk.names() == ["store.db"], args  # no -shm nor -wal left behind
+    disk.empty()
+    assert disk.run("plan", account, "--detailed-exitcode").exit_code == 0
+
+
+def test_an_apply_with_no_room_for_the_note_of_who_holds_the_lock_reports_the_full_disk(
+    disk: Disk, write_yaml: WriteYaml
+) -> None:
+    assert disk.run("init", "--reseller", RESELLER).exit_code == 0
+    disk.fill(leave=32 * 1024)  # SQLite's shared memory fits; the holder file beside the store does not
+    result = disk.run("apply", str(write_yaml(ACCOUNT)), "--auto-approve")
+    assert result.exit_code == 1
+    assert re.fullmatch(f"Error: {full_message(disk.store)}\n", result.stderr), result.stderr
+    assert disk.names() == ["store.db"]
+    disk.empty()
+    assert disk.run("history").stdout == "Nothing has been applied to this store yet.\n"
+
+
+def test_init_on_a_full_disk_leaves_no_half_made_store(disk: Disk) -> None:
+    disk.fill(leave=0)
+    result = disk.run("init", "--reseller", RESELLER)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {disk.store}: "), result.stderr
+    assert "the disk that holds" in result.stderr and "bytes free" in result.stderr, result.stderr
+    assert disk.names() == []
+    disk.empty()
+    created = disk.run("init", "--reseller", RESELLER)
+    assert created.exit_code == 0, created.output
+
+
+def test_notify_on_a_full_disk_sends_nothing_and_keeps_the_queue(
+    disk: Disk, write_yaml: WriteYaml, smtp_server: MailServer
+) -> None:
+    assert disk.run("init", "--reseller", RESELLER).exit_code == 0
+    assert disk.run("apply", str(write_yaml(ACCOUNT)), "--auto-approve").exit_code == 0
+    queued = open_store(disk.url).queued_count()
+    assert queued
+    disk.fill(leave=32 * 1024)
+    result = disk.run("notify", env={"RECONCILER_SMTP_URL": smtp_server.url})
+    assert result.exit_code == 1
+    assert re.fullmatch(f"Error: {full_message(disk.store)}\n", result.stderr), result.stderr
+    assert smtp_server.received == []
+    assert disk.names() == ["store.db"]
+    disk.empty()
+    assert open_store(disk.url).queued_count() == queued
+
+
+def test_a_read_only_folder_is_named_with_what_to_do(disk: Disk, write_yaml: WriteYaml) -> None:
+    assert disk.run("init", "--reseller", RESELLER).exit_code == 0
+    account = str(write_yaml(ACCOUNT))
+    assert disk.run("apply", account, "--auto-approve").exit_code == 0
+    disk.read_only()
+    said = (
+        f"Error: {disk.store}: unable to open database file: the folder {disk.folder} is read-only, and "
+        "SQLite writes beside the store (its -wal and -shm files) even to read it. Make the folder "
+        "writable, or copy the store to a folder that is\n"
+    )
+    for args in (["history"], ["plan", account], ["apply", account, "--auto-approve"], ["notify"]):
+        result = disk.run(*args, env={"RECONCILER_SMTP_URL": "smtp://127.0.0.1:1"})
+        assert (result.exit_code, result.stderr) == (1, said), args
+    other = disk.folder / "other.db"
+    result = disk.run("init", "--reseller", RESELLER, "--store", f"sqlite:///{other}")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: cannot create {other}: the folder {disk.folder} is read-only (Read-only file system). "
+        "Make the folder writable, or create the store in a folder that is\n",
+    )
+    assert disk.names() == ["store.db"]

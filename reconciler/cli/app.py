@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 invalid input, refused or failed (usage errors too,
 as Terraform does, so that 2 can mean "changes present"); 2 changes or
-drift found; 3 blocked by permissions.
+drift found; 3 blocked: by permissions, or a plan that apply would refuse as
+it stands (a mass removal).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Outcome(Enum):
     INVALID = "invalid"  # validate found problems (printed already)
     UNSENT = "unsent"  # notify left messages queued
     CHANGES = "changes"  # plan --detailed-exitcode found changes; drift found drift
-    BLOCKED = "blocked"  # plan holds actions the actor may not perform
+    BLOCKED = "blocked"  # apply would refuse the plan: an action the actor may not perform, a mass removal
 
 
 EXIT_OK = 0
@@ -129,7 +130,7 @@ def cli(debug: bool) -> None:
 
     \b
     Exit codes: 0 success, 1 error (usage errors included), 2 changes or
-    drift found, 3 blocked by permissions.
+    drift found, 3 blocked (by permissions, or by the removal guard).
     """
 
 

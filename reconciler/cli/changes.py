@@ -37,6 +37,7 @@ from reconciler.core.plan import Plan
 from reconciler.core.planfile import dump_plan, write_plan
 from reconciler.core.records import Request
 from reconciler.core.wording import target_label
+from reconciler.engine.guards import refused_without
 from reconciler.engine.planner import PlanOptions
 from reconciler.engine.targets import parse_targets
 from reconciler.engine.unmanaged import POLICIES
@@ -149,6 +150,12 @@ def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tupl
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none."
 )
+@click.option(
+    "--allow-mass-removal",
+    is_flag=True,
+    help="The removal is reviewed: do not exit 3 for a plan that removes more than --max-removal-ratio "
+    "of the users or access (apply needs --allow-mass-removal too).",
+)
 @_planning_options
 @store_option
 @actor_option
@@ -157,6 +164,7 @@ def plan(
     output_format: str,
     out: str | None,
     detailed_exitcode: bool,
+    allow_mass_removal: bool,
     max_removal_ratio: float,
     unmanaged: str | None,
     targets: tuple[str, ...],
@@ -167,13 +175,16 @@ def plan(
 
     Each action says the least role that may perform it and whether the
     actor may; permissions are judged against the store as it is now.
-    Exits 3 when any action is blocked; with --detailed-exitcode, 2 when
-    there are changes and 0 when there are none. In GitHub Actions the
-    markdown report is also added to the job summary.
+    With --detailed-exitcode, exits 2 when there are changes and 0 when
+    there are none. In GitHub Actions the markdown report is also added to
+    the job summary.
 
-    A plan that removes more than --max-removal-ratio of the users or of the
-    access in the store says so: apply will refuse it unless told
-    --allow-mass-removal.
+    Exits 3 (blocked) when apply would refuse the plan as it stands, and
+    the report says why and which flag apply needs: an action is blocked
+    (apply --request applies the rest and asks whoever may), or the plan
+    removes more than --max-removal-ratio of the users or of the access in
+    the store (apply --allow-mass-removal). Once such a removal is
+    reviewed, --allow-mass-removal here plans it as any other change.
 
     \b
     Example:
@@ -181,6 +192,7 @@ def plan(
       reconciler plan examples/acme --format markdown --out plan.json > comment.md
       reconciler plan examples/acme --target user:carol.smith@acme.example
       reconciler plan examples/acme --format html > plan.html
+      reconciler plan account/ --allow-mass-removal --detailed-exitcode --out plan.json
     """
     options = _plan_options(max_removal_ratio, unmanaged, targets)
     with reading_bar() as bar:
@@ -198,8 +210,9 @@ def plan(
         lambda: plan_html(the_plan),
     )
     if out and output_format == "text":
-        click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.")
-    if the_plan.blocked:
+        allowing = " --allow-mass-removal" if allow_mass_removal and the_plan.guards else ""
+        click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}{allowing}`.")
+    if refused_without(the_plan, allow_mass_removal):
         return Outcome.BLOCKED
     if detailed_exitcode and the_plan.actions:
         return Outcome.CHANGES

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.core.diagnostics import Diagnostic, show_value
-from reconciler.core.errors import InvalidDesiredState
+from reconciler.core.errors import InputError, InvalidDesiredState
 from reconciler.core.model import DIRECT, Access, User, email_problem
 from reconciler.loading import (
     Source,
@@ -356,7 +356,15 @@ def _schema_reference(out: str | None) -> str:
 
 
 def _write_whole(path: Path, text: str) -> None:
-    """Write `text` to `path` whole or not at all: a temporary file beside it, renamed into place."""
+    """Write `text` to `path` whole or not at all: a temporary file beside it, renamed into place.
+    Raises InputError, as `plan --out` does, when it cannot (no such folder, no room, no right)."""
+    try:
+        _stage_and_rename(path, text)
+    except OSError as error:
+        raise InputError(f"cannot write the YAML to {path}: {error.strerror or error}") from None
+
+
+def _stage_and_rename(path: Path, text: str) -> None:
     descriptor, staged = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:

@@ -48,6 +48,20 @@ def removal_tripped(what: str, removed: int, total: int, max_ratio: float) -> Tr
     return None
 
 
+def refused_without(plan: Plan, allow_mass_removal: bool = False) -> tuple[str, ...]:
+    """The flags without which `apply` refuses `plan` as it stands, as its check_applicable judges
+    (commands/apply.py): `--request` while an action is blocked, `--allow-mass-removal` when the
+    removal guard trips and is not allowed. `plan` exits 3 (blocked) when there is any, so that a
+    pull request is not green for a plan that apply will refuse after the merge. (Apply's other
+    refusal, a plan made for another actor, cannot happen to a plan just made for its actor.)"""
+    flags = []
+    if plan.blocked:
+        flags.append("--request")
+    if plan.guards and not allow_mass_removal:
+        flags.append("--allow-mass-removal")
+    return tuple(flags)
+
+
 def rejudge_removals(plan: Plan, max_ratio: float) -> Plan:
     """A saved `plan` with its removal guard judged again at another ratio."""
     guards = mass_removal(plan.actions, plan.store_counts, max_ratio)

@@ -1,6 +1,8 @@
 """`--target`: a plan of part of the account, with what that part needs, as Terraform's -target.
 
 A target is `contract:NUMBER`, `serial:NUMBER`, `user:EMAIL` or `team:NAME`.
+E-mails and team names are matched ignoring case, as the YAML compares them
+(a team's name with `str.casefold`, so `STRASSE` is `Straße`).
 The plan keeps the actions about a target and, transitively, every action
 they wait for in the dependency graph (a user before their access,
 revocations that free the seats a grant takes). A team's actions are its
@@ -23,14 +25,21 @@ _USAGE = "use contract:NUMBER, serial:NUMBER, user:EMAIL or team:NAME"
 
 
 def parse_targets(texts: Iterable[str]) -> tuple[str, ...]:
-    """`texts` checked and normalised (e-mails in lower case), sorted, each once."""
-    found = set()
+    """`texts` checked and normalised (e-mails in lower case), sorted, each once (a team as first
+    spelt)."""
+    found: dict[str, str] = {}
     for text in texts:
         kind, _, value = text.partition(":")
         if kind not in _KEYS or not value:
             raise InputError(f"--target {text!r}: {_USAGE}")
-        found.add(f"{kind}:{value.lower() if kind == 'user' else value}")
-    return tuple(sorted(found))
+        target = f"{kind}:{value.lower() if kind == 'user' else value}"
+        found.setdefault(_key(target), target)
+    return tuple(sorted(found.values()))
+
+
+def _key(target: str) -> str:
+    """What two targets share when they name one thing: a team's name ignoring case."""
+    return target.casefold() if target.startswith("team:") else target
 
 
 def check_known(targets: Sequence[str], *states: DesiredState) -> None:
@@ -40,8 +49,8 @@ def check_known(targets: Sequence[str], *states: DesiredState) -> None:
         known.update(f"contract:{c.number}" for c in state.contracts)
         known.update(f"serial:{s.number}" for c in state.contracts for s in c.serials)
         known.update(f"user:{u.email}" for u in state.users)
-        known.update(f"team:{t.name}" for t in state.teams)
-    unknown = [t for t in targets if t not in known]
+        known.update(_key(f"team:{t.name}") for t in state.teams)
+    unknown = [t for t in targets if _key(t) not in known]
     if unknown:
         raise InputError(f"--target {', '.join(unknown)}: not in the YAML nor in the store")
 
@@ -61,9 +70,14 @@ def select(actions: Sequence[Action], targets: Sequence[str]) -> list[Action]:
 
 
 def _about(action: Action, kind: str, value: str) -> bool:
-    if any(action.target.get(key) == value for key in _KEYS[kind]):
+    if kind != "team":
+        return any(action.target.get(key) == value for key in _KEYS[kind])
+    name = value.casefold()
+    if action.target.get("team", "").casefold() == name:
         return True
-    source = TEAM_SOURCE + value
-    return kind == "team" and any(
-        source in (record or {}).get("via", ()) for record in (action.before, action.after)
+    source = (TEAM_SOURCE + value).casefold()
+    return any(
+        given.casefold() == source
+        for record in (action.before, action.after)
+        for given in (record or {}).get("via", ())
     )

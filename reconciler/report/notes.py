@@ -1,7 +1,9 @@
 """What a reader of a plan must know beyond its actions, worded once for every report.
 
-A tripped removal guard, a plan limited by --target, and users the YAML does
-not manage that a policy keeps.
+A plan limited by --target; what apply refuses the plan for unless given a
+flag, each naming the flag (blocked actions, a tripped removal guard: the
+plan exits 3 for them, engine/guards.py's `refused_without`); and users the
+YAML does not manage that a policy keeps.
 """
 
 from __future__ import annotations
@@ -31,6 +33,17 @@ def plan_notes(plan: Plan) -> list[Note]:
                 "Targeted",
                 f"only {', '.join(plan.targets)} and what {needs}; "
                 "the rest of the YAML waits for a full plan.",
+                warning=True,
+            )
+        )
+    blocked = len(plan.blocked)
+    if blocked:
+        notes.append(
+            Note(
+                "Blocked",
+                f"{blocked:,} {plural(blocked, 'action')} the actor may not perform: apply refuses the plan "
+                f"without --request, which applies the rest and asks whoever may perform "
+                f"{'it' if blocked == 1 else 'them'}.",
                 warning=True,
             )
         )

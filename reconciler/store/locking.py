@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sys
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,11 +66,18 @@ def locked_message(where: str, holder: Holder | str | None, timeout: float) -> s
 def write_holder_file(path: Path, holder: Holder) -> None:
     """Record `holder` beside a store file, for stores whose lock cannot carry it.
 
-    Written aside and renamed into place, so a reader never finds half a record.
+    Written aside and renamed into place, so a reader never finds half a record. Where it cannot be
+    written (a full disk), nothing of it is left and the apply goes on: the record only names the
+    holder to an apply that waits (which otherwise says "another writer"), and the apply fails, if it
+    must, for its own reason, in the database's words.
     """
     partial = path.with_name(f"{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(asdict(holder)), encoding="utf-8")
-    os.replace(partial, path)
+    try:
+        partial.write_text(json.dumps(asdict(holder)), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        with suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 def read_holder_file(path: Path) -> Holder | None:

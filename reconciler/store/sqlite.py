@@ -9,10 +9,21 @@ revision and logs each action, then commits; any error rolls all of it back.
 Reads for plan and drift run in one transaction, so they see one revision.
 What an apply does is shared with PostgreSQL (sql.py); this module connects,
 locks and begins.
+
+When the disk fills up or the folder cannot be written, the error is SQLite's
+own, with what to do (`_explained`). After some errors (a full disk, an I/O
+error) SQLite has rolled the transaction back itself; the rollback here then
+has nothing to undo and never hides the error. Whatever fails leaves the store
+as it was: an `init` that fails leaves no half-made file, and a connection that
+could not set up SQLite's shared memory on a full disk leaves no -wal or -shm
+behind (`_remove_stray_index`).
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -32,6 +43,10 @@ from reconciler.store.sql import SqlStore
 from reconciler.store.statements import Params
 
 BUSY_TIMEOUT_SECONDS = 30.0
+#: SQLite's primary result codes (https://sqlite.org/rescode.html): the low byte of an extended code.
+_READONLY, _IOERR, _FULL, _CANTOPEN = 8, 10, 13, 14
+#: The files SQLite keeps beside a store: the write-ahead log, its shared-memory index, a rollback journal.
+_BESIDE = ("-wal", "-shm", "-journal")
 
 
 class SqliteStore(SqlStore):
@@ -50,10 +65,18 @@ class SqliteStore(SqlStore):
             raise StoreExists(f"a store already exists at {self.path}; it was left as it is")
         if not self.path.parent.is_dir():
             raise StoreError(f"cannot create {self.path}: the folder {self.path.parent} does not exist")
-        with self._connection(create=True) as db:
-            db.execute("PRAGMA journal_mode = WAL")
-            with _transaction(db, "IMMEDIATE"):
-                yield db
+        _claim(self.path)
+        try:
+            with self._connection(create=True) as db:
+                db.execute("PRAGMA journal_mode = WAL")
+                with _transaction(db, "IMMEDIATE"):
+                    yield db
+        except BaseException:
+            # Nothing was there before: leave nothing, not a file that a second init takes for a store.
+            for name in (self.path, *(_beside(self.path, suffix) for suffix in _BESIDE)):
+                with suppress(OSError):
+                    name.unlink(missing_ok=True)
+            raise
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -80,11 +103,10 @@ class SqliteStore(SqlStore):
             write_holder_file(self._holder_path, holder)
             try:
                 yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            else:
                 db.execute("COMMIT")
+            except BaseException:
+                _roll_back(db)
+                raise
             finally:
                 remove_holder_file(self._holder_path, holder)
 
@@ -106,14 +128,17 @@ class SqliteStore(SqlStore):
         try:
             db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as error:
-            raise StoreError(f"cannot open {self.path}: {error}") from None
+            raise StoreError(_explained(error, self.path)) from None
         try:
             db.execute("PRAGMA foreign_keys = ON")
             if not create:
                 migrations.check(db, self.dialect, self.path)
             yield db
         except sqlite3.Error as error:
-            raise StoreError(f"{self.path}: {error}") from None
+            db.close()
+            if _primary(error) in (_IOERR, _FULL):
+                _remove_stray_index(self.path)
+            raise StoreError(_explained(error, self.path)) from None
         finally:
             db.close()
 
@@ -123,9 +148,93 @@ def _transaction(db: sqlite3.Connection, mode: str) -> Iterator[None]:
     db.execute(f"BEGIN {mode}")
     try:
         yield
+        db.execute("COMMIT")
     except BaseException:
-        # After some errors (disk full, I/O) SQLite has rolled back already; report the first error.
+        _roll_back(db)
+        raise
+
+
+def _roll_back(db: sqlite3.Connection) -> None:
+    """Roll back what is left of the transaction. After some errors (a full disk, an I/O error) SQLite
+    has rolled it back itself: a second ROLLBACK would fail, and its error hide the one that counts."""
+    if db.in_transaction:
         with suppress(sqlite3.Error):
             db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+
+
+def _claim(path: Path) -> None:
+    """Create the store's file, empty, for `init`: of two inits at once, the second finds it taken."""
+    try:
+        path.open("xb").close()
+    except FileExistsError:
+        raise StoreExists(f"a store already exists at {path}; it was left as it is") from None
+    except OSError as error:
+        folder = path.absolute().parent
+        if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise StoreError(
+                f"cannot create {path}: the folder {folder} is read-only ({error.strerror}). "
+                "Make the folder writable, or create the store in a folder that is"
+            ) from None
+        raise StoreError(f"cannot create {path}: {error.strerror or error}") from None
+
+
+def _primary(error: sqlite3.Error) -> int:
+    """The primary result code of SQLite's error (0 when the driver gives none)."""
+    return (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _explained(error: sqlite3.Error, path: Path) -> str:
+    """What went wrong with the store at `path` in SQLite's words, and, for a full disk or a folder
+    SQLite cannot write in, what to do about it."""
+    said, code = str(error), _primary(error)
+    folder = path.absolute().parent
+    if code == _FULL:
+        return (
+            f"{path}: {said}: the disk that holds {folder} has {_free(folder)}; nothing was written "
+            "(the store is as it was). Free some space there, then run the command again"
+        )
+    if code == _IOERR:
+        # SQLite says only "disk I/O error" when a full disk leaves no room for its shared memory.
+        return (
+            f"{path}: {said} ({getattr(error, 'sqlite_errorname', 'SQLITE_IOERR')}): the disk that holds "
+            f"{folder} has {_free(folder)}. If it is full, free some space there, else check the disk; "
+            "then run the command again"
+        )
+    if code in (_CANTOPEN, _READONLY) and not os.access(folder, os.W_OK):
+        return (
+            f"{path}: {said}: the folder {folder} is read-only, and SQLite writes beside the store (its -wal "
+            "and -shm files) even to read it. Make the folder writable, or copy the store to a folder that is"
+        )
+    return f"{path}: {said}"
+
+
+def _free(folder: Path) -> str:
+    try:
+        return f"{shutil.disk_usage(folder).free:,} bytes free"
+    except OSError:
+        return "an unknown number of bytes free"
+
+
+def _beside(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def _remove_stray_index(path: Path) -> None:
+    """Remove the empty -wal and the -shm that a connection leaves when a full disk kept it from
+    setting up SQLite's shared memory; SQLite removes them when its last connection closes, but not
+    after that. Only when no other connection has the store open, and the -wal holds nothing.
+
+    In exclusive locking mode, SQLite keeps the index in this process's memory instead of the -shm,
+    and takes the store's exclusive lock at the first read: it grants that only when no other
+    connection, of this process or another, has the store open. Closing, it removes the -wal."""
+    wal, shm = _beside(path, "-wal"), _beside(path, "-shm")
+    with suppress(OSError, sqlite3.Error):
+        if not shm.exists() or (wal.exists() and wal.stat().st_size):
+            return
+        db = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            db.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            shm.unlink()
+        finally:
+            db.close()

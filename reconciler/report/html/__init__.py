@@ -14,20 +14,33 @@ of printing nothing. On top of escaping, every printed value passes
 control character or a bidi override cannot reorder or hide what is shown.
 The functions here only arrange data for the templates; wording and grouping
 come from the shared modules (core/wording.py, report/grouping.py, report/text.py).
+
+Every field users wrote is printed in a <bdi> of its own, so that each is
+laid out in its own direction and none reorders its neighbours: joined in one
+run of text, a Hebrew first name and an Arabic last name that starts with
+digits are shown last name first. A field printed alone goes through the
+`bdi` filter. A line the shared wording joins (an action's target and
+detail, a drift line, a note) is worded from records whose strings are
+scrubbed and put between FSI and PDI marks (`_Marks`), and the marks become
+<bdi> elements once the line is escaped (`_lines`): scrubbing replaces any
+such mark users wrote, so each mark left is one of ours, and a mark without
+its pair shows as U+FFFD. The reasons of blocked actions are the engine's
+sentences, each in a table cell of its own, and printed as they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from reconciler.core.characters import scrub
+from reconciler.core.characters import REPLACEMENT, scrub
 from reconciler.core.errors import plural
 from reconciler.core.kinds import Kind
+from reconciler.core.model import DIRECT, TEAM_SOURCE
 from reconciler.core.plan import Action, Plan
 from reconciler.core.records import Difference, Drift, SerialUsage, Usage
 from reconciler.core.wording import ROLE_NAMES, target_label
@@ -48,6 +61,91 @@ def _scrubbed(value: Any) -> Any:
     return scrub(str(value))
 
 
+#: FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE, put around each string users wrote in a line that
+#: the shared wording joins, and printed as <bdi> and </bdi>; `scrub` replaces any a user wrote.
+_OPEN, _CLOSE = "\u2068", "\u2069"
+
+
+def _bdi(value: Any) -> Markup:
+    """A field users wrote, printed alone: scrubbed, escaped, in a <bdi> of its own."""
+    return Markup("<bdi>%s</bdi>") % scrub(str(value))
+
+
+class _Marks:
+    """Marks what users wrote in records and targets: each string scrubbed, between FSI and PDI.
+    A grant's sources (`via`) are ours but for a team's name. The actions of a plan share strings
+    and records (equal grants share one), so each is marked once."""
+
+    def __init__(self) -> None:
+        self._strings: dict[str, str] = {}
+        # By id, each kept with its record, so that the id stays that record's while this lasts.
+        self._records: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
+
+    def __call__(self, value: Any, key: str = "") -> Any:
+        """`value` (a string, a record, a list of them, or anything else as it is) marked."""
+        if isinstance(value, str):
+            if key == "via":
+                return self._source(value)
+            return self._string(value)
+        if isinstance(value, Mapping):
+            return self._record(value)
+        if isinstance(value, list | tuple):
+            return type(value)(self(item, key) for item in value)
+        return value
+
+    def _string(self, text: str) -> str:
+        marked = self._strings.get(text)
+        if marked is None:
+            marked = self._strings[text] = f"{_OPEN}{scrub(text)}{_CLOSE}"
+        return marked
+
+    def _source(self, source: str) -> str:
+        if source.startswith(TEAM_SOURCE):
+            return TEAM_SOURCE + self._string(source.removeprefix(TEAM_SOURCE))
+        return source if source == DIRECT else self._string(source)
+
+    def _record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        known = self._records.get(id(record))
+        if known is None:
+            # Most values are strings, flags and counts: those first, without a call each.
+            marked = {
+                scrub(name): self._string(value)
+                if type(value) is str and name != "via"
+                else value
+                if type(value) in (bool, int)
+                else self(value, name)
+                for name, value in record.items()
+            }
+            known = self._records[id(record)] = (record, marked)
+        return known[1]
+
+    def action(self, action: Action) -> Action:
+        """`action` with what users wrote in it marked, to be worded as the other reports word it."""
+        strings = self._strings
+        return Action(
+            action.kind,
+            {key: strings.get(value) or self._string(value) for key, value in action.target.items()},
+            None if action.before is None else self._record(action.before),
+            None if action.after is None else self._record(action.after),
+            action.requires,
+            action.permitted,
+            action.reason,
+            action.notifications,
+        )
+
+
+def _lines(text: str) -> Markup:
+    """A line worded from values `_Marks` marked: scrubbed and escaped, each marked value in a <bdi>.
+    A mark that pairs with none (a plan file edited past validation) shows as U+FFFD: the elements
+    are always whole, one after another. (Escaping leaves the marks and what scrub replaces alone.)"""
+    first, *parts = str(escape(text)).split(_OPEN)
+    html = [scrub(first)]
+    for part in parts:
+        inside, closed, after = part.partition(_CLOSE)
+        html.append(f"<bdi>{scrub(inside)}</bdi>{scrub(after)}" if closed else REPLACEMENT + scrub(part))
+    return Markup("".join(html))
+
+
 _ENV = Environment(
     loader=PackageLoader("reconciler.report.html", "templates"),
     autoescape=True,
@@ -59,6 +157,7 @@ _ENV = Environment(
 )
 # Our constant, printed as it is written (escaping would write its quotes as entities).
 _ENV.globals.update(csp=Markup(CONTENT_SECURITY_POLICY), fold_after=FOLD_AFTER, plural=plural)
+_ENV.filters["bdi"] = _bdi
 
 
 def _render(template: str, **context: Any) -> str:
@@ -72,19 +171,19 @@ class _Row:
     symbol: str
     effect: str
     kind: str
-    target: str
-    detail: str
+    target: Markup
+    detail: Markup
     blocked: bool
 
 
-def _row(action: Action) -> _Row:
-    detail = action_detail(action)
+def _row(action: Action, marks: _Marks) -> _Row:
+    worded = marks.action(action)
     return _Row(
         SYMBOLS[action.effect],
         str(action.effect),
         str(action.kind),
-        target_label(action),
-        detail,
+        _lines(target_label(worded)),
+        _lines(action_detail(worded)),
         not action.permitted,
     )
 
@@ -93,15 +192,16 @@ def plan_html(plan: Plan) -> str:
     """The plan as a page: summary and blocked actions first, then groups as the markdown report's."""
     counts = plan.summary()
     heard = grouping.who_hears(plan)
+    marks = _Marks()
     sections = [
         {
-            "heading": section.heading(section.name),
+            "heading": _lines(section.heading(marks(section.name))),
             "blocks": [
                 {
                     "title": str(block.title),
                     "is_kind": isinstance(block.title, Kind),
                     "effects": grouping.effects(block.actions),
-                    "rows": [_row(a) for a in block.actions],
+                    "rows": [_row(a, marks) for a in block.actions],
                 }
                 for block in section.blocks
             ],
@@ -111,7 +211,7 @@ def plan_html(plan: Plan) -> str:
     blocked = [
         {
             "kind": str(a.kind),
-            "target": target_label(a),
+            "target": _lines(target_label(marks.action(a))),
             "needs": ROLE_NAMES[a.requires],
             "reason": a.reason or "",
         }
@@ -125,11 +225,17 @@ def plan_html(plan: Plan) -> str:
         plan=plan,
         counts=counts,
         people=len(heard),
-        notes=plan_notes(plan),
+        notes=[replace(note, text=_lines(note.text)) for note in plan_notes(_noted(plan, marks))],
         blocked=blocked,
         sections=sections,
         mail=mail,
     )
+
+
+def _noted(plan: Plan, marks: _Marks) -> Plan:
+    """`plan` with the names its notes print marked: its targets' names, the users the YAML leaves be."""
+    targets = tuple(kind + ":" + marks(name) for kind, _, name in (t.partition(":") for t in plan.targets))
+    return replace(plan, targets=targets, unmanaged=marks(plan.unmanaged))
 
 
 def drift_html(drift: Drift) -> str:
@@ -145,13 +251,20 @@ def drift_html(drift: Drift) -> str:
     if drift.stale_after_days is not None:
         cards.append((f"invited {drift.stale_after_days:,}+ days", counts["stale_invites"]))
     sections = []
+    marks = _Marks()
     for section, symbol, effect, heading in DRIFT_SECTIONS:
         differences: Sequence[Difference] = getattr(drift, section)
         if not differences:
             continue
-        by_record: dict[str, list[str]] = {}
+        by_record: dict[str, list[Markup]] = {}
         for difference in differences:
-            by_record.setdefault(str(difference.record), []).append(drift_line(section, difference))
+            worded = replace(
+                difference,
+                target=marks(difference.target),
+                store=marks(difference.store),
+                git=marks(difference.git),
+            )
+            by_record.setdefault(str(difference.record), []).append(_lines(drift_line(section, worded)))
         sections.append(
             {
                 "heading": heading.removesuffix(":"),
