@@ -386,6 +386,33 @@ def test_the_removal_guard_refuses_before_any_write(scim_proxy: Any, store: str,
     assert sum(1 for u in scim_proxy.server.users() if u["active"] is False) == 4
 
 
+def test_scim_plan_exits_3_when_scim_apply_would_refuse_the_removal(
+    scim_proxy: Any, store: str, acme: Path
+) -> None:
+    """As `plan` does: a push that trips the removal guard is not a green pull request, in any format,
+    unless the removal was reviewed (--allow-mass-removal)."""
+    assert _push(scim_proxy, store).exit_code == 0
+    for email in ("ivan.petrov@acme.example", "julia.santos@acme.example", "kwame.mensah@acme.example"):
+        _drop_user(acme, email)
+    _drop_user(acme, "lena.fischer@acme.example")
+    _apply_yaml(store, acme, "--allow-mass-removal")
+    token = scim_proxy.server.token
+    for output_format in ("text", "markdown", "json"):
+        planned = _scim(
+            scim_proxy.url, store, token, "plan", "--format", output_format, "--detailed-exitcode"
+        )
+        assert planned.exit_code == 3, (output_format, planned.output)
+        if output_format == "json":
+            assert '"removed": 4' in planned.output and '"total": 13' in planned.output
+        else:
+            assert "the plan removes 4 of the 13 users managed in the directory (31%)" in planned.output
+            assert "--allow-mass-removal" in planned.output
+    reviewed = _scim(scim_proxy.url, store, token, "plan", "--detailed-exitcode", "--allow-mass-removal")
+    assert reviewed.exit_code == 2, reviewed.output
+    without_flag = _scim(scim_proxy.url, store, token, "plan")
+    assert without_flag.exit_code == 3, without_flag.output
+
+
 # --- faults -------------------------------------------------------------------------------------
 
 

@@ -129,10 +129,17 @@ def _push() -> Any:
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none."
 )
+@click.option(
+    "--allow-mass-removal",
+    is_flag=True,
+    help="The removal was reviewed: exit as for any change, not 3, when it trips the removal guard "
+    "(scim apply still needs the flag of its own).",
+)
 @_push_options
 def scim_plan(
     output_format: str,
     detailed_exitcode: bool,
+    allow_mass_removal: bool,
     url: str,
     delete_removed: bool,
     chunk: int,
@@ -145,18 +152,25 @@ def scim_plan(
     """Show the requests that make the directory hold the store's users and access.
 
     Reads the directory whole, page by page, and refuses (exit 1, nothing
-    planned) when a page comes back partial. Exits 1 on error; with
-    --detailed-exitcode, 2 when there are changes and 0 when there are none.
+    planned) when a page comes back partial. Exits 1 on error; 3 when scim
+    apply would refuse the push as it stands (it deactivates or deletes more
+    than --max-removal-ratio of the managed users: the report names the flag
+    apply needs), unless --allow-mass-removal says the removal was reviewed;
+    else with --detailed-exitcode, 2 when there are changes and 0 when there
+    are none.
 
     \b
     Example:
       RECONCILER_SCIM_TOKEN=... reconciler scim plan --url https://scim.example/v2 --store sqlite:///acme.db
       reconciler scim plan --format markdown --detailed-exitcode > scim.md
+      reconciler scim plan --allow-mass-removal --detailed-exitcode   # a reviewed removal
     """
     options = PushOptions(delete_removed=delete_removed, chunk=chunk, max_removal_ratio=max_removal_ratio)
     with _client(url, page_size, max_wait, timeout) as client:
         the_plan = _push().plan_directory(open_store(store_url), client, options)
     _echo_plan(the_plan, output_format)
+    if the_plan.guards and not allow_mass_removal:
+        return Outcome.BLOCKED
     if detailed_exitcode and the_plan.actions:
         return Outcome.CHANGES
     return Outcome.DONE
