@@ -286,7 +286,7 @@ def _apply(
     requests: list[Request] = []
     held_back: tuple[Action, ...] = ()
     if options.request and plan.blocked:
-        split = split_blocked(plan)
+        split = split_blocked(plan, snapshot)
         runnable, held_back = split.runnable, split.held_back
         requests = requests_of(plan, snapshot, datetime.now(UTC).date().isoformat())
     messages = compose_notifications(runnable, snapshot, runnable.revision_after, mail)

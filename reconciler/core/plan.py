@@ -4,8 +4,11 @@ An Action's `before` is the record as the store has it (None for an add),
 its `after` the record as the YAML wants it (None for a removal); for a
 change both hold the fields that matter to that kind. `requires` is the least
 role that could perform the action on its target given the store; `permitted`
-says whether the actor can, and `reason` why not. Its file, JSON with a
-`format_version`, is planfile.py's; apply consumes a plan and never diffs again.
+says whether the actor can, and `reason` why not. `held` says of a permitted
+action that `apply --request` would hold it back, and which blocked action it
+waits on (engine/requests.py); a saved plan's file does not keep it, as apply
+works it out again. Its file, JSON with a `format_version`, is planfile.py's;
+apply consumes a plan and never diffs again.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Action:
     permitted: bool = True
     reason: str | None = None
     notifications: tuple[Notification, ...] = ()
+    held: str | None = None
 
     @property
     def effect(self) -> Effect:

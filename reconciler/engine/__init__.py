@@ -9,8 +9,9 @@ Pure: it never reads files, the store, the reports or the command line.
     guards.py       the removal guard
     targets.py      --target: part of the account, with what it needs
     unmanaged.py    users the store has and the YAML does not
+    units.py        a team change and the access it causes: applied or held back together
+    requests.py     what waits on a blocked action; blocked actions, addressed to whoever may perform them
     planner.py      all of the above, in order: make_plan
     drift.py        the same diff, read as what changed outside git
-    requests.py     blocked actions, addressed to whoever may perform them
     usage.py        seats and renewals: how each serial is used, when each contract ends
 """

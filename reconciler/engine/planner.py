@@ -1,8 +1,12 @@
 """From desired state and store to a plan: diff, judge, address, order.
 
 desired ─┐
-         ├→ diff → judge (permissions) → notifications → order → Plan
+         ├→ diff → judge (permissions) → notifications → order → hold → Plan
 store ───┘
+
+"Hold" marks the permitted actions that wait on a blocked one, or share a
+unit with one (engine/units.py), so the plan's reports say what
+`apply --request` would hold back and why.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal
 from reconciler.engine.ordering import plan_order
 from reconciler.engine.permissions import Authority, judge
 from reconciler.engine.recipients import Recipients
+from reconciler.engine.requests import with_holds
 from reconciler.engine.targets import check_known, select
 from reconciler.engine.unmanaged import DEFAULT_POLICY, with_unmanaged
 
@@ -47,6 +52,8 @@ def make_plan(
         check_known(options.targets, desired, snapshot.state)
         actions = select(actions, options.targets)
     ordered = tuple(plan_order(actions))
+    if any(not action.permitted for action in ordered):
+        ordered = tuple(with_holds(ordered, snapshot.state.teams))
     counts = store_counts(snapshot)
     return Plan(
         lineage=snapshot.lineage,

@@ -64,6 +64,8 @@ def action_line(action: Action, with_kind: bool = False) -> str:
     line = f"{SYMBOLS[action.effect]} {kind}{target_label(action)}" + (f": {detail}" if detail else "")
     if not action.permitted:
         line += "   (blocked)"
+    elif action.held:
+        line += f"   (held back: {action.held})"
     return literal(line)
 
 

@@ -7,8 +7,15 @@ A plan is one line per action, `+` add, `~` change, `-` remove, then a summary:
     - access.revoke bob@acme.example on 399-12345678
     ~ contract.manager_change 110001234567: manager alice@acme.example → bob@acme.example
         blocked: changing the Contract Manager of contract 110001234567 needs the reseller: ask …
+    + team.member_add dana@acme.example in team Review
+        held back: waits on access.grant dana@acme.example on 399-20000001, which is blocked
+    + access.grant dana@acme.example on 399-20000001: via team:Review
+        blocked: giving dana@acme.example access to serial 399-20000001 needs the Contract Manager: …
 
-    Plan: 1 to add, 2 to change, 1 to remove, 1 blocked.
+    Plan: 2 to add, 2 to change, 1 to remove, 2 blocked.
+
+A permitted action that `apply --request` would hold back says which blocked
+action it waits on.
 
 A drift reads from git to the store, as a change made outside git: `+` the
 store has it and git does not, `-` git has it and the store does not, `~` the
@@ -58,6 +65,8 @@ def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
         yield action_line(action, paint)
         if not action.permitted:
             yield blocked_line(action, paint)
+        elif action.held:
+            yield held_line(action, paint)
     yield ""
     yield summary_line(plan)
     people = len({n.to for a in plan.actions for n in a.notifications})
@@ -74,6 +83,8 @@ def render_action(action: Action, paint: Paint = no_paint) -> Iterator[str]:
     yield action_line(action, paint)
     if not action.permitted:
         yield blocked_line(action, paint)
+    elif action.held:
+        yield held_line(action, paint)
 
 
 def action_line(action: Action, paint: Paint = no_paint) -> str:
@@ -90,6 +101,11 @@ def action_line(action: Action, paint: Paint = no_paint) -> str:
 
 def blocked_line(action: Action, paint: Paint = no_paint) -> str:
     return "      " + paint(scrub(f"blocked: {action.reason}"), "red")
+
+
+def held_line(action: Action, paint: Paint = no_paint) -> str:
+    """Why `apply --request` would hold a permitted action back: the blocked action it waits on."""
+    return "      " + paint(scrub(f"held back: {action.held}"), "yellow")
 
 
 def summary_line(plan: Plan) -> str:
