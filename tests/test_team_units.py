@@ -213,3 +213,24 @@ def test_a_saved_plan_applied_with_request_holds_the_same_unit_back(account: Acc
     assert "Held back 2 actions that wait on a request: " in result.output
     account.check_consistent()
     assert open_store(account.url).snapshot().state == state_of(BEFORE)
+
+
+def test_a_direct_grant_beside_a_held_back_team_change_is_applied(account: Account) -> None:
+    # Bob puts Dana in Dev, which gives S2 (not his to give), and gives her S1 himself: her own grant
+    # is no part of the team's unit, and does not wait on it.
+    own = f'first_name: Dana, last_name: Lund, access: [{{serial: "{S1}"}}]}}'
+    text = BEFORE.replace("first_name: Dana, last_name: Lund}", own) + (
+        f'  - {{name: Dev, members: [{DANA}], access: [{{serial: "{S2}"}}]}}\n'
+    )
+    path = account.write("direct.yaml", text)
+    plan = account.run("plan", str(path), "--actor", BOB)
+    assert f"  + access.grant {DANA} on {S1}\n  + access.grant {DANA} on {S2}: via team:Dev\n" in plan.output
+    result = account.run("apply", str(path), "--actor", BOB, "--auto-approve", "--request")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"Held back 1 action that waits on a request: team.member_add {DANA} in team Dev\n" in result.output
+    )
+    account.check_consistent()
+    snapshot = open_store(account.url).snapshot()
+    assert snapshot.grants[(DANA, S1)].via == ("direct",)
+    assert (DANA, S2) not in snapshot.grants

@@ -15,7 +15,10 @@ An edge (a, b) says action a must run before action b. The edges:
 - a team before its members and its access, and those before the team is
   removed; a user and a serial before they join a team, and after they
   leave it; a team's bookkeeping before the access it causes, so that a
-  plan reads cause, then effect.
+  plan reads cause, then effect. Which team change caused an access change
+  is read from the access's sources (`via`): a grant through team T waits
+  for T's new member or T's new access, not for every team change of that
+  user or serial.
 
 Where the graph leaves the order open, the tie-break is the action's kind
 (its rank in `kinds.TABLE`) and then its target, so the same input gives the same plan.
@@ -29,6 +32,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from reconciler.core.kinds import Kind
+from reconciler.core.model import TEAM_SOURCE
 from reconciler.core.plan import Action
 
 Edge = tuple[int, int]
@@ -40,7 +44,8 @@ def plan_order(actions: Sequence[Action], sort_key: SortKey = Action.sort_key) -
     return ordered(actions, list(dependencies(actions)), sort_key)
 
 
-#: Where a rule finds a value in an action: its target, or its `after` or `before` record.
+#: Where a rule finds a value in an action: its target, or its `after` or `before` record; or, as a
+#: rule's first field, ("via", "after") or ("via", "before"): each team among an access record's sources.
 _Field = tuple[str, str]
 #: A rule: the kind of the other action, and the fields of this one that name it (in the order of
 #: that kind's `_FOUND_BY`).
@@ -49,6 +54,10 @@ _Rule = tuple[Kind, tuple[_Field, ...]]
 
 def _t(key: str) -> _Field:
     return ("target", key)
+
+
+_TEAMS_AFTER: _Field = ("via", "after")
+_TEAMS_BEFORE: _Field = ("via", "before")
 
 
 #: How each kind that others wait for, or hold up, is found: by these target keys. A revocation is
@@ -66,18 +75,18 @@ _FOUND_BY: dict[Kind, tuple[str, ...]] = {
     Kind.ACCESS_REVOKE: ("serial",),
     Kind.TEAM_CREATE: ("team",),
     Kind.TEAM_REMOVE: ("team",),
-    Kind.TEAM_MEMBER_ADD: ("user",),
-    Kind.TEAM_MEMBER_REMOVE: ("user",),
-    Kind.TEAM_ACCESS_GRANT: ("serial",),
-    Kind.TEAM_ACCESS_UPDATE: ("serial",),
-    Kind.TEAM_ACCESS_REVOKE: ("serial",),
+    Kind.TEAM_MEMBER_ADD: ("team", "user"),
+    Kind.TEAM_MEMBER_REMOVE: ("team", "user"),
+    Kind.TEAM_ACCESS_GRANT: ("team", "serial"),
+    Kind.TEAM_ACCESS_UPDATE: ("team", "serial"),
+    Kind.TEAM_ACCESS_REVOKE: ("team", "serial"),
 }
 
-#: What a user's effective access waits for: the team changes that may cause it.
+#: What a user's effective access waits for: the changes of the teams it comes through that caused it.
 _TEAM_CAUSES: tuple[_Rule, ...] = (
-    (Kind.TEAM_MEMBER_ADD, (_t("user"),)),
-    (Kind.TEAM_ACCESS_GRANT, (_t("serial"),)),
-    (Kind.TEAM_ACCESS_UPDATE, (_t("serial"),)),
+    (Kind.TEAM_MEMBER_ADD, (_TEAMS_AFTER, _t("user"))),
+    (Kind.TEAM_ACCESS_GRANT, (_TEAMS_AFTER, _t("serial"))),
+    (Kind.TEAM_ACCESS_UPDATE, (_TEAMS_AFTER, _t("serial"))),
 )
 
 #: What each kind must run after (the module docstring says why).
@@ -99,8 +108,8 @@ _AFTER: dict[Kind, tuple[_Rule, ...]] = {
     ),
     Kind.ACCESS_UPDATE: _TEAM_CAUSES,
     Kind.ACCESS_REVOKE: (
-        (Kind.TEAM_MEMBER_REMOVE, (_t("user"),)),
-        (Kind.TEAM_ACCESS_REVOKE, (_t("serial"),)),
+        (Kind.TEAM_MEMBER_REMOVE, (_TEAMS_BEFORE, _t("user"))),
+        (Kind.TEAM_ACCESS_REVOKE, (_TEAMS_BEFORE, _t("serial"))),
     ),
     Kind.SERIAL_SEATS_CHANGE: ((Kind.ACCESS_REVOKE, (_t("serial"),)),),
     Kind.TEAM_MEMBER_ADD: ((Kind.TEAM_CREATE, (_t("team"),)), (Kind.USER_ADD, (_t("user"),))),
@@ -149,15 +158,29 @@ class _Lookup:
         found: list[int] = []
         for kind, fields in rules:
             key: list[str] = [kind]
+            teams: list[str] | None = None
             for where, name in fields:
+                if where == "via":  # a rule's first field: the key is looked up once for each team
+                    teams = _teams(getattr(action, name))
+                    continue
                 record = action.target if where == "target" else getattr(action, where) or {}
                 value = record.get(name)
                 if value is None:
                     break
                 key.append(value)
             else:
-                found += self._index.get(tuple(key), ())
+                if teams is None:
+                    found += self._index.get(tuple(key), ())
+                else:
+                    for team in teams:
+                        found += self._index.get((kind, team, *key[1:]), ())
         return found
+
+
+def _teams(record: Mapping[str, Any] | None) -> list[str]:
+    """The teams an access record's sources name."""
+    sources = () if record is None else record.get("via", ())
+    return [source[len(TEAM_SOURCE) :] for source in sources if source.startswith(TEAM_SOURCE)]
 
 
 def dependencies(actions: Sequence[Action]) -> Iterator[Edge]:
