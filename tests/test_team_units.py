@@ -234,3 +234,28 @@ def test_a_direct_grant_beside_a_held_back_team_change_is_applied(account: Accou
     snapshot = open_store(account.url).snapshot()
     assert snapshot.grants[(DANA, S1)].via == ("direct",)
     assert (DANA, S2) not in snapshot.grants
+
+
+def test_a_target_takes_whole_units_so_a_team_move_never_leaves_a_grant_that_nothing_gives(
+    account: Account,
+) -> None:
+    """`--target user:carol`: Carol moves from Review (S2) to a new team Both (S1 and S2). Her member
+    changes, and Both's access to S2 that keeps her grant on S2, are one unit; a target that took the
+    member changes alone left her grant on S2 with no source."""
+    both = SWAPPED.replace(f"members: [{DANA}]", "members: []") + (
+        f"""  - name: Both
+    members: [{CAROL}]
+    access: [{{serial: "{S1}"}}, {{serial: "{S2}"}}]
+"""
+    )
+    moved = account.write("moved.yaml", both)
+    target = ("--target", f"user:{CAROL}")
+    planned = account.run("plan", str(moved), "--actor", RESELLER, *target)
+    assert planned.exit_code == 0, planned.output
+    assert f"+ team.access_grant team Both on {S2}" in planned.output
+    result = account.run("apply", str(moved), "--actor", RESELLER, "--auto-approve", *target)
+    assert result.exit_code == 0, result.output
+    account.check_consistent()
+    grants = open_store(account.url).snapshot().grants
+    assert grants[(CAROL, S2)].via == ("team:Both",)
+    assert grants[(CAROL, S1)].via == ("team:Both",)

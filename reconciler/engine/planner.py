@@ -50,7 +50,7 @@ def make_plan(
     actions = judge_actions(diff(goal, snapshot.state, snapshot.grants), snapshot, actor)
     if options.targets:
         check_known(options.targets, desired, snapshot.state)
-        actions = select(actions, options.targets)
+        actions = select(actions, options.targets, snapshot.state.teams)
     ordered = tuple(plan_order(actions))
     if any(not action.permitted for action in ordered):
         ordered = tuple(with_holds(ordered, snapshot.state.teams))

@@ -5,7 +5,9 @@ E-mails and team names are matched ignoring case, as the YAML compares them
 (a team's name with `str.casefold`, so `STRASSE` is `Straße`).
 The plan keeps the actions about a target and, transitively, every action
 they wait for in the dependency graph (a user before their access,
-revocations that free the seats a grant takes). A team's actions are its
+revocations that free the seats a grant takes), and the whole unit of each
+(engine/units.py: a team change and the access it causes), so that a
+target never leaves a grant that nothing gives. A team's actions are its
 bookkeeping and the access it gives or takes away (a grant whose sources,
 before or after, name the team). For emergencies: the rest of the YAML waits
 for the next full plan.
@@ -16,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from reconciler.core.errors import InputError
-from reconciler.core.model import TEAM_SOURCE, DesiredState
+from reconciler.core.model import TEAM_SOURCE, DesiredState, Team
 from reconciler.core.plan import Action
 from reconciler.engine.ordering import waits_on
+from reconciler.engine.units import units
 
 _KEYS = {"contract": ("contract",), "serial": ("serial",), "user": ("user", "coordinator"), "team": ("team",)}
 _USAGE = "use contract:NUMBER, serial:NUMBER, user:EMAIL or team:NAME"
@@ -55,17 +58,20 @@ def check_known(targets: Sequence[str], *states: DesiredState) -> None:
         raise InputError(f"--target {', '.join(unknown)}: not in the YAML nor in the store")
 
 
-def select(actions: Sequence[Action], targets: Sequence[str]) -> list[Action]:
-    """The actions about `targets` and everything they wait for, in their original order."""
+def select(actions: Sequence[Action], targets: Sequence[str], teams: Sequence[Team] = ()) -> list[Action]:
+    """The actions about `targets`, everything they wait for and the rest of their units, in their
+    original order; `teams` are the store's, before the plan."""
     wanted = [target.split(":", 1) for target in targets]
     chosen = {i for i, action in enumerate(actions) if any(_about(action, kind, v) for kind, v in wanted)}
     before = waits_on(actions)
+    unit_of = {i: unit for unit in units(actions, teams) for i in unit}
     pending = list(chosen)
     while pending:
-        for first in before[pending.pop()]:
-            if first not in chosen:
-                chosen.add(first)
-                pending.append(first)
+        i = pending.pop()
+        for other in (*before[i], *unit_of.get(i, ())):
+            if other not in chosen:
+                chosen.add(other)
+                pending.append(other)
     return [action for i, action in enumerate(actions) if i in chosen]
 
 
