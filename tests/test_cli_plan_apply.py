@@ -294,7 +294,10 @@ def test_debug_shows_the_traceback_of_a_user_error_too(
     )
     assert result.exit_code == 1
     assert "Traceback (most recent call last):" in result.stderr
-    assert result.stderr.endswith("Error: cannot read missing-plan.json: No such file or directory\n")
+    # No file is no saved plan (a saved plan is known by its content): the YAML reader says what is wrong.
+    assert result.stderr.endswith(
+        "missing-plan.json: cannot read: No such file or directory\nInvalid: 1 error in 1 file.\n"
+    )
 
 
 def test_a_large_apply_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:

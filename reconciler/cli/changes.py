@@ -250,8 +250,10 @@ def apply(
 ) -> None:
     """Apply a saved plan, or plan the YAML and apply that, all or nothing.
 
-    A saved plan (a .json file from `plan --out`) is refused when the store
-    has moved on since it was made. Blocked actions stop the whole apply
+    A saved plan (from `plan --out`) is known by its content, whatever its
+    name: one file holding a JSON object with `format_version` or `actions`;
+    anything else is desired-state YAML. It is refused when the store has
+    moved on since it was made. Blocked actions stop the whole apply
     (exit 3), unless --request: then they, and what waits on them, are not
     applied but sent as requests to whoever may perform them (the reseller
     for a manager change, the CM for a coordinator), and the rest is applied.
@@ -281,6 +283,7 @@ def apply(
     \b
     Example:
       reconciler apply plan.json --auto-approve
+      reconciler apply acme.plan --auto-approve
       reconciler apply examples/acme --actor orders@cadpartners.example
       reconciler apply account.yaml --actor alice@acme.example --request
       reconciler apply account/ --adopt --actor orders@cadpartners.example

@@ -7,7 +7,8 @@ commit together or not at all. Delivery happens afterwards (notify/).
 `run_apply` is the whole of `reconciler apply`: make or read the plan, show
 it, check it may run, ask, apply, deliver. Given a plan already in hand
 instead of paths, it takes that plan as it is: made in this process, it is
-trusted, where a saved file is checked against the store first.
+trusted, where a saved file is checked against the store first. A saved
+plan is known by its content, not its name (`is_saved_plan`).
 
 Adopting (`apply PATH... --adopt`) brings an account that already lives in
 the portal under git: the plan of the YAML against an empty store is shown
@@ -23,6 +24,7 @@ checks again, inside the apply's transaction, that it holds no account.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -142,9 +144,31 @@ def _verdict(action: Action) -> str:
     return "permitted" if action.permitted else f"blocked (needs {action.requires})"
 
 
+#: How a saved plan begins: `write_plan` writes its keys sorted, and `actions` sorts first.
+_PLAN_START = b'{\n  "actions": ['
+#: How much of a file is read to tell a saved plan from YAML.
+_HEAD = 4096
+
+
 def is_saved_plan(paths: Sequence[str]) -> bool:
-    """Whether `apply` was given a plan saved by `plan --out` rather than desired-state YAML."""
-    return len(paths) == 1 and paths[0].endswith(".json")
+    """Whether `apply` was given a plan saved by `plan --out` rather than desired-state YAML: one file
+    that holds a JSON object with `format_version` or `actions` (which no desired-state file has: its
+    schema has no such field), whatever its name. A file that begins as `write_plan` writes one is
+    known from its first bytes; one that merely begins with `{` is read whole as JSON."""
+    if len(paths) != 1:
+        return False
+    try:
+        with open(paths[0], "rb") as file:
+            head = file.read(_HEAD)
+            start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+            if start.startswith(_PLAN_START):
+                return True
+            if not start.startswith(b"{"):
+                return False
+            data = json.loads(head + file.read())
+    except (OSError, ValueError):  # not a file, or not JSON: YAML's loader says what is wrong with it
+        return False
+    return isinstance(data, dict) and ("format_version" in data or "actions" in data)
 
 
 def read_saved_plan(path: str) -> Plan:
