@@ -27,14 +27,14 @@ from reconciler.cli.app import (
     summarise,
 )
 from reconciler.cli.mail import PROGRESS_FROM, echo_delivery, mail_settings, make_courier
-from reconciler.commands.apply import ApplyOptions, ApplyResult, read_saved_plan, run_apply
+from reconciler.commands.apply import ApplyOptions, ApplyResult, read_plan_to_show, run_apply
 from reconciler.commands.operations import plan_account
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.core.errors import InputError, InvalidDesiredState, plural
 from reconciler.core.kinds import TARGET_KEYS
 from reconciler.core.model import effective_access
 from reconciler.core.plan import Plan
-from reconciler.core.planfile import dump_plan, write_plan
+from reconciler.core.planfile import KEY_VARIABLE, dump_plan, plan_key, write_plan
 from reconciler.core.wording import target_label
 from reconciler.engine.planner import PlanOptions
 from reconciler.engine.targets import parse_targets
@@ -143,7 +143,9 @@ def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tupl
     "print or forward.",
 )
 @click.option(
-    "--out", type=click.Path(dir_okay=False, writable=True), help="Save the plan as JSON, for apply."
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Save the plan as JSON, for apply, sealed by its checksum (an HMAC with RECONCILER_PLAN_KEY).",
 )
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none."
@@ -174,6 +176,11 @@ def plan(
     access in the store says so: apply will refuse it unless told
     --allow-mass-removal.
 
+    The saved plan (and --format json, the same format) carries a checksum
+    of its content, so that apply refuses it once edited; when
+    RECONCILER_PLAN_KEY is set, the checksum is an HMAC with that key, and
+    only a plan made with the key applies where it is set.
+
     \b
     Example:
       reconciler plan examples/acme --actor orders@cadpartners.example --out plan.json
@@ -182,16 +189,17 @@ def plan(
       reconciler plan examples/acme --format html > plan.html
     """
     options = _plan_options(max_removal_ratio, unmanaged, targets)
+    key = plan_key(os.environ.get(KEY_VARIABLE))
     with reading_bar() as bar:
         the_plan = plan_account(open_store(store_url), paths, required_actor(actor), options, bar)
     # Encoded once when it is both printed and saved; else the file is written as it is encoded.
-    encoded = dump_plan(the_plan) if output_format == "json" else None
+    encoded = dump_plan(the_plan, key) if output_format == "json" else None
     if out:
-        _save(the_plan, Path(out), encoded)
+        _save(the_plan, Path(out), encoded, key)
     summarise(lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT))
     echo_report(
         output_format,
-        lambda: encoded or dump_plan(the_plan),
+        lambda: encoded or dump_plan(the_plan, key),
         lambda: markdown.render_plan(the_plan),
         lambda: render_plan(the_plan, paint),
         lambda: plan_html(the_plan),
@@ -252,8 +260,10 @@ def apply(
 
     A saved plan (from `plan --out`) is known by its content, whatever its
     name: one file holding a JSON object with `format_version` or `actions`;
-    anything else is desired-state YAML. It is refused when the store has
-    moved on since it was made. Blocked actions stop the whole apply
+    anything else is desired-state YAML. It is refused when its checksum
+    does not match (the file was edited), when RECONCILER_PLAN_KEY is set
+    and it was not made with that key (or made with a key not set here),
+    and when the store has moved on since it was made. Blocked actions stop the whole apply
     (exit 3), unless --request: then they, and what waits on them, are not
     applied but sent as requests to whoever may perform them (the reseller
     for a manager change, the CM for a coordinator), and the rest is applied.
@@ -294,6 +304,7 @@ def apply(
         allow_mass_removal=allow_mass_removal,
         adopt=adopt,
         planning=_plan_options(max_removal_ratio, unmanaged, targets),
+        plan_key=plan_key(os.environ.get(KEY_VARIABLE)),
     )
     verb = "Adopt" if adopt else "Apply"
     with (
@@ -392,27 +403,38 @@ def _target_text(target: Mapping[str, str]) -> str:
 def show(planfile: str, output_format: str) -> None:
     """Print a plan saved by `plan --out`, in apply order.
 
+    An edited plan is refused, as apply refuses it. A plan made with a key
+    (RECONCILER_PLAN_KEY) is checked with it when it is set, and shown
+    unchecked, with a warning, when it is not: apply checks it.
+
     \b
     Example:
       reconciler show plan.json
       reconciler show plan.json --format markdown
       reconciler show plan.json --format html > plan.html
     """
-    the_plan = read_saved_plan(planfile)
+    key = plan_key(os.environ.get(KEY_VARIABLE))
+    the_plan, checked = read_plan_to_show(planfile, key)
+    if not checked:
+        click.echo(
+            f"Warning: {planfile} was made with a key (its checksum is an HMAC), and {KEY_VARIABLE} is not "
+            "set here: it is shown unchecked; apply checks it",
+            err=True,
+        )
     echo_report(
         output_format,
-        lambda: dump_plan(the_plan),
+        lambda: dump_plan(the_plan, key),
         lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT),
         lambda: render_plan(the_plan, paint),
         lambda: plan_html(the_plan),
     )
 
 
-def _save(the_plan: Plan, path: Path, encoded: str | None) -> None:
+def _save(the_plan: Plan, path: Path, encoded: str | None, key: bytes | None) -> None:
     try:
         with path.open("w", encoding="utf-8") as out:
             if encoded is None:
-                write_plan(the_plan, out)
+                write_plan(the_plan, out, key)
             else:
                 out.write(encoded)
     except OSError as error:

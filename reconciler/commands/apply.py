@@ -7,8 +7,9 @@ commit together or not at all. Delivery happens afterwards (notify/).
 `run_apply` is the whole of `reconciler apply`: make or read the plan, show
 it, check it may run, ask, apply, deliver. Given a plan already in hand
 instead of paths, it takes that plan as it is: made in this process, it is
-trusted, where a saved file is checked against the store first. A saved
-plan is known by its content, not its name (`is_saved_plan`).
+trusted, where a saved file is checked first: its checksum (an HMAC with
+RECONCILER_PLAN_KEY), then against the store (`verify_saved`). A saved plan
+is known by its content, not its name (`is_saved_plan`).
 
 Adopting (`apply PATH... --adopt`) brings an account that already lives in
 the portal under git: the plan of the YAML against an empty store is shown
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,11 +38,12 @@ from reconciler.core.errors import (
     MassRemoval,
     PlanBlocked,
     PlanFileError,
+    PlanKeyMissing,
     ReconcilerError,
     plural,
 )
 from reconciler.core.plan import Action, Plan
-from reconciler.core.planfile import load_plan
+from reconciler.core.planfile import NOT_SHOWN, load_plan
 from reconciler.core.records import Message, Request, Snapshot, Transaction
 from reconciler.engine.guards import mass_removal, rejudge_removals
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
@@ -83,6 +85,8 @@ class ApplyOptions:
     #: How to plan YAML given to apply; of a saved plan, only the removal ratio counts: the applier's.
     #: A plan in hand was planned already: it is applied as it was made.
     planning: PlanOptions = DEFAULT_OPTIONS
+    #: The key of saved plans' HMACs (RECONCILER_PLAN_KEY): with it, only a plan made with it applies.
+    plan_key: bytes | None = field(default=None, repr=False)
 
 
 #: Apply as told nothing else: no requests, no mass removal, no adoption.
@@ -171,13 +175,30 @@ def is_saved_plan(paths: Sequence[str]) -> bool:
     return isinstance(data, dict) and ("format_version" in data or "actions" in data)
 
 
-def read_saved_plan(path: str) -> Plan:
-    """The plan saved at `path`; raises PlanFileError or InputError."""
+def read_saved_plan(path: str, key: bytes | None = None) -> Plan:
+    """The plan saved at `path`, its checksum checked (an HMAC with `key`); raises PlanFileError or
+    InputError."""
+    return load_plan(_read(path), path, key)
+
+
+def read_plan_to_show(path: str, key: bytes | None = None) -> tuple[Plan, bool]:
+    """The plan saved at `path` for `show`, and whether its checksum was checked: a plan made with a
+    key, read where there is none, is shown unchecked (apply checks it). Raises PlanFileError for one
+    whose checksum does not match."""
+    text = _read(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return load_plan(text, path, key, refused=NOT_SHOWN), True
+    except PlanKeyMissing:
+        return load_plan(text, path, key, refused=NOT_SHOWN, unkeyed=True), False
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror}") from None
-    return load_plan(text, path)
+    except UnicodeDecodeError as error:
+        raise PlanFileError(f"{path}: not a saved plan: it is not UTF-8 ({error.reason})") from None
 
 
 def prepare(
@@ -200,7 +221,7 @@ def prepare(
         return make_plan(load_desired_state(source, reading), snapshot, actor, options.planning), snapshot
     if options.planning.unmanaged or options.planning.targets:
         raise InputError("--unmanaged and --target shape a new plan; a saved plan already has its own")
-    saved = read_saved_plan(source[0])
+    saved = read_saved_plan(source[0], options.plan_key)
     snapshot = store.snapshot() if snapshot is None else snapshot
     verify_saved(saved, snapshot)
     # The share of removals allowed is the applier's to set, never the file's.
