@@ -263,7 +263,9 @@ def apply(
     anything else is desired-state YAML. It is refused when its checksum
     does not match (the file was edited), when RECONCILER_PLAN_KEY is set
     and it was not made with that key (or made with a key not set here),
-    and when the store has moved on since it was made. Blocked actions stop the whole apply
+    when the store has moved on since it was made, and when the store does
+    not bear it out: every action's before, its order, what each action
+    needs, who may do it and whom it e-mails. Blocked actions stop the whole apply
     (exit 3), unless --request: then they, and what waits on them, are not
     applied but sent as requests to whoever may perform them (the reseller
     for a manager change, the CM for a coordinator), and the rest is applied.

@@ -45,7 +45,9 @@ from reconciler.core.errors import (
 from reconciler.core.plan import Action, Plan
 from reconciler.core.planfile import NOT_SHOWN, load_plan
 from reconciler.core.records import Message, Request, Snapshot, Transaction
+from reconciler.core.wording import target_label
 from reconciler.engine.guards import mass_removal, rejudge_removals
+from reconciler.engine.integrity import check_saved
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
 from reconciler.engine.requests import requests_of, split_blocked
 from reconciler.loading import Progress, load_desired_state
@@ -118,21 +120,25 @@ def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
     """Refuse a saved plan that says other than the store does now.
 
     A plan file is data that anyone with access to it could have edited between `plan` and
-    `apply`: every action is judged again for the plan's actor against the store, and its e-mail
+    `apply`, and its checksum stops only those who do not work it out again (anyone can, without a
+    key). So the plan is checked against the store on its own: its actions in an order the
+    dependency graph allows, each `before` the record as the store holds it, nothing they need
+    missing (engine/integrity.py); every action judged again for the plan's actor, and its e-mail
     and removal guard worked out again; anything that differs means the file was changed.
     """
     plan.check_current(snapshot.lineage, snapshot.revision)
+    check_saved(plan.actions, snapshot)
     for saved, fresh in zip(plan.actions, judge_actions(plan.actions, snapshot, plan.actor), strict=True):
-        if (saved.requires, saved.permitted, saved.reason, saved.notifications) != (
-            fresh.requires,
-            fresh.permitted,
-            fresh.reason,
-            fresh.notifications,
-        ):
+        if (saved.requires, saved.permitted, saved.reason) != (fresh.requires, fresh.permitted, fresh.reason):
             raise PlanFileError(
                 f"the saved plan does not match the store: it marks {saved.kind} {dict(saved.target)} "
                 f"{_verdict(saved)} for {plan.actor}, the store makes it {_verdict(fresh)}; the file was "
-                "changed after it was made: make the plan again"
+                f"changed after it was made; {_NOT_APPLIED}"
+            )
+        if saved.notifications != fresh.notifications:
+            raise PlanFileError(
+                f"the saved plan's {saved.kind} {target_label(saved)} e-mails {_mail(saved)}, and the store "
+                f"says it e-mails {_mail(fresh)}: the file was changed after it was made; {_NOT_APPLIED}"
             )
     counts = store_counts(snapshot)
     if dict(plan.store_counts) != counts or plan.guards != mass_removal(
@@ -140,12 +146,19 @@ def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
     ):
         raise PlanFileError(
             "the saved plan's removal guard does not match the store; the file was changed after it "
-            "was made: make the plan again"
+            f"was made; {_NOT_APPLIED}"
         )
+
+
+_NOT_APPLIED = "nothing was applied: make the plan again with `reconciler plan --out`"
 
 
 def _verdict(action: Action) -> str:
     return "permitted" if action.permitted else f"blocked (needs {action.requires})"
+
+
+def _mail(action: Action) -> str:
+    return ", ".join(f"{n.to} ({n.event})" for n in action.notifications) or "nobody"
 
 
 #: How a saved plan begins: `write_plan` writes its keys sorted, and `actions` sorts first.
