@@ -31,6 +31,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, cast
 
 from reconciler.core.errors import PlanFileError, plural
@@ -244,10 +245,11 @@ class _Stored:
         self._made: dict[Record, Mapping[Key, Any]] = {}
 
     def __getitem__(self, record: Record) -> Mapping[Key, Any]:
-        found = self._made.get(record)
-        if found is None:
+        try:
+            return self._made[record]
+        except KeyError:
             found = self._made[record] = self._index(record)
-        return found
+            return found
 
     def _index(self, record: Record) -> Mapping[Key, Any]:
         state = self._snapshot.state
@@ -292,8 +294,8 @@ class _Walk:
         self.actions = actions
         self.snapshot = snapshot
         self.stored = _Stored(snapshot)
-        #: Each record an action has reached: its fields now, None once removed.
-        self.rows: dict[tuple[Record, Key], dict[str, Any] | None] = {}
+        #: Each record an action has reached, by kind of record and key: its fields now, None once removed.
+        self.rows: dict[Record, dict[Key, dict[str, Any] | None]] = {record: {} for record in Record}
         #: The records the plan removes, and how many records refer to each of them now.
         self.removed = {
             (action.kind.record, _key(action))
@@ -311,13 +313,13 @@ class _Walk:
         kind = action.kind
         record = _RECORD[kind]
         key = _key(action)
-        reached = (record, key) in self.rows
-        found = None if reached else self.stored[record].get(key)
-        now = (
-            self.rows[(record, key)]
-            if reached
-            else (None if found is None else self.stored.row(record, key, found))
-        )
+        rows = self.rows[record]
+        now = rows.get(key, _UNREACHED)
+        reached = now is not _UNREACHED
+        found = None
+        if not reached:
+            found = self.stored[record].get(key)
+            now = None if found is None else self.stored.row(record, key, found)
         if kind.effect is Effect.ADD:
             if now is not None:
                 where = "an earlier action of the plan adds" if reached else "the store already holds"
@@ -339,7 +341,7 @@ class _Walk:
                         f"{plural(count, 'record')} still {refer} to {_named(record, key)}"
                     )
         self._count_seats(action, record, now, new)
-        self.rows[(record, key)] = new
+        rows[key] = new
 
     def _check_before(self, action: Action, key: Key, now: Row, found: Any) -> None:
         """The action's `before` is the record as the store holds it, or as the plan added it."""
@@ -359,25 +361,18 @@ class _Walk:
                 f"has {_label(action)} with before {_json(action.before)}, and {holds} {_json(expected)}"
             )
 
-    def _exists(self, record: Record, key: Key) -> bool:
-        row = self.rows.get((record, key), _UNREACHED)
-        return key in self.stored[record] if row is _UNREACHED else row is not None
-
     def _check_needs(self, action: Action, record: Record, now: Row | None, new: Row | None) -> None:
         """Raise unless the records `new` refers to are there; keep count of what refers to a record
         the plan removes."""
         changed = action.after or {}
         for reference in _MADE_BY[record]:
             new_parent = None if new is None else reference.parent_key(new)
-            if (
-                new_parent is not None
-                and (now is None or not changed.keys().isdisjoint(reference.fields))
-                and not self._exists(reference.parent, new_parent)
-            ):
-                gone = (reference.parent, new_parent) in self.rows
-                where = "removed earlier" if gone else "neither in the store nor added earlier"
-                needed = _named(reference.parent, new_parent)
-                raise _refuse(f"has {_label(action)}, which needs {needed}, {where} in the plan")
+            if new_parent is not None and (now is None or not changed.keys().isdisjoint(reference.fields)):
+                row = self.rows[reference.parent].get(new_parent, _UNREACHED)
+                if row is None or (row is _UNREACHED and new_parent not in self.stored[reference.parent]):
+                    where = "removed earlier" if row is None else "neither in the store nor added earlier"
+                    needed = _named(reference.parent, new_parent)
+                    raise _refuse(f"has {_label(action)}, which needs {needed}, {where} in the plan")
             if self.removed:
                 old_parent = None if now is None else reference.parent_key(now)
                 if old_parent == new_parent:
@@ -390,21 +385,24 @@ class _Walk:
     def _count_referring(self) -> Counter[tuple[_Reference, Key]]:
         """How many stored records refer to each record the plan removes, by reference."""
         counts: Counter[tuple[_Reference, Key]] = Counter()
-        parents = {record for record, _ in self.removed}
+        removed: dict[Record, set[Key]] = {}
+        for record, key in self.removed:
+            removed.setdefault(record, set()).add(key)
         for reference in _REFERENCES:
-            if reference.parent not in parents:
+            wanted = removed.get(reference.parent)
+            if not wanted:
                 continue
             child = reference.child
             stored = self.stored[child]
-            if all(name in child.keys for name in reference.fields):  # found by the child's key alone
-                where = [child.keys.index(name) for name in reference.fields]
-                keys: Iterator[Key | None] = (tuple(key[i] for i in where) for key in stored)
-            else:
-                keys = (
-                    reference.parent_key(self.stored.row(child, key, found)) for key, found in stored.items()
-                )
-            for parent in keys:
-                if parent is not None and (reference.parent, parent) in self.removed:
+            if len(reference.fields) == 1 and reference.fields[0] in child.keys:  # by the child's key alone
+                at = child.keys.index(reference.fields[0])
+                values = {key[0] for key in wanted}
+                found = Counter(key[at] for key in stored if key[at] in values)
+                counts.update({(reference, (value,)): count for value, count in found.items()})
+                continue
+            for key, held in stored.items():
+                parent = reference.parent_key(self.stored.row(child, key, held))
+                if parent in wanted:
                     counts[(reference, parent)] += 1
         return counts
 
@@ -421,7 +419,7 @@ class _Walk:
             self._check_seats(action, serial, self._seats_used()[serial], new.get("seats"), "leave")
 
     def _seats(self, serial: str) -> Any:
-        row = self.rows.get((Record.SERIAL, (serial,)))
+        row = self.rows[Record.SERIAL].get((serial,))
         return row["seats"] if row is not None else self.stored[Record.SERIAL][(serial,)][1].seats
 
     def _check_seats(self, action: Action, serial: str, users: int, seats: Any, verb: str) -> None:
@@ -439,6 +437,16 @@ class _Walk:
         return self.seats_used
 
 
+def _key_getter(names: tuple[str, ...]) -> Callable[[Mapping[str, str]], Key]:
+    if len(names) == 1:
+        name = names[0]
+        return lambda target: (target[name],)
+    return itemgetter(*names)  # a tuple of the values, for two names or more
+
+
+#: A record's key from an action's target, by kind of record.
+_KEY_OF = {record: _key_getter(record.keys) for record in Record}
+
+
 def _key(action: Action) -> Key:
-    target = action.target
-    return tuple([target[name] for name in _RECORD[action.kind].keys])
+    return _KEY_OF[_RECORD[action.kind]](action.target)
