@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ACCOUNT, EXAMPLES, RESELLER, ROOT, Backend, WriteYaml, apply_yaml
 from terminal import run_on_terminal
+from test_plan_integrity import sealed
 
 from reconciler.cli import cli
 from reconciler.store import open_store
@@ -62,7 +63,8 @@ def test_the_json_plan_has_every_field_of_the_contract(store_url: str, write_yam
     )
     assert result.exit_code == 0
     plan = json.loads(result.stdout)
-    assert plan["format_version"] == 2
+    assert plan["format_version"] == 3
+    assert plan["checksum"].startswith("sha256:")
     assert set(plan["store"]) == {"lineage", "revision", "users", "access"}
     assert (plan["store"]["users"], plan["store"]["access"]) == (0, 0)
     assert (plan["max_removal_ratio"], plan["guards"], plan["targets"]) == (0.25, [], [])
@@ -141,7 +143,7 @@ def test_a_saved_plan_is_for_its_actor_only(store_url: str, write_yaml: WriteYam
 
 def test_a_broken_plan_file_is_named(store_url: str, tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    path.write_text('{"format_version": 2}')
+    path.write_text(sealed({"format_version": 3}))  # its checksum right, so that its fields are read
     result = CliRunner().invoke(
         cli, ["apply", str(path), "--auto-approve", "--actor", RESELLER, "--store", store_url]
     )
@@ -158,7 +160,7 @@ def test_a_plan_saved_by_an_older_reconciler_is_refused_with_the_fix(store_url: 
     )
     assert (result.exit_code, result.stderr) == (
         1,
-        f"Error: {path}: a plan of format version 1, and this reconciler applies version 2 only; "
+        f"Error: {path}: a plan of format version 1, and this reconciler applies version 3 only; "
         "make it again with `reconciler plan --out`\n",
     )
 
@@ -294,7 +296,10 @@ def test_debug_shows_the_traceback_of_a_user_error_too(
     )
     assert result.exit_code == 1
     assert "Traceback (most recent call last):" in result.stderr
-    assert result.stderr.endswith("Error: cannot read missing-plan.json: No such file or directory\n")
+    # No file is no saved plan (a saved plan is known by its content): the YAML reader says what is wrong.
+    assert result.stderr.endswith(
+        "missing-plan.json: cannot read: No such file or directory\nInvalid: 1 error in 1 file.\n"
+    )
 
 
 def test_a_large_apply_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
@@ -346,7 +351,8 @@ def test_a_saved_plan_edited_to_permit_a_blocked_action_is_refused(
         action["permitted"], action["requires"] = True, "contract_manager"
         action.pop("reason", None)
     forged["summary"]["blocked"] = 0
-    out.write_text(json.dumps(forged))
+    del forged["checksum"]
+    out.write_text(sealed(forged))  # its checksum worked out again, as anyone could without a key
     result = CliRunner().invoke(
         cli, ["apply", str(out), "--auto-approve", "--actor", "alice@acme.example", "--store", store_url]
     )

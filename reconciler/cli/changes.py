@@ -27,14 +27,14 @@ from reconciler.cli.app import (
     summarise,
 )
 from reconciler.cli.mail import PROGRESS_FROM, echo_delivery, mail_settings, make_courier
-from reconciler.commands.apply import ApplyOptions, ApplyResult, read_saved_plan, run_apply
+from reconciler.commands.apply import ApplyOptions, ApplyResult, read_plan_to_show, run_apply
 from reconciler.commands.operations import plan_account
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.core.errors import InputError, InvalidDesiredState, plural
 from reconciler.core.kinds import TARGET_KEYS
 from reconciler.core.model import effective_access
 from reconciler.core.plan import Plan
-from reconciler.core.planfile import dump_plan, write_plan
+from reconciler.core.planfile import KEY_VARIABLE, dump_plan, plan_key, write_plan
 from reconciler.core.records import Request
 from reconciler.core.wording import target_label
 from reconciler.engine.guards import refused_without
@@ -145,7 +145,9 @@ def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tupl
     "print or forward.",
 )
 @click.option(
-    "--out", type=click.Path(dir_okay=False, writable=True), help="Save the plan as JSON, for apply."
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Save the plan as JSON, for apply, sealed by its checksum (an HMAC with RECONCILER_PLAN_KEY).",
 )
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none."
@@ -186,6 +188,11 @@ def plan(
     the store (apply --allow-mass-removal). Once such a removal is
     reviewed, --allow-mass-removal here plans it as any other change.
 
+    The saved plan (and --format json, the same format) carries a checksum
+    of its content, so that apply refuses it once edited; when
+    RECONCILER_PLAN_KEY is set, the checksum is an HMAC with that key, and
+    only a plan made with the key applies where it is set.
+
     \b
     Example:
       reconciler plan examples/acme --actor orders@cadpartners.example --out plan.json
@@ -195,16 +202,17 @@ def plan(
       reconciler plan account/ --allow-mass-removal --detailed-exitcode --out plan.json
     """
     options = _plan_options(max_removal_ratio, unmanaged, targets)
+    key = plan_key(os.environ.get(KEY_VARIABLE))
     with reading_bar() as bar:
         the_plan = plan_account(open_store(store_url), paths, required_actor(actor), options, bar)
     # Encoded once when it is both printed and saved; else the file is written as it is encoded.
-    encoded = dump_plan(the_plan) if output_format == "json" else None
+    encoded = dump_plan(the_plan, key) if output_format == "json" else None
     if out:
-        _save(the_plan, Path(out), encoded)
+        _save(the_plan, Path(out), encoded, key)
     summarise(lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT))
     echo_report(
         output_format,
-        lambda: encoded or dump_plan(the_plan),
+        lambda: encoded or dump_plan(the_plan, key),
         lambda: markdown.render_plan(the_plan),
         lambda: render_plan(the_plan, paint),
         lambda: plan_html(the_plan),
@@ -264,8 +272,14 @@ def apply(
 ) -> None:
     """Apply a saved plan, or plan the YAML and apply that, all or nothing.
 
-    A saved plan (a .json file from `plan --out`) is refused when the store
-    has moved on since it was made. Blocked actions stop the whole apply
+    A saved plan (from `plan --out`) is known by its content, whatever its
+    name: one file holding a JSON object with `format_version` or `actions`;
+    anything else is desired-state YAML. It is refused when its checksum
+    does not match (the file was edited), when RECONCILER_PLAN_KEY is set
+    and it was not made with that key (or made with a key not set here),
+    when the store has moved on since it was made, and when the store does
+    not bear it out: every action's before, its order, what each action
+    needs, who may do it and whom it e-mails. Blocked actions stop the whole apply
     (exit 3), unless --request: then they, and what waits on them, are not
     applied but sent as requests to whoever may perform them (the reseller
     for a manager change, the CM for a coordinator), and the rest is applied.
@@ -295,6 +309,7 @@ def apply(
     \b
     Example:
       reconciler apply plan.json --auto-approve
+      reconciler apply acme.plan --auto-approve
       reconciler apply examples/acme --actor orders@cadpartners.example
       reconciler apply account.yaml --actor alice@acme.example --request
       reconciler apply account/ --adopt --actor orders@cadpartners.example
@@ -305,6 +320,7 @@ def apply(
         allow_mass_removal=allow_mass_removal,
         adopt=adopt,
         planning=_plan_options(max_removal_ratio, unmanaged, targets),
+        plan_key=plan_key(os.environ.get(KEY_VARIABLE)),
     )
     verb = "Adopt" if adopt else "Apply"
     with (
@@ -417,27 +433,38 @@ def _target_text(target: Mapping[str, str]) -> str:
 def show(planfile: str, output_format: str) -> None:
     """Print a plan saved by `plan --out`, in apply order.
 
+    An edited plan is refused, as apply refuses it. A plan made with a key
+    (RECONCILER_PLAN_KEY) is checked with it when it is set, and shown
+    unchecked, with a warning, when it is not: apply checks it.
+
     \b
     Example:
       reconciler show plan.json
       reconciler show plan.json --format markdown
       reconciler show plan.json --format html > plan.html
     """
-    the_plan = read_saved_plan(planfile)
+    key = plan_key(os.environ.get(KEY_VARIABLE))
+    the_plan, checked = read_plan_to_show(planfile, key)
+    if not checked:
+        click.echo(
+            f"Warning: {planfile} was made with a key (its checksum is an HMAC), and {KEY_VARIABLE} is not "
+            "set here: it is shown unchecked; apply checks it",
+            err=True,
+        )
     echo_report(
         output_format,
-        lambda: dump_plan(the_plan),
+        lambda: dump_plan(the_plan, key),
         lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT),
         lambda: render_plan(the_plan, paint),
         lambda: plan_html(the_plan),
     )
 
 
-def _save(the_plan: Plan, path: Path, encoded: str | None) -> None:
+def _save(the_plan: Plan, path: Path, encoded: str | None, key: bytes | None) -> None:
     try:
         with path.open("w", encoding="utf-8") as out:
             if encoded is None:
-                write_plan(the_plan, out)
+                write_plan(the_plan, out, key)
             else:
                 out.write(encoded)
     except OSError as error:

@@ -7,7 +7,9 @@ commit together or not at all. Delivery happens afterwards (notify/).
 `run_apply` is the whole of `reconciler apply`: make or read the plan, show
 it, check it may run, ask, apply, deliver. Given a plan already in hand
 instead of paths, it takes that plan as it is: made in this process, it is
-trusted, where a saved file is checked against the store first.
+trusted, where a saved file is checked first: its checksum (an HMAC with
+RECONCILER_PLAN_KEY), then against the store (`verify_saved`). A saved plan
+is known by its content, not its name (`is_saved_plan`).
 
 Adopting (`apply PATH... --adopt`) brings an account that already lives in
 the portal under git: the plan of the YAML against an empty store is shown
@@ -23,8 +25,9 @@ checks again, inside the apply's transaction, that it holds no account.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,13 +38,16 @@ from reconciler.core.errors import (
     MassRemoval,
     PlanBlocked,
     PlanFileError,
+    PlanKeyMissing,
     ReconcilerError,
     plural,
 )
 from reconciler.core.plan import Action, Plan
-from reconciler.core.planfile import load_plan
+from reconciler.core.planfile import NOT_SHOWN, load_plan
 from reconciler.core.records import Message, Request, Snapshot, Transaction
+from reconciler.core.wording import target_label
 from reconciler.engine.guards import mass_removal, rejudge_removals
+from reconciler.engine.integrity import check_saved
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
 from reconciler.engine.requests import requests_of, split_blocked
 from reconciler.loading import Progress, load_desired_state
@@ -86,6 +92,8 @@ class ApplyOptions:
     #: How to plan YAML given to apply; of a saved plan, only the removal ratio counts: the applier's.
     #: A plan in hand was planned already: it is applied as it was made.
     planning: PlanOptions = DEFAULT_OPTIONS
+    #: The key of saved plans' HMACs (RECONCILER_PLAN_KEY): with it, only a plan made with it applies.
+    plan_key: bytes | None = field(default=None, repr=False)
 
 
 #: Apply as told nothing else: no requests, no mass removal, no adoption.
@@ -117,21 +125,25 @@ def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
     """Refuse a saved plan that says other than the store does now.
 
     A plan file is data that anyone with access to it could have edited between `plan` and
-    `apply`: every action is judged again for the plan's actor against the store, and its e-mail
+    `apply`, and its checksum stops only those who do not work it out again (anyone can, without a
+    key). So the plan is checked against the store on its own: its actions in an order the
+    dependency graph allows, each `before` the record as the store holds it, nothing they need
+    missing (engine/integrity.py); every action judged again for the plan's actor, and its e-mail
     and removal guard worked out again; anything that differs means the file was changed.
     """
     plan.check_current(snapshot.lineage, snapshot.revision)
+    check_saved(plan.actions, snapshot)
     for saved, fresh in zip(plan.actions, judge_actions(plan.actions, snapshot, plan.actor), strict=True):
-        if (saved.requires, saved.permitted, saved.reason, saved.notifications) != (
-            fresh.requires,
-            fresh.permitted,
-            fresh.reason,
-            fresh.notifications,
-        ):
+        if (saved.requires, saved.permitted, saved.reason) != (fresh.requires, fresh.permitted, fresh.reason):
             raise PlanFileError(
                 f"the saved plan does not match the store: it marks {saved.kind} {dict(saved.target)} "
                 f"{_verdict(saved)} for {plan.actor}, the store makes it {_verdict(fresh)}; the file was "
-                "changed after it was made: make the plan again"
+                f"changed after it was made; {_NOT_APPLIED}"
+            )
+        if saved.notifications != fresh.notifications:
+            raise PlanFileError(
+                f"the saved plan's {saved.kind} {target_label(saved)} e-mails {_mail(saved)}, and the store "
+                f"says it e-mails {_mail(fresh)}: the file was changed after it was made; {_NOT_APPLIED}"
             )
     counts = store_counts(snapshot)
     if dict(plan.store_counts) != counts or plan.guards != mass_removal(
@@ -139,26 +151,72 @@ def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
     ):
         raise PlanFileError(
             "the saved plan's removal guard does not match the store; the file was changed after it "
-            "was made: make the plan again"
+            f"was made; {_NOT_APPLIED}"
         )
+
+
+_NOT_APPLIED = "nothing was applied: make the plan again with `reconciler plan --out`"
 
 
 def _verdict(action: Action) -> str:
     return "permitted" if action.permitted else f"blocked (needs {action.requires})"
 
 
+def _mail(action: Action) -> str:
+    return ", ".join(f"{n.to} ({n.event})" for n in action.notifications) or "nobody"
+
+
+#: How a saved plan begins: `write_plan` writes its keys sorted, and `actions` sorts first.
+_PLAN_START = b'{\n  "actions": ['
+#: How much of a file is read to tell a saved plan from YAML.
+_HEAD = 4096
+
+
 def is_saved_plan(paths: Sequence[str]) -> bool:
-    """Whether `apply` was given a plan saved by `plan --out` rather than desired-state YAML."""
-    return len(paths) == 1 and paths[0].endswith(".json")
-
-
-def read_saved_plan(path: str) -> Plan:
-    """The plan saved at `path`; raises PlanFileError or InputError."""
+    """Whether `apply` was given a plan saved by `plan --out` rather than desired-state YAML: one file
+    that holds a JSON object with `format_version` or `actions` (which no desired-state file has: its
+    schema has no such field), whatever its name. A file that begins as `write_plan` writes one is
+    known from its first bytes; one that merely begins with `{` is read whole as JSON."""
+    if len(paths) != 1:
+        return False
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(paths[0], "rb") as file:
+            head = file.read(_HEAD)
+            start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+            if start.startswith(_PLAN_START):
+                return True
+            if not start.startswith(b"{"):
+                return False
+            data = json.loads(head + file.read())
+    except (OSError, ValueError):  # not a file, or not JSON: YAML's loader says what is wrong with it
+        return False
+    return isinstance(data, dict) and ("format_version" in data or "actions" in data)
+
+
+def read_saved_plan(path: str, key: bytes | None = None) -> Plan:
+    """The plan saved at `path`, its checksum checked (an HMAC with `key`); raises PlanFileError or
+    InputError."""
+    return load_plan(_read(path), path, key)
+
+
+def read_plan_to_show(path: str, key: bytes | None = None) -> tuple[Plan, bool]:
+    """The plan saved at `path` for `show`, and whether its checksum was checked: a plan made with a
+    key, read where there is none, is shown unchecked (apply checks it). Raises PlanFileError for one
+    whose checksum does not match."""
+    text = _read(path)
+    try:
+        return load_plan(text, path, key, refused=NOT_SHOWN), True
+    except PlanKeyMissing:
+        return load_plan(text, path, key, refused=NOT_SHOWN, unkeyed=True), False
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror}") from None
-    return load_plan(text, path)
+    except UnicodeDecodeError as error:
+        raise PlanFileError(f"{path}: not a saved plan: it is not UTF-8 ({error.reason})") from None
 
 
 def prepare(
@@ -181,7 +239,7 @@ def prepare(
         return make_plan(load_desired_state(source, reading), snapshot, actor, options.planning), snapshot
     if options.planning.unmanaged or options.planning.targets:
         raise InputError("--unmanaged and --target shape a new plan; a saved plan already has its own")
-    saved = read_saved_plan(source[0])
+    saved = read_saved_plan(source[0], options.plan_key)
     snapshot = store.snapshot() if snapshot is None else snapshot
     verify_saved(saved, snapshot)
     # The share of removals allowed is the applier's to set, never the file's.

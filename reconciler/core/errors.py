@@ -3,7 +3,8 @@
     ReconcilerError                 anything reconciler reports to its user
      ├── InputError                 the user's input cannot be used
      │    ├── InvalidDesiredState   the desired-state YAML has problems (carries every diagnostic)
-     │    ├── PlanFileError         a saved plan cannot be read
+     │    ├── PlanFileError         a saved plan cannot be read, or is not the plan that was made
+     │    │    └── PlanKeyMissing   it was made with a key (RECONCILER_PLAN_KEY) that is not set here
      │    └── UnsupportedChange     the YAML asks for a change the planner cannot make
      ├── StoreError                 the store cannot be opened, created or written
      │    ├── StoreNotFound         there is no store at the URL
@@ -49,7 +50,12 @@ class InvalidDesiredState(InputError):
 
 
 class PlanFileError(InputError):
-    """A saved plan cannot be read."""
+    """A saved plan cannot be read, or is not the plan that was made: its checksum, or the store, says
+    the file was changed."""
+
+
+class PlanKeyMissing(PlanFileError):
+    """A saved plan was made with a key (RECONCILER_PLAN_KEY) not set here, so it cannot be checked."""
 
 
 class UnsupportedChange(InputError):

@@ -12,6 +12,15 @@ line, so two plans diff action by action. An action is a change (`kind`,
 `target`, `before`, `after`) judged: `requires`, `permitted`, `reason` when
 blocked, and the `notifications` it causes.
 
+`checksum` seals the rest: `sha256:HEX`, the SHA-256 of the file's text
+without the line that holds it, or, made with a key (RECONCILER_PLAN_KEY),
+`hmac-sha256:HEX`, the HMAC-SHA256 of the same text. It is checked before
+anything the file says is believed: an edited file is refused, and with a key
+only a plan made where the key is applies. The text is what is sealed, so a
+plan is written and checked in one pass each, with no second encoding; the
+line is the last that starts `  "checksum": `, and the file's own
+`checksum` must be the one on it.
+
 The JSON reports (report/json.py) and a SCIM push's JSON (scim/rendering.py)
 follow this shape: a store, a change and a removal guard are written as
 `store_to_json`, `change_to_json` and `guard_to_json` write them, here once.
@@ -19,19 +28,75 @@ follow this shape: a store, a change and a removal guard are written as
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
+import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
-from reconciler.core.errors import PlanFileError
+from reconciler.core.errors import InputError, PlanFileError, PlanKeyMissing
 from reconciler.core.kinds import Event, Kind, Role
 from reconciler.core.model import is_email
 from reconciler.core.plan import COUNTED, Action, Notification, Plan, Tripped
 
 #: 2: access is effective access, with its sources (`via`); teams and their kinds of action.
-FORMAT_VERSION = 2
+#: 3: `checksum`, of the rest of the file; an HMAC-SHA256 when made with RECONCILER_PLAN_KEY.
+FORMAT_VERSION = 3
+
+#: Where the key of a plan's HMAC comes from; its value is never printed.
+KEY_VARIABLE = "RECONCILER_PLAN_KEY"
+#: The fewest characters a key may have: a short one could be guessed from a plan and its HMAC.
+MIN_KEY_LENGTH = 16
+#: What a refusal of a saved plan says became of it: `apply` applied nothing, `show` shows nothing.
+NOT_APPLIED = "nothing was applied"
+NOT_SHOWN = "it is not shown"
+_REDO = "make the plan again with `reconciler plan --out`"
+_WHERE_THE_KEY_IS = f" where {KEY_VARIABLE} is set"
+
+_PLAIN, _KEYED = "sha256", "hmac-sha256"
+_CHECKSUM_START = b'\n  "checksum": '
+_CHECKSUM_LINE = re.compile(rb'  "checksum": "(sha256|hmac-sha256):([0-9a-f]{64})",?\n')
+#: Where `write_plan` puts the checksum while it works it out.
+_PLACEHOLDER = "<checksum>"
+#: How many actions `write_plan` writes, and seals, at a time.
+_CHUNK = 2048
+
+
+def plan_key(value: str | None) -> bytes | None:
+    """The key of plans' HMACs that RECONCILER_PLAN_KEY holds (`value`), None when it is not set;
+    raises InputError for an empty key (a CI secret that does not exist reads as one) or a short one.
+    The key itself is never part of a message."""
+    if value is None:
+        return None
+    if not value:
+        raise InputError(
+            f"{KEY_VARIABLE} is set but empty (a CI secret that does not exist?): "
+            "set it to a key, or unset it"
+        )
+    if len(value) < MIN_KEY_LENGTH:
+        raise InputError(
+            f"{KEY_VARIABLE} is {len(value)} characters long: a key needs {MIN_KEY_LENGTH} at least "
+            "(say, `openssl rand -hex 32`)"
+        )
+    return value.encode("utf-8")
+
+
+class _Hash(Protocol):
+    def update(self, data: bytes | memoryview, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
+def _sealer(key: bytes | None) -> _Hash:
+    """What works a checksum out: SHA-256, or with `key` HMAC-SHA256."""
+    return hashlib.sha256() if key is None else hmac.new(key, digestmod=hashlib.sha256)
+
+
+def _checksum(key: bytes | None, sealed: _Hash) -> str:
+    return f"{_PLAIN if key is None else _KEYED}:{sealed.hexdigest()}"
 
 
 def store_to_json(lineage: str, revision: int) -> dict[str, Any]:
@@ -125,9 +190,14 @@ def _notifications(notifications: tuple[Notification, ...]) -> str:
     )
 
 
-def plan_to_json(plan: Plan) -> dict[str, Any]:
-    """The plan as the file holds it, as one dict."""
-    return {**_header_json(plan), "actions": [action_to_json(action) for action in plan.actions]}
+def plan_to_json(plan: Plan, key: bytes | None = None) -> dict[str, Any]:
+    """The plan as the file holds it, as one dict, its checksum too (made with `key` if given)."""
+    checksum = json.loads(dump_plan(plan, key))["checksum"]
+    return {
+        **_header_json(plan),
+        "checksum": checksum,
+        "actions": [action_to_json(action) for action in plan.actions],
+    }
 
 
 def _header_json(plan: Plan) -> dict[str, Any]:
@@ -145,30 +215,50 @@ def _header_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def dump_plan(plan: Plan) -> str:
+def dump_plan(plan: Plan, key: bytes | None = None) -> str:
     """The plan as JSON text (see `write_plan`)."""
     out = io.StringIO()
-    write_plan(plan, out)
+    write_plan(plan, out, key)
     return out.getvalue()
 
 
-def write_plan(plan: Plan, out: TextIO) -> None:
+def write_plan(plan: Plan, out: TextIO, key: bytes | None = None) -> None:
     """The plan as JSON, written as it is encoded: sorted keys, so the same plan is the same bytes;
-    one action a line, so two plans diff action by action. (json's indenting encoder is pure
-    Python: at 40,000 actions it took longer than making the plan.)
+    one action a line, so two plans diff action by action; sealed by its checksum, with `key` an
+    HMAC. (json's indenting encoder is pure Python: at 40,000 actions it took longer than making the
+    plan.)
 
     Actions may share a record (the diff gives equal grants one), and the plan holds them all while
     it is written, so a record's id names it: each is encoded once."""
-    out.write('{\n  "actions": [')
+    sealed = _sealer(key)
+
+    def put(text: str) -> None:
+        out.write(text)
+        sealed.update(text.encode("utf-8"))
+
+    chunk = ['{\n  "actions": [']
     records: dict[int, str] = {}
     for index, action in enumerate(plan.actions):
-        out.write(("," if index else "") + "\n    " + action_line(action, records))
-    out.write("\n  ],\n" if plan.actions else "],\n")
-    out.write(json.dumps(_header_json(plan), sort_keys=True, indent=2, ensure_ascii=False)[2:] + "\n")
+        chunk.append(("," if index else "") + "\n    " + action_line(action, records))
+        if len(chunk) == _CHUNK:
+            put("".join(chunk))
+            chunk.clear()
+    chunk.append("\n  ],\n" if plan.actions else "],\n")
+    put("".join(chunk))
+    header = {**_header_json(plan), "checksum": _PLACEHOLDER}
+    text = json.dumps(header, sort_keys=True, indent=2, ensure_ascii=False)[2:] + "\n"
+    # `actor` comes first, then the checksum: the line it takes is left out of what it seals.
+    head, line, tail = text.partition(f'  "checksum": "{_PLACEHOLDER}",\n')
+    sealed.update((head + tail).encode("utf-8"))
+    out.write(head + line.replace(_PLACEHOLDER, _checksum(key, sealed)) + tail)
 
 
-def load_plan(text: str, name: str) -> Plan:
-    """A plan saved by `plan --out`; raises PlanFileError naming `name`."""
+def load_plan(
+    text: str, name: str, key: bytes | None = None, *, refused: str = NOT_APPLIED, unkeyed: bool = False
+) -> Plan:
+    """A plan saved by `plan --out`, its checksum checked (an HMAC with `key`, which a plan made with a
+    key needs); raises PlanFileError naming `name`, whose message ends saying `refused`. `unkeyed`
+    reads a plan made with a key, where there is none, unchecked: for `show`, which only prints it."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -184,6 +274,7 @@ def load_plan(text: str, name: str) -> Plan:
             f"{name}: not a saved plan of format version {FORMAT_VERSION}; "
             "make it again with `reconciler plan --out`"
         )
+    _check_seal(text, data.get("checksum"), name, key, refused, unkeyed)
     try:
         store = data["store"]
         if not is_email(str(data["actor"])):
@@ -203,3 +294,45 @@ def load_plan(text: str, name: str) -> Plan:
         )
     except (KeyError, TypeError, ValueError) as error:
         raise PlanFileError(f"{name}: a saved plan with a missing or broken field ({error})") from None
+
+
+def _check_seal(
+    text: str, checksum: object, name: str, key: bytes | None, refused: str, unkeyed: bool
+) -> None:
+    """Raise PlanFileError unless the file `text` carries the checksum of the rest of it, worked out
+    as `write_plan` works it out (with `key`, an HMAC), and its `checksum` field is the same."""
+    data = text.encode("utf-8")
+    start = data.rfind(_CHECKSUM_START) + 1
+    found = _CHECKSUM_LINE.match(data, start) if start else None
+    if found is None or checksum != f"{found[1].decode()}:{found[2].decode()}":
+        raise PlanFileError(
+            f"{name}: it has no checksum of its own: the file was changed after it was made; "
+            f"{refused}: {_REDO}"
+        )
+    keyed = found[1].decode() == _KEYED
+    if keyed and key is None:
+        if unkeyed:
+            return
+        raise PlanKeyMissing(
+            f"{name}: it was made with a key (its checksum is an HMAC), and {KEY_VARIABLE} is not set "
+            f"here: set it to the key the plan was made with; {refused}"
+        )
+    if not keyed and key is not None:
+        raise PlanFileError(
+            f"{name}: it was made without a key (its checksum is a plain SHA-256), and {KEY_VARIABLE} is "
+            f"set here, so only a plan made with the key applies; {refused}: {_REDO}{_WHERE_THE_KEY_IS}"
+        )
+    sealed = _sealer(key)
+    whole = memoryview(data)
+    sealed.update(whole[:start])
+    sealed.update(whole[found.end() :])
+    if not hmac.compare_digest(sealed.hexdigest(), found[2].decode()):
+        if keyed:
+            raise PlanFileError(
+                f"{name}: its HMAC does not match its content: the file was changed after it was made, or "
+                f"made with another key; {refused}: {_REDO}{_WHERE_THE_KEY_IS}"
+            )
+        raise PlanFileError(
+            f"{name}: its checksum does not match its content: the file was changed after it was made; "
+            f"{refused}: {_REDO}"
+        )

@@ -13,5 +13,6 @@ Pure: it never reads files, the store, the reports or the command line.
     requests.py     what waits on a blocked action; blocked actions, addressed to whoever may perform them
     planner.py      all of the above, in order: make_plan
     drift.py        the same diff, read as what changed outside git
+    integrity.py    a saved plan against the store: its order, every before, what each action needs
     usage.py        seats and renewals: how each serial is used, when each contract ends
 """
