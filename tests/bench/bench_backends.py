@@ -42,18 +42,24 @@ from reconciler.store import open_store
 RESELLER = "orders@cadpartners.example"
 ADMIN_URL = os.environ.get("RECONCILER_BENCH_POSTGRES", "postgresql://127.0.0.1:5432/postgres")
 
-FreshStore = Callable[[], str]
+#: Makes an empty store of a name, replacing the last one of that name, and returns its URL; `init`
+#: makes its tables (by default this checkout's reconciler, in this process).
+FreshStore = Callable[..., str]
+
+
+def _initialize(url: str) -> None:
+    open_store(url).initialize([RESELLER])
 
 
 @contextmanager
 def sqlite_stores(folder: Path) -> Iterator[FreshStore]:
-    """Makes an empty SQLite store, replacing the last one."""
+    """Makes an empty SQLite store, replacing the last one of its name."""
 
-    def fresh() -> str:
-        for leftover in folder.glob("bench.db*"):
+    def fresh(name: str = "bench", init: Callable[[str], None] = _initialize) -> str:
+        for leftover in folder.glob(f"{name}.db*"):
             leftover.unlink()
-        url = f"sqlite:///{folder / 'bench.db'}"
-        open_store(url).initialize([RESELLER])
+        url = f"sqlite:///{folder / f'{name}.db'}"
+        init(url)
         return url
 
     yield fresh
@@ -61,29 +67,30 @@ def sqlite_stores(folder: Path) -> Iterator[FreshStore]:
 
 @contextmanager
 def postgres_stores() -> Iterator[FreshStore]:
-    """Makes an empty PostgreSQL store in a database of its own, dropping the last one."""
+    """Makes an empty PostgreSQL store in a database of its own, dropping the last one of its name."""
     import psycopg
 
-    made: list[str] = []
+    made: dict[str, str] = {}
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
 
-        def drop() -> None:
-            while made:
-                admin.execute(f"DROP DATABASE IF EXISTS {made.pop()} WITH (FORCE)")
+        def drop(name: str) -> None:
+            database = made.pop(name, None)
+            if database:
+                admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
-        def fresh() -> str:
-            drop()
-            name = f"reconciler_bench_{uuid.uuid4().hex}"
-            admin.execute(f"CREATE DATABASE {name}")
-            made.append(name)
-            url = urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{name}"))
-            open_store(url).initialize([RESELLER])
+        def fresh(name: str = "bench", init: Callable[[str], None] = _initialize) -> str:
+            drop(name)
+            database = made[name] = f"reconciler_bench_{uuid.uuid4().hex}"
+            admin.execute(f"CREATE DATABASE {database}")
+            url = urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{database}"))
+            init(url)
             return url
 
         try:
             yield fresh
         finally:
-            drop()
+            for name in list(made):
+                drop(name)
 
 
 def postgres_problem() -> str | None:

@@ -126,14 +126,15 @@ def measure_columns(
     args: object, env: dict[str, str], runs: int, columns: list[Column], setup: object = None
 ) -> dict[str, Figure]:
     """Each column's median wall time and peak memory over `runs` runs of `args`, the columns taking
-    turns run by run. `args` and `setup` may be callables of the run's count across all columns."""
+    turns run by run. `args` may be a callable of the run's count across all columns; `setup`, called
+    before each run, of the column's name."""
     times: dict[str, list[float]] = {name: [] for name, _ in columns}
     peaks: dict[str, list[float]] = {name: [] for name, _ in columns}
     count = 0
     for index in range(runs):
         for name, extra in columns if index % 2 == 0 else columns[::-1]:
             if callable(setup):
-                setup(count)
+                setup(name)
             seconds, peak, _ = run(args(count) if callable(args) else args, {**env, **extra})  # type: ignore[arg-type]
             times[name].append(seconds)
             peaks[name].append(peak)
@@ -167,33 +168,44 @@ def backends(chosen: list[str], folder: Path) -> Iterator[dict[str, object]]:
 def figures_for(
     fresh: object, path: Path, changed: Path, folder: Path, runs: int, columns: list[Column]
 ) -> dict[str, dict[str, Figure]]:
-    """Each column's figure of each row, by column, then row."""
+    """Each column's figure of each row, by column, then row. Each column has a store of its own, made
+    by its own reconciler (two checkouts may not share a schema version)."""
     env = {**os.environ, "RECONCILER_ACTOR": RESELLER}
     env.pop("RECONCILER_SMTP_URL", None)
     env.pop("GITHUB_STEP_SUMMARY", None)
+    own = [(name, dict(extra)) for name, extra in columns]
+    environment = dict(own)
 
-    def new_store(_: int = 0) -> None:
-        env["RECONCILER_STORE"] = fresh()  # type: ignore[operator]
+    def new_store(name: str) -> None:
+        def init(url: str) -> None:
+            run(
+                reconciler("init", "--reseller", RESELLER),
+                {**env, **environment[name], "RECONCILER_STORE": url},
+            )
+
+        environment[name]["RECONCILER_STORE"] = fresh(name, init)  # type: ignore[operator]
 
     rows: dict[str, dict[str, Figure]] = {}
-    rows["validate"] = measure_columns(reconciler("validate", str(path)), env, runs, columns)
-    new_store()
+    rows["validate"] = measure_columns(reconciler("validate", str(path)), env, runs, own)
+    for name, _ in own:
+        new_store(name)
     rows["plan"] = measure_columns(
-        reconciler("plan", str(path), "--out", str(folder / "plan.json")), env, runs, columns
+        reconciler("plan", str(path), "--out", str(folder / "plan.json")), env, runs, own
     )
     rows["1st apply"] = measure_columns(
-        reconciler("apply", str(path), "--auto-approve"), env, runs, columns, setup=new_store
+        reconciler("apply", str(path), "--auto-approve"), env, runs, own, setup=new_store
     )
+    # Each column's store alternates between the renamed account and the account: each a 1 % change.
     files = [changed, path]
-    applies = runs * len(columns)
     rows["1% apply"] = measure_columns(
-        lambda i: reconciler("apply", str(files[i % 2]), "--auto-approve"), env, runs, columns
+        lambda i: reconciler("apply", str(files[(i // len(own)) % 2]), "--auto-approve"), env, runs, own
     )
-    if applies % 2:
-        run(reconciler("apply", str(path), "--auto-approve"), env)  # back to the account itself
-    rows["drift"] = measure_columns(reconciler("drift", str(path)), env, runs, columns)
-    rows["export"] = measure_columns(reconciler("export"), env, runs, columns)
-    return {name: {row: figures[name] for row, figures in rows.items()} for name, _ in columns}
+    if runs % 2:
+        for _, extra in own:  # back to the account itself
+            run(reconciler("apply", str(path), "--auto-approve"), {**env, **extra})
+    rows["drift"] = measure_columns(reconciler("drift", str(path)), env, runs, own)
+    rows["export"] = measure_columns(reconciler("export"), env, runs, own)
+    return {name: {row: figures[name] for row, figures in rows.items()} for name, _ in own}
 
 
 def columns_of(compare: str | None) -> list[Column]:
