@@ -17,8 +17,9 @@ the row, a change sets the fields its `after` names, a removal deletes the
 row), never by code for its kind. What the databases enforce is data here
 too, checked after every action as SQLite checks its foreign keys and
 triggers after every statement: `_TABLES` (the fields an add must give, the
-defaults, what only the store writes) and `_REFERENCES` (the foreign keys,
-and the seats a serial's access may not exceed: R8). A refused action
+defaults, what only the store writes) and `core.kinds.REFERENCES` (the
+store's foreign keys, which the check of a saved plan reads too, and the
+seats a serial's access may not exceed: R8). A refused action
 raises StoreError and leaves the store as it was: an apply works on a copy
 of the tables and puts it in place only once every action is in.
 """
@@ -37,7 +38,7 @@ from itertools import groupby
 from typing import Any
 
 from reconciler.core.errors import AdoptRefused, StoreError, StoreExists, StoreLocked, StoreNotFound
-from reconciler.core.kinds import Effect, Record
+from reconciler.core.kinds import REFERENCES, REFERENCES_FROM, REFERENCES_TO, Effect, Record, Reference
 from reconciler.core.plan import Action
 from reconciler.core.records import (
     ACTIVE,
@@ -156,43 +157,6 @@ _TABLES: dict[Record, _Table] = {
     ),
 }
 
-
-@dataclass(frozen=True)
-class _Reference:
-    """A foreign key: the `fields` of a `child` record name a `parent` record (in the order of the
-    parent's keys); a child whose fields are not all set names none. With `limit`, the parent's
-    field that bounds how many children may name it."""
-
-    child: Record
-    fields: tuple[str, ...]
-    parent: Record
-    limit: str | None = None
-
-    def parent_key(self, values: Row | None) -> Key | None:
-        if values is None:
-            return None
-        key = tuple(values.get(name) for name in self.fields)
-        return None if None in key else key  # type: ignore[return-value]
-
-
-_REFERENCES = (
-    _Reference(Record.CONTRACT, ("manager",), Record.USER),
-    _Reference(Record.COORDINATOR, ("contract",), Record.CONTRACT),
-    _Reference(Record.COORDINATOR, ("coordinator",), Record.USER),
-    _Reference(Record.SERIAL, ("contract",), Record.CONTRACT),
-    # A serial's SC is a coordinator of the serial's own contract.
-    _Reference(Record.SERIAL, ("contract", "coordinator"), Record.COORDINATOR),
-    _Reference(Record.TEAM_MEMBER, ("team",), Record.TEAM),
-    _Reference(Record.TEAM_MEMBER, ("user",), Record.USER),
-    _Reference(Record.TEAM_ACCESS, ("team",), Record.TEAM),
-    _Reference(Record.TEAM_ACCESS, ("serial",), Record.SERIAL),
-    _Reference(Record.ACCESS, ("user",), Record.USER),
-    # R8: a serial never has more users with access than it has seats.
-    _Reference(Record.ACCESS, ("serial",), Record.SERIAL, limit="seats"),
-)
-#: The references each kind of record makes, and those made to it.
-_MADE_BY = {record: tuple(r for r in _REFERENCES if r.child is record) for record in Record}
-_MADE_TO = {record: tuple(r for r in _REFERENCES if r.parent is record) for record in Record}
 
 Tables = dict[Record, dict[Key, Row]]
 
@@ -469,7 +433,7 @@ class _Work:
                 for row in self.tables[reference.child].values()
                 if (key := reference.parent_key(row)) is not None
             )
-            for reference in _REFERENCES
+            for reference in REFERENCES
         }
 
     def apply(self, action: Action) -> None:
@@ -537,7 +501,7 @@ class _Work:
                 raise self._refused(action, f"check: {name} of {_name(record, key)} must be a real day")
 
     def _recount(self, record: Record, old: Row | None, new: Row | None) -> None:
-        for reference in _MADE_BY[record]:
+        for reference in REFERENCES_FROM[record]:
             counts = self.children[reference]
             if (before := reference.parent_key(old)) is not None:
                 counts[before] -= 1
@@ -546,13 +510,13 @@ class _Work:
 
     def _check_references(self, action: Action, record: Record, key: Key, new: Row | None) -> None:
         """What the foreign keys and the seats triggers check once a statement has run."""
-        for reference in _MADE_BY[record]:
+        for reference in REFERENCES_FROM[record]:
             if (parent := reference.parent_key(new)) is not None:
                 found = self.tables[reference.parent].get(parent)
                 if found is None:
                     raise self._refused(action, f"foreign key: there is no {_name(reference.parent, parent)}")
                 self._check_limit(action, reference, parent, found)
-        for reference in _MADE_TO[record]:
+        for reference in REFERENCES_TO[record]:
             if new is None and (count := self.children[reference][key]):
                 raise self._refused(
                     action,
@@ -562,7 +526,7 @@ class _Work:
             if new is not None:
                 self._check_limit(action, reference, key, new)
 
-    def _check_limit(self, action: Action, reference: _Reference, parent: Key, found: Row) -> None:
+    def _check_limit(self, action: Action, reference: Reference, parent: Key, found: Row) -> None:
         if reference.limit is None:
             return
         count, limit = self.children[reference][parent], found[reference.limit]

@@ -15,8 +15,10 @@ This module imports nothing of reconciler's: everything else may read it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
+from typing import Any
 
 
 class Effect(StrEnum):
@@ -74,6 +76,50 @@ _RECORD_KEYS = {
     Record.TEAM_ACCESS: ("team", "serial"),
     Record.ACCESS: ("user", "serial"),
 }
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A foreign key of the store: the `fields` of a `child` record name a `parent` record (in the
+    order of the parent's keys); a child whose fields are not all set names none. With `limit`, the
+    parent's field that bounds how many children may name it (a serial's seats, R8)."""
+
+    child: Record
+    fields: tuple[str, ...]
+    parent: Record
+    limit: str | None = None
+
+    def parent_key(self, values: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
+        """The parent `values` (a child's fields) name, or None."""
+        if values is None:
+            return None
+        if len(self.fields) == 1:  # most are, and a plan asks for every grant's twice
+            value = values.get(self.fields[0])
+            return None if value is None else (value,)
+        key = tuple([values.get(name) for name in self.fields])
+        return None if None in key else key
+
+
+#: The store's foreign keys, as its migrations write them in SQL (store/migrations): what checks a
+#: saved plan before it is applied (engine/integrity.py) and the tests' memory store read.
+REFERENCES = (
+    Reference(Record.CONTRACT, ("manager",), Record.USER),
+    Reference(Record.COORDINATOR, ("contract",), Record.CONTRACT),
+    Reference(Record.COORDINATOR, ("coordinator",), Record.USER),
+    Reference(Record.SERIAL, ("contract",), Record.CONTRACT),
+    # A serial's SC is a coordinator of the serial's own contract.
+    Reference(Record.SERIAL, ("contract", "coordinator"), Record.COORDINATOR),
+    Reference(Record.TEAM_MEMBER, ("team",), Record.TEAM),
+    Reference(Record.TEAM_MEMBER, ("user",), Record.USER),
+    Reference(Record.TEAM_ACCESS, ("team",), Record.TEAM),
+    Reference(Record.TEAM_ACCESS, ("serial",), Record.SERIAL),
+    Reference(Record.ACCESS, ("user",), Record.USER),
+    Reference(Record.ACCESS, ("serial",), Record.SERIAL, limit="seats"),
+)
+#: The references a record makes, and those made to it.
+REFERENCES_FROM = {record: tuple(r for r in REFERENCES if r.child is record) for record in Record}
+REFERENCES_TO = {record: tuple(r for r in REFERENCES if r.parent is record) for record in Record}
+
 
 #: The keys an action's target may have, in the order a tie-break compares them.
 TARGET_KEYS = ("team", "contract", "serial", "coordinator", "user")

@@ -30,12 +30,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, cast
 
 from reconciler.core.errors import PlanFileError, plural
-from reconciler.core.kinds import Effect, Kind, Record
+from reconciler.core.kinds import REFERENCES, REFERENCES_FROM, REFERENCES_TO, Effect, Kind, Record, Reference
 from reconciler.core.plan import Action
 from reconciler.core.records import Snapshot
 from reconciler.core.shapes import (
@@ -112,41 +111,6 @@ _WHOLE: dict[Record, Callable[[Any], dict[str, Any]]] = {
     Record.TEAM_ACCESS: access_entry_record,
     Record.ACCESS: access_record,
 }
-
-
-@dataclass(frozen=True)
-class _Reference:
-    """A foreign key of the store: the `fields` of a `child` record name a `parent` record (in the
-    order of the parent's keys); a child whose fields are not all set names none."""
-
-    child: Record
-    fields: tuple[str, ...]
-    parent: Record
-
-    def parent_key(self, values: Row) -> Key | None:
-        if len(self.fields) == 1:  # most are; a plan's every grant asks twice
-            value = values.get(self.fields[0])
-            return None if value is None else (value,)
-        key = tuple([values.get(name) for name in self.fields])
-        return None if None in key else key  # type: ignore[return-value]
-
-
-#: The store's foreign keys (store/migrations), as records and fields.
-_REFERENCES = (
-    _Reference(Record.CONTRACT, ("manager",), Record.USER),
-    _Reference(Record.COORDINATOR, ("contract",), Record.CONTRACT),
-    _Reference(Record.COORDINATOR, ("coordinator",), Record.USER),
-    _Reference(Record.SERIAL, ("contract",), Record.CONTRACT),
-    _Reference(Record.SERIAL, ("contract", "coordinator"), Record.COORDINATOR),
-    _Reference(Record.TEAM_MEMBER, ("team",), Record.TEAM),
-    _Reference(Record.TEAM_MEMBER, ("user",), Record.USER),
-    _Reference(Record.TEAM_ACCESS, ("team",), Record.TEAM),
-    _Reference(Record.TEAM_ACCESS, ("serial",), Record.SERIAL),
-    _Reference(Record.ACCESS, ("user",), Record.USER),
-    _Reference(Record.ACCESS, ("serial",), Record.SERIAL),
-)
-_MADE_BY = {record: tuple(r for r in _REFERENCES if r.child is record) for record in Record}
-_MADE_TO = {record: tuple(r for r in _REFERENCES if r.parent is record) for record in Record}
 
 
 def check_saved(actions: Sequence[Action], snapshot: Snapshot) -> None:
@@ -300,9 +264,9 @@ class _Walk:
         self.removed = {
             (action.kind.record, _key(action))
             for action in actions
-            if action.kind.effect is Effect.REMOVE and _MADE_TO[action.kind.record]
+            if action.kind.effect is Effect.REMOVE and REFERENCES_TO[action.kind.record]
         }
-        self.referring: Counter[tuple[_Reference, Key]] = self._count_referring()
+        self.referring: Counter[tuple[Reference, Key]] = self._count_referring()
         self.seats_used: Counter[str] | None = None  # each serial's users, counted when first needed
 
     def run(self) -> None:
@@ -333,7 +297,7 @@ class _Walk:
             new = None if kind.effect is Effect.REMOVE else {**now, **(action.after or {})}
         self._check_needs(action, record, now, new)
         if new is None:
-            for reference in _MADE_TO[record]:
+            for reference in REFERENCES_TO[record]:
                 if count := self.referring[(reference, key)]:
                     refer = "refers" if count == 1 else "refer"
                     raise _refuse(
@@ -365,7 +329,7 @@ class _Walk:
         """Raise unless the records `new` refers to are there; keep count of what refers to a record
         the plan removes."""
         changed = action.after or {}
-        for reference in _MADE_BY[record]:
+        for reference in REFERENCES_FROM[record]:
             new_parent = None if new is None else reference.parent_key(new)
             if new_parent is not None and (now is None or not changed.keys().isdisjoint(reference.fields)):
                 row = self.rows[reference.parent].get(new_parent, _UNREACHED)
@@ -382,13 +346,13 @@ class _Walk:
                 if new_parent is not None and (reference.parent, new_parent) in self.removed:
                     self.referring[(reference, new_parent)] += 1
 
-    def _count_referring(self) -> Counter[tuple[_Reference, Key]]:
+    def _count_referring(self) -> Counter[tuple[Reference, Key]]:
         """How many stored records refer to each record the plan removes, by reference."""
-        counts: Counter[tuple[_Reference, Key]] = Counter()
+        counts: Counter[tuple[Reference, Key]] = Counter()
         removed: dict[Record, set[Key]] = {}
         for record, key in self.removed:
             removed.setdefault(record, set()).add(key)
-        for reference in _REFERENCES:
+        for reference in REFERENCES:
             wanted = removed.get(reference.parent)
             if not wanted:
                 continue
