@@ -69,7 +69,7 @@ def test_a_postgresql_store_without_its_driver_names_the_extra(monkeypatch: pyte
     result = CliRunner().invoke(cli, ["export", "--store", "postgresql://x@127.0.0.1/db"])
     assert (result.exit_code, result.stderr) == (
         1,
-        "Error: a postgresql:// store needs the PostgreSQL driver: pip install 'reconciler[postgresql]'\n",
+        "Error: a postgresql:// store needs the PostgreSQL driver: pip install 'licence-reconciler[postgresql]'\n",
     )
 
 

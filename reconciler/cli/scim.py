@@ -29,7 +29,7 @@ from reconciler.scim.rendering import render_json, render_markdown, render_text
 from reconciler.store import open_store
 
 TOKEN_VARIABLE = "RECONCILER_SCIM_TOKEN"
-INSTALL = "pip install 'reconciler[scim]'"
+INSTALL = "pip install 'licence-reconciler[scim]'"
 
 
 @cli.group()
@@ -41,7 +41,7 @@ def scim() -> None:
     "PRODUCT SERIAL" (externalId serial:SERIAL) of the users with effective
     access. Only those are touched; a remote user of the same userName is
     adopted, never duplicated. Needs the scim extra: pip install
-    'reconciler[scim]'.
+    'licence-reconciler[scim]'.
     """
 
 

@@ -60,7 +60,7 @@ try:
     from psycopg.conninfo import conninfo_to_dict
 except ImportError:  # pragma: no cover - tested in a virtual environment without the extra
     raise StoreError(
-        "a postgresql:// store needs the PostgreSQL driver: pip install 'reconciler[postgresql]'"
+        "a postgresql:// store needs the PostgreSQL driver: pip install 'licence-reconciler[postgresql]'"
     ) from None
 
 #: Seconds to wait for the server to answer a connection, unless the URL says otherwise.
