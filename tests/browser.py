@@ -44,7 +44,7 @@ CHROMIUM_ARGS = [
     "--metrics-recording-only",
     "--no-default-browser-check",
 ]
-#: A desktop reader's window (the README's screenshots) and a phone's.
+#: A desktop reader's window (the screenshots in docs/) and a phone's.
 DESKTOP = {"width": 1000, "height": 800}
 PHONE = {"width": 375, "height": 740}
 

@@ -7,7 +7,7 @@ elements of the same page with every user-written string replaced by a plain pla
 adds an element, a link or a script); no script, link, image or event handler; every <details> and
 table the source opens is one in the DOM. A 10,000-user plan opens (its speed is measured by
 tests/bench/bench_html.py). A screenshot of each page goes to the artifacts folder; with
-UPDATE_SCREENSHOTS=1 the example plan's and the usage report's are copied to docs/ for the README.
+UPDATE_SCREENSHOTS=1 the example plan's and the usage report's are copied to docs/ for docs/html-reports.md.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ PAGES: dict[str, tuple[Callable[[Path], Any], Callable[[Any], str]]] = {
     "rtl-drift": (rtl_drift, drift_html),
     "rtl-usage": (rtl_usage, usage_html),
 }
-#: Copied to docs/ with UPDATE_SCREENSHOTS=1: the README shows them.
-README_SHOTS = {"example-plan": "plan.png", "usage": "usage.png"}
+#: Copied to docs/ with UPDATE_SCREENSHOTS=1: docs/html-reports.md shows them.
+DOC_SHOTS = {"example-plan": "plan.png", "usage": "usage.png"}
 _NOTHING = ("script", "a", "link", "img", "iframe", "object", "embed", "form", "base", "meta_refresh")
 
 
@@ -97,9 +97,9 @@ def test_the_page_loads_offline_and_cleanly(name: str, chromium: Chromium, tmp_p
         printed = [text for text in hostile_strings() if str(escape(text)) in html]
         assert printed == hostile_strings() if name == "hostile-plan" else printed
         assert [text for text in printed if " ".join(text.split()) not in shown] == []
-    if name in README_SHOTS and os.environ.get("UPDATE_SCREENSHOTS"):
+    if name in DOC_SHOTS and os.environ.get("UPDATE_SCREENSHOTS"):
         assert loaded.screenshot is not None
-        shutil.copyfile(loaded.screenshot, ROOT / "docs" / README_SHOTS[name])
+        shutil.copyfile(loaded.screenshot, ROOT / "docs" / DOC_SHOTS[name])
 
 
 #: Where the browser drew each of `texts`, the first time each appears: the box of its glyphs.

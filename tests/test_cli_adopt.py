@@ -161,11 +161,11 @@ def test_adopt_asks_on_a_terminal(
     assert open_store(store_url).outbox() == []
 
 
-# --- the whole way in, as the README's "Adopting an existing account" walks it ---------------------
+# --- the whole way in, as docs/adopting.md ("Adopting an existing account") walks it -------------
 
 
 def test_from_the_portals_csv_to_a_first_plan_that_changes_nothing(store_url: str, tmp_path: Path) -> None:
-    """The README's four steps: import the portal's users with the contracts written by hand, validate,
+    """docs/adopting.md's four steps: import the portal's users with the contracts written by hand, validate,
     adopt into a new store, plan: no change, nobody invited."""
     account = tmp_path / "account"
     account.mkdir()

@@ -1,4 +1,4 @@
-"""The documentation: the YAML reference holds every field.
+"""The documentation: the README stays a first page, and the YAML reference holds every field.
 
 The YAML reference's tables are generated from the published schema at build
 time (docs/_ext/schema_reference.py); here their Markdown is drawn by the same
@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 
 import schema_tables
 
+README = ROOT / "README.md"
 REFERENCE = ROOT / "docs" / "yaml-reference.md"
 SCHEMA = schema_tables.load_schema(ROOT / "schemas" / "desired-state.schema.json")
 
@@ -32,6 +33,19 @@ def tables_of_the_page(schema: schema_tables.Schema) -> str:
 def shown_fields(markdown: str) -> set[str]:
     """The fields a table names: the code span that opens each row."""
     return set(re.findall(r"^\| `([^`]+)` \|", markdown, re.MULTILINE))
+
+
+def test_the_readme_is_a_first_page() -> None:
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 250, f"the README has {len(lines)} lines; move the details into docs/"
+
+
+def test_the_readme_starts_with_the_two_commands() -> None:
+    text = README.read_text(encoding="utf-8")
+    demo = "pip install . && bash examples/demo.sh"
+    tests = "pip install -e '.[test]' && python -m pytest"
+    assert demo in text and tests in text
+    assert text.index(demo) < text.index(tests) < text.index("\n## ")
 
 
 def test_every_field_of_the_schema_is_in_the_yaml_reference() -> None:

@@ -118,8 +118,9 @@ def test_golden(case: Case, tmp_path: Path) -> None:
         assert actual == expected.read_text(encoding="utf-8"), f"{expected} differs; see the module docstring"
 
 
-def test_the_readme_shows_the_example_report_as_it_is() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert (GOLDEN / "example-plan" / "plan.md").read_text(encoding="utf-8") in readme
+def test_the_docs_show_the_example_reports_as_they_are() -> None:
+    pull_requests = (ROOT / "docs" / "pull-requests.md").read_text(encoding="utf-8")
+    assert "```{include} ../tests/golden/example-plan/plan.md\n```" in pull_requests  # the file itself
     drift = (GOLDEN / "drift" / "drift.txt").read_text(encoding="utf-8")
-    assert drift.split("\n", 1)[1] in readme  # all but the line naming the lineage
+    page = (ROOT / "docs" / "drift-and-history.md").read_text(encoding="utf-8")
+    assert drift.split("\n", 1)[1] in page  # all but the line naming the lineage

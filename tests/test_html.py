@@ -310,9 +310,9 @@ def test_help_names_html_with_an_example(command: str) -> None:
     assert code == 0 and "html" in text and "--format html >" in text
 
 
-def test_the_readme_shows_both_screenshots() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_docs_show_both_screenshots() -> None:
+    page = (ROOT / "docs" / "html-reports.md").read_text(encoding="utf-8")
     for name in ("plan.png", "usage.png"):
-        assert f"](docs/{name})" in readme
+        assert f"]({name})" in page  # beside the page, in docs/
         assert (ROOT / "docs" / name).read_bytes().startswith(b"\x89PNG")
-    assert "reconciler plan examples/acme --format html > plan.html" in readme
+    assert "reconciler plan examples/acme --format html > plan.html" in page

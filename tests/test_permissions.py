@@ -1,4 +1,4 @@
-"""Who may do what: the README's permission table, judged action by action.
+"""Who may do what: the permission table of docs/plan-and-apply.md, judged action by action.
 
 One account is set up by the reseller: contract A (CM Alice) with serial A1
 coordinated by Bob (an SC who may manage users), A2 coordinated by Erin (an

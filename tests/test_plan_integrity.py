@@ -2,7 +2,7 @@
 
 The file carries a checksum of the rest of it (an HMAC-SHA256 when
 RECONCILER_PLAN_KEY is set), so an edited file is refused before anything in
-it is believed. Without a key anyone who reads the README can work a plain
+it is believed. Without a key anyone who reads the docs can work a plain
 checksum out again, so apply also checks the plan against the store on its
 own: every `before` is the record as the store holds it, the actions are in
 an order the dependency graph allows, and nothing an action needs is missing.
@@ -10,7 +10,7 @@ Each refusal says what is wrong with the file and that nothing was applied,
 and leaves the store, its audit log and its outbox as they were.
 
 The files here are edited as an attacker or a careless hand would: with
-`json`, a checksum worked out again as the README says, or not at all.
+`json`, a checksum worked out again as docs/plan-and-apply.md says, or not at all.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def apply_saved(
 
 
 def sealed(data: dict[str, Any], key: str | None = None) -> str:
-    """`data` as a plan file whose checksum is worked out again, as the README says it is: SHA-256 (or
+    """`data` as a plan file whose checksum is worked out again, as docs/plan-and-apply.md says it is: SHA-256 (or
     HMAC-SHA256 with the key) of the file's text without the line that holds the checksum."""
     placeholder = "<checksum>"
     text = json.dumps({**data, "checksum": placeholder}, sort_keys=True, indent=2, ensure_ascii=False) + "\n"

@@ -1,10 +1,10 @@
 """The map of the package is drawn once: the import-linter contract in pyproject.toml.
 
-The README's tree of `reconciler/` is generated from that contract and each
-folder's docstring, and checked here, so the contract, the folders and the
-README cannot disagree. Regenerate it after a change with
+The tree of `reconciler/` in docs/development.md is generated from that
+contract and each folder's docstring, and checked here, so the contract, the
+folders and the documentation cannot disagree. Regenerate it after a change with
 
-    UPDATE_README=1 python -m pytest tests/test_rings.py
+    UPDATE_DOCS=1 python -m pytest tests/test_rings.py
 
 The contract itself is checked by `lint-imports` in CI; here a probe module
 that imports upwards shows that the contract can fail.
@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "reconciler"
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "development.md"
 BEGIN = "<!-- rings: generated from pyproject.toml by tests/test_rings.py; do not edit -->"
 END = "<!-- /rings -->"
 
@@ -51,7 +51,7 @@ def summary(folder: str) -> str:
 
 
 def tree() -> str:
-    """The README's map: one line per folder, its ring (it may import only higher-numbered rings), and
+    """The development page's map: one line per folder, its ring (it may import only higher-numbered rings), and
     what it is."""
     found = rings()
     lines = [
@@ -90,17 +90,17 @@ def test_the_forbidden_contracts_name_every_folder_but_the_ones_allowed() -> Non
     assert set(found["sql"]["source_modules"]) == everything - {"reconciler.store"}  # type: ignore[arg-type]
 
 
-def test_the_readme_map_is_the_contract() -> None:
-    text = README.read_text(encoding="utf-8")
-    assert BEGIN in text and END in text, f"the README needs the markers {BEGIN} and {END}"
+def test_the_documented_map_is_the_contract() -> None:
+    text = PAGE.read_text(encoding="utf-8")
+    assert BEGIN in text and END in text, f"{PAGE.name} needs the markers {BEGIN} and {END}"
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     generated = f"{head}{BEGIN}\n{tree()}\n{END}{tail}"
-    if os.environ.get("UPDATE_README"):
-        README.write_text(generated, encoding="utf-8")
+    if os.environ.get("UPDATE_DOCS"):
+        PAGE.write_text(generated, encoding="utf-8")
         return
     assert text == generated, (
-        "the README's map is out of date: UPDATE_README=1 python -m pytest tests/test_rings.py"
+        f"the map in {PAGE.name} is out of date: UPDATE_DOCS=1 python -m pytest tests/test_rings.py"
     )
 
 
