@@ -234,7 +234,7 @@ def ask_first(question: str, command: str, done: str = "applied") -> None:
 
 def max_removal_ratio_option(help_text: str) -> Callable[[Any], Any]:
     """--max-removal-ratio: the share of the store's users or access a plan may remove before the removal
-    guard refuses it (the README's Safety), checked as the guard checks it."""
+    guard refuses it (docs/safety.md), checked as the guard checks it."""
     return click.option(
         "--max-removal-ratio",
         type=float,

@@ -38,7 +38,7 @@ class Role(StrEnum):
 
 
 class Scope(Enum):
-    """Whose an action is to take, before who the actor is (the README's permission table)."""
+    """Whose an action is to take, before who the actor is (docs/plan-and-apply.md's permission table)."""
 
     PURCHASE = "purchase"  # comes from a purchase: the reseller's; a CM can only request it (R2)
     RESELLER = "reseller"  # the reseller's alone

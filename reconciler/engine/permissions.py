@@ -1,5 +1,5 @@
-"""Who may do what: the role matrix (the README's permission table), judged against the store before the
-plan (R10).
+"""Who may do what: the role matrix (the permission table of docs/plan-and-apply.md), judged against
+the store before the plan (R10).
 
 Each kind's scope (in `kinds.TABLE`) says whose it is to take:
 

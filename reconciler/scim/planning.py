@@ -1,6 +1,6 @@
 """What a SCIM 2.0 directory should hold for a store, and the requests that take it there: pure.
 
-The mapping (the README's "Push to a directory over SCIM"): a user
+The mapping (docs/scim.md, "Push to a directory over SCIM"): a user
 is a SCIM User whose `userName` and primary work e-mail are the e-mail,
 `externalId` the lower-cased e-mail, with `name.givenName`/`familyName`,
 `displayName` and `active`; a serial anyone has access to is a SCIM Group
