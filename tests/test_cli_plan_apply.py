@@ -256,6 +256,12 @@ def every_command(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> lis
     return found
 
 
+#: Commands whose row in the README's table is being written on the docs branch, which owns README.md
+#: while it moves the reference to the docs site. Each must still be missing: once its row lands, this
+#: test fails until it is taken off the list.
+DOCUMENTED_ELSEWHERE_FOR_NOW = {("schema",)}
+
+
 def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     commands = every_command()
@@ -264,7 +270,11 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
         result = CliRunner().invoke(cli, [*words, "--help"])
         assert result.exit_code == 0
         assert "Example:" in result.output, words
-        assert f"`reconciler {' '.join(words)}" in readme, f"{words} is missing from the README's table"
+        in_readme = f"`reconciler {' '.join(words)}" in readme
+        if words in DOCUMENTED_ELSEWHERE_FOR_NOW:
+            assert not in_readme, f"{words} is in the README now: take it off DOCUMENTED_ELSEWHERE_FOR_NOW"
+        else:
+            assert in_readme, f"{words} is missing from the README's table"
 
 
 def test_a_bug_is_one_line_and_its_traceback_shows_only_with_debug(
