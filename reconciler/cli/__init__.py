@@ -9,7 +9,7 @@ adds the commands of one concern to it:
     reports   drift, history, usage
     account   init, export, import csv, users activate
     scim      scim plan, scim apply (the scim extra)
-    tooling   schema: for editors
+    tooling   schema, completion: for editors and shells
 """
 
 from reconciler.cli import (  # noqa: F401 - importing them adds their commands
