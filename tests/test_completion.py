@@ -75,6 +75,7 @@ def test_bash_completes_commands_options_and_their_values(tmp_path: Path, on_pat
         "text",
         "markdown",
         "json",
+        "github",
     ]
 
 
