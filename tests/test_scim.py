@@ -541,7 +541,10 @@ def test_without_the_extra_it_says_how_to_install_it(store: str, monkeypatch: py
     monkeypatch.setitem(sys.modules, "httpx", None)  # type: ignore[arg-type]
     result = _scim("http://127.0.0.1:9/v2", store, "t", "plan")
     assert result.exit_code == 1
-    assert "needs the scim extra (httpx is not installed): pip install 'licence-reconciler[scim]'" in result.output
+    assert (
+        "needs the scim extra (httpx is not installed): pip install 'licence-reconciler[scim]'"
+        in result.output
+    )
     assert "Traceback" not in result.output
 
 
