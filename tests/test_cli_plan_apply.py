@@ -259,7 +259,7 @@ def every_command(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> lis
 def test_every_command_has_help_with_an_example_and_is_in_the_docs() -> None:
     """docs/commands.md generates its reference from click itself (sphinx-click: the whole group,
     nested), which lists every command that is not hidden; a command is in that reference or in the
-    page's table at a glance."""
+    page's table at a glance, which must name every command too."""
     page = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
     generated = ".. click:: reconciler.cli:cli\n   :prog: reconciler\n   :nested: full\n"
     assert generated in page, "docs/commands.md must generate the reference of the whole group"
@@ -272,13 +272,7 @@ def test_every_command_has_help_with_an_example_and_is_in_the_docs() -> None:
         result = CliRunner().invoke(cli, [*words, "--help"])
         assert result.exit_code == 0
         assert "Example:" in result.output, words
-        command: click.Command = cli
-        for word in words:
-            assert isinstance(command, click.Group)
-            command = command.commands[word]
-        assert words in in_the_table or not command.hidden, (
-            f"{words} is in neither the table nor the reference"
-        )
+        assert words in in_the_table, f"{words} is missing from the table at a glance in docs/commands.md"
 
 
 def test_a_bug_is_one_line_and_its_traceback_shows_only_with_debug(

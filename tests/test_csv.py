@@ -87,7 +87,7 @@ def test_export_then_import_with_the_contracts_plans_to_no_change(
     assert (code, stdout) == (0, "")
     assert stderr == f"Imported 3 users with 2 grants of their own into {out}.\n"
     assert out.read_text().startswith(
-        "# yaml-language-server: $schema=schemas/desired-state.schema.json\n"
+        "# yaml-language-server: $schema=desired-state.schema.json\n"
         "# Made by `reconciler import csv` from users.csv.\nversion: 1\nusers:\n"
     )
     plan = ["plan", str(out.parent), "--store", store_url, "--actor", RESELLER, "--detailed-exitcode"]
@@ -102,7 +102,7 @@ def test_the_portals_bulk_import_file(runner: CliRunner) -> None:
     code, out, err = import_csv(runner, str(DATA / "portal.csv"))
     assert code == 0, err
     assert out == (
-        "# yaml-language-server: $schema=schemas/desired-state.schema.json\n"
+        "# yaml-language-server: $schema=desired-state.schema.json\n"
         "# Made by `reconciler import csv` from portal.csv.\n"
         "version: 1\n"
         "users:\n"

@@ -1,4 +1,5 @@
-"""The published JSON Schema: valid, self-describing for editors, and used by the examples."""
+"""The published JSON Schema: valid, self-describing for editors, used by the examples, printed by
+`reconciler schema` and named by the modeline of every file reconciler writes."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from click.testing import CliRunner
+from conftest import ACCOUNT, EXAMPLES, ROOT
 from jsonschema import Draft202012Validator
 
+from reconciler.cli import cli
+from reconciler.core.model import build_state
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
-from reconciler.loading.schema import schema_document
+from reconciler.loading.schema import schema_bytes, schema_document
+from reconciler.report.yaml import MODELINE, export_yaml
 
 SCHEMA_PATH = ROOT / "schemas" / "desired-state.schema.json"
 
@@ -105,3 +110,47 @@ def test_a_team_is_a_name_with_an_optional_description_members_and_access(
 ) -> None:
     validator = Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
     assert validator.is_valid({"version": 1, "teams": [team]}) is valid
+
+
+# --- reconciler schema, and the modeline beside it -------------------------------------------------
+
+
+def test_schema_prints_the_published_schema_byte_for_byte(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["schema"])
+    assert result.exit_code == 0
+    assert result.stdout_bytes == SCHEMA_PATH.read_bytes() == schema_bytes()
+
+
+def test_schema_out_writes_that_file_and_nothing_else(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "desired-state.schema.json"
+    result = runner.invoke(cli, ["schema", "--out", str(out)])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", f"Wrote the schema to {out}.\n")
+    assert out.read_bytes() == SCHEMA_PATH.read_bytes()
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_schema_out_into_a_missing_folder_is_one_line_and_makes_nothing(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "account" / "desired-state.schema.json"
+    result = runner.invoke(cli, ["schema", "--out", str(out)])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Error: cannot write the schema to {out}: no folder {out.parent}; create it first\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_exported_file_names_the_schema_that_schema_out_puts_beside_it(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    state = build_state([parse(Source("account.yaml", ACCOUNT.encode())).document])
+    folder = tmp_path / "account"
+    folder.mkdir()
+    exported = folder / "account.yaml"
+    exported.write_text(export_yaml(state), encoding="utf-8")
+    assert runner.invoke(cli, ["schema", "--out", str(folder / "desired-state.schema.json")]).exit_code == 0
+    first = exported.read_text(encoding="utf-8").splitlines()[0]
+    assert first + "\n" == MODELINE == "# yaml-language-server: $schema=desired-state.schema.json\n"
+    named = folder / first.split("$schema=", 1)[1]
+    assert named.read_bytes() == SCHEMA_PATH.read_bytes()

@@ -9,9 +9,17 @@ adds the commands of one concern to it:
     reports   drift, history, usage
     account   init, export, import csv, users activate
     scim      scim plan, scim apply (the scim extra)
+    tooling   schema, completion: for editors and shells
 """
 
-from reconciler.cli import account, changes, mail, reports, scim  # noqa: F401 - importing them adds their commands
+from reconciler.cli import (  # noqa: F401 - importing them adds their commands
+    account,
+    changes,
+    mail,
+    reports,
+    scim,
+    tooling,
+)
 from reconciler.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
-from reconciler import __version__
+from reconciler import DISTRIBUTION, __version__
 from reconciler.cli.github import append_step_summary
 from reconciler.core.errors import (
     ApplyRefused,
@@ -122,7 +122,13 @@ def exit_code_of(error: ReconcilerError) -> int:
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="reconciler")
+@click.version_option(
+    __version__,
+    package_name=DISTRIBUTION,
+    prog_name="reconciler",
+    message="%(prog)s %(version)s (%(package)s)",
+    help="Show the version and the distribution it came in, and exit.",
+)
 @click.option("--debug", is_flag=True, help="Show the traceback of an error (also RECONCILER_DEBUG=1).")
 def cli(debug: bool) -> None:
     """Licence accounts as code: validate, plan and apply contracts, serials,

@@ -41,9 +41,10 @@ from reconciler.engine.guards import refused_without
 from reconciler.engine.planner import PlanOptions
 from reconciler.engine.targets import parse_targets
 from reconciler.engine.unmanaged import POLICIES
-from reconciler.loading import load
+from reconciler.loading import load, repository_paths
 from reconciler.notify.smtp import SmtpSettings
 from reconciler.report import markdown
+from reconciler.report.github import annotation_lines
 from reconciler.report.html import plan_html
 from reconciler.report.json import diagnostics_json
 from reconciler.report.text import render_plan
@@ -53,9 +54,10 @@ from reconciler.store import DEFAULT_LOCK_TIMEOUT, open_store
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @format_option(
-    ["text", "markdown", "json"],
+    ["text", "markdown", "json", "github"],
     "json prints the errors as a list of {file, line, column, path, message}; markdown as a pull-request "
-    "comment that takes the plan comment's place.",
+    "comment that takes the plan comment's place; github as GitHub Actions annotations on the lines "
+    "of the pull request (nothing when valid).",
 )
 def validate(paths: tuple[str, ...], output_format: str) -> Outcome:
     """Check desired-state YAML: syntax, schema and domain rules.
@@ -69,6 +71,7 @@ def validate(paths: tuple[str, ...], output_format: str) -> Outcome:
       reconciler validate examples/acme
       reconciler validate account.yaml --format json
       reconciler validate account/ --format markdown > comment.md
+      reconciler validate account/ --format github
     """
     with reading_bar() as bar:
         loaded = load(paths, bar)
@@ -78,6 +81,8 @@ def validate(paths: tuple[str, ...], output_format: str) -> Outcome:
     state = loaded.state
     if output_format == "json":
         click.echo(diagnostics_json(()), nl=False)
+        return Outcome.DONE
+    if output_format == "github":  # an annotation is a problem: none to show
         return Outcome.DONE
     serials = sum(len(contract.serials) for contract in state.contracts)
     counted = [
@@ -97,6 +102,10 @@ def _echo_invalid(problems: tuple[Diagnostic, ...], output_format: str) -> None:
         click.echo(diagnostics_json(summary.diagnostics), nl=False)
     elif output_format == "markdown":
         click.echo(markdown.render_invalid(summary.diagnostics, f"invalid: {summary}"), nl=False)
+    elif output_format == "github":
+        files = repository_paths(diagnostic.file for diagnostic in summary.diagnostics)
+        echo_lines(annotation_lines(summary.diagnostics, files))
+        click.echo(f"Invalid: {summary}.", err=True)
     else:
         for diagnostic in summary.diagnostics:
             click.echo(str(diagnostic))

@@ -56,7 +56,6 @@ COLUMNS = {
 REQUIRED = (("first_name", "First name"), ("last_name", "Last name"), ("email", "Email address"))
 TRUE_WORDS = frozenset({"true", "yes", "1", "y"})
 FALSE_WORDS = frozenset({"false", "no", "0", "n", ""})
-SCHEMA_FILE = "schemas/desired-state.schema.json"
 RESAVE = (
     'save it again as UTF-8: in Excel, File > Save As > "CSV UTF-8 (Comma delimited) (*.csv)"; '
     'in LibreOffice Calc, File > Save As > "Text CSV (.csv)" with "Edit filter settings" and '
@@ -118,8 +117,7 @@ def import_csv(paths: Sequence[str], contract_paths: Sequence[str] = (), out: st
         raise InvalidDesiredState(problems)
     emails = sorted(people)
     users = [_user(email, people[email]) for email in emails]
-    preamble = f"# yaml-language-server: $schema={_schema_reference(out)}\n"
-    preamble += "# Made by `reconciler import csv` from " + ", ".join(Path(p).name for p in paths) + ".\n"
+    preamble = "# Made by `reconciler import csv` from " + ", ".join(Path(p).name for p in paths) + ".\n"
     text = users_yaml(users, preamble)
     if contract_paths:
         _check_with_contracts(text, paths, sources, [people[e] for e in emails])
@@ -343,16 +341,6 @@ def _placed_back(problem: Diagnostic, name: str, people: Sequence[_Person]) -> D
         return person.place.at(found[4] or "email", problem.message)
     _, place = sorted(person.access.items())[int(found[2])][1]
     return place.at(found[3] or "serial", problem.message)
-
-
-def _schema_reference(out: str | None) -> str:
-    """The schema's path from where the file goes, when a folder at or above it has `schemas/`;
-    else `schemas/…` as a repository that keeps it at its top would have it."""
-    folder = Path(out).resolve().parent if out else Path.cwd()
-    for above in (folder, *folder.parents):
-        if (above / SCHEMA_FILE).is_file():
-            return Path(os.path.relpath(above / SCHEMA_FILE, folder)).as_posix()
-    return SCHEMA_FILE
 
 
 def _write_whole(path: Path, text: str) -> None:

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+#: The published JSON Schema of this model's YAML: its name in `schemas/` and in the wheel, the file
+#: `reconciler schema --out` writes beside the account's files, and what their editor modeline names.
+SCHEMA_FILE = "desired-state.schema.json"
+
 #: An e-mail address as the published schema's `$defs/email` writes it (R7): an RFC 5322 dot-atom of at
 #: most 64 characters, `@`, a domain of labels of letters, digits and hyphens, none starting with two
 #: characters and `--` but Punycode's `xn--`, the last ending in a letter: all of email-validator's

@@ -1,6 +1,6 @@
 """The loading stage: desired-state files in, the account's model out, or every problem, placed.
 
-    files.py    find the files, read their bytes (size limits)
+    files.py    find the files, read their bytes (size limits); name them as GitHub does
     fast.py     the [fast] extra: a valid file read and checked by yaml-rs and jsonschema-rs
     events.py   strict YAML, from libyaml's events (YAML 1.2 scalars, duplicate keys, aliases, depth)
     schema.py   the published JSON Schema, its errors in the user's words
@@ -12,7 +12,8 @@ the same for callers that want the model or an InvalidDesiredState. For a
 caller that makes desired state from something else (`import csv`): the files
 themselves (`find_sources`, then `load_sources`), the serials some contract
 files declare before they are checked (`declared_serials`), and the schema's
-rules for one kind of string (`schema_pattern`, `schema_max_length`).
+rules for one kind of string (`schema_pattern`, `schema_max_length`). For
+annotations, each file's path from its repository's root (`repository_paths`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from reconciler.core.errors import InvalidDesiredState
 from reconciler.core.model import DesiredState, build_state
 from reconciler.loading import fast
 from reconciler.loading.events import Progress, gc_paused, parse
-from reconciler.loading.files import Source, find_sources
+from reconciler.loading.files import Source, find_sources, repository_paths
 from reconciler.loading.locate import place_findings
 from reconciler.loading.rules import check_rules
 from reconciler.loading.schema import schema_document, schema_findings
@@ -42,6 +43,7 @@ __all__ = [
     "load",
     "load_desired_state",
     "load_sources",
+    "repository_paths",
     "schema_max_length",
     "schema_pattern",
 ]

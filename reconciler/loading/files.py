@@ -7,7 +7,7 @@ read is a problem with the file's name, never an exception.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +72,27 @@ def _too_large(size: int, limit: int) -> str:
 
 def _amount(size: int) -> str:
     return f"{size / 1024 / 1024:,.1f} MiB" if size >= 1024 * 1024 else f"{size:,} bytes"
+
+
+def repository_paths(files: Iterable[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each of `files` as GitHub names it in an annotation: relative to the top of the git work tree
+    that holds it, else to GITHUB_WORKSPACE, else to the current folder; with `/`, never `./`. A
+    file under none of them keeps the name it was given.
+
+    The work tree's top is the nearest folder above the file with a `.git` (a folder, or a file in
+    a worktree or submodule), found without running git: in a container job git may refuse a
+    checkout it does not own ("dubious ownership"), and a runner needs no git to validate."""
+    environ = os.environ if environ is None else environ
+    fallbacks = [Path(environ[name]) for name in ("GITHUB_WORKSPACE",) if environ.get(name)]
+    fallbacks.append(Path.cwd())
+    return {file: _repository_path(file, fallbacks) for file in dict.fromkeys(files)}
+
+
+def _repository_path(file: str, fallbacks: list[Path]) -> str:
+    path = Path(os.path.abspath(file))
+    top = next((folder for folder in path.parents if (folder / ".git").exists()), None)
+    for root in [*([top] if top else []), *fallbacks]:
+        for inside, above in ((path, Path(os.path.abspath(root))), (path.resolve(), root.resolve())):
+            if inside != above and inside.is_relative_to(above):
+                return inside.relative_to(above).as_posix()
+    return file

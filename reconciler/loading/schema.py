@@ -14,13 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.core.characters import TEXT_PATTERN, explain, first_refused
 from reconciler.core.diagnostics import Finding, show_value
-from reconciler.core.model import email_problem
+from reconciler.core.model import SCHEMA_FILE, email_problem
 
 if TYPE_CHECKING:  # jsonschema is imported when a file is checked by it: the fast path never needs it
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
-
-SCHEMA_FILE = "desired-state.schema.json"
 
 _TYPE_NAMES = {
     "string": "text",
@@ -33,14 +31,23 @@ _TYPE_NAMES = {
 }
 
 
-def schema_document() -> dict[str, Any]:
-    """The schema as published in `schemas/` (packaged beside the code in a wheel)."""
+@cache
+def schema_bytes() -> bytes:
+    """The published schema, byte for byte: the one accessor for the validators and `reconciler schema`.
+
+    Read from the installed package (the wheel carries `schemas/` as `reconciler/schemas/`); only a
+    source checkout or an editable install, which have no such folder, read the repository's
+    `schemas/` beside the package.
+    """
     packaged = resources.files("reconciler") / "schemas" / SCHEMA_FILE
     if packaged.is_file():
-        text = packaged.read_text(encoding="utf-8")
-    else:  # a source checkout or an editable install
-        text = (Path(__file__).resolve().parents[2] / "schemas" / SCHEMA_FILE).read_text(encoding="utf-8")
-    loaded: dict[str, Any] = json.loads(text)
+        return packaged.read_bytes()
+    return (Path(__file__).resolve().parents[2] / "schemas" / SCHEMA_FILE).read_bytes()
+
+
+def schema_document() -> dict[str, Any]:
+    """The published schema, parsed (a new dict each call: callers may change theirs)."""
+    loaded: dict[str, Any] = json.loads(schema_bytes())
     return loaded
 
 

@@ -4,5 +4,6 @@ text, markdown, json, html   a plan, a drift, a usage report, the history, in ea
 yaml         the account as desired-state YAML (`export`)
 csv          the account's grants and the seat use as CSV, and the cell rules `import csv` undoes
 outbox       the outbox as a list
+github       validate's problems as GitHub Actions annotations
 grouping, notes, attention, fitting, escaping   what the formats share
 """

@@ -7,6 +7,11 @@ marks, and a string under YAML 1.1 and 1.2 alike: not `NO`, `on`, `0755`,
 `0o17`, `null`); everything else, and every contract and serial number, is
 double-quoted as JSON quotes it, which YAML reads the same. The property
 tests check both versions read every export back as it was.
+
+Each file starts with the YAML language server's modeline naming the schema
+beside it (`reconciler schema --out FOLDER/desired-state.schema.json` puts
+it there): a path into this repository would mean nothing where the file
+lives.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 import yaml
 
 from reconciler.core.errors import InputError
-from reconciler.core.model import Access, Contract, DesiredState, Serial, Team, User
+from reconciler.core.model import SCHEMA_FILE, Access, Contract, DesiredState, Serial, Team, User
 from reconciler.core.scalars import plain_scalar
 from reconciler.core.shapes import (
     access_entry_record,
@@ -30,6 +35,9 @@ from reconciler.core.shapes import (
     user_record,
 )
 
+#: The first line of every file written: editors with the YAML language server check the file against
+#: the schema in the same folder.
+MODELINE = f"# yaml-language-server: $schema={SCHEMA_FILE}\n"
 _STR_TAG = "tag:yaml.org,2002:str"
 _YAML_1_1 = yaml.resolver.Resolver()
 #: Characters a plain scalar may hold beside letters and digits, in block context, anywhere but first.
@@ -92,8 +100,9 @@ def _emit(value: dict[str, Any], indent: int, out: list[str], first_prefix: str 
 
 
 def export_yaml(state: DesiredState, contract: str | None = None) -> str:
-    """`state` as YAML; with `contract`, only it, the teams that give its serials and the users it
-    concerns (InputError if it has none). A user's own grants stay under the user, a team's under it."""
+    """`state` as YAML, after the MODELINE; with `contract`, only it, the teams that give its serials and
+    the users it concerns (InputError if it has none). A user's own grants stay under the user, a
+    team's under it."""
     contracts, users, teams = list(state.contracts), list(state.users), list(state.teams)
     if contract is not None:
         contracts, teams, people = contract_part(state, contract)
@@ -110,7 +119,7 @@ def export_yaml(state: DesiredState, contract: str | None = None) -> str:
     }
     if teams:
         document["teams"] = [_team(t) for t in teams]
-    return _document_text(document)
+    return MODELINE + _document_text(document)
 
 
 def contract_part(state: DesiredState, contract: str) -> tuple[list[Contract], list[Team], set[str]]:
@@ -133,8 +142,9 @@ def contract_part(state: DesiredState, contract: str) -> tuple[list[Contract], l
 
 def users_yaml(users: Iterable[User], preamble: str = "") -> str:
     """A file of `users` alone (`version: 1` and `users:`), as `export_yaml` writes them, after the
-    comment lines of `preamble`: the file `import csv` makes, for the contracts' files beside it."""
-    return preamble + _document_text({"version": 1, "users": [_user(u) for u in users]})
+    MODELINE and the comment lines of `preamble`: the file `import csv` makes, for the contracts'
+    files beside it."""
+    return MODELINE + preamble + _document_text({"version": 1, "users": [_user(u) for u in users]})
 
 
 def _document_text(document: dict[str, Any]) -> str:
