@@ -1,7 +1,8 @@
-"""The GitHub workflows: valid YAML, and every `reconciler` command they run exists with its flags.
+"""The GitHub workflows and the action: valid YAML, and every `reconciler` command they run exists with its flags.
 
 A workflow users copy is code that is never run here; this keeps it in step
-with the command line it calls.
+with the command line it calls. A step that uses the action (action.yml) runs
+the commands of the action's branch for its `command`, with its `args`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ import pytest
 import yaml
 from conftest import EXAMPLES, ROOT
 
+import reconciler
 from reconciler.cli import cli
 
 EXAMPLE_WORKFLOWS = sorted((EXAMPLES / "github").glob("*.yml"))
 WORKFLOWS = [*EXAMPLE_WORKFLOWS, *sorted((ROOT / ".github" / "workflows").glob("*.yml"))]
+ACTION_FILE = ROOT / "action.yml"
+# What the examples write for the action: a placeholder for the repository that publishes it (an
+# underscore, which no GitHub account name has), at the tag of the release it installs.
+ACTION_REF = f"RECONCILER_OWNER/reconciler@v{reconciler.__version__}"
 # `reconciler SUBCOMMAND args…` up to a shell operator or a redirection.
 INVOCATION = re.compile(r"(?:^|[\s;(&|])reconciler\s+([a-z][\w-]*)([^;&|<>)\n]*)")
 
@@ -29,27 +35,49 @@ def load(path: Path) -> dict[Any, Any]:
     return data
 
 
-def scripts(workflow: dict[Any, Any]) -> list[str]:
+def steps(document: dict[Any, Any]) -> list[dict[Any, Any]]:
+    """A workflow's steps, job after job, or a composite action's."""
+    if "runs" in document:
+        return list(document["runs"]["steps"])
+    return [step for job in document["jobs"].values() for step in job["steps"]]
+
+
+def scripts(document: dict[Any, Any]) -> list[str]:
     """Every `run:` script, with backslash-continued lines joined."""
-    found = []
-    for job in workflow["jobs"].values():
-        for step in job["steps"]:
-            if "run" in step:
-                found.append(step["run"].replace("\\\n", " "))
-    return found
+    return [step["run"].replace("\\\n", " ") for step in steps(document) if "run" in step]
 
 
 def invocations(workflow: dict[Any, Any]) -> list[tuple[str, list[str]]]:
     return [(command, flags) for command, flags, _ in _calls(workflow)]
 
 
-def _calls(workflow: dict[Any, Any]) -> list[tuple[str, list[str], str]]:
-    """Each `reconciler` command a workflow runs: its name, its flags, and the rest of its line."""
+def _calls_in(script: str) -> list[tuple[str, list[str], str]]:
     calls = []
-    for script in scripts(workflow):
-        for line in script.splitlines():
-            for command, rest in INVOCATION.findall(line):
-                calls.append((command, re.findall(r"(?<!\S)(--[\w-]+)", rest), rest))
+    for line in script.splitlines():
+        for command, rest in INVOCATION.findall(line):
+            calls.append((command, re.findall(r"(?<!\S)(--[\w-]+)", rest), rest))
+    return calls
+
+
+def action_branch(command: str) -> str:
+    """The part of the action's script that runs for `command` (its branch of the `case`)."""
+    script = next(step["run"] for step in steps(load(ACTION_FILE)) if step.get("id") == "run")
+    branch = re.search(rf"^\s*{re.escape(command)}\)\n(.*?)^\s*;;", script, re.MULTILINE | re.DOTALL)
+    assert branch, f"the action has no command {command}"
+    return branch.group(1).replace("\\\n", " ")
+
+
+def _calls(document: dict[Any, Any]) -> list[tuple[str, list[str], str]]:
+    """Each `reconciler` command a workflow or the action runs: its name, its flags, and the rest of its line."""
+    calls = []
+    for step in steps(document):
+        if "run" in step:
+            calls += _calls_in(step["run"].replace("\\\n", " "))
+        elif step["uses"] == ACTION_REF:
+            command, args = step["with"]["command"], step["with"].get("args", "")
+            for name, flags, rest in _calls_in(action_branch(command)):
+                extra = re.findall(r"(?<!\S)(--[\w-]+)", args) if name == command else []
+                calls.append((name, flags + extra, rest + " " + args))
     return calls
 
 
@@ -70,10 +98,14 @@ def test_a_workflow_is_valid_and_least_privileged(path: Path) -> None:
         for step in job["steps"]:
             assert ("run" in step) != ("uses" in step), step
             if "uses" in step:
-                assert re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]), step["uses"]
+                assert step["uses"] == ACTION_REF or re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]), step[
+                    "uses"
+                ]
 
 
-@pytest.mark.parametrize("path", EXAMPLE_WORKFLOWS, ids=[p.name for p in EXAMPLE_WORKFLOWS])
+@pytest.mark.parametrize(
+    "path", [*EXAMPLE_WORKFLOWS, ACTION_FILE], ids=[p.name for p in [*EXAMPLE_WORKFLOWS, ACTION_FILE]]
+)
 def test_every_reconciler_command_a_workflow_runs_exists(path: Path) -> None:
     calls = _calls(load(path))
     assert calls, "the workflow runs no reconciler command"
@@ -92,14 +124,36 @@ def test_every_reconciler_command_a_workflow_runs_exists(path: Path) -> None:
 
 def test_the_workflows_run_the_gitops_loop() -> None:
     by_file = {path.name: invocations(load(path)) for path in EXAMPLE_WORKFLOWS}
+    assert ("validate", ["--format"]) in by_file["plan.yml"]
     assert ("plan", ["--format", "--out", "--detailed-exitcode"]) in by_file["plan.yml"]
     assert ("apply", ["--auto-approve"]) in by_file["apply.yml"]
     assert ("scim", ["--auto-approve"]) in by_file["apply.yml"]  # the push to the directory, after apply
     assert ("drift", ["--format", "--stale-invites"]) in by_file["drift.yml"]
-    plan = load(EXAMPLES / "github" / "plan.yml")
-    assert "<!-- reconciler:plan -->" in str(plan)  # the marker the markdown report starts with
+    # plan → apply → notify: the mail apply queued goes out, in the same job, after the apply.
+    names = [name for name, _ in by_file["apply.yml"]]
+    assert names.index("apply") < names.index("scim") < names.index("notify")
+    assert ("notify", []) in by_file["apply.yml"]
+    apply_steps = steps(load(EXAMPLES / "github" / "apply.yml"))
+    mail = next(step for step in apply_steps if step.get("run") == "reconciler notify")
+    assert "steps.apply.outcome == 'success'" in mail["if"]  # also when the SCIM push failed
+    env = load(EXAMPLES / "github" / "apply.yml")["env"]
+    assert env["RECONCILER_SMTP_URL"] == "${{ secrets.RECONCILER_SMTP_URL }}"
+    assert env["RECONCILER_MAIL_FROM"] == "${{ vars.RECONCILER_MAIL_FROM }}"
+    # The reviewed plan, downloaded, is what the action applies, and only to main's YAML.
+    applying = next(step for step in apply_steps if step.get("uses") == ACTION_REF)
+    assert applying["with"]["plan"] == "reviewed/plan.json" and applying["with"]["paths"] == "account"
+    assert "desired_digest" in action_branch("apply")
     assert load(EXAMPLES / "github" / "drift.yml")["permissions"]["issues"] == "write"
     assert load(EXAMPLES / "github" / "apply.yml")["concurrency"]["cancel-in-progress"] is False
+    assert load(EXAMPLES / "github" / "plan.yml")["concurrency"]["cancel-in-progress"] is True
+
+
+def test_the_settings_the_workflows_name_are_read_by_reconciler() -> None:
+    """A RECONCILER_ variable a workflow sets is one the code reads: a misspelt one is silently ignored."""
+    source = "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "reconciler").rglob("*.py"))
+    for path in EXAMPLE_WORKFLOWS:
+        for name in re.findall(r"\b(RECONCILER_[A-Z_]+)\s*:", path.read_text(encoding="utf-8")):
+            assert f'"{name}"' in source, f"{path.name}: reconciler does not read {name}"
 
 
 def test_the_invocation_pattern_reads_shell_lines() -> None:
@@ -109,20 +163,35 @@ def test_the_invocation_pattern_reads_shell_lines() -> None:
 
 
 def test_the_plan_comment_links_to_the_plan_as_a_page() -> None:
-    plan = load(EXAMPLES / "github" / "plan.yml")
-    steps = plan["jobs"]["plan"]["steps"]
-    render = next(step for step in steps if "--format html" in step.get("run", ""))
-    assert render["run"].strip() == "reconciler show plan.json --format html > plan.html"
+    action = load(ACTION_FILE)
+    assert re.search(
+        r'^\s*reconciler show "\$OUT/plan.json" --format html > "\$OUT/plan.html"$',
+        action_branch("plan"),
+        re.M,
+    )
     assert isinstance(cli, click.Group)
     show_format = next(p for p in cli.commands["show"].params if p.name == "output_format")
     assert isinstance(show_format.type, click.Choice) and "html" in show_format.type.choices
     # One file, not a zip, so that the link opens the page; the comment step reads its address.
-    page = next(step for step in steps if step.get("with", {}).get("path") == "plan.html")
+    page = next(step for step in steps(action) if step.get("id") == "page")
+    assert page["with"]["path"] == "${{ steps.run.outputs.page }}"
     assert page["uses"].startswith("actions/upload-artifact@") and page["with"]["archive"] is False
     assert int(page["uses"].rpartition("@v")[2]) >= 7  # `archive: false` came with v7
-    comment = next(step for step in steps if step.get("uses", "").startswith("actions/github-script@"))
-    assert comment["env"]["PLAN_PAGE_URL"] == f"${{{{ steps.{page['id']}.outputs.artifact-url }}}}"
-    assert "process.env.PLAN_PAGE_URL" in comment["with"]["script"]
-    # Rendered only from a plan that exists: the same condition as the step that saves it.
-    saved = next(step for step in steps if step.get("name") == "Keep the plan for apply")
-    assert render["if"] == page["if"] == saved["if"]
+    comment = next(step for step in steps(action) if step.get("id") == "comment")
+    assert comment["env"]["PAGE_URL"] == f"${{{{ steps.{page['id']}.outputs.artifact-url }}}}"
+    assert '"$PAGE_URL"' in comment["run"]
+    assert action["outputs"]["page-url"]["value"] == comment["env"]["PAGE_URL"]
+    # The saved plan and its report are kept for apply.yml, under the name it downloads.
+    kept = next(step for step in steps(action) if step.get("name") == "Keep the plan for apply")
+    assert kept["with"]["name"] == "reconciler-plan"
+    assert "--name reconciler-plan" in "\n".join(scripts(load(EXAMPLES / "github" / "apply.yml")))
+
+
+def test_the_examples_use_this_release_of_the_action() -> None:
+    for path in EXAMPLE_WORKFLOWS:
+        used = [step["uses"] for step in steps(load(path)) if "reconciler" in step.get("uses", "")]
+        assert used == [ACTION_REF], path.name
+        header = path.read_text(encoding="utf-8").partition("\nname:")[0]
+        assert "RECONCILER_OWNER/reconciler" in header, (
+            f"{path.name}: the header must say what the placeholder is"
+        )
