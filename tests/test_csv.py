@@ -135,7 +135,7 @@ def test_team_rows_are_skipped_and_the_user_stays(runner: CliRunner, write_yaml:
     assert code == 0, err
     assert out.endswith(
         "  - email: carol@acme.example\n    first_name: Carol\n    last_name: Smith\n"
-        "    access:\n      - serial: 399-12345679\n        download: true\n"
+        "    access:\n      - serial: \"399-12345679\"\n        download: true\n"
         "  - email: dana@acme.example\n    first_name: Dana\n    last_name: Lund\n"
     )
     assert err == "Imported 2 users with 1 grant of their own; skipped 2 rows of team access.\n"

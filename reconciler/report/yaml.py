@@ -187,7 +187,7 @@ def _team(team: Team) -> dict[str, Any]:
 
 def _access(access: Iterable[Access]) -> list[dict[str, Any]]:
     """A user's or a team's own access entries, as the YAML lists them under it."""
-    return [_without_defaults({"serial": a.serial, **access_entry_record(a)}) for a in access]
+    return [_without_defaults({"serial": _Quoted(a.serial), **access_entry_record(a)}) for a in access]
 
 
 def _without_defaults(record: dict[str, Any]) -> dict[str, Any]:
