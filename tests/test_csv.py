@@ -135,7 +135,7 @@ def test_team_rows_are_skipped_and_the_user_stays(runner: CliRunner, write_yaml:
     assert code == 0, err
     assert out.endswith(
         "  - email: carol@acme.example\n    first_name: Carol\n    last_name: Smith\n"
-        "    access:\n      - serial: 399-12345679\n        download: true\n"
+        '    access:\n      - serial: "399-12345679"\n        download: true\n'
         "  - email: dana@acme.example\n    first_name: Dana\n    last_name: Lund\n"
     )
     assert err == "Imported 2 users with 1 grant of their own; skipped 2 rows of team access.\n"
@@ -241,6 +241,22 @@ def test_out_writes_the_file_whole(runner: CliRunner, tmp_path: Path, name: str)
     assert (code, stdout) == (0, "")
     assert out.read_text().startswith("# yaml-language-server: $schema=")
     assert [p.name for p in tmp_path.iterdir()] == ["users.yaml"]
+
+
+def test_out_over_a_file_keeps_its_permissions_and_a_link_stays_a_link(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    target = tmp_path / "kept" / "users.yaml"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    target.chmod(0o640)
+    link = tmp_path / "users.yaml"
+    link.symlink_to(target)
+    code, _, stderr = import_csv(runner, str(DATA / "portal.csv"), "--out", str(link))
+    assert code == 0, stderr
+    assert link.is_symlink() and target.read_text().startswith("# yaml-language-server: $schema=")
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in target.parent.iterdir()) == ["users.yaml"]
 
 
 def test_out_in_a_folder_that_does_not_exist_is_one_line_and_writes_nothing(

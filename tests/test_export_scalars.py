@@ -6,9 +6,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconciler.core.model import Access, Contract, DesiredState, Serial, Team, User
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
-from reconciler.report.yaml import _Quoted, _scalar
+from reconciler.report.yaml import _Quoted, _scalar, export_yaml
 
 #: What the schema lets a name, group or product hold: printable text, no control characters.
 PRINTABLE = st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn"), blacklist_characters="\ufeff")
@@ -28,3 +29,14 @@ def test_any_string_round_trips(value: str) -> None:
 def test_numbers_are_always_quoted(number: str) -> None:
     assert _scalar(_Quoted(number)).startswith('"')
     assert yaml.safe_load(f"k: {_scalar(_Quoted(number))}\n") == {"k": number}
+
+
+def test_every_serial_number_is_quoted_where_a_grant_names_it_too() -> None:
+    state = DesiredState(
+        contracts=(Contract("110001234567", "a@x.example", serials=(Serial("399-12345678", "AutoCAD", 1),)),),
+        users=(User("a@x.example", "A", "B", (Access("399-12345678"),)),),
+        teams=(Team("T", members=("a@x.example",), access=(Access("399-12345678", True),)),),
+    )
+    text = export_yaml(state)
+    assert text.count('"399-12345678"') == 3, text
+    assert "399-12345678" not in text.replace('"399-12345678"', "")

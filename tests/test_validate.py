@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ACCOUNT, WriteYaml
+from conftest import ACCOUNT, EXAMPLES, WriteYaml
 
 from reconciler.core.errors import InvalidDesiredState
 from reconciler.core.model import Access, Contract, Coordinator, Serial, Shipping, Team, User
-from reconciler.loading import load_desired_state
+from reconciler.loading import find_sources, load_desired_state, load_sources
 
 
 def errors(*paths: Path) -> list[str]:
@@ -17,6 +17,25 @@ def errors(*paths: Path) -> list[str]:
     with pytest.raises(InvalidDesiredState) as raised:
         load_desired_state([str(p) for p in paths])
     return [str(d).replace(str(paths[0].parent) + "/", "") for d in raised.value.diagnostics]
+
+
+def test_by_file_each_file_has_its_part_and_together_they_are_the_account(write_yaml: WriteYaml) -> None:
+    sources, _ = find_sources([str(EXAMPLES / "acme")])
+    loaded = load_sources(sources, by_file=True)
+    assert loaded.state == load_sources(sources).state
+    assert [part.source.name for part in loaded.parts] == [source.name for source in sources]
+    assert [part.keys for part in loaded.parts] == [
+        ("version", "contracts"),
+        ("version", "teams"),
+        ("version", "users"),
+    ]
+    contracts, teams, users = (part.state for part in loaded.parts)
+    assert contracts.contracts == loaded.state.contracts and not contracts.users and not contracts.teams
+    assert teams.teams == loaded.state.teams and not teams.users
+    assert users.users == loaded.state.users and not users.contracts
+    alone, _ = find_sources([str(write_yaml(ACCOUNT))])
+    one = load_sources(alone, by_file=True)
+    assert [part.state for part in one.parts] == [one.state] and one.state == load_sources(alone).state
 
 
 def edited(old: str, new: str) -> str:

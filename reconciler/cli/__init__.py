@@ -4,7 +4,7 @@ Only this package imports click. `app` holds the group, its shared options
 and the one place errors become messages and exit codes; each other module
 adds the commands of one concern to it:
 
-    changes   validate, plan, apply, show
+    changes   validate, fmt, plan, apply, show
     mail      notify, outbox (and the delivery after an apply)
     reports   drift, history, usage
     account   init, export, import csv, users activate

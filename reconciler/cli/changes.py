@@ -1,4 +1,4 @@
-"""validate, plan, apply and show: from YAML to a reviewed plan to the store."""
+"""validate, fmt, plan, apply and show: from YAML to a reviewed plan to the store."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from reconciler.cli.app import (
 )
 from reconciler.cli.mail import PROGRESS_FROM, echo_delivery, mail_settings, make_courier
 from reconciler.commands.apply import ApplyOptions, ApplyResult, read_plan_to_show, run_apply
+from reconciler.commands.fmt import format_files
 from reconciler.commands.operations import plan_account
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.core.errors import InputError, InvalidDesiredState, plural
@@ -110,6 +111,50 @@ def _echo_invalid(problems: tuple[Diagnostic, ...], output_format: str) -> None:
         for diagnostic in summary.diagnostics:
             click.echo(str(diagnostic))
         click.echo(f"Invalid: {summary}.", err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--check", is_flag=True, help="Write nothing: list the files fmt would change; exit 2 if any.")
+def fmt(paths: tuple[str, ...], check: bool) -> Outcome:
+    """Lay out desired-state YAML as export writes it, keeping its comments.
+
+    Records sorted (contracts, serials, coordinators, users, grants, teams,
+    members), each one's fields in one order, e-mails in lower case, two
+    spaces a level, and quotes wherever YAML 1.1 or 1.2 would misread a
+    value (NO, on, 0755). Each file keeps its own top-level keys, its
+    leading comment block, every comment and blank line (with the record or
+    field it stands by, wherever the sort moves it), its line breaks; a file
+    already laid out is not touched, and a second run changes nothing.
+
+    PATH is a file or a folder, as for validate. The account is validated
+    first: when it is invalid, no file is changed, the problems are printed
+    as validate prints them, and fmt exits 1. With --check nothing is
+    written: the files that would change are listed, and fmt exits 2 when
+    there are any, 0 when none.
+
+    \b
+    Example:
+      reconciler fmt examples/acme
+      reconciler fmt --check accounts/acme    # in CI, or a pre-commit hook
+    """
+    with reading_bar() as bar:
+        formatted = format_files(paths, check, bar)
+    if formatted.problems:
+        _echo_invalid(formatted.problems, "text")
+        return Outcome.INVALID
+    changed, unchanged = len(formatted.changed), len(formatted.unchanged)
+    if check:
+        for name in formatted.changed:
+            click.echo(name)
+        click.echo(
+            f"{changed} {plural(changed, 'file')} would be reformatted, {unchanged} unchanged.", err=True
+        )
+        return Outcome.CHANGES if changed else Outcome.DONE
+    for name in formatted.changed:
+        click.echo(f"reformatted {name}")
+    click.echo(f"{changed} {plural(changed, 'file')} reformatted, {unchanged} unchanged.")
+    return Outcome.DONE
 
 
 def _planning_options(command: Any) -> Any:

@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import csv
 import itertools
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.commands.files import write_whole
 from reconciler.core.diagnostics import Diagnostic, show_value
-from reconciler.core.errors import InputError, InvalidDesiredState
+from reconciler.core.errors import InvalidDesiredState
 from reconciler.core.model import DIRECT, Access, User, email_problem
 from reconciler.loading import (
     Source,
@@ -122,7 +121,7 @@ def import_csv(paths: Sequence[str], contract_paths: Sequence[str] = (), out: st
     if contract_paths:
         _check_with_contracts(text, paths, sources, [people[e] for e in emails])
     if out is not None:
-        _write_whole(Path(out), text)
+        write_whole(Path(out), text.encode("utf-8"), "the YAML")
     grants = sum(len(u.access) for u in users)
     return Imported(text, len(users), grants, skipped)
 
@@ -342,25 +341,3 @@ def _placed_back(problem: Diagnostic, name: str, people: Sequence[_Person]) -> D
     _, place = sorted(person.access.items())[int(found[2])][1]
     return place.at(found[3] or "serial", problem.message)
 
-
-def _write_whole(path: Path, text: str) -> None:
-    """Write `text` to `path` whole or not at all: a temporary file beside it, renamed into place.
-    Raises InputError, as `plan --out` does, when it cannot (no such folder, no room, no right)."""
-    try:
-        _stage_and_rename(path, text)
-    except OSError as error:
-        raise InputError(f"cannot write the YAML to {path}: {error.strerror or error}") from None
-
-
-def _stage_and_rename(path: Path, text: str) -> None:
-    descriptor, staged = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staged, 0o666 & ~umask)  # mkstemp's 0600 is for the staging, not for the file
-        os.replace(staged, path)
-    except BaseException:
-        Path(staged).unlink(missing_ok=True)
-        raise

@@ -17,6 +17,7 @@
      │    ├── MassRemoval           the plan removes more than the allowed share of users or access
      │    └── AdoptRefused          --adopt: the store holds an account already, or the actor is no reseller
      ├── PlanBlocked                the actor may not perform some of the plan's actions
+     ├── FormatFailed               fmt's layout of a file would not read back the same (a bug)
      └── DirectoryError             a SCIM directory refused, failed or could not be reached
           └── PartialRead           a read of the directory came back partial; nothing was changed
 
@@ -127,6 +128,11 @@ class AdoptRefused(ApplyRefused):
 
 class PlanBlocked(ReconcilerError):
     """The actor may not perform some of the plan's actions."""
+
+
+class FormatFailed(ReconcilerError):
+    """`fmt` laid a file out in a way that does not read back as what it declared (a bug in reconciler);
+    no file was written."""
 
 
 class DirectoryError(ReconcilerError):

@@ -8,7 +8,9 @@
     locate.py   the file, line and column of a problem found after parsing
 
 `load()` runs the stage and returns what it found; `load_desired_state()` is
-the same for callers that want the model or an InvalidDesiredState. For a
+the same for callers that want the model or an InvalidDesiredState; `load_sources`
+with `by_file` also gives each file's own part of the account (`fmt` rewrites
+each file as its part). For a
 caller that makes desired state from something else (`import csv`): the files
 themselves (`find_sources`, then `load_sources`), the serials some contract
 files declare before they are checked (`declared_serials`), and the schema's
@@ -36,6 +38,7 @@ from reconciler.loading.schema import schema_document, schema_findings
 
 __all__ = [
     "Loaded",
+    "Part",
     "Progress",
     "Source",
     "declared_serials",
@@ -50,11 +53,23 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class Part:
+    """What one valid file declares: its top-level keys, in the file's order, and its records as a model
+    (`build_state` of the file alone)."""
+
+    source: Source
+    keys: tuple[str, ...]
+    state: DesiredState
+
+
+@dataclass(frozen=True)
 class Loaded:
-    """What loading found: the account's model when the files are valid, else every problem."""
+    """What loading found: the account's model when the files are valid, else every problem; and when
+    asked for them, each file's part of the account, in the order of the files."""
 
     state: DesiredState | None
     problems: tuple[Diagnostic, ...] = ()
+    parts: tuple[Part, ...] = ()
 
 
 def load(paths: Iterable[str], progress: Progress | None = None) -> Loaded:
@@ -75,9 +90,13 @@ def load_desired_state(paths: Iterable[str], progress: Progress | None = None) -
 
 
 def load_sources(
-    sources: Sequence[Source], problems: Sequence[Diagnostic] = (), progress: Progress | None = None
+    sources: Sequence[Source],
+    problems: Sequence[Diagnostic] = (),
+    progress: Progress | None = None,
+    by_file: bool = False,
 ) -> Loaded:
-    """The account `sources` declare, or `problems` and every problem found in them."""
+    """The account `sources` declare, or `problems` and every problem found in them; with `by_file`,
+    each file's part of it too."""
     diagnostics = list(problems)
     read, total = 0, sum(len(source.data) for source in sources)
     documents: list[tuple[str, Any]] = []
@@ -95,7 +114,15 @@ def load_sources(
             findings = check_rules(documents)
         if diagnostics or findings:
             return Loaded(None, tuple(sorted(diagnostics + place_findings(findings, sources))))
-        return Loaded(build_state(document for _, document in documents))
+        state = build_state(document for _, document in documents)
+        if not by_file:
+            return Loaded(state)
+        # Every source was read into a document (any problem returned above), so the two line up.
+        parts = tuple(
+            Part(source, tuple(document), state if len(documents) == 1 else build_state([document]))
+            for source, (_, document) in zip(sources, documents, strict=True)
+        )
+        return Loaded(state, parts=parts)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,15 @@ Each file starts with the YAML language server's modeline naming the schema
 beside it (`reconciler schema --out FOLDER/desired-state.schema.json` puts
 it there): a path into this repository would mean nothing where the file
 lives.
+
+`fmt` writes each file the same way, as the part of the account the file
+declares (`part_yaml`); layout.py puts the file's comments back in it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +41,15 @@ from reconciler.core.shapes import (
 #: The first line of every file written: editors with the YAML language server check the file against
 #: the schema in the same folder.
 MODELINE = f"# yaml-language-server: $schema={SCHEMA_FILE}\n"
+
+#: The top-level keys, in the order `export` writes them and `fmt` puts each file's in (`export` never
+#: writes `unmanaged_users`, a setting of the files; it stands by `version`, as another one).
+TOP_KEYS = ("version", "unmanaged_users", "contracts", "users", "teams")
+
+#: Where a node is in a document: the keys from the top, and in a list, the entry by its identity in a
+#: 1-tuple: a record's first field (e-mail, number, serial or name, as written), or the entry itself.
+NodePath = tuple[str | tuple[str], ...]
+
 _STR_TAG = "tag:yaml.org,2002:str"
 _YAML_1_1 = yaml.resolver.Resolver()
 #: Characters a plain scalar may hold beside letters and digits, in block context, anywhere but first.
@@ -77,14 +89,24 @@ def _plain_is_safe(value: str) -> bool:
     )
 
 
-def _emit(value: dict[str, Any], indent: int, out: list[str], first_prefix: str = "") -> None:
-    """Block-style YAML of a mapping: lists indented under their key, as people write them."""
+def _emit(
+    value: dict[str, Any],
+    indent: int,
+    out: list[str],
+    first_prefix: str = "",
+    at: NodePath = (),
+    paths: list[NodePath] | None = None,
+) -> None:
+    """Block-style YAML of a mapping: lists indented under their key, as people write them. With
+    `paths`, each line's place in the document (see NodePath) is appended to it as the line is."""
     pad = " " * indent
     for index, (key, item) in enumerate(value.items()):
         lead = first_prefix if index == 0 and first_prefix else pad
+        if paths is not None:
+            paths.append((*at, key))
         if isinstance(item, dict):
             out.append(f"{lead}{key}:")
-            _emit(item, indent + 2, out)
+            _emit(item, indent + 2, out, at=(*at, key), paths=paths)
         elif isinstance(item, list):
             if not item:
                 out.append(f"{lead}{key}: []")
@@ -92,8 +114,12 @@ def _emit(value: dict[str, Any], indent: int, out: list[str], first_prefix: str 
             out.append(f"{lead}{key}:")
             for element in item:
                 if isinstance(element, dict):
-                    _emit(element, indent + 4, out, first_prefix=" " * (indent + 2) + "- ")
+                    # A record is named by its first field, its identity (e-mail, number, serial, name).
+                    where = (*at, key, (next(iter(element.values())),)) if paths is not None else at
+                    _emit(element, indent + 4, out, " " * (indent + 2) + "- ", where, paths)
                 else:
+                    if paths is not None:
+                        paths.append((*at, key, (element,)))
                     out.append(f"{pad}  - {_scalar(element)}")
         else:
             out.append(f"{lead}{key}: {_scalar(item)}")
@@ -112,14 +138,36 @@ def export_yaml(state: DesiredState, contract: str | None = None) -> str:
             for u in users
             if u.email in people or any(a.serial in serials for a in u.access)
         ]
-    document: dict[str, Any] = {
-        "version": 1,
-        "contracts": [_contract(c) for c in contracts],
-        "users": [_user(u) for u in users],
+    keys = ("version", "contracts", "users", *(("teams",) if teams else ()))
+    return MODELINE + part_yaml(DesiredState(tuple(contracts), tuple(users), teams=tuple(teams)), keys)
+
+
+def part_yaml(part: DesiredState, keys: Collection[str]) -> str:
+    """The top-level `keys` of `part`, in the order and the layout `export` writes: the file of an
+    account that declares those keys, as `fmt` writes it."""
+    return _document_text(_part_document(part, keys))
+
+
+def part_lines(part: DesiredState, keys: Collection[str]) -> tuple[list[str], list[NodePath]]:
+    """The lines of `part_yaml`, without their line breaks, and where in the document each one is."""
+    lines: list[str] = []
+    paths: list[NodePath] = []
+    _emit(_part_document(part, keys), 0, lines, paths=paths)
+    return lines, paths
+
+
+def _part_document(part: DesiredState, keys: Collection[str]) -> dict[str, Any]:
+    unknown = set(keys).difference(TOP_KEYS)
+    if unknown:  # the schema allows no other; writing the rest would lose what these hold
+        raise ValueError(f"no top-level key {', '.join(sorted(unknown))} in desired state")
+    values: dict[str, Callable[[], Any]] = {
+        "version": lambda: 1,
+        "unmanaged_users": lambda: part.unmanaged_users,
+        "contracts": lambda: [_contract(c) for c in part.contracts],
+        "users": lambda: [_user(u) for u in part.users],
+        "teams": lambda: [_team(t) for t in part.teams],
     }
-    if teams:
-        document["teams"] = [_team(t) for t in teams]
-    return MODELINE + _document_text(document)
+    return {key: values[key]() for key in TOP_KEYS if key in keys}
 
 
 def contract_part(state: DesiredState, contract: str) -> tuple[list[Contract], list[Team], set[str]]:
@@ -144,7 +192,7 @@ def users_yaml(users: Iterable[User], preamble: str = "") -> str:
     """A file of `users` alone (`version: 1` and `users:`), as `export_yaml` writes them, after the
     MODELINE and the comment lines of `preamble`: the file `import csv` makes, for the contracts'
     files beside it."""
-    return MODELINE + preamble + _document_text({"version": 1, "users": [_user(u) for u in users]})
+    return MODELINE + preamble + part_yaml(DesiredState(users=tuple(users)), ("version", "users"))
 
 
 def _document_text(document: dict[str, Any]) -> str:
@@ -197,7 +245,7 @@ def _team(team: Team) -> dict[str, Any]:
 
 def _access(access: Iterable[Access]) -> list[dict[str, Any]]:
     """A user's or a team's own access entries, as the YAML lists them under it."""
-    return [_without_defaults({"serial": a.serial, **access_entry_record(a)}) for a in access]
+    return [_without_defaults({"serial": _Quoted(a.serial), **access_entry_record(a)}) for a in access]
 
 
 def _without_defaults(record: dict[str, Any]) -> dict[str, Any]:
