@@ -23,13 +23,6 @@ import yaml
 from conftest import EXAMPLES, ROOT
 from required import require
 
-from reconciler.cli import cli
-
-needs_fmt = pytest.mark.skipif(
-    "fmt" not in getattr(cli, "commands", {}),
-    reason="`reconciler fmt` is built on another branch; this runs once it is merged",
-)
-
 
 def git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
@@ -128,7 +121,6 @@ def test_validate_passes_a_valid_account_and_names_the_line_of_a_problem(
     )
 
 
-@needs_fmt
 def test_fmt_rewrites_a_file_and_the_hook_fails_until_it_is_added(
     account_repo: Path, hooks_repo: Path, pre_commit_home: Path
 ) -> None:

@@ -340,4 +340,3 @@ def _placed_back(problem: Diagnostic, name: str, people: Sequence[_Person]) -> D
         return person.place.at(found[4] or "email", problem.message)
     _, place = sorted(person.access.items())[int(found[2])][1]
     return place.at(found[3] or "serial", problem.message)
-
