@@ -29,6 +29,17 @@ def test_the_example_account_is_valid(runner: CliRunner) -> None:
     assert result.output == "Valid: 2 contracts, 6 serials, 13 users, 1 team, 18 access grants.\n"
 
 
+def test_a_file_named_twice_is_read_once(runner: CliRunner, tmp_path: Path) -> None:
+    """`acme acme/users.yaml`, `acme ./acme` or a link to a file: one file, not a user declared twice."""
+    acme = EXAMPLES / "acme"
+    (tmp_path / "users.yaml").symlink_to(acme / "users.yaml")
+    for paths in ([acme, acme / "users.yaml"], [acme, Path(f"{acme}/./")], [acme, tmp_path / "users.yaml"]):
+        result = runner.invoke(cli, ["validate", *map(str, paths)])
+        assert (result.exit_code, result.output) == (0, runner.invoke(cli, ["validate", str(acme)]).output), (
+            paths
+        )
+
+
 def test_one_of_each_is_counted_in_the_singular(runner: CliRunner, write_yaml: WriteYaml) -> None:
     path = write_yaml(
         """\

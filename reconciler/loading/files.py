@@ -27,10 +27,12 @@ class Source:
 
 
 def find_sources(paths: Iterable[str]) -> tuple[list[Source], list[Diagnostic]]:
-    """Read each file named, and every `.yaml`/`.yml` file below each folder named, sorted."""
+    """Read each file named, and every `.yaml`/`.yml` file below each folder named, sorted; a file
+    named twice (`acme acme/users.yaml`, `acme ./acme`, a link to it) is read once, where first named."""
     sources: list[Source] = []
     problems: list[Diagnostic] = []
     limit = _max_file_bytes()
+    seen: set[Path] = set()
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -46,6 +48,9 @@ def find_sources(paths: Iterable[str]) -> tuple[list[Source], list[Diagnostic]]:
         else:
             files = [path]
         for file in files:
+            if (same := file.resolve()) in seen:
+                continue
+            seen.add(same)
             try:
                 size = file.stat().st_size
                 if size > limit:
