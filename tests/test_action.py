@@ -153,7 +153,7 @@ def run_action(
             continue
         assert "if" not in step, f"{step['name']}: a step with a condition the test runner cannot judge"
         output = temp / f"output-{number}"
-        output.touch()
+        output.write_text("", encoding="utf-8")  # each step's own, empty, as the runner gives it
         script = temp / f"step-{number}.sh"
         script.write_text(step["run"], encoding="utf-8")
         step_env = {name: evaluate(str(value)) for name, value in step.get("env", {}).items()}
@@ -209,6 +209,37 @@ def test_the_action_plans_an_account(workspace: Path, runner_python: Path, wheel
     assert page.lstrip().lower().startswith("<!doctype html>")
     assert "### reconciler plan: 47 to add" in run.summary  # plan writes the job summary itself
     assert run.outputs["page-url"] == ""  # set by the upload, which does not run here
+
+
+def test_quoted_arguments_keep_their_spaces_and_a_second_run_finds_no_old_plan(
+    workspace: Path, runner_python: Path, wheel: Path
+) -> None:
+    first = run_action({"command": "plan", "install": str(wheel)}, workspace, runner_python)
+    assert first.outputs["exit-code"] == "2" and Path(first.outputs["plan"]).is_file()
+    targeted = run_action(
+        {"command": "plan", "install": str(wheel), "format": "text", "args": '--target "team:Design Studio"'},
+        workspace,
+        runner_python,
+    )
+    assert targeted.outputs["exit-code"] == "2", targeted.stdout
+    assert "Design Studio" in Path(targeted.outputs["report"]).read_text(encoding="utf-8")
+    failing = run_action(
+        {"command": "plan", "install": str(wheel), "args": "--target team:nobody"}, workspace, runner_python
+    )
+    assert failing.outputs["exit-code"] == "1"
+    assert failing.outputs["plan"] == ""  # not the earlier run's plan
+    assert not (Path(failing.outputs["report"]).parent / "plan.json").exists()
+
+
+def test_apply_with_a_plan_file_that_is_missing_says_so(
+    workspace: Path, runner_python: Path, wheel: Path
+) -> None:
+    run = run_action(
+        {"command": "apply", "install": str(wheel), "plan": "reviewed/plan.json"}, workspace, runner_python
+    )
+    assert run.failed == "Run reconciler" and run.outputs["exit-code"] == "1"
+    assert "::error title=reconciler apply::No plan file reviewed/plan.json" in run.stdout
+    assert "Traceback" not in run.stdout
 
 
 def test_the_action_applies_the_reviewed_plan_then_finds_no_drift(
