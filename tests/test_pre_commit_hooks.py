@@ -67,9 +67,10 @@ def account_repo(tmp_path: Path) -> Iterator[Path]:
 
 
 def try_repo(
-    hook: str, repo: Path, hooks_repo: Path, home: Path, files: tuple[str, ...] = ()
+    hook: str, repo: Path, hooks_repo: Path, home: Path, files: tuple[str, ...] = (), staged: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """The hook run as pre-commit runs it: on every file, or on `files` only, as on a commit of just those."""
+    """The hook run as pre-commit runs it: on every file, on `files` only, or with `staged` on what is
+    staged, as on a commit of just those."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -83,7 +84,7 @@ def try_repo(
             "try-repo",
             str(hooks_repo),
             hook,
-            *(("--files", *files) if files else ("--all-files",)),
+            *(("--files", *files) if files else () if staged else ("--all-files",)),
             "--color=never",
         ],
         cwd=repo,
@@ -102,6 +103,7 @@ def test_the_hook_ids_are_ours_and_the_manifest_is_valid() -> None:
     # Both read the whole account (its files refer to each other): the folder, not the changed files.
     for hook in hooks.values():
         assert (hook["pass_filenames"], hook["args"]) == (False, ["account"]), hook["id"]
+    assert hooks["reconciler-validate"]["always_run"] is True  # a commit that only deletes files too
     assert {hook["language"] for hook in hooks.values()} == {"python"}
     assert yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())[0]["entry"] == "reconciler validate"
 
@@ -121,6 +123,16 @@ def test_validate_passes_a_valid_account_and_names_the_line_of_a_problem(
     assert (
         "account/contracts.yaml:29:16: contracts[0].serials[0].seats: must be at least 1, not 0" in bad.stdout
     )
+
+
+def test_validate_runs_on_a_commit_that_only_deletes_a_file(
+    account_repo: Path, hooks_repo: Path, pre_commit_home: Path
+) -> None:
+    """pre-commit lists no deleted files: without always_run the hook would skip, and the commit go in."""
+    git("rm", "-q", "account/contracts.yaml", cwd=account_repo)
+    checked = try_repo("reconciler-validate", account_repo, hooks_repo, pre_commit_home, staged=True)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "Skipped" not in checked.stdout and "no contract declares the serial" in checked.stdout
 
 
 def test_fmt_rewrites_a_file_and_the_hook_fails_until_it_is_added(
