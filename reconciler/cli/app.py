@@ -25,6 +25,7 @@ from reconciler.core.errors import (
     InputError,
     InvalidDesiredState,
     PlanBlocked,
+    PullRefused,
     ReconcilerError,
 )
 from reconciler.core.model import is_email
@@ -57,6 +58,7 @@ EXIT_FOR_OUTCOME = {
 }
 EXIT_CODES: tuple[tuple[type[ReconcilerError], int], ...] = (
     (PlanBlocked, EXIT_BLOCKED),
+    (PullRefused, EXIT_BLOCKED),
     (ReconcilerError, EXIT_ERROR),
 )
 

@@ -18,8 +18,11 @@
      │    └── AdoptRefused          --adopt: the store holds an account already, or the actor is no reseller
      ├── PlanBlocked                the actor may not perform some of the plan's actions
      ├── FormatFailed               fmt's layout of a file would not read back the same (a bug)
-     └── DirectoryError             a SCIM directory refused, failed or could not be reached
-          └── PartialRead           a read of the directory came back partial; nothing was changed
+     ├── DirectoryError             a directory (SCIM or LDAP) refused, failed or could not be reached
+     │    └── PartialRead           a read of the directory came back partial; nothing was changed
+     └── PullRefused                directory pull will not write its file; the file is untouched
+          ├── IncompleteRead        a read of the LDAP directory was cut short (a page, a range, a limit)
+          └── ShrinkRefused         the people or a group would shrink more than allowed
 
 Library code raises these and never prints; `reconciler.cli` alone turns them
 into messages and exit codes.
@@ -136,11 +139,26 @@ class FormatFailed(ReconcilerError):
 
 
 class DirectoryError(ReconcilerError):
-    """A SCIM directory refused, failed or could not be reached; the message says what was done."""
+    """A directory (a SCIM service provider, an LDAP server) refused, failed or could not be reached; the
+    message says what was done."""
 
 
 class PartialRead(DirectoryError):
     """A paged read of the directory came back partial or inconsistent; nothing was changed."""
+
+
+class PullRefused(ReconcilerError):
+    """`directory pull` will not write its file, which is left as it was."""
+
+
+class IncompleteRead(PullRefused):
+    """A read of the LDAP directory was cut short: the connection dropped, a size or time limit was hit, a
+    referral or a page or a `range=` of a group's members was left unread."""
+
+
+class ShrinkRefused(PullRefused):
+    """A mapped group read empty, or the people or a group would shrink by more than the allowed share;
+    `--allow-shrink` lets a reviewed shrink through."""
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -129,13 +130,20 @@ class Access:
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """A person, known by lower-case e-mail (R7)."""
+    """A person, known by lower-case e-mail (R7), and by `id` where the directory gives one.
+
+    `id` is the directory's immutable id (`entryUUID`, `objectGUID`): the store keeps it, so a user
+    whose e-mail the directory changes is the same user under a new address. The names are None only
+    in one file's own part of the account, where a hand-written file gives a directory user access
+    and the directory's file gives their names; the merged account always has them.
+    """
 
     email: str
-    first_name: str
-    last_name: str
+    first_name: str | None
+    last_name: str | None
     access: tuple[Access, ...] = ()
     protect: bool = False
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +154,60 @@ class Team:
     description: str | None = None
     members: tuple[str, ...] = ()  # lower-case e-mails, sorted
     access: tuple[Access, ...] = ()
+    #: The directory group whose members this team's are (`directory pull` writes them); YAML only.
+    directory_group: str | None = None
 
     @property
     def source(self) -> str:
         """How a grant names this team among its sources (`via`)."""
         return TEAM_SOURCE + self.name
+
+
+class Flavour(StrEnum):
+    """Which directory server a `directory:` block reads, for its attributes' defaults."""
+
+    ACTIVE_DIRECTORY = "active_directory"
+    OPENLDAP = "openldap"
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryAttributes:
+    """The LDAP attributes a person and a group are read from."""
+
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    member: str
+
+
+#: Each flavour's attributes; a `directory:` block's `attributes` overrides any of them.
+DEFAULT_ATTRIBUTES = {
+    Flavour.ACTIVE_DIRECTORY: DirectoryAttributes("objectGUID", "mail", "givenName", "sn", "member"),
+    Flavour.OPENLDAP: DirectoryAttributes("entryUUID", "mail", "givenName", "sn", "member"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Directory:
+    """Where the account's people come from: an LDAP directory, and the file `directory pull` writes.
+
+    `output` and `ca_file` are as the `directory:` block says them, relative to `declared_in`, the
+    folder of the file that holds the block. `disabled_filter` is an LDAP filter of accounts to leave
+    out beside the flavour's own test (AD's `userAccountControl` disabled bit, OpenLDAP's
+    `pwdAccountLockedTime`).
+    """
+
+    url: str
+    base_dn: str
+    flavour: Flavour
+    output: str
+    attributes: DirectoryAttributes
+    bind_dn: str | None = None
+    disabled_filter: str | None = None
+    ca_file: str | None = None
+    timeout: float = 30.0
+    declared_in: str = "."
 
 
 #: How a grant names its sources (`via`): a user's own grant, and a team's by its name after the prefix.
@@ -166,6 +223,7 @@ class DesiredState:
     users: tuple[User, ...] = ()
     unmanaged_users: str | None = None  # the policy for users the store has and the YAML does not
     teams: tuple[Team, ...] = ()
+    directory: Directory | None = None
 
 
 @dataclass(frozen=True, slots=True)
