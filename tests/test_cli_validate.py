@@ -192,7 +192,7 @@ def test_a_key_that_reorders_text_is_shown_scrubbed(runner: CliRunner, write_yam
     assert result.exit_code == 1
     assert result.stdout == (
         f"{path}:3:55: users[0].na\ufffdme: unknown field 'na\ufffdme'; expected one of: access, email, "
-        "first_name, last_name, protect\n"
+        "first_name, id, last_name, protect\n"
     )
 
 
