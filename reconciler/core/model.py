@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -188,6 +188,10 @@ DEFAULT_ATTRIBUTES = {
 }
 
 
+#: Seconds to wait for the directory to answer one request, where the block does not say.
+DEFAULT_TIMEOUT = 30.0
+
+
 @dataclass(frozen=True, slots=True)
 class Directory:
     """Where the account's people come from: an LDAP directory, and the file `directory pull` writes.
@@ -206,7 +210,7 @@ class Directory:
     bind_dn: str | None = None
     disabled_filter: str | None = None
     ca_file: str | None = None
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT
     declared_in: str = "."
 
 
@@ -277,23 +281,53 @@ def team_grants(teams: Iterable[Team]) -> Grants:
     return grants
 
 
-def build_state(documents: Iterable[Mapping[str, Any]]) -> DesiredState:
-    """The model of validated documents, merged."""
+def build_state(
+    documents: Iterable[Mapping[str, Any]],
+    generated: Mapping[str, Any] | None = None,
+    declared_in: str = ".",
+) -> DesiredState:
+    """The model of validated documents, merged.
+
+    `documents` are the hand-written files; `generated`, when it was read, the directory's file (the
+    one `directory pull` writes). A user it declares takes their names and id from it, and their access
+    and protection from a hand-written entry of the same e-mail, if any; a team with a `directory_group`
+    takes its members from its entry there (same name, ignoring case) and the rest from its
+    hand-written entry. Each record is looked up once, by e-mail or by name. `declared_in` is the folder
+    of the file that holds the `directory:` block, which its paths are relative to.
+    """
+    people: dict[str, Mapping[str, Any]] = {}
+    groups: dict[str, Mapping[str, Any]] = {}
+    if generated is not None:
+        people = {raw["email"].lower(): raw for raw in generated.get("users", ())}
+        groups = {raw["name"].casefold(): raw for raw in generated.get("teams", ())}
     contracts: list[Contract] = []
     users: list[User] = []
     teams: list[Team] = []
     policies = set()
+    directory = None
     for document in documents:
         contracts.extend(_contract(raw) for raw in document.get("contracts", ()))
-        users.extend(_user(raw) for raw in document.get("users", ()))
-        teams.extend(_team(raw) for raw in document.get("teams", ()))
+        if people:
+            users.extend(
+                _user(raw, people.pop(raw["email"].lower(), None)) for raw in document.get("users", ())
+            )
+        else:
+            users.extend(_user(raw) for raw in document.get("users", ()))
+        teams.extend(
+            _team(raw, groups.get(raw["name"].casefold()) if "directory_group" in raw else None)
+            for raw in document.get("teams", ())
+        )
         if "unmanaged_users" in document:
             policies.add(document["unmanaged_users"])
+        if directory is None and "directory" in document:  # the rules refuse a second one
+            directory = _directory(document["directory"], declared_in)
+    users.extend(_user(raw) for raw in people.values())  # the directory's users no hand-written file names
     return DesiredState(
         contracts=tuple(sorted(contracts, key=lambda c: c.number)),
         users=tuple(sorted(users, key=lambda u: u.email)),
         unmanaged_users=min(policies) if policies else None,  # the rules refuse files that disagree
         teams=tuple(sorted(teams, key=lambda t: t.name)),
+        directory=directory,
     )
 
 
@@ -336,22 +370,44 @@ def _serial(raw: Mapping[str, Any]) -> Serial:
     )
 
 
-def _user(raw: Mapping[str, Any]) -> User:
+def _user(raw: Mapping[str, Any], directory: Mapping[str, Any] | None = None) -> User:
+    """A user as `raw` declares them; with the directory's entry of them, their names and id from it."""
+    person = raw if directory is None else directory
     return User(
         email=raw["email"].lower(),
-        first_name=raw["first_name"],
-        last_name=raw["last_name"],
+        first_name=person.get("first_name"),
+        last_name=person.get("last_name"),
         access=_access(raw),
         protect=raw.get("protect", False),
+        id=person.get("id"),
     )
 
 
-def _team(raw: Mapping[str, Any]) -> Team:
+def _team(raw: Mapping[str, Any], directory: Mapping[str, Any] | None = None) -> Team:
+    """A team as `raw` declares it; with the directory's entry of it, its members from that."""
+    members = (raw if directory is None else directory).get("members", ())
     return Team(
         name=raw["name"],
         description=raw.get("description"),
-        members=tuple(sorted({member.lower() for member in raw.get("members", ())})),
+        members=tuple(sorted({member.lower() for member in members})),
         access=_access(raw),
+        directory_group=raw.get("directory_group"),
+    )
+
+
+def _directory(raw: Mapping[str, Any], declared_in: str) -> Directory:
+    flavour = Flavour(raw["flavour"])
+    return Directory(
+        url=raw["url"],
+        base_dn=raw["base_dn"],
+        flavour=flavour,
+        output=raw["output"],
+        attributes=replace(DEFAULT_ATTRIBUTES[flavour], **raw.get("attributes", {})),
+        bind_dn=raw.get("bind_dn"),
+        disabled_filter=raw.get("disabled_filter"),
+        ca_file=raw.get("ca_file"),
+        timeout=float(raw.get("timeout", DEFAULT_TIMEOUT)),
+        declared_in=declared_in,
     )
 
 
