@@ -192,7 +192,8 @@ def test_every_schema_error_at_once_sorted_by_line(write_yaml: WriteYaml) -> Non
     )
     assert errors(write_yaml(text)) == [
         "account.yaml:12:16: contracts[0].serials[0].seats: must be at least 1, not -1",
-        "account.yaml:28:5: users[2].last_name: required field 'last_name' is missing",
+        "account.yaml:28:5: users[2].last_name: the user 'carol@acme.example' has no last_name; give first_name "
+        "and last_name",
         "account.yaml:30:5: users[2].last_nam: unknown field 'last_nam'; did you mean 'last_name'?",
     ]
 

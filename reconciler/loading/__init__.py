@@ -1,11 +1,12 @@
 """The loading stage: desired-state files in, the account's model out, or every problem, placed.
 
-    files.py    find the files, read their bytes (size limits); name them as GitHub does
-    fast.py     the [fast] extra: a valid file read and checked by yaml-rs and jsonschema-rs
-    events.py   strict YAML, from libyaml's events (YAML 1.2 scalars, duplicate keys, aliases, depth)
-    schema.py   the published JSON Schema, its errors in the user's words
-    rules.py    the domain rules a schema cannot say, across every file
-    locate.py   the file, line and column of a problem found after parsing
+    files.py      find the files, read their bytes (size limits); name them as GitHub does
+    fast.py       the [fast] extra: a valid file read and checked by yaml-rs and jsonschema-rs
+    events.py     strict YAML, from libyaml's events (YAML 1.2 scalars, duplicate keys, aliases, depth)
+    schema.py     the published JSON Schema, its errors in the user's words
+    directory.py  which file is the directory's, what it may hold; the `directory:` block's URL
+    rules.py      the domain rules a schema cannot say, across every file, the directory's with them
+    locate.py     the file, line and column of a problem found after parsing
 
 `load()` runs the stage and returns what it found; `load_desired_state()` is
 the same for callers that want the model or an InvalidDesiredState; `load_sources`
@@ -15,7 +16,8 @@ caller that makes desired state from something else (`import csv`): the files
 themselves (`find_sources`, then `load_sources`), the serials some contract
 files declare before they are checked (`declared_serials`), and the schema's
 rules for one kind of string (`schema_pattern`, `schema_max_length`). For
-annotations, each file's path from its repository's root (`repository_paths`).
+annotations, each file's path from its repository's root (`repository_paths`). For `directory
+pull`, the file it writes, where validation looks for it (`output_path`).
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from reconciler.core.diagnostics import Diagnostic, Finding
 from reconciler.core.errors import InvalidDesiredState
 from reconciler.core.model import DesiredState, build_state
 from reconciler.loading import fast
+from reconciler.loading.directory import DirectoryFile, declared_in, find_directory_file, output_path
 from reconciler.loading.events import Progress, gc_paused, parse
 from reconciler.loading.files import Source, find_sources, repository_paths
 from reconciler.loading.locate import place_findings
-from reconciler.loading.rules import check_rules
+from reconciler.loading.rules import check_rules, missing_names
 from reconciler.loading.schema import schema_document, schema_findings
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "load",
     "load_desired_state",
     "load_sources",
+    "output_path",
     "repository_paths",
     "schema_max_length",
     "schema_pattern",
@@ -100,6 +104,7 @@ def load_sources(
     diagnostics = list(problems)
     read, total = 0, sum(len(source.data) for source in sources)
     documents: list[tuple[str, Any]] = []
+    parsed: list[tuple[str, Any]] = []  # every file that parses, valid or not
     findings: list[Finding] = []
     with gc_paused():
         for source in sources:
@@ -109,29 +114,44 @@ def load_sources(
             findings.extend(found.findings)
             if found.document is not None:
                 documents.append((source.name, found.document))
-        # Cross-file rules would only echo a broken file's problems as false ones.
+            if found.parsed is not None:
+                parsed.append((source.name, found.parsed))
+        # Cross-file rules would only echo a broken file's problems as false ones; but where every file
+        # parsed and none has a directory, the users with no names are told now, as when the schema said so.
+        directory = DirectoryFile()
         if not diagnostics and not findings:
-            findings = check_rules(documents)
+            directory = find_directory_file(documents)
+            findings = check_rules(documents, directory)
+        elif not diagnostics:
+            findings.extend(missing_names(parsed))
         if diagnostics or findings:
             return Loaded(None, tuple(sorted(diagnostics + place_findings(findings, sources))))
-        state = build_state(document for _, document in documents)
+        generated = None if directory.generated is None else documents[directory.generated][1]
+        written = (document for index, (_, document) in enumerate(documents) if index != directory.generated)
+        state = build_state(written, generated, directory.declared_in)
         if not by_file:
             return Loaded(state)
         # Every source was read into a document (any problem returned above), so the two line up.
         parts = tuple(
-            Part(source, tuple(document), state if len(documents) == 1 else build_state([document]))
-            for source, (_, document) in zip(sources, documents, strict=True)
+            Part(
+                source,
+                tuple(document),
+                state if len(documents) == 1 else build_state([document], declared_in=declared_in(name)),
+            )
+            for source, (name, document) in zip(sources, documents, strict=True)
         )
         return Loaded(state, parts=parts)
 
 
 @dataclass(frozen=True)
 class _FileRead:
-    """One file read: its document when it is valid, else its syntax problems or its schema findings."""
+    """One file read: its document when it is valid, else its syntax problems or its schema findings;
+    `parsed`, its document whether valid or not, when it parses."""
 
     document: Any = None
     problems: tuple[Diagnostic, ...] = ()
     findings: tuple[Finding, ...] = ()
+    parsed: Any = None
 
 
 def _read(source: Source, progress: Progress | None) -> _FileRead:
@@ -144,7 +164,7 @@ def _read(source: Source, progress: Progress | None) -> _FileRead:
         fast.check_same(source.name, document, strict.document, len(strict.problems) + len(strict.findings))
     if progress is not None:
         progress(len(source.data), len(source.data))
-    return _FileRead(document)
+    return _FileRead(document, parsed=document)
 
 
 def _read_strictly(source: Source, progress: Progress | None) -> _FileRead:
@@ -152,7 +172,7 @@ def _read_strictly(source: Source, progress: Progress | None) -> _FileRead:
     if parsed.problems:
         return _FileRead(problems=parsed.problems)
     findings = tuple(schema_findings(source.name, parsed.document))
-    return _FileRead(None if findings else parsed.document, findings=findings)
+    return _FileRead(None if findings else parsed.document, findings=findings, parsed=parsed.document)
 
 
 def _offset(progress: Progress | None, before: int, total: int) -> Progress | None:

@@ -2,6 +2,12 @@
 
 Runs on documents that passed the schema. Each problem names the field at
 fault; a duplicate also names where the first one was declared.
+
+Where a `directory:` block names a file that is among those read, that file is the directory's
+(directory.py) and the rules check the account the two kinds of file make together: a user declared
+there and in a hand-written file is one user, whose names and id are the directory's, and a team with a
+`directory_group` has its members there. The directory's file holds only what `directory pull` writes;
+what a hand-written file says that the directory owns is refused at both places.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from typing import Any
 
 from reconciler.core.diagnostics import DocPath, Finding, show_value
 from reconciler.core.model import email_problem
+from reconciler.loading.directory import DirectoryFile, find_directory_file, generated_findings, url_problem
 
 #: A file's name and its parsed document.
 Document = tuple[str, Mapping[str, Any]]
 Place = tuple[str, DocPath]
+NAMES = ("first_name", "last_name")
 
 
 @dataclass
@@ -34,14 +42,36 @@ class _TeamGrant:
     members: frozenset[str]
 
 
-def check_rules(documents: Sequence[Document]) -> list[Finding]:
-    """Every broken domain rule in the merged documents."""
-    findings: list[Finding] = []
-    users = _declared_users(documents, findings)
-    serials = _check_contracts(documents, users, findings)
-    teams = _check_teams(documents, users, serials, findings)
-    _check_access(documents, serials, teams, findings)
-    _check_policy_agrees(documents, findings)
+@dataclass(frozen=True)
+class _Person:
+    """A user of the directory's file: where they are declared in it, and their id there."""
+
+    path: DocPath
+    id: Any
+
+
+@dataclass(frozen=True)
+class _Group:
+    """A team of the directory's file: its name, where it is declared, and its declared members."""
+
+    name: str
+    place: Place
+    members: frozenset[str]
+
+
+def check_rules(documents: Sequence[Document], directory: DirectoryFile | None = None) -> list[Finding]:
+    """Every broken domain rule in the merged documents; `directory` says which is the directory's file
+    (found here when not given)."""
+    found = find_directory_file(documents) if directory is None else directory
+    generated = None if found.generated is None else documents[found.generated]
+    written = [document for index, document in enumerate(documents) if index != found.generated]
+    findings: list[Finding] = [] if generated is None else generated_findings(*generated)
+    _check_directory_blocks(written, findings)
+    users = _declared_users(written, generated, found, findings)
+    serials = _check_contracts(written, users, findings)
+    teams = _check_teams(written, generated, found, users, serials, findings)
+    _check_access(written, serials, teams, findings)
+    _check_policy_agrees(written, findings)
     return findings
 
 
@@ -65,30 +95,196 @@ def _check_policy_agrees(documents: Sequence[Document], findings: list[Finding])
             )
 
 
-def _declared_users(documents: Sequence[Document], findings: list[Finding]) -> dict[str, Place]:
-    users: dict[str, Place] = {}
+def _check_directory_blocks(documents: Sequence[Document], findings: list[Finding]) -> None:
+    """One `directory:` block in all the files, read over TLS unless the server is this machine."""
+    first: str | None = None
     for source, document in documents:
+        block = document.get("directory")
+        if block is None:
+            continue
+        if first is not None:
+            findings.append(
+                Finding(
+                    source,
+                    ("directory",),
+                    "the account has one directory, declared once; first at {related}",
+                    at_key=True,
+                    related=(first, ("directory",)),
+                )
+            )
+            continue
+        first = source
+        problem = url_problem(block["url"])
+        if problem is not None:
+            findings.append(Finding(source, ("directory", "url"), problem))
+
+
+def _declared_users(
+    written: Sequence[Document], generated: Document | None, found: DirectoryFile, findings: list[Finding]
+) -> dict[str, Place]:
+    """Every user, by e-mail: the directory's, then the hand-written files' (a directory user's
+    hand-written entry adds to theirs). A user declared twice, a directory user's names written by hand
+    and an id given twice are findings; so is a user with no names that the directory does not declare."""
+    users: dict[str, Place] = {}
+    ids: dict[str, tuple[str, Place]] = {}  # an id -> the user who has it and where
+    people: dict[str, _Person] = {}  # the directory's users
+    if generated is not None:
+        source, document = generated
         for index, user in enumerate(document.get("users", ())):
-            email = user["email"].lower()
-            place = (source, ("users", index, "email"))
-            problem = email_problem(email)  # what the schema's pattern cannot tell: a reserved domain, say
-            if problem is not None:
-                findings.append(
-                    Finding(source, place[1], f"{show_value(email)} is not a valid e-mail address: {problem}")
-                )
-            if email in users:
-                findings.append(
-                    Finding(
-                        source,
-                        place[1],
-                        f"the user {show_value(email)} is declared twice (e-mails ignore case); "
-                        "first at {related}",
-                        related=users[email],
-                    )
-                )
+            email = _declared_user(source, ("users", index), user, users, findings)
+            if email is not None:
+                people[email] = _Person(("users", index), user.get("id"))
+                _check_id(source, ("users", index), user, email, ids, findings)
+    written_users: dict[str, Place] = {}
+    for source, document in written:
+        for index, user in enumerate(document.get("users", ())):
+            path: DocPath = ("users", index)
+            email = _declared_user(source, path, user, written_users, findings)
+            if email is None:
+                continue
+            person = people.get(email)
+            if person is None:
+                users[email] = written_users[email]
+                _check_names(source, path, user, email, found, findings)
+                _check_id(source, path, user, email, ids, findings)
             else:
-                users[email] = place
+                assert generated is not None  # a person is the directory's file's
+                _check_owned(source, path, user, email, (generated[0], person), findings)
     return users
+
+
+def _declared_user(
+    source: str, path: DocPath, user: Mapping[str, Any], users: dict[str, Place], findings: list[Finding]
+) -> str | None:
+    """The user's e-mail, noted in `users`; None when `users` has it already (a finding)."""
+    email: str = user["email"].lower()
+    place = (source, path + ("email",))
+    problem = email_problem(email)  # what the schema's pattern cannot tell: a reserved domain, say
+    if problem is not None:
+        findings.append(
+            Finding(source, place[1], f"{show_value(email)} is not a valid e-mail address: {problem}")
+        )
+    if email in users:
+        findings.append(
+            Finding(
+                source,
+                place[1],
+                f"the user {show_value(email)} is declared twice (e-mails ignore case); first at {{related}}",
+                related=users[email],
+            )
+        )
+        return None
+    users[email] = place
+    return email
+
+
+def _check_names(
+    source: str,
+    path: DocPath,
+    user: Mapping[str, Any],
+    email: str,
+    found: DirectoryFile,
+    findings: list[Finding],
+) -> None:
+    """A user the directory's file does not declare has both names (R7)."""
+    missing = [name for name in NAMES if name not in user]
+    if not missing:
+        return
+    if found.block is None:
+        why = ""
+    elif found.generated is None:
+        why = (
+            f" (only a user the directory's file declares may leave them out, and that file, "
+            f"{show_value(found.expected)}, is not among the files read)"
+        )
+    else:
+        why = " (only a user the directory's file declares may leave them out)"
+    findings.append(names_missing(source, path, email, missing, why))
+
+
+def names_missing(
+    source: str, path: DocPath, email: object, missing: Sequence[str], why: str = ""
+) -> Finding:
+    """The finding of a user with no first name or no last name (`missing`); `why` ends the message."""
+    who = f"the user {show_value(email)}" if isinstance(email, str) else "this user"
+    give = "both" if len(missing) > 1 else "first_name and last_name"
+    return Finding(source, path + (missing[0],), f"{who} has no {' and no '.join(missing)}; give {give}{why}")
+
+
+def missing_names(documents: Sequence[tuple[str, Any]]) -> list[Finding]:
+    """Each user with no first or last name in `documents`, which need not fit the schema, when none of
+    them declares a `directory:` block (nor can: the caller knows every file parsed). So a file with
+    other problems hears of these at once, as when the schema required the names."""
+    if any(isinstance(document, dict) and "directory" in document for _, document in documents):
+        return []  # only the rules, once every file is valid, can tell who the directory names
+    findings = []
+    for source, document in documents:
+        users = document.get("users") if isinstance(document, dict) else None
+        for index, user in enumerate(users if isinstance(users, list) else ()):
+            missing = [name for name in NAMES if name not in user] if isinstance(user, dict) else []
+            if missing:
+                findings.append(names_missing(source, ("users", index), user.get("email"), missing))
+    return findings
+
+
+def _check_owned(
+    source: str,
+    path: DocPath,
+    user: Mapping[str, Any],
+    email: str,
+    directory: tuple[str, _Person],
+    findings: list[Finding],
+) -> None:
+    """A directory user's hand-written entry: access and protection only, and the directory's own id."""
+    generated, person = directory
+    given = [name for name in NAMES if name in user]
+    if given:
+        findings.append(
+            Finding(
+                source,
+                path + (given[0],),
+                f"the names of {show_value(email)} come from the directory, at {{related}}; "
+                "leave first_name and last_name out here",
+                related=(generated, person.path + ("email",)),
+            )
+        )
+    if "id" in user and user["id"] != person.id:
+        findings.append(
+            Finding(
+                source,
+                path + ("id",),
+                f"one e-mail with two ids: {show_value(email)} has the id {show_value(user['id'])} here and "
+                f"{show_value(person.id)} in the directory's file, at {{related}}; leave `id` out here",
+                related=(generated, person.path + ("id",)),
+            )
+        )
+
+
+def _check_id(
+    source: str,
+    path: DocPath,
+    user: Mapping[str, Any],
+    email: str,
+    ids: dict[str, tuple[str, Place]],
+    findings: list[Finding],
+) -> None:
+    """No two users share one id."""
+    ident = user.get("id")
+    if ident is None:
+        return
+    first = ids.get(ident)
+    if first is None:
+        ids[ident] = (email, (source, path + ("id",)))
+    else:
+        findings.append(
+            Finding(
+                source,
+                path + ("id",),
+                f"two users with one id: {show_value(email)} has the id {show_value(ident)}, as "
+                f"{show_value(first[0])} has at {{related}}; an id is one person's",
+                related=first[1],
+            )
+        )
 
 
 def _check_contracts(
@@ -184,36 +380,127 @@ def _check_serial(
 
 
 def _check_teams(
-    documents: Sequence[Document],
+    written: Sequence[Document],
+    generated: Document | None,
+    found: DirectoryFile,
     users: Mapping[str, Place],
     serials: Mapping[str, _Serial],
     findings: list[Finding],
 ) -> dict[str, list[_TeamGrant]]:
-    """Each team's name, members and access; returns, by serial, the teams that give it and to whom."""
+    """Each team's name, members and access; returns, by serial, the teams that give it and to whom.
+
+    A team with a `directory_group` has its members from its entry in the directory's file, and none
+    by hand; each entry there belongs to such a team."""
+    groups = {} if generated is None else _directory_teams(generated, users, findings)
+    mapped: set[str] = set()
     names: dict[str, Place] = {}
     given: dict[str, list[_TeamGrant]] = {}
-    for source, document in documents:
+    for source, document in written:
         for index, team in enumerate(document.get("teams", ())):
             path: DocPath = ("teams", index)
             name = team["name"]
             key = name.casefold()  # "ignoring case" for every script, not only A-Z
             if key in names:
-                findings.append(
-                    Finding(
-                        source,
-                        path + ("name",),
-                        f"the team {show_value(name)} is declared twice (team names ignore case); "
-                        "first at {related}",
-                        related=names[key],
-                    )
-                )
+                findings.append(_team_twice(source, path, name, names[key]))
             else:
                 names[key] = (source, path + ("name",))
-            members = _check_members(source, path, team, users, findings)
+            if "directory_group" in team:
+                mapped.add(key)
+                group = groups.get(key)
+                _check_mapped(source, path, team, group, found, findings)
+                members = frozenset() if group is None else group.members
+            else:
+                members = _check_members(source, path, team, users, findings)
             for number in _granted(source, path, team, serials, "team", findings):
                 if members:
                     given.setdefault(number, []).append(_TeamGrant(name, members))
+    for key, group in groups.items():
+        if key not in mapped:
+            findings.append(
+                Finding(
+                    group.place[0],
+                    group.place[1],
+                    f"the team {show_value(group.name)} is not mapped to a directory group in the "
+                    "hand-written files; run `reconciler directory pull` to rewrite the file",
+                )
+            )
     return given
+
+
+def _directory_teams(
+    generated: Document, users: Mapping[str, Place], findings: list[Finding]
+) -> dict[str, _Group]:
+    """The teams of the directory's file, by name ignoring case, each with its declared members."""
+    source, document = generated
+    groups: dict[str, _Group] = {}
+    for index, team in enumerate(document.get("teams", ())):
+        path: DocPath = ("teams", index)
+        name = team["name"]
+        key = name.casefold()
+        if key in groups:
+            findings.append(_team_twice(source, path, name, groups[key].place))
+            continue
+        groups[key] = _Group(
+            name, (source, path + ("name",)), _check_members(source, path, team, users, findings)
+        )
+    return groups
+
+
+def _team_twice(source: str, path: DocPath, name: str, first: Place) -> Finding:
+    return Finding(
+        source,
+        path + ("name",),
+        f"the team {show_value(name)} is declared twice (team names ignore case); first at {{related}}",
+        related=first,
+    )
+
+
+def _check_mapped(
+    source: str,
+    path: DocPath,
+    team: Mapping[str, Any],
+    group: _Group | None,
+    found: DirectoryFile,
+    findings: list[Finding],
+) -> None:
+    """A team with a `directory_group`: a directory to read it, the directory's file read, no members here."""
+    mapping = path + ("directory_group",)
+    name = show_value(team["name"])
+    if found.block is None:
+        findings.append(
+            Finding(
+                source,
+                mapping,
+                f"the team {name} has a directory_group, but no file declares the `directory:` block to read "
+                "it from; declare one, or leave directory_group out and list the team's members",
+            )
+        )
+    elif found.generated is None:
+        findings.append(
+            Finding(
+                source,
+                mapping,
+                f"the directory's file {show_value(found.expected)} is not among the files read: read it "
+                f"too, or run `reconciler directory pull` to write it; without it the team {name} would "
+                "have no members",
+            )
+        )
+    if "members" in team:
+        if group is not None:
+            where = "the directory's file, at {related}"
+        else:
+            where = (
+                "its directory group (at {related}), which `reconciler directory pull` reads into the "
+                "directory's file"
+            )
+        findings.append(
+            Finding(
+                source,
+                path + ("members",),
+                f"the members of the team {name} come from {where}; leave `members` out here",
+                related=group.place if group is not None else (source, mapping),
+            )
+        )
 
 
 def _check_members(
