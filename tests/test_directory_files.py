@@ -605,3 +605,31 @@ def test_the_time_out_is_as_written_or_30_seconds(here: Path) -> None:
     assert directory_of("acme").timeout == 2.5
     write(here)
     assert directory_of("acme").timeout == 30
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "url: ldaps://dc1.acme.example",
+            "url: https://dc1.acme.example",
+            "4:8: directory.url: 'https://dc1.acme.example' is not a directory server's URL; write ldaps://host "
+            "or ldaps://host:port",
+        ),
+        (
+            "output: people/directory.yaml",
+            "output: people\\directory.yaml",
+            "8:11: directory.output: 'people\\\\directory.yaml' is not the path of a .yaml or .yml file from this "
+            "file's folder, with / between folders (like people/directory.yaml)",
+        ),
+        (
+            "  flavour: active_directory\n",
+            "  flavour: active_directory\n  attributes: {email: user principal}\n",
+            "8:23: directory.attributes.email: 'user principal' is not an LDAP attribute's name: a letter, then "
+            "letters, digits and hyphens (like mail)",
+        ),
+    ],
+)
+def test_the_blocks_fields_in_the_users_words(here: Path, old: str, new: str, expected: str) -> None:
+    write(here, edited(ACCOUNT, old, new))
+    assert invalid("acme") == [f"{HAND}:{expected}"]

@@ -81,6 +81,16 @@ def _pattern_messages() -> dict[str, str]:
         defs["shipping"]["properties"]["country"]["pattern"]: (
             "{value} is not a two-letter country code (like US, GB or NO)"
         ),
+        defs["directory"]["properties"]["url"]["pattern"]: (
+            "{value} is not a directory server's URL; write ldaps://host or ldaps://host:port"
+        ),
+        defs["directory"]["properties"]["output"]["pattern"]: (
+            "{value} is not the path of a .yaml or .yml file from this file's folder, with / between folders "
+            "(like people/directory.yaml)"
+        ),
+        defs["ldap_attribute"]["pattern"]: (
+            "{value} is not an LDAP attribute's name: a letter, then letters, digits and hyphens (like mail)"
+        ),
     }
 
 
