@@ -128,54 +128,54 @@ def _declared_users(
     users: dict[str, Place] = {}
     ids: dict[str, tuple[str, Place]] = {}  # an id -> the user who has it and where
     people: dict[str, _Person] = {}  # the directory's users
+    directory = ""
     if generated is not None:
-        source, document = generated
-        for index, user in enumerate(document.get("users", ())):
-            email = _declared_user(source, ("users", index), user, users, findings)
-            if email is not None:
-                people[email] = _Person(("users", index), user.get("id"))
-                _check_id(source, ("users", index), user, email, ids, findings)
-    written_users: dict[str, Place] = {}
-    for source, document in written:
+        directory, document = generated
         for index, user in enumerate(document.get("users", ())):
             path: DocPath = ("users", index)
-            email = _declared_user(source, path, user, written_users, findings)
-            if email is None:
+            email = user["email"].lower()
+            if _first(directory, path, email, users, findings):
+                people[email] = _Person(path, user.get("id"))
+                _check_id(directory, path, user, email, ids, findings)
+    claimed: dict[str, Place] = {}  # the directory users' hand-written entries
+    for source, document in written:
+        for index, user in enumerate(document.get("users", ())):
+            path = ("users", index)
+            email = user["email"].lower()
+            person = people.get(email) if people else None
+            if not _first(source, path, email, users if person is None else claimed, findings):
                 continue
-            person = people.get(email)
-            if person is None:
-                users[email] = written_users[email]
+            if person is not None:
+                _check_owned(source, path, user, email, (directory, person), findings)
+                continue
+            if "first_name" not in user or "last_name" not in user:
                 _check_names(source, path, user, email, found, findings)
+            if "id" in user:
                 _check_id(source, path, user, email, ids, findings)
-            else:
-                assert generated is not None  # a person is the directory's file's
-                _check_owned(source, path, user, email, (generated[0], person), findings)
     return users
 
 
-def _declared_user(
-    source: str, path: DocPath, user: Mapping[str, Any], users: dict[str, Place], findings: list[Finding]
-) -> str | None:
-    """The user's e-mail, noted in `users`; None when `users` has it already (a finding)."""
-    email: str = user["email"].lower()
+def _first(source: str, path: DocPath, email: str, seen: dict[str, Place], findings: list[Finding]) -> bool:
+    """Whether the user at `path` is the first of their e-mail in `seen`, which notes them; a second is a
+    finding. An e-mail the schema's pattern took may still be refused (a reserved domain, say)."""
     place = (source, path + ("email",))
-    problem = email_problem(email)  # what the schema's pattern cannot tell: a reserved domain, say
+    problem = email_problem(email)
     if problem is not None:
         findings.append(
             Finding(source, place[1], f"{show_value(email)} is not a valid e-mail address: {problem}")
         )
-    if email in users:
+    if email in seen:
         findings.append(
             Finding(
                 source,
                 place[1],
                 f"the user {show_value(email)} is declared twice (e-mails ignore case); first at {{related}}",
-                related=users[email],
+                related=seen[email],
             )
         )
-        return None
-    users[email] = place
-    return email
+        return False
+    seen[email] = place
+    return True
 
 
 def _check_names(
