@@ -370,8 +370,10 @@ def test_the_directorys_file_holds_only_what_the_pull_writes(
 
 
 def test_a_user_of_the_directorys_file_with_no_id(here: Path) -> None:
+    # A hand-written id for them is not a second id: the directory's file has none to differ from.
     write(
         here,
+        edited(ACCOUNT, "    protect: true\n", "    protect: true\n  - {email: cy@acme.example, id: x}\n"),
         people=edited(
             PEOPLE, f"  - id: {CY_ID}\n    email: cy@acme.example\n", "  - email: cy@acme.example\n"
         ),

@@ -199,10 +199,10 @@ def _check_names(
         )
     else:
         why = " (only a user the directory's file declares may leave them out)"
-    findings.append(names_missing(source, path, email, missing, why))
+    findings.append(_names_missing(source, path, email, missing, why))
 
 
-def names_missing(
+def _names_missing(
     source: str, path: DocPath, email: object, missing: Sequence[str], why: str = ""
 ) -> Finding:
     """The finding of a user with no first name or no last name (`missing`); `why` ends the message."""
@@ -223,7 +223,7 @@ def missing_names(documents: Sequence[tuple[str, Any]]) -> list[Finding]:
         for index, user in enumerate(users if isinstance(users, list) else ()):
             missing = [name for name in NAMES if name not in user] if isinstance(user, dict) else []
             if missing:
-                findings.append(names_missing(source, ("users", index), user.get("email"), missing))
+                findings.append(_names_missing(source, ("users", index), user.get("email"), missing))
     return findings
 
 
@@ -248,7 +248,7 @@ def _check_owned(
                 related=(generated, person.path + ("email",)),
             )
         )
-    if "id" in user and user["id"] != person.id:
+    if "id" in user and person.id is not None and user["id"] != person.id:  # no id there: its own finding
         findings.append(
             Finding(
                 source,
