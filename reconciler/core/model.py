@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -358,3 +358,22 @@ def _team(raw: Mapping[str, Any]) -> Team:
 def _access(raw: Mapping[str, Any]) -> tuple[Access, ...]:
     access = (Access(a["serial"], a.get("download", False)) for a in raw.get("access", ()))
     return tuple(sorted(access, key=lambda a: a.serial))
+
+
+def directory_from(raw: Mapping[str, Any], declared_in: str) -> Directory:
+    """The `directory:` block `raw` of a file in the folder `declared_in`, its attributes the flavour's
+    where the block names none."""
+    flavour = Flavour(raw["flavour"])
+    attributes = {**asdict(DEFAULT_ATTRIBUTES[flavour]), **raw.get("attributes", {})}
+    return Directory(
+        url=raw["url"],
+        base_dn=raw["base_dn"],
+        flavour=flavour,
+        output=raw["output"],
+        attributes=DirectoryAttributes(**attributes),
+        bind_dn=raw.get("bind_dn"),
+        disabled_filter=raw.get("disabled_filter"),
+        ca_file=raw.get("ca_file"),
+        timeout=float(raw.get("timeout", 30)),
+        declared_in=declared_in,
+    )

@@ -192,7 +192,15 @@ def users_yaml(users: Iterable[User], preamble: str = "") -> str:
     """A file of `users` alone (`version: 1` and `users:`), as `export_yaml` writes them, after the
     MODELINE and the comment lines of `preamble`: the file `import csv` makes, for the contracts'
     files beside it."""
-    return MODELINE + preamble + part_yaml(DesiredState(users=tuple(users)), ("version", "users"))
+    return generated_yaml(DesiredState(users=tuple(users)), preamble)
+
+
+def generated_yaml(part: DesiredState, header: str) -> str:
+    """A file another command makes of the users and teams of `part`, as `export_yaml` writes them,
+    after the MODELINE and the comment lines of `header`: the directory's file `directory pull`
+    writes (the users with their ids, each team with its name and members only)."""
+    keys = ("version", "users", *(("teams",) if part.teams else ()))
+    return MODELINE + header + part_yaml(part, keys)
 
 
 def _document_text(document: dict[str, Any]) -> str:
