@@ -92,7 +92,9 @@ def pull(
     directory = files.directory
     mapped = _mapped_teams(files.teams)
     if read is None:
-        from reconciler.directory import read_directory as read
+        from reconciler.directory import read_directory
+
+        read = read_directory
     found = read(directory, sorted(set(mapped.values())), password, progress)
     people = _people(found.people)
     teams = tuple(
@@ -161,13 +163,13 @@ def _same_file(name: str, path: Path) -> bool:
 
 def _mapped_teams(teams: Sequence[Team]) -> dict[str, str]:
     """Each team that follows a directory group, by name: the group's DN."""
-    mapped = {team.name: team.directory_group for team in teams if team.directory_group}
+    mapped = {team.name: team.directory_group for team in teams if team.directory_group is not None}
     if not mapped:
         raise InputError(
             "no team has a directory_group: map a team to a directory group "
             '(directory_group: "cn=Design Studio,ou=Groups,dc=acme,dc=example") and pull again'
         )
-    return mapped  # type: ignore[return-value]  # the None ones are left out above
+    return mapped
 
 
 def _people(found: Mapping[str, Any]) -> dict[str, User]:

@@ -181,6 +181,9 @@ class DirectoryAttributes:
     member: str
 
 
+#: Seconds to wait for a directory's answer to one request, where its block does not say.
+DEFAULT_TIMEOUT = 30.0
+
 #: Each flavour's attributes; a `directory:` block's `attributes` overrides any of them.
 DEFAULT_ATTRIBUTES = {
     Flavour.ACTIVE_DIRECTORY: DirectoryAttributes("objectGUID", "mail", "givenName", "sn", "member"),
@@ -206,7 +209,7 @@ class Directory:
     bind_dn: str | None = None
     disabled_filter: str | None = None
     ca_file: str | None = None
-    timeout: float = 30.0
+    timeout: float = 30.0  # DEFAULT_TIMEOUT
     declared_in: str = "."
 
 
@@ -374,6 +377,6 @@ def directory_from(raw: Mapping[str, Any], declared_in: str) -> Directory:
         bind_dn=raw.get("bind_dn"),
         disabled_filter=raw.get("disabled_filter"),
         ca_file=raw.get("ca_file"),
-        timeout=float(raw.get("timeout", 30)),
+        timeout=float(raw.get("timeout", DEFAULT_TIMEOUT)),
         declared_in=declared_in,
     )
