@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.commands.files import write_whole
-from reconciler.core.errors import DirectoryError, InputError, InvalidDesiredState, ShrinkRefused, plural
+from reconciler.core.errors import (
+    DirectoryError,
+    IncompleteRead,
+    InputError,
+    InvalidDesiredState,
+    ShrinkRefused,
+    plural,
+)
 from reconciler.core.model import DesiredState, Directory, Team, User, build_state, directory_from
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, removal_tripped
 from reconciler.loading import Source, find_sources, read_files
@@ -95,7 +102,10 @@ def pull(
         from reconciler.directory import read_directory
 
         read = read_directory
-    found = read(directory, sorted(set(mapped.values())), password, progress)
+    try:
+        found = read(directory, sorted(set(mapped.values())), password, progress)
+    except IncompleteRead as cut_short:
+        raise IncompleteRead(f"{files.output_name} was not written: {cut_short}") from None
     people = _people(found.people)
     teams = tuple(
         Team(name, members=tuple(sorted(people[i].email for i in found.members[group])))
