@@ -82,7 +82,7 @@ def _calls(document: dict[Any, Any]) -> list[tuple[str, list[str], str]]:
 
 
 def test_the_expected_workflows_exist() -> None:
-    assert [p.name for p in EXAMPLE_WORKFLOWS] == ["apply.yml", "drift.yml", "plan.yml"]
+    assert [p.name for p in EXAMPLE_WORKFLOWS] == ["apply.yml", "directory.yml", "drift.yml", "plan.yml"]
     assert (ROOT / ".github" / "workflows" / "ci.yml").exists()
 
 
@@ -92,7 +92,8 @@ def test_a_workflow_is_valid_and_least_privileged(path: Path) -> None:
     # PyYAML reads YAML 1.1, where the key `on` is the boolean true.
     assert workflow.get("on", workflow.get(True)), "no trigger"
     assert isinstance(workflow.get("permissions"), dict), "permissions must be spelled out"
-    assert workflow["permissions"].get("contents") == "read"
+    # Only the directory pull writes to the repository: it pushes the branch of its pull request.
+    assert workflow["permissions"].get("contents") == ("write" if path.name == "directory.yml" else "read")
     for job in workflow["jobs"].values():
         assert job["runs-on"] == "ubuntu-latest"
         for step in job["steps"]:
@@ -146,6 +147,17 @@ def test_the_workflows_run_the_gitops_loop() -> None:
     assert load(EXAMPLES / "github" / "drift.yml")["permissions"]["issues"] == "write"
     assert load(EXAMPLES / "github" / "apply.yml")["concurrency"]["cancel-in-progress"] is False
     assert load(EXAMPLES / "github" / "plan.yml")["concurrency"]["cancel-in-progress"] is True
+    # The directory's people: pulled on a schedule, planned when the file changed, posted on one pull
+    # request; a refused pull (exit 3) fails the run, through the pipe into tee.
+    directory = load(EXAMPLES / "github" / "directory.yml")
+    assert "schedule" in directory.get("on", directory.get(True))
+    names = [name for name, _ in by_file["directory.yml"]]
+    assert names == ["directory", "directory", "plan"]
+    assert ("directory", ["--allow-shrink"]) in by_file["directory.yml"]
+    pulling = next(step for step in steps(directory) if step.get("id") == "pull")
+    assert "set -o pipefail" in pulling["run"]
+    assert directory["env"]["RECONCILER_LDAP_PASSWORD"] == "${{ secrets.RECONCILER_LDAP_PASSWORD }}"
+    assert directory["permissions"] == {"contents": "write", "pull-requests": "write"}
 
 
 def test_the_settings_the_workflows_name_are_read_by_reconciler() -> None:
@@ -189,6 +201,12 @@ def test_the_plan_comment_links_to_the_plan_as_a_page() -> None:
 
 def test_the_examples_use_this_release_of_the_action() -> None:
     for path in EXAMPLE_WORKFLOWS:
+        if path.name == "directory.yml":  # installs the package itself: the action needs a whole account
+            installs = [s["run"] for s in steps(load(path)) if "pip install" in s.get("run", "")]
+            assert installs == [
+                f'python -m pip install --quiet "licence-reconciler[ldap,postgresql]=={reconciler.__version__}"'
+            ]
+            continue
         used = [step["uses"] for step in steps(load(path)) if "reconciler" in step.get("uses", "")]
         assert used == [ACTION_REF], path.name
         header = path.read_text(encoding="utf-8").partition("\nname:")[0]

@@ -9,12 +9,14 @@ adds the commands of one concern to it:
     reports   drift, history, usage
     account   init, export, import csv, users activate
     scim      scim plan, scim apply (the scim extra)
+    directory directory pull (the ldap extra)
     tooling   schema, completion: for editors and shells
 """
 
 from reconciler.cli import (  # noqa: F401 - importing them adds their commands
     account,
     changes,
+    directory,
     mail,
     reports,
     scim,

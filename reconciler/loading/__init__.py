@@ -44,12 +44,14 @@ __all__ = [
     "Part",
     "Progress",
     "Source",
+    "declared_in",
     "declared_serials",
     "find_sources",
     "load",
     "load_desired_state",
     "load_sources",
     "output_path",
+    "read_files",
     "repository_paths",
     "schema_max_length",
     "schema_pattern",
@@ -141,6 +143,22 @@ def load_sources(
             for source, (name, document) in zip(sources, documents, strict=True)
         )
         return Loaded(state, parts=parts)
+
+
+def read_files(sources: Sequence[Source]) -> tuple[list[tuple[Source, Any]], list[Diagnostic]]:
+    """Each file's document, read and checked against the schema, but not against the other files'
+    (`directory pull` reads the hand-written files so, beside a directory's file it is about to
+    write again); and every problem of those that are not valid."""
+    documents: list[tuple[Source, Any]] = []
+    problems: list[Diagnostic] = []
+    findings: list[Finding] = []
+    for source in sources:
+        found = _read(source, None)
+        problems.extend(found.problems)
+        findings.extend(found.findings)
+        if found.document is not None:
+            documents.append((source, found.document))
+    return documents, sorted(problems + place_findings(findings, sources))
 
 
 @dataclass(frozen=True)

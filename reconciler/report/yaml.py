@@ -21,13 +21,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import yaml
 
 from reconciler.core.errors import InputError
-from reconciler.core.model import SCHEMA_FILE, Access, Contract, DesiredState, Serial, Team, User
+from reconciler.core.model import (
+    DEFAULT_ATTRIBUTES,
+    DEFAULT_TIMEOUT,
+    SCHEMA_FILE,
+    Access,
+    Contract,
+    DesiredState,
+    Directory,
+    Serial,
+    Team,
+    User,
+)
 from reconciler.core.scalars import plain_scalar
 from reconciler.core.shapes import (
     access_entry_record,
@@ -44,7 +55,7 @@ MODELINE = f"# yaml-language-server: $schema={SCHEMA_FILE}\n"
 
 #: The top-level keys, in the order `export` writes them and `fmt` puts each file's in (`export` never
 #: writes `unmanaged_users`, a setting of the files; it stands by `version`, as another one).
-TOP_KEYS = ("version", "unmanaged_users", "contracts", "users", "teams")
+TOP_KEYS = ("version", "unmanaged_users", "directory", "contracts", "users", "teams")
 
 #: Where a node is in a document: the keys from the top, and in a list, the entry by its identity in a
 #: 1-tuple: a record's first field (e-mail, number, serial or name, as written), or the entry itself.
@@ -67,7 +78,7 @@ def _scalar(value: object) -> str:
     """`value` as a YAML scalar that reads back the same under YAML 1.1, 1.2 and our loader."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         return str(value)
     assert isinstance(value, str)
     if not isinstance(value, _Quoted) and _plain_is_safe(value):
@@ -163,6 +174,7 @@ def _part_document(part: DesiredState, keys: Collection[str]) -> dict[str, Any]:
     values: dict[str, Callable[[], Any]] = {
         "version": lambda: 1,
         "unmanaged_users": lambda: part.unmanaged_users,
+        "directory": lambda: _directory(part.directory),
         "contracts": lambda: [_contract(c) for c in part.contracts],
         "users": lambda: [_user(u) for u in part.users],
         "teams": lambda: [_team(t) for t in part.teams],
@@ -192,7 +204,15 @@ def users_yaml(users: Iterable[User], preamble: str = "") -> str:
     """A file of `users` alone (`version: 1` and `users:`), as `export_yaml` writes them, after the
     MODELINE and the comment lines of `preamble`: the file `import csv` makes, for the contracts'
     files beside it."""
-    return MODELINE + preamble + part_yaml(DesiredState(users=tuple(users)), ("version", "users"))
+    return generated_yaml(DesiredState(users=tuple(users)), preamble)
+
+
+def generated_yaml(part: DesiredState, header: str) -> str:
+    """A file another command makes of the users and teams of `part`, as `export_yaml` writes them,
+    after the MODELINE and the comment lines of `header`: the directory's file `directory pull`
+    writes (the users with their ids, each team with its name and members only)."""
+    keys = ("version", "users", *(("teams",) if part.teams else ()))
+    return MODELINE + header + part_yaml(part, keys)
 
 
 def _document_text(document: dict[str, Any]) -> str:
@@ -234,8 +254,35 @@ def _user(user: User) -> dict[str, Any]:
     return data
 
 
+def _directory(directory: Directory | None) -> dict[str, Any]:
+    """A `directory:` block as its file declares it: the attributes only where they are not the
+    flavour's, the time-out only when it is not the default."""
+    assert directory is not None  # a part with the key `directory` has one
+    defaults = asdict(DEFAULT_ATTRIBUTES[directory.flavour])
+    said = asdict(directory.attributes)
+    attributes = {name: value for name, value in said.items() if defaults[name] != value}
+    data = {
+        "kind": "ldap",
+        "url": directory.url,
+        "bind_dn": directory.bind_dn,
+        "base_dn": directory.base_dn,
+        "flavour": directory.flavour.value,
+        "output": directory.output,
+        "attributes": attributes or None,
+        "disabled_filter": directory.disabled_filter,
+        "ca_file": directory.ca_file,
+        "timeout": None if directory.timeout == DEFAULT_TIMEOUT else _number(directory.timeout),
+    }
+    return _without_defaults(data)
+
+
+def _number(value: float) -> float | int:
+    """A number as it was most likely written: 10, not 10.0."""
+    return int(value) if value.is_integer() else value
+
+
 def _team(team: Team) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": team.name, **team_record(team)}
+    data: dict[str, Any] = {"name": team.name, **team_record(team), "directory_group": team.directory_group}
     if team.members:
         data["members"] = list(team.members)
     if team.access:

@@ -1,0 +1,276 @@
+"""`directory pull`: the people of the mapped directory groups, into the account's generated file.
+
+The hand-written files say where the directory is (`directory:`) and which
+team follows which group (`directory_group`); the pull reads only those
+groups and their enabled members (reconciler/directory) and writes the
+directory's file: the users, each with the directory's immutable id, and
+each mapped team's members. Sorted, no timestamps, written whole or not at
+all: an unchanged directory leaves the file as it was, byte for byte, so a
+scheduled job opens a pull request only when something changed, and the
+plan of that pull request shows what the change does to licences.
+
+The pull refuses (PullRefused, the file untouched) when the read was cut
+short, when a mapped group that has members in the file reads empty, and
+when the people or a group would shrink by more than the allowed share,
+unless the shrink is allowed: a directory that answers nothing, or a group
+emptied by mistake, must not take everybody's licences away (Argo CD
+#18212, #18780 are that failure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.commands.files import write_whole
+from reconciler.core.errors import (
+    DirectoryError,
+    IncompleteRead,
+    InputError,
+    InvalidDesiredState,
+    ShrinkRefused,
+    plural,
+)
+from reconciler.core.model import DesiredState, Directory, Team, User, build_state
+from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, removal_tripped
+from reconciler.loading import Source, declared_in, find_sources, output_path, read_files
+from reconciler.report.yaml import generated_yaml
+
+#: How far the people or a group may shrink in one pull without --allow-shrink.
+DEFAULT_MAX_SHRINK_RATIO = DEFAULT_MAX_REMOVAL_RATIO
+
+#: Reads the directory: `directory.read_directory`, or a test's stand-in for a server slapd cannot be.
+Reader = Callable[..., Any]
+
+
+@dataclass(frozen=True, order=True)
+class Change:
+    """A person whose e-mail or names the directory changed: as the file had them, and as they are."""
+
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class _Files:
+    """The account's files as a pull sees them: the directory they declare, the teams of the hand-written
+    ones, and the directory's file (`output`) as it is now, None when there is none yet."""
+
+    directory: Directory
+    teams: tuple[Team, ...]
+    output: Path
+    output_name: str
+    generated: DesiredState | None
+    generated_data: bytes | None
+
+
+@dataclass(frozen=True)
+class Pulled:
+    """What a pull did: the file it wrote (or found unchanged), the people and groups it holds now, and
+    how they differ from the file before it."""
+
+    output: str
+    written: bool
+    people: int
+    groups: int
+    joined: tuple[str, ...] = ()  # e-mails
+    left: tuple[str, ...] = ()
+    renamed: tuple[Change, ...] = ()  # e-mail changes, by id: `user.change_email` in the plan
+    members_added: int = 0
+    members_removed: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+
+def pull(
+    paths: Sequence[str],
+    password: str | None,
+    read: Reader | None = None,
+    allow_shrink: bool = False,
+    max_shrink_ratio: float = DEFAULT_MAX_SHRINK_RATIO,
+    progress: Callable[[int, int], None] | None = None,
+) -> Pulled:
+    """Read the directory the account at `paths` declares and write its file; see the module."""
+    sources, problems = find_sources(paths)
+    if problems:
+        raise InvalidDesiredState(problems)
+    files = _files(sources)
+    directory = files.directory
+    mapped = _mapped_teams(files.teams)
+    if read is None:
+        from reconciler.directory import read_directory
+
+        read = read_directory
+    try:
+        found = read(directory, sorted(set(mapped.values())), password, progress)
+    except IncompleteRead as cut_short:
+        raise IncompleteRead(f"{files.output_name} was not written: {cut_short}") from None
+    people = _people(found.people)
+    teams = tuple(
+        Team(name, members=tuple(sorted(people[i].email for i in found.members[group])))
+        for name, group in sorted(mapped.items())
+    )
+    users = tuple(sorted(people.values(), key=lambda user: user.email))
+    before = files.generated
+    refusals = [] if allow_shrink else _shrinks(before, users, teams, max_shrink_ratio)
+    if refusals:
+        raise ShrinkRefused(
+            f"{files.output_name} was not written: {'; '.join(refusals)}. If the directory is right, "
+            "pull again with --allow-shrink, and review the pull request"
+        )
+    text = generated_yaml(DesiredState(users=users, teams=teams), _header(directory)).encode()
+    written = files.generated_data != text
+    if written:
+        files.output.parent.mkdir(parents=True, exist_ok=True)  # a first pull into people/, say
+        write_whole(files.output, text, "the directory's people")
+    return _pulled(files.output_name, written, before, users, teams, found.notes)
+
+
+def _files(sources: Sequence[Source]) -> _Files:
+    """The directory, mapping and generated file the account's `sources` hold; each file read on its own,
+    so that a directory's file the pull is about to replace cannot stop it."""
+    documents, problems = read_files(sources)
+    if problems:
+        raise InvalidDesiredState(problems)
+    blocks = [(source, document["directory"]) for source, document in documents if "directory" in document]
+    if not blocks:
+        raise InputError(
+            "no file declares a `directory:` block: say where the directory is and which file the pull "
+            "writes (see `reconciler directory pull --help`)"
+        )
+    if len(blocks) > 1:
+        raise InputError(
+            f"the directory is declared twice, in {blocks[0][0].name} and {blocks[1][0].name}: keep one"
+        )
+    folder = declared_in(blocks[0][0].name)
+    output = Path(folder) / blocks[0][1]["output"]
+    generated = next((d for d in documents if _same_file(d[0].name, output)), None)
+    written_by_hand = (d for s, d in documents if generated is None or s is not generated[0])
+    hand_written = build_state(written_by_hand, None, folder)
+    if generated is None and output.is_file():  # not among the files named: still the one replaced
+        generated = _read_generated(output)
+    assert hand_written.directory is not None  # a hand-written file holds the block
+    return _Files(
+        directory=hand_written.directory,
+        teams=hand_written.teams,
+        output=output_path(hand_written.directory),
+        output_name=str(output),
+        generated=None if generated is None else build_state((), generated[1]),
+        generated_data=None if generated is None else generated[0].data,
+    )
+
+
+def _read_generated(path: Path) -> tuple[Source, Any]:
+    sources, problems = find_sources([str(path)])
+    documents, problems = read_files(sources) if not problems else ([], problems)
+    if problems:
+        raise InvalidDesiredState(problems)
+    return documents[0]
+
+
+def _same_file(name: str, path: Path) -> bool:
+    return Path(name).resolve() == path.resolve()
+
+
+def _mapped_teams(teams: Sequence[Team]) -> dict[str, str]:
+    """Each team that follows a directory group, by name: the group's DN."""
+    mapped = {team.name: team.directory_group for team in teams if team.directory_group is not None}
+    if not mapped:
+        raise InputError(
+            "no team has a directory_group: map a team to a directory group "
+            '(directory_group: "cn=Design Studio,ou=Groups,dc=acme,dc=example") and pull again'
+        )
+    return mapped
+
+
+def _people(found: Mapping[str, Any]) -> dict[str, User]:
+    """The directory's people as users, by id; two people with one e-mail are the directory's mistake,
+    and a pull cannot choose between them."""
+    by_email: dict[str, Any] = {}
+    users: dict[str, User] = {}
+    for person in sorted(found.values(), key=lambda p: p.id):
+        other = by_email.setdefault(person.email, person)
+        if other is not person:
+            raise DirectoryError(
+                f"two people in the directory have the e-mail {person.email}: {other.dn} and {person.dn}; "
+                "give each their own address in the directory and pull again"
+            )
+        users[person.id] = User(person.email, person.first_name, person.last_name, id=person.id)
+    return users
+
+
+def _shrinks(
+    before: DesiredState | None, users: Sequence[User], teams: Sequence[Team], max_ratio: float
+) -> list[str]:
+    """Why writing `users` and `teams` over `before` is refused without --allow-shrink: each group that
+    had members and has none, and the people or each group shrinking by more than `max_ratio`."""
+    if before is None:
+        return []
+    reasons = []
+    tripped = removal_tripped("people", _lost(before.users, users), len(before.users), max_ratio)
+    if tripped:
+        reasons.append(tripped.message("in the file").replace("the plan removes", "the pull removes"))
+    now = {team.name.casefold(): team for team in teams}
+    for old in before.teams:
+        new = now.get(old.name.casefold())
+        if new is None or not old.members:
+            continue
+        if not new.members:
+            reasons.append(
+                f"the group of team {old.name} reads empty, and it has {len(old.members)} "
+                f"{plural(len(old.members), 'member')} in the file"
+            )
+            continue
+        removed = len(set(old.members) - set(new.members))
+        tripped = removal_tripped(f"members of team {old.name}", removed, len(old.members), max_ratio)
+        if tripped:
+            reasons.append(tripped.message("in the file").replace("the plan removes", "the pull removes"))
+    return reasons
+
+
+def _lost(before: Sequence[User], after: Sequence[User]) -> int:
+    """How many people of `before` are not in `after`: by id where they have one, else by e-mail."""
+    kept = {user.id or user.email for user in after}
+    return sum(1 for user in before if (user.id or user.email) not in kept)
+
+
+def _header(directory: Directory) -> str:
+    return (
+        "# Generated by `reconciler directory pull` from the directory at "
+        f"{directory.url} ({directory.base_dn}).\n"
+        "# Do not edit: the next pull writes it again. The directory owns these people's names and\n"
+        "# these teams' members; give a person access in a hand-written file, by e-mail.\n"
+    )
+
+
+def _pulled(
+    output: str,
+    written: bool,
+    before: DesiredState | None,
+    users: Sequence[User],
+    teams: Sequence[Team],
+    notes: Sequence[str],
+) -> Pulled:
+    old_users = {user.id or user.email: user for user in (before.users if before else ())}
+    new_users = {user.id or user.email: user for user in users}
+    old_members = {(t.name.casefold(), m) for t in (before.teams if before else ()) for m in t.members}
+    new_members = {(t.name.casefold(), m) for t in teams for m in t.members}
+    return Pulled(
+        output=output,
+        written=written,
+        people=len(users),
+        groups=len(teams),
+        joined=tuple(sorted(new_users[key].email for key in new_users.keys() - old_users.keys())),
+        left=tuple(sorted(old_users[key].email for key in old_users.keys() - new_users.keys())),
+        renamed=tuple(
+            sorted(
+                Change(old_users[key].email, new_users[key].email)
+                for key in new_users.keys() & old_users.keys()
+                if old_users[key].email != new_users[key].email
+            )
+        ),
+        members_added=len(new_members - old_members),
+        members_removed=len(old_members - new_members),
+        notes=tuple(notes),
+    )
