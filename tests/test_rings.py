@@ -83,11 +83,13 @@ def test_every_folder_of_the_package_is_in_one_ring() -> None:
 
 
 def test_the_forbidden_contracts_name_every_folder_but_the_ones_allowed() -> None:
-    """Only cli/ imports click and only store/ writes SQL: the other folders, every one of them."""
+    """Only cli/ imports click, only store/ writes SQL and only directory/ talks LDAP: the other
+    folders, every one of them."""
     everything = {f"reconciler.{folder}" for ring in rings() for folder in ring}
     found = contracts()
     assert set(found["click"]["source_modules"]) == everything - {"reconciler.cli"}  # type: ignore[arg-type]
     assert set(found["sql"]["source_modules"]) == everything - {"reconciler.store"}  # type: ignore[arg-type]
+    assert set(found["ldap"]["source_modules"]) == everything - {"reconciler.directory"}  # type: ignore[arg-type]
 
 
 def test_the_documented_map_is_the_contract() -> None:
