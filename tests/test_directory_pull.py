@@ -66,6 +66,7 @@ class Account:
     def __init__(self, folder: Path, tree: Tree, url: str | None = None, bind_dn: str = READER_DN) -> None:
         self.folder, self.tree = folder, tree
         self.output = folder / "people" / "directory.yaml"
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / "contracts.yaml").write_text(CONTRACTS)
         (folder / "teams.yaml").write_text(
             TEAMS.format(
@@ -120,7 +121,6 @@ def cli_ok(*args: str) -> Result:
 @pytest.fixture
 def account(tmp_path: Path, ldap_tree: Tree) -> Account:
     account = Account(tmp_path / "account", ldap_tree)
-    account.folder.mkdir()
     account.seed()
     return account
 
@@ -273,7 +273,6 @@ def test_slapd_stopped_mid_read_changes_nothing(tmp_path: Path) -> None:
         tree = server.tree("stopped")
         with TcpProxy("127.0.0.1", server.port) as proxy:
             account = Account(tmp_path / "account", tree, url=f"ldap://127.0.0.1:{proxy.port}")
-            account.folder.mkdir()
             account.seed()
             assert account.pull().exit_code == 0
             before = account.output.read_bytes()
@@ -333,7 +332,6 @@ def test_an_account_without_a_directory_says_what_to_declare(tmp_path: Path) -> 
 
 def test_plain_ldap_to_another_machine_is_refused(tmp_path: Path, ldap_tree: Tree) -> None:
     account = Account(tmp_path / "account", ldap_tree, url="ldap://dc1.acme.example")
-    account.folder.mkdir(exist_ok=True)
     result = account.pull()
     assert result.exit_code == 1
     assert "ldaps://" in result.output

@@ -230,9 +230,15 @@ def _shrinks(
 
 
 def _lost(before: Sequence[User], after: Sequence[User]) -> int:
-    """How many people of `before` are not in `after`: by id where they have one, else by e-mail."""
-    kept = {user.id or user.email for user in after}
-    return sum(1 for user in before if (user.id or user.email) not in kept)
+    """How many people of `before` are not in `after`: found by neither their id nor their e-mail."""
+    return len(_missing(before, after))
+
+
+def _missing(people: Sequence[User], among: Sequence[User]) -> list[User]:
+    """The users of `people` that `among` holds neither by id nor by e-mail."""
+    ids = {user.id for user in among if user.id}
+    emails = {user.email for user in among}
+    return [user for user in people if user.id not in ids and user.email not in emails]
 
 
 def _header(directory: Directory) -> str:
@@ -252,8 +258,8 @@ def _pulled(
     teams: Sequence[Team],
     notes: Sequence[str],
 ) -> Pulled:
-    old_users = {user.id or user.email: user for user in (before.users if before else ())}
-    new_users = {user.id or user.email: user for user in users}
+    old_users = before.users if before else ()
+    by_id = {user.id: user for user in old_users if user.id}
     old_members = {(t.name.casefold(), m) for t in (before.teams if before else ()) for m in t.members}
     new_members = {(t.name.casefold(), m) for t in teams for m in t.members}
     return Pulled(
@@ -261,14 +267,12 @@ def _pulled(
         written=written,
         people=len(users),
         groups=len(teams),
-        joined=tuple(sorted(new_users[key].email for key in new_users.keys() - old_users.keys())),
-        left=tuple(sorted(old_users[key].email for key in old_users.keys() - new_users.keys())),
+        joined=tuple(user.email for user in _missing(users, old_users)),
+        left=tuple(user.email for user in _missing(old_users, users)),
         renamed=tuple(
-            sorted(
-                Change(old_users[key].email, new_users[key].email)
-                for key in new_users.keys() & old_users.keys()
-                if old_users[key].email != new_users[key].email
-            )
+            Change(by_id[user.id].email, user.email)
+            for user in users
+            if user.id in by_id and by_id[user.id].email != user.email
         ),
         members_added=len(new_members - old_members),
         members_removed=len(old_members - new_members),
