@@ -106,7 +106,7 @@ class Facts:
     @classmethod
     def of(cls, snapshot: Snapshot, actions: Iterable[Action]) -> Facts:
         state = snapshot.state
-        names = {u.email: u.first_name for u in state.users}
+        names = {u.email: u.first_name for u in state.users if u.first_name is not None}
         serials = {
             s.number: SerialFacts(s.product, s.group, c.number) for c in state.contracts for s in c.serials
         }
