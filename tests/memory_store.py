@@ -119,9 +119,9 @@ def _column(values: Row, name: str) -> Any:
 _TABLES: dict[Record, _Table] = {
     Record.USER: _Table(
         "users",
-        ("user", "first_name", "last_name", "status", "added_at", "protect"),
+        ("user", "first_name", "last_name", "status", "added_at", "protect", "id"),
         required=("first_name", "last_name"),
-        defaults={"protect": False},
+        defaults={"protect": False, "id": None},
         kept={"status": INVITED, "added_at": _NOW},
         adopted={"status": ACTIVE},
     ),

@@ -343,6 +343,7 @@ def _user(raw: Mapping[str, Any]) -> User:
         last_name=raw["last_name"],
         access=_access(raw),
         protect=raw.get("protect", False),
+        id=raw.get("id"),
     )
 
 

@@ -112,8 +112,11 @@ def _users(want: _Index, have: _Index) -> Iterator[Action]:
         if old is None:
             yield Action(Kind.USER_ADD, {"user": email}, None, _protected(user_record(user), user.protect))
             continue
-        if user_record(old) != user_record(user):
-            yield Action(Kind.USER_UPDATE, {"user": email}, user_record(old), user_record(user))
+        before, after = user_record(old), user_record(user)
+        if before != after:
+            if "id" in before and "id" not in after:  # the YAML drops the id: the store forgets it
+                after["id"] = None
+            yield Action(Kind.USER_UPDATE, {"user": email}, before, after)
         yield from _protection(Kind.USER_PROTECT, {"user": email}, old.protect, user.protect)
     for email, old in have.users.items():
         if email not in want.users:

@@ -23,20 +23,24 @@ def _shipping(record: Mapping[str, Any]) -> Params:
     return shipping.get("name"), shipping.get("address"), shipping.get("country")
 
 
+def _user_row(t: Mapping[str, str], new: Mapping[str, Any], now: str) -> Params:
+    return (t["user"], new["first_name"], new["last_name"], now, new.get("protect", False), new.get("id"))
+
+
 #: kind -> (statement, its parameters for one action).
 WRITES: dict[Kind, tuple[str, ParamsOf]] = {
     Kind.USER_ADD: (
-        "INSERT INTO users (email, first_name, last_name, status, added_at, protected) "
-        "VALUES (?, ?, ?, 'invited', ?, ?)",
-        lambda t, new, now: (t["user"], new["first_name"], new["last_name"], now, new.get("protect", False)),
+        "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
+        "VALUES (?, ?, ?, 'invited', ?, ?, ?)",
+        _user_row,
     ),
     Kind.USER_PROTECT: (
         "UPDATE users SET protected = ? WHERE email = ?",
         lambda t, new, now: (new["protect"], t["user"]),
     ),
     Kind.USER_UPDATE: (
-        "UPDATE users SET first_name = ?, last_name = ? WHERE email = ?",
-        lambda t, new, now: (new["first_name"], new["last_name"], t["user"]),
+        "UPDATE users SET first_name = ?, last_name = ?, directory_id = ? WHERE email = ?",
+        lambda t, new, now: (new["first_name"], new["last_name"], new.get("id"), t["user"]),
     ),
     Kind.USER_REMOVE: ("DELETE FROM users WHERE email = ?", lambda t, new, now: (t["user"],)),
     Kind.CONTRACT_CREATE: (
@@ -163,9 +167,9 @@ WRITES: dict[Kind, tuple[str, ParamsOf]] = {
 #: What `apply --adopt` writes instead of WRITES: a user already in the portal is active, not invited.
 ADOPT_WRITES: dict[Kind, tuple[str, ParamsOf]] = {
     Kind.USER_ADD: (
-        "INSERT INTO users (email, first_name, last_name, status, added_at, protected) "
-        "VALUES (?, ?, ?, 'active', ?, ?)",
-        WRITES[Kind.USER_ADD][1],
+        "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
+        "VALUES (?, ?, ?, 'active', ?, ?, ?)",
+        _user_row,
     ),
 }
 
@@ -187,7 +191,10 @@ USER_ACTIVATE = "UPDATE users SET status = 'active' WHERE email = ?"
 READS = {
     "meta": "SELECT key, value FROM meta",
     "resellers": "SELECT email FROM resellers ORDER BY email",
-    "users": "SELECT email, first_name, last_name, status, added_at, protected FROM users ORDER BY email",
+    "users": (
+        "SELECT email, first_name, last_name, status, added_at, protected, directory_id FROM users "
+        "ORDER BY email"
+    ),
     "contracts": "SELECT number, manager, protected, ends FROM contracts ORDER BY number",
     "coordinators": (
         "SELECT contract, email, manage_users, shipping_name, shipping_address, shipping_country "
