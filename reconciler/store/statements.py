@@ -1,8 +1,9 @@
 """Every statement the SQL stores run, shared by both; the few that differ by dialect are keyed by it.
 
-`WRITES` is each action kind's write statement, with its parameters: one
-entry per kind of `kinds.Kind`. Statements use `?` placeholders; a store
-whose driver wants another style converts them.
+`WRITES` is each action kind's write statements, each with its parameters:
+one entry per kind of `kinds.Kind`, most of them one statement. Statements
+use `?` placeholders; a store whose driver wants another style converts
+them.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ def _shipping(record: Mapping[str, Any]) -> Params:
     return shipping.get("name"), shipping.get("address"), shipping.get("country")
 
 
+#: A statement, and its parameters for one action.
+Write = tuple[str, ParamsOf]
+
+
 def _user_row(t: Mapping[str, str], new: Mapping[str, Any], now: str) -> Params:
     return (t["user"], new["first_name"], new["last_name"], now, new.get("protect", False), new.get("id"))
 
 
-#: kind -> (statement, its parameters for one action).
-WRITES: dict[Kind, tuple[str, ParamsOf]] = {
+#: kind -> its statement, for the kinds that write one.
+_ONE: dict[Kind, Write] = {
     Kind.USER_ADD: (
         "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
         "VALUES (?, ?, ?, 'invited', ?, ?, ?)",
@@ -164,12 +169,19 @@ WRITES: dict[Kind, tuple[str, ParamsOf]] = {
     ),
 }
 
+
+#: kind -> its statements, in the order they run, each for every action of a run of that kind before
+#: the next (the actions of a run are of distinct records).
+WRITES: dict[Kind, tuple[Write, ...]] = {kind: (write,) for kind, write in _ONE.items()}
+
 #: What `apply --adopt` writes instead of WRITES: a user already in the portal is active, not invited.
-ADOPT_WRITES: dict[Kind, tuple[str, ParamsOf]] = {
+ADOPT_WRITES: dict[Kind, tuple[Write, ...]] = {
     Kind.USER_ADD: (
-        "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
-        "VALUES (?, ?, ?, 'active', ?, ?, ?)",
-        _user_row,
+        (
+            "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
+            "VALUES (?, ?, ?, 'active', ?, ?, ?)",
+            _user_row,
+        ),
     ),
 }
 
