@@ -23,6 +23,11 @@ def user_record(user: User) -> dict[str, Any]:
     return record
 
 
+def email_record(user: User) -> dict[str, Any]:
+    """A user's address and directory id: what a `user.change_email` changes, and keeps."""
+    return {"email": user.email, "id": user.id}
+
+
 def contract_record(contract: Contract) -> dict[str, Any]:
     """A contract's own fields, `ends` named only when set, so plans of contracts without one stay as
     they were."""

@@ -87,6 +87,7 @@ class SerialFacts:
 #: The actions that name a person or a serial anew: what the mail calls them is laid over the store's.
 _RENAMING = frozenset(
     {
+        Kind.USER_CHANGE_EMAIL,
         Kind.USER_ADD,
         Kind.USER_UPDATE,
         Kind.SERIAL_CREATE,
@@ -114,7 +115,11 @@ class Facts:
             if action.kind not in _RENAMING:  # most of a large plan: one set lookup each
                 continue
             after = action.after or {}
-            if action.kind in (Kind.USER_ADD, Kind.USER_UPDATE):
+            if action.kind is Kind.USER_CHANGE_EMAIL:  # the same person, at the new address
+                name = names.pop(action.target["user"], None)
+                if name is not None:
+                    names[after["email"]] = name
+            elif action.kind in (Kind.USER_ADD, Kind.USER_UPDATE):
                 names[action.target["user"]] = after["first_name"]
             elif action.kind is Kind.SERIAL_CREATE:
                 serials[action.target["serial"]] = SerialFacts(

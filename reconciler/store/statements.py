@@ -32,7 +32,7 @@ def _user_row(t: Mapping[str, str], new: Mapping[str, Any], now: str) -> Params:
     return (t["user"], new["first_name"], new["last_name"], now, new.get("protect", False), new.get("id"))
 
 
-#: kind -> its statement, for the kinds that write one.
+#: kind -> its statement, for the kinds that write one (all but a change of e-mail).
 _ONE: dict[Kind, Write] = {
     Kind.USER_ADD: (
         "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
@@ -170,9 +170,44 @@ _ONE: dict[Kind, Write] = {
 }
 
 
+def _moved(t: Mapping[str, str], new: Mapping[str, Any], now: str) -> Params:
+    """The new address, then the old: what most statements of a change of e-mail take."""
+    return new["email"], t["user"]
+
+
+#: A user's change of e-mail: the user is copied to the new address, everything that refers to them
+#: moves there, and the old row goes. The foreign keys are checked at each statement (SQLite's, and
+#: PostgreSQL's, which are not deferrable), so nothing ever refers to an address that is not there.
+#: The audit log, the outbox and the requests keep addresses as history, and are left as they were.
+_CHANGE_EMAIL: tuple[Write, ...] = (
+    (
+        "INSERT INTO users (email, first_name, last_name, status, added_at, protected) "
+        "SELECT ?, first_name, last_name, status, added_at, protected FROM users WHERE email = ?",
+        _moved,
+    ),
+    ("UPDATE contracts SET manager = ? WHERE manager = ?", _moved),
+    (
+        "INSERT INTO coordinators (contract, email, manage_users, shipping_name, shipping_address, "
+        "shipping_country) SELECT contract, ?, manage_users, shipping_name, shipping_address, "
+        "shipping_country FROM coordinators WHERE email = ?",
+        _moved,
+    ),
+    ("UPDATE serials SET coordinator = ? WHERE coordinator = ?", _moved),
+    ("DELETE FROM coordinators WHERE email = ?", lambda t, new, now: (t["user"],)),
+    # An UPDATE, not a copy: the seats trigger counts what is inserted.
+    ("UPDATE access SET user_email = ? WHERE user_email = ?", _moved),
+    ("UPDATE team_members SET user_email = ? WHERE user_email = ?", _moved),
+    ("DELETE FROM users WHERE email = ?", lambda t, new, now: (t["user"],)),
+    # Unique: set once the old row, which held it, is gone.
+    ("UPDATE users SET directory_id = ? WHERE email = ?", lambda t, new, now: (new["id"], new["email"])),
+)
+
 #: kind -> its statements, in the order they run, each for every action of a run of that kind before
-#: the next (the actions of a run are of distinct records).
-WRITES: dict[Kind, tuple[Write, ...]] = {kind: (write,) for kind, write in _ONE.items()}
+#: the next (the actions of a run are of distinct records, and no two changes of e-mail chain).
+WRITES: dict[Kind, tuple[Write, ...]] = {
+    **{kind: (write,) for kind, write in _ONE.items()},
+    Kind.USER_CHANGE_EMAIL: _CHANGE_EMAIL,
+}
 
 #: What `apply --adopt` writes instead of WRITES: a user already in the portal is active, not invited.
 ADOPT_WRITES: dict[Kind, tuple[Write, ...]] = {
