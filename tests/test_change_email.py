@@ -492,3 +492,25 @@ def test_a_file_part_without_names_is_written_without_them() -> None:
         "    first_name: Bob\n"
         "    last_name: Okafor\n"
     )
+
+
+def test_fmt_puts_the_id_by_the_email_and_keeps_the_comments(tmp_path: Path) -> None:
+    path = tmp_path / "people.yaml"
+    path.write_text(
+        "version: 1\n"
+        "users:\n"
+        "  # from the directory\n"
+        f"  - {{first_name: Bob, last_name: Okafor, id: {BOB_ID}, email: {BOB}}}  # Bob\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["fmt", str(path)])
+    assert result.exit_code == 0, result.output
+    assert path.read_text(encoding="utf-8") == (
+        "version: 1\n"
+        "users:\n"
+        "  # from the directory\n"
+        f"  - email: {BOB}  # Bob\n"
+        f"    id: {BOB_ID}\n"
+        "    first_name: Bob\n"
+        "    last_name: Okafor\n"
+    )
