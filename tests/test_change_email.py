@@ -469,6 +469,37 @@ def test_a_saved_change_of_address_is_checked_against_the_store(any_store_url: s
     assert f"user.update {NEW}, and the store holds no such user" in refused([update])
 
 
+@pytest.mark.parametrize(
+    ("after", "problem"),
+    [
+        ({"id": ANN_ID}, "whose before and after hold email, id, and a user.change_email changes email, id"),
+        (
+            {"email": "Ann.Lee@acme", "id": ANN_ID},
+            'whose new address is "Ann.Lee@acme", not a new e-mail address',
+        ),
+    ],
+    ids=["no address", "not an address"],
+)
+def test_a_saved_plan_with_a_broken_change_of_address_is_refused_in_words(
+    account: Account, after: dict[str, str], problem: str
+) -> None:
+    from test_plan_integrity import sealed
+
+    saved = account.folder / "plan.json"
+    moved = account.write("moved.yaml", MOVED)
+    assert account.run("plan", str(moved), "--actor", RESELLER, "--out", str(saved)).exit_code == 0
+    data = json.loads(saved.read_text())
+    data["actions"][0]["after"] = after
+    saved.write_text(sealed({key: value for key, value in data.items() if key != "checksum"}))
+    shown_plan = CliRunner().invoke(cli, ["show", str(saved)])  # it only prints: its fields as they are
+    assert shown_plan.exit_code == 0, shown_plan.output
+    assert f"  ~ user.change_email {ANN}" in shown_plan.output
+    result = account.run("apply", str(saved), "--auto-approve", "--actor", RESELLER)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: the saved plan has user.change_email {ANN} {problem}")
+    assert account.state() == state_of(ACCOUNT)
+
+
 # --- the YAML written back ------------------------------------------------------------------------
 
 

@@ -66,11 +66,13 @@ def renamed_users(actions: Iterable[Action]) -> dict[str, str]:
     What a plan says after such an action names the user by the new address, and the store before the
     plan knows them by the old one: who they are (their roles, what they coordinate) is looked up there.
     """
-    return {
-        action.target["user"]: action.after["email"]
-        for action in actions
-        if action.kind is Kind.USER_CHANGE_EMAIL and action.after is not None
-    }
+    found: dict[str, str] = {}
+    for action in actions:
+        if action.kind is Kind.USER_CHANGE_EMAIL:
+            new = (action.after or {}).get("email")
+            if isinstance(new, str):  # a saved plan is checked before it is believed; `show` only prints it
+                found[action.target["user"]] = new
+    return found
 
 
 #: A kind's tie-break rank as the first character of its actions' sort key.

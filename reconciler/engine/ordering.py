@@ -177,8 +177,10 @@ class _Lookup:
             keys = _FOUND_BY.get(action.kind)
             if keys is not None:
                 self._index[(action.kind, *(action.target[key] for key in keys))].append(i)
-            elif action.kind in _FOUND_BY_AFTER and action.after is not None:
-                self._index[(action.kind, action.after[_FOUND_BY_AFTER[action.kind]])].append(i)
+            elif action.kind in _FOUND_BY_AFTER:
+                value = (action.after or {}).get(_FOUND_BY_AFTER[action.kind])
+                if isinstance(value, str):
+                    self._index[(action.kind, value)].append(i)
         self._kinds = {key[0] for key in self._index}
 
     def can_find(self, rules: Mapping[Kind, tuple[_Rule, ...]]) -> dict[Kind, tuple[_Rule, ...]]:
