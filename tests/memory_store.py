@@ -14,7 +14,9 @@ of record (`kinds.Record`), each row keyed by the record's target keys
 (`Record.keys`) and holding the fields an action's `after` carries. An
 action is applied from its kind's record and effect alone (an add inserts
 the row, a change sets the fields its `after` names, a removal deletes the
-row), never by code for its kind. What the databases enforce is data here
+row; a kind that gives its record a new key, `KindInfo.new_key`, moves the row
+and every row that refers to it, as the SQL statements of `user.change_email`
+do), never by code for its kind. What the databases enforce is data here
 too, checked after every action as SQLite checks its foreign keys and
 triggers after every statement: `_TABLES` (the fields an add must give, the
 defaults, what only the store writes) and `core.kinds.REFERENCES` (the
@@ -119,9 +121,9 @@ def _column(values: Row, name: str) -> Any:
 _TABLES: dict[Record, _Table] = {
     Record.USER: _Table(
         "users",
-        ("user", "first_name", "last_name", "status", "added_at", "protect"),
+        ("user", "first_name", "last_name", "status", "added_at", "protect", "id"),
         required=("first_name", "last_name"),
-        defaults={"protect": False},
+        defaults={"protect": False, "id": None},
         kept={"status": INVITED, "added_at": _NOW},
         adopted={"status": ACTIVE},
     ),
@@ -442,6 +444,11 @@ class _Work:
         key = self._key(action)
         rows = self.tables[record]
         old = rows.get(key)
+        new_key = action.kind.info.new_key
+        if new_key is not None:
+            if old is not None:
+                self._move(action, key, (str((action.after or {})[new_key]),))
+            return
         if effect is Effect.ADD:
             if old is not None:
                 raise self._refused(action, f"unique key: the store already has {_name(record, key)}")
@@ -463,6 +470,37 @@ class _Work:
         else:
             rows[key] = new
         self._check_references(action, record, key, new)
+
+    def _move(self, action: Action, key: Key, new_key: Key) -> None:
+        """The record at `key` moved to `new_key`, with the fields the action's `after` names, and every
+        record that refers to it with it."""
+        record = action.kind.record
+        rows = self.tables[record]
+        if new_key in rows:
+            raise self._refused(action, f"unique key: the store already has {_name(record, new_key)}")
+        table = _TABLES[record]
+        after = action.after or {}
+        new = {**rows.pop(key), **dict(zip(record.keys, new_key, strict=True))}
+        new.update((name, _copied(after[name])) for name in table.writable if name in after)
+        self._check_fields(action, record, new_key, new)
+        rows[new_key] = new
+        self._follow(record, key, new_key)
+
+    def _follow(self, parent: Record, key: Key, new_key: Key) -> None:
+        """Every record that refers to the `parent` at `key` refers to it at `new_key`; one whose own
+        key holds that reference moves too, and what refers to it follows it."""
+        for reference in REFERENCES_TO[parent]:
+            rows = self.tables[reference.child]
+            for child_key, row in list(rows.items()):
+                if reference.parent_key(row) != key:
+                    continue
+                moved = {**row, **dict(zip(reference.fields, new_key, strict=True))}
+                moved_key = tuple(moved[name] for name in reference.child.keys)
+                self._recount(reference.child, row, moved)
+                del rows[child_key]
+                rows[moved_key] = moved
+                if moved_key != child_key:
+                    self._follow(reference.child, child_key, moved_key)
 
     def _key(self, action: Action) -> Key:
         missing = [name for name in action.kind.record.keys if name not in action.target]

@@ -63,7 +63,7 @@ def test_the_json_plan_has_every_field_of_the_contract(store_url: str, write_yam
     )
     assert result.exit_code == 0
     plan = json.loads(result.stdout)
-    assert plan["format_version"] == 3
+    assert plan["format_version"] == 4
     assert plan["checksum"].startswith("sha256:")
     assert set(plan["store"]) == {"lineage", "revision", "users", "access"}
     assert (plan["store"]["users"], plan["store"]["access"]) == (0, 0)
@@ -143,7 +143,7 @@ def test_a_saved_plan_is_for_its_actor_only(store_url: str, write_yaml: WriteYam
 
 def test_a_broken_plan_file_is_named(store_url: str, tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    path.write_text(sealed({"format_version": 3}))  # its checksum right, so that its fields are read
+    path.write_text(sealed({"format_version": 4}))  # its checksum right, so that its fields are read
     result = CliRunner().invoke(
         cli, ["apply", str(path), "--auto-approve", "--actor", RESELLER, "--store", store_url]
     )
@@ -160,7 +160,7 @@ def test_a_plan_saved_by_an_older_reconciler_is_refused_with_the_fix(store_url: 
     )
     assert (result.exit_code, result.stderr) == (
         1,
-        f"Error: {path}: a plan of format version 1, and this reconciler applies version 3 only; "
+        f"Error: {path}: a plan of format version 1, and this reconciler applies version 4 only; "
         "make it again with `reconciler plan --out`\n",
     )
 

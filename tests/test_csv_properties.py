@@ -28,4 +28,5 @@ def test_csv_export_then_import_gives_the_same_users_and_access(state: DesiredSt
         import_csv([str(csv_path)], out=str(users_path))
         # The users file alone names serials no file of its own declares: read it without the rules.
         document = parse(Source(users_path.name, users_path.read_bytes())).document
-        assert build_state([document]).users == state.users
+        # The CSV has no column for a directory id: the directory's own file gives it.
+        assert build_state([document]).users == tuple(dataclasses.replace(u, id=None) for u in state.users)

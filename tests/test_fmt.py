@@ -214,6 +214,7 @@ def documents(draw: st.DrawFn) -> tuple[DesiredState, dict[str, Any]]:
             draw,
             {
                 "email": _email(draw, u.email),
+                **({"id": u.id} if u.id is not None else {}),
                 "first_name": u.first_name,
                 "last_name": u.last_name,
                 **_optional(draw, "protect", False, False),

@@ -55,6 +55,14 @@ CASES = (
     ),
     # Names, groups and products written to attack a pull-request comment.
     Case("hostile-names", "plan", GOLDEN / "hostile-names" / "account.yaml", 0),
+    # The directory changed two people's e-mail: one change of address each, nobody invited.
+    Case(
+        "change-email",
+        "plan",
+        GOLDEN / "change-email" / "account",
+        0,
+        store=GOLDEN / "change-email" / "store",
+    ),
     # Five people deleted from the YAML at once: the removal guard trips, and says so.
     # Apply would refuse it as it stands, so plan exits 3 (blocked), as for a blocked action.
     Case("mass-removal", "plan", GOLDEN / "mass-removal" / "account", 3, store=EXAMPLES / "acme"),

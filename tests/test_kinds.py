@@ -47,6 +47,7 @@ def test_a_kind_is_named_after_its_record() -> None:
     assert Kind.TEAM_ACCESS_REVOKE.record is Record.TEAM_ACCESS
     assert Kind.TEAM_REMOVE.record is Record.TEAM
     assert Kind.SERIAL_ASSIGN_COORDINATOR.record is Record.SERIAL
+    assert Kind.USER_CHANGE_EMAIL.record is Record.USER
 
 
 def _literals(path: Path) -> list[tuple[int, str]]:

@@ -43,6 +43,8 @@ CAROL = "carol@acme.example"  # end user with access to A1 and A3
 HEIDI = "heidi@acme.example"  # end user, the target of user.* actions
 GINA = "gina@acme.example"  # not in the store; added by user.add
 MALLORY = "mallory@elsewhere.example"  # not in the store; an unknown actor
+HEIDI_ID = "5f0c7a2e-heidi"  # Heidi's id in the company directory
+HEIDI_NEW = "heidi.berg@acme.example"  # the address the directory gives Heidi in user.change_email
 
 BASE = f"""\
 version: 1
@@ -74,7 +76,7 @@ users:
   - {{email: {DAVE}, first_name: Dave, last_name: Lee}}
   - {{email: {ERIN}, first_name: Erin, last_name: Weiss}}
   - {{email: {FRANK}, first_name: Frank, last_name: Ndiaye}}
-  - {{email: {HEIDI}, first_name: Heidi, last_name: Berg}}
+  - {{email: {HEIDI}, id: {HEIDI_ID}, first_name: Heidi, last_name: Berg}}
 teams:
   - {{name: Studio, access: [{{serial: "{A1}"}}]}}
   - {{name: Reviewers, members: [{HEIDI}]}}
@@ -184,6 +186,11 @@ KINDS: dict[str, tuple[str, Callable[[Doc], object]]] = {
     "user.update": ("users", lambda d: user(d, HEIDI).update(last_name="Berg-Hansen")),
     "user.remove": ("users", lambda d: d["users"].remove(user(d, HEIDI))),
     "user.protect": ("users", lambda d: user(d, HEIDI).update(protect=True)),
+    # The directory changed Heidi's address: judged as user.update.
+    "user.change_email": (
+        "users",
+        lambda d: (user(d, HEIDI).update(email=HEIDI_NEW), team(d, "Reviewers").update(members=[HEIDI_NEW])),
+    ),
     "access.grant": ("access", lambda d: user(d, HEIDI).update(access=[{"serial": A1}])),
     "access.update": ("access", lambda d: user(d, CAROL)["access"][0].update(download=True)),
     "access.revoke": ("access", lambda d: user(d, CAROL)["access"].pop(0)),

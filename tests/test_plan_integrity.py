@@ -264,7 +264,7 @@ def test_the_checksum_is_deterministic_and_the_json_on_stdout_carries_it(
         assert printed.stdout.encode() == files[name]  # the same format, checksum and all
     assert files["plain"] == files["again"] and files["signed"] == files["signed again"]
     data = json.loads(files["plain"])
-    assert data["format_version"] == 3
+    assert data["format_version"] == 4
     rest = files["plain"].decode().replace(f'  "checksum": "{data["checksum"]}",\n', "").encode()
     assert data["checksum"] == "sha256:" + hashlib.sha256(rest).hexdigest()
     signed = json.loads(files["signed"])
@@ -274,19 +274,19 @@ def test_the_checksum_is_deterministic_and_the_json_on_stdout_carries_it(
     }
 
 
-def test_a_plan_of_format_version_2_is_refused_with_the_way_to_make_it_again(
+def test_a_plan_of_format_version_3_is_refused_with_the_way_to_make_it_again(
     store_url: str, write_yaml: WriteYaml, tmp_path: Path
 ) -> None:
     out = tmp_path / "plan.json"
     assert save(store_url, write_yaml(ACCOUNT), out).exit_code == 0
     data = json.loads(out.read_text())
     del data["checksum"]
-    data["format_version"] = 2
+    data["format_version"] = 3  # before the users' directory ids
     out.write_text(json.dumps(data))
     result = apply_saved(store_url, out)
     assert (result.exit_code, result.stderr) == (
         1,
-        f"Error: {out}: a plan of format version 2, and this reconciler applies version 3 only; "
+        f"Error: {out}: a plan of format version 3, and this reconciler applies version 4 only; "
         "make it again with `reconciler plan --out`\n",
     )
 
@@ -721,7 +721,7 @@ def test_what_is_a_saved_plan(store_url: str, write_yaml: WriteYaml, tmp_path: P
     out = tmp_path / "saved"
     assert save(store_url, write_yaml(ACCOUNT), out).exit_code == 0
     by_hand = tmp_path / "by-hand.txt"
-    by_hand.write_text('\n {"format_version": 3}')
+    by_hand.write_text('\n {"format_version": 4}')
     old = tmp_path / "old.yml"
     old.write_text('{"format_version": 1, "actions": []}')
     assert [is_saved_plan([str(p)]) for p in (out, by_hand, old)] == [True, True, True]

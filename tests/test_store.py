@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from click.testing import CliRunner, Result
 from conftest import ACCOUNT, RESELLER, ROOT, Backend, WriteYaml, apply_yaml, plan_yaml
@@ -74,12 +75,39 @@ def test_a_request_already_recorded_is_not_recorded_again(backend: Backend, stor
     assert rows == [("key-1", "alice@acme.example", '{"serial": "1"}')]
 
 
+def drop_directory_ids(backend: Backend, url: str) -> None:
+    """The users table as it was before 0010."""
+    if backend.name == "sqlite":  # SQLite drops no column an index names
+        backend.query(url, "DROP INDEX users_by_directory_id")
+    backend.query(url, "ALTER TABLE users DROP COLUMN directory_id")
+
+
+def test_a_store_of_version_9_learns_directory_ids_each_held_by_one_user(
+    backend: Backend, store_url: str
+) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    drop_directory_ids(backend, store_url)
+    backend.query(store_url, "UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, and read as it was
+    assert backend.query(store_url, "SELECT directory_id FROM users") == [(None,)] * 3
+    with_id = ACCOUNT.replace("first_name: Alice", "id: 5f0c-alice\n    first_name: Alice")
+    apply_yaml(store_url, with_id)
+    assert backend.query(store_url, "SELECT email FROM users WHERE directory_id = '5f0c-alice'") == [
+        ("alice@acme.example",)
+    ]
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation), match=r"(?i)unique"):
+        backend.query(
+            store_url, "UPDATE users SET directory_id = '5f0c-alice' WHERE email = 'bob@acme.example'"
+        )
+
+
 def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
-    # The store as version 3 left it, with its grants: before the outbox kept senders and uncertain
-    # deliveries (0009), access
+    # The store as version 3 left it, with its grants: before users' directory ids (0010), before the
+    # outbox kept senders and uncertain deliveries (0009), access
     # in key order (0008), contracts' end dates (0007), adopted audit entries (0006), teams (0005)
     # and, on SQLite, before the two indexes of 0004 (PostgreSQL had them from 0001).
+    drop_directory_ids(backend, store_url)
     backend.query(store_url, "ALTER TABLE outbox DROP COLUMN sender")
     backend.query(store_url, "ALTER TABLE outbox DROP COLUMN uncertain_since")
     backend.query(store_url, "ALTER TABLE contracts DROP COLUMN ends")
@@ -98,7 +126,7 @@ def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, stor
     assert before
     assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, and read as it was
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 9
+    assert int(version) == migrations.latest(backend.name) == 10
     # What was applied before --adopt existed was applied, not adopted.
     [applied] = open_store(store_url).history(10)
     assert applied.changes and not applied.adopted and not any(c.adopted for c in applied.changes)
@@ -126,6 +154,7 @@ def test_messages_queued_before_senders_were_kept_go_from_their_message_ids_doma
     )
     # The outbox as version 8 left it: no sender kept, no delivery found uncertain. One message was
     # queued with the default sender, one with licences@acme.example, as their Message-IDs' domains say.
+    drop_directory_ids(backend, store_url)
     backend.query(store_url, "ALTER TABLE outbox DROP COLUMN sender")
     backend.query(store_url, "ALTER TABLE outbox DROP COLUMN uncertain_since")
     backend.query(

@@ -138,7 +138,7 @@ EVERY_KIND = (
       - {email: bob@acme.example, first_name: Bob, last_name: Okafor, access: [{serial: "399-12345678", download: true}]}
       - {email: carol@acme.example, first_name: Carol, last_name: Smith, access: [{serial: "399-12345679"}]}
       - {email: dave@acme.example, first_name: Dave, last_name: Lee}
-      - {email: erin@acme.example, first_name: Erin, last_name: Berg, access: [{serial: "399-99999999"}]}
+      - {email: erin@acme.example, id: 5f0c-erin, first_name: Erin, last_name: Berg, access: [{serial: "399-99999999"}]}
     teams:
       - {name: Design, description: Architects, members: [alice@acme.example], access: [{serial: "399-12345678"}]}
       - {name: Reviewers, members: [carol@acme.example], access: [{serial: "399-12345679", download: true}]}
@@ -147,7 +147,8 @@ EVERY_KIND = (
     # user.update, user.protect, contract.manager_change, contract.ends_change (set and moved),
     # contract.protect, coordinator.update,
     # serial.protect, serial.product_change, serial.rename_group, serial.seats_change,
-    # serial.unassign_coordinator, serial.assign_coordinator, access.update, access.revoke, access.grant
+    # serial.unassign_coordinator, serial.assign_coordinator, access.update, access.revoke, access.grant,
+    # user.change_email (of a coordinator with a serial and access of her own)
     """\
     version: 1
     contracts:
@@ -164,15 +165,15 @@ EVERY_KIND = (
         manager: dave@acme.example
         ends: "2027-12-31"
         coordinators:
-          - {email: erin@acme.example}
+          - {email: erin.berg@acme.example}
         serials:
-          - {number: "399-99999999", product: Inventor, seats: 1, coordinator: erin@acme.example}
+          - {number: "399-99999999", product: Inventor, seats: 1, coordinator: erin.berg@acme.example}
     users:
       - {email: alice@acme.example, first_name: Alicia, last_name: Moreau, access: [{serial: "399-12345679"}]}
       - {email: bob@acme.example, first_name: Bob, last_name: Okafor, protect: true, access: [{serial: "399-12345678"}]}
       - {email: carol@acme.example, first_name: Carol, last_name: Smith}
       - {email: dave@acme.example, first_name: Dave, last_name: Lee}
-      - {email: erin@acme.example, first_name: Erin, last_name: Berg, access: [{serial: "399-99999999"}]}
+      - {email: erin.berg@acme.example, id: 5f0c-erin, first_name: Erin, last_name: Berg, access: [{serial: "399-99999999"}]}
     teams:
       - {name: Design, description: Architects in Oslo, members: [alice@acme.example, carol@acme.example], access: [{serial: "399-12345678", download: true}]}
       - {name: Reviewers, access: [{serial: "399-12345679"}]}

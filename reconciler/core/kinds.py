@@ -7,7 +7,7 @@ perform it, before who the actor is), its phrase (how a reason or a request
 names it) and the e-mail it causes (who hears, about what: R9).
 Permissions, ordering, the store's statements, the recipients of mail and
 the renderers look a kind up here instead of keeping lists of their own.
-Adding a kind is one member, one row, and its statement in
+Adding a kind is one member, one row, and its statements in
 `store/statements.py`.
 
 This module imports nothing of reconciler's: everything else may read it.
@@ -166,6 +166,7 @@ class Notice:
 class Kind(StrEnum):
     """Every action kind, by its name in a plan. The table below gives each its meaning."""
 
+    USER_CHANGE_EMAIL = "user.change_email"
     USER_ADD = "user.add"
     USER_UPDATE = "user.update"
     USER_PROTECT = "user.protect"
@@ -225,6 +226,9 @@ class KindInfo:
     #: The action in words, with its target's keys (and `new_coordinator`) to fill in.
     phrase: str
     mail: tuple[Notice, ...] = ()
+    #: For a kind that gives its record a new key: the field of `after` that holds it. The record
+    #: moves there, and every record that refers to it follows (its children, and theirs).
+    new_key: str | None = None
 
 
 _ADD, _CHANGE, _REMOVE = Effect.ADD, Effect.CHANGE, Effect.REMOVE
@@ -236,6 +240,11 @@ _HANDOVER = (
 
 #: One row per kind, in tie-break order: what others stand on first, removals last.
 TABLE: dict[Kind, KindInfo] = {
+    # The directory changed a user's e-mail (their `id` is the same): first, as everything the plan
+    # says of the user names the new address, and a new user may take the old one.
+    Kind.USER_CHANGE_EMAIL: KindInfo(
+        _CHANGE, Scope.USERS, "changing the e-mail address of user {user}", new_key="email"
+    ),
     Kind.USER_ADD: KindInfo(_ADD, Scope.USERS, "adding user {user}", (Notice(_A.USER, _E.USER_INVITED),)),
     Kind.USER_UPDATE: KindInfo(_CHANGE, Scope.USERS, "changing user {user}"),
     Kind.USER_PROTECT: KindInfo(_CHANGE, Scope.USERS, "changing the protection of user {user}"),

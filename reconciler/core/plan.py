@@ -14,7 +14,7 @@ apply consumes a plan and never diffs again.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,22 @@ class Action:
         """
         target = self.target
         return "\0".join([_RANK_CHARACTER[self.kind], *[target.get(key, "") for key in TARGET_KEYS]])
+
+
+def renamed_users(actions: Iterable[Action]) -> dict[str, str]:
+    """The users `actions` give a new e-mail address (`user.change_email`): old address to new.
+
+    What a plan says after such an action names the user by the new address, and the store before the
+    plan knows them by the old one: who they are (their roles, what they coordinate) is looked up there.
+    """
+    found: dict[str, str] = {}
+    change_email = Kind.USER_CHANGE_EMAIL  # a local: a plan of 400,000 actions asks this of each
+    for action in actions:
+        if action.kind is change_email:
+            new = (action.after or {}).get("email")
+            if isinstance(new, str):  # a saved plan is checked before it is believed; `show` only prints it
+                found[action.target["user"]] = new
+    return found
 
 
 #: A kind's tie-break rank as the first character of its actions' sort key.

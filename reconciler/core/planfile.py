@@ -44,7 +44,8 @@ from reconciler.core.plan import COUNTED, Action, Notification, Plan, Tripped
 
 #: 2: access is effective access, with its sources (`via`); teams and their kinds of action.
 #: 3: `checksum`, of the rest of the file; an HMAC-SHA256 when made with RECONCILER_PLAN_KEY.
-FORMAT_VERSION = 3
+#: 4: `user.change_email`; a user's `id` (the directory's) in `user.*` records.
+FORMAT_VERSION = 4
 
 #: Where the key of a plan's HMAC comes from; its value is never printed.
 KEY_VARIABLE = "RECONCILER_PLAN_KEY"

@@ -15,7 +15,17 @@ from reconciler.core.model import DIRECT, Access, Contract, Coordinator, Grant, 
 
 
 def user_record(user: User) -> dict[str, Any]:
-    return {"first_name": user.first_name, "last_name": user.last_name}
+    """A user's own fields, `id` (the directory's) named only when set, so plans of users without one
+    stay as they were."""
+    record: dict[str, Any] = {"first_name": user.first_name, "last_name": user.last_name}
+    if user.id is not None:
+        record["id"] = user.id
+    return record
+
+
+def email_record(user: User) -> dict[str, Any]:
+    """A user's address and directory id: what a `user.change_email` changes, and keeps."""
+    return {"email": user.email, "id": user.id}
 
 
 def contract_record(contract: Contract) -> dict[str, Any]:

@@ -37,6 +37,8 @@ EVENT_NAMES = {
 
 #: The order fields are shown in, as the diff builds records; a saved plan's JSON has its keys sorted.
 FIELD_ORDER = (
+    "email",
+    "id",
     "first_name",
     "last_name",
     "manager",

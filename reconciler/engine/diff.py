@@ -5,6 +5,10 @@ Each side is indexed once by identity (contract number, serial number,
 serial), (user, serial)), and each record is compared once, so the cost
 grows with the size of the account and nothing else.
 
+A user the directory gave a new e-mail (the same `id`, engine/identity.py)
+is one `user.change_email`, and the store's side is renamed before the rest
+is compared, so the change of address changes nothing else.
+
 Access is compared as it is in effect: a user's own grants and their teams'
 together (`model.effective_access`). Team records are bookkeeping beside it:
 putting a user in a team is a `team.member_add`, and the access that gives
@@ -32,7 +36,7 @@ from reconciler.core.model import (
     User,
     effective_access,
 )
-from reconciler.core.plan import Action
+from reconciler.core.plan import Action, renamed_users
 from reconciler.core.shapes import (
     access_entry_record,
     access_record,
@@ -42,6 +46,7 @@ from reconciler.core.shapes import (
     team_record,
     user_record,
 )
+from reconciler.engine.identity import email_changes, renamed_state
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,12 @@ def diff(desired: DesiredState, current: DesiredState, current_access: Grants | 
 
     `current_access` is the effective access the store keeps; by default, what `current` gives.
     """
+    changes = email_changes(desired, current)
+    if changes:
+        current, current_access = renamed_state(current, current_access, renamed_users(changes))
     want, have = _Index.of(desired), _Index.of(current, current_access)
     return [
+        *changes,
         *_users(want, have),
         *_contracts(want, have),
         *_coordinators(want, have),
@@ -112,8 +121,11 @@ def _users(want: _Index, have: _Index) -> Iterator[Action]:
         if old is None:
             yield Action(Kind.USER_ADD, {"user": email}, None, _protected(user_record(user), user.protect))
             continue
-        if user_record(old) != user_record(user):
-            yield Action(Kind.USER_UPDATE, {"user": email}, user_record(old), user_record(user))
+        before, after = user_record(old), user_record(user)
+        if before != after:
+            if "id" in before and "id" not in after:  # the YAML drops the id: the store forgets it
+                after["id"] = None
+            yield Action(Kind.USER_UPDATE, {"user": email}, before, after)
         yield from _protection(Kind.USER_PROTECT, {"user": email}, old.protect, user.protect)
     for email, old in have.users.items():
         if email not in want.users:

@@ -18,7 +18,11 @@ refusal names the action and what is wrong with it:
 - needs: what an action's record refers to (the user of a grant, the
   contract of a serial, the coordinator a serial is given to...) is in the
   store or added earlier, and not removed; nothing left refers to a record
-  a removal takes; and no grant gives a serial more users than its seats.
+  a removal takes; and no grant gives a serial more users than its seats;
+- a change of e-mail (`user.change_email`) moves a user the store holds,
+  with their id, to an address nobody holds; the rest of the plan is read
+  against the store with that user, and all that refers to them, at the
+  new address, as the diff read it.
 
 What it cannot see without a key: an `after` changed to another value the
 store would take, or an action left out that nothing else needs. The HMAC
@@ -35,18 +39,21 @@ from typing import Any, cast
 
 from reconciler.core.errors import PlanFileError, plural
 from reconciler.core.kinds import REFERENCES, REFERENCES_FROM, REFERENCES_TO, Effect, Kind, Record, Reference
-from reconciler.core.plan import Action
+from reconciler.core.model import User, is_email
+from reconciler.core.plan import Action, renamed_users
 from reconciler.core.records import Snapshot
 from reconciler.core.shapes import (
     access_entry_record,
     access_record,
     contract_record,
     coordinator_record,
+    email_record,
     serial_record,
     team_record,
     user_record,
 )
 from reconciler.core.wording import target_label
+from reconciler.engine.identity import renamed_snapshot
 from reconciler.engine.ordering import dependencies
 
 #: A record's key: the values of its kind's target keys (`Record.keys`), in that order.
@@ -88,6 +95,8 @@ _FIELD: dict[Kind, str] = {
     Kind.SERIAL_UNASSIGN_COORDINATOR: "coordinator",
     Kind.SERIAL_PROTECT: "protect",
 }
+#: The kinds that give a record a new key, and the fields their `before` and `after` hold.
+_MOVES: dict[Kind, frozenset[str]] = {Kind.USER_CHANGE_EMAIL: frozenset({"email", "id"})}
 #: A field a record added without it has (an added record names `protect` only when set).
 _DEFAULTS = {"protect": False}
 #: The fields of a record that name another (a user, a coordinator), and the graph finds actions by.
@@ -165,6 +174,18 @@ def _check_shape(action: Action) -> None:
     if after is None and effect is not Effect.REMOVE:
         change = "an add" if effect is Effect.ADD else "a change"
         raise _refuse(f"has {_label(action)} without an after, and {change} has one")
+    moved = _MOVES.get(kind)
+    if moved is not None and before is not None and after is not None:
+        if set(before) != moved or set(after) != moved:
+            fields = ", ".join(sorted(set(before) | set(after)))
+            raise _refuse(
+                f"has {_label(action)} whose before and after hold {fields}, and a {kind} changes "
+                f"{', '.join(sorted(moved))}",
+                _KIND_CHANGED,
+            )
+        new = after["email"]
+        if not isinstance(new, str) or not is_email(new) or new != new.lower() or new == target["user"]:
+            raise _refuse(f"has {_label(action)} whose new address is {_json(new)}, not a new e-mail address")
     field = _FIELD.get(kind)
     if field is not None and before is not None and after is not None and set(before) | set(after) != {field}:
         fields = ", ".join(sorted(set(before) | set(after)))
@@ -256,8 +277,15 @@ class _Walk:
 
     def __init__(self, actions: Sequence[Action], snapshot: Snapshot) -> None:
         self.actions = actions
-        self.snapshot = snapshot
-        self.stored = _Stored(snapshot)
+        #: The users the plan gives a new e-mail, old address to new: the rest of the plan names them by
+        #: the new one, so it is read against the store as it is once they have it.
+        self.moved = renamed_users(actions)
+        self.users_before: dict[str, User] = (
+            {user.email: user for user in snapshot.state.users} if self.moved else {}
+        )
+        self.moved_to: dict[str, str] = {}  # new address -> old, of the changes walked so far
+        self.snapshot = renamed_snapshot(snapshot, self.moved)
+        self.stored = _Stored(self.snapshot)
         #: Each record an action has reached, by kind of record and key: its fields now, None once removed.
         self.rows: dict[Record, dict[Key, dict[str, Any] | None]] = {record: {} for record in Record}
         #: The records the plan removes, and how many records refer to each of them now.
@@ -275,6 +303,9 @@ class _Walk:
 
     def _step(self, action: Action) -> None:
         kind = action.kind
+        if kind in _MOVES:
+            self._change_email(action)
+            return
         record = _RECORD[kind]
         key = _key(action)
         rows = self.rows[record]
@@ -306,6 +337,29 @@ class _Walk:
                     )
         self._count_seats(action, record, now, new)
         rows[key] = new
+
+    def _change_email(self, action: Action) -> None:
+        """A user the store holds, at an address nobody holds, once: the rest of the plan reads the store
+        with them there (`self.stored`)."""
+        old, after = action.target["user"], action.after or {}
+        new = after["email"]
+        stored = self.users_before.get(old)
+        if stored is None or self.rows[Record.USER].get((old,), _UNREACHED) is not _UNREACHED:
+            raise _refuse(f"has {_label(action)}, and the store holds no such user, or the plan changed it")
+        if self.moved.get(old) != new or new in self.moved_to:
+            raise _refuse(f"has {_label(action)}, and another action of the plan changes that address too")
+        expected = email_record(stored)
+        if action.before != expected:
+            held = _json(expected)
+            raise _refuse(
+                f"has {_label(action)} with before {_json(action.before)}, and the store holds {held}"
+            )
+        if after["id"] != stored.id:
+            raise _refuse(f"has {_label(action)}, which changes the user's id, and a {action.kind} keeps it")
+        taken = self.rows[Record.USER].get((new,), _UNREACHED)
+        if new in self.users_before or (taken is not _UNREACHED and taken is not None):
+            raise _refuse(f"has {_label(action)}, and user {new} is another user")
+        self.moved_to[new] = old
 
     def _check_before(self, action: Action, key: Key, now: Row, found: Any) -> None:
         """The action's `before` is the record as the store holds it, or as the plan added it."""

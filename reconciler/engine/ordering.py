@@ -20,6 +20,10 @@ An edge (a, b) says action a must run before action b. The edges:
   for T's new member or T's new access, not for every team change of that
   user or serial.
 
+- a user's change of e-mail before anything that names the new address
+  (their update, roles, teams and access), and before a new user takes the
+  old one.
+
 Where the graph leaves the order open, the tie-break is the action's kind
 (its rank in `kinds.TABLE`) and then its target, so the same input gives the same plan.
 """
@@ -82,6 +86,9 @@ _FOUND_BY: dict[Kind, tuple[str, ...]] = {
     Kind.TEAM_ACCESS_REVOKE: ("team", "serial"),
 }
 
+#: Kinds found by a field of their `after` instead: a change of e-mail address, by the new address.
+_FOUND_BY_AFTER: dict[Kind, str] = {Kind.USER_CHANGE_EMAIL: "email"}
+
 #: What a user's effective access waits for: the changes of the teams it comes through that caused it.
 _TEAM_CAUSES: tuple[_Rule, ...] = (
     (Kind.TEAM_MEMBER_ADD, (_TEAMS_AFTER, _t("user"))),
@@ -116,11 +123,36 @@ _AFTER: dict[Kind, tuple[_Rule, ...]] = {
     Kind.TEAM_ACCESS_GRANT: ((Kind.TEAM_CREATE, (_t("team"),)), (Kind.SERIAL_CREATE, (_t("serial"),))),
 }
 
+#: Where each kind names a user: what waits for that user's change of e-mail address, when the plan has
+#: one (the plan names them by the new address, which the store has once that change is in).
+_NAMES_A_USER: dict[Kind, tuple[_Field, ...]] = {
+    Kind.USER_UPDATE: (_t("user"),),
+    Kind.USER_PROTECT: (_t("user"),),
+    Kind.USER_REMOVE: (_t("user"),),
+    Kind.CONTRACT_CREATE: (("after", "manager"),),
+    Kind.CONTRACT_MANAGER_CHANGE: (("before", "manager"), ("after", "manager")),
+    Kind.COORDINATOR_ADD: (_t("coordinator"),),
+    Kind.COORDINATOR_UPDATE: (_t("coordinator"),),
+    Kind.COORDINATOR_REMOVE: (_t("coordinator"),),
+    Kind.SERIAL_ASSIGN_COORDINATOR: (("before", "coordinator"), ("after", "coordinator")),
+    Kind.SERIAL_UNASSIGN_COORDINATOR: (("before", "coordinator"),),
+    Kind.SERIAL_REMOVE: (("before", "coordinator"),),
+    Kind.TEAM_MEMBER_ADD: (_t("user"),),
+    Kind.TEAM_MEMBER_REMOVE: (_t("user"),),
+    Kind.ACCESS_GRANT: (_t("user"),),
+    Kind.ACCESS_UPDATE: (_t("user"),),
+    Kind.ACCESS_REVOKE: (_t("user"),),
+}
+for _kind, _fields in _NAMES_A_USER.items():
+    _renamed_first = tuple((Kind.USER_CHANGE_EMAIL, (field,)) for field in _fields)
+    _AFTER[_kind] = (*_AFTER.get(_kind, ()), *_renamed_first)
+
 _OLD_COORDINATOR_REMOVED: _Rule = (Kind.COORDINATOR_REMOVE, (_t("contract"), ("before", "coordinator")))
 _OLD_MANAGER_REMOVED: _Rule = (Kind.USER_REMOVE, (("before", "manager"),))
 
 #: What each kind must run before.
 _BEFORE: dict[Kind, tuple[_Rule, ...]] = {
+    Kind.USER_CHANGE_EMAIL: ((Kind.USER_ADD, (_t("user"),)),),  # a new user who takes the old address
     Kind.SERIAL_ASSIGN_COORDINATOR: (_OLD_COORDINATOR_REMOVED,),
     Kind.SERIAL_UNASSIGN_COORDINATOR: (_OLD_COORDINATOR_REMOVED,),
     Kind.SERIAL_REMOVE: (_OLD_COORDINATOR_REMOVED, (Kind.CONTRACT_REMOVE, (_t("contract"),))),
@@ -145,6 +177,10 @@ class _Lookup:
             keys = _FOUND_BY.get(action.kind)
             if keys is not None:
                 self._index[(action.kind, *(action.target[key] for key in keys))].append(i)
+            elif action.kind in _FOUND_BY_AFTER:
+                value = (action.after or {}).get(_FOUND_BY_AFTER[action.kind])
+                if isinstance(value, str):
+                    self._index[(action.kind, value)].append(i)
         self._kinds = {key[0] for key in self._index}
 
     def can_find(self, rules: Mapping[Kind, tuple[_Rule, ...]]) -> dict[Kind, tuple[_Rule, ...]]:

@@ -17,14 +17,18 @@ as `access.*` actions of their own and judged as any grant is, so a team
 never reaches a serial its author could not grant directly.
 
 An SC never changes or removes a CM, a reseller or another SC; nobody
-removes themselves. Everything here is pure: it reads a Snapshot and an
-Action and returns a judgement.
+removes themselves. A user whose e-mail the plan changes (`user.change_email`,
+judged as `user.update`) is named by the new address in the rest of the plan
+and is who the store knows by the old one: their roles are looked up there.
+
+Everything here is pure: it reads a Snapshot and an Action and returns a
+judgement.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reconciler.core.kinds import Effect, Kind, Role, Scope
 from reconciler.core.model import Contract
@@ -52,9 +56,13 @@ class Authority:
     user_managers: frozenset[str]  # SCs who may manage users, on some contract
     coordinator_contracts: Mapping[str, tuple[str, ...]]  # each SC -> the contracts naming them
     protected: frozenset[tuple[str, str]] = frozenset()  # ("contract" | "serial" | "user", its key)
+    #: The users the plan gives a new e-mail: new address to the old one, which the store knows.
+    former: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, snapshot: Snapshot, actor: str) -> Authority:
+    def of(cls, snapshot: Snapshot, actor: str, moved: Mapping[str, str] | None = None) -> Authority:
+        """The authority the store in `snapshot` gives; `moved` are the users the plan gives a new
+        e-mail address (old address to new: `plan.renamed_users`)."""
         state = snapshot.state
         may_manage = {(c.number, k.email) for c in state.contracts for k in c.coordinators if k.manage_users}
         return cls(
@@ -75,6 +83,7 @@ class Authority:
                 + [("serial", s.number) for c in state.contracts for s in c.serials if s.protect]
                 + [("user", u.email) for u in state.users if u.protect]
             ),
+            former={new: old for old, new in (moved or {}).items()},
         )
 
     @property
@@ -87,6 +96,10 @@ class Authority:
 
     def manages(self, contract: str) -> bool:
         return self.managers.get(contract) == self.actor
+
+    def known_as(self, user: str) -> str:
+        """The address the store knows `user` by: the old one where the plan changes their e-mail."""
+        return self.former.get(user, user) if self.former else user
 
 
 #: The judgement of a permitted action, by the role it requires: most of a plan is permitted.
@@ -121,7 +134,7 @@ def required_role(action: Action, authority: Authority) -> Role:
     if scope is Scope.CONTRACT:
         return Role.CONTRACT_MANAGER if target["contract"] in authority.managers else Role.RESELLER
     if scope is Scope.USERS:
-        return _role_over_user(action.kind, target["user"], authority)
+        return _role_over_user(action.kind, authority.known_as(target["user"]), authority)
     if scope is Scope.TEAMS:
         return Role.SOFTWARE_COORDINATOR
     # SERIAL: an SC acts on the serials they coordinate, but never on a CM's, a reseller's or
@@ -129,7 +142,7 @@ def required_role(action: Action, authority: Authority) -> Role:
     # names no user.
     user = target.get("user")
     if target["serial"] in authority.serial_coordinator and (
-        user is None or not _beyond_an_sc(user, authority)
+        user is None or not _beyond_an_sc(authority.known_as(user), authority)
     ):
         return Role.SOFTWARE_COORDINATOR
     return Role.CONTRACT_MANAGER if target["contract"] in authority.managers else Role.RESELLER
@@ -144,6 +157,10 @@ def _beyond_an_sc(user: str, authority: Authority) -> bool:
     )
 
 
+#: What an SC may do to their own user record: correct it.
+_OWN_RECORD = frozenset({Kind.USER_UPDATE, Kind.USER_CHANGE_EMAIL})
+
+
 def _role_over_user(kind: Kind, user: str, authority: Authority) -> Role:
     # An SC never changes a CM, a reseller or another SC, but may correct their own record.
     if user in authority.resellers:
@@ -151,7 +168,7 @@ def _role_over_user(kind: Kind, user: str, authority: Authority) -> Role:
     if user in authority.managers.values():
         return Role.CONTRACT_MANAGER
     if user in authority.coordinator_contracts:
-        own_record = kind is Kind.USER_UPDATE and user == authority.actor
+        own_record = kind in _OWN_RECORD and user == authority.actor
         return Role.SOFTWARE_COORDINATOR if own_record else Role.CONTRACT_MANAGER
     return Role.SOFTWARE_COORDINATOR
 
@@ -207,7 +224,7 @@ def who_may(action: Action, authority: Authority) -> tuple[str, ...]:
     if requires is not Role.RESELLER and contract in authority.managers:
         people.append(authority.managers[contract])
     if requires is Role.CONTRACT_MANAGER and scope is Scope.USERS:
-        user = action.target["user"]
+        user = authority.known_as(action.target["user"])
         if user in authority.managers.values():
             people.append(user)
         contracts = authority.coordinator_contracts.get(user, ())

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from reconciler.core.model import DesiredState
-from reconciler.core.plan import Action, Plan
+from reconciler.core.plan import Action, Plan, renamed_users
 from reconciler.core.records import Snapshot
 from reconciler.engine.diff import diff
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal
@@ -78,8 +78,10 @@ def store_counts(snapshot: Snapshot) -> dict[str, int]:
 def judge_actions(actions: Iterable[Action], snapshot: Snapshot, actor: str) -> list[Action]:
     """`actions` with who may perform them, whether `actor` may, and who hears of them, as the store
     in `snapshot` says."""
-    authority = Authority.of(snapshot, actor)
-    recipients = Recipients.of(snapshot)
+    actions = list(actions)
+    moved = renamed_users(actions)
+    authority = Authority.of(snapshot, actor, moved)
+    recipients = Recipients.of(snapshot, moved)
     judged = []
     for action in actions:
         judgement = judge(action, authority)

@@ -12,7 +12,9 @@ changes, not when a team they are in is changed or they move between teams
 that give the same serial (those are bookkeeping, and tell nobody).
 
 The table names each audience; this module finds their addresses in the
-action and in the store before the plan.
+action and in the store before the plan. A user whose e-mail the plan changes
+hears at the new address: the plan's actions name them by it, and what the
+store says of them is renamed here.
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ class Recipients:
     serial_coordinators: Mapping[str, str]
 
     @classmethod
-    def of(cls, snapshot: Snapshot) -> Recipients:
+    def of(cls, snapshot: Snapshot, moved: Mapping[str, str] | None = None) -> Recipients:
+        """Who the store says coordinates what; a coordinator the plan gives a new e-mail address
+        (`moved`, old address to new) hears at the new one."""
         contracts = snapshot.state.contracts
-        return cls(
-            resellers=snapshot.resellers,
-            serial_coordinators={s.number: c.coordinator_of(s) for c in contracts for s in c.serials},
-        )
+        coordinators = {s.number: c.coordinator_of(s) for c in contracts for s in c.serials}
+        if moved:
+            coordinators = {serial: moved.get(person, person) for serial, person in coordinators.items()}
+        return cls(resellers=snapshot.resellers, serial_coordinators=coordinators)
 
     def of_action(self, action: Action) -> tuple[Notification, ...]:
         """The e-mails `action` causes, sorted, each once."""

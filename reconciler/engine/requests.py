@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from reconciler.core.model import Team
-from reconciler.core.plan import Action, Plan
+from reconciler.core.plan import Action, Plan, renamed_users
 from reconciler.core.records import Request, Snapshot
 from reconciler.core.wording import target_label
 from reconciler.engine.ordering import dependencies
@@ -94,7 +94,7 @@ def with_holds(actions: Sequence[Action], teams: Sequence[Team]) -> list[Action]
 def requests_of(plan: Plan, snapshot: Snapshot, day: str) -> list[Request]:
     """A request per blocked action, addressed to who may perform it; `day` (an ISO date) is when it
     is asked: the same request asked again that day is not sent again, the next day it is a reminder."""
-    authority = Authority.of(snapshot, plan.actor)
+    authority = Authority.of(snapshot, plan.actor, renamed_users(plan.actions))
     return [
         Request(
             key=_key(plan.lineage, day, plan.actor, action),

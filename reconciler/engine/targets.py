@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from reconciler.core.errors import InputError
+from reconciler.core.kinds import Kind
 from reconciler.core.model import TEAM_SOURCE, DesiredState, Team
 from reconciler.core.plan import Action
 from reconciler.engine.ordering import waits_on
@@ -77,7 +78,14 @@ def select(actions: Sequence[Action], targets: Sequence[str], teams: Sequence[Te
 
 def _about(action: Action, kind: str, value: str) -> bool:
     if kind != "team":
-        return any(action.target.get(key) == value for key in _KEYS[kind])
+        if any(action.target.get(key) == value for key in _KEYS[kind]):
+            return True
+        # A user whose e-mail changes is the target by either address.
+        return (
+            kind == "user"
+            and action.kind is Kind.USER_CHANGE_EMAIL
+            and (action.after or {}).get("email") == value
+        )
     name = value.casefold()
     if action.target.get("team", "").casefold() == name:
         return True

@@ -10,7 +10,8 @@ changes the access) are one unit, and a unit runs whole or not at all.
 
 Which grants a team change touches is read from the team tables, as the
 store has them before the plan and as the plan's own team changes leave
-them, never guessed from names; so a saved plan, or one cut by `--target`,
+them (a member whose e-mail the plan changes by the new address), never
+guessed from names; so a saved plan, or one cut by `--target`,
 is read as exactly as a fresh one:
 
 | action                      | touches the access of                            |
@@ -36,7 +37,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from reconciler.core.kinds import Kind, Record
 from reconciler.core.model import Team
-from reconciler.core.plan import Action
+from reconciler.core.plan import Action, renamed_users
 
 #: A user's access to a serial, as (user, serial).
 GrantKey = tuple[str, str]
@@ -56,7 +57,11 @@ class _Tables:
     """A team's members and the serials it gives, before the plan and after it."""
 
     def __init__(self, teams: Iterable[Team], actions: Sequence[Action]) -> None:
-        self.members_before: dict[str, set[str]] = {t.name: set(t.members) for t in teams}
+        # A member whose e-mail the plan changes is named by the new address in its actions.
+        moved = renamed_users(actions)
+        self.members_before: dict[str, set[str]] = {
+            t.name: {moved.get(member, member) for member in t.members} for t in teams
+        }
         self.serials_before: dict[str, set[str]] = {t.name: {a.serial for a in t.access} for t in teams}
         self.members_after = {name: set(found) for name, found in self.members_before.items()}
         self.serials_after = {name: set(found) for name, found in self.serials_before.items()}

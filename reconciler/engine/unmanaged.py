@@ -25,7 +25,11 @@ def with_unmanaged(
 ) -> tuple[DesiredState, tuple[str, ...]]:
     """The state to plan towards under `policy`, and the unmanaged users it keeps."""
     wanted = {user.email for user in desired.users}
-    unmanaged = [user for user in current.users if user.email not in wanted]
+    # A user the YAML names by their directory id under another address is managed: their e-mail changes.
+    ids = {user.id for user in desired.users if user.id is not None}
+    unmanaged = [
+        user for user in current.users if user.email not in wanted and (user.id is None or user.id not in ids)
+    ]
     if policy == "remove" or not unmanaged:
         return desired, ()
     serials = {s.number: s for c in desired.contracts for s in c.serials}

@@ -87,6 +87,7 @@ class SerialFacts:
 #: The actions that name a person or a serial anew: what the mail calls them is laid over the store's.
 _RENAMING = frozenset(
     {
+        Kind.USER_CHANGE_EMAIL,
         Kind.USER_ADD,
         Kind.USER_UPDATE,
         Kind.SERIAL_CREATE,
@@ -106,7 +107,7 @@ class Facts:
     @classmethod
     def of(cls, snapshot: Snapshot, actions: Iterable[Action]) -> Facts:
         state = snapshot.state
-        names = {u.email: u.first_name for u in state.users}
+        names = {u.email: u.first_name for u in state.users if u.first_name is not None}
         serials = {
             s.number: SerialFacts(s.product, s.group, c.number) for c in state.contracts for s in c.serials
         }
@@ -114,7 +115,11 @@ class Facts:
             if action.kind not in _RENAMING:  # most of a large plan: one set lookup each
                 continue
             after = action.after or {}
-            if action.kind in (Kind.USER_ADD, Kind.USER_UPDATE):
+            if action.kind is Kind.USER_CHANGE_EMAIL:  # the same person, at the new address
+                name = names.pop(action.target["user"], None)
+                if name is not None:
+                    names[after["email"]] = name
+            elif action.kind in (Kind.USER_ADD, Kind.USER_UPDATE):
                 names[action.target["user"]] = after["first_name"]
             elif action.kind is Kind.SERIAL_CREATE:
                 serials[action.target["serial"]] = SerialFacts(

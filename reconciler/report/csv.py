@@ -93,7 +93,8 @@ def export_csv(snapshot: Snapshot, contract: str | None = None, bom: bool = Fals
         if concerned is not None and not granted and user.email not in concerned:
             continue
         status = snapshot.user_status.get(user.email, "")
-        person = (defused(user.email), defused(user.first_name), defused(user.last_name), status)
+        names = (defused(user.first_name or ""), defused(user.last_name or ""))  # a store's user has both
+        person = (defused(user.email), *names, status)
         if not granted:
             writer.writerow((*person, "", "", "", "", "", ""))
             rows += 1

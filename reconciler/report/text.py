@@ -136,10 +136,14 @@ def action_detail(action: Action) -> str:
     return record_fields(action.before) if action.effect is Effect.REMOVE else details(action)
 
 
+#: A user's record: their name says who they are (their directory id adds nothing for a reader).
+_A_USER = ({"first_name", "last_name"}, {"first_name", "last_name", "id"})
+
+
 def record_fields(record: Mapping[str, Any] | None) -> str:
     """What a record holds, as `details` shows an add: a user's name, else `field value, …`."""
     record = record or {}
-    if set(record) == {"first_name", "last_name"}:
+    if set(record) in _A_USER:
         return f"{record['first_name']} {record['last_name']}"
     return ", ".join(f"{key} {show(value)}" for key, value in fields(record) if value not in (None, False))
 

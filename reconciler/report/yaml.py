@@ -246,7 +246,13 @@ def _serial(serial: Serial) -> dict[str, Any]:
 
 
 def _user(user: User) -> dict[str, Any]:
-    data: dict[str, Any] = {"email": user.email, **user_record(user)}
+    """A user as the YAML declares them: the directory's `id` by the e-mail, where they have one; no
+    names where a file's part of the account has none (a directory user's access, by hand)."""
+    record = user_record(user)
+    data: dict[str, Any] = {"email": user.email}
+    if "id" in record:
+        data["id"] = record.pop("id")
+    data.update((name, value) for name, value in record.items() if value is not None)
     if user.protect:
         data["protect"] = True
     if user.access:

@@ -121,8 +121,10 @@ def _users_from_rows(
     found: list[User] = []
     status: dict[str, str] = {}
     added: dict[str, str] = {}
-    for email, first, last, user_status, added_at, protected in users:
-        found.append(User(email, first, last, tuple(own_access.get(email, ())), bool(protected)))
+    for email, first, last, user_status, added_at, protected, directory_id in users:
+        found.append(
+            User(email, first, last, tuple(own_access.get(email, ())), bool(protected), directory_id)
+        )
         status[email] = user_status
         added[email] = added_at
     return tuple(found), status, added

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -20,6 +20,7 @@ from itertools import groupby
 from typing import Any, TypeVar
 
 from reconciler.core.errors import AdoptRefused, StoreError
+from reconciler.core.kinds import Kind
 from reconciler.core.plan import Plan
 from reconciler.core.records import (
     Applied,
@@ -41,7 +42,7 @@ from reconciler.store.rows import (
     request_row,
     snapshot_from_rows,
 )
-from reconciler.store.statements import WRITES, Params
+from reconciler.store.statements import WRITES, Params, Write
 
 #: A connection of either driver: sqlite3's and psycopg's both have `execute` and `executemany`.
 Connection = Any
@@ -126,8 +127,8 @@ class SqlStore(ABC):
         if adopt:  # under the apply lock: of two adopts at once, the second sees the first's account
             self._check_adoptable(db, actor)
         revision = plan.check_current(meta["lineage"], int(meta["revision"]))
-        for kind, rows in _action_batches(plan, now, transaction.progress):
-            self._write_rows(db, writes[kind][0], rows)
+        for statement, rows in _action_batches(plan, writes, now, transaction.progress):
+            self._write_rows(db, statement, rows)
         if plan.actions:
             audit = [audit_row(revision, actor, now, a, adopt) for a in plan.actions]
             self._write_rows(db, sql.AUDIT, audit)
@@ -238,14 +239,17 @@ def percent_s(statement: str) -> str:
     return statement.replace("?", "%s")
 
 
-def _action_batches(plan: Plan, now: str, progress: Progress | None) -> Iterator[tuple[Any, list[Params]]]:
-    """Each run of same-kind actions, in plan order, as (kind, the parameters of its statement);
-    `progress` hears of a batch once the caller has written it and asks for the next."""
+def _action_batches(
+    plan: Plan, writes: Mapping[Kind, tuple[Write, ...]], now: str, progress: Progress | None
+) -> Iterator[tuple[str, list[Params]]]:
+    """Each run of same-kind actions, in plan order, as its kind's statements (of `writes`) in turn,
+    each with its parameters for every action of the run; `progress` hears of a run once the caller
+    has written all of it and asks for the next."""
     done = 0
     for kind, run in groupby(plan.actions, key=lambda action: action.kind):
-        params_of = WRITES[kind][1]
-        rows = [params_of(action.target, action.after or {}, now) for action in run]
-        yield kind, rows
-        done += len(rows)
+        actions = list(run)
+        for statement, params_of in writes[kind]:
+            yield statement, [params_of(action.target, action.after or {}, now) for action in actions]
+        done += len(actions)
         if progress:
             progress(done, len(plan.actions))

@@ -1,8 +1,9 @@
 """Every statement the SQL stores run, shared by both; the few that differ by dialect are keyed by it.
 
-`WRITES` is each action kind's write statement, with its parameters: one
-entry per kind of `kinds.Kind`. Statements use `?` placeholders; a store
-whose driver wants another style converts them.
+`WRITES` is each action kind's write statements, each with its parameters:
+one entry per kind of `kinds.Kind`, most of them one statement. Statements
+use `?` placeholders; a store whose driver wants another style converts
+them.
 """
 
 from __future__ import annotations
@@ -23,20 +24,28 @@ def _shipping(record: Mapping[str, Any]) -> Params:
     return shipping.get("name"), shipping.get("address"), shipping.get("country")
 
 
-#: kind -> (statement, its parameters for one action).
-WRITES: dict[Kind, tuple[str, ParamsOf]] = {
+#: A statement, and its parameters for one action.
+Write = tuple[str, ParamsOf]
+
+
+def _user_row(t: Mapping[str, str], new: Mapping[str, Any], now: str) -> Params:
+    return (t["user"], new["first_name"], new["last_name"], now, new.get("protect", False), new.get("id"))
+
+
+#: kind -> its statement, for the kinds that write one (all but a change of e-mail).
+_ONE: dict[Kind, Write] = {
     Kind.USER_ADD: (
-        "INSERT INTO users (email, first_name, last_name, status, added_at, protected) "
-        "VALUES (?, ?, ?, 'invited', ?, ?)",
-        lambda t, new, now: (t["user"], new["first_name"], new["last_name"], now, new.get("protect", False)),
+        "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
+        "VALUES (?, ?, ?, 'invited', ?, ?, ?)",
+        _user_row,
     ),
     Kind.USER_PROTECT: (
         "UPDATE users SET protected = ? WHERE email = ?",
         lambda t, new, now: (new["protect"], t["user"]),
     ),
     Kind.USER_UPDATE: (
-        "UPDATE users SET first_name = ?, last_name = ? WHERE email = ?",
-        lambda t, new, now: (new["first_name"], new["last_name"], t["user"]),
+        "UPDATE users SET first_name = ?, last_name = ?, directory_id = ? WHERE email = ?",
+        lambda t, new, now: (new["first_name"], new["last_name"], new.get("id"), t["user"]),
     ),
     Kind.USER_REMOVE: ("DELETE FROM users WHERE email = ?", lambda t, new, now: (t["user"],)),
     Kind.CONTRACT_CREATE: (
@@ -160,12 +169,54 @@ WRITES: dict[Kind, tuple[str, ParamsOf]] = {
     ),
 }
 
-#: What `apply --adopt` writes instead of WRITES: a user already in the portal is active, not invited.
-ADOPT_WRITES: dict[Kind, tuple[str, ParamsOf]] = {
-    Kind.USER_ADD: (
+
+def _moved(t: Mapping[str, str], new: Mapping[str, Any], now: str) -> Params:
+    """The new address, then the old: what most statements of a change of e-mail take."""
+    return new["email"], t["user"]
+
+
+#: A user's change of e-mail: the user is copied to the new address, everything that refers to them
+#: moves there, and the old row goes. The foreign keys are checked at each statement (SQLite's, and
+#: PostgreSQL's, which are not deferrable), so nothing ever refers to an address that is not there.
+#: The audit log, the outbox and the requests keep addresses as history, and are left as they were.
+_CHANGE_EMAIL: tuple[Write, ...] = (
+    (
         "INSERT INTO users (email, first_name, last_name, status, added_at, protected) "
-        "VALUES (?, ?, ?, 'active', ?, ?)",
-        WRITES[Kind.USER_ADD][1],
+        "SELECT ?, first_name, last_name, status, added_at, protected FROM users WHERE email = ?",
+        _moved,
+    ),
+    ("UPDATE contracts SET manager = ? WHERE manager = ?", _moved),
+    (
+        "INSERT INTO coordinators (contract, email, manage_users, shipping_name, shipping_address, "
+        "shipping_country) SELECT contract, ?, manage_users, shipping_name, shipping_address, "
+        "shipping_country FROM coordinators WHERE email = ?",
+        _moved,
+    ),
+    ("UPDATE serials SET coordinator = ? WHERE coordinator = ?", _moved),
+    ("DELETE FROM coordinators WHERE email = ?", lambda t, new, now: (t["user"],)),
+    # An UPDATE, not a copy: the seats trigger counts what is inserted.
+    ("UPDATE access SET user_email = ? WHERE user_email = ?", _moved),
+    ("UPDATE team_members SET user_email = ? WHERE user_email = ?", _moved),
+    ("DELETE FROM users WHERE email = ?", lambda t, new, now: (t["user"],)),
+    # Unique: set once the old row, which held it, is gone.
+    ("UPDATE users SET directory_id = ? WHERE email = ?", lambda t, new, now: (new["id"], new["email"])),
+)
+
+#: kind -> its statements, in the order they run, each for every action of a run of that kind before
+#: the next (the actions of a run are of distinct records, and no two changes of e-mail chain).
+WRITES: dict[Kind, tuple[Write, ...]] = {
+    **{kind: (write,) for kind, write in _ONE.items()},
+    Kind.USER_CHANGE_EMAIL: _CHANGE_EMAIL,
+}
+
+#: What `apply --adopt` writes instead of WRITES: a user already in the portal is active, not invited.
+ADOPT_WRITES: dict[Kind, tuple[Write, ...]] = {
+    Kind.USER_ADD: (
+        (
+            "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
+            "VALUES (?, ?, ?, 'active', ?, ?, ?)",
+            _user_row,
+        ),
     ),
 }
 
@@ -187,7 +238,10 @@ USER_ACTIVATE = "UPDATE users SET status = 'active' WHERE email = ?"
 READS = {
     "meta": "SELECT key, value FROM meta",
     "resellers": "SELECT email FROM resellers ORDER BY email",
-    "users": "SELECT email, first_name, last_name, status, added_at, protected FROM users ORDER BY email",
+    "users": (
+        "SELECT email, first_name, last_name, status, added_at, protected, directory_id FROM users "
+        "ORDER BY email"
+    ),
     "contracts": "SELECT number, manager, protected, ends FROM contracts ORDER BY number",
     "coordinators": (
         "SELECT contract, email, manage_users, shipping_name, shipping_address, shipping_country "
