@@ -156,7 +156,7 @@ def _files(sources: Sequence[Source]) -> _Files:
         teams=hand_written.teams,
         output=output_path(hand_written.directory),
         output_name=str(output),
-        generated=None if generated is None else build_state((), generated[1]),
+        generated=None if generated is None else build_state([generated[1]]),  # the file on its own
         generated_data=None if generated is None else generated[0].data,
     )
 

@@ -212,7 +212,10 @@ def generated_yaml(part: DesiredState, header: str) -> str:
     after the MODELINE and the comment lines of `header`: the directory's file `directory pull`
     writes (the users with their ids, each team with its name and members only)."""
     keys = ("version", "users", *(("teams",) if part.teams else ()))
-    return MODELINE + header + part_yaml(part, keys)
+    document = _part_document(part, keys)
+    for team in document.get("teams", ()):
+        team.setdefault("members", [])  # a group read empty says so, where a reviewer sees it
+    return MODELINE + header + _document_text(document)
 
 
 def _document_text(document: dict[str, Any]) -> str:
