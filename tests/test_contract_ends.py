@@ -293,8 +293,10 @@ def test_the_store_refuses_a_day_the_calendar_lacks(
 
 def test_a_store_at_migration_6_is_brought_to_7_and_keeps_end_dates(backend: Backend, store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
-    # The store as 0006 left it: no contracts.ends.
+    # The store as 0006 left it: no contracts.ends, nor what later migrations added (0010's directory ids).
     backend.query(store_url, "ALTER TABLE contracts DROP COLUMN ends")
+    backend.query(store_url, "DROP INDEX users_by_directory_id")
+    backend.query(store_url, "ALTER TABLE users DROP COLUMN directory_id")
     backend.query(store_url, "UPDATE meta SET value = '6' WHERE key = 'schema_version'")
     assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, read as it was
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")

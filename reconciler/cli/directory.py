@@ -29,6 +29,10 @@ def directory() -> None:
     generated file; review it as a pull request, whose plan shows what it does
     to licences, and apply it after the merge. Needs the ldap extra:
     pip install 'licence-reconciler[ldap]'.
+
+    \b
+    Example:
+      reconciler directory pull accounts/acme && reconciler plan accounts/acme
     """
 
 
@@ -64,7 +68,7 @@ def pull_command(paths: tuple[str, ...], allow_shrink: bool, max_shrink_ratio: f
     --max-shrink-ratio; --allow-shrink lets a reviewed shrink through.
 
     \b
-    Examples:
+    Example:
       RECONCILER_LDAP_PASSWORD=... reconciler directory pull accounts/acme
       reconciler directory pull accounts/acme --allow-shrink
       git diff --quiet accounts/acme || reconciler plan accounts/acme --format markdown
