@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from hypothesis import settings
+from ldap_server import ldap_tree, slapd, slapd_certificates  # noqa: F401  (the directory fixtures, for every test)
 from mailserver import MailServer
 from memory_store import forget, open_any_store
 from required import require
