@@ -299,6 +299,16 @@ class Slapd:
             time.sleep(0.05)
         return False
 
+    def cpu_seconds(self) -> float | None:
+        """The CPU time slapd has used so far (Linux's /proc), or None where that cannot be read."""
+        if self._process is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
     def stop(self) -> None:
         """End slapd (SIGTERM, then SIGKILL after 5 s)."""
         if self._process is not None:
