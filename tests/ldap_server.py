@@ -20,6 +20,8 @@ Who may do what, as in a real directory:
   with a size limit of LIMITED_SIZE entries (a `limits` clause), to show a
   read cut short.
 - An anonymous client reads only the subtree `ou=open,dc=test`.
+- objectClass is indexed, as in every packaged configuration: without it,
+  slapd answers the reader's OR of entryDN by testing every entry.
 
 Each test gets a tree of its own, `ou=<test>-<n>,dc=test` with ou=people
 and ou=groups below it (`Slapd.tree()`, or the `ldap_tree` fixture), so the

@@ -430,7 +430,8 @@ def test_ldaps_with_a_ca_that_did_not_sign_the_certificate_is_refused(
     wrong = ldap_tree.directory(url=slapd.ldaps_url, ca_file=str(slapd_certificates.other_ca))
     with pytest.raises(
         DirectoryError,
-        match=r"the server's certificate does not check out: self-signed certificate in certificate chain; is ca_file .*other-ca.pem the CA that signed it\?",
+        # OpenSSL's words for it vary between releases ("self-signed certificate in certificate chain").
+        match=r"the server's certificate does not check out: .+; is ca_file .*other-ca\.pem the CA that signed it\?",
     ):
         read_directory(wrong, [group], READER_PASSWORD)
     # Without a ca_file the system's CAs decide, and none of them signed the test CA.
