@@ -20,6 +20,8 @@ Who may do what, as in a real directory:
   with a size limit of LIMITED_SIZE entries (a `limits` clause), to show a
   read cut short.
 - An anonymous client reads only the subtree `ou=open,dc=test`.
+- objectClass is indexed, as in every packaged configuration: without it,
+  slapd answers the reader's OR of entryDN by testing every entry.
 
 Each test gets a tree of its own, `ou=<test>-<n>,dc=test` with ou=people
 and ou=groups below it (`Slapd.tree()`, or the `ldap_tree` fixture), so the
@@ -298,6 +300,16 @@ class Slapd:
                 return True
             time.sleep(0.05)
         return False
+
+    def cpu_seconds(self) -> float | None:
+        """The CPU time slapd has used so far (Linux's /proc), or None where that cannot be read."""
+        if self._process is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
     def stop(self) -> None:
         """End slapd (SIGTERM, then SIGKILL after 5 s)."""

@@ -24,14 +24,12 @@ def dn_key(dn: str) -> DnKey:
     if "\\" in dn or "+" in dn or ";" in dn or '"' in dn or not dn.strip():
         return _parse(dn)
     # The common case (no escapes, one value an RDN) by splitting, at a tenth of the parser's cost.
-    key = []
-    for rdn in dn.split(","):
-        attribute, equals, value = rdn.partition("=")
-        attribute = attribute.strip().lower()
-        if not equals or not attribute:
-            return _parse(dn)  # which says what is wrong
-        key.append(((attribute, " ".join(value.split()).lower()),))
-    return tuple(key)
+    parts = [rdn.partition("=") for rdn in dn.lower().split(",")]
+    if dn.split() != [dn]:  # whitespace somewhere
+        parts = [(attribute.strip(), equals, " ".join(value.split())) for attribute, equals, value in parts]
+    if not all(equals and attribute for attribute, equals, _ in parts):
+        return _parse(dn)  # which says what is wrong
+    return tuple(((attribute, value),) for attribute, _, value in parts)
 
 
 def _parse(dn: str) -> DnKey:

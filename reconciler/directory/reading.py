@@ -13,13 +13,13 @@ adds `(objectClass=referral)` to each filter, and an unindexed term makes
 it test every entry under base_dn instead.
 
 10,000 members take 40 searches of 250 rather than 10,000 lookups: one base
-search per member reads 2.6 times slower on a local slapd, and pays a round
-trip each over a network (tests/bench/bench_directory.py --per-member).
-Batches of 250 rather than 500: slapd tests each entry it finds against
-every term of the OR, so its work grows with the square of the batch (0.16
-s for 10,000 members in batches of 250, 0.24 s in batches of 500), while
-the client's barely changes; and 250 stays under the 500 entries a search
-that OpenLDAP allows by default.
+search per member reads three times slower on a local slapd, and pays a
+round trip each over a network (tests/bench/bench_directory.py
+--per-member). Batches of 250 rather than 500: slapd tests each entry it
+finds against every term of the OR, so its work grows with the square of
+the batch (0.18 s of slapd's time for 10,000 members in batches of 250,
+0.25 s in batches of 500), while the reader's own barely changes; and 250
+stays under the 500 entries a search that OpenLDAP allows by default.
 
 A member is kept when it is enabled (AD: userAccountControl's disabled flag
 clear; OpenLDAP: no pwdAccountLockedTime; and not matched by the block's
@@ -149,7 +149,6 @@ class _Walk:
         self.disabled_attribute = DISABLED_ATTRIBUTE[directory.flavour].lower()
         self.entries: dict[DnKey, _Entry] = {}
         self.known: dict[DnKey, str] = {}
-        self.keys: dict[str, DnKey] = {}  # a member's DN is most often spelled as its entry's
         self.queue: list[tuple[DnKey, str]] = []
 
     def run(self, asked: Mapping[str, DnKey]) -> dict[DnKey, _Entry]:
@@ -176,21 +175,19 @@ class _Walk:
     def _look_up(self, batch: Sequence[tuple[DnKey, str]]) -> None:
         wanted = searching.any_of(DN_ATTRIBUTE[self.directory.flavour], [dn for _, dn in batch])
         base = self.directory.base_dn
-        found = {
-            self._key_of(entry.dn): entry for entry in self.searcher.search(base, wanted, self.attributes)
-        }
+        found = {_key_of(entry.dn): entry for entry in self.searcher.search(base, wanted, self.attributes)}
         disabled: set[DnKey] = set()
         if self.disabled_filter is not None:
             matched = self.searcher.search(base, searching.all_of(wanted, self.disabled_filter), ["1.1"])
-            disabled = {self._key_of(entry.dn) for entry in matched}
+            disabled = {_key_of(entry.dn) for entry in matched}
         for key, dn in batch:
             entry = found.get(key)
             if entry is None:
                 self.entries[key] = _Entry(dn, left_out=NOT_FOUND)
                 continue
             raw_members = entry.values.get(self.member)
-            if not raw_members and not any(
-                value.lower() in GROUP_CLASSES for value in entry.values.get("objectclass", ())
+            if not raw_members and GROUP_CLASSES.isdisjoint(
+                map(bytes.lower, entry.values.get("objectclass", ()))
             ):
                 try:
                     self.entries[key] = self._person(entry, key in disabled)
@@ -198,16 +195,10 @@ class _Walk:
                     raise DirectoryError(f"{entry.dn}: {error}") from None
                 continue
             members = [value.decode("utf-8", "replace") for value in raw_members or ()]
-            keys = [self._key_of(member) for member in members]
+            keys = [_key_of(member) for member in members]
             self.entries[key] = _Entry(entry.dn, members=tuple(keys))
             for member_key, member in zip(keys, members, strict=True):
                 self._enqueue(member_key, member)
-
-    def _key_of(self, dn: str) -> DnKey:
-        key = self.keys.get(dn)
-        if key is None:
-            key = self.keys[dn] = _key_of(dn)
-        return key
 
     def _person(self, entry: Found, disabled_by_filter: bool) -> _Entry:
         found = entry.values.get
