@@ -435,6 +435,24 @@ def test_a_cms_address_is_the_cms_to_change_and_what_waits_on_it_is_held_back(ac
     assert account.state() == state_of(text)
 
 
+def test_roles_are_those_the_store_knows_at_the_old_address(any_store_url: str) -> None:
+    """R10 holds across the change: Ann, a CM, at her new address is still a CM, so the SC of a serial
+    (Ann herself here) may not give her access there; the serial's contract's CM must."""
+    apply_yaml(any_store_url, ACCOUNT)
+    text = MOVED.replace(
+        f'access: [{{serial: "{A1}", download: true}}]',
+        f'access: [{{serial: "{A1}", download: true}}, {{serial: "{B1}"}}]',
+    )
+    plan = plan_yaml(any_store_url, text, ANN)
+    assert [(a.kind, dict(a.target).get("user"), a.requires, a.permitted) for a in plan.actions] == [
+        (Kind.USER_CHANGE_EMAIL, ANN, "contract_manager", True),
+        (Kind.ACCESS_UPDATE, NEW, "contract_manager", False),
+    ]
+    assert plan.actions[1].reason == (
+        f"changing {NEW}'s access to serial {B1} needs the Contract Manager: ask {FRANK} or {RESELLER}"
+    )
+
+
 def test_an_sc_may_change_their_own_address(account: Account) -> None:
     text = ACCOUNT.replace(CARL, "carl.berg@acme.example")
     plan = plan_yaml(account.url, text, CARL)
