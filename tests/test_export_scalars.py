@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from reconciler.core.model import Access, Contract, DesiredState, Serial, Team, User
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
-from reconciler.report.yaml import _Quoted, _scalar, export_yaml
+from reconciler.report.yaml import _SURELY_PLAIN, _Quoted, _scalar, export_yaml
 
 #: What the schema lets a name, group or product hold: printable text, no control characters.
 PRINTABLE = st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn"), blacklist_characters="\ufeff")
@@ -21,6 +21,15 @@ PRINTABLE = st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn"), blackli
 )
 def test_any_string_round_trips(value: str) -> None:
     line = f"k: {_scalar(value)}\n"
+    assert yaml.safe_load(line) == {"k": value}, line
+    assert parse(Source("x.yaml", line.encode())).document == {"k": value}, line
+
+
+@settings(max_examples=2_000, deadline=None)
+@given(value=st.from_regex(_SURELY_PLAIN, fullmatch=True))
+def test_what_is_surely_plain_is_plain_to_both_yaml_versions(value: str) -> None:
+    """The shortcut for e-mails and UUIDs agrees with asking both versions' resolvers."""
+    line = f"k: {value}\n"
     assert yaml.safe_load(line) == {"k": value}, line
     assert parse(Source("x.yaml", line.encode())).document == {"k": value}, line
 

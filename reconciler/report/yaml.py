@@ -20,6 +20,7 @@ declares (`part_yaml`); layout.py puts the file's comments back in it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, replace
 from typing import Any
@@ -65,6 +66,18 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _YAML_1_1 = yaml.resolver.Resolver()
 #: Characters a plain scalar may hold beside letters and digits, in block context, anywhere but first.
 _PLAIN_EXTRA = frozenset(" ._@/()&+',-")
+#: Most of what a large file holds, known plain without asking the resolvers of either YAML version
+#: (tests/test_export_scalars.py holds the two to one answer): an e-mail address (no number, boolean,
+#: null or date of either has an @); a lower-case UUID (its first group is eight characters: no date,
+#: and its dashes make it no number); a word of more than five ASCII letters (the longest boolean or
+#: null is `false`); letters and digits that start with a letter and hold a digit (no number starts
+#: with a letter, no boolean or null has a digit).
+_SURELY_PLAIN = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9._+-]*@[A-Za-z0-9][A-Za-z0-9.-]*"
+    r"|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}"
+    r"|[A-Za-z]{6,}"
+    r"|[A-Za-z][A-Za-z0-9]*[0-9][A-Za-z0-9]*"
+)
 #: Characters JSON leaves raw that YAML 1.1 reads as line breaks or a byte-order mark.
 _YAML_ONLY_ESCAPES = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029", "\ufeff": "\\ufeff"}
 
@@ -91,6 +104,8 @@ def _scalar(value: object) -> str:
 def _plain_is_safe(value: str) -> bool:
     """Whether `value` may stand unquoted: only letters, digits and a few marks, starting with a letter
     or digit, not ending in a space, and a string under both YAML versions (not `NO`, `on`, `0755`)."""
+    if _SURELY_PLAIN.fullmatch(value):
+        return True
     if not value or not value[0].isalnum() or value[-1] == " ":
         return False
     if not all(character.isalnum() or character in _PLAIN_EXTRA for character in value):
