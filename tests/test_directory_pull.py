@@ -313,6 +313,21 @@ def test_an_email_changed_in_the_directory_is_one_change_of_address(account: Acc
     assert "No changes" in again.output
 
 
+def test_a_domain_change_is_no_shrink_of_a_group(account: Account) -> None:
+    # Half of Engineering moves to a new domain: the same two people (same ids), so the group keeps
+    # its four members, and the guard has nothing to refuse.
+    assert account.pull().exit_code == 0
+    tree = account.tree
+    for uid in ENGINEERS:
+        tree.add(
+            f"dn: {tree.person_dn(uid)}\nchangetype: modify\nreplace: mail\nmail: {uid}@acme-group.example\n"
+        )
+    pulled = account.pull()
+    assert pulled.exit_code == 0, pulled.output
+    assert "  ~ e1@acme.example is now e1@acme-group.example" in pulled.output
+    assert "Team members" not in pulled.output  # nobody joined or left a team
+
+
 def test_a_wrong_password_is_refused_and_never_printed(account: Account) -> None:
     result = account.pull(password="not-the-password-9c1e")
     assert result.exit_code == 1

@@ -208,6 +208,7 @@ def _shrinks(
     if before is None:
         return []
     reasons = []
+    renamed = _new_addresses(before.users, users)
     tripped = removal_tripped("people", _lost(before.users, users), len(before.users), max_ratio)
     if tripped:
         reasons.append(tripped.message("in the file").replace("the plan removes", "the pull removes"))
@@ -222,7 +223,8 @@ def _shrinks(
                 f"{plural(len(old.members), 'member')} in the file"
             )
             continue
-        removed = len(set(old.members) - set(new.members))
+        # A member the directory gave a new address (same id) is still a member.
+        removed = len({renamed.get(member, member) for member in old.members} - set(new.members))
         tripped = removal_tripped(f"members of team {old.name}", removed, len(old.members), max_ratio)
         if tripped:
             reasons.append(tripped.message("in the file").replace("the plan removes", "the pull removes"))
@@ -239,6 +241,12 @@ def _missing(people: Sequence[User], among: Sequence[User]) -> list[User]:
     ids = {user.id for user in among if user.id}
     emails = {user.email for user in among}
     return [user for user in people if user.id not in ids and user.email not in emails]
+
+
+def _new_addresses(before: Sequence[User], after: Sequence[User]) -> dict[str, str]:
+    """Each e-mail of `before` whose user `after` holds by id under another e-mail: the new e-mail."""
+    now = {user.id: user.email for user in after if user.id}
+    return {user.email: now[user.id] for user in before if user.id in now and now[user.id] != user.email}
 
 
 def _header(directory: Directory) -> str:
@@ -260,7 +268,12 @@ def _pulled(
 ) -> Pulled:
     old_users = before.users if before else ()
     by_id = {user.id: user for user in old_users if user.id}
-    old_members = {(t.name.casefold(), m) for t in (before.teams if before else ()) for m in t.members}
+    new_address = _new_addresses(old_users, users)  # a changed address is no member removed and added
+    old_members = {
+        (t.name.casefold(), new_address.get(m, m))
+        for t in (before.teams if before else ())
+        for m in t.members
+    }
     new_members = {(t.name.casefold(), m) for t in teams for m in t.members}
     return Pulled(
         output=output,
