@@ -328,6 +328,26 @@ def test_a_domain_change_is_no_shrink_of_a_group(account: Account) -> None:
     assert "Team members" not in pulled.output  # nobody joined or left a team
 
 
+def test_a_pull_names_the_hand_written_places_an_address_change_leaves_behind(account: Account) -> None:
+    # d3 has access of their own, by e-mail, in a hand-written file, as docs/directory.md shows.
+    contracts = account.folder / "contracts.yaml"
+    contracts.write_text(
+        contracts.read_text() + '  - email: d3@acme.example\n    access: [{serial: "399-12345679"}]\n'
+    )
+    assert account.pull().exit_code == 0
+    tree = account.tree
+    tree.add(f"dn: {tree.person_dn('d3')}\nchangetype: modify\nreplace: mail\nmail: d3@acme-group.example\n")
+    pulled = account.pull()
+    assert pulled.exit_code == 0, pulled.output
+    line = contracts.read_text().splitlines().index("  - email: d3@acme.example") + 1
+    assert (
+        f"Note: {contracts}:{line} still names d3@acme.example, now d3@acme-group.example in the directory"
+        in pulled.output
+    )
+    contracts.write_text(contracts.read_text().replace("d3@acme.example", "d3@acme-group.example"))
+    cli_ok("validate", str(account.folder))
+
+
 def test_a_wrong_password_is_refused_and_never_printed(account: Account) -> None:
     result = account.pull(password="not-the-password-9c1e")
     assert result.exit_code == 1

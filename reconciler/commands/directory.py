@@ -19,8 +19,9 @@ emptied by mistake, must not take everybody's licences away (Argo CD
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ class _Files:
     output_name: str
     generated: DesiredState | None
     generated_data: bytes | None
+    hand_written: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,9 @@ def pull(
     if written:
         files.output.parent.mkdir(parents=True, exist_ok=True)  # a first pull into people/, say
         write_whole(files.output, text, "the directory's people")
-    return _pulled(files.output_name, written, before, users, teams, found.notes)
+    pulled = _pulled(files.output_name, written, before, users, teams, found.notes)
+    stale = _still_named(files.hand_written, pulled.renamed)
+    return replace(pulled, notes=(*pulled.notes, *stale)) if stale else pulled
 
 
 def _files(sources: Sequence[Source]) -> _Files:
@@ -146,8 +150,8 @@ def _files(sources: Sequence[Source]) -> _Files:
     folder = declared_in(blocks[0][0].name)
     output = Path(folder) / blocks[0][1]["output"]
     generated = next((d for d in documents if _same_file(d[0].name, output)), None)
-    written_by_hand = (d for s, d in documents if generated is None or s is not generated[0])
-    hand_written = build_state(written_by_hand, None, folder)
+    by_hand = [(s, d) for s, d in documents if generated is None or s is not generated[0]]
+    hand_written = build_state((d for _s, d in by_hand), None, folder)
     if generated is None and output.is_file():  # not among the files named: still the one replaced
         generated = _read_generated(output)
     assert hand_written.directory is not None  # a hand-written file holds the block
@@ -158,6 +162,7 @@ def _files(sources: Sequence[Source]) -> _Files:
         output_name=str(output),
         generated=None if generated is None else build_state([generated[1]]),  # the file on its own
         generated_data=None if generated is None else generated[0].data,
+        hand_written=tuple(s for s, _d in by_hand),
     )
 
 
@@ -247,6 +252,24 @@ def _new_addresses(before: Sequence[User], after: Sequence[User]) -> dict[str, s
     """Each e-mail of `before` whose user `after` holds by id under another e-mail: the new e-mail."""
     now = {user.id: user.email for user in after if user.id}
     return {user.email: now[user.id] for user in before if user.id in now and now[user.id] != user.email}
+
+
+def _still_named(sources: Iterable[Source], renamed: Sequence[Change]) -> list[str]:
+    """Where a hand-written file still names a person by the address the directory just changed: that
+    file (a manager, a coordinator, a person's own access) no longer validates until it follows."""
+    notes = []
+    for source in sources:
+        text = source.data.decode("utf-8", errors="replace")
+        for change in renamed:
+            # The whole address, in any case: not bo@x.example inside bob@x.example.
+            found = re.search(rf"(?<![\w.+-]){re.escape(change.before)}(?![\w.-])", text, re.IGNORECASE)
+            if found:
+                line = text.count("\n", 0, found.start()) + 1
+                notes.append(
+                    f"{source.name}:{line} still names {change.before}, now {change.after} in the directory: "
+                    "change it there too, or the account will not validate"
+                )
+    return notes
 
 
 def _header(directory: Directory) -> str:
