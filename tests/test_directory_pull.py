@@ -346,6 +346,13 @@ def test_a_pull_names_the_hand_written_places_an_address_change_leaves_behind(ac
     )
     contracts.write_text(contracts.read_text().replace("d3@acme.example", "d3@acme-group.example"))
     cli_ok("validate", str(account.folder))
+    account.members("design", "delete", "d3")  # d3 leaves: their own access is still there, by hand
+    left = account.pull()
+    assert left.exit_code == 0, left.output
+    assert (
+        f"Note: {contracts}:{line} still names d3@acme-group.example, who left the directory's groups"
+        in left.output
+    )
 
 
 def test_a_wrong_password_is_refused_and_never_printed(account: Account) -> None:

@@ -127,7 +127,7 @@ def pull(
         files.output.parent.mkdir(parents=True, exist_ok=True)  # a first pull into people/, say
         write_whole(files.output, text, "the directory's people")
     pulled = _pulled(files.output_name, written, before, users, teams, found.notes)
-    stale = _still_named(files.hand_written, pulled.renamed)
+    stale = _still_named(files.hand_written, pulled.renamed, pulled.left)
     return replace(pulled, notes=(*pulled.notes, *stale)) if stale else pulled
 
 
@@ -254,21 +254,26 @@ def _new_addresses(before: Sequence[User], after: Sequence[User]) -> dict[str, s
     return {user.email: now[user.id] for user in before if user.id in now and now[user.id] != user.email}
 
 
-def _still_named(sources: Iterable[Source], renamed: Sequence[Change]) -> list[str]:
-    """Where a hand-written file still names a person by the address the directory just changed: that
-    file (a manager, a coordinator, a person's own access) no longer validates until it follows."""
+def _still_named(sources: Iterable[Source], renamed: Sequence[Change], left: Sequence[str]) -> list[str]:
+    """Where a hand-written file still names a person by the address the directory just changed, or a
+    person who left: that file (a manager, a coordinator, a person's own access) no longer validates
+    until someone follows the change there."""
+    what = [
+        (change.before, f"now {change.after} in the directory: change it there too") for change in renamed
+    ]
+    what += [
+        (email, "who left the directory's groups: take them out there, or declare them by hand")
+        for email in left
+    ]
     notes = []
     for source in sources:
         text = source.data.decode("utf-8", errors="replace")
-        for change in renamed:
+        for email, why in what:
             # The whole address, in any case: not bo@x.example inside bob@x.example.
-            found = re.search(rf"(?<![\w.+-]){re.escape(change.before)}(?![\w.-])", text, re.IGNORECASE)
+            found = re.search(rf"(?<![\w.+-]){re.escape(email)}(?![\w.-])", text, re.IGNORECASE)
             if found:
                 line = text.count("\n", 0, found.start()) + 1
-                notes.append(
-                    f"{source.name}:{line} still names {change.before}, now {change.after} in the directory: "
-                    "change it there too, or the account will not validate"
-                )
+                notes.append(f"{source.name}:{line} still names {email}, {why}")
     return notes
 
 
