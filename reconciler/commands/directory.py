@@ -19,6 +19,7 @@ emptied by mistake, must not take everybody's licences away (Argo CD
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,7 +35,7 @@ from reconciler.core.errors import (
     ShrinkRefused,
     plural,
 )
-from reconciler.core.model import DesiredState, Directory, Team, User, build_state
+from reconciler.core.model import SCHEMA_FILE, DesiredState, Directory, Team, User, build_state
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, removal_tripped
 from reconciler.loading import Source, declared_in, find_sources, output_path, read_files
 from reconciler.report.yaml import generated_yaml
@@ -121,7 +122,11 @@ def pull(
             f"{files.output_name} was not written: {'; '.join(refusals)}. If the directory is right, "
             "pull again with --allow-shrink, and review the pull request"
         )
-    text = generated_yaml(DesiredState(users=users, teams=teams), _header(directory)).encode()
+    # The schema beside the hand-written files (the README's `reconciler schema --out`), from the
+    # directory's file, which is often in a folder below them (people/directory.yaml).
+    schema = os.path.relpath(Path(directory.declared_in) / SCHEMA_FILE, files.output.parent)
+    state = DesiredState(users=users, teams=teams)
+    text = generated_yaml(state, _header(directory), Path(schema).as_posix()).encode()
     written = files.generated_data != text
     if written:
         files.output.parent.mkdir(parents=True, exist_ok=True)  # a first pull into people/, say

@@ -222,15 +222,17 @@ def users_yaml(users: Iterable[User], preamble: str = "") -> str:
     return generated_yaml(DesiredState(users=tuple(users)), preamble)
 
 
-def generated_yaml(part: DesiredState, header: str) -> str:
+def generated_yaml(part: DesiredState, header: str, schema: str = SCHEMA_FILE) -> str:
     """A file another command makes of the users and teams of `part`, as `export_yaml` writes them,
-    after the MODELINE and the comment lines of `header`: the directory's file `directory pull`
-    writes (the users with their ids, each team with its name and members only)."""
+    after the MODELINE (naming `schema`, a path from the file's folder) and the comment lines of
+    `header`: the directory's file `directory pull` writes (the users with their ids, each team with
+    its name and members only)."""
     keys = ("version", "users", *(("teams",) if part.teams else ()))
     document = _part_document(part, keys)
     for team in document.get("teams", ()):
         team.setdefault("members", [])  # a group read empty says so, where a reviewer sees it
-    return MODELINE + header + _document_text(document)
+    modeline = MODELINE if schema == SCHEMA_FILE else f"# yaml-language-server: $schema={schema}\n"
+    return modeline + header + _document_text(document)
 
 
 def _document_text(document: dict[str, Any]) -> str:
