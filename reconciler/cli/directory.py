@@ -71,7 +71,7 @@ def pull_command(paths: tuple[str, ...], allow_shrink: bool, max_shrink_ratio: f
     Example:
       RECONCILER_LDAP_PASSWORD=... reconciler directory pull accounts/acme
       reconciler directory pull accounts/acme --allow-shrink
-      git diff --quiet accounts/acme || reconciler plan accounts/acme --format markdown
+      test -z "$(git status --porcelain accounts/acme)" || reconciler plan accounts/acme --format markdown
     """
     password = os.environ.get(PASSWORD_VARIABLE) or None
     with TerminalProgress("Reading the directory", READ_BAR_FROM) as progress:
