@@ -385,3 +385,28 @@ def test_the_help_shows_examples() -> None:
     result = cli_ok("directory", "pull", "--help")
     assert "RECONCILER_LDAP_PASSWORD" in result.output
     assert "reconciler directory pull accounts/acme" in textwrap.dedent(result.output)
+
+
+def test_a_name_changed_in_the_directory_is_said(account: Account) -> None:
+    assert account.pull().exit_code == 0
+    tree = account.tree
+    tree.add(f"dn: {tree.person_dn('d4')}\nchangetype: modify\nreplace: givenName\ngivenName: Dora\n")
+    result = account.pull()
+    assert result.exit_code == 0, result.output
+    assert "  ~ d4@acme.example: Dora D4son (was D4 D4son)" in result.output
+    assert next(u for u in account.read()["users"] if u["email"] == "d4@acme.example")["first_name"] == "Dora"
+
+
+def test_a_directory_file_broken_by_hand_is_written_again_only_when_allowed(account: Account) -> None:
+    assert account.pull().exit_code == 0
+    broken = account.output.read_text().replace("first_name:", "first_nme:", 1)
+    account.output.write_text(broken)
+    refused = account.pull()
+    assert refused.exit_code == 1, refused.output
+    assert f"{account.output} cannot be read as the directory's file" in refused.output
+    assert "--allow-shrink" in refused.output
+    assert account.output.read_text() == broken
+    allowed = account.pull("--allow-shrink")
+    assert allowed.exit_code == 0, allowed.output
+    assert "first_nme" not in account.output.read_text()
+    cli_ok("validate", str(account.folder))

@@ -94,6 +94,7 @@ def pulled_lines(pulled: Pulled) -> list[str]:
         *(f"  + {email} joined" for email in pulled.joined),
         *(f"  - {email} left" for email in pulled.left),
         *(f"  ~ {change.before} is now {change.after}" for change in pulled.renamed),
+        *(f"  ~ {change.after} (was {change.before})" for change in pulled.new_names),
     ]
     lines.extend(changes)
     if pulled.members_added or pulled.members_removed:

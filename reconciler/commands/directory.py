@@ -81,6 +81,7 @@ class Pulled:
     joined: tuple[str, ...] = ()  # e-mails
     left: tuple[str, ...] = ()
     renamed: tuple[Change, ...] = ()  # e-mail changes, by id: `user.change_email` in the plan
+    new_names: tuple[Change, ...] = ()  # name changes, as "First Last" before and after, by e-mail now
     members_added: int = 0
     members_removed: int = 0
     notes: tuple[str, ...] = field(default=())
@@ -98,7 +99,7 @@ def pull(
     sources, problems = find_sources(paths)
     if problems:
         raise InvalidDesiredState(problems)
-    files = _files(sources)
+    files = _files(sources, allow_shrink)
     directory = files.directory
     mapped = _mapped_teams(files.teams)
     if read is None:
@@ -136,14 +137,16 @@ def pull(
     return replace(pulled, notes=(*pulled.notes, *stale)) if stale else pulled
 
 
-def _files(sources: Sequence[Source]) -> _Files:
+def _files(sources: Sequence[Source], allow_shrink: bool) -> _Files:
     """The directory, mapping and generated file the account's `sources` hold; each file read on its own,
-    so that a directory's file the pull is about to replace cannot stop it."""
+    so that a directory's file the pull is about to replace cannot stop it. A directory's file that
+    cannot be read stops the pull, which compares with it before writing, unless a shrink is allowed:
+    then it is written again, as its header says."""
     documents, problems = read_files(sources)
-    if problems:
-        raise InvalidDesiredState(problems)
     blocks = [(source, document["directory"]) for source, document in documents if "directory" in document]
     if not blocks:
+        if problems:
+            raise InvalidDesiredState(problems)
         raise InputError(
             "no file declares a `directory:` block: say where the directory is and which file the pull "
             "writes (see `reconciler directory pull --help`)"
@@ -154,11 +157,20 @@ def _files(sources: Sequence[Source]) -> _Files:
         )
     folder = declared_in(blocks[0][0].name)
     output = Path(folder) / blocks[0][1]["output"]
+    by_hand_problems = [problem for problem in problems if not _same_file(problem.file, output)]
+    if by_hand_problems:
+        raise InvalidDesiredState(by_hand_problems)
     generated = next((d for d in documents if _same_file(d[0].name, output)), None)
     by_hand = [(s, d) for s, d in documents if generated is None or s is not generated[0]]
     hand_written = build_state((d for _s, d in by_hand), None, folder)
-    if generated is None and output.is_file():  # not among the files named: still the one replaced
-        generated = _read_generated(output)
+    broken = len(problems) > 0  # the directory's file, among the files named, cannot be read
+    if generated is None and not broken and output.is_file():  # not named: still the one replaced
+        generated, broken = _read_generated(output)
+    if broken and not allow_shrink:
+        raise InputError(
+            f"{output} cannot be read as the directory's file, which the pull compares with before it "
+            f"writes (`reconciler validate {output}` says where); pull with --allow-shrink to write it again"
+        )
     assert hand_written.directory is not None  # a hand-written file holds the block
     return _Files(
         directory=hand_written.directory,
@@ -171,12 +183,11 @@ def _files(sources: Sequence[Source]) -> _Files:
     )
 
 
-def _read_generated(path: Path) -> tuple[Source, Any]:
+def _read_generated(path: Path) -> tuple[tuple[Source, Any] | None, bool]:
+    """The directory's file at `path`, read on its own; None and True when it cannot be."""
     sources, problems = find_sources([str(path)])
     documents, problems = read_files(sources) if not problems else ([], problems)
-    if problems:
-        raise InvalidDesiredState(problems)
-    return documents[0]
+    return (None, True) if problems else (documents[0], False)
 
 
 def _same_file(name: str, path: Path) -> bool:
@@ -320,7 +331,16 @@ def _pulled(
             for user in users
             if user.id in by_id and by_id[user.id].email != user.email
         ),
+        new_names=tuple(
+            Change(_name(by_id[user.id]), f"{user.email}: {_name(user)}")
+            for user in users
+            if user.id in by_id and _name(by_id[user.id]) != _name(user)
+        ),
         members_added=len(new_members - old_members),
         members_removed=len(old_members - new_members),
         notes=tuple(notes),
     )
+
+
+def _name(user: User) -> str:
+    return f"{user.first_name} {user.last_name}"
