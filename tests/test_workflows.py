@@ -92,8 +92,7 @@ def test_a_workflow_is_valid_and_least_privileged(path: Path) -> None:
     # PyYAML reads YAML 1.1, where the key `on` is the boolean true.
     assert workflow.get("on", workflow.get(True)), "no trigger"
     assert isinstance(workflow.get("permissions"), dict), "permissions must be spelled out"
-    # Only the directory pull writes to the repository: it pushes the branch of its pull request.
-    assert workflow["permissions"].get("contents") == ("write" if path.name == "directory.yml" else "read")
+    assert workflow["permissions"].get("contents") == "read"
     for job in workflow["jobs"].values():
         assert job["runs-on"] == "ubuntu-latest"
         for step in job["steps"]:
@@ -147,17 +146,22 @@ def test_the_workflows_run_the_gitops_loop() -> None:
     assert load(EXAMPLES / "github" / "drift.yml")["permissions"]["issues"] == "write"
     assert load(EXAMPLES / "github" / "apply.yml")["concurrency"]["cancel-in-progress"] is False
     assert load(EXAMPLES / "github" / "plan.yml")["concurrency"]["cancel-in-progress"] is True
-    # The directory's people: pulled on a schedule, planned when the file changed, posted on one pull
-    # request; a refused pull (exit 3) fails the run, through the pipe into tee.
+    # The directory's people: pulled on a schedule, pushed to one pull request when the file changed,
+    # which plan.yml then plans (a pull request GITHUB_TOKEN opens starts no workflow: the pushes and
+    # the pull request are made with a token that does), so that apply.yml finds its plan after the
+    # merge. A refused pull (exit 3) fails the run, through the pipe into tee.
     directory = load(EXAMPLES / "github" / "directory.yml")
     assert "schedule" in directory.get("on", directory.get(True))
-    names = [name for name, _ in by_file["directory.yml"]]
-    assert names == ["directory", "directory", "plan"]
+    assert [name for name, _ in by_file["directory.yml"]] == ["directory", "directory"]
     assert ("directory", ["--allow-shrink"]) in by_file["directory.yml"]
     pulling = next(step for step in steps(directory) if step.get("id") == "pull")
     assert "set -o pipefail" in pulling["run"]
     assert directory["env"]["RECONCILER_LDAP_PASSWORD"] == "${{ secrets.RECONCILER_LDAP_PASSWORD }}"
-    assert directory["permissions"] == {"contents": "write", "pull-requests": "write"}
+    token = "${{ secrets.DIRECTORY_PR_TOKEN }}"
+    assert directory["env"]["GH_TOKEN"] == token
+    checkout = next(step for step in steps(directory) if step.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["token"] == token
+    assert directory["permissions"] == {"contents": "read"}
 
 
 def test_the_settings_the_workflows_name_are_read_by_reconciler() -> None:
@@ -204,7 +208,7 @@ def test_the_examples_use_this_release_of_the_action() -> None:
         if path.name == "directory.yml":  # installs the package itself: the action needs a whole account
             installs = [s["run"] for s in steps(load(path)) if "pip install" in s.get("run", "")]
             assert installs == [
-                f'python -m pip install --quiet "licence-reconciler[ldap,postgresql]=={reconciler.__version__}"'
+                f'python -m pip install --quiet "licence-reconciler[ldap]=={reconciler.__version__}"'
             ]
             continue
         used = [step["uses"] for step in steps(load(path)) if "reconciler" in step.get("uses", "")]
