@@ -630,6 +630,12 @@ def test_the_time_out_is_as_written_or_30_seconds(here: Path) -> None:
             "8:23: directory.attributes.email: 'user principal' is not an LDAP attribute's name: a letter, then "
             "letters, digits and hyphens (like mail)",
         ),
+        (
+            "base_dn: dc=acme,dc=example",
+            "base_dn: acme.example",
+            "6:12: directory.base_dn: 'acme.example' is not a distinguished name: attribute=value pairs from the "
+            "entry up, like cn=Design Studio,ou=Groups,dc=acme,dc=example",
+        ),
     ],
 )
 def test_the_blocks_fields_in_the_users_words(here: Path, old: str, new: str, expected: str) -> None:

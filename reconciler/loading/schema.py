@@ -88,6 +88,10 @@ def _pattern_messages() -> dict[str, str]:
             "{value} is not the path of a .yaml or .yml file from this file's folder, with / between folders "
             "(like people/directory.yaml)"
         ),
+        defs["dn"]["pattern"]: (
+            "{value} is not a distinguished name: attribute=value pairs from the entry up, like "
+            "cn=Design Studio,ou=Groups,dc=acme,dc=example"
+        ),
         defs["ldap_attribute"]["pattern"]: (
             "{value} is not an LDAP attribute's name: a letter, then letters, digits and hyphens (like mail)"
         ),
