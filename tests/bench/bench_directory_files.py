@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_plan import RESELLER, fresh_store
 from common import median_seconds
 from generate import write_account
 
@@ -27,7 +28,6 @@ from reconciler.engine.planner import make_plan
 from reconciler.loading import load_desired_state
 from reconciler.store import open_store
 
-RESELLER = "orders@cadpartners.example"
 TEAMS = 200
 BLOCK = """\
 directory:
@@ -73,23 +73,9 @@ def write_both(folder: Path, users: int) -> tuple[Path, Path]:
         head.replace("version: 1\n", "version: 1\n" + BLOCK) + "teams:\n" + "".join(hand)
     )
     (split / "people" / "directory.yaml").write_text(
-        f"version: 1\nusers:\n{_names_first(people)}teams:\n{''.join(generated)}"
+        f"version: 1\nusers:\n{people}teams:\n{''.join(generated)}"
     )
     return inline, split
-
-
-def _names_first(people: str) -> str:
-    """The users as `directory pull` writes them: id first (the same fields, in another order)."""
-    return re.sub(r"  - (email: .+\n)    (id: .+\n)", r"  - \2    \1", people)
-
-
-def fresh_store(folder: Path) -> str:
-    """An empty store in `folder`, replacing the last one."""
-    for leftover in folder.glob("bench.db*"):
-        leftover.unlink()
-    url = f"sqlite:///{folder / 'bench.db'}"
-    open_store(url).initialize([RESELLER])
-    return url
 
 
 def measure(folder: Path, users: int) -> str:
