@@ -37,7 +37,7 @@ from reconciler.core.errors import (
 )
 from reconciler.core.model import SCHEMA_FILE, DesiredState, Directory, Team, User, build_state
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, removal_tripped
-from reconciler.loading import Source, declared_in, find_sources, output_path, read_files
+from reconciler.loading import Source, find_directory_file, find_sources, read_files
 from reconciler.report.yaml import generated_yaml
 
 #: How far the people or a group may shrink in one pull without --allow-shrink.
@@ -117,7 +117,10 @@ def pull(
     )
     users = tuple(sorted(people.values(), key=lambda user: user.email))
     before = files.generated
-    refusals = [] if allow_shrink else _shrinks(before, users, teams, max_shrink_ratio)
+    old_users = before.users if before else ()
+    moved = _new_addresses(old_users, users)  # a changed address is no person or member lost
+    left = _missing(old_users, users)
+    refusals = [] if allow_shrink else _shrinks(before, users, teams, max_shrink_ratio, moved, len(left))
     if refusals:
         raise ShrinkRefused(
             f"{files.output_name} was not written: {'; '.join(refusals)}. If the directory is right, "
@@ -132,7 +135,7 @@ def pull(
     if written:
         files.output.parent.mkdir(parents=True, exist_ok=True)  # a first pull into people/, say
         write_whole(files.output, text, "the directory's people")
-    pulled = _pulled(files.output_name, written, before, users, teams, found.notes)
+    pulled = _pulled(files.output_name, written, before, users, teams, moved, left, found.notes)
     stale = _still_named(files.hand_written, pulled.renamed, pulled.left)
     return replace(pulled, notes=(*pulled.notes, *stale)) if stale else pulled
 
@@ -143,8 +146,9 @@ def _files(sources: Sequence[Source], allow_shrink: bool) -> _Files:
     cannot be read stops the pull, which compares with it before writing, unless a shrink is allowed:
     then it is written again, as its header says."""
     documents, problems = read_files(sources)
-    blocks = [(source, document["directory"]) for source, document in documents if "directory" in document]
-    if not blocks:
+    where = find_directory_file([(source.name, document) for source, document in documents])
+    blocks = [source.name for source, document in documents if "directory" in document]
+    if where.block is None or where.expected is None:
         if problems:
             raise InvalidDesiredState(problems)
         raise InputError(
@@ -152,17 +156,14 @@ def _files(sources: Sequence[Source], allow_shrink: bool) -> _Files:
             "writes (see `reconciler directory pull --help`)"
         )
     if len(blocks) > 1:
-        raise InputError(
-            f"the directory is declared twice, in {blocks[0][0].name} and {blocks[1][0].name}: keep one"
-        )
-    folder = declared_in(blocks[0][0].name)
-    output = Path(folder) / blocks[0][1]["output"]
+        raise InputError(f"the directory is declared twice, in {blocks[0]} and {blocks[1]}: keep one")
+    output = Path(where.expected)
     by_hand_problems = [problem for problem in problems if not _same_file(problem.file, output)]
     if by_hand_problems:
         raise InvalidDesiredState(by_hand_problems)
-    generated = next((d for d in documents if _same_file(d[0].name, output)), None)
+    generated = None if where.generated is None else documents[where.generated]
     by_hand = [(s, d) for s, d in documents if generated is None or s is not generated[0]]
-    hand_written = build_state((d for _s, d in by_hand), None, folder)
+    hand_written = build_state((d for _s, d in by_hand), None, where.declared_in)
     broken = len(problems) > 0  # the directory's file, among the files named, cannot be read
     if generated is None and not broken and output.is_file():  # not named: still the one replaced
         generated, broken = _read_generated(output)
@@ -175,8 +176,8 @@ def _files(sources: Sequence[Source], allow_shrink: bool) -> _Files:
     return _Files(
         directory=hand_written.directory,
         teams=hand_written.teams,
-        output=output_path(hand_written.directory),
-        output_name=str(output),
+        output=output,
+        output_name=where.expected,
         generated=None if generated is None else build_state([generated[1]]),  # the file on its own
         generated_data=None if generated is None else generated[0].data,
         hand_written=tuple(s for s, _d in by_hand),
@@ -222,17 +223,22 @@ def _people(found: Mapping[str, Any]) -> dict[str, User]:
 
 
 def _shrinks(
-    before: DesiredState | None, users: Sequence[User], teams: Sequence[Team], max_ratio: float
+    before: DesiredState | None,
+    users: Sequence[User],
+    teams: Sequence[Team],
+    max_ratio: float,
+    moved: Mapping[str, str],
+    lost: int,
 ) -> list[str]:
     """Why writing `users` and `teams` over `before` is refused without --allow-shrink: each group that
-    had members and has none, and the people or each group shrinking by more than `max_ratio`."""
+    had members and has none, and the people (`lost` of them) or each group shrinking by more than
+    `max_ratio`; `moved`, the addresses the directory changed, old to new."""
     if before is None:
         return []
     reasons = []
-    renamed = _new_addresses(before.users, users)
-    tripped = removal_tripped("people", _lost(before.users, users), len(before.users), max_ratio)
+    tripped = removal_tripped("people", lost, len(before.users), max_ratio)
     if tripped:
-        reasons.append(tripped.message("in the file").replace("the plan removes", "the pull removes"))
+        reasons.append(tripped.message("in the file", "the pull"))
     now = {team.name.casefold(): team for team in teams}
     for old in before.teams:
         new = now.get(old.name.casefold())
@@ -245,16 +251,11 @@ def _shrinks(
             )
             continue
         # A member the directory gave a new address (same id) is still a member.
-        removed = len({renamed.get(member, member) for member in old.members} - set(new.members))
+        removed = len({moved.get(member, member) for member in old.members} - set(new.members))
         tripped = removal_tripped(f"members of team {old.name}", removed, len(old.members), max_ratio)
         if tripped:
-            reasons.append(tripped.message("in the file").replace("the plan removes", "the pull removes"))
+            reasons.append(tripped.message("in the file", "the pull"))
     return reasons
-
-
-def _lost(before: Sequence[User], after: Sequence[User]) -> int:
-    """How many people of `before` are not in `after`: found by neither their id nor their e-mail."""
-    return len(_missing(before, after))
 
 
 def _missing(people: Sequence[User], among: Sequence[User]) -> list[User]:
@@ -308,15 +309,14 @@ def _pulled(
     before: DesiredState | None,
     users: Sequence[User],
     teams: Sequence[Team],
+    moved: Mapping[str, str],
+    left: Sequence[User],
     notes: Sequence[str],
 ) -> Pulled:
     old_users = before.users if before else ()
     by_id = {user.id: user for user in old_users if user.id}
-    new_address = _new_addresses(old_users, users)  # a changed address is no member removed and added
     old_members = {
-        (t.name.casefold(), new_address.get(m, m))
-        for t in (before.teams if before else ())
-        for m in t.members
+        (t.name.casefold(), moved.get(m, m)) for t in (before.teams if before else ()) for m in t.members
     }
     new_members = {(t.name.casefold(), m) for t in teams for m in t.members}
     return Pulled(
@@ -325,12 +325,8 @@ def _pulled(
         people=len(users),
         groups=len(teams),
         joined=tuple(user.email for user in _missing(users, old_users)),
-        left=tuple(user.email for user in _missing(old_users, users)),
-        renamed=tuple(
-            Change(by_id[user.id].email, user.email)
-            for user in users
-            if user.id in by_id and by_id[user.id].email != user.email
-        ),
+        left=tuple(user.email for user in left),
+        renamed=tuple(Change(old, new) for old, new in sorted(moved.items(), key=lambda move: move[1])),
         new_names=tuple(
             Change(_name(by_id[user.id]), f"{user.email}: {_name(user)}")
             for user in users

@@ -93,10 +93,10 @@ class Tripped:
     total: int
     max_ratio: float
 
-    def message(self, where: str = "in the store") -> str:
+    def message(self, where: str = "in the store", remover: str = "the plan") -> str:
         things = "access grants" if self.what == "access" else self.what
         return (
-            f"the plan removes {self.removed} of the {self.total} {things} {where} "
+            f"{remover} removes {self.removed} of the {self.total} {things} {where} "
             f"({self.removed / self.total:.0%}), more than the {self.max_ratio:.0%} allowed"
         )
 

@@ -17,7 +17,8 @@ themselves (`find_sources`, then `load_sources`), the serials some contract
 files declare before they are checked (`declared_serials`), and the schema's
 rules for one kind of string (`schema_pattern`, `schema_max_length`). For
 annotations, each file's path from its repository's root (`repository_paths`). For `directory
-pull`, the file it writes, where validation looks for it (`output_path`).
+pull`, each file read on its own (`read_files`) and the directory's file among them as validation
+finds it (`find_directory_file`); where a `directory:` block puts that file (`output_path`).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ __all__ = [
     "Part",
     "Progress",
     "Source",
-    "declared_in",
     "declared_serials",
+    "find_directory_file",
     "find_sources",
     "load",
     "load_desired_state",
