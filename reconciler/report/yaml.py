@@ -50,9 +50,16 @@ from reconciler.core.shapes import (
     user_record,
 )
 
+
+def modeline(schema: str = SCHEMA_FILE) -> str:
+    """The first line of a file written: the YAML language server's modeline, naming the schema at
+    `schema`, a path from the file's folder."""
+    return f"# yaml-language-server: $schema={schema}\n"
+
+
 #: The first line of every file written: editors with the YAML language server check the file against
 #: the schema in the same folder.
-MODELINE = f"# yaml-language-server: $schema={SCHEMA_FILE}\n"
+MODELINE = modeline()
 
 #: The top-level keys, in the order `export` writes them and `fmt` puts each file's in (`export` never
 #: writes `unmanaged_users`, a setting of the files; it stands by `version`, as another one).
@@ -231,8 +238,7 @@ def generated_yaml(part: DesiredState, header: str, schema: str = SCHEMA_FILE) -
     document = _part_document(part, keys)
     for team in document.get("teams", ()):
         team.setdefault("members", [])  # a group read empty says so, where a reviewer sees it
-    modeline = MODELINE if schema == SCHEMA_FILE else f"# yaml-language-server: $schema={schema}\n"
-    return modeline + header + _document_text(document)
+    return modeline(schema) + header + _document_text(document)
 
 
 def _document_text(document: dict[str, Any]) -> str:
