@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from processes import end
 from required import require
 
 from reconciler.core.model import DEFAULT_ATTRIBUTES, Directory, Flavour
@@ -314,12 +315,7 @@ class Slapd:
     def stop(self) -> None:
         """End slapd (SIGTERM, then SIGKILL after 5 s)."""
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            end(self._process)
             self._process = None
 
     def kill(self) -> None:

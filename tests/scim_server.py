@@ -70,6 +70,7 @@ from typing import Any, NamedTuple
 
 import httpx
 import pytest
+from processes import end
 from required import require
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -228,12 +229,7 @@ class ScimServer:
 
     def stop(self) -> None:
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            end(self._process)
             self._process = None
 
     def close(self) -> None:
