@@ -5,7 +5,8 @@
      │    ├── InvalidDesiredState   the desired-state YAML has problems (carries every diagnostic)
      │    ├── PlanFileError         a saved plan cannot be read, or is not the plan that was made
      │    │    └── PlanKeyMissing   it was made with a key (RECONCILER_PLAN_KEY) that is not set here
-     │    └── UnsupportedChange     the YAML asks for a change the planner cannot make
+     │    ├── UnsupportedChange     the YAML asks for a change the planner cannot make
+     │    └── WorkspaceError        reconciler.yaml cannot be used, or names no such account
      ├── StoreError                 the store cannot be opened, created or written
      │    ├── StoreNotFound         there is no store at the URL
      │    ├── StoreExists           init found a store already there
@@ -64,6 +65,11 @@ class PlanKeyMissing(PlanFileError):
 
 class UnsupportedChange(InputError):
     """The YAML asks for a change the planner cannot make."""
+
+
+class WorkspaceError(InputError):
+    """The workspace file (reconciler.yaml) cannot be used: unreadable, invalid, a `${VAR}` not set, a
+    secret written in it; or the command names an account it does not have."""
 
 
 class StoreError(ReconcilerError):

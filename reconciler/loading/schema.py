@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.core.characters import TEXT_PATTERN, explain, first_refused
 from reconciler.core.diagnostics import Finding, show_value
 from reconciler.core.model import SCHEMA_FILE, email_problem
+from reconciler.core.workspace import WORKSPACE_SCHEMA_FILE
 
 if TYPE_CHECKING:  # jsonschema is imported when a file is checked by it: the fast path never needs it
     from jsonschema import Draft202012Validator
@@ -32,17 +33,18 @@ _TYPE_NAMES = {
 
 
 @cache
-def schema_bytes() -> bytes:
-    """The published schema, byte for byte: the one accessor for the validators and `reconciler schema`.
+def schema_bytes(name: str = SCHEMA_FILE) -> bytes:
+    """A published schema (the account's, or the workspace's), byte for byte: the one accessor for the
+    validators and `reconciler schema`.
 
     Read from the installed package (the wheel carries `schemas/` as `reconciler/schemas/`); only a
     source checkout or an editable install, which have no such folder, read the repository's
     `schemas/` beside the package.
     """
-    packaged = resources.files("reconciler") / "schemas" / SCHEMA_FILE
+    packaged = resources.files("reconciler") / "schemas" / name
     if packaged.is_file():
         return packaged.read_bytes()
-    return (Path(__file__).resolve().parents[2] / "schemas" / SCHEMA_FILE).read_bytes()
+    return (Path(__file__).resolve().parents[2] / "schemas" / name).read_bytes()
 
 
 def schema_document() -> dict[str, Any]:
@@ -59,11 +61,21 @@ def schema_findings(source: str, document: Any) -> list[Finding]:
     return list(dict.fromkeys(found))
 
 
+def workspace_findings(source: str, document: Any) -> list[Finding]:
+    """Every way a workspace file's `document` departs from the workspace schema, explained."""
+    found = (
+        finding
+        for error in _validator(WORKSPACE_SCHEMA_FILE).iter_errors(document)
+        for finding in _explain(source, error)
+    )
+    return list(dict.fromkeys(found))
+
+
 @cache
-def _validator() -> Draft202012Validator:
+def _validator(name: str = SCHEMA_FILE) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
-    schema = schema_document()
+    schema: dict[str, Any] = json.loads(schema_bytes(name))
     Draft202012Validator.check_schema(schema)
     # jsonschema resolves each `$ref` on every instance it meets; our refs are
     # not recursive, so putting them in place once makes validation twice as fast.
@@ -74,7 +86,17 @@ def _validator() -> Draft202012Validator:
 def _pattern_messages() -> dict[str, str]:
     schema = schema_document()
     defs = schema["$defs"]
+    workspace = json.loads(schema_bytes(WORKSPACE_SCHEMA_FILE))["$defs"]
     return {
+        workspace["account"]["properties"]["name"]["pattern"]: (
+            "{value} is not an account's name: lower-case letters, digits, - and _, starting with a letter "
+            "or digit (like acme or nordwind-gmbh)"
+        ),
+        workspace["relative_path"]["pattern"]: (
+            "{value} is not a path inside the workspace: write it from reconciler.yaml's folder with / "
+            "between folders, without .. (like accounts/acme)"
+        ),
+        workspace["setting"]["pattern"]: "{value} must be one line, without control characters",
         defs["email"]["pattern"]: "{value} is not a valid e-mail address: {email_problem}",
         defs["contract_number"]["pattern"]: "{value} is not a contract number (6 to 20 digits, quoted)",
         defs["serial_number"]["pattern"]: '{value} is not a serial number (like "399-12345678", quoted)',
