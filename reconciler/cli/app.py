@@ -41,6 +41,7 @@ class Outcome(Enum):
     UNSENT = "unsent"  # notify left messages queued
     CHANGES = "changes"  # plan --detailed-exitcode found changes; drift found drift
     BLOCKED = "blocked"  # apply would refuse the plan: an action the actor may not perform, a mass removal
+    FAILED = "failed"  # an account of several could not be read, planned or applied (reported already)
 
 
 EXIT_OK = 0
@@ -55,6 +56,7 @@ EXIT_FOR_OUTCOME = {
     Outcome.UNSENT: EXIT_ERROR,
     Outcome.CHANGES: EXIT_CHANGES,
     Outcome.BLOCKED: EXIT_BLOCKED,
+    Outcome.FAILED: EXIT_ERROR,
 }
 EXIT_CODES: tuple[tuple[type[ReconcilerError], int], ...] = (
     (PlanBlocked, EXIT_BLOCKED),

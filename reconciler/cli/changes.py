@@ -26,10 +26,26 @@ from reconciler.cli.app import (
     store_option,
     summarise,
 )
-from reconciler.cli.mail import PROGRESS_FROM, echo_delivery, mail_settings, make_courier
+from reconciler.cli.mail import PROGRESS_FROM, echo_delivery, make_courier
+from reconciler.cli.workspace import (
+    accounts_bar,
+    confirm_accounts,
+    echo_applies,
+    echo_plans,
+    selection,
+    selection_options,
+    settings,
+)
 from reconciler.commands.apply import ApplyOptions, ApplyResult, read_plan_to_show, run_apply
 from reconciler.commands.fmt import format_files
 from reconciler.commands.operations import plan_account
+from reconciler.commands.workspace import (
+    apply_workspace,
+    environment,
+    is_saved_folder,
+    plan_workspace,
+    settle,
+)
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.core.errors import InputError, InvalidDesiredState, plural
 from reconciler.core.kinds import TARGET_KEYS
@@ -43,13 +59,15 @@ from reconciler.engine.planner import PlanOptions
 from reconciler.engine.targets import parse_targets
 from reconciler.engine.unmanaged import POLICIES
 from reconciler.loading import load, repository_paths
+from reconciler.notify.compose import MailSettings
 from reconciler.notify.smtp import SmtpSettings
 from reconciler.report import markdown
+from reconciler.report.accounts import accounts_text
 from reconciler.report.github import annotation_lines
 from reconciler.report.html import plan_html
 from reconciler.report.json import diagnostics_json
 from reconciler.report.text import render_plan
-from reconciler.store import DEFAULT_LOCK_TIMEOUT, open_store
+from reconciler.store import DEFAULT_LOCK_TIMEOUT, DEFAULT_URL, open_store
 
 
 @cli.command()
@@ -192,7 +210,7 @@ def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tupl
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="PATH...")
 @format_option(
     ["text", "markdown", "json", "html"],
     "How to print the plan; markdown is made for a pull-request comment, html is one page to open, "
@@ -200,8 +218,9 @@ def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tupl
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Save the plan as JSON, for apply, sealed by its checksum (an HMAC with RECONCILER_PLAN_KEY).",
+    type=click.Path(writable=True),
+    help="Save the plan as JSON, for apply, sealed by its checksum (an HMAC with RECONCILER_PLAN_KEY). "
+    "With --all, --account or --changed: a folder, one plan per account and their index.",
 )
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none."
@@ -215,6 +234,7 @@ def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tupl
 @_planning_options
 @store_option
 @actor_option
+@selection_options
 def plan(
     paths: tuple[str, ...],
     output_format: str,
@@ -226,6 +246,12 @@ def plan(
     targets: tuple[str, ...],
     store_url: str,
     actor: str | None,
+    accounts: tuple[str, ...],
+    all_accounts: bool,
+    changed: bool,
+    base: str | None,
+    jobs: int,
+    workspace_file: Path | None,
 ) -> Outcome:
     """Show what it takes to make the store match the YAML, in apply order.
 
@@ -247,6 +273,14 @@ def plan(
     RECONCILER_PLAN_KEY is set, the checksum is an HMAC with that key, and
     only a plan made with the key applies where it is set.
 
+    In a workspace (reconciler.yaml), --all, --account NAME or --changed
+    plan those accounts instead of PATHs, each from its folder with its own
+    store and actor: one report, a summary table first; --out names a
+    folder. The exit code is the worst account's: 1 error, 3 blocked, 2
+    changes (with --detailed-exitcode), 0. An account whose folder is gone,
+    or declares nothing, while its store holds an account, is blocked
+    unless reconciler.yaml marks it `decommission: true`.
+
     \b
     Example:
       reconciler plan examples/acme --actor orders@cadpartners.example --out plan.json
@@ -254,11 +288,33 @@ def plan(
       reconciler plan examples/acme --target user:carol.smith@acme.example
       reconciler plan examples/acme --format html > plan.html
       reconciler plan account/ --allow-mass-removal --detailed-exitcode --out plan.json
+      reconciler plan --changed --format markdown --out plans/ > comment.md
+      reconciler plan --all --jobs 4 --detailed-exitcode
     """
     options = _plan_options(max_removal_ratio, unmanaged, targets)
     key = plan_key(os.environ.get(KEY_VARIABLE))
+    chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file, paths)
+    given = settings(store_url, actor)
+    if chosen.flag:
+        with accounts_bar("Planning accounts") as bar:
+            _, runs = plan_workspace(
+                chosen,
+                given,
+                options,
+                allow_mass_removal=allow_mass_removal,
+                out=Path(out) if out else None,
+                key=key,
+                workers=jobs,
+                progress=bar,
+            )
+        return echo_plans(runs, output_format, key, out, detailed_exitcode)
+    if not paths:
+        raise click.UsageError(
+            "name the account's files (PATH...), or its accounts: --all, --account or --changed"
+        )
+    store, actor, _ = settle(paths, given, workspace_file)
     with reading_bar() as bar:
-        the_plan = plan_account(open_store(store_url), paths, required_actor(actor), options, bar)
+        the_plan = plan_account(open_store(store or DEFAULT_URL), paths, required_actor(actor), options, bar)
     # Encoded once when it is both printed and saved; else the file is written as it is encoded.
     encoded = dump_plan(the_plan, key) if output_format == "json" else None
     if out:
@@ -282,7 +338,7 @@ def plan(
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PLANFILE | PATH...")
+@click.argument("paths", nargs=-1, metavar="PLANFILE | PLANFOLDER | PATH...")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking; needed when not on a terminal.")
 @click.option(
     "--request",
@@ -311,6 +367,7 @@ def plan(
 @_planning_options
 @store_option
 @actor_option
+@selection_options
 def apply(
     paths: tuple[str, ...],
     auto_approve: bool,
@@ -323,7 +380,13 @@ def apply(
     targets: tuple[str, ...],
     store_url: str,
     actor: str | None,
-) -> None:
+    accounts: tuple[str, ...],
+    all_accounts: bool,
+    changed: bool,
+    base: str | None,
+    jobs: int,
+    workspace_file: Path | None,
+) -> Outcome:
     """Apply a saved plan, or plan the YAML and apply that, all or nothing.
 
     A saved plan (from `plan --out`) is known by its content, whatever its
@@ -360,6 +423,14 @@ def apply(
     on a store with an account, or by anyone else, it refuses (exit 1) and
     changes nothing.
 
+    In a workspace (reconciler.yaml), PLANFOLDER is a folder saved by
+    `plan --out DIR` over several accounts, and --all, --account NAME or
+    --changed plan those accounts' files and apply them: each account in a
+    transaction of its own, with its own store and actor; asked once. Each
+    account applied or failed is said with its reason; the others are
+    applied all the same. Applying PLANFOLDER again applies only the
+    accounts not applied yet. Exits with the worst account's code.
+
     \b
     Example:
       reconciler apply plan.json --auto-approve
@@ -367,15 +438,36 @@ def apply(
       reconciler apply examples/acme --actor orders@cadpartners.example
       reconciler apply account.yaml --actor alice@acme.example --request
       reconciler apply account/ --adopt --actor orders@cadpartners.example
+      reconciler apply plans/ --auto-approve
+      reconciler apply --account acme --auto-approve
     """
-    smtp = SmtpSettings.from_env(os.environ)  # bad mail settings fail before anything changes
-    options = ApplyOptions(
-        request=request,
-        allow_mass_removal=allow_mass_removal,
-        adopt=adopt,
-        planning=_plan_options(max_removal_ratio, unmanaged, targets),
-        plan_key=plan_key(os.environ.get(KEY_VARIABLE)),
-    )
+    folder = Path(paths[0]) if is_saved_folder(paths) else None
+    chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file, () if folder else paths)
+    given = settings(store_url, actor, lock_timeout=lock_timeout)
+    if chosen.flag or folder:
+        if adopt:
+            raise click.UsageError("--adopt records one account's YAML: run it on that account's PATH")
+        return echo_applies(
+            *apply_workspace(
+                chosen,
+                given,
+                _apply_options(request, allow_mass_removal, adopt, max_removal_ratio, unmanaged, targets),
+                os.environ,
+                folder=folder,
+                workers=jobs,
+                show=lambda _, prepared: echo_lines(accounts_text(prepared, paint)),
+                approve=None if auto_approve else confirm_accounts,
+            )
+        )
+    if not paths:
+        raise click.UsageError(
+            "name a saved plan, a plan folder or the account's files; or the accounts: --all, --account, "
+            "--changed"
+        )
+    store_url, actor, workspace = settle(paths, given, workspace_file)
+    env = environment(workspace, os.environ)
+    smtp = SmtpSettings.from_env(env)  # bad mail settings fail before anything changes
+    options = _apply_options(request, allow_mass_removal, adopt, max_removal_ratio, unmanaged, targets)
     verb = "Adopt" if adopt else "Apply"
     with (
         reading_bar() as reading,
@@ -383,20 +475,20 @@ def apply(
         TerminalProgress("Sending e-mail", PROGRESS_FROM) as sending,
     ):
         applied = run_apply(
-            open_store(store_url, lock_timeout=lock_timeout),
+            open_store(store_url or DEFAULT_URL, lock_timeout=lock_timeout),
             paths,
             required_actor(actor),  # whose rights the plan may use comes from here, never from a file
             options,
             show=echo_adoption if adopt else echo_plan,
             approve=None if auto_approve else (lambda plan: confirm(len(plan.actions), verb)),
-            mail=mail_settings(),
+            mail=MailSettings.from_env(env),
             courier=make_courier(smtp) if smtp else None,
             reading=reading,
             writing=writing,
             sending=sending,
         )
     if not (applied.plan.actions or applied.requests or applied.repeated):
-        return  # nothing to do: the plan said so
+        return Outcome.DONE  # nothing to do: the plan said so
     counts = applied.plan.summary()
     summarise(
         lambda: markdown.render_plan(
@@ -413,7 +505,7 @@ def apply(
         )
         for note in applied.notes:
             click.echo(f"Note: {note}", err=True)
-        return
+        return Outcome.DONE
     click.echo(
         f"Apply complete: {counts['add']} added, {counts['change']} changed, {counts['remove']} removed. "
         f"The store is at revision {applied.revision}."
@@ -422,6 +514,24 @@ def apply(
         click.echo(f"Note: {note}", err=True)
     _echo_requests(applied)
     _echo_mail(applied, smtp)
+    return Outcome.DONE
+
+
+def _apply_options(
+    request: bool,
+    allow_mass_removal: bool,
+    adopt: bool,
+    max_removal_ratio: float,
+    unmanaged: str | None,
+    targets: tuple[str, ...],
+) -> ApplyOptions:
+    return ApplyOptions(
+        request=request,
+        allow_mass_removal=allow_mass_removal,
+        adopt=adopt,
+        planning=_plan_options(max_removal_ratio, unmanaged, targets),
+        plan_key=plan_key(os.environ.get(KEY_VARIABLE)),
+    )
 
 
 def _echo_mail(applied: ApplyResult, smtp: SmtpSettings | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
@@ -16,7 +17,9 @@ from reconciler.cli.app import (
     store_option,
     summarise,
 )
+from reconciler.cli.workspace import accounts_bar, echo_runs, outcome, selection, selection_options, settings
 from reconciler.commands.operations import drift_account, usage_report
+from reconciler.commands.workspace import drift_workspace, settle, usage_workspace
 from reconciler.engine.unmanaged import POLICIES
 from reconciler.engine.usage import DEFAULT_RENEWAL_DAYS
 from reconciler.report import markdown
@@ -24,14 +27,14 @@ from reconciler.report.csv import usage_csv
 from reconciler.report.html import drift_html, usage_html
 from reconciler.report.json import drift_json, history_json, usage_json
 from reconciler.report.text import render_drift, render_history, render_usage
-from reconciler.store import open_store
+from reconciler.store import DEFAULT_URL, open_store
 
 #: The most --stale-invites takes: a hundred years, well inside the calendar datetime counts in.
 MAX_STALE_DAYS = 36_500
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="PATH...")
 @format_option(
     ["text", "markdown", "json", "html"],
     "How to print the drift; markdown is made for an issue, html is one page to open or print.",
@@ -49,12 +52,19 @@ MAX_STALE_DAYS = 36_500
     "(keep, revoke). Overrides the YAML's unmanaged_users.",
 )
 @store_option
+@selection_options
 def drift(
     paths: tuple[str, ...],
     output_format: str,
     stale_invites: int | None,
     unmanaged: str | None,
     store_url: str,
+    accounts: tuple[str, ...],
+    all_accounts: bool,
+    changed: bool,
+    base: str | None,
+    jobs: int,
+    workspace_file: Path | None,
 ) -> Outcome:
     """Compare the live store with the YAML in git, both ways.
 
@@ -69,9 +79,25 @@ def drift(
       reconciler drift examples/acme --stale-invites 30
       reconciler drift examples/acme --format markdown > drift.md
       reconciler drift examples/acme --format html > drift.html
+      reconciler drift --all --jobs 4 --format markdown > drift.md
     """
+    chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file, paths)
+    given = settings(store_url, None)
+    now = datetime.now(UTC)
+    if chosen.flag:
+        with accounts_bar("Comparing accounts") as bar:
+            _, runs = drift_workspace(
+                chosen, given, now, stale_invites, unmanaged, workers=jobs, progress=bar
+            )
+        echo_runs(runs, output_format)
+        return outcome(runs)
+    if not paths:
+        raise click.UsageError(
+            "name the account's files (PATH...), or its accounts: --all, --account or --changed"
+        )
+    store, _, _ = settle(paths, given, workspace_file)
     with reading_bar() as bar:
-        found = drift_account(open_store(store_url), paths, datetime.now(UTC), stale_invites, unmanaged, bar)
+        found = drift_account(open_store(store or DEFAULT_URL), paths, now, stale_invites, unmanaged, bar)
     summarise(lambda: markdown.render_drift(found, limit=markdown.SUMMARY_LIMIT))
     echo_report(
         output_format,
@@ -128,9 +154,20 @@ def history(limit: int, output_format: str, store_url: str) -> None:
 )
 @click.option("--bom", is_flag=True, help="With --format csv: start with a UTF-8 byte-order mark, for Excel.")
 @store_option
+@selection_options
 def usage(
-    stale_invites: int | None, renewal_days: int, output_format: str, bom: bool, store_url: str
-) -> None:
+    stale_invites: int | None,
+    renewal_days: int,
+    output_format: str,
+    bom: bool,
+    store_url: str,
+    accounts: tuple[str, ...],
+    all_accounts: bool,
+    changed: bool,
+    base: str | None,
+    jobs: int,
+    workspace_file: Path | None,
+) -> Outcome:
     """Show how each serial's seats are used and when each contract ends.
 
     What to read before a renewal, from the store: first what needs
@@ -147,12 +184,26 @@ def usage(
       reconciler usage --renewal-days 60 --format markdown > usage.md
       reconciler usage --format csv --bom > usage.csv
       reconciler usage --stale-invites 30 --format html > usage.html
+      reconciler usage --all --format markdown > usage.md
     """
-    found = usage_report(open_store(store_url), datetime.now(UTC), renewal_days, stale_invites)
+    chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file)
+    given = settings(store_url, None)
+    now = datetime.now(UTC)
+    if chosen.flag:
+        if output_format == "csv":
+            raise click.UsageError("--format csv is one account's table; for several accounts use json")
+        with accounts_bar("Reading accounts") as bar:
+            _, runs = usage_workspace(
+                chosen, given, now, renewal_days, stale_invites, workers=jobs, progress=bar
+            )
+        echo_runs(runs, output_format)
+        return outcome(runs, changes_count=False)
+    store, _, _ = settle((), given, workspace_file)
+    found = usage_report(open_store(store or DEFAULT_URL), now, renewal_days, stale_invites)
     summarise(lambda: markdown.render_usage(found, limit=markdown.SUMMARY_LIMIT))
     if output_format == "csv":
         click.echo(usage_csv(found, bom), nl=False)
-        return
+        return Outcome.DONE
     echo_report(
         output_format,
         lambda: usage_json(found),
@@ -160,3 +211,4 @@ def usage(
         lambda: render_usage(found, paint),
         lambda: usage_html(found),
     )
+    return Outcome.DONE

@@ -1,0 +1,250 @@
+"""The workspace on the command line: the selection flags, and the settings they are weighed against.
+
+`plan`, `apply`, `drift` and `usage` take `--account NAME…`, `--all` or
+`--changed [--base REF]` (with `--jobs N` and `--workspace FILE`). Here they
+are parsed into a Selection, and the store and actor into Settings that
+know which came from the command line: a flag typed there wins over the
+workspace file, which wins over the environment (commands/workspace.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from reconciler.cli.app import (
+    Outcome,
+    TerminalProgress,
+    ask_first,
+    echo_report,
+    paint,
+    summarise,
+)
+from reconciler.commands.apply import ApplyResult
+from reconciler.commands.workspace import INDEX_FILE, Chosen, Selection, Settings
+from reconciler.core.errors import plural
+from reconciler.core.plan import Plan
+from reconciler.core.workspace import AccountRun, AccountStatus, worst_status
+from reconciler.report import markdown
+from reconciler.report.accounts import accounts_html, accounts_json, accounts_markdown, accounts_text
+from reconciler.store import DEFAULT_LOCK_TIMEOUT
+
+WORKSPACE_VARIABLE = "RECONCILER_WORKSPACE"
+#: Running this many accounts shows a progress bar on a terminal.
+ACCOUNTS_BAR_FROM = 10
+
+
+def selection_options(command: Any) -> Any:
+    """--account, --all, --changed, --base, --jobs and --workspace."""
+    options = [
+        click.option(
+            "--account",
+            "accounts",
+            multiple=True,
+            metavar="NAME",
+            help="Run on this account of the workspace (reconciler.yaml); repeatable.",
+        ),
+        click.option("--all", "all_accounts", is_flag=True, help="Run on every account of the workspace."),
+        click.option(
+            "--changed",
+            is_flag=True,
+            help="Run on the accounts a branch changed: a file under an account's folder, or under a "
+            "`shared` path for all, from the local git diff against the merge base with --base "
+            "(uncommitted and untracked files too).",
+        ),
+        click.option(
+            "--base",
+            metavar="REF",
+            help="With --changed: the branch to compare with. Default: origin/$GITHUB_BASE_REF in a pull "
+            "request, else the first of origin/HEAD, origin/main, origin/master, main, master.",
+        ),
+        click.option(
+            "--jobs",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            metavar="N",
+            help="Run N accounts at once, each in a process of its own.",
+        ),
+        click.option(
+            "--workspace",
+            "workspace_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            envvar=WORKSPACE_VARIABLE,
+            help="The workspace file; by default reconciler.yaml in this folder or the nearest above it, "
+            f"within the repository. Also {WORKSPACE_VARIABLE}.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def selection(
+    accounts: tuple[str, ...],
+    all_accounts: bool,
+    changed: bool,
+    base: str | None,
+    jobs: int,
+    workspace_file: Path | None,
+    paths: tuple[str, ...] = (),
+) -> Selection:
+    """The selection flags as one value; a UsageError for flags that do not go together."""
+    chosen = Selection(accounts, all_accounts, changed, base, workspace_file)
+    asked = [flag for flag, on in chosen.flags() if on]
+    if len(asked) > 1:
+        raise click.UsageError(f"{' and '.join(asked)} do not go together: choose the accounts one way")
+    if base is not None and not changed:
+        raise click.UsageError("--base goes with --changed")
+    if asked and paths:
+        raise click.UsageError(
+            f"{asked[0]} runs on the workspace's accounts, each from its own folder: give no PATH"
+        )
+    if not asked and jobs != 1:
+        raise click.UsageError(
+            "--jobs runs several accounts at once: use it with --all, --account or --changed"
+        )
+    return chosen
+
+
+def settings(
+    store_url: str | None,
+    actor: str | None,
+    store_param: str = "store_url",
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> Settings:
+    """The store and actor, told apart by where each came from: the command line, or the environment (or
+    the default store)."""
+    context = click.get_current_context()
+
+    def typed(name: str) -> bool:
+        return context.get_parameter_source(name) == ParameterSource.COMMANDLINE
+
+    return Settings(
+        store_flag=store_url if typed(store_param) else None,
+        actor_flag=actor if typed("actor") else None,
+        store_env=None if typed(store_param) else store_url,
+        actor_env=None if typed("actor") else actor,
+        lock_timeout=lock_timeout,
+    )
+
+
+def accounts_bar(label: str) -> TerminalProgress:
+    """The bar shown while many accounts run, one step an account."""
+    return TerminalProgress(label, ACCOUNTS_BAR_FROM)
+
+
+#: The outcome of a run over many accounts, from its worst account's status.
+_OUTCOME = {
+    AccountStatus.ERROR: Outcome.FAILED,
+    AccountStatus.BLOCKED: Outcome.BLOCKED,
+    AccountStatus.CHANGES: Outcome.CHANGES,
+    AccountStatus.DONE: Outcome.DONE,
+}
+
+
+def outcome(runs: Sequence[AccountRun[Any]], changes_count: bool = True) -> Outcome:
+    """The run's outcome: 1 if any account failed, else 3 if any was blocked, else 2 if any has changes
+    (when they count: plan's --detailed-exitcode, drift always), else 0."""
+    found = _OUTCOME[worst_status(runs)]
+    return Outcome.DONE if found is Outcome.CHANGES and not changes_count else found
+
+
+def echo_runs(
+    runs: Sequence[AccountRun[Any]], output_format: str, key: bytes | None = None, csv: bool = False
+) -> None:
+    """One report of many accounts, in the format asked for; the job summary too in GitHub Actions."""
+    summarise(lambda: accounts_markdown(runs, limit=markdown.SUMMARY_LIMIT))
+    echo_report(
+        output_format,
+        lambda: accounts_json(runs, key),
+        lambda: accounts_markdown(runs),
+        lambda: accounts_text(runs, paint),
+        lambda: accounts_html(runs),
+    )
+    if not runs:
+        click.echo("No account to run: the selection is empty.", err=True)
+
+
+def echo_plans(
+    runs: Sequence[AccountRun[Plan]],
+    output_format: str,
+    key: bytes | None,
+    out: str | None,
+    detailed_exitcode: bool,
+) -> Outcome:
+    """The plans of many accounts, where they were saved, and the run's outcome."""
+    echo_runs(runs, output_format, key)
+    if out:
+        saved = sum(1 for run in runs if run.result is not None)
+        click.echo(
+            f"Saved {saved} {plural(saved, 'plan')} and their index ({INDEX_FILE}) to {out}; apply them with "
+            f"`reconciler apply {out}`.",
+            err=output_format != "text",
+        )
+    return outcome(runs, changes_count=detailed_exitcode)
+
+
+def confirm_accounts(count: int) -> None:
+    ask_first(f"Apply the changes to these {count} {plural(count, 'account')}?", "apply")
+
+
+def echo_applies(
+    chosen: Chosen, prepared: Sequence[AccountRun[Plan]], applied: dict[str, AccountRun[ApplyResult]]
+) -> Outcome:
+    """What applying did to each account, a line each, then the count; the outcome is the worst account's."""
+    final: list[AccountRun[Any]] = []
+    for run in prepared:
+        done = applied.get(run.name)
+        if done is not None:
+            final.append(done)
+            if done.result is not None:
+                _echo_applied(run.name, done.result)
+            else:
+                click.echo(f"{run.name}: not applied: {done.reason}", err=True)
+            continue
+        if run.result is not None and not run.result.actions:
+            final.append(AccountRun(run.name, AccountStatus.DONE))
+            click.echo(f"{run.name}: no changes.")
+            continue
+        final.append(
+            run if run.status is not AccountStatus.CHANGES else AccountRun(run.name, AccountStatus.DONE)
+        )
+        if run.status is AccountStatus.DONE:
+            click.echo(f"{run.name}: {run.reason or 'no changes'}.")
+        else:
+            click.echo(f"{run.name}: not applied: {run.reason}", err=True)
+            for line in run.details:
+                click.echo(f"  {line}", err=True)
+    counted = {status: sum(1 for run in final if run.status is status) for status in AccountStatus}
+    took = sum(1 for run in applied.values() if run.result is not None)
+    failed, blocked = counted[AccountStatus.ERROR], counted[AccountStatus.BLOCKED]
+    click.echo(
+        f"Applied {took} of {len(final)} {plural(len(final), 'account')} ({chosen.described}); "
+        f"{failed} failed, {blocked} blocked.",
+        err=bool(failed or blocked),
+    )
+    if failed or blocked:
+        click.echo(
+            "Run the same apply again once they are fixed: what was applied is not applied twice.", err=True
+        )
+    return outcome(final, changes_count=False)
+
+
+def _echo_applied(name: str, result: ApplyResult) -> None:
+    counts = result.plan.summary()
+    queued = len(result.messages)
+    mail = f"; {queued} {plural(queued, 'e-mail')} queued" if queued else ""
+    if result.delivery is not None:
+        mail += f", {result.delivery.sent} sent"
+    elif result.delivery_error is not None:
+        mail += f" (not sent: {result.delivery_error})"
+    requested = f"; {len(result.requests)} requested" if result.requests else ""
+    click.echo(
+        f"{name}: applied, {counts['add']} added, {counts['change']} changed, {counts['remove']} removed"
+        f"{requested}; the store is at revision {result.revision}{mail}."
+    )

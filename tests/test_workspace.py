@@ -1,0 +1,316 @@
+"""A reseller's many accounts: reconciler.yaml, --account/--all/--changed, one report, apply per account.
+
+Each test builds a real workspace in a git repository: account folders of
+real YAML, a store per account (SQLite files, or PostgreSQL schemas of one
+database), and runs the command line as a user does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import ACCOUNT, RESELLER, Backend
+
+from reconciler.cli import cli
+from reconciler.commands.workspace import INDEX_FILE
+from reconciler.store import open_store
+
+#: A second user for an account, to make a change.
+DANA = """\
+  - email: dana@acme.example
+    first_name: Dana
+    last_name: Lee
+"""
+
+
+def git(root: Path, *arguments: str) -> str:
+    done = subprocess.run(["git", *arguments], cwd=root, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+class Workspace:
+    """A workspace on disk: reconciler.yaml, a folder and a store per account, in a git repository whose
+    `main` holds the accounts as applied."""
+
+    def __init__(self, root: Path, backend: Backend, names: list[str], shared: tuple[str, ...] = ()) -> None:
+        self.root, self.backend, self.names = root, backend, names
+        self.stores = {name: backend.new_url() for name in names}
+        self.shared = shared
+        self.extra: dict[str, str] = {}
+        for name in names:
+            self.folder(name).mkdir(parents=True)
+            (self.folder(name) / "account.yaml").write_text(ACCOUNT, encoding="utf-8")
+            init = CliRunner().invoke(cli, ["init", "--reseller", RESELLER, "--store", self.stores[name]])
+            assert init.exit_code == 0, init.output
+        self.write()
+        git(root, "init", "-q", "-b", "main")
+        git(root, "config", "user.email", "ci@cadpartners.example")
+        git(root, "config", "user.name", "CI")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "accounts")
+
+    def folder(self, name: str) -> Path:
+        return self.root / "accounts" / name
+
+    def write(self) -> None:
+        lines = ["version: 1", "accounts:"]
+        for name in self.names:
+            lines += [f"  - name: {name}", f"    path: accounts/{name}", f"    store: {self.stores[name]}"]
+            lines += [f"    actor: {RESELLER}"]
+            lines += [f"    {line}" for line in self.extra.get(name, "").splitlines()]
+        if self.shared:
+            lines.append(f"shared: [{', '.join(json.dumps(path) for path in self.shared)}]")
+        (self.root / "reconciler.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def apply_all(self) -> None:
+        """Bring every store to its folder, as `main` says."""
+        for name in self.names:
+            done = CliRunner().invoke(
+                cli,
+                [
+                    "apply",
+                    str(self.folder(name)),
+                    "--store",
+                    self.stores[name],
+                    "--actor",
+                    RESELLER,
+                    "--auto-approve",
+                ],
+            )
+            assert done.exit_code == 0, done.output
+
+    def add_user(self, name: str) -> None:
+        with (self.folder(name) / "account.yaml").open("a", encoding="utf-8") as file:
+            file.write(DANA)
+
+    def users(self, name: str) -> list[str]:
+        return self.users_at(self.stores[name])
+
+    @staticmethod
+    def users_at(url: str) -> list[str]:
+        return sorted(user.email for user in open_store(url).snapshot().state.users)
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Run:
+    """`reconciler ARGS` in the workspace's folder, as a user types it there."""
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*arguments: str, env: dict[str, str] | None = None) -> Result:
+        return CliRunner().invoke(cli, list(arguments), env=env)
+
+    return invoke
+
+
+@pytest.fixture
+def three(backend: Backend, tmp_path: Path) -> Workspace:
+    workspace = Workspace(tmp_path, backend, ["acme", "hanse", "nordwind"])
+    workspace.apply_all()
+    return workspace
+
+
+def plans(result: Result) -> dict[str, dict[str, object]]:
+    document = json.loads(result.stdout)
+    assert document["format_version"] == 1
+    return {account["name"]: account for account in document["accounts"]}
+
+
+def test_changed_plans_exactly_the_accounts_a_branch_touched(run: Run, three: Workspace) -> None:
+    git(three.root, "checkout", "-q", "-b", "work")
+    three.add_user("hanse")
+    git(three.root, "commit", "-qam", "dana joins hanse")
+    (three.folder("nordwind") / "more.yaml").write_text("version: 1\n", encoding="utf-8")  # untracked
+    result = run("plan", "--changed", "--base", "main", "--format", "json")
+    assert result.exit_code == 0, result.output
+    found = plans(result)
+    assert list(found) == ["hanse", "nordwind"]
+    assert found["hanse"]["status"] == "changes"
+    assert found["nordwind"]["status"] == "done"
+    hanse = found["hanse"]["plan"]
+    assert isinstance(hanse, dict)
+    assert [action["kind"] for action in hanse["actions"]] == ["user.add"]
+
+
+def test_a_change_under_a_shared_path_concerns_every_account(
+    run: Run, backend: Backend, tmp_path: Path
+) -> None:
+    workspace = Workspace(tmp_path, backend, ["acme", "hanse"], shared=("policies/**",))
+    git(tmp_path, "checkout", "-q", "-b", "work")
+    (tmp_path / "policies" / "deep").mkdir(parents=True)
+    (tmp_path / "policies" / "deep" / "rule.yaml").write_text("x: 1\n", encoding="utf-8")
+    result = run("plan", "--changed", "--base", "main", "--format", "json")
+    assert list(plans(result)) == ["acme", "hanse"]
+    unrelated = tmp_path / "README.md"
+    unrelated.write_text("hello\n", encoding="utf-8")
+    (tmp_path / "policies" / "deep" / "rule.yaml").unlink()
+    assert workspace.names == ["acme", "hanse"]
+    nothing = run("plan", "--changed", "--base", "main", "--format", "json")
+    assert (nothing.exit_code, plans(nothing)) == (0, {})
+    assert "No account to run: the selection is empty." in nothing.stderr
+
+
+def test_an_unset_variable_is_one_line_naming_it(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text(
+        "version: 1\naccounts:\n  - name: acme\n    path: accounts/acme\n    store: ${ACME_STORE}\n",
+        encoding="utf-8",
+    )
+    result = run("plan", "--all")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: reconciler.yaml:5:12: accounts[0].store: ${ACME_STORE} is not set; set the environment "
+        "variable ACME_STORE\n"
+    )
+
+
+def test_a_password_written_in_the_file_is_refused(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text(
+        "version: 1\naccounts:\n  - name: acme\n    path: accounts/acme\n"
+        "    store: postgresql://ci:hunter2@db/licences\n",
+        encoding="utf-8",
+    )
+    result = run("plan", "--all")
+    assert result.exit_code == 1
+    assert "hunter2" not in result.output
+    assert result.stderr.startswith(
+        "reconciler.yaml:5:12: accounts[0].store: a password is written in the file"
+    )
+
+
+def test_an_unknown_account_is_named_with_a_suggestion(run: Run, three: Workspace) -> None:
+    result = run("plan", "--account", "nordwnd")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: reconciler.yaml has no account 'nordwnd'; did you mean 'nordwind'?\n",
+    )
+
+
+def test_flags_that_do_not_go_together_are_usage_errors(run: Run, three: Workspace) -> None:
+    both = run("plan", "--all", "--changed")
+    assert (both.exit_code, both.stderr.splitlines()[-1]) == (
+        1,
+        "Error: --all and --changed do not go together: choose the accounts one way",
+    )
+    paths = run("plan", "accounts/acme", "--all")
+    assert paths.exit_code == 1
+    assert "give no PATH" in paths.stderr
+    jobs = run("plan", "accounts/acme", "--jobs", "2")
+    assert jobs.exit_code == 1
+    assert "--jobs runs several accounts at once" in jobs.stderr
+
+
+def test_exit_codes_are_the_worst_accounts(run: Run, three: Workspace) -> None:
+    assert run("plan", "--all").exit_code == 0
+    assert run("plan", "--all", "--detailed-exitcode").exit_code == 0
+    three.add_user("acme")
+    assert run("plan", "--all", "--detailed-exitcode").exit_code == 2
+    assert run("plan", "--all").exit_code == 0
+    # Hanse is planned by someone who may not add users there: blocked outranks changes.
+    three.extra["hanse"] = "decommission: false"
+    three.write()
+    three.add_user("hanse")
+    blocked = run("plan", "--all", "--actor", "carol@acme.example", "--detailed-exitcode", "--format", "json")
+    assert blocked.exit_code == 3
+    assert {name: account["status"] for name, account in plans(blocked).items()} == {
+        "acme": "blocked",
+        "hanse": "blocked",
+        "nordwind": "done",
+    }
+    # An invalid account outranks everything, and the others are still planned and reported.
+    (three.folder("nordwind") / "account.yaml").write_text("version: 2\n", encoding="utf-8")
+    failed = run("plan", "--all", "--detailed-exitcode", "--format", "json")
+    assert failed.exit_code == 1
+    found = plans(failed)
+    assert found["nordwind"]["status"] == "error"
+    assert found["nordwind"]["details"] == [
+        f"{Path('accounts/nordwind/account.yaml')}:1:10: version: unsupported version 2; this reconciler "
+        "reads version 1"
+    ]
+    assert found["acme"]["status"] == "changes"
+
+
+def test_one_account_failing_at_apply_leaves_the_others_applied_and_a_rerun_applies_it(
+    run: Run, three: Workspace, tmp_path: Path
+) -> None:
+    for name in three.names:
+        three.add_user(name)
+    planned = run("plan", "--all", "--out", "plans")
+    assert planned.exit_code == 0, planned.output
+    assert sorted(path.name for path in (tmp_path / "plans").iterdir()) == [
+        "accounts.json",
+        "acme.json",
+        "hanse.json",
+        "nordwind.json",
+    ]
+    # Hanse's store cannot be reached when the plans are applied.
+    good = three.stores["hanse"]
+    three.stores["hanse"] = good.replace("store", "moved") if three.backend.name == "sqlite" else good + "x"
+    three.write()
+    first = run("apply", "plans", "--auto-approve")
+    assert first.exit_code == 1
+    assert "acme: applied, 1 added, 0 changed, 0 removed" in first.stdout
+    assert "nordwind: applied, 1 added" in first.stdout
+    assert first.stderr.startswith("hanse: not applied: ")
+    assert "Applied 2 of 3 accounts (3 of 3 accounts); 1 failed, 0 blocked." in first.stderr
+    assert "dana@acme.example" in three.users("acme")
+    assert "dana@acme.example" not in three.users_at(good)
+    three.stores["hanse"] = good
+    three.write()
+    again = run("apply", "plans", "--auto-approve")
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[-4:] == [
+        "acme: applied already, revision 2.",
+        "hanse: applied, 1 added, 0 changed, 0 removed; the store is at revision 2; 1 e-mail queued.",
+        "nordwind: applied already, revision 2.",
+        "Applied 1 of 3 accounts (3 of 3 accounts); 0 failed, 0 blocked.",
+    ]
+    assert "dana@acme.example" in three.users("hanse")
+    third = run("apply", "plans", "--auto-approve")
+    assert third.exit_code == 0
+    assert "Applied 0 of 3 accounts" in third.stdout
+
+
+def test_a_deleted_folder_is_blocked_until_the_account_is_decommissioned(run: Run, three: Workspace) -> None:
+    for path in three.folder("nordwind").iterdir():
+        path.unlink()
+    three.folder("nordwind").rmdir()
+    blocked = run("plan", "--all")
+    assert blocked.exit_code == 3
+    assert (
+        f"its folder {Path('accounts/nordwind')} is gone, and its store holds 1 contract and 3 users: nothing "
+        "is planned. Restore the folder; or, to close the account and remove all of it, mark it "
+        "`decommission: true` in reconciler.yaml"
+    ) in blocked.stdout
+    refused = run("apply", "--all", "--auto-approve")
+    assert refused.exit_code == 3
+    assert len(three.users("nordwind")) == 3
+    three.extra["nordwind"] = "decommission: true"
+    three.write()
+    planned = run("plan", "--account", "nordwind", "--format", "json")
+    assert planned.exit_code == 0, planned.output
+    plan = plans(planned)["nordwind"]["plan"]
+    assert isinstance(plan, dict)
+    assert plan["summary"]["remove"] > 3
+    assert plan["guards"] == []
+    applied = run("apply", "--account", "nordwind", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert three.users("nordwind") == []
+    assert open_store(three.stores["nordwind"]).snapshot().state.contracts == ()
+
+
+def test_decommission_on_an_account_that_still_declares_users_is_an_error(run: Run, three: Workspace) -> None:
+    three.extra["acme"] = "decommission: true"
+    three.write()
+    result = run("plan", "--all", "--format", "json")
+    assert result.exit_code == 1
+    assert plans(result)["acme"]["reason"] == (
+        f"reconciler.yaml marks it `decommission: true`, and its files in {Path('accounts/acme')} still "
+        "declare users or contracts; empty its folder to close the account, or drop the mark"
+    )
