@@ -464,7 +464,7 @@ def apply(
             "name a saved plan, a plan folder or the account's files; or the accounts: --all, --account, "
             "--changed"
         )
-    store_url, actor, workspace = settle(paths, given, workspace_file)
+    store, actor, workspace = settle(paths, given, workspace_file)
     env = environment(workspace, os.environ)
     smtp = SmtpSettings.from_env(env)  # bad mail settings fail before anything changes
     options = _apply_options(request, allow_mass_removal, adopt, max_removal_ratio, unmanaged, targets)
@@ -475,7 +475,7 @@ def apply(
         TerminalProgress("Sending e-mail", PROGRESS_FROM) as sending,
     ):
         applied = run_apply(
-            open_store(store_url or DEFAULT_URL, lock_timeout=lock_timeout),
+            open_store(store or DEFAULT_URL, lock_timeout=lock_timeout),
             paths,
             required_actor(actor),  # whose rights the plan may use comes from here, never from a file
             options,

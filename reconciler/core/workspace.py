@@ -8,11 +8,11 @@ file as read, its `${VAR}`s already replaced; loading/workspace.py reads it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 #: The workspace file's name, found by walking up from the working directory.
 WORKSPACE_FILE = "reconciler.yaml"
@@ -96,7 +96,7 @@ class AccountRun(Generic[T]):
     details: tuple[str, ...] = ()
 
 
-def worst_status(runs: tuple[AccountRun[T], ...] | list[AccountRun[T]]) -> AccountStatus:
+def worst_status(runs: Iterable[AccountRun[Any]]) -> AccountStatus:
     """The run's outcome: an error if any account failed, else blocked if any was, else changes, else done."""
     found = {run.status for run in runs}
     return next((status for status in STATUS_ORDER if status in found), AccountStatus.DONE)
