@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from conftest import ACCOUNT, RESELLER, Backend
+from mailserver import MailServer
 
 from reconciler.cli import cli
 from reconciler.commands.workspace import INDEX_FILE
@@ -314,3 +315,132 @@ def test_decommission_on_an_account_that_still_declares_users_is_an_error(run: R
         f"reconciler.yaml marks it `decommission: true`, and its files in {Path('accounts/acme')} still "
         "declare users or contracts; empty its folder to close the account, or drop the mark"
     )
+
+
+def test_settings_come_from_the_flag_then_the_file_then_the_environment(
+    run: Run, three: Workspace, backend: Backend
+) -> None:
+    three.add_user("acme")
+    elsewhere = backend.new_url()
+    # The file's store and actor win over the environment's…
+    env = {"RECONCILER_STORE": elsewhere, "RECONCILER_ACTOR": "carol@acme.example"}
+    by_file = run("plan", "--account", "acme", "--format", "json", env=env)
+    assert by_file.exit_code == 0, by_file.output
+    plan = plans(by_file)["acme"]["plan"]
+    assert isinstance(plan, dict)
+    assert (plan["actor"], plan["summary"]["add"]) == (RESELLER, 1)
+    # …and a PATH inside an account's folder takes that account's settings, with no flag at all.
+    inside = run("plan", "accounts/acme", "--format", "json", env=env)
+    assert inside.exit_code == 0, inside.output
+    assert json.loads(inside.stdout)["summary"]["add"] == 1
+    # A flag typed on the command line wins over the file.
+    by_flag = run("plan", "--account", "acme", "--actor", "carol@acme.example", "--format", "json")
+    assert plans(by_flag)["acme"]["status"] == "blocked"
+    init = CliRunner().invoke(cli, ["init", "--reseller", RESELLER, "--store", elsewhere])
+    assert init.exit_code == 0
+    other_store = run("plan", "--account", "acme", "--store", elsewhere, "--format", "json")
+    other = plans(other_store)["acme"]["plan"]
+    assert isinstance(other, dict)
+    assert other["summary"]["add"] == 10  # the empty store: the whole account to add, Dana too
+    # One --store for several accounts would mix them: refused.
+    mixed = run("plan", "--all", "--store", elsewhere)
+    assert mixed.exit_code == 1
+    assert "--store names one store, and each account has its own" in mixed.stderr
+
+
+def test_the_workspace_mail_settings_win_over_the_environment(
+    run: Run, three: Workspace, smtp_server: MailServer, tmp_path: Path
+) -> None:
+    text = (tmp_path / "reconciler.yaml").read_text(encoding="utf-8")
+    mail = "mail: {smtp_url: '${LICENCE_SMTP}', from: licences@cadpartners.example}\n"
+    (tmp_path / "reconciler.yaml").write_text(text + mail, encoding="utf-8")
+    three.add_user("acme")
+    three.add_user("nordwind")
+    env = {
+        "LICENCE_SMTP": smtp_server.url,
+        "RECONCILER_SMTP_URL": "smtp://127.0.0.1:9",
+        "RECONCILER_MAIL_FROM": "x@y.example",
+    }
+    result = run("apply", "--all", "--auto-approve", env=env)
+    assert result.exit_code == 0, result.output
+    assert "acme: applied, 1 added, 0 changed, 0 removed; the store is at revision" in result.stdout
+    # Each store's outbox goes out: the invitations the first apply queued without a server, and Dana's.
+    assert "1 e-mail queued, 4 sent." in result.stdout
+    assert "hanse: no changes." in result.stdout
+    to_dana = smtp_server.to("dana@acme.example")
+    assert len(to_dana) == 2
+    assert {r.mail_from for r in to_dana} == {"licences@cadpartners.example"}
+
+
+def test_jobs_give_the_same_report_as_one_at_a_time(run: Run, three: Workspace) -> None:
+    three.add_user("hanse")
+    (three.folder("nordwind") / "account.yaml").write_text("version: 2\n", encoding="utf-8")
+    alone = run("plan", "--all", "--format", "json")
+    together = run("plan", "--all", "--format", "json", "--jobs", "2")
+    assert (alone.exit_code, together.exit_code) == (1, 1)
+    assert alone.stdout == together.stdout
+    text = run("plan", "--all", "--jobs", "3")
+    assert text.stdout == run("plan", "--all").stdout
+
+
+def test_drift_and_usage_over_every_account(run: Run, three: Workspace) -> None:
+    clean = run("drift", "--all", "--format", "json")
+    assert clean.exit_code == 0, clean.output
+    assert {name: account["status"] for name, account in plans(clean).items()} == dict.fromkeys(
+        three.names, "done"
+    )
+    three.add_user("nordwind")  # git has Dana, the store does not
+    drifted = run("drift", "--all", "--format", "json")
+    assert drifted.exit_code == 2
+    found = plans(drifted)
+    assert found["nordwind"]["status"] == "changes"
+    drift = found["nordwind"]["drift"]
+    assert isinstance(drift, dict)
+    assert [item["target"] for item in drift["only_in_git"]] == [{"user": "dana@acme.example"}]
+    usage = run("usage", "--all", "--format", "json")
+    assert usage.exit_code == 0, usage.output
+    assert list(plans(usage)) == three.names
+    assert run("usage", "--all", "--format", "csv").exit_code == 1
+
+
+class Many(Workspace):
+    """A reseller's 200 accounts: stores created empty, so every account's plan adds it whole."""
+
+    def __init__(self, root: Path, backend: Backend, count: int) -> None:
+        self.root, self.backend = root, backend
+        self.names = [f"customer-{index:03}" for index in range(count)]
+        self.stores = {name: f"sqlite:///{root / 'stores' / name}.db" for name in self.names}
+        self.shared, self.extra = ("policies/**",), {}
+        (root / "stores").mkdir()
+        (root / ".gitignore").write_text("stores/\n", encoding="utf-8")
+        for name in self.names:
+            self.folder(name).mkdir(parents=True)
+            (self.folder(name) / "account.yaml").write_text(ACCOUNT, encoding="utf-8")
+            open_store(self.stores[name]).initialize([RESELLER])
+        self.write()
+        git(root, "init", "-q", "-b", "main")
+        git(root, "config", "user.email", "ci@cadpartners.example")
+        git(root, "config", "user.name", "CI")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "accounts")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_pull_request_in_a_200_account_workspace(run: Run, backend: Backend, tmp_path: Path) -> None:
+    many = Many(tmp_path, backend, 200)
+    git(tmp_path, "checkout", "-q", "-b", "work")
+    touched = ["customer-007", "customer-100", "customer-199"]
+    for name in touched:
+        many.add_user(name)
+    git(tmp_path, "commit", "-qam", "three customers change")
+    three = run("plan", "--changed", "--base", "main", "--format", "json")
+    assert three.exit_code == 0, three.output
+    assert list(plans(three)) == touched
+    # A change under `shared` concerns every account: all 200 planned, and the comment still fits.
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "contractors.yaml").write_text("rule: none\n", encoding="utf-8")
+    everyone = run("plan", "--changed", "--base", "main", "--format", "markdown", "--jobs", "2")
+    assert everyone.exit_code == 0, everyone.output
+    assert len(everyone.stdout) <= 65_536
+    table = [line for line in everyone.stdout.splitlines() if line.startswith("| customer-")]
+    assert [line.split(" | ")[0].removeprefix("| ") for line in table] == many.names
