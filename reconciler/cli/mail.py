@@ -15,6 +15,8 @@ from reconciler.cli.app import (
     format_option,
     store_option,
 )
+from reconciler.cli.workspace import settings
+from reconciler.commands.workspace import environment, settle
 from reconciler.core.errors import InputError, plural
 from reconciler.notify.compose import MailSettings
 from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, send_queued
@@ -133,6 +135,10 @@ def notify(resend: tuple[int, ...], resend_uncertain: bool, store_url: str) -> O
     again with --resend ID or --resend-uncertain: the same message, with the
     same Message-ID.
 
+    In a workspace (reconciler.yaml), run in an account's folder, the store
+    is that account's and the file's `mail:` settings win over the
+    environment's.
+
     Messages another `reconciler notify` holds right now are its to send and
     to report. Exits 0 when all this run took was sent, 1 when some are still
     queued or were found uncertain.
@@ -143,10 +149,12 @@ def notify(resend: tuple[int, ...], resend_uncertain: bool, store_url: str) -> O
       reconciler notify --resend 12 --resend 15
       reconciler notify --resend-uncertain
     """
-    smtp = SmtpSettings.from_env(os.environ)
+    # In a workspace, the store of the account around the working directory and the file's mail settings.
+    store, _, workspace = settle((), settings(store_url, None))
+    smtp = SmtpSettings.from_env(environment(workspace, os.environ))
     with TerminalProgress("Sending e-mail", PROGRESS_FROM) as sending:
         report = send_queued(
-            open_store(store_url),
+            open_store(store or store_url),
             make_courier(smtp) if smtp else None,
             sending,
             resend=resend,
