@@ -301,8 +301,10 @@ class PostgresStore(SqlStore):
                 f"there is no {where.removeprefix('the ')}{instead}; run `reconciler init --reseller "
                 "EMAIL` with this URL to create the schema and its store"
             )
+        # Another init waits for the migrations' lock this one holds; IF NOT EXISTS is for a schema made
+        # meanwhile by other hands. Either way, the schema made is checked below to be the one used.
         try:
-            db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(named)))
+            db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(named)))
         except pg_errors.InsufficientPrivilege as error:
             raise StoreError(
                 f"cannot create {where}: {self._reason(error)}; have the database's owner create it and "
