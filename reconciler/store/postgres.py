@@ -30,6 +30,16 @@ SETTLE_GRACE has passed, only if its session still has that transaction.
 The URL is handed to libpq as it is, so the password comes from the URL,
 PGPASSWORD or ~/.pgpass as libpq finds it; `url` is the redacted form, the
 only one this module ever shows.
+
+Many stores may share one database, each in a schema of its own, named
+first on the search_path the URL sets (`?options=-csearch_path%3Dacme`).
+Every table, index, trigger and sequence of a store lives in its schema and
+is found through the search_path; the apply lock is keyed by the store's
+lineage, so stores in two schemas never wait for each other. PostgreSQL
+skips a schema on the path that does not exist and uses the next one, which
+may hold another account's store: so a store is only opened when the schema
+it uses is the one the path names first, and `init` creates that schema
+(under the migrations' lock) when it is missing.
 """
 
 from __future__ import annotations
@@ -57,6 +67,7 @@ from reconciler.store.urls import redact_url
 try:
     import psycopg
     from psycopg import errors as pg_errors
+    from psycopg import sql
     from psycopg.conninfo import conninfo_to_dict
 except ImportError:  # pragma: no cover - tested in a virtual environment without the extra
     raise StoreError(
@@ -106,6 +117,7 @@ class PostgresStore(SqlStore):
         with self._connection(create=True) as db:
             migrations.begin(db, self.dialect)
             try:
+                self._use_named_schema(db, create=True)
                 if migrations.current_version(db, self.dialect):
                     raise StoreExists(f"a store already exists at {self.url}; it was left as it is")
                 yield db
@@ -241,6 +253,7 @@ class PostgresStore(SqlStore):
             raise StoreError(f"cannot connect to {self.url}: {message}") from None
         try:
             if not create:
+                self._use_named_schema(db)
                 if not migrations.current_version(db, self.dialect):
                     raise StoreNotFound(
                         f"no store at {self.url}; create one with `reconciler init --reseller EMAIL`"
@@ -251,6 +264,54 @@ class PostgresStore(SqlStore):
             raise StoreError(f"{self.url}: {self._reason(error)}") from None
         finally:
             db.close()
+
+    def _use_named_schema(self, db: psycopg.Connection[Any], create: bool = False) -> None:
+        """Make sure `db` uses the schema its search_path names for the store. PostgreSQL would skip a
+        missing one, or one this role may not use, for the next schema on the path, which may hold
+        another account's store: refused, except that `init` (`create`, in its transaction) creates a
+        missing one."""
+        named, current = _search_path(db)
+        refused = StoreError if create else StoreNotFound
+        if named is None:
+            raise refused(
+                f"the search_path of {self.url} names no schema to keep the store in; name one first, "
+                "as in ?options=-csearch_path%3DNAME"
+            )
+        if named.startswith("pg_"):
+            raise refused(
+                f'the search_path of {self.url} names "{named}" first, a schema PostgreSQL keeps for '
+                "itself; name the store's own schema first"
+            )
+        if named == current:
+            return
+        where = f'the schema "{named}" at {self.url}, the first its search_path names'
+        instead = (
+            f'; refused rather than use "{current}", the next schema on the path, which may hold '
+            "another account's store"
+            if current
+            else ""
+        )
+        if _schema_exists(db, named):
+            raise refused(
+                f"this role lacks the USAGE privilege on {where}{instead}; have the schema's owner grant "
+                "it USAGE (and CREATE, for `reconciler init`)"
+            )
+        if not create:
+            raise StoreNotFound(
+                f"there is no {where.removeprefix('the ')}{instead}; run `reconciler init --reseller "
+                "EMAIL` with this URL to create the schema and its store"
+            )
+        # Another init waits for the migrations' lock this one holds; IF NOT EXISTS is for a schema made
+        # meanwhile by other hands. Either way, the schema made is checked below to be the one used.
+        try:
+            db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(named)))
+        except pg_errors.InsufficientPrivilege as error:
+            raise StoreError(
+                f"cannot create {where}: {self._reason(error)}; have the database's owner create it and "
+                "grant this role USAGE and CREATE on it, then run `reconciler init` again"
+            ) from None
+        if _search_path(db)[1] != named:
+            raise StoreError(f"created {where}, but PostgreSQL does not use it")
 
     def _defaults(self) -> dict[str, Any]:
         """Connection settings the URL does not set itself; what it sets wins."""
@@ -382,6 +443,48 @@ def _audited(db: psycopg.Connection[Any], plan: Plan, actor: str) -> tuple[int, 
     if row is None or tuple(row) != expected:
         return revision, f"its audit log at revision {plan.revision_after} does not hold this apply's entries"
     return revision, None
+
+
+def _search_path(db: psycopg.Connection[Any]) -> tuple[str | None, str | None]:
+    """The schema `db`'s search_path names for the store (see `named_schema`), and the one PostgreSQL
+    uses (current_schema(): the first on the path that exists and this role may use)."""
+    row = db.execute(
+        "SELECT current_schema(), current_setting('search_path'), current_user, "
+        "(SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = current_user)"
+    ).fetchone()
+    assert row is not None
+    current, setting, user, own_schema = row
+    return named_schema(setting, user if own_schema else None), current
+
+
+def _schema_exists(db: psycopg.Connection[Any], name: str) -> bool:
+    return db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (name,)).fetchone() is not None
+
+
+#: One entry of a search_path setting: a quoted name (`""` inside is a quote) or a plain one, then a
+#: comma or the end.
+_PATH_ENTRY = re.compile(r'\s*(?:"((?:[^"]|"")*)"|([^",\s]+))\s*(?:,|$)')
+_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+#: PostgreSQL's limit on a name, in bytes (NAMEDATALEN - 1): it cuts longer ones.
+_NAME_BYTES = 63
+
+
+def named_schema(search_path: str, own_schema: str | None) -> str | None:
+    """The schema a search_path setting names for a store, read as PostgreSQL reads it: its first
+    entry, where `$user` stands for `own_schema`, the role's own schema if it has one it may use, and is
+    skipped otherwise (the default path is `"$user", public`); None if it names none. Unquoted names
+    are folded to lower case (ASCII letters only), quoted ones kept as written."""
+    for found in _PATH_ENTRY.finditer(search_path):
+        quoted, plain = found.groups()
+        name = quoted.replace('""', '"') if quoted is not None else plain.translate(_UPPER)
+        name = name.encode()[:_NAME_BYTES].decode(errors="ignore")
+        if name == "$user":
+            if own_schema:
+                return own_schema
+            continue
+        if name:
+            return name
+    return None
 
 
 def _lock_key(lineage: str) -> int:
