@@ -62,7 +62,7 @@ from reconciler.loading import load, repository_paths
 from reconciler.notify.compose import MailSettings
 from reconciler.notify.smtp import SmtpSettings
 from reconciler.report import markdown
-from reconciler.report.accounts import accounts_text
+from reconciler.report.accounts import plans_text
 from reconciler.report.github import annotation_lines
 from reconciler.report.html import plan_html
 from reconciler.report.json import diagnostics_json
@@ -455,7 +455,7 @@ def apply(
                 os.environ,
                 folder=folder,
                 workers=jobs,
-                show=lambda _, prepared: echo_lines(accounts_text(prepared, paint)),
+                show=lambda _, prepared: echo_lines(plans_text(prepared, paint)),
                 approve=None if auto_approve else confirm_accounts,
             )
         )

@@ -17,7 +17,16 @@ from reconciler.cli.app import (
     store_option,
     summarise,
 )
-from reconciler.cli.workspace import accounts_bar, echo_runs, outcome, selection, selection_options, settings
+from reconciler.cli.workspace import (
+    DRIFTS,
+    USAGES,
+    accounts_bar,
+    echo_runs,
+    outcome,
+    selection,
+    selection_options,
+    settings,
+)
 from reconciler.commands.operations import drift_account, usage_report
 from reconciler.commands.workspace import drift_workspace, settle, usage_workspace
 from reconciler.engine.unmanaged import POLICIES
@@ -89,7 +98,7 @@ def drift(
             _, runs = drift_workspace(
                 chosen, given, now, stale_invites, unmanaged, workers=jobs, progress=bar
             )
-        echo_runs(runs, output_format)
+        echo_runs(runs, output_format, DRIFTS)
         return outcome(runs)
     if not paths:
         raise click.UsageError(
@@ -196,7 +205,7 @@ def usage(
             _, runs = usage_workspace(
                 chosen, given, now, renewal_days, stale_invites, workers=jobs, progress=bar
             )
-        echo_runs(runs, output_format)
+        echo_runs(runs, output_format, USAGES)
         return outcome(runs, changes_count=False)
     store, _, _ = settle((), given, workspace_file)
     found = usage_report(open_store(store or DEFAULT_URL), now, renewal_days, stale_invites)

@@ -9,7 +9,8 @@ workspace file, which wins over the environment (commands/workspace.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,7 @@ from reconciler.commands.workspace import INDEX_FILE, Chosen, Selection, Setting
 from reconciler.core.errors import plural
 from reconciler.core.plan import Plan
 from reconciler.core.workspace import AccountRun, AccountStatus, worst_status
-from reconciler.report import markdown
-from reconciler.report.accounts import accounts_html, accounts_json, accounts_markdown, accounts_text
+from reconciler.report import accounts, markdown
 from reconciler.store import DEFAULT_LOCK_TIMEOUT
 
 WORKSPACE_VARIABLE = "RECONCILER_WORKSPACE"
@@ -154,17 +154,32 @@ def outcome(runs: Sequence[AccountRun[Any]], changes_count: bool = True) -> Outc
     return Outcome.DONE if found is Outcome.CHANGES and not changes_count else found
 
 
+@dataclass(frozen=True)
+class Renderers:
+    """One kind of report over many accounts, in each format."""
+
+    text: Callable[..., Iterable[str]]
+    markdown: Callable[..., str]
+    json: Callable[..., str]
+    html: Callable[..., str]
+
+
+PLANS = Renderers(accounts.plans_text, accounts.plans_markdown, accounts.plans_json, accounts.plans_html)
+DRIFTS = Renderers(accounts.drifts_text, accounts.drifts_markdown, accounts.drifts_json, accounts.drifts_html)
+USAGES = Renderers(accounts.usages_text, accounts.usages_markdown, accounts.usages_json, accounts.usages_html)
+
+
 def echo_runs(
-    runs: Sequence[AccountRun[Any]], output_format: str, key: bytes | None = None, csv: bool = False
+    runs: Sequence[AccountRun[Any]], output_format: str, report: Renderers, key: bytes | None = None
 ) -> None:
     """One report of many accounts, in the format asked for; the job summary too in GitHub Actions."""
-    summarise(lambda: accounts_markdown(runs, limit=markdown.SUMMARY_LIMIT))
+    summarise(lambda: report.markdown(runs, limit=markdown.SUMMARY_LIMIT))
     echo_report(
         output_format,
-        lambda: accounts_json(runs, key),
-        lambda: accounts_markdown(runs),
-        lambda: accounts_text(runs, paint),
-        lambda: accounts_html(runs),
+        lambda: report.json(runs, key) if report is PLANS else report.json(runs),
+        lambda: report.markdown(runs),
+        lambda: report.text(runs, paint),
+        lambda: report.html(runs),
     )
     if not runs:
         click.echo("No account to run: the selection is empty.", err=True)
@@ -178,7 +193,7 @@ def echo_plans(
     detailed_exitcode: bool,
 ) -> Outcome:
     """The plans of many accounts, where they were saved, and the run's outcome."""
-    echo_runs(runs, output_format, key)
+    echo_runs(runs, output_format, PLANS, key)
     if out:
         saved = sum(1 for run in runs if run.result is not None)
         click.echo(
