@@ -77,6 +77,10 @@ def named_schema(path: Path) -> Path:
     return (path.parent / first.split("$schema=", 1)[1]).resolve()
 
 
+def test_the_examples_are_found() -> None:
+    assert len(ACCOUNT_FILES) >= 9 and len(WORKSPACE_FILES) == 1, (ACCOUNT_FILES, WORKSPACE_FILES)
+
+
 @pytest.mark.parametrize(
     ("path", "schema"),
     [
