@@ -1,9 +1,10 @@
 """The documentation: the README stays a first page, and the YAML reference holds every field.
 
-The YAML reference's tables are generated from the published schema at build
-time (docs/_ext/schema_reference.py); here their Markdown is drawn by the same
+The YAML reference's tables are generated from the published schemas (the
+account files' and the workspace file's) at build time
+(docs/_ext/schema_reference.py); here their Markdown is drawn by the same
 functions (docs/_ext/schema_tables.py, which needs no Sphinx) for each table
-docs/yaml-reference.md asks for, and every field of the schema must be in it.
+docs/yaml-reference.md asks for, and every field of each schema must be in it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import copy
 import re
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
+
+from reconciler.loading.workspace import read_workspace
 
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 
@@ -21,13 +25,22 @@ import schema_tables
 
 README = ROOT / "README.md"
 REFERENCE = ROOT / "docs" / "yaml-reference.md"
+WORKSPACE_PAGE = ROOT / "docs" / "workspace.md"
 SCHEMA = schema_tables.load_schema(ROOT / "schemas" / "desired-state.schema.json")
+WORKSPACE_SCHEMA = schema_tables.load_schema(ROOT / "schemas" / "workspace.schema.json")
+#: `{schema-fields} PLACE`, and the schema it names when not the account files'.
+FIELDS_DIRECTIVE = re.compile(r"^```\{schema-fields\} (\S+)\n(?::schema: (\S+)\n)?", re.MULTILINE)
 
 
-def tables_of_the_page(schema: schema_tables.Schema) -> str:
-    """The Markdown the build puts in place of each `{schema-fields} PLACE` of the YAML reference."""
-    places = re.findall(r"^```\{schema-fields\} (\S+)$", REFERENCE.read_text(encoding="utf-8"), re.MULTILINE)
-    return "".join(schema_tables.fields_table(schema, place) for place in places)
+def tables_of_the_page(schema: schema_tables.Schema, name: str = "desired-state") -> str:
+    """The Markdown the build puts in place of each `{schema-fields} PLACE` of the YAML reference
+    that draws the schema called `name`."""
+    directives = FIELDS_DIRECTIVE.findall(REFERENCE.read_text(encoding="utf-8"))
+    return "".join(
+        schema_tables.fields_table(schema, place)
+        for place, named in directives
+        if (named or "desired-state") == name
+    )
 
 
 def shown_fields(markdown: str) -> set[str]:
@@ -53,6 +66,24 @@ def test_every_field_of_the_schema_is_in_the_yaml_reference() -> None:
     for expected in ("contracts[].protect", "unmanaged_users", "teams[].access[].download"):
         assert expected in fields
     assert sorted(shown_fields(tables_of_the_page(SCHEMA))) == sorted(fields)
+
+
+def test_every_field_of_the_workspace_schema_is_in_the_yaml_reference() -> None:
+    assert schema_tables.SCHEMAS["workspace"] == ROOT / "schemas" / "workspace.schema.json"
+    fields = schema_tables.field_paths(WORKSPACE_SCHEMA)
+    for expected in ("accounts[].decommission", "shared", "mail.smtp_url"):
+        assert expected in fields
+    assert sorted(shown_fields(tables_of_the_page(WORKSPACE_SCHEMA, "workspace"))) == sorted(fields)
+    assert schema_tables.missing_descriptions(WORKSPACE_SCHEMA) == []
+
+
+def test_a_field_that_takes_either_of_two_kinds_says_both() -> None:
+    row = next(
+        line
+        for line in schema_tables.fields_table(WORKSPACE_SCHEMA, "accounts[]").splitlines()
+        if line.startswith("| `accounts[].actor` |")
+    )
+    assert "| no | e-mail address or environment variable |" in row
 
 
 def test_a_field_added_to_the_schema_shows_in_the_reference() -> None:
@@ -103,3 +134,34 @@ def test_the_value_types_say_their_limits_and_words() -> None:
     assert "| e-mail address | at most 254 characters | A plain e-mail address:" in table
     assert "| contract number | matches `[0-9]{6,20}` whole |" in table
     assert "{\\|}" in table  # a bar in a description does not end its cell
+
+
+def test_the_readme_points_to_the_many_accounts_page() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## Many accounts\n", 1)[1].split("\n## ", 1)[0]
+    assert "docs/workspace.md" in section and "--changed" in section
+
+
+def test_the_workspace_page_shows_a_file_that_reads(tmp_path: Path) -> None:
+    """The page's example is a workspace file the reader takes, with the modeline the help gives."""
+    page = WORKSPACE_PAGE.read_text(encoding="utf-8")
+    example = re.search(r"^```yaml\n(# yaml-language-server: .*?)^```$", page, re.MULTILINE | re.DOTALL)
+    assert example
+    assert example.group(1).startswith("# yaml-language-server: $schema=workspace.schema.json\n")
+    file = tmp_path / "reconciler.yaml"
+    file.write_text(example.group(1), encoding="utf-8")
+    environ = {
+        "ACME_STORE": "sqlite:///acme.db",
+        "LICENCES_DB_PASSWORD": "pw",
+        "RECONCILER_SMTP_URL": "smtp://m",
+    }
+    workspace = read_workspace(file, environ)
+    assert [entry.name for entry in workspace.accounts] == ["acme", "nordwind", "brightwater"]
+
+    # As the example workspace in examples/workspace/ says it, but for the modeline and the comments.
+    def lines(text: str) -> list[str]:
+        return [
+            line.split(" #", 1)[0].rstrip() for line in text.splitlines() if not line.lstrip().startswith("#")
+        ]
+
+    assert lines(example.group(1)) == lines((ROOT / "examples" / "workspace" / "reconciler.yaml").read_text())

@@ -1,5 +1,6 @@
-"""The published JSON Schema: valid, self-describing for editors, used by the examples, printed by
-`reconciler schema` and named by the modeline of every file reconciler writes."""
+"""The published JSON Schemas, the account files' and the workspace file's: valid, self-describing for
+editors, used by the examples, printed by `reconciler schema` (`--workspace`) and named by the
+modeline of every file reconciler writes."""
 
 from __future__ import annotations
 
@@ -15,12 +16,18 @@ from jsonschema import Draft202012Validator
 
 from reconciler.cli import cli
 from reconciler.core.model import build_state
+from reconciler.core.workspace import WORKSPACE_FILE
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
 from reconciler.loading.schema import schema_bytes, schema_document
 from reconciler.report.yaml import MODELINE, export_yaml
 
 SCHEMA_PATH = ROOT / "schemas" / "desired-state.schema.json"
+WORKSPACE_SCHEMA_PATH = ROOT / "schemas" / "workspace.schema.json"
+BOTH = pytest.mark.parametrize("path", [SCHEMA_PATH, WORKSPACE_SCHEMA_PATH], ids=lambda p: p.name)
+#: The examples' desired-state files; the workspace example's reconciler.yaml has a schema of its own.
+ACCOUNT_FILES = sorted(path for path in EXAMPLES.rglob("*.yaml") if path.name != WORKSPACE_FILE)
+WORKSPACE_FILES = sorted(EXAMPLES.rglob(WORKSPACE_FILE))
 
 
 def properties(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -31,8 +38,9 @@ def properties(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]
             yield from properties(child, f"{where}/{key}")
 
 
-def test_the_schema_is_draft_2020_12_with_an_id() -> None:
-    schema = json.loads(SCHEMA_PATH.read_text())
+@BOTH
+def test_the_schema_is_draft_2020_12_with_an_id(path: Path) -> None:
+    schema = json.loads(path.read_text())
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"]
@@ -40,10 +48,12 @@ def test_the_schema_is_draft_2020_12_with_an_id() -> None:
 
 def test_the_package_reads_the_published_schema() -> None:
     assert schema_document() == json.loads(SCHEMA_PATH.read_text())
+    assert schema_bytes(WORKSPACE_SCHEMA_PATH.name) == WORKSPACE_SCHEMA_PATH.read_bytes()
 
 
-def test_every_field_has_a_title_and_a_description() -> None:
-    schema = json.loads(SCHEMA_PATH.read_text())
+@BOTH
+def test_every_field_has_a_title_and_a_description(path: Path) -> None:
+    schema = json.loads(path.read_text())
     missing = []
     for where, field in properties(schema):
         target = schema["$defs"][field["$ref"].removeprefix("#/$defs/")] if "$ref" in field else {}
@@ -53,25 +63,37 @@ def test_every_field_has_a_title_and_a_description() -> None:
     assert missing == []
 
 
-def test_objects_refuse_unknown_fields() -> None:
-    schema = json.loads(SCHEMA_PATH.read_text())
+@BOTH
+def test_objects_refuse_unknown_fields(path: Path) -> None:
+    schema = json.loads(path.read_text())
     objects = [schema, *(d for d in schema["$defs"].values() if d.get("type") == "object")]
     assert all(o["additionalProperties"] is False for o in objects)
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.rglob("*.yaml")), ids=lambda p: p.name)
-def test_each_example_points_editors_at_the_schema(path: Path) -> None:
+def named_schema(path: Path) -> Path:
+    """The schema a file's modeline names, from the file's folder."""
     first = path.read_text().splitlines()[0]
     assert first.startswith("# yaml-language-server: $schema=")
-    target = (path.parent / first.split("$schema=", 1)[1]).resolve()
-    assert target == SCHEMA_PATH
+    return (path.parent / first.split("$schema=", 1)[1]).resolve()
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.rglob("*.yaml")), ids=lambda p: p.name)
-def test_each_example_is_valid_on_its_own_against_the_plain_schema(path: Path) -> None:
+def test_the_examples_are_found() -> None:
+    assert len(ACCOUNT_FILES) >= 9 and len(WORKSPACE_FILES) == 1, (ACCOUNT_FILES, WORKSPACE_FILES)
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"),
+    [
+        *((path, SCHEMA_PATH) for path in ACCOUNT_FILES),
+        *((path, WORKSPACE_SCHEMA_PATH) for path in WORKSPACE_FILES),
+    ],
+    ids=lambda p: str(p.relative_to(EXAMPLES)) if p.is_relative_to(EXAMPLES) else p.name,
+)
+def test_each_example_points_editors_at_its_schema_and_is_valid_against_it(path: Path, schema: Path) -> None:
+    assert named_schema(path) == schema
     # The schema as an editor uses it: jsonschema straight on the published file.
     document = parse(Source(path.name, path.read_bytes())).document
-    assert list(Draft202012Validator(json.loads(SCHEMA_PATH.read_text())).iter_errors(document)) == []
+    assert list(Draft202012Validator(json.loads(schema.read_text())).iter_errors(document)) == []
 
 
 TEAM = {
@@ -154,3 +176,34 @@ def test_an_exported_file_names_the_schema_that_schema_out_puts_beside_it(
     assert first + "\n" == MODELINE == "# yaml-language-server: $schema=desired-state.schema.json\n"
     named = folder / first.split("$schema=", 1)[1]
     assert named.read_bytes() == SCHEMA_PATH.read_bytes()
+
+
+# --- reconciler schema --workspace: the workspace file's schema ---------------------------------------
+
+
+def test_schema_workspace_prints_the_workspace_schema_byte_for_byte(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["schema", "--workspace"])
+    assert result.exit_code == 0
+    assert (
+        result.stdout_bytes == WORKSPACE_SCHEMA_PATH.read_bytes() == schema_bytes(WORKSPACE_SCHEMA_PATH.name)
+    )
+    assert result.stdout_bytes != SCHEMA_PATH.read_bytes()
+
+
+def test_schema_workspace_out_writes_it_beside_the_workspace_file_its_modeline_names(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "workspace.schema.json"
+    result = runner.invoke(cli, ["schema", "--workspace", "--out", str(out)])
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "",
+        f"Wrote the workspace schema to {out}.\n",
+    )
+    assert out.read_bytes() == WORKSPACE_SCHEMA_PATH.read_bytes()
+    assert list(tmp_path.iterdir()) == [out]
+    # The modeline the help gives for reconciler.yaml names the file just written, from its folder.
+    help_text = runner.invoke(cli, ["schema", "--help"]).stdout
+    modeline = "# yaml-language-server: $schema=workspace.schema.json"
+    assert modeline in help_text and "reconciler schema --workspace --out workspace.schema.json" in help_text
+    assert tmp_path / modeline.split("$schema=", 1)[1] == out

@@ -24,11 +24,9 @@ from pathlib import Path
 import yaml
 from conftest import ROOT
 from required import require
-from test_workflows import ACTION_FILE, ACTION_REF, EXAMPLE_WORKFLOWS, WORKFLOWS
+from test_workflows import ACTION_FILE, ACTION_REF, EXAMPLE_WORKFLOWS, PIP_EXAMPLES, WORKFLOWS
 
 CI_WORKFLOWS = [path for path in WORKFLOWS if path not in EXAMPLE_WORKFLOWS]
-#: The example that installs the package with pip instead of using the action (its header says why).
-PIP_EXAMPLE = "directory.yml"
 
 
 def check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[str]:
@@ -69,7 +67,7 @@ def as_repository(tmp_path: Path) -> Path:
     workflows.mkdir(parents=True)
     for path in EXAMPLE_WORKFLOWS:
         text = path.read_text(encoding="utf-8")
-        assert (ACTION_REF in text) == (path.name != PIP_EXAMPLE)
+        assert (ACTION_REF in text) == (path.name not in PIP_EXAMPLES)
         (workflows / f"example-{path.name}").write_text(text.replace(ACTION_REF, "./"), encoding="utf-8")
     for path in CI_WORKFLOWS:
         shutil.copy(path, workflows / path.name)
@@ -170,7 +168,7 @@ def test_the_examples_say_to_replace_only_the_placeholder() -> None:
     for path in EXAMPLE_WORKFLOWS:
         text = path.read_text(encoding="utf-8")
         uses = re.findall(r"uses:\s*(\S+)", text)
-        assert uses.count(ACTION_REF) == (path.name != PIP_EXAMPLE) and all(
+        assert uses.count(ACTION_REF) == (path.name not in PIP_EXAMPLES) and all(
             use == ACTION_REF or use.startswith("actions/") for use in uses
         ), path.name
     assert (ROOT / "action.yml") == ACTION_FILE

@@ -3,11 +3,21 @@
 A workflow users copy is code that is never run here; this keeps it in step
 with the command line it calls. A step that uses the action (action.yml) runs
 the commands of the action's branch for its `command`, with its `args`.
+
+The workspace's workflows (many accounts in one repository) hold scripts of
+their own: which accounts a push changed, a comment that must fit GitHub's
+limit. Those are run here with bash, `reconciler` and `gh` stubbed, as the
+runner runs them.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +25,11 @@ import click
 import pytest
 import yaml
 from conftest import EXAMPLES, ROOT
+from required import require
 
 import reconciler
 from reconciler.cli import cli
+from reconciler.loading.workspace import VARIABLE
 
 EXAMPLE_WORKFLOWS = sorted((EXAMPLES / "github").glob("*.yml"))
 WORKFLOWS = [*EXAMPLE_WORKFLOWS, *sorted((ROOT / ".github" / "workflows").glob("*.yml"))]
@@ -25,6 +37,14 @@ ACTION_FILE = ROOT / "action.yml"
 # What the examples write for the action: a placeholder for the repository that publishes it (an
 # underscore, which no GitHub account name has), at the tag of the release it installs.
 ACTION_REF = f"RECONCILER_OWNER/reconciler@v{reconciler.__version__}"
+#: The examples that install the package with pip instead of using the action (their headers say why).
+PIP_EXAMPLES = {"directory.yml", "workspace-apply.yml", "workspace-drift.yml", "workspace-plan.yml"}
+#: The flags of a run over a workspace's accounts, as the workspace's examples use them: until the
+#: command line has them (`plan --changed`), the check that each flag exists takes these on trust.
+WORKSPACE_FLAGS = {
+    command: {"--account", "--all", "--changed", "--base", "--jobs"}
+    for command in ("plan", "apply", "drift", "usage")
+}
 # `reconciler SUBCOMMAND args…` up to a shell operator or a redirection.
 INVOCATION = re.compile(r"(?:^|[\s;(&|])reconciler\s+([a-z][\w-]*)([^;&|<>)\n]*)")
 
@@ -82,7 +102,15 @@ def _calls(document: dict[Any, Any]) -> list[tuple[str, list[str], str]]:
 
 
 def test_the_expected_workflows_exist() -> None:
-    assert [p.name for p in EXAMPLE_WORKFLOWS] == ["apply.yml", "directory.yml", "drift.yml", "plan.yml"]
+    assert [p.name for p in EXAMPLE_WORKFLOWS] == [
+        "apply.yml",
+        "directory.yml",
+        "drift.yml",
+        "plan.yml",
+        "workspace-apply.yml",
+        "workspace-drift.yml",
+        "workspace-plan.yml",
+    ]
     assert (ROOT / ".github" / "workflows" / "ci.yml").exists()
 
 
@@ -118,8 +146,16 @@ def test_every_reconciler_command_a_workflow_runs_exists(path: Path) -> None:
             command = command.commands.get(rest.split()[0])
             assert command is not None, f"{path.name}: no command `reconciler {name}`"
         known = {opt for param in command.params for opt in param.opts if opt.startswith("--")}
+        if not has_workspace_flags():
+            known |= WORKSPACE_FLAGS.get(name, set())
         for flag in flags:
             assert flag in known, f"{path.name}: `reconciler {name}` has no {flag}"
+
+
+def has_workspace_flags() -> bool:
+    """Whether the command line runs over a workspace's accounts yet (`plan --changed`)."""
+    assert isinstance(cli, click.Group)
+    return any("--changed" in param.opts for param in cli.commands["plan"].params)
 
 
 def test_the_workflows_run_the_gitops_loop() -> None:
@@ -205,11 +241,12 @@ def test_the_plan_comment_links_to_the_plan_as_a_page() -> None:
 
 def test_the_examples_use_this_release_of_the_action() -> None:
     for path in EXAMPLE_WORKFLOWS:
-        if path.name == "directory.yml":  # installs the package itself: the action needs a whole account
+        if path.name in PIP_EXAMPLES:  # installs the package itself (its header says why)
             installs = [s["run"] for s in steps(load(path)) if "pip install" in s.get("run", "")]
+            extras = "ldap" if path.name == "directory.yml" else "postgresql"
             assert installs == [
-                f'python -m pip install --quiet "licence-reconciler[ldap]=={reconciler.__version__}"'
-            ]
+                f'python -m pip install --quiet "licence-reconciler[{extras}]=={reconciler.__version__}"'
+            ] * len(load(path)["jobs"]), path.name
             continue
         used = [step["uses"] for step in steps(load(path)) if "reconciler" in step.get("uses", "")]
         assert used == [ACTION_REF], path.name
@@ -217,3 +254,291 @@ def test_the_examples_use_this_release_of_the_action() -> None:
         assert "RECONCILER_OWNER/reconciler" in header, (
             f"{path.name}: the header must say what the placeholder is"
         )
+
+
+# --- many accounts: the workspace's workflows -------------------------------------------------------
+
+WORKSPACE_FILE = EXAMPLES / "workspace" / "reconciler.yaml"
+WORKSPACE_PLAN = EXAMPLES / "github" / "workspace-plan.yml"
+WORKSPACE_APPLY = EXAMPLES / "github" / "workspace-apply.yml"
+WORKSPACE_DRIFT = EXAMPLES / "github" / "workspace-drift.yml"
+WORKSPACE_WORKFLOWS = [WORKSPACE_PLAN, WORKSPACE_APPLY, WORKSPACE_DRIFT]
+MARKER = "<!-- reconciler-workspace-plan -->"
+#: GitHub's longest comment, in characters.
+COMMENT_LIMIT = 65_536
+
+
+def step_named(workflow: dict[Any, Any], name: str) -> dict[Any, Any]:
+    return next(step for step in steps(workflow) if step.get("name") == name)
+
+
+def checkouts(job: dict[Any, Any]) -> list[dict[Any, Any]]:
+    return [step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@")]
+
+
+def run_step(script: str, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A step's script as the runner runs it (bash -eo pipefail), with stubs first on PATH."""
+    for tool in ("bash", "jq", "git"):
+        require(
+            "" if shutil.which(tool) else f"no {tool} on PATH",
+            "the workspace workflows' scripts",
+            f"install {tool}",
+        )
+    file = tmp_path / "step.sh"
+    file.write_text(script, encoding="utf-8")
+    path = f"{tmp_path / 'bin'}:{os.environ['PATH']}"
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(file)],
+        env={"PATH": path, "HOME": str(tmp_path), "RUNNER_TEMP": str(tmp_path), **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def stub(tmp_path: Path, name: str, script: str) -> None:
+    """A command of that name, first on run_step's PATH, that runs `script` (sh)."""
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text("#!/bin/sh\n" + script, encoding="utf-8")
+    (folder / name).chmod(0o755)
+
+
+def test_the_workspace_workflows_set_every_variable_the_workspace_file_names() -> None:
+    """The file is read whole, so a variable it names and a workflow leaves unset stops every command."""
+    lines = WORKSPACE_FILE.read_text(encoding="utf-8").splitlines()
+    named = {name for line in lines if not line.lstrip().startswith("#") for name in VARIABLE.findall(line)}
+    assert named == {"ACME_STORE", "LICENCES_DB_PASSWORD", "RECONCILER_SMTP_URL"}
+    for path in WORKSPACE_WORKFLOWS:
+        env = load(path)["env"]
+        for name in named:
+            assert env.get(name) == f"${{{{ secrets.{name} }}}}", f"{path.name}: {name}"
+
+
+def test_workspace_plan_plans_the_changed_accounts_with_the_whole_history() -> None:
+    workflow = load(WORKSPACE_PLAN)
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "pull_request" in workflow.get("on", workflow.get(True))
+    (job,) = workflow["jobs"].values()
+    (checkout,) = checkouts(job)
+    assert checkout["with"]["fetch-depth"] == 0  # --changed needs the base branch and the merge base
+    calls = invocations(workflow)
+    assert ("plan", ["--changed", "--format", "--out", "--detailed-exitcode"]) in calls
+    assert ("plan", ["--changed", "--format"]) in calls  # the same report as one HTML page
+    planning = step_named(workflow, "Plan the accounts the pull request changed")["run"]
+    assert '--format markdown --out "$out/plans"' in planning and "--format html" in planning
+    assert 'out="$RUNNER_TEMP/reconciler"' in planning  # outside the checkout: no untracked change
+    kept = {step["with"]["path"] for step in job["steps"] if "upload-artifact@" in step.get("uses", "")}
+    assert kept == {"${{ runner.temp }}/reconciler/plans", "${{ runner.temp }}/reconciler/plan.html"}
+
+
+def test_workspace_plan_finds_its_own_comment_by_the_marker() -> None:
+    jq = shutil.which("jq")
+    require("" if jq else "no jq on PATH", "the test of the comment filter", "install jq")
+    assert jq
+    workflow = load(WORKSPACE_PLAN)
+    assert workflow["env"]["MARKER"] == MARKER
+    find = step_named(workflow, "Post or update the plan comment")["env"]["FIND_COMMENT"]
+    page = [
+        {"id": 1, "user": {"type": "User"}, "body": f"{MARKER}\nquoted by a person"},
+        {"id": 2, "user": {"type": "Bot"}, "body": "<!-- reconciler:plan -->\none account's plan"},
+        {"id": 3, "user": {"type": "Bot"}, "body": f"{MARKER}\n| account | add |"},
+    ]
+    found = subprocess.run([jq, find], input=json.dumps(page), capture_output=True, text=True, check=True)
+    assert found.stdout == "3\n"
+
+
+@pytest.mark.parametrize(
+    ("report", "expected"),
+    [
+        ("| account | add |\n", f"{MARKER}\n| account | add |\n\n[Every account's plan as one page]"),
+        (f"{MARKER}\n| account | add |\n", f"{MARKER}\n| account | add |\n\n[Every account's plan"),
+        ("x" * (COMMENT_LIMIT - 100), f"{MARKER}\n{'x' * (COMMENT_LIMIT - 100)}\n"),
+        ("é" * COMMENT_LIMIT, f"{MARKER}\nThe plan is longer than a comment may be"),
+        ("", f"{MARKER}\nNo plan: the run stopped before the plan was written."),
+    ],
+    ids=["short", "marked-already", "no-room-for-the-link", "too-long", "no-report"],
+)
+def test_workspace_plan_posts_one_comment_that_never_exceeds_githubs_limit(
+    tmp_path: Path, report: str, expected: str
+) -> None:
+    """The comment step, run with a stub of gh: the report, marked once, and the link to the page
+    where there is room; a pointer to the run when even the report has none."""
+    workflow = load(WORKSPACE_PLAN)
+    step = step_named(workflow, "Post or update the plan comment")
+    (tmp_path / "reconciler").mkdir()
+    (tmp_path / "reconciler" / "plan.md").write_text(report, encoding="utf-8")
+    stub(tmp_path, "gh", 'printf "%s\\n" "$*" >> "$RUNNER_TEMP/gh.log"\n')
+    done = run_step(
+        step["run"],
+        tmp_path,
+        {
+            "MARKER": workflow["env"]["MARKER"],
+            "FIND_COMMENT": step["env"]["FIND_COMMENT"],
+            "PULL_REQUEST": "7",
+            "GITHUB_REPOSITORY": "cadpartners/licences",
+            "PAGE_URL": "https://github.com/cadpartners/licences/actions/runs/1/artifacts/2",
+            "RUN_URL": "https://github.com/cadpartners/licences/actions/runs/1",
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    body = (tmp_path / "reconciler" / "comment.md").read_text(encoding="utf-8")
+    assert body.startswith(expected) and body.count(MARKER) == 1
+    assert len(body.rstrip("\n")) <= COMMENT_LIMIT
+    calls = (tmp_path / "gh.log").read_text(encoding="utf-8").splitlines()
+    assert calls[0].startswith("api --paginate repos/cadpartners/licences/issues/7/comments --jq ")
+    assert calls[1:] == [
+        f"api --method POST repos/cadpartners/licences/issues/7/comments -F body=@{tmp_path}/reconciler/comment.md"
+    ]
+
+
+def test_workspace_plan_fails_the_check_on_a_blocked_account_and_says_so() -> None:
+    workflow = load(WORKSPACE_PLAN)
+    failing = step_named(workflow, "Fail when an account is blocked or could not be planned")
+    assert failing["env"]["CODE"] == "${{ steps.plan.outputs.exit-code }}"
+    for code, exit_code, words in [
+        ("0", 0, ""),
+        ("2", 0, ""),
+        ("3", 3, "apply would refuse the plan of at least one account"),
+        ("1", 1, "could not be read or planned"),
+    ]:
+        done = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", failing["run"]],
+            env={"PATH": os.environ["PATH"], "CODE": code},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == exit_code
+        assert (words in done.stdout) and (("::error" in done.stdout) == bool(words))
+
+
+def test_workspace_apply_applies_each_account_in_a_job_of_its_own_one_at_a_time() -> None:
+    workflow = load(WORKSPACE_APPLY)
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow.get("on", workflow.get(True))["push"]["branches"] == ["main"]
+    finding, applying = workflow["jobs"]["accounts"], workflow["jobs"]["apply"]
+    (checkout,) = checkouts(finding)
+    assert checkout["with"]["fetch-depth"] == 0  # the commit before the push
+    assert applying["needs"] == "accounts"
+    assert applying["strategy"]["matrix"]["account"] == "${{ fromJSON(needs.accounts.outputs.names) }}"
+    assert applying["strategy"]["fail-fast"] is False
+    assert "needs.accounts.outputs.names != '[]'" in applying["if"]  # an empty matrix is an error
+    assert applying["concurrency"] == {
+        "group": "reconciler-apply-${{ matrix.account }}",
+        "cancel-in-progress": False,
+    }
+    (checkout,) = checkouts(applying)
+    assert checkout["with"]["ref"] == "${{ github.ref }}"  # main as it is, not the pushed commit
+    assert applying["env"]["ACCOUNT"] == "${{ matrix.account }}"
+    calls = invocations({"jobs": {"apply": applying}})
+    assert calls == [("apply", ["--account", "--auto-approve"]), ("notify", [])]
+    mail = step_named(workflow, "Deliver the e-mails still queued")
+    assert "steps.apply.outcome == 'success'" in mail["if"]
+
+
+def test_workspace_apply_notifies_through_the_accounts_own_store(tmp_path: Path) -> None:
+    """notify takes a store, not an account: the step reads the account's from reconciler.yaml."""
+    script = step_named(load(WORKSPACE_APPLY), "Deliver the e-mails still queued")["run"]
+    code = re.search(r"python -c '([^']*)' \"\$ACCOUNT\"", script)
+    assert code
+    env = {
+        **os.environ,
+        "ACME_STORE": "postgresql://acme@db.acme.example/licences",
+        "LICENCES_DB_PASSWORD": "pw",
+        "RECONCILER_SMTP_URL": "smtp://mail.cadpartners.example",
+    }
+    for account, store in [
+        ("acme", "postgresql://acme@db.acme.example/licences"),
+        (
+            "brightwater",
+            "postgresql://reconciler:pw@db.cadpartners.example/licences?options=-csearch_path%3Dbrightwater",
+        ),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-c", code.group(1), account],
+            cwd=WORKSPACE_FILE.parent / "accounts" / account,  # found by walking up, as in the checkout
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (done.returncode, done.stdout) == (0, store + "\n"), done.stderr
+
+
+@pytest.mark.parametrize(
+    ("before", "selection"),
+    [
+        ("HEAD~1", "plan --changed --base {before} --format json"),
+        ("0" * 40, "plan --all --format json"),
+        ("1" * 40, "plan --all --format json"),
+    ],
+    ids=["a-push", "a-new-branch", "a-force-push-whose-old-head-is-gone"],
+)
+def test_workspace_apply_finds_the_accounts_whose_plan_has_something_to_do(
+    tmp_path: Path, before: str, selection: str
+) -> None:
+    step = step_named(load(WORKSPACE_APPLY), "Find the accounts to apply")
+    git = ["git", "-c", "user.name=CI", "-c", "user.email=ci@cadpartners.example"]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for message in ("first", "second"):
+        subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", message], cwd=tmp_path, check=True)
+    if before == "HEAD~1":
+        before = subprocess.run(
+            ["git", "rev-parse", "HEAD~1"], cwd=tmp_path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    report = {
+        "format_version": 1,
+        "accounts": [
+            {"name": "acme", "status": "changes", "plan": {}},
+            {"name": "nordwind", "status": "done", "plan": {}},
+            {"name": "brightwater", "status": "blocked", "plan": {}},
+        ],
+    }
+    (tmp_path / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    stub(
+        tmp_path,
+        "reconciler",
+        'printf "%s\\n" "$*" >> "$RUNNER_TEMP/reconciler.log"\ncat "$RUNNER_TEMP/report.json"\nexit 3\n',
+    )
+    output = tmp_path / "output"
+    done = run_step(
+        step["run"],
+        tmp_path,
+        {"BEFORE": before, "TO_APPLY": step["env"]["TO_APPLY"], "GITHUB_OUTPUT": str(output)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "reconciler.log").read_text() == selection.format(before=before) + "\n"
+    assert output.read_text() == 'names=["acme","brightwater"]\n'  # blocked too: its job says why
+    assert "Accounts to apply: acme, brightwater" in done.stdout
+
+
+def test_workspace_apply_stops_when_the_accounts_cannot_be_told_or_are_too_many(tmp_path: Path) -> None:
+    step = step_named(load(WORKSPACE_APPLY), "Find the accounts to apply")
+    many = {"format_version": 1, "accounts": [{"name": f"a{n}", "status": "changes"} for n in range(257)]}
+    for printed, said in [
+        ("Error: reconciler.yaml:3:5: ...", "could not tell which accounts changed"),
+        (json.dumps(many), "257 accounts to apply, more than a matrix's 256 jobs"),
+    ]:
+        (tmp_path / "report.json").write_text(printed, encoding="utf-8")
+        stub(tmp_path, "reconciler", 'cat "$RUNNER_TEMP/report.json"\nexit 1\n')
+        done = run_step(
+            step["run"],
+            tmp_path,
+            {"BEFORE": "", "TO_APPLY": step["env"]["TO_APPLY"], "GITHUB_OUTPUT": str(tmp_path / "out")},
+        )
+        assert done.returncode == 1 and "::error::" in done.stdout and said in done.stdout, done.stdout
+        assert not (tmp_path / "out").exists()
+
+
+def test_workspace_drift_reports_every_account_in_one_issue() -> None:
+    workflow = load(WORKSPACE_DRIFT)
+    assert "schedule" in workflow.get("on", workflow.get(True))
+    assert workflow["permissions"] == {"contents": "read", "issues": "write"}
+    assert ("drift", ["--all", "--format", "--stale-invites"]) in invocations(workflow)
+    issue = step_named(workflow, "Open, update or close the drift issue")["run"]
+    for command in ('gh issue list --label "$LABEL"', "gh issue edit", "gh issue create", "gh issue close"):
+        assert command in issue
+    assert "$GITHUB_STEP_SUMMARY" in issue
+    assert workflow["env"]["LABEL"] == "reconciler-workspace-drift"

@@ -5,6 +5,9 @@ pages at build time, and tests/test_docs.py checks that every field of the
 schema is in them. A field is written as the path a user reads in an error
 message, `contracts[].serials[].seats`; a place is the path of an object
 whose fields one table lists (`contracts[]`; the top level is `.`).
+
+Two schemas are published: the account files' (`desired-state`, the default)
+and the workspace file's (`workspace`, reconciler.yaml); SCHEMAS names them.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "desired-state.schema.json"
+SCHEMA_FOLDER = Path(__file__).resolve().parents[2] / "schemas"
+#: The published schemas by the name a page gives them: the account files' first, the default.
+SCHEMAS = {
+    "desired-state": SCHEMA_FOLDER / "desired-state.schema.json",
+    "workspace": SCHEMA_FOLDER / "workspace.schema.json",
+}
+SCHEMA_PATH = SCHEMAS["desired-state"]
 TOP = "."
 #: Each pattern ends in this lookahead, the end of the text in every regex dialect (the schema's
 #: `$comment` on `email` says why); in words it is just "the end".
@@ -85,6 +94,8 @@ def type_in_words(schema: Schema, field: Schema) -> str:
     """What a field holds, as a reader says it: a value type's title, `true`/`false`, a list of…"""
     if "$ref" in field:
         return str(schema["$defs"][field["$ref"].removeprefix("#/$defs/")]["title"]).lower()
+    if "anyOf" in field:
+        return " or ".join(type_in_words(schema, choice) for choice in field["anyOf"])
     if "const" in field:
         return f"`{yaml_value(field['const'])}`"
     if "enum" in field:

@@ -10,6 +10,7 @@ from click.shell_completion import shell_complete
 from reconciler.cli.app import cli
 from reconciler.core.errors import InputError
 from reconciler.core.model import SCHEMA_FILE
+from reconciler.core.workspace import WORKSPACE_FILE, WORKSPACE_SCHEMA_FILE
 from reconciler.loading.schema import schema_bytes
 
 #: The shells click completes for since its lowest version pyproject.toml allows.
@@ -21,13 +22,18 @@ COMPLETE_VARIABLE = "_RECONCILER_COMPLETE"
 
 @cli.command()
 @click.option(
+    "--workspace",
+    is_flag=True,
+    help=f"The schema of the workspace file, {WORKSPACE_FILE}, instead of the account files'.",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False),
     metavar="PATH",
-    help=f"Write the schema to PATH (by convention {SCHEMA_FILE}, beside the account's files) "
-    "instead of printing it. The folder must exist.",
+    help=f"Write the schema to PATH (by convention {SCHEMA_FILE} beside the account's files, "
+    f"{WORKSPACE_SCHEMA_FILE} beside {WORKSPACE_FILE}) instead of printing it. The folder must exist.",
 )
-def schema(out: str | None) -> None:
+def schema(workspace: bool, out: str | None) -> None:
     """Print the JSON Schema of desired-state YAML, the one validate checks against.
 
     Files that export and import csv write start with the modeline
@@ -35,17 +41,23 @@ def schema(out: str | None) -> None:
     schema beside them, and editors with the YAML language server (VS Code,
     Neovim, Helix...) complete and check the files as you type.
 
+    With --workspace, the schema of reconciler.yaml, the workspace file that
+    names a reseller's many accounts: write it beside that file and start the
+    file with `# yaml-language-server: $schema=workspace.schema.json`.
+
     \b
     Example:
       reconciler schema --out account/desired-state.schema.json
       reconciler schema > desired-state.schema.json
+      reconciler schema --workspace --out workspace.schema.json
     """
-    published = schema_bytes()
+    name = WORKSPACE_SCHEMA_FILE if workspace else SCHEMA_FILE
+    published = schema_bytes(name)
     if out is None:
         click.echo(published, nl=False)
         return
     _write(Path(out), published)
-    click.echo(f"Wrote the schema to {out}.", err=True)
+    click.echo(f"Wrote the {'workspace ' if workspace else ''}schema to {out}.", err=True)
 
 
 def _write(path: Path, data: bytes) -> None:
