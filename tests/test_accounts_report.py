@@ -35,6 +35,7 @@ from reconciler.report.accounts import (
     DRIFTS_MARKER,
     ELSEWHERE,
     PLANS_MARKER,
+    drifts_html,
     drifts_json,
     drifts_markdown,
     drifts_text,
@@ -42,12 +43,13 @@ from reconciler.report.accounts import (
     plans_json,
     plans_markdown,
     plans_text,
+    usages_html,
     usages_json,
     usages_markdown,
     usages_text,
 )
 from reconciler.report.escaping import in_html, inert
-from reconciler.report.html import plan_html, plan_part
+from reconciler.report.html import drift_part, plan_html, plan_part, usage_part
 from reconciler.report.json import drift_json, usage_json
 from reconciler.report.markdown import COMMENT_LIMIT, PLAN_MARKER
 
@@ -516,3 +518,19 @@ def test_the_page_escapes_names_and_gives_them_safe_ids(plans: dict[str, Plan]) 
     assert sections.sections == ["row-1", "account-twice", "row-3"]
     assert sections.names[0].strip() == 'x"><script>alert(1)</script>'
     structure(page)
+
+
+def test_drift_and_usage_pages_hold_each_account_s_own_report(drifts: dict[str, Drift], usage: Usage) -> None:
+    drift_page = drifts_html(
+        [
+            AccountRun("acme", AccountStatus.CHANGES, drifts["found"]),
+            AccountRun("broken", AccountStatus.ERROR, reason=INVALID),
+        ]
+    )
+    usage_page = usages_html([AccountRun("acme", AccountStatus.DONE, usage)])
+    for page, part in ((drift_page, drift_part(drifts["found"])), (usage_page, usage_part(usage))):
+        structure(page)
+        assert part.meta in page and part.body in page
+        assert "Grouped for reading" not in page  # the plan's footer, for plans only
+    assert "<title>reconciler drift, 2 accounts: 1 failed, 1 with drift</title>" in drift_page
+    assert "<title>reconciler usage, 1 account: 1 done</title>" in usage_page
