@@ -5,7 +5,8 @@ may write in text (reconciler/core/characters.py: controls, line separators, bid
 controls, invisible characters) are replaced with U+FFFD, so a name cannot
 add a line, reorder what is shown or hide a difference. `inert` is for
 everywhere else: it leaves no markdown, HTML, link, mention or math in the
-text.
+text. `in_html` is for raw HTML, such as a <summary>, where markdown is not
+read.
 """
 
 from __future__ import annotations
@@ -48,10 +49,8 @@ def inert(text: str) -> str:
     <summary> it is as safe, but markdown is not read there, so its
     backslashes would show.
     """
-    text = literal(text)
-    text = _AUTOLINK.sub(lambda m: m.group()[:-1] + _ZWJ + m.group()[-1], text)
     out = []
-    for char in text:
+    for char in _unlinked(text):
         if char in _MARKDOWN:
             out.append("\\" + char)
         elif char in _ENTITIES:
@@ -62,3 +61,15 @@ def inert(text: str) -> str:
             out.append(char)
     escaped = "".join(out)
     return _BLOCK_START.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], escaped)
+
+
+def in_html(text: str) -> str:
+    """`text` for raw HTML in markdown, such as a <summary>: what `inert` makes of it, but without its
+    backslashes, which would show there (markdown is not read inside raw HTML; GitHub still links
+    mentions, addresses and issue references in its text, so those are broken as `inert` breaks them)."""
+    return "".join(_ENTITIES.get(char) or ("@" + _ZWJ if char == "@" else char) for char in _unlinked(text))
+
+
+def _unlinked(text: str) -> str:
+    """`text` as `literal` makes it, with a zero-width joiner wherever GitHub would make a link."""
+    return _AUTOLINK.sub(lambda m: m.group()[:-1] + _ZWJ + m.group()[-1], literal(text))

@@ -36,19 +36,22 @@ def dumps(data: Any) -> str:
 
 def drift_json(drift: Drift) -> str:
     """The drift: each difference with `record`, `target`, `store` and `git` (null where absent)."""
-    return dumps(
-        {
-            "format_version": FORMAT_VERSION,
-            "store": store_to_json(drift.lineage, drift.revision),
-            "drift": drift.found,
-            "summary": drift.summary(),
-            "only_in_store": [_difference(d) for d in drift.only_in_store],
-            "only_in_git": [_difference(d) for d in drift.only_in_git],
-            "differ": [_difference(d) for d in drift.differ],
-            "stale_after_days": drift.stale_after_days,
-            "stale_invites": [_stale_invite(i) for i in drift.stale_invites],
-        }
-    )
+    return dumps(drift_to_json(drift))
+
+
+def drift_to_json(drift: Drift) -> dict[str, Any]:
+    """What `drift_json` writes, as one dict."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "store": store_to_json(drift.lineage, drift.revision),
+        "drift": drift.found,
+        "summary": drift.summary(),
+        "only_in_store": [_difference(d) for d in drift.only_in_store],
+        "only_in_git": [_difference(d) for d in drift.only_in_git],
+        "differ": [_difference(d) for d in drift.differ],
+        "stale_after_days": drift.stale_after_days,
+        "stale_invites": [_stale_invite(i) for i in drift.stale_invites],
+    }
 
 
 def _difference(difference: Difference) -> dict[str, Any]:
@@ -90,16 +93,19 @@ def usage_json(usage: Usage) -> str:
     `today`; negative once ended; null without `ends`), `renewal_due` (within `renewal_days`) and
     `serials`, each with `number`, `product`, `group`, `coordinator`, `seats`, `assigned`, `free`,
     `invited` and `stale_invites` (`user`, `invited_at`; empty unless `stale_after_days` is set)."""
-    return dumps(
-        {
-            "format_version": FORMAT_VERSION,
-            "store": store_to_json(usage.lineage, usage.revision),
-            "today": usage.today,
-            "renewal_days": usage.renewal_days,
-            "stale_after_days": usage.stale_after_days,
-            "contracts": [_contract_usage(c) for c in usage.contracts],
-        }
-    )
+    return dumps(usage_to_json(usage))
+
+
+def usage_to_json(usage: Usage) -> dict[str, Any]:
+    """What `usage_json` writes, as one dict."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "store": store_to_json(usage.lineage, usage.revision),
+        "today": usage.today,
+        "renewal_days": usage.renewal_days,
+        "stale_after_days": usage.stale_after_days,
+        "contracts": [_contract_usage(c) for c in usage.contracts],
+    }
 
 
 def _contract_usage(contract: ContractUsage) -> dict[str, Any]:

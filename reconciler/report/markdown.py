@@ -44,6 +44,11 @@ USAGE_MARKER = "<!-- reconciler:usage -->"
 SYMBOLS = {Effect.ADD: "+", Effect.CHANGE: "!", Effect.REMOVE: "-"}
 
 
+def _marker(marker: str | None) -> list[str]:
+    """The hidden marker a report opens with, none for a report that is part of another."""
+    return [] if marker is None else [marker]
+
+
 def _counts_table(headers: Sequence[str], values: Iterable[int]) -> list[str]:
     return [
         "| " + " | ".join(headers) + " |",
@@ -75,13 +80,15 @@ def render_plan(
     title: str = "reconciler plan",
     limit: int = COMMENT_LIMIT,
     where: str = "The full plan is in the job summary of this run; `reconciler show PLANFILE` prints it.",
+    marker: str | None = PLAN_MARKER,
 ) -> str:
-    """The plan as a pull-request comment of at most `limit` bytes."""
+    """The plan as a pull-request comment of at most `limit` bytes; without `marker` (None), a part of
+    another comment."""
     counts = plan.summary()
     people = {n.to for a in plan.actions for n in a.notifications}
     report = Report()
     headline = grouping.plan_headline(counts)
-    report.head += [PLAN_MARKER, f"### {title}: {headline}", ""]
+    report.head += [*_marker(marker), f"### {title}: {headline}", ""]
     report.head.append(f"Store {inert(plan.lineage)} at revision {plan.revision:,}, as {inert(plan.actor)}.")
     report.head.append("")
     report.head += _counts_table(
@@ -199,13 +206,15 @@ def render_drift(
     *,
     limit: int = COMMENT_LIMIT,
     where: str = "The job summary of this run has the full report.",
+    marker: str | None = DRIFT_MARKER,
 ) -> str:
-    """The drift as an issue or a job summary of at most `limit` bytes."""
+    """The drift as an issue or a job summary of at most `limit` bytes; without `marker` (None), a
+    part of another."""
     report = Report()
     counts = drift.summary()
     differs = bool(drift.only_in_store or drift.only_in_git or drift.differ)
     headline = grouping.drift_headline(drift)
-    report.head += [DRIFT_MARKER, f"### reconciler drift: {headline}", ""]
+    report.head += [*_marker(marker), f"### reconciler drift: {headline}", ""]
     report.head.append(f"Store {inert(drift.lineage)} at revision {drift.revision:,}, compared with git.")
     report.head.append("")
     headers = ["only in the store", "only in git", "different"]
@@ -301,9 +310,10 @@ def render_usage(
     *,
     limit: int = COMMENT_LIMIT,
     where: str = "`reconciler usage --format json` has all of it.",
+    marker: str | None = USAGE_MARKER,
 ) -> str:
     """Seats and renewals as a pull-request comment, an issue or a job summary of at most `limit` bytes:
-    what needs action first, then each contract's serials."""
+    what needs action first, then each contract's serials. Without `marker` (None), a part of another."""
     report = Report()
     counts = totals(usage)
     found = attention(usage)
@@ -313,7 +323,7 @@ def render_usage(
     )
     if usage.stale_after_days is not None:
         headline += f", {counts['stale_invites']:,} stale {plural(counts['stale_invites'], 'invite')}"
-    report.head += [USAGE_MARKER, f"### reconciler usage: {headline}", ""]
+    report.head += [*_marker(marker), f"### reconciler usage: {headline}", ""]
     report.head.append(f"Store {inert(usage.lineage)} at revision {usage.revision:,}, on {usage.today}.")
     report.head.append("")
     headers = [

@@ -6,14 +6,16 @@ CSS inline, no script and a Content-Security-Policy that forbids every
 request (`default-src 'none'`), so it opens offline and cannot call out;
 light or dark by the reader's setting, readable on a phone, printable.
 
-The pages are Jinja2 templates (templates/*.html.j2, one base layout) with
-autoescaping on for every template, so everything users wrote is HTML-escaped
-wherever it is printed, and StrictUndefined, so a misspelt field fails instead
-of printing nothing. On top of escaping, every printed value passes
-`characters.scrub` (as the text and markdown reports do): a name with a
-control character or a bidi override cannot reorder or hide what is shown.
-The functions here only arrange data for the templates; wording and grouping
-come from the shared modules (core/wording.py, report/grouping.py, report/text.py).
+The pages are Jinja2 templates (templates/*.html.j2, one base layout; each
+report's store line and body in templates/parts/, so that report/accounts.py
+can put many reports on one page) with autoescaping on for every template, so
+everything users wrote is HTML-escaped wherever it is printed, and
+StrictUndefined, so a misspelt field fails instead of printing nothing. On
+top of escaping, every printed value passes `characters.scrub` (as the text
+and markdown reports do): a name with a control character or a bidi override
+cannot reorder or hide what is shown. The functions here only arrange data
+for the templates; wording and grouping come from the shared modules
+(core/wording.py, report/grouping.py, report/text.py).
 
 Every field users wrote is printed in a <bdi> of its own, so that each is
 laid out in its own direction and none reorders its neighbours: joined in one
@@ -160,8 +162,28 @@ _ENV.globals.update(csp=Markup(CONTENT_SECURITY_POLICY), fold_after=FOLD_AFTER, 
 _ENV.filters["bdi"] = _bdi
 
 
-def _render(template: str, **context: Any) -> str:
+def render(template: str, **context: Any) -> str:
+    """A template of templates/ with `context`: escaped, scrubbed, as every page here is."""
     return _ENV.get_template(template).render(**context)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A report as part of a bigger page (report/accounts.py): its title, the line under the title that
+    names the store, and its body, each rendered as on the report's own page."""
+
+    title: str
+    meta: Markup
+    body: Markup
+
+
+def _part(name: str, context: dict[str, Any]) -> Part:
+    """The parts of `name`'s page (parts/NAME_meta, parts/NAME_body), from the context of its page."""
+    return Part(
+        context["title"],
+        Markup(render(f"parts/{name}_meta.html.j2", **context)),
+        Markup(render(f"parts/{name}_body.html.j2", **context)),
+    )
 
 
 @dataclass(frozen=True)
@@ -190,6 +212,15 @@ def _row(action: Action, marks: _Marks) -> _Row:
 
 def plan_html(plan: Plan) -> str:
     """The plan as a page: summary and blocked actions first, then groups as the markdown report's."""
+    return render("plan.html.j2", **_plan_context(plan))
+
+
+def plan_part(plan: Plan) -> Part:
+    """The plan as part of another page: what `plan_html` shows between its title and its footer."""
+    return _part("plan", _plan_context(plan))
+
+
+def _plan_context(plan: Plan) -> dict[str, Any]:
     counts = plan.summary()
     heard = grouping.who_hears(plan)
     marks = _Marks()
@@ -219,8 +250,7 @@ def plan_html(plan: Plan) -> str:
     ]
     mail = [(person, grouping.events_heard(events)) for person, events in heard]
     headline = grouping.plan_headline(counts)
-    return _render(
-        "plan.html.j2",
+    return dict(
         title=f"reconciler plan: {headline}",
         plan=plan,
         counts=counts,
@@ -240,6 +270,15 @@ def _noted(plan: Plan, marks: _Marks) -> Plan:
 
 def drift_html(drift: Drift) -> str:
     """The drift as a page: counts first, then the three sections by record, then stale invites."""
+    return render("drift.html.j2", **_drift_context(drift))
+
+
+def drift_part(drift: Drift) -> Part:
+    """The drift as part of another page: what `drift_html` shows between its title and its footer."""
+    return _part("drift", _drift_context(drift))
+
+
+def _drift_context(drift: Drift) -> dict[str, Any]:
     differs = bool(drift.only_in_store or drift.only_in_git or drift.differ)
     headline = grouping.drift_headline(drift)
     counts = drift.summary()
@@ -273,8 +312,7 @@ def drift_html(drift: Drift) -> str:
                 "records": [(record.replace("_", " "), lines) for record, lines in by_record.items()],
             }
         )
-    return _render(
-        "drift.html.j2",
+    return dict(
         title=f"reconciler drift: {headline}",
         drift=drift,
         differs=differs,
@@ -301,6 +339,15 @@ def usage_html(usage: Usage) -> str:
     """The seat and renewal report as a page: what needs action first, in the text report's order
     (full serials, unused seats, stale invitations, renewals due; report/attention.py decides), then
     each contract's serials with their seat use drawn as bars, full serials marked."""
+    return render("usage.html.j2", **_usage_context(usage))
+
+
+def usage_part(usage: Usage) -> Part:
+    """The usage report as part of another page: what `usage_html` shows between its title and footer."""
+    return _part("usage", _usage_context(usage))
+
+
+def _usage_context(usage: Usage) -> dict[str, Any]:
     counts = totals(usage)
     cards = [
         ("contracts", counts["contracts"]),
@@ -315,8 +362,7 @@ def usage_html(usage: Usage) -> str:
     if usage.stale_after_days is not None:
         cards.append((f"users invited {usage.stale_after_days:,}+ days", counts["stale_invites"]))
     due = counts["renewals_due"]
-    return _render(
-        "usage.html.j2",
+    return dict(
         title=f"reconciler usage: {due:,} {plural(due, 'renewal')} due, {counts['assigned']:,} of "
         f"{counts['seats']:,} seats assigned",
         usage=usage,
