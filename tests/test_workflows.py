@@ -30,6 +30,7 @@ from required import require
 import reconciler
 from reconciler.cli import cli
 from reconciler.loading.workspace import VARIABLE
+from reconciler.report.accounts import PLANS_MARKER
 
 EXAMPLE_WORKFLOWS = sorted((EXAMPLES / "github").glob("*.yml"))
 WORKFLOWS = [*EXAMPLE_WORKFLOWS, *sorted((ROOT / ".github" / "workflows").glob("*.yml"))]
@@ -39,12 +40,6 @@ ACTION_FILE = ROOT / "action.yml"
 ACTION_REF = f"RECONCILER_OWNER/reconciler@v{reconciler.__version__}"
 #: The examples that install the package with pip instead of using the action (their headers say why).
 PIP_EXAMPLES = {"directory.yml", "workspace-apply.yml", "workspace-drift.yml", "workspace-plan.yml"}
-#: The flags of a run over a workspace's accounts, as the workspace's examples use them: until the
-#: command line has them (`plan --changed`), the check that each flag exists takes these on trust.
-WORKSPACE_FLAGS = {
-    command: {"--account", "--all", "--changed", "--base", "--jobs"}
-    for command in ("plan", "apply", "drift", "usage")
-}
 # `reconciler SUBCOMMAND args…` up to a shell operator or a redirection.
 INVOCATION = re.compile(r"(?:^|[\s;(&|])reconciler\s+([a-z][\w-]*)([^;&|<>)\n]*)")
 
@@ -146,16 +141,8 @@ def test_every_reconciler_command_a_workflow_runs_exists(path: Path) -> None:
             command = command.commands.get(rest.split()[0])
             assert command is not None, f"{path.name}: no command `reconciler {name}`"
         known = {opt for param in command.params for opt in param.opts if opt.startswith("--")}
-        if not has_workspace_flags():
-            known |= WORKSPACE_FLAGS.get(name, set())
         for flag in flags:
             assert flag in known, f"{path.name}: `reconciler {name}` has no {flag}"
-
-
-def has_workspace_flags() -> bool:
-    """Whether the command line runs over a workspace's accounts yet (`plan --changed`)."""
-    assert isinstance(cli, click.Group)
-    return any("--changed" in param.opts for param in cli.commands["plan"].params)
 
 
 def test_the_workflows_run_the_gitops_loop() -> None:
@@ -263,7 +250,7 @@ WORKSPACE_PLAN = EXAMPLES / "github" / "workspace-plan.yml"
 WORKSPACE_APPLY = EXAMPLES / "github" / "workspace-apply.yml"
 WORKSPACE_DRIFT = EXAMPLES / "github" / "workspace-drift.yml"
 WORKSPACE_WORKFLOWS = [WORKSPACE_PLAN, WORKSPACE_APPLY, WORKSPACE_DRIFT]
-MARKER = "<!-- reconciler-workspace-plan -->"
+MARKER = PLANS_MARKER  # the workflow finds its comment by the marker the report starts with
 #: GitHub's longest comment, in characters.
 COMMENT_LIMIT = 65_536
 

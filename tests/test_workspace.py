@@ -18,7 +18,6 @@ from conftest import ACCOUNT, RESELLER, Backend
 from mailserver import MailServer
 
 from reconciler.cli import cli
-from reconciler.commands.workspace import INDEX_FILE
 from reconciler.store import open_store
 
 #: A second user for an account, to make a change.

@@ -164,6 +164,9 @@ def choose(selection: Selection, settings: Settings) -> Chosen:
         entries = workspace.accounts
     else:
         entries = pick_accounts(workspace, selection.accounts)
+    unset = next((entry.unset for entry in entries if entry.unset), None)
+    if unset:
+        raise WorkspaceError(unset)
     if settings.store_flag and len(entries) > 1:
         raise InputError(
             "--store names one store, and each account has its own: set each account's `store:` in "
@@ -198,6 +201,8 @@ def settle(
     entry = holders.pop() if len(holders) == 1 else None
     if entry is None:
         return store, actor, workspace
+    if entry.unset:
+        raise WorkspaceError(entry.unset)
     return (
         settings.store_flag or entry.store or settings.store_env,
         settings.actor_flag or entry.actor or settings.actor_env,
@@ -536,6 +541,8 @@ def environment(workspace: Workspace | None, environ: Mapping[str, str]) -> dict
     """`environ` with the workspace file's mail settings over it: the file wins over the variables."""
     merged = dict(environ)
     if workspace is not None:
+        if workspace.mail_unset:
+            raise WorkspaceError(workspace.mail_unset)
         merged.update(workspace.mail)
     return merged
 

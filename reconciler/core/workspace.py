@@ -25,7 +25,8 @@ class AccountEntry:
     """One account of the workspace: where its files are, its store and default actor, as the file says.
 
     `store` and `actor` are None where the file is silent (the flag or the environment decides);
-    `line` is where the entry starts in the workspace file, for messages.
+    `line` is where the entry starts in the workspace file, for messages. `unset` says which `${VAR}`
+    of its settings is not set: only a run that uses this account needs its secrets.
     """
 
     name: str
@@ -34,6 +35,7 @@ class AccountEntry:
     actor: str | None = None
     decommission: bool = False
     line: int = 0
+    unset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,15 @@ class Workspace:
     """The workspace file as read: its accounts in the file's order, the shared paths, the mail settings.
 
     `root` is the file's folder, from which every path in it counts. `mail` maps the environment
-    variable each setting stands for (RECONCILER_SMTP_URL…) to the file's value.
+    variable each setting stands for (RECONCILER_SMTP_URL…) to the file's value; `mail_unset` says
+    which `${VAR}` of them is not set, for the commands that send.
     """
 
     file: Path
     accounts: tuple[AccountEntry, ...]
     shared: tuple[str, ...] = ()
     mail: Mapping[str, str] = field(default_factory=dict)
+    mail_unset: str | None = None
 
     @property
     def root(self) -> Path:

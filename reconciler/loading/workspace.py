@@ -86,29 +86,43 @@ def read_workspace(file: Path, environ: Mapping[str, str] | None = None) -> Work
     lines = locate(source, [("accounts", index) for index in range(len(document["accounts"]))])
     for index, entry in enumerate(document["accounts"]):
         at: DocPath = ("accounts", index)
-        actor = filled(entry.get("actor"), (*at, "actor"))
+        folder = (root / filled(entry["path"], (*at, "path"))).resolve()
+        store: str | None
+        actor: str | None
+        unset: str | None = None
+        try:
+            store = _store(filled(entry.get("store"), (*at, "store")), root)
+            actor = filled(entry.get("actor"), (*at, "actor"))
+        except WorkspaceError as error:  # only a run on this account needs its secrets
+            store, actor, unset = None, None, str(error)
         if actor is not None and not is_email(actor):
             raise WorkspaceError(filled.where((*at, "actor"), f"{actor!r} is not an e-mail address"))
         accounts.append(
             AccountEntry(
                 name=entry["name"],
-                path=(root / filled(entry["path"], (*at, "path"))).resolve(),
-                store=_store(filled(entry.get("store"), (*at, "store")), root),
+                path=folder,
+                store=store,
                 actor=actor.lower() if actor else None,
                 decommission=entry.get("decommission", False),
                 line=lines[at].line,
+                unset=unset,
             )
         )
-    mail = document.get("mail", {})
+    mail: dict[str, str] = {}
+    mail_unset = None
+    try:
+        for key, variable in MAIL_VARIABLES.items():
+            value = filled(document.get("mail", {}).get(key), ("mail", key))
+            if value is not None:
+                mail[variable] = value
+    except WorkspaceError as error:
+        mail, mail_unset = {}, str(error)
     return Workspace(
         file=file.resolve(),
         accounts=tuple(accounts),
         shared=tuple(document.get("shared", ())),
-        mail={
-            variable: value
-            for key, variable in MAIL_VARIABLES.items()
-            if (value := filled(mail.get(key), ("mail", key))) is not None
-        },
+        mail=mail,
+        mail_unset=mail_unset,
     )
 
 
