@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -420,38 +419,9 @@ def test_workspace_apply_applies_each_account_in_a_job_of_its_own_one_at_a_time(
     assert checkout["with"]["ref"] == "${{ github.ref }}"  # main as it is, not the pushed commit
     assert applying["env"]["ACCOUNT"] == "${{ matrix.account }}"
     calls = invocations({"jobs": {"apply": applying}})
-    assert calls == [("apply", ["--account", "--auto-approve"]), ("notify", [])]
+    assert calls == [("apply", ["--account", "--auto-approve"]), ("notify", ["--account"])]
     mail = step_named(workflow, "Deliver the e-mails still queued")
     assert "steps.apply.outcome == 'success'" in mail["if"]
-
-
-def test_workspace_apply_notifies_through_the_accounts_own_store(tmp_path: Path) -> None:
-    """notify takes a store, not an account: the step reads the account's from reconciler.yaml."""
-    script = step_named(load(WORKSPACE_APPLY), "Deliver the e-mails still queued")["run"]
-    code = re.search(r"python -c '([^']*)' \"\$ACCOUNT\"", script)
-    assert code
-    env = {
-        **os.environ,
-        "ACME_STORE": "postgresql://acme@db.acme.example/licences",
-        "LICENCES_DB_PASSWORD": "pw",
-        "RECONCILER_SMTP_URL": "smtp://mail.cadpartners.example",
-    }
-    for account, store in [
-        ("acme", "postgresql://acme@db.acme.example/licences"),
-        (
-            "brightwater",
-            "postgresql://reconciler:pw@db.cadpartners.example/licences?options=-csearch_path%3Dbrightwater",
-        ),
-    ]:
-        done = subprocess.run(
-            [sys.executable, "-c", code.group(1), account],
-            cwd=WORKSPACE_FILE.parent / "accounts" / account,  # found by walking up, as in the checkout
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert (done.returncode, done.stdout) == (0, store + "\n"), done.stderr
 
 
 @pytest.mark.parametrize(

@@ -258,7 +258,7 @@ def test_one_account_failing_at_apply_leaves_the_others_applied_and_a_rerun_appl
     assert "acme: applied, 1 added, 0 changed, 0 removed" in first.stdout
     assert "nordwind: applied, 1 added" in first.stdout
     assert first.stderr.startswith("hanse: not applied: ")
-    assert "Applied 2 of 3 accounts (3 of 3 accounts); 1 failed, 0 blocked." in first.stderr
+    assert "Applied 2 of 3 accounts; 1 failed, 0 blocked." in first.stderr
     assert "dana@acme.example" in three.users("acme")
     assert "dana@acme.example" not in three.users_at(good)
     three.stores["hanse"] = good
@@ -269,7 +269,7 @@ def test_one_account_failing_at_apply_leaves_the_others_applied_and_a_rerun_appl
         "acme: applied already, revision 2.",
         "hanse: applied, 1 added, 0 changed, 0 removed; the store is at revision 2; 1 e-mail queued.",
         "nordwind: applied already, revision 2.",
-        "Applied 1 of 3 accounts (3 of 3 accounts); 0 failed, 0 blocked.",
+        "Applied 1 of 3 accounts; 0 failed, 0 blocked.",
     ]
     assert "dana@acme.example" in three.users("hanse")
     third = run("apply", "plans", "--auto-approve")
@@ -443,3 +443,97 @@ def test_a_pull_request_in_a_200_account_workspace(run: Run, backend: Backend, t
     assert len(everyone.stdout) <= 65_536
     table = [line for line in everyone.stdout.splitlines() if line.startswith("| customer-")]
     assert [line.split(" | ")[0].removeprefix("| ") for line in table] == many.names
+
+
+def test_a_change_to_the_workspace_file_concerns_the_entries_it_changed(run: Run, three: Workspace) -> None:
+    git(three.root, "checkout", "-q", "-b", "work")
+    three.extra["hanse"] = "decommission: false"
+    three.write()
+    one = run("plan", "--changed", "--base", "main", "--format", "json")
+    assert list(plans(one)) == ["hanse"]
+    three.shared = ("policies/**",)
+    three.write()
+    every = run("plan", "--changed", "--base", "main", "--format", "json")
+    assert list(plans(every)) == three.names
+
+
+def test_changed_needs_a_base_it_can_find(run: Run, three: Workspace) -> None:
+    missing = run("plan", "--changed", "--base", "origin/nowhere")
+    assert (missing.exit_code, missing.stderr) == (
+        1,
+        "Error: --base origin/nowhere: no such branch, tag or commit here; fetch it first\n",
+    )
+    git(three.root, "branch", "-m", "main", "trunk")
+    unnamed = run("plan", "--changed")
+    assert unnamed.exit_code == 1
+    assert unnamed.stderr.startswith(
+        "Error: --changed compares with the base branch, and none of origin/HEAD, origin/main, "
+        "origin/master, main, master exists here; name it with --base REF"
+    )
+    in_ci = run("plan", "--changed", env={"GITHUB_BASE_REF": "trunk"})
+    assert "origin/trunk" in in_ci.stderr
+
+
+def test_an_invalid_workspace_file_is_placed_line_by_line(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text(
+        "version: 1\naccounts:\n  - name: Acme\n    path: ../acme\n    actr: x@y.example\n"
+        "  - name: acme\n    path: accounts/acme\n  - name: acme\n    path: accounts/acme\n",
+        encoding="utf-8",
+    )
+    result = run("plan", "--all")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "reconciler.yaml:3:11: accounts[0].name: 'Acme' is not an account's name: lower-case letters, "
+        "digits, - and _, starting with a letter or digit (like acme or nordwind-gmbh)",
+        "reconciler.yaml:4:11: accounts[0].path: '../acme' is not a path inside the workspace: write it "
+        "from reconciler.yaml's folder with / between folders, without .. (like accounts/acme)",
+        "reconciler.yaml:5:5: accounts[0].actr: unknown field 'actr'; did you mean 'actor'?",
+        "Invalid: 3 errors in 1 file.",
+    ]
+    (tmp_path / "reconciler.yaml").write_text(
+        "version: 1\naccounts:\n  - name: acme\n    path: accounts/acme\n"
+        "  - name: acme\n    path: accounts/acme/\n",
+        encoding="utf-8",
+    )
+    twice = run("plan", "--all")
+    assert twice.stderr.splitlines() == [
+        "reconciler.yaml:5:11: accounts[1].name: the account 'acme' is declared twice",
+        "reconciler.yaml:6:11: accounts[1].path: the folder 'accounts/acme/' is also account 'acme''s",
+        "Invalid: 2 errors in 1 file.",
+    ]
+
+
+def test_without_a_workspace_the_selection_flags_say_what_is_missing(run: Run, tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()  # the repository's root: the search for reconciler.yaml stops here
+    result = run("plan", "--all")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: --all runs on the accounts of a workspace, and there is no reconciler.yaml in this folder or "
+        "above it in the repository"
+    )
+
+
+def test_an_account_nobody_acts_on_is_its_own_error(run: Run, three: Workspace) -> None:
+    text = (three.root / "reconciler.yaml").read_text(encoding="utf-8")
+    (three.root / "reconciler.yaml").write_text(
+        text.replace(f"    actor: {RESELLER}\n", "", 1), encoding="utf-8"
+    )
+    result = run("plan", "--all", "--format", "json")
+    assert result.exit_code == 1
+    found = plans(result)
+    assert found["acme"]["reason"] == (
+        "nobody acts on account acme: give it `actor:` in reconciler.yaml, or pass --actor EMAIL"
+    )
+    assert found["hanse"]["status"] == "done"
+
+
+def test_notify_sends_each_accounts_outbox(
+    run: Run, three: Workspace, smtp_server: MailServer, tmp_path: Path
+) -> None:
+    result = run("notify", "--all", env={"RECONCILER_SMTP_URL": smtp_server.url})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("Sent 3 e-mails; none left in the outbox.") == 3
+    assert result.stdout.splitlines()[0] == "acme:"
+    assert len(smtp_server.received) == 9
+    again = run("notify", "--account", "hanse", env={"RECONCILER_SMTP_URL": smtp_server.url})
+    assert again.stdout == "hanse:\nSent 0 e-mails; none left in the outbox.\n"

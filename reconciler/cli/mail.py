@@ -15,8 +15,8 @@ from reconciler.cli.app import (
     format_option,
     store_option,
 )
-from reconciler.cli.workspace import settings
-from reconciler.commands.workspace import environment, settle
+from reconciler.cli.workspace import outcome, selection, selection_options, settings
+from reconciler.commands.workspace import environment, notify_workspace, settle
 from reconciler.core.errors import InputError, plural
 from reconciler.notify.compose import MailSettings
 from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, send_queued
@@ -117,7 +117,18 @@ def mail_settings() -> MailSettings:
     help="Send every uncertain message again.",
 )
 @store_option
-def notify(resend: tuple[int, ...], resend_uncertain: bool, store_url: str) -> Outcome:
+@selection_options
+def notify(
+    resend: tuple[int, ...],
+    resend_uncertain: bool,
+    store_url: str,
+    accounts: tuple[str, ...],
+    all_accounts: bool,
+    changed: bool,
+    base: str | None,
+    jobs: int,
+    workspace_file: Path | None,
+) -> Outcome:
     """Send the queued e-mails over SMTP, each at most once.
 
     The server is RECONCILER_SMTP_URL (smtp://host:port, smtps://user@host,
@@ -135,9 +146,10 @@ def notify(resend: tuple[int, ...], resend_uncertain: bool, store_url: str) -> O
     again with --resend ID or --resend-uncertain: the same message, with the
     same Message-ID.
 
-    In a workspace (reconciler.yaml), run in an account's folder, the store
-    is that account's and the file's `mail:` settings win over the
-    environment's.
+    In a workspace (reconciler.yaml), --account NAME, --all or --changed
+    send each of those accounts' outboxes in turn; run in an account's
+    folder, the store is that account's; the file's `mail:` settings win
+    over the environment's.
 
     Messages another `reconciler notify` holds right now are its to send and
     to report. Exits 0 when all this run took was sent, 1 when some are still
@@ -148,9 +160,23 @@ def notify(resend: tuple[int, ...], resend_uncertain: bool, store_url: str) -> O
       RECONCILER_SMTP_URL=smtp://mail.acme.example:587?starttls=true reconciler notify
       reconciler notify --resend 12 --resend 15
       reconciler notify --resend-uncertain
+      reconciler notify --account acme
     """
+    chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file)
+    given = settings(store_url, None)
+    if chosen.flag:
+        if resend or resend_uncertain:
+            raise click.UsageError("--resend names one store's messages: run it with one --account")
+        _, runs = notify_workspace(chosen, given, os.environ)
+        for run in runs:
+            if run.result is None:
+                click.echo(f"{run.name}: {run.reason}", err=True)
+                continue
+            click.echo(f"{run.name}:")
+            echo_delivery(run.result)
+        return outcome(runs) if runs else Outcome.DONE
     # In a workspace, the store of the account around the working directory and the file's mail settings.
-    store, _, workspace = settle((), settings(store_url, None))
+    store, _, workspace = settle((), given, workspace_file)
     smtp = SmtpSettings.from_env(environment(workspace, os.environ))
     with TerminalProgress("Sending e-mail", PROGRESS_FROM) as sending:
         report = send_queued(

@@ -238,9 +238,10 @@ def echo_applies(
     counted = {status: sum(1 for run in final if run.status is status) for status in AccountStatus}
     took = sum(1 for run in applied.values() if run.result is not None)
     failed, blocked = counted[AccountStatus.ERROR], counted[AccountStatus.BLOCKED]
+    since = f" changed since {chosen.changes.base}" if chosen.changes is not None else ""
     click.echo(
-        f"Applied {took} of {len(final)} {plural(len(final), 'account')} ({chosen.described}); "
-        f"{failed} failed, {blocked} blocked.",
+        f"Applied {took} of {len(final)} {plural(len(final), 'account')}{since}; {failed} failed, "
+        f"{blocked} blocked.",
         err=bool(failed or blocked),
     )
     if failed or blocked:

@@ -56,7 +56,7 @@ from reconciler.loading import Progress, find_sources, load_desired_state
 from reconciler.loading.changes import Changes, find_changes
 from reconciler.loading.workspace import find_workspace, pick_accounts, read_workspace, select_changed
 from reconciler.notify.compose import MailSettings
-from reconciler.notify.delivery import Courier, RetryPolicy
+from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, send_queued
 from reconciler.notify.smtp import SmtpSettings
 from reconciler.store import DEFAULT_LOCK_TIMEOUT, Store, open_store
 from reconciler.store.urls import redact_url
@@ -144,13 +144,6 @@ class Chosen:
     workspace: Workspace
     jobs: tuple[AccountJob, ...]
     changes: Changes | None = None
-
-    @property
-    def described(self) -> str:
-        total = len(self.workspace.accounts)
-        if self.changes is None:
-            return f"{len(self.jobs)} of {total} accounts"
-        return f"{len(self.jobs)} of {total} accounts, changed since {self.changes.base}"
 
 
 def choose(selection: Selection, settings: Settings) -> Chosen:
@@ -515,24 +508,24 @@ def apply_workspace(
         names = tuple(entry["name"] for entry in _read_index(folder)["accounts"])
         selection = replace(selection, accounts=names)
     chosen = choose(selection, settings)
+    mailing = mailing_for(chosen.workspace, environ)  # bad mail settings fail before anything is shown
     if folder is not None:
         prepared = saved_plans(folder, chosen.jobs, options, workers=workers)
     else:
         prepared = plan_accounts(
             chosen.jobs, options.planning, allow_mass_removal=options.allow_mass_removal, workers=workers
         )
-    if show:
-        show(chosen, prepared)
     planned = [
         (job, run.result)
         for job, run in zip(chosen.jobs, prepared, strict=True)
         if run.result is not None and run.result.actions
     ]
-    if not planned:
+    if not planned:  # nothing to show or ask about: each account's line says why
         return chosen, prepared, {}
+    if show:
+        show(chosen, prepared)
     if approve:
         approve(len(planned))
-    mailing = mailing_for(chosen.workspace, environ)
     applied = apply_accounts(planned, options, mailing, marks=folder, workers=workers, progress=progress)
     return chosen, prepared, {run.name: run for run in applied}
 
@@ -588,6 +581,27 @@ def usage_workspace(
         chosen.jobs, now, renewal_days, stale_after_days, workers=workers, progress=progress
     )
     return chosen, runs
+
+
+def notify_workspace(
+    selection: Selection,
+    settings: Settings,
+    environ: Mapping[str, str],
+) -> tuple[Chosen, tuple[AccountRun[DeliveryReport], ...]]:
+    """`notify` over the accounts `selection` names: each account's outbox sent through the workspace's
+    SMTP server, one account after another; a settled delivery is done, one that left mail queued or
+    uncertain is that account's error."""
+    chosen = choose(selection, settings)
+    courier = mailing_for(chosen.workspace, environ).courier()
+
+    def one(job: AccountJob) -> AccountRun[DeliveryReport]:
+        def deliver() -> AccountRun[DeliveryReport]:
+            report = send_queued(_store(job), courier)
+            return AccountRun(job.name, AccountStatus.DONE if report.settled else AccountStatus.ERROR, report)
+
+        return guarded(job.name, deliver)
+
+    return chosen, tuple(one(job) for job in chosen.jobs)
 
 
 # --- drift and usage --------------------------------------------------------------------------------
