@@ -537,3 +537,35 @@ def test_notify_sends_each_accounts_outbox(
     assert len(smtp_server.received) == 9
     again = run("notify", "--account", "hanse", env={"RECONCILER_SMTP_URL": smtp_server.url})
     assert again.stdout == "hanse:\nSent 0 e-mails; none left in the outbox.\n"
+
+
+DANA_WITH_ACCESS = (
+    DANA
+    + """    access:
+      - serial: "399-12345678"
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("actor", "request_", "code", "said"),
+    [
+        (RESELLER, False, 0, "acme: applied, 2 added"),
+        ("alice@acme.example", False, 0, "acme: applied, 2 added"),  # the Contract Manager
+        ("bob@acme.example", False, 0, "acme: applied, 2 added"),  # an SC who manages users, on his serial
+        ("carol@acme.example", False, 3, "acme: not applied: 2 actions of the plan are blocked"),
+        ("carol@acme.example", True, 0, "acme: applied, 0 added, 0 changed, 0 removed; 2 requested"),
+    ],
+)
+def test_each_role_applies_what_it_may_and_requests_the_rest_whole(
+    run: Run, three: Workspace, actor: str, request_: bool, code: int, said: str
+) -> None:
+    with (three.folder("acme") / "account.yaml").open("a", encoding="utf-8") as file:
+        file.write(DANA_WITH_ACCESS)
+    result = run(
+        "apply", "--account", "acme", "--actor", actor, "--auto-approve", *(["--request"] if request_ else [])
+    )
+    assert result.exit_code == code, result.output
+    assert said in result.output
+    added = "dana@acme.example" in three.users("acme")
+    assert added is (code == 0 and not request_)  # the user and her access together, or neither
