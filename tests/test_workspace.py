@@ -184,6 +184,28 @@ def test_a_password_written_in_the_file_is_refused(run: Run, tmp_path: Path) -> 
     )
 
 
+def test_a_password_from_a_variable_is_never_shown_even_when_not_url_encoded(
+    run: Run, tmp_path: Path
+) -> None:
+    """A base64 secret has / in it: the URL it makes cannot be read, and saying so must not show it."""
+    (tmp_path / "accounts" / "acme").mkdir(parents=True)
+    (tmp_path / "accounts" / "acme" / "account.yaml").write_text(ACCOUNT, encoding="utf-8")
+    (tmp_path / "reconciler.yaml").write_text(
+        "version: 1\naccounts:\n  - name: acme\n    path: accounts/acme\n"
+        "    store: postgresql://ci:${DB_PASSWORD}@127.0.0.1:5432/licences\n"
+        f"    actor: {RESELLER}\n",
+        encoding="utf-8",
+    )
+    env = {"DB_PASSWORD": "Zq9/Xv7+Kp="}
+    for output_format in ("text", "markdown", "json", "html"):
+        result = run("plan", "--all", "--format", output_format, "--out", "plans", env=env)
+        assert result.exit_code == 1
+        assert "acme" in result.stdout
+        shown = result.output + (tmp_path / "plans" / "accounts.json").read_text(encoding="utf-8")
+        assert "Zq9" not in shown
+        assert "Xv7" not in shown
+
+
 def test_an_unknown_account_is_named_with_a_suggestion(run: Run, three: Workspace) -> None:
     result = run("plan", "--account", "nordwnd")
     assert (result.exit_code, result.stderr) == (
