@@ -369,6 +369,28 @@ def test_settings_come_from_the_flag_then_the_file_then_the_environment(
     assert "--store names one store, and each account has its own" in mixed.stderr
 
 
+def test_paths_in_two_accounts_folders_are_not_planned_as_one_account(run: Run, three: Workspace) -> None:
+    """Merged, two customers' files would be planned into whichever store the environment names."""
+    three.add_user("hanse")
+    env = {"RECONCILER_STORE": three.stores["acme"], "RECONCILER_ACTOR": RESELLER}
+    two = run("plan", "accounts/acme", "accounts/hanse", env=env)
+    assert (two.exit_code, two.stdout) == (1, "")
+    assert two.stderr == (
+        "Error: accounts/acme accounts/hanse: the files of 2 accounts of reconciler.yaml (acme, hanse), each "
+        "with a store of its own; name one account's folder, or choose the accounts with --account acme "
+        "--account hanse\n"
+    )
+    every = run("apply", "accounts", "--auto-approve", env=env)
+    assert every.exit_code == 1
+    assert every.stderr.startswith(
+        "Error: accounts: the files of 3 accounts of reconciler.yaml (acme, hanse, "
+    )
+    assert "dana@acme.example" not in three.users("acme")
+    one = run("plan", "accounts/hanse", "--format", "json", env=env)
+    assert one.exit_code == 0, one.output
+    assert json.loads(one.stdout)["summary"]["add"] == 1
+
+
 def test_the_workspace_mail_settings_win_over_the_environment(
     run: Run, three: Workspace, smtp_server: MailServer, tmp_path: Path
 ) -> None:

@@ -190,6 +190,14 @@ def settle(
     if found is None:
         return store, actor, None
     workspace = _workspace(found)
+    spanned = _accounts_named(workspace, paths)
+    if len(spanned) > 1:
+        # Planned as one, they would be one account in one store: a customer's people in another's.
+        raise WorkspaceError(
+            f"{' '.join(paths)}: the files of {len(spanned)} accounts of {_shown(workspace.file)} "
+            f"({', '.join(spanned)}), each with a store of its own; name one account's folder, or choose "
+            f"the accounts with --account {' --account '.join(spanned[:2])}{' …' if len(spanned) > 2 else ''}"
+        )
     holders = {workspace.holding(Path(path)) for path in paths or ["."]}
     entry = holders.pop() if len(holders) == 1 else None
     if entry is None:
@@ -201,6 +209,18 @@ def settle(
         settings.actor_flag or entry.actor or settings.actor_env,
         workspace,
     )
+
+
+def _accounts_named(workspace: Workspace, paths: Sequence[str]) -> list[str]:
+    """The accounts whose files `paths` name, in the file's order: the account whose folder holds a
+    path, or every account whose folder lies inside it (`accounts`, `.`)."""
+    named: set[str] = set()
+    for path in paths:
+        resolved = Path(path).resolve()
+        holder = workspace.holding(resolved)
+        inside = [holder] if holder else [e for e in workspace.accounts if e.path.is_relative_to(resolved)]
+        named |= {entry.name for entry in inside}
+    return [entry.name for entry in workspace.accounts if entry.name in named]
 
 
 def _workspace(given: Path | None, required_by: str | None = None) -> Workspace:
