@@ -8,6 +8,7 @@ database), and runs the command line as a user does.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -137,6 +138,26 @@ def test_changed_plans_exactly_the_accounts_a_branch_touched(run: Run, three: Wo
     hanse = found["hanse"]["plan"]
     assert isinstance(hanse, dict)
     assert [action["kind"] for action in hanse["actions"]] == ["user.add"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_changed_sees_untracked_files_of_a_workspace_below_the_repository_s_top(
+    run: Run, backend: Backend, tmp_path: Path
+) -> None:
+    workspace = Workspace(tmp_path / "licences", backend, ["acme", "hanse"])
+    shutil.rmtree(workspace.root / ".git")  # one repository for the company, the workspace in a folder of it
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "ci@cadpartners.example")
+    git(tmp_path, "config", "user.name", "CI")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "licences")
+    git(tmp_path, "checkout", "-q", "-b", "work")
+    (workspace.folder("hanse") / "more.yaml").write_text("version: 1\n", encoding="utf-8")  # untracked
+    result = run(
+        "plan", "--changed", "--base", "main", "--workspace", "licences/reconciler.yaml", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    assert list(plans(result)) == ["hanse"]
 
 
 def test_a_change_under_a_shared_path_concerns_every_account(
