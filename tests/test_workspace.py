@@ -592,6 +592,19 @@ def test_an_account_nobody_acts_on_is_its_own_error(run: Run, three: Workspace) 
     assert found["hanse"]["status"] == "done"
 
 
+def test_an_actor_that_is_not_an_e_mail_address_is_an_error_as_with_one_account(
+    run: Run, three: Workspace
+) -> None:
+    three.add_user("acme")
+    result = run("plan", "--all", "--actor", "orders", "--format", "json")
+    assert result.exit_code == 1
+    assert {
+        name: (account["status"], account["reason"]) for name, account in plans(result).items()
+    } == dict.fromkeys(three.names, ("error", "the actor 'orders' is not an e-mail address"))
+    one = run("plan", "accounts/acme", "--actor", "orders")
+    assert (one.exit_code, one.stderr) == (1, "Error: the actor 'orders' is not an e-mail address\n")
+
+
 def test_notify_sends_each_accounts_outbox(
     run: Run, three: Workspace, smtp_server: MailServer, tmp_path: Path
 ) -> None:

@@ -45,7 +45,7 @@ from reconciler.core.errors import (
     WorkspaceError,
     plural,
 )
-from reconciler.core.model import DesiredState
+from reconciler.core.model import DesiredState, is_email
 from reconciler.core.plan import Plan
 from reconciler.core.planfile import write_plan
 from reconciler.core.records import Drift, Snapshot, Usage
@@ -743,6 +743,9 @@ def _actor(job: AccountJob) -> str:
         raise InputError(
             f"nobody acts on account {job.name}: give it `actor:` in reconciler.yaml, or pass --actor EMAIL"
         )
+    # The file's actors are checked when it is read; --actor's and the environment's here.
+    if not is_email(job.actor):
+        raise InputError(f"the actor {job.actor!r} is not an e-mail address")
     return job.actor
 
 
