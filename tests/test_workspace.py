@@ -178,6 +178,23 @@ def test_a_change_under_a_shared_path_concerns_every_account(
     assert "No account to run: the selection is empty." in nothing.stderr
 
 
+def test_a_shared_path_is_that_folder_or_file_not_every_name_it_begins(
+    run: Run, backend: Backend, tmp_path: Path
+) -> None:
+    Workspace(tmp_path, backend, ["acme", "hanse"], shared=("policies", "rules.yaml"))
+    git(tmp_path, "checkout", "-q", "-b", "work")
+    (tmp_path / "policies-old").mkdir()
+    (tmp_path / "policies-old" / "rule.yaml").write_text("x: 1\n", encoding="utf-8")
+    (tmp_path / "policies.md").write_text("# Policies\n", encoding="utf-8")
+    (tmp_path / "rules.yaml.orig").write_text("x: 1\n", encoding="utf-8")
+    unrelated = run("plan", "--changed", "--base", "main", "--format", "json")
+    assert (unrelated.exit_code, plans(unrelated)) == (0, {})
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "rule.yaml").write_text("x: 1\n", encoding="utf-8")
+    shared = run("plan", "--changed", "--base", "main", "--format", "json")
+    assert list(plans(shared)) == ["acme", "hanse"]
+
+
 def test_an_unset_variable_is_one_line_naming_it(run: Run, tmp_path: Path) -> None:
     (tmp_path / "reconciler.yaml").write_text(
         "version: 1\naccounts:\n  - name: acme\n    path: accounts/acme\n    store: ${ACME_STORE}\n",

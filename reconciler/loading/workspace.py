@@ -240,7 +240,7 @@ def select_changed(
     """
     files = [path.resolve() if path.is_absolute() else (workspace.root / path).resolve() for path in changed]
     shared = [_shared_pattern(workspace.root, pattern) for pattern in workspace.shared]
-    if everything or any(pattern.match(file.as_posix()) for file in files for pattern in shared):
+    if everything or any(pattern.fullmatch(file.as_posix()) for file in files for pattern in shared):
         return workspace.accounts
     named = set(entries_changed)
     return tuple(
