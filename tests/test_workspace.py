@@ -585,6 +585,27 @@ def test_an_invalid_workspace_file_is_placed_line_by_line(run: Run, tmp_path: Pa
     ]
 
 
+def test_two_accounts_may_share_neither_a_store_nor_a_folder_within_another(run: Run, tmp_path: Path) -> None:
+    """Each would be planned with the other's users and contracts, or remove what the other put there."""
+    (tmp_path / "reconciler.yaml").write_text(
+        "version: 1\naccounts:\n"
+        "  - name: customers\n    path: accounts\n    store: ${CUSTOMERS_STORE}\n"
+        "  - name: acme\n    path: accounts/acme\n    store: sqlite:///acme.db\n"
+        "  - name: nordwind\n    path: nordwind\n    store: sqlite:///acme.db\n",
+        encoding="utf-8",
+    )
+    result = run("plan", "--all")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "reconciler.yaml:7:11: accounts[1].path: the folder 'accounts/acme' is inside the folder of account "
+        "'customers' ('accounts'), whose files would then be its too; give each account a folder of its own, "
+        "side by side",
+        "reconciler.yaml:11:12: accounts[2].store: account 'acme' has this store too; each account needs a "
+        "store of its own (a database, or a schema of one, or a SQLite file)",
+        "Invalid: 2 errors in 1 file.",
+    ]
+
+
 def test_without_a_workspace_the_selection_flags_say_what_is_missing(run: Run, tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()  # the repository's root: the search for reconciler.yaml stops here
     result = run("plan", "--all")

@@ -17,7 +17,7 @@ import difflib
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, overload
 
 from reconciler.core.diagnostics import Diagnostic, DocPath, Finding, format_path
@@ -142,10 +142,12 @@ def _store(url: str | None, root: Path) -> str | None:
 
 
 def _rule_findings(name: str, document: dict[str, Any], root: Path) -> list[Finding]:
-    """What the schema cannot say: names and folders each used once, no secret written into a URL."""
+    """What the schema cannot say: names, folders and stores each used once, no folder inside another's,
+    no secret written into a URL."""
     findings: list[Finding] = []
     names: dict[str, int] = {}
     folders: dict[str, int] = {}
+    stores: dict[str, int] = {}
     for index, entry in enumerate(document["accounts"]):
         at: DocPath = ("accounts", index)
         first = names.setdefault(entry["name"], index)
@@ -163,10 +165,36 @@ def _rule_findings(name: str, document: dict[str, Any], root: Path) -> list[Find
                     f"the folder {entry['path']!r} is also account {document['accounts'][first]['name']!r}'s",
                 )
             )
+        store = entry.get("store")
+        first = stores.setdefault(store, index) if isinstance(store, str) else index
+        if first != index:
+            # Each plan would remove what the other account put there.
+            findings.append(
+                Finding(
+                    name,
+                    (*at, "store"),
+                    f"account {document['accounts'][first]['name']!r} has this store too; each account "
+                    "needs a store of its own (a database, or a schema of one, or a SQLite file)",
+                )
+            )
         for key in ("store",):
             value = entry.get(key)
             if isinstance(value, str) and _WRITTEN_PASSWORD.search(VARIABLE.sub("", value)):
                 findings.append(Finding(name, (*at, key), _SECRET))
+    for folder, index in folders.items():
+        for other, outer in folders.items():
+            if other != folder and PurePosixPath(folder).is_relative_to(PurePosixPath(other)):
+                outside = document["accounts"][outer]
+                findings.append(
+                    Finding(
+                        name,
+                        ("accounts", index, "path"),
+                        f"the folder {document['accounts'][index]['path']!r} is inside the folder of account "
+                        f"{outside['name']!r} ({outside['path']!r}), whose files would then be its too; give "
+                        "each account a folder of its own, side by side",
+                    )
+                )
+                break
     smtp = document.get("mail", {}).get("smtp_url")
     if isinstance(smtp, str) and _WRITTEN_PASSWORD.search(VARIABLE.sub("", smtp)):
         findings.append(Finding(name, ("mail", "smtp_url"), _SECRET))
