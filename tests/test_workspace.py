@@ -653,3 +653,14 @@ def test_notify_sends_each_accounts_outbox(
     assert len(smtp_server.received) == 9
     again = run("notify", "--account", "hanse", env={"RECONCILER_SMTP_URL": smtp_server.url})
     assert again.stdout == "hanse:\nSent 0 e-mails; none left in the outbox.\n"
+    # Uncertain messages are sent again by their ids in one account's outbox: with one --account.
+    resent = run(
+        "notify", "--account", "hanse", "--resend-uncertain", env={"RECONCILER_SMTP_URL": smtp_server.url}
+    )
+    assert (resent.exit_code, resent.stdout) == (
+        0,
+        "hanse:\nNo uncertain e-mail to send again.\nSent 0 e-mails; none left in the outbox.\n",
+    )
+    every = run("notify", "--all", "--resend", "3", env={"RECONCILER_SMTP_URL": smtp_server.url})
+    assert every.exit_code == 1
+    assert "--resend names one store's messages: run it with one --account NAME" in every.stderr

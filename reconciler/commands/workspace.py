@@ -607,16 +607,20 @@ def notify_workspace(
     selection: Selection,
     settings: Settings,
     environ: Mapping[str, str],
+    *,
+    resend: Sequence[int] = (),
+    resend_uncertain: bool = False,
 ) -> tuple[Chosen, tuple[AccountRun[DeliveryReport], ...]]:
     """`notify` over the accounts `selection` names: each account's outbox sent through the workspace's
     SMTP server, one account after another; a settled delivery is done, one that left mail queued or
-    uncertain is that account's error."""
+    uncertain is that account's error. `resend` and `resend_uncertain` are for a run on one account,
+    whose outbox ids they name."""
     chosen = choose(selection, settings)
     courier = mailing_for(chosen.workspace, environ).courier()
 
     def one(job: AccountJob) -> AccountRun[DeliveryReport]:
         def deliver() -> AccountRun[DeliveryReport]:
-            report = send_queued(_store(job), courier)
+            report = send_queued(_store(job), courier, resend=resend, resend_uncertain=resend_uncertain)
             return AccountRun(job.name, AccountStatus.DONE if report.settled else AccountStatus.ERROR, report)
 
         return guarded(job.name, deliver)
