@@ -453,6 +453,20 @@ def test_the_workspace_mail_settings_win_over_the_environment(
     assert {r.mail_from for r in to_dana} == {"licences@cadpartners.example"}
 
 
+def test_mail_an_apply_could_not_send_is_said_with_why_and_how_to_send_it(run: Run, three: Workspace) -> None:
+    three.add_user("acme")
+    env = {"RECONCILER_SMTP_URL": "smtp://127.0.0.1:9", "RECONCILER_SMTP_ATTEMPTS": "1"}
+    result = run("apply", "--all", "--auto-approve", env=env)
+    assert result.exit_code == 0, result.output  # applied: the mail waits in the outbox
+    applied = (
+        "acme: applied, 1 added, 0 changed, 0 removed; the store is at revision 2; 1 e-mail queued, 0 sent."
+    )
+    assert applied in result.stdout
+    unsent = result.stderr.splitlines()
+    assert unsent[0] == "acme: 4 e-mails still queued; `reconciler notify --account acme` tries again."
+    assert unsent[1].startswith("  smtp://127.0.0.1:9: ")
+
+
 def test_jobs_give_the_same_report_as_one_at_a_time(run: Run, three: Workspace) -> None:
     three.add_user("hanse")
     (three.folder("nordwind") / "account.yaml").write_text("version: 2\n", encoding="utf-8")
