@@ -476,6 +476,11 @@ def test_jobs_give_the_same_report_as_one_at_a_time(run: Run, three: Workspace) 
     assert alone.stdout == together.stdout
     text = run("plan", "--all", "--jobs", "3")
     assert text.stdout == run("plan", "--all").stdout
+    (three.folder("nordwind") / "account.yaml").write_text(ACCOUNT, encoding="utf-8")
+    assert run("plan", "--all", "--out", "plans").exit_code == 0
+    saved = run("apply", "plans", "--jobs", "2", "--auto-approve")
+    assert saved.exit_code == 0, saved.output
+    assert "Applied 1 of 3 accounts; 0 failed, 0 blocked." in saved.stdout
 
 
 def test_drift_and_usage_over_every_account(run: Run, three: Workspace) -> None:
