@@ -208,6 +208,22 @@ def test_an_unset_variable_is_one_line_naming_it(run: Run, tmp_path: Path) -> No
     )
 
 
+def test_a_variable_set_to_nothing_is_not_a_store(run: Run, three: Workspace) -> None:
+    """A secret missing in GitHub Actions is a variable set to nothing: the account must not fall back to
+    RECONCILER_STORE, which may be another account's store."""
+    three.stores["acme"] = "${ACME_STORE}"
+    three.write()
+    three.add_user("acme")
+    env = {"ACME_STORE": "", "RECONCILER_STORE": three.stores["hanse"]}
+    result = run("apply", "--account", "acme", "--auto-approve", env=env)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: reconciler.yaml:5:12: accounts[0].store: ${ACME_STORE} is empty; set the environment "
+        "variable ACME_STORE\n"
+    )
+    assert "dana@acme.example" not in three.users("hanse")
+
+
 def test_a_password_written_in_the_file_is_refused(run: Run, tmp_path: Path) -> None:
     (tmp_path / "reconciler.yaml").write_text(
         "version: 1\naccounts:\n  - name: acme\n    path: accounts/acme\n"

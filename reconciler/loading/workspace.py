@@ -91,8 +91,8 @@ def read_workspace(file: Path, environ: Mapping[str, str] | None = None) -> Work
         actor: str | None
         unset: str | None = None
         try:
-            store = _store(filled(entry.get("store"), (*at, "store")), root)
-            actor = filled(entry.get("actor"), (*at, "actor"))
+            store = _store(filled.nonempty(entry.get("store"), (*at, "store")), root)
+            actor = filled.nonempty(entry.get("actor"), (*at, "actor"))
         except WorkspaceError as error:  # only a run on this account needs its secrets
             store, actor, unset = None, None, str(error)
         if actor is not None and not is_email(actor):
@@ -230,6 +230,15 @@ class _Filler:
             return got
 
         return VARIABLE.sub(variable, value)
+
+    def nonempty(self, value: str | None, path: DocPath) -> str | None:
+        """The value filled in, or WorkspaceError when its variables leave it empty: a secret missing in
+        CI is a variable set to nothing, and an empty store must not fall back to RECONCILER_STORE."""
+        got = self(value, path)
+        if value is None or got is None or got.strip():
+            return got
+        names = ", ".join(dict.fromkeys(found[1] for found in VARIABLE.finditer(value)))
+        raise WorkspaceError(self.where(path, f"{value} is empty; set the environment variable {names}"))
 
     def where(self, path: DocPath, message: str) -> str:
         position = locate(self.source, [path])[path]
