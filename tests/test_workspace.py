@@ -353,6 +353,32 @@ def test_one_account_failing_at_apply_leaves_the_others_applied_and_a_rerun_appl
     assert "Applied 0 of 3 accounts" in third.stdout
 
 
+def test_an_account_applied_but_not_marked_in_the_folder_is_said_applied(
+    run: Run, three: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mark is written after the commit: failing to write it must not report a committed apply as not
+    applied, nor lose what it did."""
+    three.add_user("acme")
+    assert run("plan", "--all", "--out", "plans").exit_code == 0
+    write_text = Path.write_text
+
+    def full_disk(path: Path, *arguments: object, **options: object) -> int:
+        if path.suffix == ".applied":
+            raise OSError(28, "No space left on device")
+        return write_text(path, *arguments, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    result = run("apply", "plans", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "acme: applied, 1 added, 0 changed, 0 removed; the store is at revision 2" in result.stdout
+    assert "Applied 1 of 3 accounts; 0 failed, 0 blocked." in result.stdout
+    assert (
+        f"Warning: acme: applied, but not marked so ({Path('plans/acme.applied')}: No space left on device)"
+        in result.stderr
+    )
+    assert "dana@acme.example" in three.users("acme")
+
+
 def test_a_deleted_folder_is_blocked_until_the_account_is_decommissioned(run: Run, three: Workspace) -> None:
     for path in three.folder("nordwind").iterdir():
         path.unlink()

@@ -219,6 +219,8 @@ def echo_applies(
             final.append(done)
             if done.result is not None:
                 _echo_applied(run.name, done.result)
+                if done.reason:
+                    click.echo(f"Warning: {run.name}: {done.reason}.", err=True)
             else:
                 click.echo(f"{run.name}: not applied: {done.reason}", err=True)
             continue

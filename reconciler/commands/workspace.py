@@ -489,9 +489,17 @@ def _apply_one(
             courier=mailing.courier(),
         )
         if marks is not None:
-            (marks / f"{job.name}{APPLIED_SUFFIX}").write_text(
-                f"revision {applied.revision}\n", encoding="utf-8"
-            )
+            mark = marks / f"{job.name}{APPLIED_SUFFIX}"
+            try:
+                mark.write_text(f"revision {applied.revision}\n", encoding="utf-8")
+            except OSError as error:  # committed all the same: the account is applied, and says so
+                return AccountRun(
+                    job.name,
+                    AccountStatus.DONE,
+                    applied,
+                    reason=f"applied, but not marked so ({mark}: {error.strerror}); applying the folder "
+                    "again refuses this account's plan as stale, which it is",
+                )
         return AccountRun(job.name, AccountStatus.DONE, applied)
 
     return guarded(job.name, apply)
