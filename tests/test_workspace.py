@@ -208,6 +208,23 @@ def test_an_unset_variable_is_one_line_naming_it(run: Run, tmp_path: Path) -> No
     )
 
 
+def test_a_flag_takes_the_place_of_a_setting_whose_variable_is_not_set(run: Run, three: Workspace) -> None:
+    """Flags win over the file: --store for one account needs no ${VAR} of the file's store."""
+    three.stores["acme"], url = "${ACME_STORE}", three.stores["acme"]
+    three.write()
+    three.add_user("acme")
+    unset = run("plan", "--account", "acme")
+    assert unset.exit_code == 1
+    assert "${ACME_STORE} is not set" in unset.stderr
+    flagged = run("plan", "--account", "acme", "--store", url, "--format", "json")
+    assert flagged.exit_code == 0, flagged.output
+    plan = plans(flagged)["acme"]["plan"]
+    assert isinstance(plan, dict)
+    assert plan["summary"]["add"] == 1
+    inside = run("plan", "accounts/acme", "--store", url, "--format", "json")
+    assert inside.exit_code == 0, inside.output
+
+
 def test_a_variable_set_to_nothing_is_not_a_store(run: Run, three: Workspace) -> None:
     """A secret missing in GitHub Actions is a variable set to nothing: the account must not fall back to
     RECONCILER_STORE, which may be another account's store."""

@@ -157,9 +157,10 @@ def choose(selection: Selection, settings: Settings) -> Chosen:
         entries = workspace.accounts
     else:
         entries = pick_accounts(workspace, selection.accounts)
-    unset = next((entry.unset for entry in entries if entry.unset), None)
+    flags = bool(settings.store_flag), bool(settings.actor_flag)
+    unset = [why for entry in entries if (why := entry.unset(*flags))]
     if unset:
-        raise WorkspaceError(unset)
+        raise WorkspaceError(unset[0])
     if settings.store_flag and len(entries) > 1:
         raise InputError(
             "--store names one store, and each account has its own: set each account's `store:` in "
@@ -202,8 +203,9 @@ def settle(
     entry = holders.pop() if len(holders) == 1 else None
     if entry is None:
         return store, actor, workspace
-    if entry.unset:
-        raise WorkspaceError(entry.unset)
+    unset = entry.unset(bool(settings.store_flag), bool(settings.actor_flag))
+    if unset:
+        raise WorkspaceError(unset)
     return (
         settings.store_flag or entry.store or settings.store_env,
         settings.actor_flag or entry.actor or settings.actor_env,

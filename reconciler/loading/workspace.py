@@ -87,14 +87,19 @@ def read_workspace(file: Path, environ: Mapping[str, str] | None = None) -> Work
     for index, entry in enumerate(document["accounts"]):
         at: DocPath = ("accounts", index)
         folder = (root / filled(entry["path"], (*at, "path"))).resolve()
-        store: str | None
-        actor: str | None
-        unset: str | None = None
+        store: str | None = None
+        actor: str | None = None
+        store_unset: str | None = None
+        actor_unset: str | None = None
+        # Only a run on this account needs its secrets, and not one whose flag takes the setting's place.
         try:
             store = _store(filled.nonempty(entry.get("store"), (*at, "store")), root)
+        except WorkspaceError as error:
+            store_unset = str(error)
+        try:
             actor = filled.nonempty(entry.get("actor"), (*at, "actor"))
-        except WorkspaceError as error:  # only a run on this account needs its secrets
-            store, actor, unset = None, None, str(error)
+        except WorkspaceError as error:
+            actor_unset = str(error)
         if actor is not None and not is_email(actor):
             raise WorkspaceError(filled.where((*at, "actor"), f"{actor!r} is not an e-mail address"))
         accounts.append(
@@ -105,7 +110,8 @@ def read_workspace(file: Path, environ: Mapping[str, str] | None = None) -> Work
                 actor=actor.lower() if actor else None,
                 decommission=entry.get("decommission", False),
                 line=lines[at].line,
-                unset=unset,
+                store_unset=store_unset,
+                actor_unset=actor_unset,
             )
         )
     mail: dict[str, str] = {}
