@@ -418,10 +418,15 @@ def test_a_deleted_folder_is_blocked_until_the_account_is_decommissioned(run: Ru
     assert isinstance(plan, dict)
     assert plan["summary"]["remove"] > 3
     assert plan["guards"] == []
+    # Until it is applied, the nightly drift sees what is left to remove, not a folder gone by mistake.
+    left = run("drift", "--all", "--format", "json")
+    assert (left.exit_code, plans(left)["nordwind"]["status"]) == (2, "changes")
     applied = run("apply", "--account", "nordwind", "--auto-approve")
     assert applied.exit_code == 0, applied.output
     assert three.users("nordwind") == []
     assert open_store(three.stores["nordwind"]).snapshot().state.contracts == ()
+    closed = run("drift", "--all", "--format", "json")
+    assert (closed.exit_code, plans(closed)["nordwind"]["status"]) == (0, "done")
 
 
 def test_decommission_on_an_account_that_still_declares_users_is_an_error(run: Run, three: Workspace) -> None:

@@ -50,6 +50,7 @@ from reconciler.core.plan import Plan
 from reconciler.core.planfile import write_plan
 from reconciler.core.records import Drift, Snapshot, Usage
 from reconciler.core.workspace import AccountEntry, AccountRun, AccountStatus, Workspace
+from reconciler.engine.drift import find_drift
 from reconciler.engine.guards import refused_without
 from reconciler.engine.planner import PlanOptions, make_plan
 from reconciler.loading import Progress, find_sources, load_desired_state
@@ -659,6 +660,13 @@ def _drift_one(
     job: AccountJob, now: datetime, stale_after_days: int | None, unmanaged: str | None
 ) -> AccountRun[Drift]:
     def drift() -> AccountRun[Drift]:
+        if job.entry.decommission:  # being closed: what its store still holds is what is left to remove
+            desired, empty = _desired(job.entry)
+            if empty is not None:
+                found = find_drift(desired, _store(job).snapshot(), now, stale_after_days, unmanaged)
+                return AccountRun(
+                    job.name, AccountStatus.CHANGES if found.found else AccountStatus.DONE, found
+                )
         if not job.entry.path.is_dir():
             return AccountRun(
                 job.name, AccountStatus.ERROR, reason=f"its folder {_shown(job.entry.path)} is gone"
