@@ -370,6 +370,31 @@ def test_one_account_failing_at_apply_leaves_the_others_applied_and_a_rerun_appl
     assert "Applied 0 of 3 accounts" in third.stdout
 
 
+@pytest.mark.parametrize(
+    "index",
+    [
+        {"format_version": 1},
+        {"format_version": 1, "accounts": ["acme"]},
+        {"format_version": 1, "accounts": [{"name": "../acme", "plan": "../acme.json"}]},
+        {"format_version": 1, "accounts": [{"name": "acme", "status": "applied"}]},
+    ],
+)
+def test_a_saved_folder_whose_index_is_not_as_plan_writes_it_is_refused(
+    run: Run, three: Workspace, tmp_path: Path, index: dict[str, object]
+) -> None:
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "accounts.json").write_text(json.dumps(index), encoding="utf-8")
+    result = run("apply", "plans", "--auto-approve")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Error: {Path('plans/accounts.json')} is not a saved plan's index: its `accounts` must be a list of "
+        "{name, status, plan}, as `plan --out DIR` writes it; plan the accounts again into a new folder\n"
+    )
+    again = run("plan", "--all", "--out", "plans")
+    assert again.exit_code == 1
+    assert "is not a saved plan's index" in again.stderr
+
+
 def test_an_account_applied_but_not_marked_in_the_folder_is_said_applied(
     run: Run, three: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -67,6 +68,8 @@ INDEX_FILE = "accounts.json"
 INDEX_VERSION = 1
 #: What marks an account of a saved folder applied: `NAME.applied`, beside its plan `NAME.json`.
 APPLIED_SUFFIX = ".applied"
+#: An account's name as the workspace schema allows it.
+ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 T = TypeVar("T")
 X = TypeVar("X")
@@ -414,7 +417,26 @@ def _read_index(folder: Path) -> dict[str, Any]:
         raise InputError(f"{path} is not a saved plan's index: {error}") from None
     if not isinstance(data, dict) or data.get("format_version") != INDEX_VERSION:
         raise InputError(f"{path} is not a saved plan's index this reconciler reads (format_version 1)")
+    accounts = data.get("accounts")
+    if not isinstance(accounts, list) or not all(_index_entry(entry) for entry in accounts):
+        raise InputError(
+            f"{path} is not a saved plan's index: its `accounts` must be a list of {{name, status, plan}}, "
+            "as `plan --out DIR` writes it; plan the accounts again into a new folder"
+        )
     return data
+
+
+def _index_entry(entry: Any) -> bool:
+    """Whether `entry` is an account of a saved index as `_write_index` writes it: a name, a status it
+    knows, the plan's file name beside the index (if any) and the reason (if any)."""
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("name"), str)
+        and ACCOUNT_NAME.fullmatch(entry["name"]) is not None  # a file name in the folder, nowhere else
+        and entry.get("status", "error") in {status.value for status in AccountStatus}
+        and (entry.get("plan") is None or entry.get("plan") == f"{entry['name']}.json")
+        and isinstance(entry.get("reason", ""), str)
+    )
 
 
 def is_saved_folder(paths: Sequence[str]) -> bool:
