@@ -27,6 +27,9 @@ from reconciler.store import open_store, redact_url
         ),
         ("postgresql://ci@db.example/acme", "postgresql://ci@db.example/acme"),
         ("postgresql://ci:p@ss:w@db.example:5432/acme", "postgresql://ci:***@db.example:5432/acme"),
+        # Not URL-encoded, as a ${VAR} of reconciler.yaml may hold it: base64 has / and +.
+        ("postgresql://ci:ab/cd+ef=@db.example:5432/acme", "postgresql://ci:***@db.example:5432/acme"),
+        ("postgresql://ci:a?b#c/d@db.example/acme", "postgresql://ci:***@db.example/acme"),
         ("postgresql://db.example:5432/acme", "postgresql://db.example:5432/acme"),
         ("postgresql:///acme?host=/run/postgresql", "postgresql:///acme?host=/run/postgresql"),
         ("sqlite:///acme.db", "sqlite:///acme.db"),

@@ -8,6 +8,7 @@ database), and runs the command line as a user does.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -139,6 +140,26 @@ def test_changed_plans_exactly_the_accounts_a_branch_touched(run: Run, three: Wo
     assert [action["kind"] for action in hanse["actions"]] == ["user.add"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_changed_sees_untracked_files_of_a_workspace_below_the_repository_s_top(
+    run: Run, backend: Backend, tmp_path: Path
+) -> None:
+    workspace = Workspace(tmp_path / "licences", backend, ["acme", "hanse"])
+    shutil.rmtree(workspace.root / ".git")  # one repository for the company, the workspace in a folder of it
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "ci@cadpartners.example")
+    git(tmp_path, "config", "user.name", "CI")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "licences")
+    git(tmp_path, "checkout", "-q", "-b", "work")
+    (workspace.folder("hanse") / "more.yaml").write_text("version: 1\n", encoding="utf-8")  # untracked
+    result = run(
+        "plan", "--changed", "--base", "main", "--workspace", "licences/reconciler.yaml", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    assert list(plans(result)) == ["hanse"]
+
+
 def test_a_change_under_a_shared_path_concerns_every_account(
     run: Run, backend: Backend, tmp_path: Path
 ) -> None:
@@ -157,6 +178,23 @@ def test_a_change_under_a_shared_path_concerns_every_account(
     assert "No account to run: the selection is empty." in nothing.stderr
 
 
+def test_a_shared_path_is_that_folder_or_file_not_every_name_it_begins(
+    run: Run, backend: Backend, tmp_path: Path
+) -> None:
+    Workspace(tmp_path, backend, ["acme", "hanse"], shared=("policies", "rules.yaml"))
+    git(tmp_path, "checkout", "-q", "-b", "work")
+    (tmp_path / "policies-old").mkdir()
+    (tmp_path / "policies-old" / "rule.yaml").write_text("x: 1\n", encoding="utf-8")
+    (tmp_path / "policies.md").write_text("# Policies\n", encoding="utf-8")
+    (tmp_path / "rules.yaml.orig").write_text("x: 1\n", encoding="utf-8")
+    unrelated = run("plan", "--changed", "--base", "main", "--format", "json")
+    assert (unrelated.exit_code, plans(unrelated)) == (0, {})
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "rule.yaml").write_text("x: 1\n", encoding="utf-8")
+    shared = run("plan", "--changed", "--base", "main", "--format", "json")
+    assert list(plans(shared)) == ["acme", "hanse"]
+
+
 def test_an_unset_variable_is_one_line_naming_it(run: Run, tmp_path: Path) -> None:
     (tmp_path / "reconciler.yaml").write_text(
         "version: 1\naccounts:\n  - name: acme\n    path: accounts/acme\n    store: ${ACME_STORE}\n",
@@ -168,6 +206,39 @@ def test_an_unset_variable_is_one_line_naming_it(run: Run, tmp_path: Path) -> No
         "Error: reconciler.yaml:5:12: accounts[0].store: ${ACME_STORE} is not set; set the environment "
         "variable ACME_STORE\n"
     )
+
+
+def test_a_flag_takes_the_place_of_a_setting_whose_variable_is_not_set(run: Run, three: Workspace) -> None:
+    """Flags win over the file: --store for one account needs no ${VAR} of the file's store."""
+    three.stores["acme"], url = "${ACME_STORE}", three.stores["acme"]
+    three.write()
+    three.add_user("acme")
+    unset = run("plan", "--account", "acme")
+    assert unset.exit_code == 1
+    assert "${ACME_STORE} is not set" in unset.stderr
+    flagged = run("plan", "--account", "acme", "--store", url, "--format", "json")
+    assert flagged.exit_code == 0, flagged.output
+    plan = plans(flagged)["acme"]["plan"]
+    assert isinstance(plan, dict)
+    assert plan["summary"]["add"] == 1
+    inside = run("plan", "accounts/acme", "--store", url, "--format", "json")
+    assert inside.exit_code == 0, inside.output
+
+
+def test_a_variable_set_to_nothing_is_not_a_store(run: Run, three: Workspace) -> None:
+    """A secret missing in GitHub Actions is a variable set to nothing: the account must not fall back to
+    RECONCILER_STORE, which may be another account's store."""
+    three.stores["acme"] = "${ACME_STORE}"
+    three.write()
+    three.add_user("acme")
+    env = {"ACME_STORE": "", "RECONCILER_STORE": three.stores["hanse"]}
+    result = run("apply", "--account", "acme", "--auto-approve", env=env)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: reconciler.yaml:5:12: accounts[0].store: ${ACME_STORE} is empty; set the environment "
+        "variable ACME_STORE\n"
+    )
+    assert "dana@acme.example" not in three.users("hanse")
 
 
 def test_a_password_written_in_the_file_is_refused(run: Run, tmp_path: Path) -> None:
@@ -182,6 +253,28 @@ def test_a_password_written_in_the_file_is_refused(run: Run, tmp_path: Path) -> 
     assert result.stderr.startswith(
         "reconciler.yaml:5:12: accounts[0].store: a password is written in the file"
     )
+
+
+def test_a_password_from_a_variable_is_never_shown_even_when_not_url_encoded(
+    run: Run, tmp_path: Path
+) -> None:
+    """A base64 secret has / in it: the URL it makes cannot be read, and saying so must not show it."""
+    (tmp_path / "accounts" / "acme").mkdir(parents=True)
+    (tmp_path / "accounts" / "acme" / "account.yaml").write_text(ACCOUNT, encoding="utf-8")
+    (tmp_path / "reconciler.yaml").write_text(
+        "version: 1\naccounts:\n  - name: acme\n    path: accounts/acme\n"
+        "    store: postgresql://ci:${DB_PASSWORD}@127.0.0.1:5432/licences\n"
+        f"    actor: {RESELLER}\n",
+        encoding="utf-8",
+    )
+    env = {"DB_PASSWORD": "Zq9/Xv7+Kp="}
+    for output_format in ("text", "markdown", "json", "html"):
+        result = run("plan", "--all", "--format", output_format, "--out", "plans", env=env)
+        assert result.exit_code == 1
+        assert "acme" in result.stdout
+        shown = result.output + (tmp_path / "plans" / "accounts.json").read_text(encoding="utf-8")
+        assert "Zq9" not in shown
+        assert "Xv7" not in shown
 
 
 def test_an_unknown_account_is_named_with_a_suggestion(run: Run, three: Workspace) -> None:
@@ -277,6 +370,57 @@ def test_one_account_failing_at_apply_leaves_the_others_applied_and_a_rerun_appl
     assert "Applied 0 of 3 accounts" in third.stdout
 
 
+@pytest.mark.parametrize(
+    "index",
+    [
+        {"format_version": 1},
+        {"format_version": 1, "accounts": ["acme"]},
+        {"format_version": 1, "accounts": [{"name": "../acme", "plan": "../acme.json"}]},
+        {"format_version": 1, "accounts": [{"name": "acme", "status": "applied"}]},
+    ],
+)
+def test_a_saved_folder_whose_index_is_not_as_plan_writes_it_is_refused(
+    run: Run, three: Workspace, tmp_path: Path, index: dict[str, object]
+) -> None:
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "accounts.json").write_text(json.dumps(index), encoding="utf-8")
+    result = run("apply", "plans", "--auto-approve")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Error: {Path('plans/accounts.json')} is not a saved plan's index: its `accounts` must be a list of "
+        "{name, status, plan}, as `plan --out DIR` writes it; plan the accounts again into a new folder\n"
+    )
+    again = run("plan", "--all", "--out", "plans")
+    assert again.exit_code == 1
+    assert "is not a saved plan's index" in again.stderr
+
+
+def test_an_account_applied_but_not_marked_in_the_folder_is_said_applied(
+    run: Run, three: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mark is written after the commit: failing to write it must not report a committed apply as not
+    applied, nor lose what it did."""
+    three.add_user("acme")
+    assert run("plan", "--all", "--out", "plans").exit_code == 0
+    write_text = Path.write_text
+
+    def full_disk(path: Path, *arguments: object, **options: object) -> int:
+        if path.suffix == ".applied":
+            raise OSError(28, "No space left on device")
+        return write_text(path, *arguments, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    result = run("apply", "plans", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert "acme: applied, 1 added, 0 changed, 0 removed; the store is at revision 2" in result.stdout
+    assert "Applied 1 of 3 accounts; 0 failed, 0 blocked." in result.stdout
+    assert (
+        f"Warning: acme: applied, but not marked so ({Path('plans/acme.applied')}: No space left on device)"
+        in result.stderr
+    )
+    assert "dana@acme.example" in three.users("acme")
+
+
 def test_a_deleted_folder_is_blocked_until_the_account_is_decommissioned(run: Run, three: Workspace) -> None:
     for path in three.folder("nordwind").iterdir():
         path.unlink()
@@ -299,10 +443,15 @@ def test_a_deleted_folder_is_blocked_until_the_account_is_decommissioned(run: Ru
     assert isinstance(plan, dict)
     assert plan["summary"]["remove"] > 3
     assert plan["guards"] == []
+    # Until it is applied, the nightly drift sees what is left to remove, not a folder gone by mistake.
+    left = run("drift", "--all", "--format", "json")
+    assert (left.exit_code, plans(left)["nordwind"]["status"]) == (2, "changes")
     applied = run("apply", "--account", "nordwind", "--auto-approve")
     assert applied.exit_code == 0, applied.output
     assert three.users("nordwind") == []
     assert open_store(three.stores["nordwind"]).snapshot().state.contracts == ()
+    closed = run("drift", "--all", "--format", "json")
+    assert (closed.exit_code, plans(closed)["nordwind"]["status"]) == (0, "done")
 
 
 def test_decommission_on_an_account_that_still_declares_users_is_an_error(run: Run, three: Workspace) -> None:
@@ -347,6 +496,28 @@ def test_settings_come_from_the_flag_then_the_file_then_the_environment(
     assert "--store names one store, and each account has its own" in mixed.stderr
 
 
+def test_paths_in_two_accounts_folders_are_not_planned_as_one_account(run: Run, three: Workspace) -> None:
+    """Merged, two customers' files would be planned into whichever store the environment names."""
+    three.add_user("hanse")
+    env = {"RECONCILER_STORE": three.stores["acme"], "RECONCILER_ACTOR": RESELLER}
+    two = run("plan", "accounts/acme", "accounts/hanse", env=env)
+    assert (two.exit_code, two.stdout) == (1, "")
+    assert two.stderr == (
+        "Error: accounts/acme accounts/hanse: the files of 2 accounts of reconciler.yaml (acme, hanse), each "
+        "with a store of its own; name one account's folder, or choose the accounts with --account acme "
+        "--account hanse\n"
+    )
+    every = run("apply", "accounts", "--auto-approve", env=env)
+    assert every.exit_code == 1
+    assert every.stderr.startswith(
+        "Error: accounts: the files of 3 accounts of reconciler.yaml (acme, hanse, "
+    )
+    assert "dana@acme.example" not in three.users("acme")
+    one = run("plan", "accounts/hanse", "--format", "json", env=env)
+    assert one.exit_code == 0, one.output
+    assert json.loads(one.stdout)["summary"]["add"] == 1
+
+
 def test_the_workspace_mail_settings_win_over_the_environment(
     run: Run, three: Workspace, smtp_server: MailServer, tmp_path: Path
 ) -> None:
@@ -371,6 +542,20 @@ def test_the_workspace_mail_settings_win_over_the_environment(
     assert {r.mail_from for r in to_dana} == {"licences@cadpartners.example"}
 
 
+def test_mail_an_apply_could_not_send_is_said_with_why_and_how_to_send_it(run: Run, three: Workspace) -> None:
+    three.add_user("acme")
+    env = {"RECONCILER_SMTP_URL": "smtp://127.0.0.1:9", "RECONCILER_SMTP_ATTEMPTS": "1"}
+    result = run("apply", "--all", "--auto-approve", env=env)
+    assert result.exit_code == 0, result.output  # applied: the mail waits in the outbox
+    applied = (
+        "acme: applied, 1 added, 0 changed, 0 removed; the store is at revision 2; 1 e-mail queued, 0 sent."
+    )
+    assert applied in result.stdout
+    unsent = result.stderr.splitlines()
+    assert unsent[0] == "acme: 4 e-mails still queued; `reconciler notify --account acme` tries again."
+    assert unsent[1].startswith("  smtp://127.0.0.1:9: ")
+
+
 def test_jobs_give_the_same_report_as_one_at_a_time(run: Run, three: Workspace) -> None:
     three.add_user("hanse")
     (three.folder("nordwind") / "account.yaml").write_text("version: 2\n", encoding="utf-8")
@@ -380,6 +565,11 @@ def test_jobs_give_the_same_report_as_one_at_a_time(run: Run, three: Workspace) 
     assert alone.stdout == together.stdout
     text = run("plan", "--all", "--jobs", "3")
     assert text.stdout == run("plan", "--all").stdout
+    (three.folder("nordwind") / "account.yaml").write_text(ACCOUNT, encoding="utf-8")
+    assert run("plan", "--all", "--out", "plans").exit_code == 0
+    saved = run("apply", "plans", "--jobs", "2", "--auto-approve")
+    assert saved.exit_code == 0, saved.output
+    assert "Applied 1 of 3 accounts; 0 failed, 0 blocked." in saved.stdout
 
 
 def test_drift_and_usage_over_every_account(run: Run, three: Workspace) -> None:
@@ -503,6 +693,27 @@ def test_an_invalid_workspace_file_is_placed_line_by_line(run: Run, tmp_path: Pa
     ]
 
 
+def test_two_accounts_may_share_neither_a_store_nor_a_folder_within_another(run: Run, tmp_path: Path) -> None:
+    """Each would be planned with the other's users and contracts, or remove what the other put there."""
+    (tmp_path / "reconciler.yaml").write_text(
+        "version: 1\naccounts:\n"
+        "  - name: customers\n    path: accounts\n    store: ${CUSTOMERS_STORE}\n"
+        "  - name: acme\n    path: accounts/acme\n    store: sqlite:///acme.db\n"
+        "  - name: nordwind\n    path: nordwind\n    store: sqlite:///acme.db\n",
+        encoding="utf-8",
+    )
+    result = run("plan", "--all")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "reconciler.yaml:7:11: accounts[1].path: the folder 'accounts/acme' is inside the folder of account "
+        "'customers' ('accounts'), whose files would then be its too; give each account a folder of its own, "
+        "side by side",
+        "reconciler.yaml:11:12: accounts[2].store: account 'acme' has this store too; each account needs a "
+        "store of its own (a database, or a schema of one, or a SQLite file)",
+        "Invalid: 2 errors in 1 file.",
+    ]
+
+
 def test_without_a_workspace_the_selection_flags_say_what_is_missing(run: Run, tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()  # the repository's root: the search for reconciler.yaml stops here
     result = run("plan", "--all")
@@ -527,6 +738,19 @@ def test_an_account_nobody_acts_on_is_its_own_error(run: Run, three: Workspace) 
     assert found["hanse"]["status"] == "done"
 
 
+def test_an_actor_that_is_not_an_e_mail_address_is_an_error_as_with_one_account(
+    run: Run, three: Workspace
+) -> None:
+    three.add_user("acme")
+    result = run("plan", "--all", "--actor", "orders", "--format", "json")
+    assert result.exit_code == 1
+    assert {
+        name: (account["status"], account["reason"]) for name, account in plans(result).items()
+    } == dict.fromkeys(three.names, ("error", "the actor 'orders' is not an e-mail address"))
+    one = run("plan", "accounts/acme", "--actor", "orders")
+    assert (one.exit_code, one.stderr) == (1, "Error: the actor 'orders' is not an e-mail address\n")
+
+
 def test_notify_sends_each_accounts_outbox(
     run: Run, three: Workspace, smtp_server: MailServer, tmp_path: Path
 ) -> None:
@@ -537,6 +761,17 @@ def test_notify_sends_each_accounts_outbox(
     assert len(smtp_server.received) == 9
     again = run("notify", "--account", "hanse", env={"RECONCILER_SMTP_URL": smtp_server.url})
     assert again.stdout == "hanse:\nSent 0 e-mails; none left in the outbox.\n"
+    # Uncertain messages are sent again by their ids in one account's outbox: with one --account.
+    resent = run(
+        "notify", "--account", "hanse", "--resend-uncertain", env={"RECONCILER_SMTP_URL": smtp_server.url}
+    )
+    assert (resent.exit_code, resent.stdout) == (
+        0,
+        "hanse:\nNo uncertain e-mail to send again.\nSent 0 e-mails; none left in the outbox.\n",
+    )
+    every = run("notify", "--all", "--resend", "3", env={"RECONCILER_SMTP_URL": smtp_server.url})
+    assert every.exit_code == 1
+    assert "--resend names one store's messages: run it with one --account NAME" in every.stderr
 
 
 DANA_WITH_ACCESS = (

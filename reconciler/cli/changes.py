@@ -442,7 +442,10 @@ def apply(
       reconciler apply --account acme --auto-approve
     """
     folder = Path(paths[0]) if is_saved_folder(paths) else None
-    chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file, () if folder else paths)
+    # A saved folder is several accounts, as --all is: --jobs goes with it.
+    chosen = selection(
+        accounts, all_accounts, changed, base, 1 if folder else jobs, workspace_file, () if folder else paths
+    )
     given = settings(store_url, actor, lock_timeout=lock_timeout)
     if chosen.flag or folder:
         if adopt:

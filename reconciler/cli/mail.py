@@ -165,9 +165,11 @@ def notify(
     chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file)
     given = settings(store_url, None)
     if chosen.flag:
-        if resend or resend_uncertain:
-            raise click.UsageError("--resend names one store's messages: run it with one --account")
-        _, runs = notify_workspace(chosen, given, os.environ)
+        if (resend or resend_uncertain) and len(set(accounts)) != 1:
+            raise click.UsageError("--resend names one store's messages: run it with one --account NAME")
+        _, runs = notify_workspace(
+            chosen, given, os.environ, resend=resend, resend_uncertain=resend_uncertain
+        )
         for run in runs:
             if run.result is None:
                 click.echo(f"{run.name}: {run.reason}", err=True)

@@ -219,6 +219,8 @@ def echo_applies(
             final.append(done)
             if done.result is not None:
                 _echo_applied(run.name, done.result)
+                if done.reason:
+                    click.echo(f"Warning: {run.name}: {done.reason}.", err=True)
             else:
                 click.echo(f"{run.name}: not applied: {done.reason}", err=True)
             continue
@@ -264,3 +266,28 @@ def _echo_applied(name: str, result: ApplyResult) -> None:
         f"{name}: applied, {counts['add']} added, {counts['change']} changed, {counts['remove']} removed"
         f"{requested}; the store is at revision {result.revision}{mail}."
     )
+    _echo_unsent(name, result)
+
+
+def _echo_unsent(name: str, result: ApplyResult) -> None:
+    """What an account's apply left unsent, why, and how to send it: the apply stays applied."""
+    notify = f"`reconciler notify --account {name}`"
+    report = result.delivery
+    if result.delivery_error is not None:
+        click.echo(f"{name}: the e-mail stays queued; {notify} sends it later.", err=True)
+    if report is None or report.settled:
+        return
+    if report.still_queued:
+        count = report.still_queued
+        click.echo(f"{name}: {count} {plural(count, 'e-mail')} still queued; {notify} tries again.", err=True)
+        for reason in report.reasons:
+            click.echo(f"  {reason}", err=True)
+    if report.uncertain:
+        one = len(report.uncertain) == 1
+        click.echo(
+            f"{name}: {len(report.uncertain)} uncertain: the server may have {'it' if one else 'them'}, so "
+            f"{'it is' if one else 'they are'} not sent again by {'itself' if one else 'themselves'}; once "
+            f"you know {'it' if one else 'they'} did not arrive, `reconciler notify --account {name} "
+            f"--resend-uncertain` sends {'it' if one else 'them'} again.",
+            err=True,
+        )

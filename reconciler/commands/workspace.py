@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -45,11 +46,12 @@ from reconciler.core.errors import (
     WorkspaceError,
     plural,
 )
-from reconciler.core.model import DesiredState
+from reconciler.core.model import DesiredState, is_email
 from reconciler.core.plan import Plan
 from reconciler.core.planfile import write_plan
 from reconciler.core.records import Drift, Snapshot, Usage
 from reconciler.core.workspace import AccountEntry, AccountRun, AccountStatus, Workspace
+from reconciler.engine.drift import find_drift
 from reconciler.engine.guards import refused_without
 from reconciler.engine.planner import PlanOptions, make_plan
 from reconciler.loading import Progress, find_sources, load_desired_state
@@ -66,6 +68,8 @@ INDEX_FILE = "accounts.json"
 INDEX_VERSION = 1
 #: What marks an account of a saved folder applied: `NAME.applied`, beside its plan `NAME.json`.
 APPLIED_SUFFIX = ".applied"
+#: An account's name as the workspace schema allows it.
+ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 T = TypeVar("T")
 X = TypeVar("X")
@@ -157,9 +161,10 @@ def choose(selection: Selection, settings: Settings) -> Chosen:
         entries = workspace.accounts
     else:
         entries = pick_accounts(workspace, selection.accounts)
-    unset = next((entry.unset for entry in entries if entry.unset), None)
+    flags = bool(settings.store_flag), bool(settings.actor_flag)
+    unset = [why for entry in entries if (why := entry.unset(*flags))]
     if unset:
-        raise WorkspaceError(unset)
+        raise WorkspaceError(unset[0])
     if settings.store_flag and len(entries) > 1:
         raise InputError(
             "--store names one store, and each account has its own: set each account's `store:` in "
@@ -190,17 +195,38 @@ def settle(
     if found is None:
         return store, actor, None
     workspace = _workspace(found)
+    spanned = _accounts_named(workspace, paths)
+    if len(spanned) > 1:
+        # Planned as one, they would be one account in one store: a customer's people in another's.
+        raise WorkspaceError(
+            f"{' '.join(paths)}: the files of {len(spanned)} accounts of {_shown(workspace.file)} "
+            f"({', '.join(spanned)}), each with a store of its own; name one account's folder, or choose "
+            f"the accounts with --account {' --account '.join(spanned[:2])}{' …' if len(spanned) > 2 else ''}"
+        )
     holders = {workspace.holding(Path(path)) for path in paths or ["."]}
     entry = holders.pop() if len(holders) == 1 else None
     if entry is None:
         return store, actor, workspace
-    if entry.unset:
-        raise WorkspaceError(entry.unset)
+    unset = entry.unset(bool(settings.store_flag), bool(settings.actor_flag))
+    if unset:
+        raise WorkspaceError(unset)
     return (
         settings.store_flag or entry.store or settings.store_env,
         settings.actor_flag or entry.actor or settings.actor_env,
         workspace,
     )
+
+
+def _accounts_named(workspace: Workspace, paths: Sequence[str]) -> list[str]:
+    """The accounts whose files `paths` name, in the file's order: the account whose folder holds a
+    path, or every account whose folder lies inside it (`accounts`, `.`)."""
+    named: set[str] = set()
+    for path in paths:
+        resolved = Path(path).resolve()
+        holder = workspace.holding(resolved)
+        inside = [holder] if holder else [e for e in workspace.accounts if e.path.is_relative_to(resolved)]
+        named |= {entry.name for entry in inside}
+    return [entry.name for entry in workspace.accounts if entry.name in named]
 
 
 def _workspace(given: Path | None, required_by: str | None = None) -> Workspace:
@@ -391,7 +417,26 @@ def _read_index(folder: Path) -> dict[str, Any]:
         raise InputError(f"{path} is not a saved plan's index: {error}") from None
     if not isinstance(data, dict) or data.get("format_version") != INDEX_VERSION:
         raise InputError(f"{path} is not a saved plan's index this reconciler reads (format_version 1)")
+    accounts = data.get("accounts")
+    if not isinstance(accounts, list) or not all(_index_entry(entry) for entry in accounts):
+        raise InputError(
+            f"{path} is not a saved plan's index: its `accounts` must be a list of {{name, status, plan}}, "
+            "as `plan --out DIR` writes it; plan the accounts again into a new folder"
+        )
     return data
+
+
+def _index_entry(entry: Any) -> bool:
+    """Whether `entry` is an account of a saved index as `_write_index` writes it: a name, a status it
+    knows, the plan's file name beside the index (if any) and the reason (if any)."""
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("name"), str)
+        and ACCOUNT_NAME.fullmatch(entry["name"]) is not None  # a file name in the folder, nowhere else
+        and entry.get("status", "error") in {status.value for status in AccountStatus}
+        and (entry.get("plan") is None or entry.get("plan") == f"{entry['name']}.json")
+        and isinstance(entry.get("reason", ""), str)
+    )
 
 
 def is_saved_folder(paths: Sequence[str]) -> bool:
@@ -469,9 +514,17 @@ def _apply_one(
             courier=mailing.courier(),
         )
         if marks is not None:
-            (marks / f"{job.name}{APPLIED_SUFFIX}").write_text(
-                f"revision {applied.revision}\n", encoding="utf-8"
-            )
+            mark = marks / f"{job.name}{APPLIED_SUFFIX}"
+            try:
+                mark.write_text(f"revision {applied.revision}\n", encoding="utf-8")
+            except OSError as error:  # committed all the same: the account is applied, and says so
+                return AccountRun(
+                    job.name,
+                    AccountStatus.DONE,
+                    applied,
+                    reason=f"applied, but not marked so ({mark}: {error.strerror}); applying the folder "
+                    "again refuses this account's plan as stale, which it is",
+                )
         return AccountRun(job.name, AccountStatus.DONE, applied)
 
     return guarded(job.name, apply)
@@ -587,16 +640,20 @@ def notify_workspace(
     selection: Selection,
     settings: Settings,
     environ: Mapping[str, str],
+    *,
+    resend: Sequence[int] = (),
+    resend_uncertain: bool = False,
 ) -> tuple[Chosen, tuple[AccountRun[DeliveryReport], ...]]:
     """`notify` over the accounts `selection` names: each account's outbox sent through the workspace's
     SMTP server, one account after another; a settled delivery is done, one that left mail queued or
-    uncertain is that account's error."""
+    uncertain is that account's error. `resend` and `resend_uncertain` are for a run on one account,
+    whose outbox ids they name."""
     chosen = choose(selection, settings)
     courier = mailing_for(chosen.workspace, environ).courier()
 
     def one(job: AccountJob) -> AccountRun[DeliveryReport]:
         def deliver() -> AccountRun[DeliveryReport]:
-            report = send_queued(_store(job), courier)
+            report = send_queued(_store(job), courier, resend=resend, resend_uncertain=resend_uncertain)
             return AccountRun(job.name, AccountStatus.DONE if report.settled else AccountStatus.ERROR, report)
 
         return guarded(job.name, deliver)
@@ -625,6 +682,13 @@ def _drift_one(
     job: AccountJob, now: datetime, stale_after_days: int | None, unmanaged: str | None
 ) -> AccountRun[Drift]:
     def drift() -> AccountRun[Drift]:
+        if job.entry.decommission:  # being closed: what its store still holds is what is left to remove
+            desired, empty = _desired(job.entry)
+            if empty is not None:
+                found = find_drift(desired, _store(job).snapshot(), now, stale_after_days, unmanaged)
+                return AccountRun(
+                    job.name, AccountStatus.CHANGES if found.found else AccountStatus.DONE, found
+                )
         if not job.entry.path.is_dir():
             return AccountRun(
                 job.name, AccountStatus.ERROR, reason=f"its folder {_shown(job.entry.path)} is gone"
@@ -723,6 +787,9 @@ def _actor(job: AccountJob) -> str:
         raise InputError(
             f"nobody acts on account {job.name}: give it `actor:` in reconciler.yaml, or pass --actor EMAIL"
         )
+    # The file's actors are checked when it is read; --actor's and the environment's here.
+    if not is_email(job.actor):
+        raise InputError(f"the actor {job.actor!r} is not an e-mail address")
     return job.actor
 
 

@@ -25,8 +25,9 @@ class AccountEntry:
     """One account of the workspace: where its files are, its store and default actor, as the file says.
 
     `store` and `actor` are None where the file is silent (the flag or the environment decides);
-    `line` is where the entry starts in the workspace file, for messages. `unset` says which `${VAR}`
-    of its settings is not set: only a run that uses this account needs its secrets.
+    `line` is where the entry starts in the workspace file, for messages. `store_unset` and
+    `actor_unset` say which `${VAR}` of each setting is not set: only a run that uses this account,
+    and no flag in that setting's place, needs its secrets.
     """
 
     name: str
@@ -35,7 +36,13 @@ class AccountEntry:
     actor: str | None = None
     decommission: bool = False
     line: int = 0
-    unset: str | None = None
+    store_unset: str | None = None
+    actor_unset: str | None = None
+
+    def unset(self, store_flag: bool = False, actor_flag: bool = False) -> str | None:
+        """Why this account cannot run, a `${VAR}` of its settings not being set, unless a flag given on
+        the command line takes that setting's place."""
+        return (None if store_flag else self.store_unset) or (None if actor_flag else self.actor_unset)
 
 
 @dataclass(frozen=True)

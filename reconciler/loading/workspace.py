@@ -17,7 +17,7 @@ import difflib
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, overload
 
 from reconciler.core.diagnostics import Diagnostic, DocPath, Finding, format_path
@@ -87,14 +87,19 @@ def read_workspace(file: Path, environ: Mapping[str, str] | None = None) -> Work
     for index, entry in enumerate(document["accounts"]):
         at: DocPath = ("accounts", index)
         folder = (root / filled(entry["path"], (*at, "path"))).resolve()
-        store: str | None
-        actor: str | None
-        unset: str | None = None
+        store: str | None = None
+        actor: str | None = None
+        store_unset: str | None = None
+        actor_unset: str | None = None
+        # Only a run on this account needs its secrets, and not one whose flag takes the setting's place.
         try:
-            store = _store(filled(entry.get("store"), (*at, "store")), root)
-            actor = filled(entry.get("actor"), (*at, "actor"))
-        except WorkspaceError as error:  # only a run on this account needs its secrets
-            store, actor, unset = None, None, str(error)
+            store = _store(filled.nonempty(entry.get("store"), (*at, "store")), root)
+        except WorkspaceError as error:
+            store_unset = str(error)
+        try:
+            actor = filled.nonempty(entry.get("actor"), (*at, "actor"))
+        except WorkspaceError as error:
+            actor_unset = str(error)
         if actor is not None and not is_email(actor):
             raise WorkspaceError(filled.where((*at, "actor"), f"{actor!r} is not an e-mail address"))
         accounts.append(
@@ -105,7 +110,8 @@ def read_workspace(file: Path, environ: Mapping[str, str] | None = None) -> Work
                 actor=actor.lower() if actor else None,
                 decommission=entry.get("decommission", False),
                 line=lines[at].line,
-                unset=unset,
+                store_unset=store_unset,
+                actor_unset=actor_unset,
             )
         )
     mail: dict[str, str] = {}
@@ -142,10 +148,12 @@ def _store(url: str | None, root: Path) -> str | None:
 
 
 def _rule_findings(name: str, document: dict[str, Any], root: Path) -> list[Finding]:
-    """What the schema cannot say: names and folders each used once, no secret written into a URL."""
+    """What the schema cannot say: names, folders and stores each used once, no folder inside another's,
+    no secret written into a URL."""
     findings: list[Finding] = []
     names: dict[str, int] = {}
     folders: dict[str, int] = {}
+    stores: dict[str, int] = {}
     for index, entry in enumerate(document["accounts"]):
         at: DocPath = ("accounts", index)
         first = names.setdefault(entry["name"], index)
@@ -163,10 +171,36 @@ def _rule_findings(name: str, document: dict[str, Any], root: Path) -> list[Find
                     f"the folder {entry['path']!r} is also account {document['accounts'][first]['name']!r}'s",
                 )
             )
+        store = entry.get("store")
+        first = stores.setdefault(store, index) if isinstance(store, str) else index
+        if first != index:
+            # Each plan would remove what the other account put there.
+            findings.append(
+                Finding(
+                    name,
+                    (*at, "store"),
+                    f"account {document['accounts'][first]['name']!r} has this store too; each account "
+                    "needs a store of its own (a database, or a schema of one, or a SQLite file)",
+                )
+            )
         for key in ("store",):
             value = entry.get(key)
             if isinstance(value, str) and _WRITTEN_PASSWORD.search(VARIABLE.sub("", value)):
                 findings.append(Finding(name, (*at, key), _SECRET))
+    for folder, index in folders.items():
+        for other, outer in folders.items():
+            if other != folder and PurePosixPath(folder).is_relative_to(PurePosixPath(other)):
+                outside = document["accounts"][outer]
+                findings.append(
+                    Finding(
+                        name,
+                        ("accounts", index, "path"),
+                        f"the folder {document['accounts'][index]['path']!r} is inside the folder of account "
+                        f"{outside['name']!r} ({outside['path']!r}), whose files would then be its too; give "
+                        "each account a folder of its own, side by side",
+                    )
+                )
+                break
     smtp = document.get("mail", {}).get("smtp_url")
     if isinstance(smtp, str) and _WRITTEN_PASSWORD.search(VARIABLE.sub("", smtp)):
         findings.append(Finding(name, ("mail", "smtp_url"), _SECRET))
@@ -202,6 +236,15 @@ class _Filler:
             return got
 
         return VARIABLE.sub(variable, value)
+
+    def nonempty(self, value: str | None, path: DocPath) -> str | None:
+        """The value filled in, or WorkspaceError when its variables leave it empty: a secret missing in
+        CI is a variable set to nothing, and an empty store must not fall back to RECONCILER_STORE."""
+        got = self(value, path)
+        if value is None or got is None or got.strip():
+            return got
+        names = ", ".join(dict.fromkeys(found[1] for found in VARIABLE.finditer(value)))
+        raise WorkspaceError(self.where(path, f"{value} is empty; set the environment variable {names}"))
 
     def where(self, path: DocPath, message: str) -> str:
         position = locate(self.source, [path])[path]
@@ -240,7 +283,7 @@ def select_changed(
     """
     files = [path.resolve() if path.is_absolute() else (workspace.root / path).resolve() for path in changed]
     shared = [_shared_pattern(workspace.root, pattern) for pattern in workspace.shared]
-    if everything or any(pattern.match(file.as_posix()) for file in files for pattern in shared):
+    if everything or any(pattern.fullmatch(file.as_posix()) for file in files for pattern in shared):
         return workspace.accounts
     named = set(entries_changed)
     return tuple(
