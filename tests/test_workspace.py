@@ -208,6 +208,24 @@ def test_an_unset_variable_is_one_line_naming_it(run: Run, tmp_path: Path) -> No
     )
 
 
+def test_among_several_accounts_an_unset_variable_is_its_accounts_error(run: Run, three: Workspace) -> None:
+    """A nightly drift of every customer still reports the others when one customer's secret is missing."""
+    three.stores["hanse"] = "${HANSE_STORE}"
+    three.write()
+    result = run("drift", "--all", "--format", "json")
+    assert result.exit_code == 1
+    found = plans(result)
+    assert {name: account["status"] for name, account in found.items()} == {
+        "acme": "done",
+        "hanse": "error",
+        "nordwind": "done",
+    }
+    assert found["hanse"]["reason"] == (
+        "reconciler.yaml:9:12: accounts[1].store: ${HANSE_STORE} is not set; set the environment variable "
+        "HANSE_STORE"
+    )
+
+
 def test_a_flag_takes_the_place_of_a_setting_whose_variable_is_not_set(run: Run, three: Workspace) -> None:
     """Flags win over the file: --store for one account needs no ${VAR} of the file's store."""
     three.stores["acme"], url = "${ACME_STORE}", three.stores["acme"]
@@ -688,7 +706,7 @@ def test_an_invalid_workspace_file_is_placed_line_by_line(run: Run, tmp_path: Pa
     twice = run("plan", "--all")
     assert twice.stderr.splitlines() == [
         "reconciler.yaml:5:11: accounts[1].name: the account 'acme' is declared twice",
-        "reconciler.yaml:6:11: accounts[1].path: the folder 'accounts/acme/' is also account 'acme''s",
+        "reconciler.yaml:6:11: accounts[1].path: the folder 'accounts/acme/' is already the folder of account 'acme'",
         "Invalid: 2 errors in 1 file.",
     ]
 

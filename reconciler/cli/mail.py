@@ -164,6 +164,8 @@ def notify(
     """
     chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file)
     given = settings(store_url, None)
+    if jobs != 1:
+        raise click.UsageError("notify sends one account's mail after another: --jobs does not apply")
     if chosen.flag:
         if (resend or resend_uncertain) and len(set(accounts)) != 1:
             raise click.UsageError("--resend names one store's messages: run it with one --account NAME")

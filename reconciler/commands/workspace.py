@@ -84,6 +84,8 @@ class AccountJob:
     store_url: str | None
     actor: str | None
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    #: A `${VAR}` of its settings that is not set: this account's error, not the whole run's.
+    unset: str | None = None
 
     @property
     def name(self) -> str:
@@ -163,8 +165,8 @@ def choose(selection: Selection, settings: Settings) -> Chosen:
         entries = pick_accounts(workspace, selection.accounts)
     flags = bool(settings.store_flag), bool(settings.actor_flag)
     unset = [why for entry in entries if (why := entry.unset(*flags))]
-    if unset:
-        raise WorkspaceError(unset[0])
+    if unset and len(entries) == 1:
+        raise WorkspaceError(unset[0])  # one account: the run is that account's
     if settings.store_flag and len(entries) > 1:
         raise InputError(
             "--store names one store, and each account has its own: set each account's `store:` in "
@@ -178,6 +180,7 @@ def choose(selection: Selection, settings: Settings) -> Chosen:
             settings.store_flag or entry.store or env_store,
             settings.actor_flag or entry.actor or settings.actor_env,
             settings.lock_timeout,
+            entry.unset(*flags),
         )
         for entry in entries
     )
@@ -774,6 +777,8 @@ def guarded(name: str, work: Callable[[], AccountRun[T]]) -> AccountRun[T]:
 
 
 def _store(job: AccountJob) -> Store:
+    if job.unset:
+        raise WorkspaceError(job.unset)
     if not job.store_url:
         raise InputError(
             f"no store for account {job.name}: give it `store:` in reconciler.yaml (or --store with this "

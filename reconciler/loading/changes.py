@@ -44,7 +44,13 @@ def find_changes(workspace: Workspace, base: str | None, environ: Mapping[str, s
     """The files changed in the workspace's repository since it left `base` (or the base branch CI
     names, GITHUB_BASE_REF, or the first of DEFAULT_BASES that exists); raises WorkspaceError."""
     root = workspace.root
-    top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
+    try:
+        top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
+    except WorkspaceError as error:
+        raise WorkspaceError(
+            f"--changed reads what changed from git, and {error}; outside a repository, name the "
+            "accounts with --account NAME or --all"
+        ) from None
     if base is None:
         ci_base = environ.get("GITHUB_BASE_REF")
         candidates = (f"origin/{ci_base}",) if ci_base else DEFAULT_BASES

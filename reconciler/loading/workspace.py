@@ -168,7 +168,8 @@ def _rule_findings(name: str, document: dict[str, Any], root: Path) -> list[Find
                 Finding(
                     name,
                     (*at, "path"),
-                    f"the folder {entry['path']!r} is also account {document['accounts'][first]['name']!r}'s",
+                    f"the folder {entry['path']!r} is already the folder of account "
+                    f"{document['accounts'][first]['name']!r}",
                 )
             )
         store = entry.get("store")
