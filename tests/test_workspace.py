@@ -822,3 +822,22 @@ def test_each_role_applies_what_it_may_and_requests_the_rest_whole(
     assert said in result.output
     added = "dana@acme.example" in three.users("acme")
     assert added is (code == 0 and not request_)  # the user and her access together, or neither
+
+
+def test_a_decommission_is_applied_whole_even_with_request(run: Run, three: Workspace) -> None:
+    """A protected contract blocks its removal for everybody: the account is not half closed."""
+    account = three.folder("acme") / "account.yaml"
+    account.write_text(
+        ACCOUNT.replace('  - number: "110001234567"\n', '  - number: "110001234567"\n    protect: true\n')
+    )
+    three.apply_all()
+    for path in three.folder("acme").iterdir():
+        path.unlink()
+    three.folder("acme").rmdir()
+    three.extra["acme"] = "decommission: true"
+    three.write()
+    result = run("apply", "--account", "acme", "--request", "--auto-approve")
+    assert result.exit_code == 3, result.output
+    assert "acme: not applied: " in result.stderr
+    assert len(three.users("acme")) == 3
+    assert len(open_store(three.stores["acme"]).snapshot().state.contracts) == 1

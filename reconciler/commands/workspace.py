@@ -534,12 +534,12 @@ def _apply_one(
 
 
 def _for(job: AccountJob, options: ApplyOptions) -> ApplyOptions:
-    """The apply options for one account: a decommissioned one is not held to the removal ratio."""
+    """The apply options for one account: a decommissioned one is not held to the removal ratio, and
+    is closed whole or not at all (never --request: half an account closed, the rest asked for)."""
     if not job.entry.decommission:
         return options
-    return replace(
-        options, allow_mass_removal=True, planning=replace(options.planning, max_removal_ratio=1.0)
-    )
+    planning = replace(options.planning, max_removal_ratio=1.0)
+    return replace(options, allow_mass_removal=True, request=False, planning=planning)
 
 
 def apply_workspace(
