@@ -836,6 +836,12 @@ def test_a_decommission_is_applied_whole_even_with_request(run: Run, three: Work
     three.folder("acme").rmdir()
     three.extra["acme"] = "decommission: true"
     three.write()
+    planned = run("plan", "--account", "acme")
+    assert planned.exit_code == 3
+    assert (
+        "(a decommission is applied whole: lift what blocks it first, such as `protect: true`)"
+        in planned.stdout
+    )
     result = run("apply", "--account", "acme", "--request", "--auto-approve")
     assert result.exit_code == 3, result.output
     assert "acme: not applied: " in result.stderr

@@ -303,22 +303,24 @@ def _plan_one(
         if out is not None:
             with (out / f"{job.name}.json").open("w", encoding="utf-8") as file:
                 write_plan(made, file, key)
-        allowed = allow_mass_removal or job.entry.decommission
-        return plan_run(job.name, made, allowed)
+        return plan_run(job.name, made, allow_mass_removal, job.entry.decommission)
 
     return guarded(job.name, plan)
 
 
-def plan_run(name: str, plan: Plan, allow_mass_removal: bool = False) -> AccountRun[Plan]:
+def plan_run(
+    name: str, plan: Plan, allow_mass_removal: bool = False, decommission: bool = False
+) -> AccountRun[Plan]:
     """An account's plan as a run's outcome: blocked when apply would refuse it as it stands."""
-    refused = refused_without(plan, allow_mass_removal)
+    refused = refused_without(plan, allow_mass_removal or decommission)
     if refused:
         blocked = len(plan.blocked)
         why = [f"{blocked} {plural(blocked, 'action')} blocked for lack of permission"] if blocked else []
         why += [guard.message() for guard in plan.guards] if "--allow-mass-removal" in refused else []
-        return AccountRun(
-            name, AccountStatus.BLOCKED, plan, "; ".join(why) + f" (apply needs {' and '.join(refused)})"
-        )
+        needs = f"apply needs {' and '.join(refused)}"
+        if decommission:  # never half closed: what blocks must go first
+            needs = "a decommission is applied whole: lift what blocks it first, such as `protect: true`"
+        return AccountRun(name, AccountStatus.BLOCKED, plan, "; ".join(why) + f" ({needs})")
     return AccountRun(name, AccountStatus.CHANGES if plan.actions else AccountStatus.DONE, plan)
 
 
@@ -482,7 +484,7 @@ def _saved_one(
 
     def read() -> AccountRun[Plan]:
         plan, _ = prepare(_store(job), [str(folder / entry["plan"])], _actor(job), _for(job, options))
-        return plan_run(job.name, plan, options.allow_mass_removal or job.entry.decommission)
+        return plan_run(job.name, plan, options.allow_mass_removal, job.entry.decommission)
 
     return guarded(job.name, read)
 
