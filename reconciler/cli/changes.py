@@ -32,7 +32,6 @@ from reconciler.cli.workspace import (
     confirm_accounts,
     echo_applies,
     echo_plans,
-    selection,
     selection_options,
     settings,
 )
@@ -40,6 +39,7 @@ from reconciler.commands.apply import ApplyOptions, ApplyResult, read_plan_to_sh
 from reconciler.commands.fmt import format_files
 from reconciler.commands.operations import plan_account
 from reconciler.commands.workspace import (
+    Selection,
     apply_workspace,
     environment,
     is_saved_folder,
@@ -246,12 +246,8 @@ def plan(
     targets: tuple[str, ...],
     store_url: str,
     actor: str | None,
-    accounts: tuple[str, ...],
-    all_accounts: bool,
-    changed: bool,
-    base: str | None,
+    chosen: Selection,
     jobs: int,
-    workspace_file: Path | None,
 ) -> Outcome:
     """Show what it takes to make the store match the YAML, in apply order.
 
@@ -293,7 +289,6 @@ def plan(
     """
     options = _plan_options(max_removal_ratio, unmanaged, targets)
     key = plan_key(os.environ.get(KEY_VARIABLE))
-    chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file, paths)
     given = settings(store_url, actor)
     if chosen.flag:
         with accounts_bar("Planning accounts") as bar:
@@ -312,7 +307,7 @@ def plan(
         raise click.UsageError(
             "name the account's files (PATH...), or its accounts: --all, --account or --changed"
         )
-    store, actor, _ = settle(paths, given, workspace_file)
+    store, actor, _ = settle(paths, given, chosen.workspace_file)
     with reading_bar() as bar:
         the_plan = plan_account(open_store(store or DEFAULT_URL), paths, required_actor(actor), options, bar)
     # Encoded once when it is both printed and saved; else the file is written as it is encoded.
@@ -380,12 +375,8 @@ def apply(
     targets: tuple[str, ...],
     store_url: str,
     actor: str | None,
-    accounts: tuple[str, ...],
-    all_accounts: bool,
-    changed: bool,
-    base: str | None,
+    chosen: Selection,
     jobs: int,
-    workspace_file: Path | None,
 ) -> Outcome:
     """Apply a saved plan, or plan the YAML and apply that, all or nothing.
 
@@ -442,10 +433,6 @@ def apply(
       reconciler apply --account acme --auto-approve
     """
     folder = Path(paths[0]) if is_saved_folder(paths) else None
-    # A saved folder is several accounts, as --all is: --jobs goes with it.
-    chosen = selection(
-        accounts, all_accounts, changed, base, 1 if folder else jobs, workspace_file, () if folder else paths
-    )
     given = settings(store_url, actor, lock_timeout=lock_timeout)
     if chosen.flag or folder:
         if adopt:
@@ -467,7 +454,7 @@ def apply(
             "name a saved plan, a plan folder or the account's files; or the accounts: --all, --account, "
             "--changed"
         )
-    store, actor, workspace = settle(paths, given, workspace_file)
+    store, actor, workspace = settle(paths, given, chosen.workspace_file)
     env = environment(workspace, os.environ)
     smtp = SmtpSettings.from_env(env)  # bad mail settings fail before anything changes
     options = _apply_options(request, allow_mass_removal, adopt, max_removal_ratio, unmanaged, targets)

@@ -15,8 +15,8 @@ from reconciler.cli.app import (
     format_option,
     store_option,
 )
-from reconciler.cli.workspace import outcome, selection, selection_options, settings
-from reconciler.commands.workspace import environment, notify_workspace, settle
+from reconciler.cli.workspace import outcome, selection_options, settings
+from reconciler.commands.workspace import Selection, environment, notify_workspace, settle
 from reconciler.core.errors import InputError, plural
 from reconciler.notify.compose import MailSettings
 from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, send_queued
@@ -122,12 +122,8 @@ def notify(
     resend: tuple[int, ...],
     resend_uncertain: bool,
     store_url: str,
-    accounts: tuple[str, ...],
-    all_accounts: bool,
-    changed: bool,
-    base: str | None,
+    chosen: Selection,
     jobs: int,
-    workspace_file: Path | None,
 ) -> Outcome:
     """Send the queued e-mails over SMTP, each at most once.
 
@@ -162,12 +158,11 @@ def notify(
       reconciler notify --resend-uncertain
       reconciler notify --account acme
     """
-    chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file)
     given = settings(store_url, None)
     if jobs != 1:
         raise click.UsageError("notify sends one account's mail after another: --jobs does not apply")
     if chosen.flag:
-        if (resend or resend_uncertain) and len(set(accounts)) != 1:
+        if (resend or resend_uncertain) and len(set(chosen.accounts)) != 1:
             raise click.UsageError("--resend names one store's messages: run it with one --account NAME")
         _, runs = notify_workspace(
             chosen, given, os.environ, resend=resend, resend_uncertain=resend_uncertain
@@ -180,7 +175,7 @@ def notify(
             echo_delivery(run.result)
         return outcome(runs) if runs else Outcome.DONE
     # In a workspace, the store of the account around the working directory and the file's mail settings.
-    store, _, workspace = settle((), given, workspace_file)
+    store, _, workspace = settle((), given, chosen.workspace_file)
     smtp = SmtpSettings.from_env(environment(workspace, os.environ))
     with TerminalProgress("Sending e-mail", PROGRESS_FROM) as sending:
         report = send_queued(

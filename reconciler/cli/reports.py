@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 
@@ -23,12 +22,11 @@ from reconciler.cli.workspace import (
     accounts_bar,
     echo_runs,
     outcome,
-    selection,
     selection_options,
     settings,
 )
 from reconciler.commands.operations import drift_account, usage_report
-from reconciler.commands.workspace import drift_workspace, settle, usage_workspace
+from reconciler.commands.workspace import Selection, drift_workspace, settle, usage_workspace
 from reconciler.engine.unmanaged import POLICIES
 from reconciler.engine.usage import DEFAULT_RENEWAL_DAYS
 from reconciler.report import markdown
@@ -68,12 +66,8 @@ def drift(
     stale_invites: int | None,
     unmanaged: str | None,
     store_url: str,
-    accounts: tuple[str, ...],
-    all_accounts: bool,
-    changed: bool,
-    base: str | None,
+    chosen: Selection,
     jobs: int,
-    workspace_file: Path | None,
 ) -> Outcome:
     """Compare the live store with the YAML in git, both ways.
 
@@ -90,7 +84,6 @@ def drift(
       reconciler drift examples/acme --format html > drift.html
       reconciler drift --all --jobs 4 --format markdown > drift.md
     """
-    chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file, paths)
     given = settings(store_url, None)
     now = datetime.now(UTC)
     if chosen.flag:
@@ -104,7 +97,7 @@ def drift(
         raise click.UsageError(
             "name the account's files (PATH...), or its accounts: --all, --account or --changed"
         )
-    store, _, _ = settle(paths, given, workspace_file)
+    store, _, _ = settle(paths, given, chosen.workspace_file)
     with reading_bar() as bar:
         found = drift_account(open_store(store or DEFAULT_URL), paths, now, stale_invites, unmanaged, bar)
     summarise(lambda: markdown.render_drift(found, limit=markdown.SUMMARY_LIMIT))
@@ -170,12 +163,8 @@ def usage(
     output_format: str,
     bom: bool,
     store_url: str,
-    accounts: tuple[str, ...],
-    all_accounts: bool,
-    changed: bool,
-    base: str | None,
+    chosen: Selection,
     jobs: int,
-    workspace_file: Path | None,
 ) -> Outcome:
     """Show how each serial's seats are used and when each contract ends.
 
@@ -195,7 +184,6 @@ def usage(
       reconciler usage --stale-invites 30 --format html > usage.html
       reconciler usage --all --format markdown > usage.md
     """
-    chosen = selection(accounts, all_accounts, changed, base, jobs, workspace_file)
     given = settings(store_url, None)
     now = datetime.now(UTC)
     if chosen.flag:
@@ -207,7 +195,7 @@ def usage(
             )
         echo_runs(runs, output_format, USAGES)
         return outcome(runs, changes_count=False)
-    store, _, _ = settle((), given, workspace_file)
+    store, _, _ = settle((), given, chosen.workspace_file)
     found = usage_report(open_store(store or DEFAULT_URL), now, renewal_days, stale_invites)
     summarise(lambda: markdown.render_usage(found, limit=markdown.SUMMARY_LIMIT))
     if output_format == "csv":

@@ -9,6 +9,7 @@ workspace file, which wins over the environment (commands/workspace.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from reconciler.cli.app import (
     summarise,
 )
 from reconciler.commands.apply import ApplyResult
-from reconciler.commands.workspace import INDEX_FILE, Chosen, Selection, Settings
+from reconciler.commands.workspace import INDEX_FILE, Chosen, Selection, Settings, is_saved_folder
 from reconciler.core.errors import plural
 from reconciler.core.plan import Plan
 from reconciler.core.workspace import AccountRun, AccountStatus, worst_status
@@ -39,7 +40,31 @@ ACCOUNTS_BAR_FROM = 10
 
 
 def selection_options(command: Any) -> Any:
-    """--account, --all, --changed, --base, --jobs and --workspace."""
+    """--account, --all, --changed, --base, --jobs and --workspace, handed to the command as one
+    `chosen` Selection (checked: a UsageError for flags that do not go together) and `jobs`.
+
+    A command's PATHs and a selection exclude each other, except `apply`'s folder of saved plans,
+    which is several accounts as --all is."""
+
+    @functools.wraps(command)
+    def with_selection(
+        *args: Any,
+        accounts: tuple[str, ...],
+        all_accounts: bool,
+        changed: bool,
+        base: str | None,
+        workspace_file: Path | None,
+        **kwargs: Any,
+    ) -> Any:
+        paths = kwargs.get("paths", ())
+        several = is_saved_folder(paths) if command.__name__ == "apply" else False
+        kwargs["chosen"] = selection(
+            Selection(accounts, all_accounts, changed, base, workspace_file),
+            () if several else paths,
+            1 if several else kwargs["jobs"],
+        )
+        return command(*args, **kwargs)
+
     options = [
         click.option(
             "--account",
@@ -79,26 +104,18 @@ def selection_options(command: Any) -> Any:
             f"within the repository. Also {WORKSPACE_VARIABLE}.",
         ),
     ]
+    decorated: Any = with_selection
     for option in reversed(options):
-        command = option(command)
-    return command
+        decorated = option(decorated)
+    return decorated
 
 
-def selection(
-    accounts: tuple[str, ...],
-    all_accounts: bool,
-    changed: bool,
-    base: str | None,
-    jobs: int,
-    workspace_file: Path | None,
-    paths: tuple[str, ...] = (),
-) -> Selection:
-    """The selection flags as one value; a UsageError for flags that do not go together."""
-    chosen = Selection(accounts, all_accounts, changed, base, workspace_file)
+def selection(chosen: Selection, paths: tuple[str, ...] = (), jobs: int = 1) -> Selection:
+    """`chosen`, checked: a UsageError for flags that do not go together."""
     asked = [flag for flag, on in chosen.flags() if on]
     if len(asked) > 1:
         raise click.UsageError(f"{' and '.join(asked)} do not go together: choose the accounts one way")
-    if base is not None and not changed:
+    if chosen.base is not None and not chosen.changed:
         raise click.UsageError("--base goes with --changed")
     if asked and paths:
         raise click.UsageError(
