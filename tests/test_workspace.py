@@ -8,6 +8,7 @@ database), and runs the command line as a user does.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from conftest import ACCOUNT, RESELLER, Backend
 from mailserver import MailServer
 
 from reconciler.cli import cli
+from reconciler.commands.workspace import AccountJob, run_each
+from reconciler.core.workspace import AccountEntry, AccountRun, AccountStatus
 from reconciler.store import open_store
 
 #: A second user for an account, to make a change.
@@ -847,3 +850,23 @@ def test_a_decommission_is_applied_whole_even_with_request(run: Run, three: Work
     assert "acme: not applied: " in result.stderr
     assert len(three.users("acme")) == 3
     assert len(open_store(three.stores["acme"]).snapshot().state.contracts) == 1
+
+
+def die_on_hanse(job: AccountJob) -> AccountRun[str]:
+    """Work whose process dies on one account, as a worker killed or out of memory would."""
+    if job.name == "hanse":
+        os._exit(1)
+    return AccountRun(job.name, AccountStatus.DONE, "done")
+
+
+def test_a_worker_process_that_dies_fails_its_accounts_not_the_report() -> None:
+    names = ["acme", "hanse", "nordwind", "zeta"]
+    jobs = [AccountJob(AccountEntry(name, Path(name)), None, None) for name in names]
+    runs = run_each(die_on_hanse, jobs, workers=2)
+    assert [run.name for run in runs] == names
+    hanse = runs[1]
+    assert (hanse.status, hanse.reason) == (
+        AccountStatus.ERROR,
+        "its worker process ended before it finished (killed, or out of memory); run it again, with fewer --jobs",
+    )
+    assert all(run.result == "done" for run in runs if run.status is AccountStatus.DONE)

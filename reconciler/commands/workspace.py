@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -60,6 +61,7 @@ from reconciler.loading.workspace import find_workspace, pick_accounts, read_wor
 from reconciler.notify.compose import MailSettings
 from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, send_queued
 from reconciler.notify.smtp import SmtpSettings
+from reconciler.report.attention import attention
 from reconciler.store import DEFAULT_LOCK_TIMEOUT, Store, open_store
 from reconciler.store.urls import redact_url
 
@@ -723,7 +725,7 @@ def _usage_one(
 ) -> AccountRun[Usage]:
     def usage() -> AccountRun[Usage]:
         found = usage_report(_store(job), now, renewal_days, stale_after_days)
-        return AccountRun(job.name, AccountStatus.DONE, found)
+        return AccountRun(job.name, AccountStatus.CHANGES if attention(found) else AccountStatus.DONE, found)
 
     return guarded(job.name, usage)
 
@@ -735,7 +737,10 @@ def run_each(
     work: Callable[[X], AccountRun[T]], items: Sequence[X], workers: int = 1, progress: Progress | None = None
 ) -> tuple[AccountRun[T], ...]:
     """`work` on each item, in `workers` processes when more than one (spawned, so that nothing of this
-    process but the item travels), the results in the items' order; `progress` hears (done, total)."""
+    process but the item travels), the results in the items' order; `progress` hears (done, total).
+
+    A worker process that dies (killed, out of memory) fails the accounts it had not finished, each
+    with that reason; the others' outcomes stand."""
     total = len(items)
     if workers <= 1 or total <= 1:
         runs = []
@@ -748,10 +753,25 @@ def run_each(
     with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(work, item): index for index, item in enumerate(items)}
         for done, future in enumerate(as_completed(futures), 1):
-            found[futures[future]] = future.result()
+            index = futures[future]
+            try:
+                found[index] = future.result()
+            except BrokenProcessPool:
+                found[index] = AccountRun(
+                    _name_of(items[index]),
+                    AccountStatus.ERROR,
+                    reason="its worker process ended before it finished (killed, or out of memory); "
+                    "run it again, with fewer --jobs",
+                )
             if progress:
                 progress(done, total)
     return tuple(found[index] for index in range(total))
+
+
+def _name_of(item: object) -> str:
+    """The account an item of `run_each` is about: a job, or a job with its plan."""
+    job = item[0] if isinstance(item, tuple) else item
+    return job.name if isinstance(job, AccountJob) else str(job)
 
 
 def guarded(name: str, work: Callable[[], AccountRun[T]]) -> AccountRun[T]:
