@@ -96,6 +96,7 @@ _INSPECT = """(whole) => {
       details: count('details'), summary: count('summary'), table: count('table'),
       summary_outside_details: count('summary:not(details > summary)'),
       script: count('script'), a: count('a'), link: count('link'), img: count('img'),
+      a_leaving: count('a:not([href^="#"])'),
       iframe: count('iframe'), object: count('object'), embed: count('embed'), form: count('form'),
       base: count('base'), meta_refresh: count('meta[http-equiv="refresh" i]'),
       overflow: document.documentElement.scrollWidth - window.innerWidth,

@@ -28,6 +28,7 @@ from reconciler.core.kinds import Record
 from reconciler.core.plan import Plan
 from reconciler.core.planfile import load_plan
 from reconciler.core.records import Difference, Drift, StaleInvite, Usage
+from reconciler.core.workspace import AccountRun, AccountStatus
 from reconciler.store import open_store
 
 HOSTILE = GOLDEN / "hostile-names" / "account.yaml"
@@ -238,3 +239,33 @@ def _walk(value: Any, on_string: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_walk(v, on_string) for v in value)
     return value
+
+
+def accounts_plans(folder: Path) -> tuple[AccountRun[Plan], ...]:
+    """A workspace's plans: one with changes, one blocked, one that could not be read."""
+    for name in ("acme", "hanse"):
+        (folder / name).mkdir()
+    return (
+        AccountRun("acme", AccountStatus.CHANGES, example_plan(folder / "acme")),
+        AccountRun(
+            "hanse",
+            AccountStatus.BLOCKED,
+            change_as_cm_plan(folder / "hanse"),
+            reason="1 action blocked for lack of permission (apply needs --request)",
+        ),
+        AccountRun(
+            "nordwind",
+            AccountStatus.ERROR,
+            reason="invalid: 1 error in 1 file",
+            details=("accounts/nordwind/users.yaml:3:5: users[0].email: 'x' is not a valid e-mail address",),
+        ),
+    )
+
+
+def hostile_accounts(folder: Path) -> tuple[AccountRun[Plan], ...]:
+    """The hostile-names account's plan among a workspace's, with a hostile reason beside it."""
+    strings = hostile_strings()
+    return (
+        AccountRun("hostile", AccountStatus.CHANGES, hostile_plan(folder)),
+        AccountRun("quoted", AccountStatus.ERROR, reason=strings[0], details=tuple(strings[1:4])),
+    )

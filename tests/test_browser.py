@@ -26,10 +26,12 @@ from markupsafe import escape
 from pages import (
     RTL_FIRST,
     RTL_LAST,
+    accounts_plans,
     change_as_cm_plan,
     example_drift,
     example_plan,
     example_usage,
+    hostile_accounts,
     hostile_drift,
     hostile_plan,
     hostile_strings,
@@ -40,6 +42,7 @@ from pages import (
     rtl_usage,
 )
 
+from reconciler.report.accounts import plans_html
 from reconciler.report.html import drift_html, plan_html, usage_html
 
 chromium = pytest.fixture(scope="session", name="chromium")(chromium_session)
@@ -56,6 +59,8 @@ PAGES: dict[str, tuple[Callable[[Path], Any], Callable[[Any], str]]] = {
     "rtl-plan": (rtl_plan, plan_html),
     "rtl-drift": (rtl_drift, drift_html),
     "rtl-usage": (rtl_usage, usage_html),
+    "accounts-plan": (accounts_plans, plans_html),
+    "hostile-accounts": (hostile_accounts, plans_html),
 }
 #: Copied to docs/ with UPDATE_SCREENSHOTS=1: docs/html-reports.md shows them.
 DOC_SHOTS = {"example-plan": "plan.png", "usage": "usage.png"}
@@ -74,7 +79,11 @@ def _balanced(html: str, loaded: Loaded) -> None:
     assert loaded.counts["summary"] == html.count("<summary>") == loaded.counts["details"]
     assert loaded.counts["summary_outside_details"] == 0
     assert loaded.counts["table"] == html.count("<table")
-    assert {name: loaded.counts[name] for name in _NOTHING} == dict.fromkeys(_NOTHING, 0)
+    # A workspace's page links its table to each account's section, and to nothing off the page.
+    nothing = _NOTHING if "<a " not in html else tuple(name for name in _NOTHING if name != "a")
+    assert {name: loaded.counts[name] for name in nothing} == dict.fromkeys(nothing, 0)
+    assert loaded.counts["a_leaving"] == 0
+    assert loaded.counts["a"] == html.count('<a href="#')
     assert loaded.counts["on_attributes"] == 0
 
 
