@@ -210,7 +210,7 @@ def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tupl
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="[PATH...]")
 @format_option(
     ["text", "markdown", "json", "html"],
     "How to print the plan; markdown is made for a pull-request comment, html is one page to open, "
@@ -333,7 +333,7 @@ def plan(
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, metavar="PLANFILE | PLANFOLDER | PATH...")
+@click.argument("paths", nargs=-1, metavar="[PLANFILE | PLANFOLDER | PATH...]")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking; needed when not on a terminal.")
 @click.option(
     "--request",

@@ -41,7 +41,7 @@ MAX_STALE_DAYS = 36_500
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="[PATH...]")
 @format_option(
     ["text", "markdown", "json", "html"],
     "How to print the drift; markdown is made for an issue, html is one page to open or print.",
