@@ -2,7 +2,9 @@
 
 Only this package imports click. `app` holds the group, its shared options
 and the one place errors become messages and exit codes; each other module
-adds the commands of one concern to it:
+adds the commands of one concern to it (`workspace` adds none: it holds the
+selection flags plan, apply, drift, usage and notify share, and the report of
+many accounts):
 
     changes   validate, fmt, plan, apply, show
     mail      notify, outbox (and the delivery after an apply)

@@ -5,4 +5,6 @@ operations   `plan`, `drift` and `usage`: what each reads and compares
 csv_import   `import csv`: the portal's CSV, or our export, as a desired-state users file
 fmt          `fmt`: validate the account, lay each file out as export writes, read it back, write it
 files        writing a file whole or not at all
+directory    `directory pull`: read the directory, guard the shrink, write its file
+workspace    `plan`, `apply`, `drift`, `usage` and `notify` over a workspace's many accounts
 """
