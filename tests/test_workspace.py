@@ -163,6 +163,30 @@ def test_changed_sees_untracked_files_of_a_workspace_below_the_repository_s_top(
     assert list(plans(result)) == ["hanse"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_changed_sees_untracked_files_of_an_account_folder_beside_the_workspace_s_folder(
+    run: Run, backend: Backend, tmp_path: Path
+) -> None:
+    # The workspace in a folder of the repository; hanse's files beside it, through a symlinked folder.
+    workspace = Workspace(tmp_path / "licences", backend, ["acme", "hanse"])
+    shutil.rmtree(workspace.root / ".git")
+    (tmp_path / "customers").mkdir()
+    workspace.folder("hanse").rename(tmp_path / "customers" / "hanse")
+    workspace.folder("hanse").symlink_to(tmp_path / "customers" / "hanse", target_is_directory=True)
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "ci@cadpartners.example")
+    git(tmp_path, "config", "user.name", "CI")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "licences")
+    git(tmp_path, "checkout", "-q", "-b", "work")
+    (tmp_path / "customers" / "hanse" / "more.yaml").write_text("version: 1\n", encoding="utf-8")  # untracked
+    result = run(
+        "plan", "--changed", "--base", "main", "--workspace", "licences/reconciler.yaml", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    assert list(plans(result)) == ["hanse"]
+
+
 def test_a_change_under_a_shared_path_concerns_every_account(
     run: Run, backend: Backend, tmp_path: Path
 ) -> None:

@@ -70,8 +70,9 @@ def find_changes(workspace: Workspace, base: str | None, environ: Mapping[str, s
             "fetch-depth: 0) or name another --base"
         ) from None
     listed = _git(root, "diff", "--name-only", "--no-renames", "-z", merge_base, "--")
-    # Named from the repository's top, as diff names them: the workspace may be in a folder below it.
-    listed += _git(root, "ls-files", "--others", "--exclude-standard", "--full-name", "-z")
+    # From the repository's top, as diff names them: the workspace may be in a folder below it, and an
+    # account's folder beside that one (`path: ../…`, a symlinked folder), where git run in it does not look.
+    listed += _git(top, "ls-files", "--others", "--exclude-standard", "--full-name", "-z")
     files = tuple(sorted({(top / name).resolve() for name in listed.split("\0") if name}))
     changed_entries, everything = _workspace_change(workspace, top, merge_base, files)
     return Changes(base, merge_base, files, changed_entries, everything)
