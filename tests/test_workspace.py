@@ -187,6 +187,16 @@ def test_changed_sees_untracked_files_of_an_account_folder_beside_the_workspace_
     assert list(plans(result)) == ["hanse"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_changed_reads_a_file_name_that_is_not_utf_8(run: Run, backend: Backend, tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path, backend, ["acme", "hanse"])
+    git(tmp_path, "checkout", "-q", "-b", "work")
+    (workspace.folder("hanse") / os.fsdecode(b"caf\xe9.yaml")).write_text("version: 1\n", encoding="utf-8")
+    result = run("plan", "--changed", "--base", "main", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert list(plans(result)) == ["hanse"]
+
+
 def test_a_change_under_a_shared_path_concerns_every_account(
     run: Run, backend: Backend, tmp_path: Path
 ) -> None:

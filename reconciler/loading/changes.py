@@ -112,7 +112,13 @@ def _exists(root: Path, ref: str) -> bool:
 def _git(root: Path, *arguments: str) -> str:
     try:
         done = subprocess.run(
-            ["git", *arguments], cwd=root, capture_output=True, text=True, encoding="utf-8", check=False
+            ["git", *arguments],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",  # a file name not in UTF-8 is a path still, as os.fsdecode makes it
+            check=False,
         )
     except FileNotFoundError:
         raise WorkspaceError("--changed reads the changes with git, and git is not installed here") from None
