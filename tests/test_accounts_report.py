@@ -377,6 +377,14 @@ def test_two_hundred_accounts_fit_one_comment_and_say_where_the_rest_is(plans: d
     assert comment.count("```") % 2 == 0 and comment.count("<details") == comment.count("</details>")
 
 
+def test_the_accounts_not_shown_are_pointed_to_a_command_that_gives_them(plans: dict[str, Plan]) -> None:
+    # The run printed markdown: there is no JSON or HTML report "of this run" to read, in CI or not.
+    comment = plans_markdown(many(plans["changes"], 200))
+    last = comment.splitlines()[-1]
+    assert "not shown here" in last and "of this run" not in last
+    assert "this command with `--format html` or `--format json`" in last
+
+
 @pytest.mark.parametrize("limit", [3_000, 12_000, 30_000, COMMENT_LIMIT])
 def test_the_comment_never_passes_its_limit(plans: dict[str, Plan], limit: int) -> None:
     runs = [*many(plans["changes"], 40), *plan_runs(plans)]

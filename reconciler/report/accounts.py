@@ -53,8 +53,9 @@ FORMAT_VERSION = 1
 PLANS_MARKER = "<!-- reconciler:accounts-plan -->"
 DRIFTS_MARKER = "<!-- reconciler:accounts-drift -->"
 USAGES_MARKER = "<!-- reconciler:accounts-usage -->"
-#: Where the markdown says the rest is, unless told.
-ELSEWHERE = "the JSON and HTML reports of this run (`--format json`, `--format html`)"
+#: Where the markdown says the rest is, unless told: a run printed markdown, so its own JSON and HTML
+#: are not there to point to; the same command in those formats is.
+ELSEWHERE = "the whole report in HTML or JSON (this command with `--format html` or `--format json`)"
 #: The least room an account's markdown is cut to fit in; in less, it is shown whole or not at all.
 SMALLEST_CUT = 2_000
 
