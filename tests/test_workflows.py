@@ -476,10 +476,11 @@ def test_workspace_apply_stops_when_the_accounts_cannot_be_told_or_are_too_many(
     many = {"format_version": 1, "accounts": [{"name": f"a{n}", "status": "changes"} for n in range(257)]}
     for printed, said in [
         ("Error: reconciler.yaml:3:5: ...", "could not tell which accounts changed"),
+        ("", "could not tell which accounts changed"),  # as reconciler stops: its error on stderr only
         (json.dumps(many), "257 accounts to apply, more than a matrix's 256 jobs"),
     ]:
         (tmp_path / "report.json").write_text(printed, encoding="utf-8")
-        stub(tmp_path, "reconciler", 'cat "$RUNNER_TEMP/report.json"\nexit 1\n')
+        stub(tmp_path, "reconciler", 'cat "$RUNNER_TEMP/report.json"\necho "Error: …" >&2\nexit 1\n')
         done = run_step(
             step["run"],
             tmp_path,
