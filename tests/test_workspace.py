@@ -829,6 +829,16 @@ def test_notify_sends_each_accounts_outbox(
     assert "--resend names one store's messages: run it with one --account NAME" in every.stderr
 
 
+def test_notify_over_accounts_says_how_to_send_each_account_s_mail_again(run: Run, three: Workspace) -> None:
+    # `reconciler notify` alone, at the workspace's root, has no store: each account's retry names it.
+    env = {"RECONCILER_SMTP_URL": "smtp://127.0.0.1:1", "RECONCILER_SMTP_ATTEMPTS": "1"}
+    result = run("notify", "--all", env=env)
+    assert result.exit_code == 1, result.output
+    for name in three.names:
+        assert f"3 still queued: run `reconciler notify --account {name}` to try again." in result.stderr
+    assert "run `reconciler notify` to try again" not in result.stderr
+
+
 DANA_WITH_ACCESS = (
     DANA
     + """    access:

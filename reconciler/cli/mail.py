@@ -38,9 +38,10 @@ def make_courier(smtp: SmtpSettings) -> Courier:
     return Courier(smtp, RetryPolicy(attempts=int(attempts)))
 
 
-def echo_delivery(report: DeliveryReport) -> None:
+def echo_delivery(report: DeliveryReport, again: str = "reconciler notify") -> None:
     """What a delivery did, on one line, then what needs someone: why messages wait, which are
-    uncertain and how to send them again. On stderr when some of it is left to do."""
+    uncertain and how to send them again with `again` (`reconciler notify --account acme` for an
+    account of a workspace). On stderr when some of it is left to do."""
     if report.requeued is not None:
         count = len(report.requeued)
         click.echo(
@@ -50,7 +51,7 @@ def echo_delivery(report: DeliveryReport) -> None:
         )
     left = []
     if report.still_queued:
-        left.append(f"{report.still_queued} still queued: run `reconciler notify` to try again")
+        left.append(f"{report.still_queued} still queued: run `{again}` to try again")
     if report.held:
         until = (report.held_until or "")[11:19]
         left.append(
@@ -80,14 +81,13 @@ def echo_delivery(report: DeliveryReport) -> None:
     if report.uncertain:
         click.echo(
             "For each that did not arrive (a server's log names the Message-IDs it took), send it again with "
-            "`reconciler notify --resend ID`, or all of them with `reconciler notify --resend-uncertain`.",
+            f"`{again} --resend ID`, or all of them with `{again} --resend-uncertain`.",
             err=True,
         )
     if report.uncertain_before:
         earlier = ", ".join(f"#{entry.id} {entry.message.to}" for entry in report.uncertain_before)
         click.echo(
-            f"Still uncertain since an earlier run: {earlier}; "
-            "`reconciler notify --resend ID` sends one again.",
+            f"Still uncertain since an earlier run: {earlier}; `{again} --resend ID` sends one again.",
             err=trouble,
         )
 
@@ -172,7 +172,7 @@ def notify(
                 click.echo(f"{run.name}: {run.reason}", err=True)
                 continue
             click.echo(f"{run.name}:")
-            echo_delivery(run.result)
+            echo_delivery(run.result, f"reconciler notify --account {run.name}")
         return outcome(runs) if runs else Outcome.DONE
     # In a workspace, the store of the account around the working directory and the file's mail settings.
     store, _, workspace = settle((), given, chosen.workspace_file)
