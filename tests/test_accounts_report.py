@@ -542,3 +542,11 @@ def test_drift_and_usage_pages_hold_each_account_s_own_report(drifts: dict[str, 
         assert "Grouped for reading" not in page  # the plan's footer, for plans only
     assert "<title>reconciler drift, 2 accounts: 1 failed, 1 with drift</title>" in drift_page
     assert "<title>reconciler usage, 1 account: 1 done</title>" in usage_page
+
+
+def test_an_empty_selection_says_so_in_the_comment() -> None:
+    """A pull request that concerns no account (a comment in reconciler.yaml) gets a sentence, not an
+    empty table."""
+    assert plans_markdown(()) == (
+        f"{PLANS_MARKER}\n### reconciler plan, no account\n\nNo account's files changed: nothing to run.\n"
+    )

@@ -344,6 +344,9 @@ def _size(lines: Sequence[str]) -> int:
 
 def _markdown(runs: Sequence[AccountRun[T]], kind: _Kind[T], limit: int, where: str) -> str:
     """The marker, the title and totals, the table, then the folds while they fit, then what is left."""
+    if not runs:  # --changed found no account concerned: say so, or the comment is an empty table
+        nothing = "No account's files changed: nothing to run."
+        return f"{kind.marker}\n### reconciler {kind.noun}, no account\n\n{nothing}\n"
     in_all = _totals(runs, kind)
     out = [kind.marker, f"### reconciler {kind.noun}, {_tally(runs, kind)}", ""]
     if in_all:
