@@ -25,9 +25,8 @@ class AccountEntry:
     """One account of the workspace: where its files are, its store and default actor, as the file says.
 
     `store` and `actor` are None where the file is silent (the flag or the environment decides);
-    `line` is where the entry starts in the workspace file, for messages. `store_unset` and
-    `actor_unset` say which `${VAR}` of each setting is not set: only a run that uses this account,
-    and no flag in that setting's place, needs its secrets.
+    `store_unset` and `actor_unset` say which `${VAR}` of each setting is not set: only a run that
+    uses this account, and no flag in that setting's place, needs its secrets.
     """
 
     name: str
@@ -35,7 +34,6 @@ class AccountEntry:
     store: str | None = None
     actor: str | None = None
     decommission: bool = False
-    line: int = 0
     store_unset: str | None = None
     actor_unset: str | None = None
 
@@ -63,9 +61,6 @@ class Workspace:
     @property
     def root(self) -> Path:
         return self.file.parent
-
-    def account(self, name: str) -> AccountEntry | None:
-        return next((entry for entry in self.accounts if entry.name == name), None)
 
     def holding(self, path: Path) -> AccountEntry | None:
         """The account whose folder is `path` or holds it, if any."""

@@ -83,7 +83,6 @@ def read_workspace(file: Path, environ: Mapping[str, str] | None = None) -> Work
     filled = _Filler(source, environ)
     root = file.resolve().parent
     accounts = []
-    lines = locate(source, [("accounts", index) for index in range(len(document["accounts"]))])
     for index, entry in enumerate(document["accounts"]):
         at: DocPath = ("accounts", index)
         folder = (root / filled(entry["path"], (*at, "path"))).resolve()
@@ -109,7 +108,6 @@ def read_workspace(file: Path, environ: Mapping[str, str] | None = None) -> Work
                 store=store,
                 actor=actor.lower() if actor else None,
                 decommission=entry.get("decommission", False),
-                line=lines[at].line,
                 store_unset=store_unset,
                 actor_unset=actor_unset,
             )
