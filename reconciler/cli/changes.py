@@ -292,7 +292,7 @@ def plan(
     given = settings(store_url, actor)
     if chosen.flag:
         with accounts_bar("Planning accounts") as bar:
-            _, runs = plan_workspace(
+            runs = plan_workspace(
                 chosen,
                 given,
                 options,

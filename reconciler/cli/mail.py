@@ -164,9 +164,7 @@ def notify(
     if chosen.flag:
         if (resend or resend_uncertain) and len(set(chosen.accounts)) != 1:
             raise click.UsageError("--resend names one store's messages: run it with one --account NAME")
-        _, runs = notify_workspace(
-            chosen, given, os.environ, resend=resend, resend_uncertain=resend_uncertain
-        )
+        runs = notify_workspace(chosen, given, os.environ, resend=resend, resend_uncertain=resend_uncertain)
         for run in runs:
             if run.result is None:
                 click.echo(f"{run.name}: {run.reason}", err=True)

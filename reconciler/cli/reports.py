@@ -88,9 +88,7 @@ def drift(
     now = datetime.now(UTC)
     if chosen.flag:
         with accounts_bar("Comparing accounts") as bar:
-            _, runs = drift_workspace(
-                chosen, given, now, stale_invites, unmanaged, workers=jobs, progress=bar
-            )
+            runs = drift_workspace(chosen, given, now, stale_invites, unmanaged, workers=jobs, progress=bar)
         echo_runs(runs, output_format, DRIFTS)
         return outcome(runs)
     if not paths:
@@ -190,7 +188,7 @@ def usage(
         if output_format == "csv":
             raise click.UsageError("--format csv is one account's table; for several accounts use json")
         with accounts_bar("Reading accounts") as bar:
-            _, runs = usage_workspace(
+            runs = usage_workspace(
                 chosen, given, now, renewal_days, stale_invites, workers=jobs, progress=bar
             )
         echo_runs(runs, output_format, USAGES)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from reconciler.commands.workspace.choosing import AccountJob, Chosen, Selection, Settings, choose, shown
+from reconciler.commands.workspace.choosing import AccountJob, Selection, Settings, choose, shown
 from reconciler.commands.workspace.running import account_actor, account_store, guarded, run_each
 from reconciler.commands.workspace.saved import prepare_folder, write_index
 from reconciler.core.errors import plural
@@ -40,11 +40,10 @@ def plan_workspace(
     key: bytes | None = None,
     workers: int = 1,
     progress: Progress | None = None,
-) -> tuple[Chosen, tuple[AccountRun[Plan], ...]]:
-    """`plan` over the accounts `selection` names: which they are, and each one's plan."""
-    chosen = choose(selection, settings)
-    runs = plan_accounts(
-        chosen.jobs,
+) -> tuple[AccountRun[Plan], ...]:
+    """`plan` over the accounts `selection` names: each one's plan."""
+    return plan_accounts(
+        choose(selection, settings).jobs,
         options,
         allow_mass_removal=allow_mass_removal,
         out=out,
@@ -52,7 +51,6 @@ def plan_workspace(
         workers=workers,
         progress=progress,
     )
-    return chosen, runs
 
 
 def plan_accounts(

@@ -9,7 +9,6 @@ from functools import partial
 from reconciler.commands.operations import drift_account, usage_report
 from reconciler.commands.workspace.choosing import (
     AccountJob,
-    Chosen,
     Selection,
     Settings,
     choose,
@@ -35,11 +34,10 @@ def drift_workspace(
     *,
     workers: int = 1,
     progress: Progress | None = None,
-) -> tuple[Chosen, tuple[AccountRun[Drift], ...]]:
+) -> tuple[AccountRun[Drift], ...]:
     """`drift` over the accounts `selection` names."""
-    chosen = choose(selection, settings)
-    runs = drift_accounts(chosen.jobs, now, stale_after_days, unmanaged, workers=workers, progress=progress)
-    return chosen, runs
+    jobs = choose(selection, settings).jobs
+    return drift_accounts(jobs, now, stale_after_days, unmanaged, workers=workers, progress=progress)
 
 
 def usage_workspace(
@@ -51,13 +49,10 @@ def usage_workspace(
     *,
     workers: int = 1,
     progress: Progress | None = None,
-) -> tuple[Chosen, tuple[AccountRun[Usage], ...]]:
+) -> tuple[AccountRun[Usage], ...]:
     """`usage` over the accounts `selection` names."""
-    chosen = choose(selection, settings)
-    runs = usage_accounts(
-        chosen.jobs, now, renewal_days, stale_after_days, workers=workers, progress=progress
-    )
-    return chosen, runs
+    jobs = choose(selection, settings).jobs
+    return usage_accounts(jobs, now, renewal_days, stale_after_days, workers=workers, progress=progress)
 
 
 def notify_workspace(
@@ -67,7 +62,7 @@ def notify_workspace(
     *,
     resend: Sequence[int] = (),
     resend_uncertain: bool = False,
-) -> tuple[Chosen, tuple[AccountRun[DeliveryReport], ...]]:
+) -> tuple[AccountRun[DeliveryReport], ...]:
     """`notify` over the accounts `selection` names: each account's outbox sent through the workspace's
     SMTP server, one account after another; a settled delivery is done, one that left mail queued or
     uncertain is that account's error. `resend` and `resend_uncertain` are for a run on one account,
@@ -84,7 +79,7 @@ def notify_workspace(
 
         return guarded(job.name, deliver)
 
-    return chosen, tuple(one(job) for job in chosen.jobs)
+    return tuple(one(job) for job in chosen.jobs)
 
 
 def drift_accounts(
