@@ -36,13 +36,7 @@ def find_sources(paths: Iterable[str]) -> tuple[list[Source], list[Diagnostic]]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            files = sorted(
-                found
-                for found in path.rglob("*")
-                if found.suffix in YAML_SUFFIXES
-                and found.is_file()
-                and not any(part.startswith(".") for part in found.relative_to(path).parts)
-            )
+            files = yaml_files(path)
             if not files:
                 problems.append(Diagnostic(given, 0, 0, "", "no .yaml or .yml files in this folder"))
         else:
@@ -60,6 +54,18 @@ def find_sources(paths: Iterable[str]) -> tuple[list[Source], list[Diagnostic]]:
             except OSError as error:
                 problems.append(Diagnostic(str(file), 0, 0, "", f"cannot read: {error.strerror}"))
     return sources, problems
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """The `.yaml`/`.yml` files below `folder`, sorted, outside hidden folders: those a folder named
+    as an account's stands for (listed, not read)."""
+    return sorted(
+        found
+        for found in folder.rglob("*")
+        if found.suffix in YAML_SUFFIXES
+        and found.is_file()
+        and not any(part.startswith(".") for part in found.relative_to(folder).parts)
+    )
 
 
 def _max_file_bytes() -> int:

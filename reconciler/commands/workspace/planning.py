@@ -27,7 +27,8 @@ from reconciler.core.records import Snapshot
 from reconciler.core.workspace import AccountEntry, AccountRun, AccountStatus
 from reconciler.engine.guards import refused_without
 from reconciler.engine.planner import PlanOptions, make_plan
-from reconciler.loading import Progress, find_sources, load_desired_state
+from reconciler.loading import Progress, load_desired_state
+from reconciler.loading.files import yaml_files
 
 
 def plan_workspace(
@@ -122,8 +123,7 @@ def account_desired(entry: AccountEntry) -> tuple[DesiredState, str | None]:
     folder = shown(entry.path)
     if not entry.path.is_dir():
         return DesiredState(), f"its folder {folder} is gone"
-    sources, _ = find_sources([folder])
-    if not sources:
+    if not yaml_files(entry.path):  # listed only: load_desired_state reads them
         return DesiredState(), f"its folder {folder} holds no .yaml or .yml files"
     desired = load_desired_state([folder])  # named from the working directory, as the user would
     if not desired.users and not desired.contracts:
