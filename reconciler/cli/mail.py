@@ -17,7 +17,7 @@ from reconciler.cli.app import (
 )
 from reconciler.cli.workspace import outcome, selection_options, settings
 from reconciler.commands.workspace import Selection, environment, notify_workspace, settle
-from reconciler.core.errors import InputError, plural
+from reconciler.core.errors import plural
 from reconciler.notify.compose import MailSettings
 from reconciler.notify.delivery import Courier, DeliveryReport, RetryPolicy, send_queued
 from reconciler.notify.maildir import write_maildir
@@ -32,10 +32,7 @@ PROGRESS_FROM = 50
 
 def make_courier(smtp: SmtpSettings) -> Courier:
     """The courier the settings ask for; raises InputError for a bad RECONCILER_SMTP_ATTEMPTS."""
-    attempts = os.environ.get("RECONCILER_SMTP_ATTEMPTS", "3")
-    if not attempts.isdigit() or int(attempts) < 1:
-        raise InputError("RECONCILER_SMTP_ATTEMPTS must be a whole number of at least 1")
-    return Courier(smtp, RetryPolicy(attempts=int(attempts)))
+    return Courier(smtp, RetryPolicy.from_env(os.environ))
 
 
 def echo_delivery(report: DeliveryReport, again: str = "reconciler notify") -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import smtplib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -60,6 +60,15 @@ class RetryPolicy:
     attempts: int = 3
     first_wait: float = 1.0
     factor: float = 2.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RetryPolicy:
+        """The policy RECONCILER_SMTP_ATTEMPTS asks for (3 attempts by default); InputError for a value
+        that is not a whole number of at least 1."""
+        attempts = env.get("RECONCILER_SMTP_ATTEMPTS", "3")
+        if not attempts.isdigit() or int(attempts) < 1:
+            raise InputError("RECONCILER_SMTP_ATTEMPTS must be a whole number of at least 1")
+        return cls(attempts=int(attempts))
 
     def waits(self) -> Iterator[float]:
         """The wait before each attempt: none before the first."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.core.errors import (
@@ -51,10 +51,10 @@ class Mailing:
 
     settings: MailSettings
     smtp: SmtpSettings | None = None
-    attempts: int = 3
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def courier(self) -> Courier | None:
-        return None if self.smtp is None else Courier(self.smtp, RetryPolicy(attempts=self.attempts))
+        return None if self.smtp is None else Courier(self.smtp, self.retry)
 
 
 @dataclass(frozen=True)
@@ -206,10 +206,7 @@ def environment(workspace: Workspace | None, environ: Mapping[str, str]) -> dict
 def mailing_for(workspace: Workspace | None, environ: Mapping[str, str]) -> Mailing:
     """How an apply sends its mail: the workspace file's settings, else the environment's."""
     env = environment(workspace, environ)
-    attempts = env.get("RECONCILER_SMTP_ATTEMPTS", "3")
-    if not attempts.isdigit() or int(attempts) < 1:
-        raise InputError("RECONCILER_SMTP_ATTEMPTS must be a whole number of at least 1")
-    return Mailing(MailSettings.from_env(env), SmtpSettings.from_env(env), int(attempts))
+    return Mailing(MailSettings.from_env(env), SmtpSettings.from_env(env), RetryPolicy.from_env(env))
 
 
 def shown(path: Path) -> str:
