@@ -28,11 +28,16 @@ from reconciler.loading import Progress
 
 
 def saved_plans(
-    folder: Path, jobs: Sequence[AccountJob], options: ApplyOptions, *, workers: int = 1
+    folder: Path,
+    index: dict[str, dict[str, Any]],
+    jobs: Sequence[AccountJob],
+    options: ApplyOptions,
+    *,
+    workers: int = 1,
 ) -> tuple[AccountRun[Plan], ...]:
-    """The plans saved in `folder` for the accounts of `jobs`, each checked against its store as apply
-    checks a saved plan; an account applied already, or not planned, is an outcome without a plan."""
-    index = {entry["name"]: entry for entry in read_index(folder)["accounts"]}
+    """The plans saved in `folder`, whose index entries by account are `index`, for the accounts of
+    `jobs`, each checked against its store as apply checks a saved plan; an account applied already,
+    or not planned, is an outcome without a plan."""
     missing = [job.name for job in jobs if job.name not in index]
     if missing:
         raise InputError(
@@ -139,13 +144,13 @@ def apply_workspace(
 
     Returns the accounts, each one's plan as it was prepared, and what applying did, by account.
     """
+    index = {} if folder is None else {entry["name"]: entry for entry in read_index(folder)["accounts"]}
     if folder is not None and selection.flag is None:
-        names = tuple(entry["name"] for entry in read_index(folder)["accounts"])
-        selection = replace(selection, accounts=names)
+        selection = replace(selection, accounts=tuple(index))
     chosen = choose(selection, settings)
     mailing = mailing_for(chosen.workspace, environ)  # bad mail settings fail before anything is shown
     if folder is not None:
-        prepared = saved_plans(folder, chosen.jobs, options, workers=workers)
+        prepared = saved_plans(folder, index, chosen.jobs, options, workers=workers)
     else:
         prepared = plan_accounts(
             chosen.jobs, options.planning, allow_mass_removal=options.allow_mass_removal, workers=workers
