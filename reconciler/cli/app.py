@@ -144,6 +144,13 @@ def cli(debug: bool) -> None:
     """
 
 
+def with_options(command: Any, options: Iterable[Callable[[Any], Any]]) -> Any:
+    """`command` with `options` (click decorators), shown in `--help` in the order given."""
+    for option in reversed(list(options)):
+        command = option(command)
+    return command
+
+
 def store_option(command: Any) -> Any:
     return click.option(
         "--store",

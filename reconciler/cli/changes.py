@@ -25,6 +25,7 @@ from reconciler.cli.app import (
     required_actor,
     store_option,
     summarise,
+    with_options,
 )
 from reconciler.cli.mail import PROGRESS_FROM, echo_delivery, make_courier
 from reconciler.cli.workspace import (
@@ -198,9 +199,7 @@ def _planning_options(command: Any) -> Any:
             ),
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tuple[str, ...]) -> PlanOptions:

@@ -21,6 +21,7 @@ from reconciler.cli.app import (
     paint,
     store_option,
     summarise,
+    with_options,
 )
 from reconciler.core.errors import InputError, plural
 from reconciler.scim.planning import PushOptions
@@ -100,9 +101,7 @@ def _push_options(command: Any) -> Any:
         ),
         store_option,
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(command, options)
 
 
 def _client(url: str, page_size: int, max_wait: float, timeout: float) -> Any:

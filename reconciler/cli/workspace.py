@@ -25,6 +25,7 @@ from reconciler.cli.app import (
     echo_report,
     paint,
     summarise,
+    with_options,
 )
 from reconciler.commands.apply import ApplyResult
 from reconciler.commands.workspace import INDEX_FILE, Chosen, Selection, Settings, is_saved_folder
@@ -104,10 +105,7 @@ def selection_options(command: Any) -> Any:
             f"within the repository. Also {WORKSPACE_VARIABLE}.",
         ),
     ]
-    decorated: Any = with_selection
-    for option in reversed(options):
-        decorated = option(decorated)
-    return decorated
+    return with_options(with_selection, options)
 
 
 def selection(chosen: Selection, paths: tuple[str, ...] = (), jobs: int = 1) -> Selection:
