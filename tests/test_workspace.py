@@ -848,19 +848,31 @@ DANA_WITH_ACCESS = (
 
 
 @pytest.mark.parametrize(
-    ("actor", "request_", "code", "said"),
+    ("actor", "manages", "request_", "code", "said"),
     [
-        (RESELLER, False, 0, "acme: applied, 2 added"),
-        ("alice@acme.example", False, 0, "acme: applied, 2 added"),  # the Contract Manager
-        ("bob@acme.example", False, 0, "acme: applied, 2 added"),  # an SC who manages users, on his serial
-        ("carol@acme.example", False, 3, "acme: not applied: 2 actions of the plan are blocked"),
-        ("carol@acme.example", True, 0, "acme: applied, 0 added, 0 changed, 0 removed; 2 requested"),
+        (RESELLER, True, False, 0, "acme: applied, 2 added"),
+        ("alice@acme.example", True, False, 0, "acme: applied, 2 added"),  # the Contract Manager
+        (
+            "bob@acme.example",
+            True,
+            False,
+            0,
+            "acme: applied, 2 added",
+        ),  # an SC who manages users, on his serial
+        ("bob@acme.example", False, False, 3, "acme: not applied: 2 actions of the plan are blocked"),
+        ("bob@acme.example", False, True, 0, "acme: applied, 0 added, 0 changed, 0 removed; 2 requested"),
+        ("carol@acme.example", True, False, 3, "acme: not applied: 2 actions of the plan are blocked"),
+        ("carol@acme.example", True, True, 0, "acme: applied, 0 added, 0 changed, 0 removed; 2 requested"),
     ],
 )
 def test_each_role_applies_what_it_may_and_requests_the_rest_whole(
-    run: Run, three: Workspace, actor: str, request_: bool, code: int, said: str
+    run: Run, three: Workspace, actor: str, manages: bool, request_: bool, code: int, said: str
 ) -> None:
-    with (three.folder("acme") / "account.yaml").open("a", encoding="utf-8") as file:
+    account = three.folder("acme") / "account.yaml"
+    if not manages:  # Bob coordinates the serial, and may not manage its users
+        account.write_text(account.read_text().replace("manage_users: true", "manage_users: false"))
+        three.apply_all()
+    with account.open("a", encoding="utf-8") as file:
         file.write(DANA_WITH_ACCESS)
     result = run(
         "apply", "--account", "acme", "--actor", actor, "--auto-approve", *(["--request"] if request_ else [])
@@ -869,6 +881,14 @@ def test_each_role_applies_what_it_may_and_requests_the_rest_whole(
     assert said in result.output
     added = "dana@acme.example" in three.users("acme")
     assert added is (code == 0 and not request_)  # the user and her access together, or neither
+    # Whatever was applied, the store agrees with itself: a plan of its own export changes nothing.
+    exported = run("export", "--store", three.stores["acme"])
+    assert exported.exit_code == 0, exported.output
+    (three.root / "exported.yaml").write_text(exported.stdout, encoding="utf-8")
+    again = run(
+        "plan", "exported.yaml", "--store", three.stores["acme"], "--actor", RESELLER, "--detailed-exitcode"
+    )
+    assert again.exit_code == 0, again.output
 
 
 def test_a_decommission_is_applied_whole_even_with_request(run: Run, three: Workspace) -> None:
