@@ -75,11 +75,112 @@ def test_a_request_already_recorded_is_not_recorded_again(backend: Backend, stor
     assert rows == [("key-1", "alice@acme.example", '{"serial": "1"}')]
 
 
+#: The seats rule as 0001 made it (and SQLite's 0008 remade it), before 0011 kept counts: each insert
+#: into access counted the serial's access.
+_COUNTING_SEATS = {
+    "sqlite": (
+        """CREATE TRIGGER access_within_seats AFTER INSERT ON access
+        WHEN (SELECT COUNT(*) FROM access WHERE serial = NEW.serial)
+           > (SELECT seats FROM serials WHERE number = NEW.serial)
+        BEGIN SELECT RAISE(ABORT, 'seats exceeded'); END""",
+        """CREATE TRIGGER seats_cover_access AFTER UPDATE OF seats ON serials
+        WHEN (SELECT COUNT(*) FROM access WHERE serial = NEW.number) > NEW.seats
+        BEGIN SELECT RAISE(ABORT, 'seats exceeded'); END""",
+    ),
+    "postgresql": (
+        """CREATE FUNCTION access_within_seats() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF (SELECT COUNT(*) FROM access WHERE serial = NEW.serial)
+               > (SELECT seats FROM serials WHERE number = NEW.serial) THEN
+                RAISE EXCEPTION 'seats exceeded' USING ERRCODE = 'check_violation',
+                    DETAIL = format('serial %s has more users than seats', NEW.serial);
+            END IF;
+            RETURN NULL;
+        END $$""",
+        "CREATE CONSTRAINT TRIGGER access_within_seats AFTER INSERT ON access DEFERRABLE INITIALLY IMMEDIATE "
+        "FOR EACH ROW EXECUTE FUNCTION access_within_seats()",
+        """CREATE FUNCTION seats_cover_access() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF (SELECT COUNT(*) FROM access WHERE serial = NEW.number) > NEW.seats THEN
+                RAISE EXCEPTION 'seats exceeded' USING ERRCODE = 'check_violation',
+                    DETAIL = format('serial %s has more users than seats', NEW.number);
+            END IF;
+            RETURN NULL;
+        END $$""",
+        "CREATE CONSTRAINT TRIGGER seats_cover_access AFTER UPDATE OF seats ON serials "
+        "DEFERRABLE INITIALLY IMMEDIATE FOR EACH ROW EXECUTE FUNCTION seats_cover_access()",
+    ),
+}
+#: The triggers 0011 made that keep the seat counts, on access.
+SEAT_COUNTERS = {
+    "sqlite": ("access_counted_on_insert", "access_counted_on_delete", "access_counted_on_update"),
+    "postgresql": (
+        "access_counted_on_insert",
+        "access_counted_on_delete",
+        "access_counted_on_update",
+        "access_counted_on_truncate",
+    ),
+}
+
+
+def drop_seat_counts(backend: Backend, url: str) -> None:
+    """The seats rule as it was before 0011: no serials.assigned, each insert counted."""
+    made = (*SEAT_COUNTERS[backend.name], "seats_cover_access")
+    if backend.name == "sqlite":
+        for trigger in made:
+            backend.query(url, f"DROP TRIGGER {trigger}")
+    else:  # each function, and its trigger with it
+        backend.query(url, f"DROP FUNCTION {', '.join(f'{name}()' for name in made)} CASCADE")
+    backend.query(url, "ALTER TABLE serials DROP COLUMN assigned")
+    for statement in _COUNTING_SEATS[backend.name]:
+        backend.query(url, statement)
+
+
 def drop_directory_ids(backend: Backend, url: str) -> None:
-    """The users table as it was before 0010."""
+    """The store as 0009 left it: users without directory ids (0010), serials without seat counts (0011)."""
+    drop_seat_counts(backend, url)
     if backend.name == "sqlite":  # SQLite drops no column an index names
         backend.query(url, "DROP INDEX users_by_directory_id")
     backend.query(url, "ALTER TABLE users DROP COLUMN directory_id")
+
+
+def test_a_store_of_version_10_counts_each_serials_users_once_migrated(
+    backend: Backend, store_url: str
+) -> None:
+    # Both serials full: 399-12345678 held by Bob and Alice, 399-12345679 by Carol.
+    alice_too = '    last_name: Moreau\n    access:\n      - serial: "399-12345678"\n'
+    apply_yaml(store_url, ACCOUNT.replace("    last_name: Moreau\n", alice_too))
+    drop_seat_counts(backend, store_url)
+    backend.query(store_url, "UPDATE meta SET value = '10' WHERE key = 'schema_version'")
+    before = backend.table_dump(store_url)
+    assert plan_yaml(store_url, ACCOUNT).actions  # opened and migrated (alice's grant is to go)
+    [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
+    assert int(version) == migrations.latest(backend.name) == 11
+    assert backend.query(store_url, "SELECT number, seats, assigned FROM serials ORDER BY number") == [
+        ("399-12345678", 2, 2),
+        ("399-12345679", 1, 1),
+    ]
+    # Every row as it was, but for the counts.
+    assert [row for row in backend.table_dump(store_url) if row[0] not in ("meta", "serials")] == [
+        row for row in before if row[0] not in ("meta", "serials")
+    ]
+    triggers = {fact for fact in schema_of(backend, store_url) if fact.startswith("trigger ")}
+    assert triggers == {
+        *(f"trigger {name} on access" for name in SEAT_COUNTERS[backend.name]),
+        "trigger seats_cover_access on serials",
+    }
+    # The counts hold the rule.
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.CheckViolation), match="seats exceeded"):
+        backend.query(
+            store_url,
+            "INSERT INTO access (user_email, serial, download, direct_download) "
+            "VALUES ('alice@acme.example', '399-12345679', false, false)",
+        )
+    apply_yaml(store_url, ACCOUNT)
+    assert backend.query(store_url, "SELECT number, assigned FROM serials ORDER BY number") == [
+        ("399-12345678", 1),
+        ("399-12345679", 1),
+    ]
 
 
 def test_a_store_of_version_9_learns_directory_ids_each_held_by_one_user(
@@ -103,8 +204,8 @@ def test_a_store_of_version_9_learns_directory_ids_each_held_by_one_user(
 
 def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, store_url: str) -> None:
     apply_yaml(store_url, ACCOUNT)
-    # The store as version 3 left it, with its grants: before users' directory ids (0010), before the
-    # outbox kept senders and uncertain deliveries (0009), access
+    # The store as version 3 left it, with its grants: before serials counted their users (0011), users'
+    # directory ids (0010), before the outbox kept senders and uncertain deliveries (0009), access
     # in key order (0008), contracts' end dates (0007), adopted audit entries (0006), teams (0005)
     # and, on SQLite, before the two indexes of 0004 (PostgreSQL had them from 0001).
     drop_directory_ids(backend, store_url)
@@ -126,7 +227,7 @@ def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, stor
     assert before
     assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, and read as it was
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 10
+    assert int(version) == migrations.latest(backend.name) == 11
     # What was applied before --adopt existed was applied, not adopted.
     [applied] = open_store(store_url).history(10)
     assert applied.changes and not applied.adopted and not any(c.adopted for c in applied.changes)
@@ -187,6 +288,13 @@ ONLY_IN = {
     "postgresql": {"apply_lock"},
     # SQLite's own bookkeeping for AUTOINCREMENT; PostgreSQL's identity columns keep theirs in sequences.
     "sqlite": {"sqlite_sequence"},
+}
+#: Facts about shared tables that only one backend has, by design.
+ONLY_FACTS_IN: dict[str, set[str]] = {
+    # TRUNCATE fires no DELETE trigger, so it has a trigger of its own to keep the seat counts; SQLite
+    # has no TRUNCATE (its DELETE without WHERE fires the DELETE trigger).
+    "postgresql": {"trigger access_counted_on_truncate on access"},
+    "sqlite": set(),
 }
 
 #: `name INTEGER ... CHECK (name IN (0, 1))`: SQLite's boolean.
@@ -347,9 +455,13 @@ def test_the_two_dialects_make_the_same_schema(tmp_path: Path, postgres: Backend
         schemas[backend.name] = schema_of(backend, url)
     for name, tables in ONLY_IN.items():
         assert {f"table {table}" for table in tables} <= schemas[name], f"{name} lost a table of its own"
+    for name, facts in ONLY_FACTS_IN.items():
+        assert facts <= schemas[name], f"{name} lost a fact of its own"
     expected = set().union(*ONLY_IN.values())
     only = {
-        name: sorted(fact for fact in facts - schemas[other] if not _of_table(fact, expected))
+        name: sorted(
+            fact for fact in facts - schemas[other] - ONLY_FACTS_IN[name] if not _of_table(fact, expected)
+        )
         for name, facts, other in (
             ("sqlite", schemas["sqlite"], "postgresql"),
             ("postgresql", schemas["postgresql"], "sqlite"),

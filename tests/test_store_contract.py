@@ -4,17 +4,21 @@ Each test runs once per store and sees it only through the protocol:
 a store is compared before and after by what it shows (snapshot, history,
 outbox; for a SQL store, every row of every table as well: Backend.contents).
 What only the SQL stores have (migrations, schema versions, raw rows) is in
-test_store.py.
+test_store.py, but for one thing: the seats rule, which their databases keep
+themselves against any statement, is tested here with raw SQL too, beside the
+protocol's tests of it.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import textwrap
 import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from conftest import ACCOUNT, RESELLER, Backend, apply_yaml, plan_yaml
 from memory_store import open_any_store
@@ -329,6 +333,130 @@ def test_fewer_seats_than_users_are_refused(any_backend: Backend, any_store_url:
     with pytest.raises(StoreError, match="seats exceeded"):
         run_apply(open_any_store(any_store_url), replace(plan, actions=actions), RESELLER)
     assert any_backend.contents(any_store_url) == before
+
+
+# --- the seats rule, kept by the database itself (the SQL stores) ----------------------------------
+# Raw SQL on a plain connection of each backend's own driver, with no reconciler code in the way: a
+# statement that leaves a serial with more users than seats is refused whole, whoever runs it.
+
+#: What each driver raises when the database refuses a statement for the seats.
+SEATS_REFUSED = (sqlite3.IntegrityError, psycopg.errors.CheckViolation)
+#: Users of ACCOUNT but `{0}`, each granted `{1}`, in one statement.
+GRANT_ALL_BUT = (
+    "INSERT INTO access (user_email, serial, download, direct_download) "
+    "SELECT email, '{1}', false, false FROM users WHERE email <> '{0}'"
+)
+
+
+def grant(user: str, serial: str) -> str:
+    return (
+        "INSERT INTO access (user_email, serial, download, direct_download) "
+        f"VALUES ('{user}', '{serial}', false, false)"
+    )
+
+
+def assigned(backend: Backend, url: str) -> dict[str, int]:
+    """Each serial's count of users, as the store keeps it."""
+    return dict(backend.query(url, "SELECT number, assigned FROM serials"))
+
+
+def counted(backend: Backend, url: str) -> dict[str, int]:
+    """Each serial's users, counted."""
+    return dict(
+        backend.query(
+            url,
+            "SELECT s.number, COUNT(a.serial) FROM serials s LEFT JOIN access a ON a.serial = s.number "
+            "GROUP BY s.number",
+        )
+    )
+
+
+def test_the_database_itself_refuses_a_user_past_the_seats(backend: Backend, store_url: str) -> None:
+    apply_yaml(store_url, ACCOUNT)  # 399-12345679: 1 seat, Carol's
+    before = backend.contents(store_url)
+    with pytest.raises(SEATS_REFUSED, match="seats exceeded"):
+        backend.query(store_url, grant("alice@acme.example", "399-12345679"))
+    assert backend.contents(store_url) == before
+
+
+def test_the_database_itself_refuses_many_rows_past_the_seats_whole(backend: Backend, store_url: str) -> None:
+    apply_yaml(store_url, ACCOUNT)  # 399-12345678: 2 seats, Bob's; Alice's and Carol's would make 3
+    before = backend.contents(store_url)
+    with pytest.raises(SEATS_REFUSED, match="seats exceeded"):
+        backend.query(store_url, GRANT_ALL_BUT.format("bob@acme.example", "399-12345678"))
+    assert backend.contents(store_url) == before
+    if backend.name == "postgresql":  # a bulk load too
+        with (
+            psycopg.connect(store_url, autocommit=True) as db,
+            pytest.raises(psycopg.errors.CheckViolation, match="seats exceeded") as raised,
+            db.cursor() as cursor,
+            cursor.copy("COPY access (user_email, serial, download, direct_download) FROM STDIN") as copy,
+        ):
+            for user in ("alice@acme.example", "carol@acme.example"):
+                copy.write_row((user, "399-12345678", False, False))
+        assert raised.value.diag.message_detail == "serial 399-12345678 has more users than seats"
+        assert backend.contents(store_url) == before
+
+
+def test_the_database_itself_refuses_fewer_seats_than_users(backend: Backend, store_url: str) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    backend.query(store_url, grant("alice@acme.example", "399-12345678"))  # both its seats taken
+    before = backend.contents(store_url)
+    with pytest.raises(SEATS_REFUSED, match="seats exceeded"):
+        backend.query(store_url, "UPDATE serials SET seats = 1 WHERE number = '399-12345678'")
+    assert backend.contents(store_url) == before
+    backend.query(store_url, "UPDATE serials SET seats = 3 WHERE number = '399-12345678'")
+    assert assigned(backend, store_url) == {"399-12345678": 2, "399-12345679": 1}
+
+
+def test_the_database_counts_a_seat_left_and_taken_again(backend: Backend, store_url: str) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    backend.query(store_url, "DELETE FROM access WHERE user_email = 'carol@acme.example'")
+    backend.query(store_url, grant("alice@acme.example", "399-12345679"))
+    assert assigned(backend, store_url) == {"399-12345678": 1, "399-12345679": 1}
+    # Many rows at once, within the seats: Alice's and Carol's in Bob's place.
+    backend.query(store_url, "DELETE FROM access WHERE serial = '399-12345678'")
+    backend.query(store_url, GRANT_ALL_BUT.format("bob@acme.example", "399-12345678"))
+    assert (
+        assigned(backend, store_url) == {"399-12345678": 2, "399-12345679": 1} == counted(backend, store_url)
+    )
+    users = open_any_store(store_url).snapshot().state.users
+    assert {(u.email, a.serial) for u in users for a in u.access} == {
+        ("alice@acme.example", "399-12345678"),
+        ("alice@acme.example", "399-12345679"),
+        ("carol@acme.example", "399-12345678"),
+    }
+    # Everything at once (TRUNCATE fires no DELETE trigger on PostgreSQL: it has its own).
+    backend.query(store_url, "TRUNCATE access" if backend.name == "postgresql" else "DELETE FROM access")
+    assert assigned(backend, store_url) == {"399-12345678": 0, "399-12345679": 0}
+
+
+def test_the_database_counts_a_grant_moved_to_another_serial(backend: Backend, store_url: str) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    backend.query(
+        store_url, "UPDATE access SET serial = '399-12345678' WHERE user_email = 'carol@acme.example'"
+    )
+    assert assigned(backend, store_url) == {"399-12345678": 2, "399-12345679": 0}
+    backend.query(store_url, grant("alice@acme.example", "399-12345679"))
+    before = backend.contents(store_url)
+    with pytest.raises(SEATS_REFUSED, match="seats exceeded"):
+        backend.query(
+            store_url, "UPDATE access SET serial = '399-12345679' WHERE user_email = 'carol@acme.example'"
+        )
+    assert backend.contents(store_url) == before
+    # A grant that moves to another user (a change of e-mail) stays counted once.
+    backend.query(
+        store_url,
+        "INSERT INTO users (email, first_name, last_name, status, added_at) "
+        "VALUES ('caroline@acme.example', 'Caroline', 'Smith', 'invited', '2025-01-01T00:00:00+00:00')",
+    )
+    backend.query(
+        store_url,
+        "UPDATE access SET user_email = 'caroline@acme.example' WHERE user_email = 'carol@acme.example'",
+    )
+    assert (
+        assigned(backend, store_url) == {"399-12345678": 2, "399-12345679": 1} == counted(backend, store_url)
+    )
 
 
 def _action(kind: Kind, target: dict[str, str], after: dict[str, object] | None = None) -> Action:

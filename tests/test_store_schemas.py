@@ -80,9 +80,8 @@ def test_two_accounts_in_two_schemas_of_one_database_keep_apart(
         "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname IN ('acme', 'nordwind', 'public') "
         "GROUP BY n.nspname ORDER BY n.nspname",
     )
-    assert functions == [
-        (schema, ["access_within_seats", "seats_cover_access"]) for schema in ("acme", "nordwind")
-    ]
+    counters = [f"access_counted_on_{event}" for event in ("delete", "insert", "truncate", "update")]
+    assert functions == [(schema, [*counters, "seats_cover_access"]) for schema in ("acme", "nordwind")]
 
     # Their own rows: meta (lineage, revision), users, audit log and outbox.
     def rows(schema: str, sql: str) -> list[tuple[object, ...]]:
@@ -122,7 +121,7 @@ def test_two_accounts_in_two_schemas_of_one_database_keep_apart(
 
 
 def test_a_seats_trigger_counts_the_access_of_its_own_schema(
-    database: str, nordwind_yaml: Path, tmp_path: Path
+    postgres: Backend, database: str, nordwind_yaml: Path, tmp_path: Path
 ) -> None:
     import psycopg
 
@@ -146,6 +145,17 @@ def test_a_seats_trigger_counts_the_access_of_its_own_schema(
             "VALUES ('alice@nordwind.example', '399-12345679', false)"
         )
     assert raised.value.diag.message_detail == "serial 399-12345679 has more users than seats"
+    # Each schema's count is of its own access: Alice's grant, and its removal, count in acme alone.
+    of_schema = "SELECT '{0}', assigned FROM {0}.serials WHERE number = '399-12345679'"
+
+    def assigned() -> dict[str, int]:
+        both = f"{of_schema.format('acme')} UNION ALL {of_schema.format('nordwind')}"
+        return dict(postgres.query(database, both))
+
+    assert assigned() == {"acme": 1, "nordwind": 1}
+    with psycopg.connect(acme, autocommit=True) as db:
+        db.execute("DELETE FROM access WHERE serial = '399-12345679'")
+    assert assigned() == {"acme": 0, "nordwind": 1}
 
 
 def test_a_schema_that_is_not_there_is_refused_not_passed_over(
