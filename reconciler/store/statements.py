@@ -28,17 +28,33 @@ def _shipping(record: Mapping[str, Any]) -> Params:
 Write = tuple[str, ParamsOf]
 
 
-def _user_row(t: Mapping[str, str], new: Mapping[str, Any], now: str) -> Params:
-    return (t["user"], new["first_name"], new["last_name"], now, new.get("protect", False), new.get("id"))
+#: A new user, every value a parameter, the status too: PostgreSQL loads such an INSERT by COPY.
+_USER_INSERT = (
+    "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _new_user(status: str) -> ParamsOf:
+    """The parameters of `_USER_INSERT` for a user added with `status`."""
+
+    def row(t: Mapping[str, str], new: Mapping[str, Any], now: str) -> Params:
+        return (
+            t["user"],
+            new["first_name"],
+            new["last_name"],
+            status,
+            now,
+            new.get("protect", False),
+            new.get("id"),
+        )
+
+    return row
 
 
 #: kind -> its statement, for the kinds that write one (all but a change of e-mail).
 _ONE: dict[Kind, Write] = {
-    Kind.USER_ADD: (
-        "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
-        "VALUES (?, ?, ?, 'invited', ?, ?, ?)",
-        _user_row,
-    ),
+    Kind.USER_ADD: (_USER_INSERT, _new_user("invited")),
     Kind.USER_PROTECT: (
         "UPDATE users SET protected = ? WHERE email = ?",
         lambda t, new, now: (new["protect"], t["user"]),
@@ -211,13 +227,7 @@ WRITES: dict[Kind, tuple[Write, ...]] = {
 
 #: What `apply --adopt` writes instead of WRITES: a user already in the portal is active, not invited.
 ADOPT_WRITES: dict[Kind, tuple[Write, ...]] = {
-    Kind.USER_ADD: (
-        (
-            "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
-            "VALUES (?, ?, ?, 'active', ?, ?, ?)",
-            _user_row,
-        ),
-    ),
+    Kind.USER_ADD: ((_USER_INSERT, _new_user("active")),),
 }
 
 AUDIT = (
@@ -259,16 +269,18 @@ READS = {
     "team_access": "SELECT team, serial, download FROM team_access ORDER BY team, serial",
 }
 
+#: The outbox and the requests take only what they do not hold yet (`OUTBOX_HELD`, `REQUESTS_HELD`,
+#: read under the apply lock, so nothing comes in between): plain INSERTs, which PostgreSQL loads by COPY.
 OUTBOX_INSERT = (
     "INSERT INTO outbox (message_id, kind, revision, recipient, subject, body_text, body_html, created_at, "
-    "sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"
+    "sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 #: Which of the `{}` message ids (or request keys) the store holds already.
 OUTBOX_HELD = "SELECT message_id FROM outbox WHERE message_id IN ({})"
 REQUESTS_HELD = "SELECT key FROM requests WHERE key IN ({})"
 REQUEST_INSERT = (
     "INSERT INTO requests (key, revision, requester, requested_at, kind, target, before, after, "
-    "requested_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+    "requested_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _OUTBOX_COLUMNS = (
     "id, message_id, kind, revision, recipient, subject, body_text, body_html, sender, created_at, "
