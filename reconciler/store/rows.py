@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from itertools import groupby
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from reconciler.core.kinds import Kind
@@ -31,8 +32,12 @@ from reconciler.store.statements import Params
 
 Rows = Sequence[Sequence[Any]]
 
+#: json's C encoder, as JSONEncoder.iterencode makes it (None on a Python without json's accelerator).
+_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+
 #: One encoder for every audit and request row: json.dumps with options builds a new one per call.
-to_json = json.JSONEncoder(sort_keys=True).encode
+_ENCODER = json.JSONEncoder(sort_keys=True)
+to_json = _ENCODER.encode
 
 
 def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
@@ -205,3 +210,50 @@ def audit_row(revision: int, actor: str, now: str, action: Action, adopted: bool
         None if action.after is None else to_json(action.after),
         adopted,
     )
+
+
+def audit_rows(
+    revision: int, actor: str, now: str, actions: Sequence[Action], adopted: bool = False
+) -> list[Params]:
+    """The audit entries of all `actions`: `audit_row` of each, the same values, twice as fast.
+
+    `to_json` builds json's C encoder anew for each value (3 a row), half of what it takes: here one
+    encoder encodes them all. And a record that the action before had too is not encoded again: the
+    diff gives equal grants one record, and a plan lists them in runs (a serial's grants), so most
+    grants of a plan made in the same run have the record the one before had. (A saved plan's
+    records are each their own object: there one encoder is what is saved.) An action this cannot
+    encode goes to `audit_row`, which raises what it always has."""
+    # The encoder JSONEncoder.iterencode makes for to_json, C's, with its options but the check for
+    # circular records (a tenth of the time): one runs into RecursionError here, and then audit_row
+    # raises "Circular reference detected" as it always has.
+    if _C_MAKE_ENCODER is None:  # a Python without json's C accelerator
+        return [audit_row(revision, actor, now, action, adopted) for action in actions]
+    encode = _C_MAKE_ENCODER(
+        None, _ENCODER.default, encode_basestring_ascii, None, ": ", ", ", True, False, True
+    )
+    join = "".join
+    last_before = last_after = before_json = after_json = None
+    rows: list[Params] = []
+    for action in actions:
+        try:
+            target, before, after = action.target, action.before, action.after
+            if before is not last_before:
+                before_json = None if before is None else join(encode(before, 0))
+                last_before = before
+            if after is not last_after:
+                after_json = None if after is None else join(encode(after, 0))
+                last_after = after
+            row: Params = (
+                revision,
+                actor,
+                now,
+                action.kind.value,
+                join(encode(target if type(target) is dict else dict(target), 0)),
+                before_json,
+                after_json,
+                adopted,
+            )
+        except Exception:  # whatever it is, audit_row raises it as it always has
+            row = audit_row(revision, actor, now, action, adopted)
+        rows.append(row)
+    return rows

@@ -34,7 +34,7 @@ from reconciler.core.records import (
 from reconciler.store import migrations
 from reconciler.store import statements as sql
 from reconciler.store.rows import (
-    audit_row,
+    audit_rows,
     history_from_rows,
     now_text,
     outbox_entry,
@@ -130,8 +130,7 @@ class SqlStore(ABC):
         for statement, rows in _action_batches(plan, writes, now, transaction.progress):
             self._write_rows(db, statement, rows)
         if plan.actions:
-            audit = [audit_row(revision, actor, now, a, adopt) for a in plan.actions]
-            self._write_rows(db, sql.AUDIT, audit)
+            self._write_rows(db, sql.AUDIT, audit_rows(revision, actor, now, plan.actions, adopt))
             db.execute(self._sql(sql.REVISION_UPDATE), (str(revision),))
         # Under the apply lock no other apply adds to either meanwhile: what is not there yet is new.
         recorded = self._not_held(db, sql.REQUESTS_HELD, transaction.requests, lambda r: r.key)
