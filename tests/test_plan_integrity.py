@@ -37,10 +37,11 @@ from test_properties import SETTINGS, state_pairs
 from reconciler.cli import cli
 from reconciler.commands.apply import ApplyOptions, is_saved_plan, run_apply, verify_saved
 from reconciler.core.errors import PlanFileError
+from reconciler.core.kinds import Kind
 from reconciler.core.model import DesiredState, build_state
 from reconciler.core.plan import Plan
 from reconciler.core.planfile import dump_plan, load_plan
-from reconciler.engine.ordering import dependencies, ordered
+from reconciler.engine.ordering import _unsettled, dependencies, ordered, unsettled_dependencies
 from reconciler.engine.planner import make_plan
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
@@ -637,6 +638,34 @@ def test_every_plan_as_made_passes_and_so_does_every_order_the_graph_allows(
     ties = data.draw(st.permutations(range(len(actions))))
     shuffled = ordered(actions, list(dependencies(actions)), sort_key=lambda a: ties[actions.index(a)])
     verify_saved(saved_and_read(replace(plan, actions=tuple(shuffled))), snapshot)
+
+
+@SETTINGS
+@given(pair=state_pairs(), data=st.data())
+def test_the_order_check_follows_every_dependency_an_order_can_break(
+    pair: tuple[DesiredState, DesiredState], data: st.DataObject
+) -> None:
+    # A plan in the kinds' rank order is checked without its graph: no rule can run backwards there.
+    first, second = pair
+    plan = make_plan(second, store_with(first).snapshot(), RESELLER)
+    actions = list(plan.actions)
+    for order in (actions, data.draw(st.permutations(actions))):
+        broken = {(before, after) for before, after in dependencies(order) if before > after}
+        assert broken <= set(unsettled_dependencies(order))
+    ranks = [action.kind.rank for action in actions]
+    assert ranks == sorted(ranks), "a plan as made lists its kinds in rank order: its check is cheap"
+
+
+def test_a_rule_the_ranks_do_not_keep_is_still_followed() -> None:
+    by_user = (("target", "user"),)
+    # A user.add that waited on a grant, or held up another user.add, would not be kept by the ranks.
+    waits_on_a_grant = {Kind.USER_ADD: ((Kind.ACCESS_GRANT, by_user),)}
+    holds_up_a_user_add = {Kind.USER_ADD: ((Kind.USER_ADD, by_user),)}
+    assert _unsettled(waits_on_a_grant, other_first=True) == waits_on_a_grant
+    assert _unsettled(holds_up_a_user_add, other_first=False) == holds_up_a_user_add
+    # Those the ranks keep are left to them.
+    assert _unsettled({Kind.ACCESS_GRANT: ((Kind.USER_ADD, by_user),)}, other_first=True) == {}
+    assert _unsettled(waits_on_a_grant, other_first=False) == {}
 
 
 @SETTINGS

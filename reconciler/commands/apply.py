@@ -42,13 +42,14 @@ from reconciler.core.errors import (
     ReconcilerError,
     plural,
 )
-from reconciler.core.plan import Action, Plan
+from reconciler.core.plan import Action, Notification, Plan
 from reconciler.core.planfile import NOT_SHOWN, load_plan
 from reconciler.core.records import Message, Request, Snapshot, Transaction
 from reconciler.core.wording import target_label
 from reconciler.engine.guards import mass_removal, rejudge_removals
 from reconciler.engine.integrity import check_saved
-from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judge_actions, make_plan, store_counts
+from reconciler.engine.permissions import Judgement
+from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judgements, make_plan, store_counts
 from reconciler.engine.requests import requests_of, split_blocked
 from reconciler.loading import Progress, load_desired_state
 from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, compose_notifications
@@ -133,17 +134,19 @@ def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
     """
     plan.check_current(snapshot.lineage, snapshot.revision)
     check_saved(plan.actions, snapshot)
-    for saved, fresh in zip(plan.actions, judge_actions(plan.actions, snapshot, plan.actor), strict=True):
+    judged = judgements(plan.actions, snapshot, plan.actor)
+    for saved, (fresh, mail) in zip(plan.actions, judged, strict=True):
         if (saved.requires, saved.permitted, saved.reason) != (fresh.requires, fresh.permitted, fresh.reason):
             raise PlanFileError(
                 f"the saved plan does not match the store: it marks {saved.kind} {dict(saved.target)} "
                 f"{_verdict(saved)} for {plan.actor}, the store makes it {_verdict(fresh)}; the file was "
                 f"changed after it was made; {_NOT_APPLIED}"
             )
-        if saved.notifications != fresh.notifications:
+        if saved.notifications != mail:
             raise PlanFileError(
-                f"the saved plan's {saved.kind} {target_label(saved)} e-mails {_mail(saved)}, and the store "
-                f"says it e-mails {_mail(fresh)}: the file was changed after it was made; {_NOT_APPLIED}"
+                f"the saved plan's {saved.kind} {target_label(saved)} e-mails {_mail(saved.notifications)}, "
+                f"and the store says it e-mails {_mail(mail)}: the file was changed after it was made; "
+                f"{_NOT_APPLIED}"
             )
     counts = store_counts(snapshot)
     if dict(plan.store_counts) != counts or plan.guards != mass_removal(
@@ -158,12 +161,12 @@ def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
 _NOT_APPLIED = "nothing was applied: make the plan again with `reconciler plan --out`"
 
 
-def _verdict(action: Action) -> str:
-    return "permitted" if action.permitted else f"blocked (needs {action.requires})"
+def _verdict(judged: Action | Judgement) -> str:
+    return "permitted" if judged.permitted else f"blocked (needs {judged.requires})"
 
 
-def _mail(action: Action) -> str:
-    return ", ".join(f"{n.to} ({n.event})" for n in action.notifications) or "nobody"
+def _mail(notifications: tuple[Notification, ...]) -> str:
+    return ", ".join(f"{n.to} ({n.event})" for n in notifications) or "nobody"
 
 
 #: How a saved plan begins: `write_plan` writes its keys sorted, and `actions` sorts first.

@@ -54,7 +54,7 @@ from reconciler.core.shapes import (
 )
 from reconciler.core.wording import target_label
 from reconciler.engine.identity import renamed_snapshot
-from reconciler.engine.ordering import dependencies
+from reconciler.engine.ordering import unsettled_dependencies
 
 #: A record's key: the values of its kind's target keys (`Record.keys`), in that order.
 Key = tuple[str, ...]
@@ -69,6 +69,11 @@ _REDO = "nothing was applied: make the plan again with `reconciler plan --out`"
 _UNREACHED: Any = object()
 #: Each kind's record, looked up once: `Kind.record` is a property, and a plan asks for every action.
 _RECORD = {kind: kind.record for kind in Kind}
+#: The members the checks compare every action with, as plain names: reading a member off its enum
+#: goes through the enum class's attribute hook, several times slower than reading a global, and a
+#: plan asks millions of times.
+_ADD, _CHANGE, _REMOVE = Effect.ADD, Effect.CHANGE, Effect.REMOVE
+_ACCESS, _SERIAL = Record.ACCESS, Record.SERIAL
 
 #: The keys of each record's targets: its own, and its contract's where it hangs off one.
 _TARGET_KEYS: dict[Record, frozenset[str]] = {
@@ -150,8 +155,9 @@ def _check_shape(action: Action) -> None:
             f"target of {kind} names {', '.join(sorted(expected))}",
             "its kind was changed, or its target, after the plan was made",
         )
-    if not all([type(value) is str for value in target.values()]):
-        raise _refuse(f"has {kind} {_json(target)}, whose target holds other than names")
+    for value in target.values():
+        if type(value) is not str:
+            raise _refuse(f"has {kind} {_json(target)}, whose target holds other than names")
     for name, held in (("before", before), ("after", after)):
         if held is None:
             continue
@@ -164,15 +170,15 @@ def _check_shape(action: Action) -> None:
                         f"has {_label(action)} whose {name} holds {naming} {_json(held[naming])}, not a name"
                     )
     effect = kind.effect
-    if effect is Effect.ADD and before is not None:
+    if effect is _ADD and before is not None:
         raise _refuse(f"has {_label(action)} with a before, and an add has none", _KIND_CHANGED)
-    if effect is Effect.REMOVE and after is not None:
+    if effect is _REMOVE and after is not None:
         raise _refuse(f"has {_label(action)} with an after, and a removal has none", _KIND_CHANGED)
-    if before is None and effect is not Effect.ADD:
-        change = "a change" if effect is Effect.CHANGE else "a removal"
+    if before is None and effect is not _ADD:
+        change = "a change" if effect is _CHANGE else "a removal"
         raise _refuse(f"has {_label(action)} without a before, and {change} has one")
-    if after is None and effect is not Effect.REMOVE:
-        change = "an add" if effect is Effect.ADD else "a change"
+    if after is None and effect is not _REMOVE:
+        change = "an add" if effect is _ADD else "a change"
         raise _refuse(f"has {_label(action)} without an after, and {change} has one")
     moved = _MOVES.get(kind)
     if moved is not None and before is not None and after is not None:
@@ -211,7 +217,7 @@ def _named(record: Record, key: Key) -> str:
 def _check_order(actions: Sequence[Action]) -> None:
     """Raise PlanFileError if an action comes before one it waits on; of several, the first in the plan."""
     late: tuple[int, int] | None = None
-    for first, then in dependencies(actions):
+    for first, then in unsettled_dependencies(actions):
         if first > then and (late is None or (then, first) < late):
             late = (then, first)
     if late is not None:
@@ -222,23 +228,22 @@ def _check_order(actions: Sequence[Action]) -> None:
         )
 
 
-class _Stored:
-    """The store's records by kind of record and key, each index made when first asked for."""
+class _Stored(dict[Record, Mapping[Key, Any]]):
+    """The store's records by kind of record and key, each index made when first asked for.
+
+    A dict, so that the walk's lookups of an index made already cost no Python call."""
 
     def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
         self._snapshot = snapshot
-        self._made: dict[Record, Mapping[Key, Any]] = {}
 
-    def __getitem__(self, record: Record) -> Mapping[Key, Any]:
-        try:
-            return self._made[record]
-        except KeyError:
-            found = self._made[record] = self._index(record)
-            return found
+    def __missing__(self, record: Record) -> Mapping[Key, Any]:
+        found = self[record] = self._index(record)
+        return found
 
     def _index(self, record: Record) -> Mapping[Key, Any]:
         state = self._snapshot.state
-        if record is Record.ACCESS:
+        if record is _ACCESS:
             return cast(Mapping[Key, Any], self._snapshot.grants)  # by (user, serial): Record.ACCESS.keys
         indexes: dict[Record, Callable[[], Iterator[tuple[Key, Any]]]] = {
             Record.USER: lambda: (((u.email,), u) for u in state.users),
@@ -255,12 +260,12 @@ class _Stored:
 
     def whole(self, record: Record, found: Any) -> dict[str, Any]:
         """A stored record's `before` as a change or removal of all of it has it."""
-        return _WHOLE[record](found[1] if record is Record.SERIAL else found)
+        return _WHOLE[record](found[1] if record is _SERIAL else found)
 
     def row(self, record: Record, key: Key, found: Any) -> dict[str, Any]:
         """A stored record with every field a plan may change or refer to, named as plans name them."""
         values: dict[str, Any] = dict(zip(record.keys, key, strict=True))
-        if record is Record.SERIAL:
+        if record is _SERIAL:
             contract, serial = found
             values.update(_serial_whole(serial), contract=contract, protect=serial.protect)
         elif record in (Record.USER, Record.CONTRACT):
@@ -292,7 +297,7 @@ class _Walk:
         self.removed = {
             (action.kind.record, _key(action))
             for action in actions
-            if action.kind.effect is Effect.REMOVE and REFERENCES_TO[action.kind.record]
+            if action.kind.effect is _REMOVE and REFERENCES_TO[_RECORD[action.kind]]
         }
         self.referring: Counter[tuple[Reference, Key]] = self._count_referring()
         self.seats_used: Counter[str] | None = None  # each serial's users, counted when first needed
@@ -307,7 +312,7 @@ class _Walk:
             self._change_email(action)
             return
         record = _RECORD[kind]
-        key = _key(action)
+        key = _KEY_OF[record](action.target)
         rows = self.rows[record]
         now = rows.get(key, _UNREACHED)
         reached = now is not _UNREACHED
@@ -315,7 +320,8 @@ class _Walk:
         if not reached:
             found = self.stored[record].get(key)
             now = None if found is None else self.stored.row(record, key, found)
-        if kind.effect is Effect.ADD:
+        effect = kind.effect
+        if effect is _ADD:
             if now is not None:
                 where = "an earlier action of the plan adds" if reached else "the store already holds"
                 raise _refuse(f"has {_label(action)}, and {where} that {_name(record)}")
@@ -325,7 +331,7 @@ class _Walk:
                 where = "an earlier action of the plan removes it" if reached else "the store holds no such"
                 raise _refuse(f"has {_label(action)}, and {where}{'' if reached else ' ' + _name(record)}")
             self._check_before(action, key, now, found)
-            new = None if kind.effect is Effect.REMOVE else {**now, **(action.after or {})}
+            new = None if effect is _REMOVE else {**now, **(action.after or {})}
         self._check_needs(action, record, now, new)
         if new is None:
             for reference in REFERENCES_TO[record]:
@@ -426,19 +432,19 @@ class _Walk:
 
     def _count_seats(self, action: Action, record: Record, now: Row | None, new: Row | None) -> None:
         """R8, as the store's seat triggers check it: a serial never has more users than seats."""
-        if record is Record.ACCESS:
+        if record is _ACCESS:
             used = self._seats_used()
             serial = action.target["serial"]
             used[serial] += (new is not None) - (now is not None)
             if now is None:
                 self._check_seats(action, serial, used[serial], self._seats(serial), "give")
-        elif record is Record.SERIAL and new is not None and (now is None or "seats" in (action.after or {})):
+        elif record is _SERIAL and new is not None and (now is None or "seats" in (action.after or {})):
             serial = action.target["serial"]
             self._check_seats(action, serial, self._seats_used()[serial], new.get("seats"), "leave")
 
     def _seats(self, serial: str) -> Any:
-        row = self.rows[Record.SERIAL].get((serial,))
-        return row["seats"] if row is not None else self.stored[Record.SERIAL][(serial,)][1].seats
+        row = self.rows[_SERIAL].get((serial,))
+        return row["seats"] if row is not None else self.stored[_SERIAL][(serial,)][1].seats
 
     def _check_seats(self, action: Action, serial: str, users: int, seats: Any, verb: str) -> None:
         if not isinstance(seats, int) or isinstance(seats, bool):

@@ -35,7 +35,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from reconciler.core.kinds import Kind
+from reconciler.core.kinds import RANK, Kind
 from reconciler.core.model import TEAM_SOURCE
 from reconciler.core.plan import Action
 
@@ -168,6 +168,23 @@ _BEFORE: dict[Kind, tuple[_Rule, ...]] = {
 }
 
 
+def _unsettled(rules: Mapping[Kind, tuple[_Rule, ...]], other_first: bool) -> dict[Kind, tuple[_Rule, ...]]:
+    """The `rules` whose edges may still point backwards in actions that list their kinds in rank
+    order: those whose other kind is not ranked before this one (`other_first`), or not after it."""
+
+    def settled(kind: Kind, other: Kind) -> bool:
+        return RANK[other] < RANK[kind] if other_first else RANK[other] > RANK[kind]
+
+    kept = {kind: tuple(rule for rule in them if not settled(kind, rule[0])) for kind, them in rules.items()}
+    return {kind: them for kind, them in kept.items() if them}
+
+
+#: The rules the kinds' ranks do not keep. The kind table is ordered so that there are none; should a
+#: rule ever go against it, checking a saved plan's order still follows that rule's edges.
+_AFTER_UNSETTLED = _unsettled(_AFTER, other_first=True)
+_BEFORE_UNSETTLED = _unsettled(_BEFORE, other_first=False)
+
+
 class _Lookup:
     """Finds the actions a rule points at, by kind and the values they are found by."""
 
@@ -221,8 +238,30 @@ def _teams(record: Mapping[str, Any] | None) -> list[str]:
 
 def dependencies(actions: Sequence[Action]) -> Iterator[Edge]:
     """Every (before, after) pair among `actions`."""
+    return _edges(actions, _AFTER, _BEFORE)
+
+
+def unsettled_dependencies(actions: Sequence[Action]) -> Iterator[Edge]:
+    """The (before, after) pairs among `actions` that could run the wrong way round: every one, unless
+    the actions list their kinds in rank order (as `ordered` does wherever the graph lets it); then
+    only those of rules that go against the ranks, as every other edge runs forwards."""
+    ranks = [RANK[action.kind] for action in actions]
+    if ranks != sorted(ranks):
+        return dependencies(actions)
+    return _edges(actions, _AFTER_UNSETTLED, _BEFORE_UNSETTLED)
+
+
+def _edges(
+    actions: Sequence[Action],
+    waiting_rules: Mapping[Kind, tuple[_Rule, ...]],
+    holding_rules: Mapping[Kind, tuple[_Rule, ...]],
+) -> Iterator[Edge]:
+    """The (before, after) pairs among `actions` that `waiting_rules` (what each kind runs after) and
+    `holding_rules` (what it runs before) make."""
+    if not waiting_rules and not holding_rules:  # no rule to follow: indexing the actions would be wasted
+        return
     lookup = _Lookup(actions)
-    waits_for, holds_up = lookup.can_find(_AFTER), lookup.can_find(_BEFORE)
+    waits_for, holds_up = lookup.can_find(waiting_rules), lookup.can_find(holding_rules)
     for i, action in enumerate(actions):
         after = waits_for.get(action.kind)
         if after is not None:
