@@ -9,6 +9,8 @@ import sys
 
 import pytest
 from conftest import ROOT
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.core.characters import REFUSED, TEXT_PATTERN, explain, first_refused, scrub
 
@@ -118,3 +120,15 @@ def test_scrub_takes_printable_ascii_as_it_is_and_nothing_refused_is_printable_a
     assert not [c for c in printable if any(first <= ord(c) <= last for first, last, _ in REFUSED)]
     assert scrub("".join(printable)) == "".join(printable)
     assert scrub("tab\there, escape\x1b[31m") == "tab\ufffdhere, escape\ufffd[31m"
+
+
+REFUSED_POINTS = points([(first, last) for first, last, _ in REFUSED])
+#: Text of every kind, the printable ASCII that scrub takes as it is mixed with the characters it replaces.
+ASCII_AND_REFUSED = st.sampled_from(
+    [*map(chr, range(128)), *(chr(first) for first, _, _ in REFUSED), *(chr(last) for _, last, _ in REFUSED)]
+)
+
+
+@given(st.text(st.characters(exclude_categories=("Cs",))) | st.text(ASCII_AND_REFUSED))
+def test_scrub_is_the_refused_characters_replaced_one_by_one(text: str) -> None:
+    assert scrub(text) == "".join("\ufffd" if ord(char) in REFUSED_POINTS else char for char in text)

@@ -14,6 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable
 from enum import Enum
+from itertools import islice
 from typing import Any, NoReturn
 
 import click
@@ -210,13 +211,8 @@ def reading_bar() -> TerminalProgress:
 
 def echo_lines(lines: Iterable[str], chunk: int = 1000) -> None:
     """Print `lines` as they come, in chunks, so a report of any size streams."""
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) == chunk:
-            click.echo("\n".join(batch))
-            batch.clear()
-    if batch:
+    remaining = iter(lines)
+    while batch := list(islice(remaining, chunk)):
         click.echo("\n".join(batch))
 
 

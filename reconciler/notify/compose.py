@@ -15,9 +15,10 @@ import email.policy
 import hashlib
 import html
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
+from typing import Any
 
 from reconciler.core.characters import scrub
 from reconciler.core.errors import InputError, plural
@@ -103,6 +104,8 @@ class Facts:
 
     names: Mapping[str, str]  # e-mail -> first name
     serials: Mapping[str, SerialFacts]
+    #: Each serial's label, kept from the first message that names it for the many others that do.
+    labels: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, snapshot: Snapshot, actions: Iterable[Action]) -> Facts:
@@ -140,11 +143,16 @@ class Facts:
         return found.product if found else "a product"
 
     def serial_label(self, serial: str) -> str:
-        found = self.serials.get(serial)
-        if found is None:
-            return f"serial {serial}"
-        group = f", group {found.group}" if found.group else ""
-        return f"{found.product} (serial {serial}{group})"
+        label = self.labels.get(serial)
+        if label is None:
+            found = self.serials.get(serial)
+            if found is None:
+                label = f"serial {serial}"
+            else:
+                group = f", group {found.group}" if found.group else ""
+                label = f"{found.product} (serial {serial}{group})"
+            self.labels[serial] = label
+        return label
 
 
 def compose_notifications(
@@ -152,40 +160,91 @@ def compose_notifications(
 ) -> list[Message]:
     """One message per person the plan's notifications name, in order of address."""
     facts = Facts.of(snapshot, plan.actions)
-    items: dict[str, list[tuple[Event, Action]]] = defaultdict(list)
+    # The sentences are written in the plan's order, the order its actions lie in memory: written
+    # person by person, jumping from action to action, they took twice as long. Each different
+    # sentence is kept as one string, which the bodies then find by identity (see Bodies). Each
+    # person's news is one flat list (event, action, sentence, event, ...): a tuple for each of
+    # 400,000 notifications cost a twentieth of the time.
+    news: dict[str, list[Any]] = defaultdict(list)
+    sentences: dict[str, str] = {}
     for action in plan.actions:
         for notification in action.notifications:
-            items[notification.to].append((notification.event, action))
-    return [_message(person, items[person], plan, facts, revision, settings) for person in sorted(items)]
-
-
-def _message(
-    person: str,
-    events: Sequence[tuple[Event, Action]],
-    plan: Plan,
-    facts: Facts,
-    revision: int,
-    settings: MailSettings,
-) -> Message:
-    lines = [sentence(event, action, person, facts, settings) for event, action in events]
-    greeting = f"Hello {facts.names[person]}," if person in facts.names else "Hello,"
+            event, person = notification.event, notification.to
+            line = sentence(event, action, person, facts, settings)
+            news[person] += event, action, sentences.setdefault(line, line)
     intro = f"{plan.actor} changed your company's licence account. What concerns you:"
     footer = f"Sent by reconciler for revision {revision} of the account. Questions? Write to {plan.actor}."
-    return Message(
-        message_id=message_id(plan.lineage, revision, person, domain=settings.domain),
-        to=person,
-        subject=scrub(subject([event for event, _ in events], [a for _, a in events], facts)),
-        text=render_text(greeting, intro, lines, footer),
-        html=render_html(greeting, intro, lines, footer),
-        sender=settings.sender,
-    )
+    bodies = Bodies(intro, footer)
+    subjects = _Memo(scrub)
+    message_ids = MessageIds(plan.lineage, revision, domain=settings.domain)
+    messages = []
+    for person in sorted(news):
+        told = news[person]
+        events, actions, lines = told[0::3], told[1::3], told[2::3]
+        greeting = f"Hello {facts.names[person]}," if person in facts.names else "Hello,"
+        messages.append(
+            Message(
+                message_id=message_ids(person),
+                to=person,
+                subject=subjects[subject(events, actions, facts)],
+                text=bodies.text(greeting, lines),
+                html=bodies.html(greeting, lines),
+                sender=settings.sender,
+            )
+        )
+    return messages
+
+
+class _Memo(dict[str, str]):
+    """`work` done on each piece of text the first time it is looked up, and kept."""
+
+    def __init__(self, work: Callable[[str], str]) -> None:
+        super().__init__()
+        self.work = work
+
+    def __missing__(self, piece: str) -> str:
+        done = self[piece] = self.work(piece)
+        return done
+
+
+class Bodies:
+    """The plain-text and HTML bodies of messages that share an intro and a footer, as an apply's do.
+
+    Every piece of text is scrubbed, so that each is one line that shows what it holds, and escaped
+    in the HTML: only the markup is ours. What many messages share is worked out once, not once a
+    message: the intro, the footer, and each line (the invitation, a grant of one serial) the first
+    time it comes. Doing it again for each of 100,000 messages was a quarter of the time composing took.
+    """
+
+    def __init__(self, intro: str, footer: str) -> None:
+        self.text_intro, self.text_footer = scrub(intro), scrub(footer)
+        self.html_intro, self.html_footer = escaped(intro), escaped(footer)
+        self.text_lines = _Memo(lambda line: f"- {scrub(line)}")
+        self.html_lines = _Memo(lambda line: f"<li>{escaped(line)}</li>")
+
+    def text(self, greeting: str, lines: Iterable[str]) -> str:
+        """The plain-text body."""
+        body = "\n".join(map(self.text_lines.__getitem__, lines))
+        return f"{scrub(greeting)}\n\n{self.text_intro}\n\n{body}\n\n-- \n{self.text_footer}\n"
+
+    def html(self, greeting: str, lines: Iterable[str]) -> str:
+        """The same message as HTML."""
+        items = "".join(map(self.html_lines.__getitem__, lines))
+        return (
+            '<!DOCTYPE html>\n<html><body style="font-family: sans-serif">'
+            f"<p>{escaped(greeting)}</p><p>{self.html_intro}</p><ul>{items}</ul>"
+            f'<p style="color: #666">{self.html_footer}</p></body></html>\n'
+        )
 
 
 def sentence(event: Event, action: Action, person: str, facts: Facts, settings: MailSettings) -> str:
     """What `event` means for `person`, in one sentence."""
     target, before, after = action.target, action.before or {}, action.after or {}
     serial = target.get("serial", "")
-    match event:
+    match event:  # grants first: most of a large plan's news, and each case looks an enum member up
+        case Event.ACCESS_GRANTED:
+            label = facts.serial_label(serial)
+            return f"You now have access to {label}, {_download(after)}{_through(after)}."
         case Event.USER_INVITED:
             where = f" at {settings.portal_url}" if settings.portal_url else ""
             return (
@@ -194,9 +253,6 @@ def sentence(event: Event, action: Action, person: str, facts: Facts, settings: 
             )
         case Event.USER_REMOVED:
             return "You have been removed from the account: you can no longer sign in to it."
-        case Event.ACCESS_GRANTED:
-            label = facts.serial_label(serial)
-            return f"You now have access to {label}, {_download(after)}{_through(after)}."
         case Event.ACCESS_CHANGED:
             return (
                 f"Your access to {facts.serial_label(serial)} changed: it now comes {_download(after)}"
@@ -230,21 +286,25 @@ def sentence(event: Event, action: Action, person: str, facts: Facts, settings: 
 def subject(events: Sequence[Event], actions: Sequence[Action], facts: Facts) -> str:
     """A subject that says what happened, most important first."""
     kinds = set(events)
-    products = [facts.product(a.target["serial"]) for a in actions if a.kind.record is Record.ACCESS]
     if Event.USER_INVITED in kinds:
         return "You are invited to your company's licence account"
     if Event.USER_REMOVED in kinds:
         return "You were removed from your company's licence account"
-    if kinds == {Event.ACCESS_GRANTED}:
-        return "Access granted: " + _listed(products)
-    if kinds == {Event.ACCESS_REVOKED}:
-        return "Access removed: " + _listed(products)
-    if kinds <= {Event.ACCESS_GRANTED, Event.ACCESS_CHANGED, Event.ACCESS_REVOKED}:
-        return "Your product access changed: " + _listed(products)
+    if kinds <= _ACCESS_EVENTS:
+        products = _listed(
+            [facts.product(a.target["serial"]) for a in actions if a.kind.record is Record.ACCESS]
+        )
+        if kinds == {Event.ACCESS_GRANTED}:
+            return "Access granted: " + products
+        if kinds == {Event.ACCESS_REVOKED}:
+            return "Access removed: " + products
+        return "Your product access changed: " + products
     if len(kinds) == 1:
         return _ONE_KIND_SUBJECTS[events[0]].format(**actions[0].target)
     return f"Your licence account changed ({len(events)} {plural(len(events), 'change')})"
 
+
+_ACCESS_EVENTS = frozenset({Event.ACCESS_GRANTED, Event.ACCESS_CHANGED, Event.ACCESS_REVOKED})
 
 _ONE_KIND_SUBJECTS = {
     Event.COORDINATOR_ASSIGNED: "You are now a Software Coordinator on contract {contract}",
@@ -278,26 +338,35 @@ def _through(after: Mapping[str, object]) -> str:
 
 
 def render_text(greeting: str, intro: str, lines: Sequence[str], footer: str) -> str:
-    """The plain-text body: each piece scrubbed, so each is one line that shows what it holds."""
-    body = "\n".join(f"- {scrub(line)}" for line in lines)
-    return f"{scrub(greeting)}\n\n{scrub(intro)}\n\n{body}\n\n-- \n{scrub(footer)}\n"
+    """The plain-text body of one message: each piece scrubbed, so each is one line that shows what it
+    holds."""
+    return Bodies(intro, footer).text(greeting, lines)
 
 
 def render_html(greeting: str, intro: str, lines: Sequence[str], footer: str) -> str:
     """The same message as HTML; every piece of text is scrubbed and escaped, only the markup is ours."""
+    return Bodies(intro, footer).html(greeting, lines)
 
-    def text(piece: str) -> str:
-        return html.escape(scrub(piece))
 
-    items = "".join(f"<li>{text(line)}</li>" for line in lines)
-    return (
-        '<!DOCTYPE html>\n<html><body style="font-family: sans-serif">'
-        f"<p>{text(greeting)}</p><p>{text(intro)}</p><ul>{items}</ul>"
-        f'<p style="color: #666">{text(footer)}</p></body></html>\n'
-    )
+def escaped(piece: str) -> str:
+    """`piece` scrubbed and escaped for HTML."""
+    return html.escape(scrub(piece))
 
 
 def message_id(*parts: object, domain: str) -> str:
     """A Message-ID that the same parts always give, so a resent message is recognisably the same."""
     digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
     return f"<{digest}@{domain}>"
+
+
+class MessageIds:
+    """`message_id(*first, last, domain=domain)` for each `last`, with the first parts hashed once."""
+
+    def __init__(self, *first: object, domain: str) -> None:
+        self.first = hashlib.sha256("".join(str(part) + "\x1f" for part in first).encode())
+        self.domain = domain
+
+    def __call__(self, last: object) -> str:
+        hashed = self.first.copy()
+        hashed.update(str(last).encode())
+        return f"<{hashed.hexdigest()[:32]}@{self.domain}>"

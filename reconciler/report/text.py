@@ -61,8 +61,11 @@ def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
     yield ""
     if not plan.actions:
         yield "No changes. The store matches the desired state."
+    # Each effect's symbol is painted once, not once an action (the same piece in the same colour
+    # paints the same): 400,000 calls to paint took a sixth of the time a large plan takes to print.
+    symbols = {effect: paint(symbol, COLOURS[effect]) for effect, symbol in SYMBOLS.items()}
     for action in plan.actions:  # the lines of render_action, without a generator for each action
-        yield action_line(action, paint)
+        yield painted_action_line(action, symbols[action.kind.effect])
         if not action.permitted:
             yield blocked_line(action, paint)
         elif action.held:
@@ -90,13 +93,14 @@ def render_action(action: Action, paint: Paint = no_paint) -> Iterator[str]:
 def action_line(action: Action, paint: Paint = no_paint) -> str:
     """`  + access.grant carol@acme.example on 399-12345678: download yes`"""
     effect = action.kind.effect
+    return painted_action_line(action, paint(SYMBOLS[effect], COLOURS[effect]))
+
+
+def painted_action_line(action: Action, symbol: str) -> str:
+    """`action_line`, given its symbol painted."""
     detail = details(action)
-    line = (
-        f"{action.kind} {target_label(action)}: {detail}"
-        if detail
-        else f"{action.kind} {target_label(action)}"
-    )
-    return f"  {paint(SYMBOLS[effect], COLOURS[effect])} {scrub(line)}"
+    line = f"{action.kind} {target_label(action)}"
+    return f"  {symbol} {scrub(f'{line}: {detail}' if detail else line)}"
 
 
 def blocked_line(action: Action, paint: Paint = no_paint) -> str:
