@@ -45,6 +45,11 @@ SortKey = Callable[[Action], Any]
 
 def plan_order(actions: Sequence[Action], sort_key: SortKey = Action.sort_key) -> list[Action]:
     """`actions` in an order that respects every dependency."""
+    if sort_key is Action.sort_key and not _AFTER_UNSETTLED and not _BEFORE_UNSETTLED:
+        # Every rule runs from a kind ranked before to one ranked after, and the tie-break sorts by rank
+        # first: sorted by it, the actions keep every edge, and the walk in `ordered` would give this
+        # very order. So the graph is not built (at 400,000 actions, a second of a first plan).
+        return sorted(actions, key=sort_key)
     return ordered(actions, list(dependencies(actions)), sort_key)
 
 
