@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -24,6 +25,7 @@ from reconciler.cli import cli
 from reconciler.commands.apply import run_apply
 from reconciler.core.errors import StoreError, StoreTooNew
 from reconciler.core.kinds import Kind
+from reconciler.core.plan import Action
 from reconciler.core.records import Request, Transaction
 from reconciler.store import migrations, open_store
 from reconciler.store.sqlite import BUSY_TIMEOUT_SECONDS, SqliteStore
@@ -690,3 +692,67 @@ def test_a_read_only_folder_is_named_with_what_to_do(disk: Disk, write_yaml: Wri
         "Make the folder writable, or create the store in a folder that is\n",
     )
     assert disk.names() == ["store.db"]
+
+
+#: A direct grant's record, as the diff writes it.
+AFTER = {"download": False, "via": ["direct"]}
+
+
+def _staging(url: str) -> SqliteStore:
+    """The SQLite store at `url`, staging every INSERT into a table with triggers, however few its rows."""
+    store = open_store(url)
+    assert isinstance(store, SqliteStore)
+    store.staged_rows = 0
+    return store
+
+
+def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    db = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def test_grants_staged_in_bulk_land_as_those_written_row_by_row(tmp_path: Path) -> None:
+    by_row, staged = (f"sqlite:///{tmp_path / name}.db" for name in ("by-row", "staged"))
+    for url in (by_row, staged):
+        open_store(url).initialize([RESELLER])
+    run_apply(open_store(by_row), plan_yaml(by_row, ACCOUNT), RESELLER)
+    run_apply(_staging(staged), plan_yaml(staged, ACCOUNT), RESELLER)
+    access = "SELECT user_email, serial, download, direct_download FROM access ORDER BY user_email, serial"
+    counts = "SELECT number, assigned FROM serials ORDER BY number"
+    assert (
+        _rows(staged, access)
+        == _rows(by_row, access)
+        == [
+            ("bob@acme.example", "399-12345678", 1, 1),
+            ("carol@acme.example", "399-12345679", 0, 0),
+        ]
+    )
+    assert _rows(staged, counts) == _rows(by_row, counts) == [("399-12345678", 1), ("399-12345679", 1)]
+
+
+@pytest.mark.parametrize(
+    ("grants", "refused"),
+    [
+        # A grant with a seat free, then one on the serial whose one seat Carol has.
+        ([("399-12345678", "alice@acme.example"), ("399-12345679", "alice@acme.example")], "seats exceeded"),
+        ([("399-12345678", "nobody@acme.example")], "FOREIGN KEY constraint failed"),
+    ],
+)
+def test_a_staged_grant_the_database_refuses_is_refused_whole(
+    tmp_path: Path, grants: list[tuple[str, str]], refused: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    open_store(url).initialize([RESELLER])
+    apply_yaml(url, ACCOUNT)
+    plan = plan_yaml(url, ACCOUNT)
+    actions = tuple(
+        Action(Kind.ACCESS_GRANT, {"contract": "110001234567", "serial": serial, "user": user}, None, AFTER)
+        for serial, user in grants
+    )
+    before = [_rows(url, f"SELECT * FROM {table}") for table in ("access", "serials", "audit_log")]
+    with pytest.raises(StoreError, match=refused):
+        run_apply(_staging(url), replace(plan, actions=actions), RESELLER)
+    assert [_rows(url, f"SELECT * FROM {table}") for table in ("access", "serials", "audit_log")] == before

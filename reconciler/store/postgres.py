@@ -51,7 +51,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC
-from functools import cache
 from typing import Any
 
 from reconciler.core.errors import OutcomeUnknown, StoreError, StoreExists, StoreLocked, StoreNotFound, plural
@@ -61,7 +60,7 @@ from reconciler.store import migrations
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
 from reconciler.store.rows import audit_row
 from reconciler.store.sql import CommitLost, SqlStore, percent_s
-from reconciler.store.statements import READS, Params
+from reconciler.store.statements import READS, Params, plain_insert
 from reconciler.store.urls import redact_url
 
 try:
@@ -92,11 +91,10 @@ class _CommitLost(CommitLost):
     reason: str  # what the driver said, on one line
 
 
-@cache
 def _as_copy(statement: str) -> str | None:
     """`COPY table (columns) FROM STDIN` for an INSERT whose values are all parameters, else None."""
-    found = re.fullmatch(r"INSERT INTO (\w+) \(([^)]*)\) VALUES \(\?(?:, \?)*\)", statement)
-    return f"COPY {found[1]} ({found[2]}) FROM STDIN" if found else None
+    insert = plain_insert(statement)
+    return f"COPY {insert[0]} ({insert[1]}) FROM STDIN" if insert else None
 
 
 class PostgresStore(SqlStore):

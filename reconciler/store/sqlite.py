@@ -4,7 +4,8 @@ Every apply is one `BEGIN IMMEDIATE` transaction: it takes SQLite's write
 lock (waiting for it at most `lock_timeout` seconds, the busy timeout, and
 recording its holder in a file beside the store, since the lock cannot say
 who holds it), re-reads the revision under it, writes every action in
-batches (one `executemany` per run of actions of one kind), bumps the
+batches (one `executemany` per run of actions of one kind; many grants staged
+in a temporary table and moved across in one statement), bumps the
 revision and logs each action, then commits; any error rolls all of it back.
 Reads for plan and drift run in one transaction, so they see one revision.
 What an apply does is shared with PostgreSQL (sql.py); this module connects,
@@ -40,7 +41,7 @@ from reconciler.store.locking import (
     write_holder_file,
 )
 from reconciler.store.sql import SqlStore
-from reconciler.store.statements import Params
+from reconciler.store.statements import Params, plain_insert
 
 BUSY_TIMEOUT_SECONDS = 30.0
 #: The page cache of an apply's connection, in KiB (PRAGMA cache_size takes KiB when negative). An
@@ -62,6 +63,8 @@ class SqliteStore(SqlStore):
     """A store in the SQLite file at `path`."""
 
     dialect = "sqlite"
+    #: An INSERT of more rows than this into a table with triggers is staged (see `_write_rows`).
+    staged_rows = 1000
 
     def __init__(self, url: str, path: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.url = url
@@ -121,7 +124,24 @@ class SqliteStore(SqlStore):
                 remove_holder_file(self._holder_path, holder)
 
     def _write_rows(self, db: sqlite3.Connection, statement: str, rows: Sequence[Params]) -> None:
-        db.executemany(statement, rows)
+        """The rows by one `executemany`; but many rows for a table with triggers (access: its seat
+        counts) are staged in a temporary table, then moved across in one INSERT … SELECT. SQLite runs
+        a statement that fires triggers with a statement journal, and an executemany is one statement
+        a row: 300,000 grants went in in 2.1 s row by row, 1.0 s staged (the staging included). Either
+        way each row fires its triggers in turn, and any error is the same error, rolled back whole."""
+        insert = plain_insert(statement) if len(rows) > self.staged_rows else None
+        if insert is None or not _has_triggers(db, insert[0]):
+            db.executemany(statement, rows)
+            return
+        table, columns = insert
+        db.execute(f"CREATE TEMP TABLE staged ({columns})")
+        try:
+            db.executemany(f"INSERT INTO temp.staged VALUES ({', '.join('?' * len(rows[0]))})", rows)
+            db.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM temp.staged ORDER BY rowid")
+        finally:
+            # After a full disk SQLite has rolled back the transaction, the table with it: nothing to drop.
+            with suppress(sqlite3.Error):
+                db.execute("DROP TABLE IF EXISTS temp.staged")
 
     @property
     def _holder_path(self) -> Path:
@@ -162,6 +182,13 @@ def _transaction(db: sqlite3.Connection, mode: str) -> Iterator[None]:
     except BaseException:
         _roll_back(db)
         raise
+
+
+def _has_triggers(db: sqlite3.Connection, table: str) -> bool:
+    found = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? LIMIT 1", (table,)
+    )
+    return found.fetchone() is not None
 
 
 def _roll_back(db: sqlite3.Connection) -> None:

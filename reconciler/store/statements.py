@@ -8,7 +8,9 @@ them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 from reconciler.core.kinds import Kind
@@ -22,6 +24,14 @@ ParamsOf = Callable[[Mapping[str, str], Mapping[str, Any], str], Params]
 def _shipping(record: Mapping[str, Any]) -> Params:
     shipping = record["shipping"] or {}
     return shipping.get("name"), shipping.get("address"), shipping.get("country")
+
+
+@cache
+def plain_insert(statement: str) -> tuple[str, str] | None:
+    """The table and the list of columns of an INSERT whose values are all parameters (which a store
+    may load in bulk: PostgreSQL by COPY), else None."""
+    found = re.fullmatch(r"INSERT INTO (\w+) \(([^)]*)\) VALUES \(\?(?:, \?)*\)", statement)
+    return (found[1], found[2]) if found else None
 
 
 #: A statement, and its parameters for one action.
