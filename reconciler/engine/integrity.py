@@ -69,11 +69,6 @@ _REDO = "nothing was applied: make the plan again with `reconciler plan --out`"
 _UNREACHED: Any = object()
 #: Each kind's record, looked up once: `Kind.record` is a property, and a plan asks for every action.
 _RECORD = {kind: kind.record for kind in Kind}
-#: The members the checks compare every action with, as plain names: reading a member off its enum
-#: goes through the enum class's attribute hook, several times slower than reading a global, and a
-#: plan asks millions of times.
-_ADD, _CHANGE, _REMOVE = Effect.ADD, Effect.CHANGE, Effect.REMOVE
-_ACCESS, _SERIAL = Record.ACCESS, Record.SERIAL
 
 #: The keys of each record's targets: its own, and its contract's where it hangs off one.
 _TARGET_KEYS: dict[Record, frozenset[str]] = {
@@ -170,15 +165,15 @@ def _check_shape(action: Action) -> None:
                         f"has {_label(action)} whose {name} holds {naming} {_json(held[naming])}, not a name"
                     )
     effect = kind.effect
-    if effect is _ADD and before is not None:
+    if effect is Effect.ADD and before is not None:
         raise _refuse(f"has {_label(action)} with a before, and an add has none", _KIND_CHANGED)
-    if effect is _REMOVE and after is not None:
+    if effect is Effect.REMOVE and after is not None:
         raise _refuse(f"has {_label(action)} with an after, and a removal has none", _KIND_CHANGED)
-    if before is None and effect is not _ADD:
-        change = "a change" if effect is _CHANGE else "a removal"
+    if before is None and effect is not Effect.ADD:
+        change = "a change" if effect is Effect.CHANGE else "a removal"
         raise _refuse(f"has {_label(action)} without a before, and {change} has one")
-    if after is None and effect is not _REMOVE:
-        change = "an add" if effect is _ADD else "a change"
+    if after is None and effect is not Effect.REMOVE:
+        change = "an add" if effect is Effect.ADD else "a change"
         raise _refuse(f"has {_label(action)} without an after, and {change} has one")
     moved = _MOVES.get(kind)
     if moved is not None and before is not None and after is not None:
@@ -243,7 +238,7 @@ class _Stored(dict[Record, Mapping[Key, Any]]):
 
     def _index(self, record: Record) -> Mapping[Key, Any]:
         state = self._snapshot.state
-        if record is _ACCESS:
+        if record is Record.ACCESS:
             return cast(Mapping[Key, Any], self._snapshot.grants)  # by (user, serial): Record.ACCESS.keys
         indexes: dict[Record, Callable[[], Iterator[tuple[Key, Any]]]] = {
             Record.USER: lambda: (((u.email,), u) for u in state.users),
@@ -260,12 +255,12 @@ class _Stored(dict[Record, Mapping[Key, Any]]):
 
     def whole(self, record: Record, found: Any) -> dict[str, Any]:
         """A stored record's `before` as a change or removal of all of it has it."""
-        return _WHOLE[record](found[1] if record is _SERIAL else found)
+        return _WHOLE[record](found[1] if record is Record.SERIAL else found)
 
     def row(self, record: Record, key: Key, found: Any) -> dict[str, Any]:
         """A stored record with every field a plan may change or refer to, named as plans name them."""
         values: dict[str, Any] = dict(zip(record.keys, key, strict=True))
-        if record is _SERIAL:
+        if record is Record.SERIAL:
             contract, serial = found
             values.update(_serial_whole(serial), contract=contract, protect=serial.protect)
         elif record in (Record.USER, Record.CONTRACT):
@@ -297,7 +292,7 @@ class _Walk:
         self.removed = {
             (action.kind.record, _key(action))
             for action in actions
-            if action.kind.effect is _REMOVE and REFERENCES_TO[_RECORD[action.kind]]
+            if action.kind.effect is Effect.REMOVE and REFERENCES_TO[_RECORD[action.kind]]
         }
         self.referring: Counter[tuple[Reference, Key]] = self._count_referring()
         self.seats_used: Counter[str] | None = None  # each serial's users, counted when first needed
@@ -321,7 +316,7 @@ class _Walk:
             found = self.stored[record].get(key)
             now = None if found is None else self.stored.row(record, key, found)
         effect = kind.effect
-        if effect is _ADD:
+        if effect is Effect.ADD:
             if now is not None:
                 where = "an earlier action of the plan adds" if reached else "the store already holds"
                 raise _refuse(f"has {_label(action)}, and {where} that {_name(record)}")
@@ -331,7 +326,7 @@ class _Walk:
                 where = "an earlier action of the plan removes it" if reached else "the store holds no such"
                 raise _refuse(f"has {_label(action)}, and {where}{'' if reached else ' ' + _name(record)}")
             self._check_before(action, key, now, found)
-            new = None if effect is _REMOVE else {**now, **(action.after or {})}
+            new = None if effect is Effect.REMOVE else {**now, **(action.after or {})}
         self._check_needs(action, record, now, new)
         if new is None:
             for reference in REFERENCES_TO[record]:
@@ -432,19 +427,19 @@ class _Walk:
 
     def _count_seats(self, action: Action, record: Record, now: Row | None, new: Row | None) -> None:
         """R8, as the store's seat triggers check it: a serial never has more users than seats."""
-        if record is _ACCESS:
+        if record is Record.ACCESS:
             used = self._seats_used()
             serial = action.target["serial"]
             used[serial] += (new is not None) - (now is not None)
             if now is None:
                 self._check_seats(action, serial, used[serial], self._seats(serial), "give")
-        elif record is _SERIAL and new is not None and (now is None or "seats" in (action.after or {})):
+        elif record is Record.SERIAL and new is not None and (now is None or "seats" in (action.after or {})):
             serial = action.target["serial"]
             self._check_seats(action, serial, self._seats_used()[serial], new.get("seats"), "leave")
 
     def _seats(self, serial: str) -> Any:
-        row = self.rows[_SERIAL].get((serial,))
-        return row["seats"] if row is not None else self.stored[_SERIAL][(serial,)][1].seats
+        row = self.rows[Record.SERIAL].get((serial,))
+        return row["seats"] if row is not None else self.stored[Record.SERIAL][(serial,)][1].seats
 
     def _check_seats(self, action: Action, serial: str, users: int, seats: Any, verb: str) -> None:
         if not isinstance(seats, int) or isinstance(seats, bool):

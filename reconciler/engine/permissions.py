@@ -106,28 +106,19 @@ class Authority:
 _PERMITTED = {role: Judgement(role, True) for role in Role}
 #: Each kind's scope, looked up once: `Kind.info` is a property, and every action is judged.
 _SCOPE = {kind: info.scope for kind, info in TABLE.items()}
-#: The members every judgement compares with, as plain names: reading a member off its enum goes
-#: through the enum class's attribute hook, several times slower than reading a global, and a plan of
-#: 400,000 actions asks millions of times.
-_PURCHASE_SCOPE, _RESELLER_SCOPE, _CONTRACT_SCOPE = Scope.PURCHASE, Scope.RESELLER, Scope.CONTRACT
-_USERS_SCOPE, _TEAMS_SCOPE, _SERIAL_SCOPE = Scope.USERS, Scope.TEAMS, Scope.SERIAL
-_RESELLER = Role.RESELLER
-_CONTRACT_MANAGER = Role.CONTRACT_MANAGER
-_SOFTWARE_COORDINATOR = Role.SOFTWARE_COORDINATOR
-_USER_REMOVE, _REMOVE = Kind.USER_REMOVE, Effect.REMOVE
 
 
 def judge(action: Action, authority: Authority) -> Judgement:
     """Who may perform `action`, and whether the actor may."""
     requires = required_role(action, authority)
     kind = action.kind
-    if kind is _USER_REMOVE and action.target["user"] == authority.actor:
+    if kind is Kind.USER_REMOVE and action.target["user"] == authority.actor:
         return Judgement(
             requires, False, f"{authority.actor} cannot remove themselves; ask another administrator"
         )
     if not _may(action, requires, authority):
         return Judgement(requires, False, _reason(action, requires, authority))
-    if kind.effect is _REMOVE and (kind.record, action.target.get(kind.record)) in authority.protected:
+    if kind.effect is Effect.REMOVE and (kind.record, action.target.get(kind.record)) in authority.protected:
         return Judgement(
             requires,
             False,
@@ -140,14 +131,14 @@ def judge(action: Action, authority: Authority) -> Judgement:
 def required_role(action: Action, authority: Authority) -> Role:
     """The least role that could perform `action` on its target, given the store."""
     scope, target = _SCOPE[action.kind], action.target
-    if scope is _PURCHASE_SCOPE or scope is _RESELLER_SCOPE:
-        return _RESELLER
-    if scope is _CONTRACT_SCOPE:
-        return _CONTRACT_MANAGER if target["contract"] in authority.managers else _RESELLER
-    if scope is _USERS_SCOPE:
+    if scope in (Scope.PURCHASE, Scope.RESELLER):
+        return Role.RESELLER
+    if scope is Scope.CONTRACT:
+        return Role.CONTRACT_MANAGER if target["contract"] in authority.managers else Role.RESELLER
+    if scope is Scope.USERS:
         return _role_over_user(action.kind, authority.known_as(target["user"]), authority)
-    if scope is _TEAMS_SCOPE:
-        return _SOFTWARE_COORDINATOR
+    if scope is Scope.TEAMS:
+        return Role.SOFTWARE_COORDINATOR
     # SERIAL: an SC acts on the serials they coordinate, but never on a CM's, a reseller's or
     # another SC's access; the CM of the contract (or the reseller) does that. A team's access
     # names no user.
@@ -155,8 +146,8 @@ def required_role(action: Action, authority: Authority) -> Role:
     if target["serial"] in authority.serial_coordinator and (
         user is None or not _beyond_an_sc(authority.known_as(user), authority)
     ):
-        return _SOFTWARE_COORDINATOR
-    return _CONTRACT_MANAGER if target["contract"] in authority.managers else _RESELLER
+        return Role.SOFTWARE_COORDINATOR
+    return Role.CONTRACT_MANAGER if target["contract"] in authority.managers else Role.RESELLER
 
 
 def _beyond_an_sc(user: str, authority: Authority) -> bool:
@@ -175,13 +166,13 @@ _OWN_RECORD = frozenset({Kind.USER_UPDATE, Kind.USER_CHANGE_EMAIL})
 def _role_over_user(kind: Kind, user: str, authority: Authority) -> Role:
     # An SC never changes a CM, a reseller or another SC, but may correct their own record.
     if user in authority.resellers:
-        return _RESELLER
+        return Role.RESELLER
     if user in authority.managers.values():
-        return _CONTRACT_MANAGER
+        return Role.CONTRACT_MANAGER
     if user in authority.coordinator_contracts:
         own_record = kind in _OWN_RECORD and user == authority.actor
-        return _SOFTWARE_COORDINATOR if own_record else _CONTRACT_MANAGER
-    return _SOFTWARE_COORDINATOR
+        return Role.SOFTWARE_COORDINATOR if own_record else Role.CONTRACT_MANAGER
+    return Role.SOFTWARE_COORDINATOR
 
 
 def _contracts_by_coordinator(contracts: Iterable[Contract]) -> dict[str, tuple[str, ...]]:
@@ -199,18 +190,18 @@ _MANAGING_USERS = (Scope.USERS, Scope.TEAMS)
 def _may(action: Action, requires: Role, authority: Authority) -> bool:
     if authority.is_reseller:
         return True
-    if requires is _RESELLER:
+    if requires is Role.RESELLER:
         return False
     scope, target = _SCOPE[action.kind], action.target
     if scope in _MANAGING_USERS:
-        if requires is _CONTRACT_MANAGER:
+        if requires is Role.CONTRACT_MANAGER:
             return authority.is_manager
         return authority.is_manager or authority.actor in authority.user_managers
     if authority.manages(target["contract"]):
         return True
     return (
-        requires is _SOFTWARE_COORDINATOR
-        and scope is _SERIAL_SCOPE
+        requires is Role.SOFTWARE_COORDINATOR
+        and scope is Scope.SERIAL
         and authority.serial_coordinator.get(target["serial"]) == authority.actor
         and authority.serial_contract.get(target["serial"]) == target["contract"]
     )
