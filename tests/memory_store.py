@@ -39,16 +39,27 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from reconciler.core.errors import AdoptRefused, StoreError, StoreExists, StoreLocked, StoreNotFound
+from reconciler.core.errors import (
+    AdoptRefused,
+    LastReseller,
+    ResellersOnly,
+    StoreError,
+    StoreExists,
+    StoreLocked,
+    StoreNotFound,
+)
 from reconciler.core.kinds import REFERENCES, REFERENCES_FROM, REFERENCES_TO, Effect, Record, Reference
 from reconciler.core.plan import Action
 from reconciler.core.records import (
     ACTIVE,
     INVITED,
+    Activation,
     Applied,
+    Chore,
     OutboxCounts,
     OutboxEntry,
-    Request,
+    RecordedRequest,
+    ResellersChanged,
     Snapshot,
     Transaction,
     Written,
@@ -56,7 +67,15 @@ from reconciler.core.records import (
 from reconciler.core.shapes import direct_download
 from reconciler.store import Store, open_store
 from reconciler.store.locking import DEFAULT_LOCK_TIMEOUT, Holder, locked_message
-from reconciler.store.rows import audit_row, history_from_rows, now_text, snapshot_from_rows
+from reconciler.store.rows import (
+    audit_row,
+    chore_rows,
+    history_from_rows,
+    now_text,
+    snapshot_from_rows,
+    source_json,
+    to_json,
+)
 
 SCHEME = "memory://"
 
@@ -185,9 +204,10 @@ class _Database:
     revision: int = 0
     resellers: frozenset[str] = frozenset()
     tables: Tables = field(default_factory=lambda: {record: {} for record in Record})
-    audit: list[tuple[Any, ...]] = field(default_factory=list)  # rows as statements.HISTORY reads them
+    audit: list[tuple[Any, ...]] = field(default_factory=list)  # rows as statements.AUDIT writes them
     outbox: list[_Mail] = field(default_factory=list)
-    requests: dict[str, Request] = field(default_factory=dict)
+    requests: dict[str, RecordedRequest] = field(default_factory=dict)
+    sources: dict[int, str] = field(default_factory=dict)  # JSON, as the SQL stores keep them
     holder: Holder | None = None  # who is applying
 
 
@@ -239,14 +259,52 @@ class MemoryStore:
 
     def snapshot(self) -> Snapshot:
         with self._holding() as db:
-            rows: dict[str, Any] = {
-                "meta": [("lineage", db.lineage), ("revision", str(db.revision))],
-                "resellers": [(email,) for email in sorted(db.resellers)],
+            return snapshot_from_rows(self._rows(db))
+
+    def _rows(self, db: _Database) -> dict[str, Any]:
+        """Every table's rows, as statements.READS reads them."""
+        rows: dict[str, Any] = {
+            "meta": [("lineage", db.lineage), ("revision", str(db.revision))],
+            "resellers": [(email,) for email in sorted(db.resellers)],
+        }
+        for record, table in _TABLES.items():
+            found = db.tables[record]
+            rows[table.table] = [table.row(found[key]) for key in sorted(found)]
+        held = sorted(db.requests.values(), key=lambda r: (r.requested_at, r.request.key))
+        rows["open_requests"] = [_request_row(r) for r in held if r.open]
+        return rows
+
+    def user_snapshot(self, email: str) -> Snapshot:
+        """As statements.USER_READS reads it, by filtering every table's rows."""
+        email = email.lower()
+        with self._holding() as db:
+            rows = self._rows(db)
+        serials = {s for u, s, *_ in rows["access"] if u == email}
+        serials |= {number for number, _, _, _, _, coordinator, _ in rows["serials"] if coordinator == email}
+        contracts = {contract for number, contract, *_ in rows["serials"] if number in serials}
+        contracts |= {number for number, manager, *_ in rows["contracts"] if manager == email}
+        contracts |= {contract for contract, coordinator, *_ in rows["coordinators"] if coordinator == email}
+        serial_sc = {number: sc for number, _, _, _, _, sc, _ in rows["serials"] if number in serials}
+        named = {email} | {m for n, m, *_ in rows["contracts"] if n in contracts} | set(serial_sc.values())
+        teams = {team for team, user in rows["team_members"] if user == email}
+        return snapshot_from_rows(
+            {
+                "meta": rows["meta"],
+                "resellers": rows["resellers"],
+                "users": [row for row in rows["users"] if row[0] in named],
+                "contracts": [row for row in rows["contracts"] if row[0] in contracts],
+                "coordinators": [
+                    row
+                    for row in rows["coordinators"]
+                    if row[0] in contracts and (row[1] == email or row[1] in serial_sc.values())
+                ],
+                "serials": [row for row in rows["serials"] if row[0] in serials],
+                "access": [row for row in rows["access"] if row[0] == email],
+                "teams": [row for row in rows["teams"] if row[0] in teams],
+                "team_members": [row for row in rows["team_members"] if row[1] == email],
+                "team_access": [row for row in rows["team_access"] if row[0] in teams],
             }
-            for record, table in _TABLES.items():
-                found = db.tables[record]
-                rows[table.table] = [table.row(found[key]) for key in sorted(found)]
-        return snapshot_from_rows(rows)
+        )
 
     def apply(self, transaction: Transaction) -> Written:
         plan, actor, adopt = transaction.plan, transaction.actor, transaction.adopt
@@ -268,11 +326,21 @@ class MemoryStore:
             if plan.actions:
                 db.audit.extend(audit_row(revision, actor, now, action, adopt) for action in plan.actions)
                 db.revision = revision
+                if transaction.source is not None and transaction.source.known:
+                    db.sources[revision] = source_json(transaction.source)
             recorded = []
             for request in transaction.requests:
                 if request.key not in db.requests:
-                    db.requests[request.key] = request
+                    db.requests[request.key] = RecordedRequest(request, revision, now)
                     recorded.append(request)
+            closed = []
+            for closure in transaction.closes:
+                held = db.requests.get(closure.key)
+                if held is not None and held.open:
+                    db.requests[closure.key] = replace(
+                        held, outcome=closure.outcome, closed_revision=revision, closed_at=now
+                    )
+                    closed.append(closure.key)
             held = {mail.entry.message.message_id for mail in db.outbox}
             queued = []
             for message in transaction.outbox:
@@ -280,7 +348,7 @@ class MemoryStore:
                     held.add(message.message_id)
                     db.outbox.append(_Mail(OutboxEntry(len(db.outbox) + 1, message, revision, now)))
                     queued.append(message)
-        return Written(revision, tuple(queued), tuple(recorded))
+        return Written(revision, tuple(queued), tuple(recorded), tuple(closed))
 
     def _check_adoptable(self, db: _Database, actor: str) -> None:
         """Raise AdoptRefused unless the store holds no account and `actor` is one of its resellers."""
@@ -362,19 +430,69 @@ class MemoryStore:
                         queued.append(entry_id)
         return queued
 
-    def activate_user(self, email: str) -> None:
+    def activate_users(self, emails: Sequence[str], actor: str) -> Activation:
+        wanted = list(dict.fromkeys(email.lower() for email in emails))
         with self._holding(writing=True) as db:
             users = db.tables[Record.USER]
-            key = (email.lower(),)
-            if key not in users:
-                raise StoreError(f"no user {email} in the store")
-            users[key] = {**users[key], "status": ACTIVE}
+            status = {e: users[(e,)]["status"] for e in wanted if (e,) in users}
+            activation = Activation(
+                activated=tuple(e for e in wanted if status.get(e) == INVITED),
+                already_active=tuple(e for e in wanted if status.get(e) == ACTIVE),
+                unknown=tuple(e for e in wanted if e not in status),
+            )
+            for e in activation.activated:
+                users[(e,)] = {**users[(e,)], "status": ACTIVE}
+            db.audit += chore_rows(
+                db.revision, actor, now_text(), Chore.USER_ACTIVATE, "user", activation.activated
+            )
+        return activation
 
-    def history(self, limit: int) -> tuple[Applied, ...]:
+    def change_resellers(
+        self, actor: str, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> ResellersChanged:
+        actor = actor.lower()
+        with self._applying(actor) as db:
+            if actor not in db.resellers:
+                raise ResellersOnly(f"{actor} is not a reseller of this store; nothing was changed")
+            added = tuple(dict.fromkeys(e.lower() for e in add if e.lower() not in db.resellers))
+            removed = tuple(dict.fromkeys(e.lower() for e in remove if e.lower() in db.resellers))
+            left = (db.resellers | set(added)) - set(removed)
+            if not left:
+                raise LastReseller("not removed: the last reseller; nothing was changed")
+            if added or removed:
+                db.revision += 1
+                now = now_text()
+                db.audit += chore_rows(db.revision, actor, now, Chore.RESELLER_ADD, "reseller", added)
+                db.audit += chore_rows(db.revision, actor, now, Chore.RESELLER_REMOVE, "reseller", removed)
+                db.resellers = frozenset(left)
+            return ResellersChanged(db.revision, tuple(sorted(left)), added, removed)
+
+    def history(
+        self, limit: int, user: str | None = None, since: str | None = None, kinds: Sequence[str] = ()
+    ) -> tuple[Applied, ...]:
+        """As statements.history_query reads it: the matching entries of the newest `limit` batches
+        (one transaction's entries: revision, actor and time) that have any."""
         with self._holding() as db:
-            revisions = set(sorted({row[0] for row in db.audit}, reverse=True)[: max(limit, 0)])
-            rows = [row for row in db.audit if row[0] in revisions]
-        return history_from_rows(sorted(rows, key=lambda row: -row[0]))  # stable: each apply in order
+            matching = [
+                (i, row)
+                for i, row in enumerate(db.audit)
+                if (user is None or row[8] == user.lower())
+                and (since is None or row[2] >= since)
+                and (not kinds or any(row[3] == k or row[3].startswith(f"{k}.") for k in kinds))
+            ]
+            newest: dict[tuple[Any, ...], int] = {}
+            for i, row in matching:
+                newest[_batch(row)] = i
+            batches = sorted(newest, key=lambda batch: -newest[batch])[: max(limit, 0)]
+            order = {batch: n for n, batch in enumerate(batches)}
+            rows = sorted((order[_batch(row)], i, row[:8]) for i, row in matching if _batch(row) in order)
+            sources = dict(db.sources)
+        return history_from_rows([row for _, _, row in rows], sources)
+
+    def requests(self, open_only: bool = False) -> tuple[RecordedRequest, ...]:
+        with self._holding() as db:
+            held = sorted(db.requests.values(), key=lambda r: (r.requested_at, r.request.key))
+        return tuple(r for r in held if r.open or not open_only)
 
     @contextmanager
     def _holding(self, writing: bool = False) -> Iterator[_Database]:
@@ -585,6 +703,30 @@ def _name(record: Record, key: Key) -> str:
 
 def _records(count: int) -> str:
     return "record" if count == 1 else "records"
+
+
+def _request_row(held: RecordedRequest) -> tuple[Any, ...]:
+    """A request as statements.REQUESTS_OPEN reads it."""
+    request = held.request
+    return (
+        request.key,
+        request.requester,
+        request.kind.value,
+        to_json(request.target),
+        None if request.before is None else to_json(request.before),
+        None if request.after is None else to_json(request.after),
+        ",".join(request.requested_of),
+        held.revision,
+        held.requested_at,
+        held.outcome,
+        held.closed_revision,
+        held.closed_at,
+    )
+
+
+def _batch(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An audit row's apply or chore, as statements.history_query tells them apart."""
+    return (*row[:3], row[3] == Chore.USER_ACTIVATE)
 
 
 def _copied(value: Any) -> Any:

@@ -149,6 +149,7 @@ def drift_from_json(data: Mapping[str, Any]) -> Drift:
         differences("differ"),
         tuple(StaleInvite(s["user"], s["invited_at"]) for s in data.get("stale_invites", [])),
         data.get("stale_after_days"),
+        data.get("products", {}),
     )
 
 
@@ -221,6 +222,10 @@ def placeholders(value: Any) -> Any:
     return _walk(value, lambda text: mapping.get(text, text))
 
 
+#: A plan's maps whose keys are users' writing (serial numbers, e-mails), not field names.
+_KEYED = {"products", "user_names"}
+
+
 def _walk(value: Any, on_string: Any) -> Any:
     if value is None or isinstance(value, Enum | bool | int | float):
         return value
@@ -233,6 +238,8 @@ def _walk(value: Any, on_string: Any) -> Any:
         changes = {
             f.name: _walk(getattr(value, f.name), on_string) for f in dataclasses.fields(value) if f.init
         }
+        for name in _KEYED.intersection(changes):  # maps keyed by what users wrote, too
+            changes[name] = {_walk(k, on_string): v for k, v in changes[name].items()}
         return dataclasses.replace(value, **changes)
     if isinstance(value, Mapping):
         return {k: _walk(v, on_string) for k, v in value.items()}

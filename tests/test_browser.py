@@ -211,3 +211,46 @@ def test_a_10000_user_plan_opens(chromium: Chromium, tmp_path: Path) -> None:
     _clean(loaded)
     assert loaded.counts["table"] == html.count("<table")
     assert loaded.text.startswith("reconciler plan: ")
+
+
+#: Where the browser drew each action's sentence and its reviewer's label: one line under the other.
+_SAID = """() => Array.from(document.querySelectorAll('td.sentence')).map(cell => {
+  const said = cell.querySelector('.said').getBoundingClientRect();
+  const kind = cell.querySelector('.kind').getBoundingClientRect();
+  return {said: cell.querySelector('.said').innerText, kind: cell.querySelector('.kind').innerText,
+          below: kind.top >= said.bottom - 0.5, smaller: parseFloat(getComputedStyle(cell.querySelector('.kind')).fontSize)
+            < parseFloat(getComputedStyle(cell.querySelector('.said')).fontSize)};
+})"""
+
+
+def test_a_manager_reads_each_action_as_a_sentence_naming_the_product(
+    chromium: Chromium, tmp_path: Path
+) -> None:
+    plan = change_as_cm_plan(tmp_path)
+    html = plan_html(plan)
+    loaded = chromium.open(html, "sentences")
+    _clean(loaded)
+    shown = loaded.text
+    assert "Give Nora Berg access to Vault Professional (serial 562-20000002)" in shown
+    assert "Take Ivan Petrov's access to AutoCAD (serial 399-12345678) away" in shown
+    assert "Change the seats of AutoCAD (serial 399-12345678)" in shown
+    assert (
+        "only a reseller (orders@cadpartners.example) may change the seats of AutoCAD (serial 399-12345678)"
+        in shown
+    )
+    context = chromium.browser.new_context(viewport={"width": 1000, "height": 800})
+    try:
+        page = context.new_page()
+        page.set_content(html)
+        cells = page.evaluate(_SAID)
+    finally:
+        context.close()
+    # Blocked first (3), then every row of the groups: the sentence leads, the kind is the small print under it.
+    assert len(cells) == len(plan.blocked) + len(plan.actions) == 3 + 10
+    assert all(cell["below"] and cell["smaller"] for cell in cells), cells
+    assert {
+        "said": "Give Nora Berg access to Vault Professional (serial 562-20000002)",
+        "kind": "access.grant nora.berg@acme.example on 562-20000002",
+        "below": True,
+        "smaller": True,
+    } in cells

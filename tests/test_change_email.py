@@ -99,7 +99,7 @@ def shown(action: Action) -> tuple[Kind, dict[str, str], object, object]:
 def test_a_new_address_is_one_change_and_the_user_keeps_every_role_team_and_grant(any_store_url: str) -> None:
     apply_yaml(any_store_url, ACCOUNT)
     store = open_any_store(any_store_url)
-    store.activate_user(ANN)
+    store.activate_users([ANN], RESELLER)
     before = store.snapshot()
 
     plan = plan_yaml(any_store_url, MOVED)
@@ -324,7 +324,7 @@ def test_the_json_plan_has_the_kind_and_the_format_version(account: Account) -> 
     result = account.run("plan", str(moved), "--actor", RESELLER, "--format", "json")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
-    assert plan["format_version"] == 4
+    assert plan["format_version"] == 5
     assert plan["summary"] == {"add": 0, "change": 1, "remove": 0, "blocked": 0}
     assert plan["actions"] == [
         {
@@ -421,8 +421,8 @@ def test_a_cms_address_is_the_cms_to_change_and_what_waits_on_it_is_held_back(ac
     assert plan.exit_code == 3, plan.output
     assert (
         f"  ~ user.change_email {FRANK}: email {FRANK} → frank.n@acme.example\n"
-        f"      blocked: changing the e-mail address of user {FRANK} needs the Contract Manager: "
-        f"ask {FRANK} or {RESELLER}\n"
+        f"      blocked: only a Contract Manager ({ANN}, {FRANK}) or a reseller ({RESELLER}) "
+        f"may change the e-mail address of user {FRANK}\n"
         "  + team.member_add frank.n@acme.example in team Night shift\n"
         f"      held back: waits on user.change_email {FRANK}, which is blocked\n"
     ) in plan.output
@@ -449,7 +449,8 @@ def test_roles_are_those_the_store_knows_at_the_old_address(any_store_url: str) 
         (Kind.ACCESS_UPDATE, NEW, "contract_manager", False),
     ]
     assert plan.actions[1].reason == (
-        f"changing {NEW}'s access to serial {B1} needs the Contract Manager: ask {FRANK} or {RESELLER}"
+        f"only the Contract Manager of contract {B} ({FRANK}) or a reseller ({RESELLER}) "
+        f"may change {NEW}'s access to Revit (serial {B1})"
     )
 
 

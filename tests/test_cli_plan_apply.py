@@ -63,7 +63,7 @@ def test_the_json_plan_has_every_field_of_the_contract(store_url: str, write_yam
     )
     assert result.exit_code == 0
     plan = json.loads(result.stdout)
-    assert plan["format_version"] == 4
+    assert plan["format_version"] == 5
     assert plan["checksum"].startswith("sha256:")
     assert set(plan["store"]) == {"lineage", "revision", "users", "access"}
     assert (plan["store"]["users"], plan["store"]["access"]) == (0, 0)
@@ -160,7 +160,7 @@ def test_a_plan_saved_by_an_older_reconciler_is_refused_with_the_fix(store_url: 
     )
     assert (result.exit_code, result.stderr) == (
         1,
-        f"Error: {path}: a plan of format version 1, and this reconciler applies version 4 only; "
+        f"Error: {path}: a plan of format version 1, and this reconciler applies versions 4 and 5 only; "
         "make it again with `reconciler plan --out`\n",
     )
 
@@ -248,7 +248,10 @@ def test_users_activate(store_url: str) -> None:
 def every_command(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     """Every leaf command of the command line, as the words that run it."""
     found: list[tuple[str, ...]] = []
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None
         if isinstance(command, click.Group):
             found += every_command(command, (*prefix, name))
         else:
@@ -390,3 +393,25 @@ def test_a_saved_plan_needs_the_actor_it_was_made_for(
         cli, ["apply", str(out), "--auto-approve", "--actor", "x\nBcc: y", "--store", store_url]
     )
     assert bad.exit_code == 1 and "is not an e-mail address" in bad.stderr
+
+
+def test_each_command_is_found_in_the_module_named_for_it_and_only_that_is_imported() -> None:
+    """Commands are imported when they run (`MODULES` in reconciler/cli/app.py): a command added
+    to a module but not named there would be missing until something listed every command."""
+    code = (
+        "import sys, click; from reconciler.cli import cli; from reconciler.cli.app import MODULES\n"
+        "ctx = click.Context(cli)\n"
+        "before = {m for m in sys.modules if m.startswith('reconciler.cli.')}\n"
+        "for name in sorted(MODULES):\n"
+        "    assert cli.get_command(ctx, name) is not None, name\n"
+        "print(sorted(before)); print(sorted(cli.commands) == sorted(MODULES))\n"
+        "import reconciler.cli as package, pkgutil, importlib\n"
+        "for info in pkgutil.iter_modules(package.__path__): importlib.import_module('reconciler.cli.' + info.name)\n"
+        "print(sorted(cli.commands) == sorted(MODULES))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines() == [
+        "['reconciler.cli.app', 'reconciler.cli.github']",
+        "True",
+        "True",
+    ]

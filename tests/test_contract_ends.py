@@ -29,7 +29,7 @@ from reconciler.loading import load_desired_state
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
 from reconciler.notify.compose import compose_notifications
-from reconciler.report import markdown, text
+from reconciler.report import history, markdown, text
 from reconciler.report.json import history_json
 from reconciler.store import migrations
 
@@ -217,9 +217,7 @@ def test_the_kind_is_the_resellers_alone_and_tells_nobody() -> None:
 def test_the_contract_manager_is_blocked_and_the_reseller_may(memory_url: str) -> None:
     [as_cm] = ends_actions(memory_url, with_ends("2027-03-31"), ALICE)
     assert (as_cm.permitted, as_cm.requires) == (False, "reseller")
-    assert as_cm.reason == (
-        f"changing the end date of contract {CONTRACT} needs the reseller: ask {RESELLER}"
-    )
+    assert as_cm.reason == f"only a reseller ({RESELLER}) may change the end date of contract {CONTRACT}"
     [as_reseller] = ends_actions(memory_url, with_ends("2027-03-31"))
     assert (as_reseller.permitted, as_reseller.requires, as_reseller.reason) == (True, "reseller", None)
     [as_sc] = ends_actions(memory_url, with_ends("2027-03-31"), "bob@acme.example")
@@ -372,7 +370,7 @@ def test_the_text_markdown_and_json_plan_show_the_change(memory_url: str) -> Non
     [action] = plan.actions
     assert list(text.render_action(action)) == [
         f"  ~ contract.ends_change {CONTRACT}: ends (none) → 2027-03-31",
-        f"      blocked: changing the end date of contract {CONTRACT} needs the reseller: ask {RESELLER}",
+        f"      blocked: only a reseller ({RESELLER}) may change the end date of contract {CONTRACT}",
     ]
     report = markdown.render_plan(plan)
     assert f"#### Contract {CONTRACT}\n\n**`contract.ends_change`**: 1 to change, 1 blocked\n" in report
@@ -386,7 +384,7 @@ def test_the_text_markdown_and_json_plan_show_the_change(memory_url: str) -> Non
         "after": {"ends": "2027-03-31"},
         "permitted": False,
         "requires": "reseller",
-        "reason": f"changing the end date of contract {CONTRACT} needs the reseller: ask {RESELLER}",
+        "reason": f"only a reseller ({RESELLER}) may change the end date of contract {CONTRACT}",
         "notifications": [],
     }
 
@@ -413,9 +411,11 @@ def test_history_shows_the_applied_change_and_nobody_is_emailed(memory_url: str)
     store = open_any_store(memory_url)
     assert compose_notifications(plan, store.snapshot(), 2) == []
     [latest, _] = store.history(2)
-    lines = list(text.render_history([latest]))
+    lines = list(history.render_history([latest]))
     assert lines[1:] == [f"  ~ contract.ends_change {CONTRACT}: ends (none) → 2027-03-31"]
-    assert f"! contract.ends_change {CONTRACT}: ends (none) → 2027-03-31" in markdown.render_history([latest])
+    assert f"! contract.ends_change {CONTRACT}: ends (none) → 2027-03-31" in history.render_history_markdown(
+        [latest]
+    )
     [entry] = json.loads(history_json([latest]))["applies"][0]["actions"]
     assert (entry["kind"], entry["before"], entry["after"]) == (
         "contract.ends_change",

@@ -426,7 +426,7 @@ def test_only_who_may_remove_it_may_unprotect_it(store_url: str, write_yaml: Wri
     )
     assert result.exit_code == 3
     assert (
-        "blocked: changing the protection of serial 399-12345679 needs the reseller: ask orders@cadpartners.example"
+        "blocked: only a reseller (orders@cadpartners.example) may change the protection of Revit (serial 399-12345679)"
         in result.output
     )
 

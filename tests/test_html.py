@@ -33,7 +33,7 @@ from test_golden import CASES, make_store
 
 from reconciler.cli import cli
 from reconciler.core.kinds import Kind
-from reconciler.core.plan import Action, Plan
+from reconciler.core.plan import Action, Plan, Standing
 from reconciler.core.planfile import load_plan
 from reconciler.core.records import ContractUsage, SerialUsage, StaleInvite, Usage
 from reconciler.report.html import CONTENT_SECURITY_POLICY, drift_html, plan_html, usage_html
@@ -226,7 +226,8 @@ def test_isolates_in_an_edited_plan_file_add_no_element() -> None:
     )
     html = plan_html(plan)
     assert "\u2068" not in html and "\u2069" not in html
-    assert html.count("<bdi>") == html.count("</bdi>") == 10
+    # Each <bdi> of the rows' reviewer labels, again in their sentences: the user, the product, the serial.
+    assert html.count("<bdi>") == html.count("</bdi>") == 13
     structure(html)
     assert "<bdi>\ufffd&lt;/bdi&gt;A</bdi> <bdi>B\ufffd</bdi>" in html
     assert "product <bdi>P</bdi>, x\ufffdy <bdi>z</bdi>" in html
@@ -240,7 +241,61 @@ def test_blocked_actions_come_first_with_who_may_do_them(tmp_path: Path) -> None
     assert blocked < html.index("<h2>Users</h2>") < html.index("<h2>Contract <bdi>110001234567</bdi></h2>")
     assert html.index('class="cards"') < blocked
     assert '<td data-label="needs">the reseller</td>' in html
-    assert "ask orders@cadpartners.example" in html
+    # Each blocked action leads with what it does, its serial's product named; then, small, its kind.
+    assert (
+        '<td data-label="action" class="sentence"><span class="said">Change the seats of <bdi>AutoCAD</bdi> '
+        '(serial <bdi>399-12345678</bdi>)</span> <span class="kind"><code>serial.seats_change</code> '
+        "<bdi>399-12345678</bdi></span></td>"
+    ) in html
+    assert (
+        "only a reseller (orders@cadpartners.example) may change the seats of AutoCAD (serial 399-12345678); "
+        "a Contract Manager can only request it (apply --request asks the reseller)</td>"
+    ) in html
+
+
+def test_every_action_reads_as_a_sentence_with_names_and_products(tmp_path: Path) -> None:
+    html = plan_html(change_as_cm_plan(tmp_path))
+    said = re.findall(r'<span class="said">(.*?)</span>', html)
+    words = [re.sub(r"</?bdi>", "", s).replace("&#39;", "'") for s in said]
+    assert "Give Nora Berg access to Vault Professional (serial 562-20000002)" in words
+    assert "Take Ivan Petrov's access to AutoCAD (serial 399-12345678) away" in words
+    assert "Change Carol Smith's access to Revit (serial 399-12345679), without downloads any more" in words
+    assert "Rename the group of AutoCAD (serial 399-12345681)" in words
+    assert "Change coordinator Dana Lund on contract 110001234567" in words
+    # Every serial a sentence names has its product beside it; each action is one sentence.
+    assert not [w for w in words if re.search(r"(?<!\()serial \d", w)]
+    assert len(said) == len(re.findall(r'<tr class="(add|change|remove)"><td class="sym">', html)) + 3
+    # The example's grants with downloads say so.
+    (tmp_path / "example").mkdir()
+    html = plan_html(example_plan(tmp_path / "example"))
+    assert (
+        "Give <bdi>Carol</bdi> <bdi>Smith</bdi> access to <bdi>Revit</bdi> (serial <bdi>399-12345679</bdi>), "
+        "with downloads</span>"
+    ) in html
+
+
+def test_a_saved_plan_of_format_4_shows_without_products_or_names(tmp_path: Path) -> None:
+    plan = dataclasses.replace(change_as_cm_plan(tmp_path), products={}, user_names={}, standing=None)
+    html = plan_html(plan)
+    assert "Give <bdi>nora.berg@acme.example</bdi> access to serial <bdi>562-20000002</bdi></span>" in html
+    assert "No role" not in html
+
+
+def test_an_actor_with_no_role_is_told_once_at_the_top(tmp_path: Path) -> None:
+    plan = change_as_cm_plan(tmp_path)
+    plan = dataclasses.replace(
+        plan,
+        actor="orders@cadpartner.example",
+        standing=Standing((), ("orders@cadpartners.example",), ("orders@cadpartners.example",)),
+    )
+    html = plan_html(plan)
+    note = (
+        '<p class="note warning"><b>No role:</b> <bdi>orders@cadpartner.example</bdi> holds no role in this '
+        "store (no reseller, Contract Manager or coordinator has that address): every action is blocked. "
+        "Is --actor spelt right? Did you mean <bdi>orders@cadpartners.example</bdi> (a reseller)?</p>"
+    )
+    assert html.count(note) == 1 and html.count("holds no role") == 1
+    assert html.index('class="cards"') < html.index(note) < html.index('<section class="blocked-box">')
 
 
 def test_long_groups_are_folded_and_short_ones_are_not(tmp_path: Path) -> None:
@@ -316,3 +371,14 @@ def test_the_docs_show_both_screenshots() -> None:
         assert f"]({name})" in page  # beside the page, in docs/
         assert (ROOT / "docs" / name).read_bytes().startswith(b"\x89PNG")
     assert "reconciler plan examples/acme --format html > plan.html" in page
+
+
+def test_the_drift_page_names_the_product_beside_each_serial(tmp_path: Path) -> None:
+    drift = example_drift(tmp_path)
+    named = [d for d in (*drift.only_in_store, *drift.only_in_git, *drift.differ) if "serial" in d.target]
+    assert {d.target["serial"] for d in named} == set(drift.products)
+    assert drift.products["399-12345681"] == "AutoCAD"
+    page = drift_html(drift)
+    for serial, product in drift.products.items():
+        line = next(ln for ln in page.splitlines() if serial in ln and "muted" in ln)
+        assert f'<span class="muted">(<bdi>{escape(product)}</bdi>)</span>' in line, (serial, line)

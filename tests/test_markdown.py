@@ -251,7 +251,10 @@ def test_a_long_plan_is_cut_on_a_whole_line_and_closed(limit: int) -> None:
     shown = sum(1 for line in markdown.splitlines() if line.startswith("+ "))
     cut = 4_000 - shown
     assert f"> Cut to fit: {cut:,} of 4,000 actions are not shown here." in markdown
-    assert markdown.endswith(f"**… cut here:** {cut:,} more actions not shown.\n")
+    # Where the rest is, said at the top and again where a reader who scrolled down stops.
+    where = "Run the same command with `--format text` or `--format html` to see every action."
+    assert f"> Cut to fit: {cut:,} of 4,000 actions are not shown here. {where}\n" in markdown
+    assert markdown.endswith(f"**… cut here:** {cut:,} more actions not shown. {where}\n")
 
 
 def test_a_plan_that_fits_is_not_cut() -> None:

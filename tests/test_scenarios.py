@@ -197,8 +197,8 @@ def test_the_coordinator_is_refused_on_a_serial_he_does_not_coordinate(account: 
     result = account.apply(WITH_BOB + DAVE % "399-12345679", "bob@acme.example")
     assert result.exit_code == 3
     assert (
-        "      blocked: giving dave@acme.example access to serial 399-12345679 needs the Contract Manager: "
-        f"ask alice@acme.example or {RESELLER}\n" in result.output
+        "      blocked: only the Contract Manager of contract 110001234567 (alice@acme.example) or a reseller "
+        f"({RESELLER}) may give dave@acme.example access to Revit (serial 399-12345679)\n" in result.output
     )
     assert (
         "Error: 1 action of the plan is blocked for lack of permission; nothing was applied "
@@ -217,8 +217,8 @@ def test_the_manager_change_is_refused_to_the_cm_and_made_by_the_reseller(accoun
     assert refused.exit_code == 3
     assert (
         "  ~ contract.manager_change 110001234567: manager alice@acme.example → bob@acme.example\n"
-        "      blocked: changing the Contract Manager of contract 110001234567 needs the reseller: "
-        f"ask {RESELLER} (a Contract Manager can only request it)\n" in refused.output
+        f"      blocked: only a reseller ({RESELLER}) may change the Contract Manager of contract 110001234567; "
+        "a Contract Manager can only request it (apply --request asks the reseller)\n" in refused.output
     )
     account.inbox()
     accepted = account.apply(to_bob, RESELLER)

@@ -125,8 +125,19 @@ SEAT_COUNTERS = {
 }
 
 
+def drop_admin(backend: Backend, url: str) -> None:
+    """The store as 0011 left it: no audit subjects, sources or closed requests (0012)."""
+    backend.query(url, "DROP INDEX audit_log_by_subject")
+    backend.query(url, "ALTER TABLE audit_log DROP COLUMN subject")
+    backend.query(url, "DROP TABLE sources")
+    backend.query(url, "DROP INDEX requests_open")
+    for column in ("outcome", "closed_revision", "closed_at"):
+        backend.query(url, f"ALTER TABLE requests DROP COLUMN {column}")
+
+
 def drop_seat_counts(backend: Backend, url: str) -> None:
     """The seats rule as it was before 0011: no serials.assigned, each insert counted."""
+    drop_admin(backend, url)
     made = (*SEAT_COUNTERS[backend.name], "seats_cover_access")
     if backend.name == "sqlite":
         for trigger in made:
@@ -146,6 +157,32 @@ def drop_directory_ids(backend: Backend, url: str) -> None:
     backend.query(url, "ALTER TABLE users DROP COLUMN directory_id")
 
 
+def test_a_store_of_version_11_learns_whom_each_audit_entry_concerns(
+    backend: Backend, store_url: str
+) -> None:
+    apply_yaml(store_url, ACCOUNT)
+    apply_yaml(store_url, ACCOUNT.replace("manager: alice@acme.example", "manager: carol@acme.example"))
+    drop_admin(backend, store_url)
+    backend.query(store_url, "UPDATE meta SET value = '11' WHERE key = 'schema_version'")
+    store = open_store(store_url)
+    assert [a.revision for a in store.history(10, user="carol@acme.example")] == [2, 1]  # opened and migrated
+    assert backend.query(store_url, "SELECT kind, subject FROM audit_log ORDER BY id") == [
+        ("user.add", "alice@acme.example"),
+        ("user.add", "bob@acme.example"),
+        ("user.add", "carol@acme.example"),
+        ("contract.create", "alice@acme.example"),
+        ("coordinator.add", "bob@acme.example"),
+        ("serial.create", None),
+        ("serial.create", None),
+        ("serial.assign_coordinator", "bob@acme.example"),
+        ("access.grant", "bob@acme.example"),
+        ("access.grant", "carol@acme.example"),
+        ("contract.manager_change", "carol@acme.example"),
+    ]
+    assert store.requests() == ()
+    assert backend.query(store_url, "SELECT COUNT(*) FROM sources") == [(0,)]
+
+
 def test_a_store_of_version_10_counts_each_serials_users_once_migrated(
     backend: Backend, store_url: str
 ) -> None:
@@ -157,15 +194,15 @@ def test_a_store_of_version_10_counts_each_serials_users_once_migrated(
     before = backend.table_dump(store_url)
     assert plan_yaml(store_url, ACCOUNT).actions  # opened and migrated (alice's grant is to go)
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 11
+    assert int(version) == migrations.latest(backend.name) == 12
     assert backend.query(store_url, "SELECT number, seats, assigned FROM serials ORDER BY number") == [
         ("399-12345678", 2, 2),
         ("399-12345679", 1, 1),
     ]
-    # Every row as it was, but for the counts.
-    assert [row for row in backend.table_dump(store_url) if row[0] not in ("meta", "serials")] == [
-        row for row in before if row[0] not in ("meta", "serials")
-    ]
+    # Every row as it was, but for the counts (and the audit log's subjects, 0012).
+    assert [
+        row for row in backend.table_dump(store_url) if row[0] not in ("meta", "serials", "audit_log")
+    ] == [row for row in before if row[0] not in ("meta", "serials", "audit_log")]
     triggers = {fact for fact in schema_of(backend, store_url) if fact.startswith("trigger ")}
     assert triggers == {
         *(f"trigger {name} on access" for name in SEAT_COUNTERS[backend.name]),
@@ -229,7 +266,7 @@ def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, stor
     assert before
     assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, and read as it was
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 11
+    assert int(version) == migrations.latest(backend.name) == 12
     # What was applied before --adopt existed was applied, not adopted.
     [applied] = open_store(store_url).history(10)
     assert applied.changes and not applied.adopted and not any(c.adopted for c in applied.changes)

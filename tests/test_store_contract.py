@@ -28,7 +28,7 @@ from reconciler.core.errors import AdoptRefused, StalePlan, StoreError, StoreExi
 from reconciler.core.kinds import Kind
 from reconciler.core.model import DesiredState, build_state
 from reconciler.core.plan import Action, Plan
-from reconciler.core.records import Message, OutboxCounts, Request, Transaction
+from reconciler.core.records import Activation, Chore, Message, OutboxCounts, Request, Transaction
 from reconciler.loading.events import parse
 from reconciler.loading.files import Source
 from reconciler.store import Store
@@ -107,12 +107,33 @@ def test_the_snapshot_knows_when_each_user_was_added(any_store_url: str) -> None
         assert before <= datetime.fromisoformat(at) <= datetime.now(UTC)
 
 
-def test_activate_marks_an_invited_user_active(any_store_url: str) -> None:
+def test_activate_marks_invited_users_active_and_says_which_were_not(any_store_url: str) -> None:
     apply_yaml(any_store_url, ACCOUNT)
-    open_any_store(any_store_url).activate_user("Carol@acme.example")
-    assert open_any_store(any_store_url).snapshot().user_status["carol@acme.example"] == "active"
-    with pytest.raises(StoreError, match=r"no user zed@acme\.example"):
-        open_any_store(any_store_url).activate_user("zed@acme.example")
+    store = open_any_store(any_store_url)
+    first = store.activate_users(["Carol@acme.example", "zed@acme.example", "carol@acme.example"], RESELLER)
+    assert first == Activation(activated=("carol@acme.example",), unknown=("zed@acme.example",))
+    again = store.activate_users(["carol@acme.example", "bob@acme.example"], "portal@acme.example")
+    assert again == Activation(activated=("bob@acme.example",), already_active=("carol@acme.example",))
+    snapshot = store.snapshot()
+    assert (snapshot.revision, snapshot.user_status["carol@acme.example"]) == (1, "active")
+    assert snapshot.user_status["alice@acme.example"] == "invited"
+
+
+def test_an_activation_is_in_the_history_at_the_revision_it_left_alone(any_store_url: str) -> None:
+    apply_yaml(any_store_url, ACCOUNT)
+    store = open_any_store(any_store_url)
+    store.activate_users(["carol@acme.example", "bob@acme.example"], "portal@acme.example")
+    store.activate_users(["nobody@acme.example"], "portal@acme.example")  # activates none: no entry
+    latest, applied = store.history(10)
+    assert (latest.revision, latest.actor, latest.source) == (1, "portal@acme.example", None)
+    assert [(c.kind, c.target) for c in latest.changes] == [
+        (Chore.USER_ACTIVATE, {"user": "carol@acme.example"}),
+        (Chore.USER_ACTIVATE, {"user": "bob@acme.example"}),
+    ]
+    assert (applied.revision, applied.actor, len(applied.changes)) == (1, RESELLER, 10)
+    assert [a.revision for a in store.history(1)] == [1] and store.history(1)[
+        0
+    ].actor == "portal@acme.example"
 
 
 # --- every kind of action --------------------------------------------------------------------------

@@ -111,7 +111,7 @@ def test_a_request_already_recorded_is_not_recorded_again(url: str) -> None:
     again = replace(ask, requester="bob@acme.example")
     store.apply(Transaction(plan_yaml(url, "version: 1\n"), requests=[ask]))
     store.apply(Transaction(plan_yaml(url, "version: 1\n"), requests=[again, replace(ask, key="key-2")]))
-    assert store._db.requests == {"key-1": ask, "key-2": replace(ask, key="key-2")}  # type: ignore[attr-defined]
+    assert [(r.request, r.open) for r in store.requests()] == [(ask, True), (replace(ask, key="key-2"), True)]
 
 
 def test_what_an_apply_wrote_is_the_stores_not_the_plans(url: str) -> None:

@@ -153,16 +153,16 @@ def test_every_role_leaves_the_store_consistent(account: Account, role: str, req
 def test_the_plan_says_which_blocked_action_each_held_back_action_waits_on(account: Account) -> None:
     result = account.run("plan", str(account.swapped), "--actor", BOB)
     assert result.exit_code == 3, result.output
-    ask = f"needs the Contract Manager: ask {ZOE} or {RESELLER}"
+    ask = f"only the Contract Manager of contract {C2} ({ZOE}) or a reseller ({RESELLER}) may"
     assert (
         f"  - team.member_remove {CAROL} in team Review\n"
         f"      held back: waits on access.revoke {CAROL} on {S2}, which is blocked\n"
         f"  + team.member_add {DANA} in team Review\n"
         f"      held back: waits on access.grant {DANA} on {S2}, which is blocked\n"
         f"  - access.revoke {CAROL} on {S2}: via team:Review\n"
-        f"      blocked: taking {CAROL}'s access to serial {S2} away {ask}\n"
+        f"      blocked: {ask} take {CAROL}'s access to Revit (serial {S2}) away\n"
         f"  + access.grant {DANA} on {S2}: via team:Review\n"
-        f"      blocked: giving {DANA} access to serial {S2} {ask}\n"
+        f"      blocked: {ask} give {DANA} access to Revit (serial {S2})\n"
         "\nPlan: 2 to add, 0 to change, 2 to remove, 2 blocked.\n"
     ) in result.output
     markdown = account.run("plan", str(account.swapped), "--actor", BOB, "--format", "markdown").output

@@ -225,7 +225,10 @@ def test_an_sc_cannot_reach_a_serial_they_do_not_coordinate_through_a_team(accou
     assert one(plan, Kind.TEAM_MEMBER_ADD).permitted
     grant = one(plan, Kind.ACCESS_GRANT)
     assert (grant.permitted, grant.requires) == (False, "software_coordinator")
-    assert grant.reason and grant.reason.startswith(f"giving {HEIDI} access to serial {S1} needs")
+    assert grant.reason and grant.reason.startswith(
+        f"only the coordinator of serial {S1} with the right to manage users ({BOB}), "
+    )
+    assert grant.reason.endswith(f"may give {HEIDI} access to AutoCAD (serial {S1})")
     # Bob coordinates S1: the same change is his to make.
     assert not plan_yaml(account, edited(lambda d: team(d, "Design")["members"].append(HEIDI)), BOB).blocked
 

@@ -133,7 +133,7 @@ def test_every_reconciler_command_a_workflow_runs_exists(path: Path) -> None:
     assert calls, "the workflow runs no reconciler command"
     assert isinstance(cli, click.Group)
     for name, flags, rest in calls:
-        command = cli.commands.get(name)
+        command = cli.get_command(click.Context(cli), name)
         assert command is not None, f"{path.name}: no command `reconciler {name}`"
         if isinstance(command, click.Group):  # `reconciler scim apply …`: the flags are the subcommand's
             name = f"{name} {rest.split()[0]}"
@@ -208,7 +208,9 @@ def test_the_plan_comment_links_to_the_plan_as_a_page() -> None:
         re.M,
     )
     assert isinstance(cli, click.Group)
-    show_format = next(p for p in cli.commands["show"].params if p.name == "output_format")
+    show = cli.get_command(click.Context(cli), "show")
+    assert show is not None
+    show_format = next(p for p in show.params if p.name == "output_format")
     assert isinstance(show_format.type, click.Choice) and "html" in show_format.type.choices
     # One file, not a zip, so that the link opens the page; the comment step reads its address.
     page = next(step for step in steps(action) if step.get("id") == "page")

@@ -4,26 +4,19 @@ Only this package imports click. `app` holds the group, its shared options
 and the one place errors become messages and exit codes; each other module
 adds the commands of one concern to it (`workspace` adds none: it holds the
 selection flags plan, apply, drift, usage and notify share, and the report of
-many accounts):
+many accounts); each is imported only when one of its commands runs (`MODULES` in app):
 
     changes   validate, fmt, plan, apply, show
     mail      notify, outbox (and the delivery after an apply)
     reports   drift, history, usage
-    account   init, export, import csv, users activate
+    requests  requests: what apply --request asked for, and what became of it
+    account   init, resellers, export, import csv, users activate
+    people    users show
     scim      scim plan, scim apply (the scim extra)
     directory directory pull (the ldap extra)
     tooling   schema, completion: for editors and shells
 """
 
-from reconciler.cli import (  # noqa: F401 - importing them adds their commands
-    account,
-    changes,
-    directory,
-    mail,
-    reports,
-    scim,
-    tooling,
-)
 from reconciler.cli.app import cli, main
 
 __all__ = ["cli", "main"]

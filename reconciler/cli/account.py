@@ -1,13 +1,16 @@
-"""init, export, import csv and users: the store itself, and what goes in and out of it."""
+"""init, resellers, export, import csv and users: the store itself, and what goes in and out of it."""
 
 from __future__ import annotations
 
 import click
 
-from reconciler.cli.app import cli, store_option
+from reconciler.cli.app import Outcome, actor_option, cli, required_actor, store_option
+from reconciler.commands.activation import activate as activate_users
 from reconciler.commands.csv_import import import_csv
+from reconciler.commands.resellers import change_resellers
 from reconciler.core.errors import InputError, plural
 from reconciler.core.model import is_email
+from reconciler.core.records import ResellersChanged
 from reconciler.report.csv import export_csv
 from reconciler.report.yaml import export_yaml
 from reconciler.store import open_store, redact_url
@@ -129,14 +132,116 @@ def users() -> None:
 
 
 @users.command()
-@click.argument("email")
+@click.argument("emails", nargs=-1, metavar="[EMAIL...]")
+@click.option(
+    "--from",
+    "files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also the addresses in FILE: one a line, or a CSV with an e-mail column (the portal's "
+    "export of sign-ins); repeat for several.",
+)
+@actor_option
 @store_option
-def activate(email: str, store_url: str) -> None:
-    """Mark an invited user active, as their first sign-in does.
+def activate(emails: tuple[str, ...], files: tuple[str, ...], actor: str | None, store_url: str) -> Outcome:
+    """Mark invited users active, as their first sign-in does.
+
+    Each activation is recorded in the audit log (`history --kind
+    user.activate`) as the actor's, or as "sign-in" without one; the
+    store's revision does not move, so a saved plan stays good. A file
+    with a line that is not an address is refused whole. Exits 0 when every
+    address was a user of the store (active now, or already), 1 when some
+    were not: those are named, and the others are activated all the same.
 
     \b
     Example:
-      reconciler users activate carol@acme.example
+      reconciler users activate carol@acme.example dan@acme.example
+      reconciler users activate --from signed-in.csv --actor portal-sync@acme.example
     """
-    open_store(store_url).activate_user(email)
-    click.echo(f"{email.lower()} is active.")
+    done = activate_users(open_store(store_url), emails, files, actor)
+    activated, already, unknown = len(done.activated), len(done.already_active), len(done.unknown)
+    if activated == 1 and not already and not unknown:
+        click.echo(f"{done.activated[0]} is active.")
+        return Outcome.DONE
+    said = [f"Activated {activated} {plural(activated, 'user')}"]
+    if already:
+        said.append(f"{already} {plural(already, 'was', 'were')} active already")
+    click.echo("; ".join(said) + ".")
+    if unknown:
+        shown = ", ".join(done.unknown[:NAMED]) + (f" and {unknown - NAMED} more" if unknown > NAMED else "")
+        click.echo(
+            f"Error: {unknown} {plural(unknown, 'address', 'addresses')} {plural(unknown, 'is', 'are')} "
+            f"no user of this store: {shown}.",
+            err=True,
+        )
+        return Outcome.FAILED
+    return Outcome.DONE
+
+
+#: How many unknown addresses `users activate` names before it only counts them.
+NAMED = 20
+
+
+@cli.group()
+def resellers() -> None:
+    """Add or remove the store's resellers (a reseller may do everything)."""
+
+
+@resellers.command(name="add")
+@click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
+@actor_option
+@store_option
+def resellers_add(emails: tuple[str, ...], actor: str | None, store_url: str) -> None:
+    """Name more resellers; only a reseller may.
+
+    Recorded in the audit log; the store's revision moves, so a plan saved
+    before it is refused (it was judged with the old resellers). Exits 3
+    when the actor is no reseller, nothing changed.
+
+    \b
+    Example:
+      reconciler resellers add --actor orders@cadpartners.example support@cadpartners.example
+    """
+    _echo_resellers(change_resellers(open_store(store_url), required_actor(actor), add=emails))
+
+
+@resellers.command(name="remove")
+@click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
+@actor_option
+@store_option
+def resellers_remove(emails: tuple[str, ...], actor: str | None, store_url: str) -> None:
+    """Remove resellers; only a reseller may, and never the last one.
+
+    Recorded in the audit log; the store's revision moves. Exits 3 when the
+    actor is no reseller, 1 when it would leave no reseller; either way
+    nothing changed.
+
+    \b
+    Example:
+      reconciler resellers remove --actor orders@cadpartners.example old-desk@cadpartners.example
+    """
+    _echo_resellers(change_resellers(open_store(store_url), required_actor(actor), remove=emails))
+
+
+@resellers.command(name="list")
+@store_option
+def resellers_list(store_url: str) -> None:
+    """Print the store's resellers, one a line.
+
+    \b
+    Example:
+      reconciler resellers list
+    """
+    for email in sorted(open_store(store_url).snapshot().resellers):
+        click.echo(email)
+
+
+def _echo_resellers(changed: ResellersChanged) -> None:
+    did = [f"added {', '.join(changed.added)}"] if changed.added else []
+    did += [f"removed {', '.join(changed.removed)}"] if changed.removed else []
+    if did:
+        click.echo(f"Resellers: {'; '.join(did)}. The store is at revision {changed.revision}.")
+    else:
+        click.echo("Nothing to change: the resellers were already so.")
+    click.echo(f"The resellers are now {', '.join(changed.resellers)}.")

@@ -9,6 +9,7 @@ it stands (a mass removal).
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import sys
 import traceback
@@ -66,9 +67,51 @@ EXIT_CODES: tuple[tuple[type[ReconcilerError], int], ...] = (
 )
 
 
+#: Which modules of reconciler.cli add each command: each is imported only when its command runs, or
+#: when every command is listed.
+MODULES: dict[str, tuple[str, ...]] = {
+    "validate": ("changes",),
+    "fmt": ("changes",),
+    "plan": ("changes",),
+    "apply": ("changes",),
+    "show": ("changes",),
+    "notify": ("mail",),
+    "outbox": ("mail",),
+    "drift": ("reports",),
+    "history": ("reports",),
+    "usage": ("reports",),
+    "requests": ("requests",),
+    "init": ("account",),
+    "resellers": ("account",),
+    "export": ("account",),
+    "import": ("account",),
+    "users": ("account", "people"),
+    "scim": ("scim",),
+    "directory": ("directory",),
+    "schema": ("tooling",),
+    "completion": ("tooling",),
+}
+
+
 class _Cli(click.Group):
     """A group that turns usage errors and ReconcilerErrors into exit code 1, and anything
-    unexpected into a one-line error; the traceback is shown only with --debug."""
+    unexpected into a one-line error; the traceback is shown only with --debug.
+
+    Its commands are added by the modules of reconciler.cli that MODULES names for each: a module is
+    imported when one of its commands runs, or when every command is listed (--help, completion, the
+    docs), so that a command starts without importing what only the others use.
+    """
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        for module in MODULES.get(cmd_name, ()):
+            importlib.import_module(f"reconciler.cli.{module}")
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for modules in MODULES.values():
+            for module in modules:
+                importlib.import_module(f"reconciler.cli.{module}")
+        return super().list_commands(ctx)
 
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:
         kwargs["standalone_mode"] = False

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import shlex
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +40,16 @@ from reconciler.cli.workspace import (
     selection_options,
     settings,
 )
-from reconciler.commands.apply import ApplyOptions, ApplyResult, read_plan_to_show, run_apply
+from reconciler.commands.apply import (
+    ApplyOptions,
+    ApplyResult,
+    is_saved_plan,
+    read_plan_to_show,
+    run_apply,
+)
 from reconciler.commands.fmt import format_files
 from reconciler.commands.operations import plan_account
+from reconciler.commands.source import source_of
 from reconciler.commands.workspace import (
     Selection,
     apply_workspace,
@@ -67,7 +78,8 @@ from reconciler.report.accounts import plans_text
 from reconciler.report.github import annotation_lines
 from reconciler.report.html import plan_html
 from reconciler.report.json import diagnostics_json
-from reconciler.report.text import render_plan
+from reconciler.report.summary import SHOWN, brief
+from reconciler.report.text import render_brief, render_plan
 from reconciler.store import DEFAULT_LOCK_TIMEOUT, DEFAULT_URL, open_store
 
 
@@ -202,6 +214,26 @@ def _planning_options(command: Any) -> Any:
     return with_options(command, options)
 
 
+def _summary_options(command: Any) -> Any:
+    """--summary and --show, for plan and show."""
+    options = [
+        click.option(
+            "--summary",
+            is_flag=True,
+            help="The plan in brief: each contract's counts, every blocked action with its reason, the "
+            "first actions of each kind, the totals, and how to see every action. Text or markdown only.",
+        ),
+        click.option(
+            "--show",
+            "shown",
+            type=click.IntRange(min=0),
+            metavar="N",
+            help=f"With --summary: how many actions of each kind to show (default {SHOWN}; 0 only counts).",
+        ),
+    ]
+    return with_options(command, options)
+
+
 def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tuple[str, ...]) -> PlanOptions:
     return PlanOptions(
         max_removal_ratio=max_removal_ratio, unmanaged=unmanaged, targets=parse_targets(targets)
@@ -230,6 +262,7 @@ def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tupl
     help="The removal is reviewed: do not exit 3 for a plan that removes more than --max-removal-ratio "
     "of the users or access (apply needs --allow-mass-removal too).",
 )
+@_summary_options
 @_planning_options
 @store_option
 @actor_option
@@ -240,6 +273,8 @@ def plan(
     out: str | None,
     detailed_exitcode: bool,
     allow_mass_removal: bool,
+    summary: bool,
+    shown: int | None,
     max_removal_ratio: float,
     unmanaged: str | None,
     targets: tuple[str, ...],
@@ -263,6 +298,13 @@ def plan(
     the store (apply --allow-mass-removal). Once such a removal is
     reviewed, --allow-mass-removal here plans it as any other change.
 
+    --summary prints a long plan in brief: each contract's counts, every
+    blocked action with its reason, each kind's count and its first actions
+    (5, or --show N), the plan's totals, and how to see every action. It
+    goes with --format text or markdown; the JSON plan (and the file --out
+    saves) is always the whole plan, as apply reads it, and so is the HTML
+    page: --summary with --format json or html is refused (exit 1).
+
     The saved plan (and --format json, the same format) carries a checksum
     of its content, so that apply refuses it once edited; when
     RECONCILER_PLAN_KEY is set, the checksum is an HMAC with that key, and
@@ -279,6 +321,7 @@ def plan(
     \b
     Example:
       reconciler plan examples/acme --actor orders@cadpartners.example --out plan.json
+      reconciler plan examples/acme --summary --show 3 --out plan.json
       reconciler plan examples/acme --format markdown --out plan.json > comment.md
       reconciler plan examples/acme --target user:carol.smith@acme.example
       reconciler plan examples/acme --format html > plan.html
@@ -289,6 +332,11 @@ def plan(
     options = _plan_options(max_removal_ratio, unmanaged, targets)
     key = plan_key(os.environ.get(KEY_VARIABLE))
     given = settings(store_url, actor)
+    _check_summary(summary, shown, output_format)
+    if chosen.flag and summary:
+        raise click.UsageError(
+            "--summary is for one account's plan; leave it out with --all, --account or --changed"
+        )
     if chosen.flag:
         with accounts_bar("Planning accounts") as bar:
             runs = plan_workspace(
@@ -313,14 +361,20 @@ def plan(
     encoded = dump_plan(the_plan, key) if output_format == "json" else None
     if out:
         _save(the_plan, Path(out), encoded, key)
-    summarise(lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT))
-    echo_report(
-        output_format,
-        lambda: encoded or dump_plan(the_plan, key),
-        lambda: markdown.render_plan(the_plan),
-        lambda: render_plan(the_plan, paint),
-        lambda: plan_html(the_plan),
-    )
+    saved = Path(out).name if out else None
+    whole = _summarise_plan(the_plan, markdown.rest_of_plan(saved))
+    # The comment sends a reader to the job summary only when the plan went there.
+    run = _run_address() if whole is not None else None
+    if summary:
+        _echo_brief(the_plan, shown, output_format, out, run, bool(whole))
+    else:
+        echo_report(
+            output_format,
+            lambda: encoded or dump_plan(the_plan, key),
+            lambda: markdown.render_plan(the_plan, where=markdown.rest_of_plan(saved, run, bool(whole))),
+            lambda: render_plan(the_plan, paint),
+            lambda: plan_html(the_plan),
+        )
     if out and output_format == "text":
         allowing = " --allow-mass-removal" if allow_mass_removal and the_plan.guards else ""
         click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}{allowing}`.")
@@ -358,6 +412,13 @@ def plan(
     metavar="SECONDS",
     help="How long to wait for another apply to the same store to finish; 0 fails at once.",
 )
+@click.option(
+    "--source",
+    "source_text",
+    metavar="TEXT",
+    help="Where the change comes from (a ticket, why), kept with it in the history beside the commit and "
+    "pull request that GitHub Actions' environment names.",
+)
 @_planning_options
 @store_option
 @actor_option
@@ -369,6 +430,7 @@ def apply(
     allow_mass_removal: bool,
     adopt: bool,
     lock_timeout: float,
+    source_text: str | None,
     max_removal_ratio: float,
     unmanaged: str | None,
     targets: tuple[str, ...],
@@ -390,7 +452,10 @@ def apply(
     (exit 3), unless --request: then they, and what waits on them, are not
     applied but sent as requests to whoever may perform them (the reseller
     for a manager change, the CM for a coordinator), and the rest is applied.
-    On a terminal it asks before changing anything.
+    On a terminal it asks before changing anything; a plan longer than the
+    terminal is shown in brief there (as `plan --summary` shows it), with
+    how to read every action first. With --auto-approve, or when not on a
+    terminal, the whole plan is printed.
 
     The e-mails to the people affected are queued in the same transaction
     and, when RECONCILER_SMTP_URL is set, sent right after; a failed delivery
@@ -413,6 +478,11 @@ def apply(
     on a store with an account, or by anyone else, it refuses (exit 1) and
     changes nothing.
 
+    Each apply keeps where it came from with the revision it makes (see
+    `history`, `users show`) and request e-mails carry it: in GitHub Actions
+    the commit, the pull request and the run, from the environment; with
+    --source, what you say.
+
     In a workspace (reconciler.yaml), PLANFOLDER is a folder saved by
     `plan --out DIR` over several accounts, and --all, --account NAME or
     --changed plan those accounts' files and apply them: each account in a
@@ -427,6 +497,7 @@ def apply(
       reconciler apply acme.plan --auto-approve
       reconciler apply examples/acme --actor orders@cadpartners.example
       reconciler apply account.yaml --actor alice@acme.example --request
+      reconciler apply plan.json --source "ticket 4711: Dana joins" --auto-approve
       reconciler apply account/ --adopt --actor orders@cadpartners.example
       reconciler apply plans/ --auto-approve
       reconciler apply --account acme --auto-approve
@@ -440,7 +511,9 @@ def apply(
             *apply_workspace(
                 chosen,
                 given,
-                _apply_options(request, allow_mass_removal, adopt, max_removal_ratio, unmanaged, targets),
+                _apply_options(
+                    request, allow_mass_removal, adopt, max_removal_ratio, unmanaged, targets, source_text
+                ),
                 os.environ,
                 folder=folder,
                 workers=jobs,
@@ -456,7 +529,9 @@ def apply(
     store, actor, workspace = settle(paths, given, chosen.workspace_file)
     env = environment(workspace, os.environ)
     smtp = SmtpSettings.from_env(env)  # bad mail settings fail before anything changes
-    options = _apply_options(request, allow_mass_removal, adopt, max_removal_ratio, unmanaged, targets)
+    options = _apply_options(
+        request, allow_mass_removal, adopt, max_removal_ratio, unmanaged, targets, source_text
+    )
     verb = "Adopt" if adopt else "Apply"
     with (
         reading_bar() as reading,
@@ -468,7 +543,7 @@ def apply(
             paths,
             required_actor(actor),  # whose rights the plan may use comes from here, never from a file
             options,
-            show=echo_adoption if adopt else echo_plan,
+            show=_showing(paths, adopt, asking=not auto_approve),
             approve=None if auto_approve else (lambda plan: confirm(len(plan.actions), verb)),
             mail=MailSettings.from_env(env),
             courier=make_courier(smtp) if smtp else None,
@@ -484,6 +559,7 @@ def apply(
             applied.plan,
             title=f"{'Adopted' if adopt else 'Applied'}, now at revision {applied.revision}",
             limit=markdown.SUMMARY_LIMIT,
+            where=f"`reconciler history --limit 1` lists every action of revision {applied.revision}.",
         )
     )
     if adopt:
@@ -513,6 +589,7 @@ def _apply_options(
     max_removal_ratio: float,
     unmanaged: str | None,
     targets: tuple[str, ...],
+    source_text: str | None = None,
 ) -> ApplyOptions:
     return ApplyOptions(
         request=request,
@@ -520,6 +597,7 @@ def _apply_options(
         adopt=adopt,
         planning=_plan_options(max_removal_ratio, unmanaged, targets),
         plan_key=plan_key(os.environ.get(KEY_VARIABLE)),
+        source=source_of(os.environ, source_text),
     )
 
 
@@ -568,6 +646,8 @@ def _echo_requests(applied: ApplyResult) -> None:
             f"Held back {count} {plural(count, 'action')} that {'waits' if count == 1 else 'wait'} "
             "on a request: " + ", ".join(f"{a.kind} {target_label(a)}" for a in applied.held_back)
         )
+    for closing in applied.closed:
+        click.echo(f"Closed the request for {closing.describe()}; the requester is told by e-mail.")
 
 
 def _whom(request: Request) -> str:
@@ -583,19 +663,25 @@ def _target_text(target: Mapping[str, str]) -> str:
 @format_option(
     ["text", "markdown", "json", "html"], "How to print the plan; html is one page to open or print."
 )
-def show(planfile: str, output_format: str) -> None:
+@_summary_options
+def show(planfile: str, output_format: str, summary: bool, shown: int | None) -> None:
     """Print a plan saved by `plan --out`, in apply order.
 
     An edited plan is refused, as apply refuses it. A plan made with a key
     (RECONCILER_PLAN_KEY) is checked with it when it is set, and shown
     unchecked, with a warning, when it is not: apply checks it.
 
+    --summary prints it in brief, as `plan --summary` does (text or
+    markdown; the JSON and the HTML page are always the whole plan).
+
     \b
     Example:
       reconciler show plan.json
+      reconciler show plan.json --summary
       reconciler show plan.json --format markdown
       reconciler show plan.json --format html > plan.html
     """
+    _check_summary(summary, shown, output_format)
     key = plan_key(os.environ.get(KEY_VARIABLE))
     the_plan, checked = read_plan_to_show(planfile, key)
     if not checked:
@@ -604,10 +690,14 @@ def show(planfile: str, output_format: str) -> None:
             "set here: it is shown unchecked; apply checks it",
             err=True,
         )
+    if summary:
+        _echo_brief(the_plan, shown, output_format)
+        return
+    where = markdown.rest_of_plan(Path(planfile).name)
     echo_report(
         output_format,
         lambda: dump_plan(the_plan, key),
-        lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT),
+        lambda: markdown.render_plan(the_plan, limit=markdown.SUMMARY_LIMIT, where=where),
         lambda: render_plan(the_plan, paint),
         lambda: plan_html(the_plan),
     )
@@ -624,17 +714,115 @@ def _save(the_plan: Plan, path: Path, encoded: str | None, key: bytes | None) ->
         raise InputError(f"cannot write the plan to {path}: {error.strerror}") from None
 
 
+def _check_summary(summary: bool, shown: int | None, output_format: str) -> None:
+    if shown is not None and not summary:
+        raise click.UsageError("--show N says how much of the plan --summary shows: add --summary")
+    if summary and output_format in ("json", "html"):
+        raise click.UsageError(
+            f"--summary is for --format text or markdown: the {output_format} plan is always the whole plan; "
+            "leave out --summary, or choose --format text or markdown"
+        )
+
+
+def _echo_brief(
+    the_plan: Plan,
+    shown: int | None,
+    output_format: str,
+    out: str | None = None,
+    run: str | None = None,
+    whole: bool = False,
+) -> None:
+    """The plan in brief, as text or markdown, saying how to see every action: the same command
+    without --summary, the plan saved to `out`, the job summary of the run at `run`."""
+    found = brief(the_plan, SHOWN if shown is None else shown)
+    if output_format == "markdown":  # read elsewhere: the saved plan by its name, as its artifact has it
+        again = markdown.rest_of_plan(Path(out).name if out else None, run, whole, again=True)
+        click.echo(markdown.render_brief(found, see_all=again), nl=False)
+        return
+    also = f", or `reconciler show {shlex.quote(out)}`" if out else ""
+    see_all = f"Run the same command without --summary to see every action{also}."
+    echo_lines(render_brief(found, see_all, paint))
+
+
+def _summarise_plan(the_plan: Plan, where: str) -> bool | None:
+    """In GitHub Actions, add the plan to the job summary and say whether all of it fits there; None
+    when there is no job summary."""
+    whole: list[bool] = []
+
+    def report() -> str:
+        text, fits = markdown.fit_plan(the_plan, limit=markdown.SUMMARY_LIMIT, where=where)
+        whole.append(fits)
+        return text
+
+    summarise(report)
+    return whole[0] if whole else None
+
+
+def _run_address() -> str | None:
+    """The address of this GitHub Actions run, whose page holds its job summary; None elsewhere."""
+    server, repository, run = (
+        os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    return f"{server}/{repository}/actions/runs/{run}" if server and repository and run else None
+
+
 def echo_plan(the_plan: Plan) -> None:
     """Print the plan as it is rendered, a thousand lines a write: a large plan is never one string."""
     echo_lines(render_plan(the_plan, paint))
 
 
+#: What apply says after an adoption's plan.
+ADOPTING = (
+    "Adopting: these records are kept as already there; every user active, nobody e-mailed, nothing removed."
+)
+
+
 def echo_adoption(the_plan: Plan) -> None:
     """The plan, then what adopting it means: the same records, nobody told."""
     echo_plan(the_plan)
-    click.echo(
-        "Adopting: these records are kept as already there; every user active, nobody e-mailed, "
-        "nothing removed."
+    click.echo(ADOPTING)
+
+
+def _showing(paths: tuple[str, ...], adopt: bool, asking: bool) -> Callable[[Plan], None]:
+    """How apply shows the plan: whole, unless it asks on a terminal that the plan is longer than;
+    then in brief, saying how to read every action first."""
+    if not (asking and sys.stdin.isatty() and sys.stdout.isatty()):
+        return echo_adoption if adopt else echo_plan
+    return lambda the_plan: echo_plan_to_confirm(the_plan, paths, adopt, shutil.get_terminal_size().lines)
+
+
+def echo_plan_to_confirm(the_plan: Plan, paths: tuple[str, ...], adopt: bool, height: int) -> None:
+    """The plan before apply asks about it on a terminal `height` lines high: whole when it fits above
+    the question, else in brief."""
+    after = [ADOPTING] if adopt else []
+    room = height - 1 - len(after)  # the question takes the last line
+    lines = render_plan(the_plan, paint)
+    first = list(islice(lines, room + 1))
+    if len(first) <= room:
+        echo_lines([*first, *after])
+        return
+    counted = len(first) + sum(1 for _ in lines)
+    echo_lines(render_brief(brief(the_plan), _read_first(paths, adopt, counted), paint))
+    echo_lines(after)
+
+
+def _read_first(paths: tuple[str, ...], adopt: bool, lines: int) -> str:
+    """How to read every action of a plan before applying it, shown in brief for being `lines` long."""
+    why = f"The whole plan is {lines:,} lines, more than the terminal shows."
+    if is_saved_plan(paths):
+        return (
+            f"{why} To read every action first, answer no and run `reconciler show {shlex.quote(paths[0])}`."
+        )
+    planning = f"reconciler plan {shlex.join(paths)}"
+    if adopt:
+        return (
+            f"{why} To read every action first, answer no and run `{planning}` with this command's options: "
+            "adopting records the same actions, and e-mails nobody."
+        )
+    return (
+        f"{why} To read every action first, answer no and save the plan with `{planning} --out plan.json` "
+        "(with this command's options), read it with `reconciler show plan.json`, and apply just what you "
+        "read with `reconciler apply plan.json`."
     )
 
 

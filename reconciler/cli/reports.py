@@ -27,13 +27,16 @@ from reconciler.cli.workspace import (
 )
 from reconciler.commands.operations import drift_account, usage_report
 from reconciler.commands.workspace import Selection, drift_workspace, settle, usage_workspace
+from reconciler.core.kinds import Kind
+from reconciler.core.records import Chore
 from reconciler.engine.unmanaged import POLICIES
 from reconciler.engine.usage import DEFAULT_RENEWAL_DAYS
 from reconciler.report import markdown
 from reconciler.report.csv import usage_csv
+from reconciler.report.history import Filters, render_history, render_history_markdown
 from reconciler.report.html import drift_html, usage_html
 from reconciler.report.json import drift_json, history_json, usage_json
-from reconciler.report.text import render_drift, render_history, render_usage
+from reconciler.report.text import render_drift, render_usage
 from reconciler.store import DEFAULT_URL, open_store
 
 #: The most --stale-invites takes: a hundred years, well inside the calendar datetime counts in.
@@ -111,24 +114,72 @@ def drift(
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="How many applies.")
+@click.option(
+    "--user",
+    metavar="EMAIL",
+    help="Only the changes concerning this person (as user, coordinator or manager).",
+)
+@click.option(
+    "--since",
+    metavar="DATE",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only the changes made on or after this day (YYYY-MM-DD, UTC).",
+)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    metavar="KIND",
+    help="Only changes of this kind (access.grant) or family (access); repeat for several.",
+)
 @format_option(["text", "markdown", "json"], "How to print the history.")
 @store_option
-def history(limit: int, output_format: str, store_url: str) -> None:
-    """Show what each apply changed, by whom and when, newest first.
+def history(
+    limit: int,
+    user: str | None,
+    since: datetime | None,
+    kinds: tuple[str, ...],
+    output_format: str,
+    store_url: str,
+) -> None:
+    """Show what each apply changed, by whom, when and from where, newest first.
 
-    Read from the store's audit log.
+    Read from the store's audit log: each apply with the commit, pull
+    request or --source text it came from when known, and the chores done
+    outside a plan (users activate, resellers add|remove). --user, --since
+    and --kind keep only the changes that match, and the applies that have
+    any; --limit counts those.
 
     \b
     Example:
       reconciler history --limit 3
-      reconciler history --format json
+      reconciler history --user carol@acme.example --since 2026-01-01
+      reconciler history --kind access --kind user.remove --format json
     """
-    applies = open_store(store_url).history(limit)
+    wanted = tuple(_kind(kind) for kind in kinds)
+    day = since.date().isoformat() if since else None
+    applies = open_store(store_url).history(limit, user.lower() if user else None, day, wanted)
+    filters = Filters(user.lower() if user else None, day, wanted)
     echo_report(
         output_format,
         lambda: history_json(applies),
-        lambda: markdown.render_history(applies),
-        lambda: render_history(applies, paint),
+        lambda: render_history_markdown(applies, filters, limit=markdown.SUMMARY_LIMIT),
+        lambda: render_history(applies, filters, paint),
+    )
+
+
+#: What --kind takes: every kind of action and chore, and each family (the part before the dot).
+_KINDS = sorted({*(k.value for k in Kind), *(c.value for c in Chore)})
+_FAMILIES = sorted({kind.split(".")[0] for kind in _KINDS})
+
+
+def _kind(kind: str) -> str:
+    if kind in _KINDS or kind in _FAMILIES:
+        return kind
+    raise click.BadParameter(
+        f"{kind!r} is no kind of change; use one of {', '.join(_FAMILIES)} or a kind such as "
+        f"{', '.join(k for k in _KINDS if k.startswith('access.'))}",
+        param_hint="--kind",
     )
 
 

@@ -44,17 +44,17 @@ from reconciler.core.errors import (
 )
 from reconciler.core.plan import Action, Notification, Plan
 from reconciler.core.planfile import NOT_SHOWN, load_plan
-from reconciler.core.records import Message, Request, Snapshot, Transaction
+from reconciler.core.records import Message, Request, Snapshot, Source, Transaction
 from reconciler.core.wording import target_label
 from reconciler.engine.guards import mass_removal, rejudge_removals
 from reconciler.engine.integrity import check_saved
 from reconciler.engine.permissions import Judgement
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, judgements, make_plan, store_counts
-from reconciler.engine.requests import requests_of, split_blocked
+from reconciler.engine.requests import Closing, closings, requests_of, split_blocked
 from reconciler.loading import Progress, load_desired_state
 from reconciler.notify.compose import DEFAULT_MAIL, MailSettings, compose_notifications
 from reconciler.notify.delivery import Courier, DeliveryReport, deliver
-from reconciler.notify.requests import compose_requests
+from reconciler.notify.requests import compose_closings, compose_requests
 from reconciler.store.protocol import Store
 
 
@@ -68,6 +68,8 @@ class ApplyResult:
     nothing new). `delivery` is what sending the queued mail afterwards did, when there was a server
     to send it to; `delivery_error` why it could not even start (the mail waits in the outbox).
     `notes` are what the store said its user should know of an apply that succeeded all the same.
+    `closed` are the open requests this apply closed (made, or made moot), each requester told by
+    e-mail: only those the store closed, not one another apply had closed meanwhile.
     """
 
     revision: int
@@ -80,6 +82,7 @@ class ApplyResult:
     notes: tuple[str, ...] = ()
     repeated: tuple[Request, ...] = ()
     already_queued: int = 0
+    closed: tuple[Closing, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ class ApplyOptions:
     planning: PlanOptions = DEFAULT_OPTIONS
     #: The key of saved plans' HMACs (RECONCILER_PLAN_KEY): with it, only a plan made with it applies.
     plan_key: bytes | None = field(default=None, repr=False)
+    #: Where the plan came from (commit, pull request, CI run; `--source`), kept with its revision.
+    source: Source | None = None
 
 
 #: Apply as told nothing else: no requests, no mass removal, no adoption.
@@ -339,7 +344,9 @@ def _apply(
     """Apply a plan already checked; the store refuses it, unchanged, if it has moved on since."""
     if options.adopt:  # nobody hears of an adoption; the store checks, in its transaction, that it may adopt
         said: list[str] = []
-        written = store.apply(Transaction(plan, adopt=True, progress=progress, notice=said.append))
+        written = store.apply(
+            Transaction(plan, adopt=True, progress=progress, notice=said.append, source=options.source)
+        )
         return ApplyResult(written.revision, plan, notes=tuple(said))
     if snapshot is None or (snapshot.lineage, snapshot.revision) != (plan.lineage, plan.revision):
         snapshot = store.snapshot()
@@ -351,9 +358,25 @@ def _apply(
         runnable, held_back = split.runnable, split.held_back
         requests = requests_of(plan, snapshot, datetime.now(UTC).date().isoformat())
     messages = compose_notifications(runnable, snapshot, runnable.revision_after, mail)
-    messages += compose_requests(plan, requests, mail)
+    messages += compose_requests(plan, requests, snapshot, mail, options.source)
+    # Requests asked before that this apply makes, or makes moot: closed with it, each requester told. The
+    # snapshot's: a request recorded since is closed by a later apply (the store closes only what is open).
+    asked = {r.request.key: r for r in snapshot.open_requests} if runnable.actions else {}
+    closing = closings([r.request for r in asked.values()], runnable.actions)
+    messages += compose_closings(closing, asked, runnable, snapshot, mail, options.source)
     notes: list[str] = []
-    written = store.apply(Transaction(runnable, messages, requests, progress=progress, notice=notes.append))
+    written = store.apply(
+        Transaction(
+            runnable,
+            messages,
+            requests,
+            progress=progress,
+            notice=notes.append,
+            closes=[c.closure for c in closing],
+            source=options.source,
+        )
+    )
+    closed = set(written.closed)
     return ApplyResult(
         written.revision,
         runnable,
@@ -363,4 +386,5 @@ def _apply(
         notes=tuple(notes),
         repeated=tuple(request for request in requests if request not in written.recorded),
         already_queued=len(messages) - len(written.queued),
+        closed=tuple(c for c in closing if c.request.key in closed),
     )

@@ -16,8 +16,10 @@
      ├── ApplyRefused               apply will not run; the store is unchanged
      │    ├── StalePlan             the saved plan was made against another store or revision
      │    ├── MassRemoval           the plan removes more than the allowed share of users or access
-     │    └── AdoptRefused          --adopt: the store holds an account already, or the actor is no reseller
+     │    ├── AdoptRefused          --adopt: the store holds an account already, or the actor is no reseller
+     │    └── LastReseller          resellers remove would leave the store with no reseller
      ├── PlanBlocked                the actor may not perform some of the plan's actions
+     │    └── ResellersOnly         a command only a reseller may run was run by someone else
      ├── FormatFailed               fmt's layout of a file would not read back the same (a bug)
      ├── DirectoryError             a directory (SCIM or LDAP) refused, failed or could not be reached
      │    └── PartialRead           a read of the directory came back partial; nothing was changed
@@ -135,8 +137,16 @@ class AdoptRefused(ApplyRefused):
             )
 
 
+class LastReseller(ApplyRefused):
+    """`resellers remove` would leave the store with no reseller, and nobody could name one again."""
+
+
 class PlanBlocked(ReconcilerError):
     """The actor may not perform some of the plan's actions."""
+
+
+class ResellersOnly(PlanBlocked):
+    """A command only a reseller may run (`resellers add|remove`) was run by someone who is not one."""
 
 
 class FormatFailed(ReconcilerError):

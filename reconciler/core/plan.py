@@ -102,6 +102,36 @@ class Tripped:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """What the store before the plan says of the actor: the roles they hold, least first (none: an
+    address nobody in the store has a role under, a misspelt --actor perhaps); the resellers; and,
+    for an actor with no role, who holds one under a like address (the --actor they may have meant)."""
+
+    roles: tuple[Role, ...]
+    resellers: tuple[str, ...] = ()
+    lookalikes: tuple[str, ...] = ()
+
+    def message(self, actor: str, actions: int) -> str:
+        """What `actor`, holding no role, is told once at the top of a plan of `actions` actions: that
+        each is blocked, and whom they may have meant. (Worded here, as `Tripped.message` is, for
+        the reports and the plan's JSON alike.)"""
+        blocked = "every action is blocked" if actions else "they may change nothing"
+        told = (
+            f"{actor} holds no role in this store (no reseller, Contract Manager or coordinator has "
+            f"that address): {blocked}. Is --actor spelt right?"
+        )
+        if self.lookalikes:
+            meant = [
+                f"{email} (a reseller)" if email in self.resellers else email for email in self.lookalikes
+            ]
+            told += f" Did you mean {' or '.join(meant)}?"
+        if self.resellers and not set(self.resellers) <= set(self.lookalikes):
+            are = "reseller is" if len(self.resellers) == 1 else "resellers are"
+            told += f" The {are} {', '.join(self.resellers)}."
+        return told
+
+
+@dataclass(frozen=True)
 class Plan:
     """The ordered actions that take the store at `revision` to the desired state."""
 
@@ -116,6 +146,11 @@ class Plan:
     unmanaged_policy: str = "remove"
     unmanaged: tuple[str, ...] = ()  # users the store has and the YAML does not, when not removed
     targets: tuple[str, ...] = ()  # --target: the plan covers only these, with what they need
+    standing: Standing | None = None  # the actor's roles; None when not known (a plan of format 4)
+    #: The product of each serial the actions name, and the first and last name of each person they
+    #: name (by e-mail), as the YAML or the store has them: for the reports people read (wording.sentence).
+    products: Mapping[str, str] = field(default_factory=dict)
+    user_names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def revision_after(self) -> int:

@@ -7,8 +7,9 @@ never its JSON; `apply PLANFILE` reads the JSON back into a Plan here.
 The file is one JSON object, keys sorted, so the same plan is the same
 bytes: `format_version`, `store` (`lineage`, `revision` and the counts the
 removal guard is based on), `actor`, `desired_digest`, `summary`,
-`max_removal_ratio`, `guards`, `unmanaged`, `targets`, and `actions` one a
-line, so two plans diff action by action. An action is a change (`kind`,
+`max_removal_ratio`, `guards`, `unmanaged`, `targets`, `actor_standing`,
+`products`, `user_names`, and `actions` one a line, so two plans diff action
+by action. An action is a change (`kind`,
 `target`, `before`, `after`) judged: `requires`, `permitted`, `reason` when
 blocked, and the `notifications` it causes.
 
@@ -41,12 +42,17 @@ from typing import Any, Protocol, TextIO
 from reconciler.core.errors import InputError, PlanFileError, PlanKeyMissing
 from reconciler.core.kinds import Event, Kind, Role
 from reconciler.core.model import is_email
-from reconciler.core.plan import COUNTED, Action, Notification, Plan, Tripped
+from reconciler.core.plan import COUNTED, Action, Notification, Plan, Standing, Tripped
 
 #: 2: access is effective access, with its sources (`via`); teams and their kinds of action.
 #: 3: `checksum`, of the rest of the file; an HMAC-SHA256 when made with RECONCILER_PLAN_KEY.
 #: 4: `user.change_email`; a user's `id` (the directory's) in `user.*` records.
-FORMAT_VERSION = 4
+#: 5: `actor_standing` (the actor's roles, the resellers, and for an actor with no role the addresses
+#: like theirs, and the note that says so); `products` and `user_names` of what the actions name.
+FORMAT_VERSION = 5
+#: The versions `load_plan` reads: a plan of version 4 reads as one that does not know the actor's
+#: roles, nor products and names (its reports say less; apply judges it again all the same).
+READS = (4, FORMAT_VERSION)
 
 #: Where the key of a plan's HMAC comes from; its value is never printed.
 KEY_VARIABLE = "RECONCILER_PLAN_KEY"
@@ -286,7 +292,34 @@ def _header_json(plan: Plan) -> dict[str, Any]:
         "guards": [guard_to_json(guard) for guard in plan.guards],
         "unmanaged": {"policy": plan.unmanaged_policy, "users": list(plan.unmanaged)},
         "targets": list(plan.targets),
+        "actor_standing": _standing_json(plan),
+        "products": dict(plan.products),
+        "user_names": {email: list(name) for email, name in plan.user_names.items()},
     }
+
+
+def _standing_json(plan: Plan) -> dict[str, Any] | None:
+    """The actor's roles and the resellers; for an actor with no role, the addresses like theirs and
+    the note every report of the plan prints (so that a reader of the JSON alone is told it too)."""
+    standing = plan.standing
+    if standing is None:
+        return None
+    return {
+        "roles": [role.value for role in standing.roles],
+        "resellers": list(standing.resellers),
+        "lookalikes": list(standing.lookalikes),
+        "note": None if standing.roles else standing.message(plan.actor, len(plan.actions)),
+    }
+
+
+def _standing_from_json(data: Any) -> Standing | None:
+    if data is None:
+        return None
+    return Standing(
+        tuple(Role(role) for role in data["roles"]),
+        tuple(str(email) for email in data["resellers"]),
+        tuple(str(email) for email in data["lookalikes"]),
+    )
 
 
 def dump_plan(plan: Plan, key: bytes | None = None) -> str:
@@ -338,12 +371,12 @@ def load_plan(
     except json.JSONDecodeError as error:
         raise PlanFileError(f"{name}: not a saved plan: {error}") from None
     version = data.get("format_version") if isinstance(data, dict) else None
-    if isinstance(version, int) and version != FORMAT_VERSION:
+    if isinstance(version, int) and version not in READS:
         raise PlanFileError(
-            f"{name}: a plan of format version {version}, and this reconciler applies version "
-            f"{FORMAT_VERSION} only; make it again with `reconciler plan --out`"
+            f"{name}: a plan of format version {version}, and this reconciler applies versions "
+            f"{' and '.join(map(str, READS))} only; make it again with `reconciler plan --out`"
         )
-    if not isinstance(data, dict) or version != FORMAT_VERSION:
+    if not isinstance(data, dict) or version not in READS:
         raise PlanFileError(
             f"{name}: not a saved plan of format version {FORMAT_VERSION}; "
             "make it again with `reconciler plan --out`"
@@ -365,9 +398,31 @@ def load_plan(
             unmanaged_policy=data["unmanaged"]["policy"],
             unmanaged=tuple(data["unmanaged"]["users"]),
             targets=tuple(data["targets"]),
+            standing=_standing_from_json(data.get("actor_standing")) if version > 4 else None,
+            products=_strings(data["products"]) if version > 4 else {},
+            user_names=_names(data["user_names"]) if version > 4 else {},
         )
     except (KeyError, TypeError, ValueError) as error:
         raise PlanFileError(f"{name}: a saved plan with a missing or broken field ({error})") from None
+
+
+def _strings(data: Any) -> dict[str, str]:
+    """A map of strings to strings, as a saved plan's `products` and `user_names` are."""
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise TypeError("not an object of strings")
+    return dict(data)
+
+
+def _names(data: Any) -> dict[str, tuple[str, str]]:
+    """A saved plan's `user_names`: each e-mail's first and last name."""
+    if not isinstance(data, dict):
+        raise TypeError("user_names is not an object")
+    names = {}
+    for email, (first, last) in data.items():
+        if not (isinstance(first, str) and isinstance(last, str)):
+            raise TypeError(f"the name of {email} is not two strings")
+        names[email] = (first, last)
+    return names
 
 
 def _check_seal(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from reconciler.core.kinds import TARGET_KEYS, Kind, Record
@@ -44,18 +45,66 @@ class Snapshot:
     user_status: Mapping[str, str] = field(default_factory=dict)
     user_added: Mapping[str, str] = field(default_factory=dict)
     grants: Grants = None  # type: ignore[assignment]  # filled in below when not given
+    #: The requests no apply has closed yet, oldest first: an apply closes those it makes or makes moot.
+    open_requests: tuple[RecordedRequest, ...] = ()
 
     def __post_init__(self) -> None:
         if self.grants is None:
             object.__setattr__(self, "grants", effective_access(self.state))
 
 
+class Chore(StrEnum):
+    """What the audit log records beside a plan's actions: the store administered by a command of its
+    own, not by a plan (`users activate`, `resellers add|remove`)."""
+
+    USER_ACTIVATE = "user.activate"
+    RESELLER_ADD = "reseller.add"
+    RESELLER_REMOVE = "reseller.remove"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a change came from, as far as it is known: the `commit` (its hash) and a link to it, the
+    `pull_request` it was merged from (a link), the CI `run` that applied it (a link), and what the
+    person applying it said (`apply --source TEXT`)."""
+
+    commit: str | None = None
+    commit_url: str | None = None
+    pull_request: str | None = None
+    run: str | None = None
+    text: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        """The fields that are known, by name: how the store keeps a source (as JSON)."""
+        return {name: value for name, value in vars(self).items() if value}
+
+    @property
+    def known(self) -> bool:
+        return bool(self.as_dict())
+
+    def describe(self) -> str:
+        """One line: `commit 1a2b3c4d (PR https://…/pull/7) deploy of Monday`; empty when unknown."""
+        parts = []
+        if self.commit:
+            parts.append(f"commit {self.commit[:12]}")
+        if self.pull_request:
+            parts.append(f"pull request {self.pull_request}")
+        elif self.commit_url:
+            parts.append(self.commit_url)
+        if self.run:
+            parts.append(f"run {self.run}")
+        if self.text:
+            parts.append(self.text)
+        return ", ".join(parts)
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """One action as an apply ran it, from the audit log; `adopted` when `apply --adopt` recorded
-    the record as already there (no one was told), rather than made it."""
+    the record as already there (no one was told), rather than made it. A `Chore` is the store
+    administered outside a plan: a user's sign-in, a reseller added or removed."""
 
-    kind: Kind
+    kind: Kind | Chore
     target: Mapping[str, str]
     before: Mapping[str, Any] | None
     after: Mapping[str, Any] | None
@@ -64,12 +113,15 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class Applied:
-    """One apply: the revision it made, who ran it, when (ISO 8601, UTC) and what it changed."""
+    """One apply: the revision it made, who ran it, when (ISO 8601, UTC), what it changed and, when
+    known, where the change came from. A chore (`users activate`) is listed the same way, at the
+    revision the store was at: activating a user does not move the revision."""
 
     revision: int
     actor: str
     at: str
     changes: tuple[AuditEntry, ...]
+    source: Source | None = None
 
     @property
     def adopted(self) -> bool:
@@ -163,6 +215,57 @@ class Request:
     requested_of: tuple[str, ...]
 
 
+#: How a request is closed: a later apply made the change it asked for, or made it moot (removed its
+#: target, or made another change of the same kind to it).
+MADE, MOOT = "applied", "moot"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A request as the store keeps it: when and at which revision it was asked, and whether it is
+    still `open`, or was closed (`outcome` MADE or MOOT) by the apply that made `closed_revision`."""
+
+    request: Request
+    revision: int
+    requested_at: str
+    outcome: str | None = None
+    closed_revision: int | None = None
+    closed_at: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.outcome is None
+
+
+@dataclass(frozen=True)
+class Closure:
+    """An open request that an apply closes, and how (MADE or MOOT)."""
+
+    key: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Activation:
+    """What `users activate` did: the users it made active, those already active, and the addresses
+    the store does not know (each lower-cased, in the order given, once)."""
+
+    activated: tuple[str, ...] = ()
+    already_active: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResellersChanged:
+    """What `resellers add|remove` did: the `revision` the store is at after it (one more when anything
+    changed), the `resellers` it has now, and which addresses were `added` and `removed`."""
+
+    revision: int
+    resellers: tuple[str, ...]
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Transaction:
     """What one apply writes in one transaction, all of it or none: the plan's actions, the `outbox`
@@ -180,11 +283,16 @@ class Transaction:
     adopt: bool = False
     progress: Progress | None = None
     notice: Note | None = None
+    #: Open requests this apply closes; one closed meanwhile by another apply is left as it is.
+    closes: Sequence[Closure] = ()
+    #: Where the plan came from (commit, pull request), kept with the revision it makes.
+    source: Source | None = None
 
     def __post_init__(self) -> None:
         # Kept as tuples: a caller's list changed afterwards does not change what is written.
         object.__setattr__(self, "outbox", tuple(self.outbox))
         object.__setattr__(self, "requests", tuple(self.requests))
+        object.__setattr__(self, "closes", tuple(self.closes))
 
     @property
     def actor(self) -> str:
@@ -201,6 +309,8 @@ class Written:
     revision: int
     queued: tuple[Message, ...] = ()
     recorded: tuple[Request, ...] = ()
+    #: The keys of the requests it closed (those still open when it ran).
+    closed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,6 +353,9 @@ class Drift:
     differ: tuple[Difference, ...] = ()
     stale_invites: tuple[StaleInvite, ...] = ()
     stale_after_days: int | None = None
+    #: The product of each serial the differences name (the store's, or git's for a serial only in git),
+    #: for reports that name the product beside a serial.
+    products: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def found(self) -> bool:
@@ -306,3 +419,87 @@ class Usage:
     renewal_days: int
     stale_after_days: int | None
     contracts: tuple[ContractUsage, ...] = ()
+
+
+@dataclass(frozen=True)
+class Named:
+    """A person as a user's overview names them: by address, with their name where the store has it."""
+
+    email: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ServedSerial:
+    """A serial as a user's overview shows it: its product, contract and group, and who coordinates it
+    (R4: its Software Coordinator, or the contract's Manager when it has none: `by_manager`)."""
+
+    number: str
+    product: str
+    contract: str
+    group: str | None
+    coordinator: Named
+    by_manager: bool = False
+
+
+@dataclass(frozen=True)
+class HeldGrant:
+    """A user's effective access to one serial, and why: `via` its sources (`direct`, `team:NAME`),
+    sorted; `download` when any source gives it, `download_via` those that do; `direct_download` the
+    user's own grant's download, None when they have no grant of their own."""
+
+    serial: ServedSerial
+    download: bool
+    via: tuple[str, ...]
+    download_via: tuple[str, ...] = ()
+    direct_download: bool | None = None
+
+
+@dataclass(frozen=True)
+class Coordinating:
+    """A user's Software Coordinator role on one contract: its Manager, whether they may manage users
+    (R6), where their media is shipped (`name`, `address`, `country`) and the serials named theirs."""
+
+    contract: str
+    manager: Named
+    manage_users: bool
+    shipping: Mapping[str, str] | None = None
+    serials: tuple[ServedSerial, ...] = ()
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A team a user is a member of."""
+
+    team: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class UserOverview:
+    """What one user has, and why (`users show`), from the store at one revision: who they are, their
+    roles (reseller; Contract Manager of `manages`; Software Coordinator), their teams, each effective
+    grant with its sources, and the last applies that concerned them, newest first (each with only
+    its entries about them)."""
+
+    lineage: str
+    revision: int
+    email: str
+    first_name: str | None
+    last_name: str | None
+    status: str
+    added_at: str | None = None
+    directory_id: str | None = None
+    protected: bool = False
+    reseller: bool = False
+    manages: tuple[str, ...] = ()
+    coordinates: tuple[Coordinating, ...] = ()
+    teams: tuple[Membership, ...] = ()
+    grants: tuple[HeldGrant, ...] = ()
+    history: tuple[Applied, ...] = ()
+
+    @property
+    def name(self) -> str | None:
+        """`First Last`, or None when the store has no names for them."""
+        names = [part for part in (self.first_name, self.last_name) if part]
+        return " ".join(names) or None

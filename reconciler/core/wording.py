@@ -66,6 +66,72 @@ def describe(action: Action) -> str:
     return action.kind.info.phrase.format(**action.target, new_coordinator=new_coordinator)
 
 
+#: The verb each kind's phrase starts with, as one who may do it is told it: `giving` → `give`.
+_VERBS = {
+    "adding": "add",
+    "changing": "change",
+    "creating": "create",
+    "giving": "give",
+    "handing": "hand",
+    "naming": "name",
+    "putting": "put",
+    "removing": "remove",
+    "renaming": "rename",
+    "taking": "take",
+}
+
+
+def _imperative(phrase: str) -> str:
+    verb, _, rest = phrase.partition(" ")
+    return f"{_VERBS[verb]} {rest}"
+
+
+def instruction(action: Action, products: Mapping[str, str] | None = None) -> str:
+    """The action as something one may do, after `may`, each serial with its product where `products`
+    (by serial number) or the action knows it: `give carol@… access to AutoCAD (serial 399-…)`."""
+    return _imperative(_worded(action, products or {}, {}))
+
+
+def sentence(
+    action: Action, products: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None
+) -> str:
+    """The action as a manager reads it, one sentence that names each serial's product and each
+    person: `Give Carol Smith access to AutoCAD (serial 399-12345678), with downloads`.
+
+    `products` are the products of serials by number (a plan's `products`), `names` people's names
+    by e-mail (from a plan's `user_names`); a serial or person in neither is named by number or
+    address.
+    """
+    words = _imperative(_worded(action, products or {}, names or {}))
+    kind = action.kind
+    if kind.record in (Record.ACCESS, Record.TEAM_ACCESS) and kind.effect is not Effect.REMOVE:
+        download = (action.after or {}).get("download")
+        if action.before is None:  # a grant: downloads are worth a word when it gives them
+            words += ", with downloads" if download else ""
+        elif download is not None and action.before.get("download") != download:
+            words += ", with downloads" if download else ", without downloads any more"
+    return words[0].upper() + words[1:]
+
+
+def _worded(action: Action, products: Mapping[str, str], names: Mapping[str, str]) -> str:
+    """The kind's phrase of `action`, each person by name where `names` has it, each serial as
+    `PRODUCT (serial NUMBER)` where `products` or the action's own record has its product."""
+    target = action.target
+    after = action.after or {}
+    values: dict[str, Any] = {
+        key: names.get(value, value) for key, value in target.items() if key != "serial"
+    }
+    new_coordinator = after.get("coordinator")
+    values["new_coordinator"] = names.get(new_coordinator, new_coordinator) if new_coordinator else None
+    phrase = action.kind.info.phrase
+    if "serial" in target:
+        serial = target["serial"]
+        product = products.get(serial) or (action.before or after).get("product")
+        values["serial"] = f"{product} (serial {serial})" if product else f"serial {serial}"
+        phrase = phrase.replace("serial {serial}", "{serial}")
+    return phrase.format(**values)
+
+
 def target_label(action: Action) -> str:
     """The thing an action is about, as a person names it."""
     target = action.target

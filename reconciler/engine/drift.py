@@ -66,6 +66,7 @@ def find_drift(
     differ = [
         Difference(record, dict(target), store, git) for (record, target), (store, git) in changed.items()
     ]
+    named = {d.target["serial"] for d in (*only_in_store, *only_in_git, *differ) if "serial" in d.target}
     return Drift(
         lineage=snapshot.lineage,
         revision=snapshot.revision,
@@ -74,7 +75,19 @@ def find_drift(
         differ=_sorted(differ),
         stale_invites=stale_invites(snapshot, now, stale_after_days),
         stale_after_days=stale_after_days,
+        products=_products(named, goal, snapshot.state),
     )
+
+
+def _products(serials: set[str], desired: DesiredState, stored: DesiredState) -> dict[str, str]:
+    """The product of each of `serials`: the store's, else git's (a serial only in git)."""
+    products = {}
+    for state in (desired, stored):  # the store's last, so that it wins
+        for contract in state.contracts:
+            for serial in contract.serials:
+                if serial.number in serials:
+                    products[serial.number] = serial.product
+    return dict(sorted(products.items()))
 
 
 def _sorted(differences: list[Difference]) -> tuple[Difference, ...]:

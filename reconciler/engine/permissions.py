@@ -27,14 +27,15 @@ judgement.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.core.kinds import TABLE, Effect, Kind, Role, Scope
 from reconciler.core.model import Contract
-from reconciler.core.plan import Action
+from reconciler.core.plan import Action, Standing
 from reconciler.core.records import Snapshot
-from reconciler.core.wording import ROLE_NAMES, describe
+from reconciler.core.wording import instruction
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Authority:
     protected: frozenset[tuple[str, str]] = frozenset()  # ("contract" | "serial" | "user", its key)
     #: The users the plan gives a new e-mail: new address to the old one, which the store knows.
     former: Mapping[str, str] = field(default_factory=dict)
+    products: Mapping[str, str] = field(default_factory=dict)  # serial -> its product, for reasons
 
     @classmethod
     def of(cls, snapshot: Snapshot, actor: str, moved: Mapping[str, str] | None = None) -> Authority:
@@ -84,6 +86,7 @@ class Authority:
                 + [("user", u.email) for u in state.users if u.protect]
             ),
             former={new: old for old, new in (moved or {}).items()},
+            products={s.number: s.product for c in state.contracts for s in c.serials},
         )
 
     @property
@@ -117,7 +120,7 @@ def judge(action: Action, authority: Authority) -> Judgement:
             requires, False, f"{authority.actor} cannot remove themselves; ask another administrator"
         )
     if not _may(action, requires, authority):
-        return Judgement(requires, False, _reason(action, requires, authority))
+        return Judgement(requires, False, _reason(action, authority))
     if kind.effect is Effect.REMOVE and (kind.record, action.target.get(kind.record)) in authority.protected:
         return Judgement(
             requires,
@@ -144,18 +147,18 @@ def required_role(action: Action, authority: Authority) -> Role:
     # names no user.
     user = target.get("user")
     if target["serial"] in authority.serial_coordinator and (
-        user is None or not _beyond_an_sc(authority.known_as(user), authority)
+        user is None or not _beyond_an_sc(authority.known_as(user), authority, authority.actor)
     ):
         return Role.SOFTWARE_COORDINATOR
     return Role.CONTRACT_MANAGER if target["contract"] in authority.managers else Role.RESELLER
 
 
-def _beyond_an_sc(user: str, authority: Authority) -> bool:
-    """Whether `user` is someone an SC may not act on: a reseller, a CM, or another SC."""
+def _beyond_an_sc(user: str, authority: Authority, sc: str) -> bool:
+    """Whether `user` is someone the SC `sc` may not act on: a reseller, a CM, or another SC."""
     return (
         user in authority.resellers
         or user in authority.managers.values()
-        or (user in authority.coordinator_contracts and user != authority.actor)
+        or (user in authority.coordinator_contracts and user != sc)
     )
 
 
@@ -207,12 +210,71 @@ def _may(action: Action, requires: Role, authority: Authority) -> bool:
     )
 
 
-def _reason(action: Action, requires: Role, authority: Authority) -> str:
-    who = _who_may(action, requires, authority)
-    reason = f"{describe(action)} needs {ROLE_NAMES[requires]}: ask {who}"
-    if action.kind.info.scope is Scope.PURCHASE and authority.manages(action.target["contract"]):
-        reason += " (a Contract Manager can only request it)"
+#: How many people of one kind a reason names before it only counts the rest.
+NAMED = 5
+
+
+def _reason(action: Action, authority: Authority) -> str:
+    """Who, by name, may perform `action` on its target, as the store before the plan says; every one
+    of them is someone `judge` permits it to (tests/test_reasons.py checks each against `judge`)."""
+    who = [f"{role} ({_named(people)})" for role, people in deciders(action, authority) if people]
+    doing = instruction(action, authority.products)
+    reason = f"only {_either(who)} may {doing}" if who else f"nobody in this store may {doing}"
+    if _SCOPE[action.kind] is Scope.PURCHASE and authority.manages(action.target["contract"]):
+        reason += "; a Contract Manager can only request it (apply --request asks the reseller)"
     return reason
+
+
+def deciders(action: Action, authority: Authority) -> list[tuple[str, list[str]]]:
+    """The people who may perform `action`, by what lets them, most particular first: the rules
+    above turned round, from "may the actor" to "who may". Where the least role depends on who acts
+    (an SC's own record, an SC's own access), each candidate is judged as themselves."""
+    scope, target = _SCOPE[action.kind], action.target
+    groups: list[tuple[str, list[str]]] = []
+    contract = target.get("contract", "")
+    if scope in _MANAGING_USERS:
+        user = authority.known_as(target["user"]) if scope is Scope.USERS else None
+        if user not in authority.resellers:
+            # Nobody removes themselves: the user a removal is of is named by nobody's reason.
+            gone = {target["user"]} if action.kind is Kind.USER_REMOVE else set()
+            managers = sorted(set(authority.managers.values()) - gone)
+            groups.append(("a Contract Manager", managers))
+            if user is None or user not in authority.coordinator_contracts:
+                if user not in authority.managers.values():
+                    others = sorted(authority.user_managers - set(managers) - gone)
+                    groups.append(("a coordinator with the right to manage users", others))
+            elif (
+                action.kind in _OWN_RECORD
+                and user in authority.user_managers
+                and user not in authority.managers.values()
+            ):
+                groups.append(("the coordinator whose record it is", [user]))
+    elif scope is Scope.SERIAL:
+        serial = target["serial"]
+        sc = authority.serial_coordinator.get(serial)
+        user = authority.known_as(target["user"]) if "user" in target else None
+        if (
+            sc is not None
+            and authority.serial_contract.get(serial) == contract
+            and (user is None or not _beyond_an_sc(user, authority, sc))
+        ):
+            groups.append((f"the coordinator of serial {serial} with the right to manage users", [sc]))
+        if contract in authority.managers:
+            groups.append((f"the Contract Manager of contract {contract}", [authority.managers[contract]]))
+    elif scope is Scope.CONTRACT and contract in authority.managers:
+        groups.append((f"the Contract Manager of contract {contract}", [authority.managers[contract]]))
+    groups.append(("a reseller", sorted(authority.resellers)))
+    return groups
+
+
+def _named(people: list[str]) -> str:
+    if len(people) <= NAMED:
+        return ", ".join(people)
+    return f"{', '.join(people[:NAMED])} and {len(people) - NAMED:,} more"
+
+
+def _either(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} or {parts[-1]}"
 
 
 def who_may(action: Action, authority: Authority) -> tuple[str, ...]:
@@ -235,8 +297,38 @@ def who_may(action: Action, authority: Authority) -> tuple[str, ...]:
     return tuple(p for p in dict.fromkeys(people) if p != authority.actor)
 
 
-def _who_may(action: Action, requires: Role, authority: Authority) -> str:
-    people = list(who_may(action, authority))
-    if requires is Role.SOFTWARE_COORDINATOR and action.kind.info.scope in _MANAGING_USERS:
-        people.insert(0, "a Contract Manager, a Software Coordinator who may manage users")
-    return " or ".join(people) if people else "the reseller"
+#: How like the actor's an address must be (difflib's ratio) to be offered as the one they meant.
+_LIKE = 0.8
+
+
+def standing(snapshot: Snapshot, actor: str) -> Standing:
+    """The roles `actor` holds in the store of `snapshot`, least first, and its resellers; for an actor
+    who holds none, the addresses of those who hold one that are like the actor's, likest first."""
+    contracts = snapshot.state.contracts
+    roles = []
+    if any(actor == k.email for c in contracts for k in c.coordinators):
+        roles.append(Role.SOFTWARE_COORDINATOR)
+    if any(actor == c.manager for c in contracts):
+        roles.append(Role.CONTRACT_MANAGER)
+    if actor in snapshot.resellers:
+        roles.append(Role.RESELLER)
+    resellers = tuple(sorted(snapshot.resellers))
+    if roles:
+        return Standing(tuple(roles), resellers)
+    holders = {*snapshot.resellers, *(c.manager for c in contracts)}
+    holders.update(k.email for c in contracts for k in c.coordinators)
+    return Standing((), resellers, tuple(_alike(actor, holders)))
+
+
+def _alike(actor: str, holders: Iterable[str]) -> list[str]:
+    """The addresses of `holders` like `actor`'s, likest first, at most three: alike before the @ and
+    after it, each (a shared domain alone makes no two people alike)."""
+    local, _, domain = actor.partition("@")
+    found = []
+    for holder in holders:
+        their_local, _, their_domain = holder.partition("@")
+        near = difflib.SequenceMatcher(None, local, their_local).ratio()
+        far = difflib.SequenceMatcher(None, domain, their_domain).ratio()
+        if near >= _LIKE and far >= _LIKE:
+            found.append((-(near + far), holder))
+    return [holder for _, holder in sorted(found)[:3]]

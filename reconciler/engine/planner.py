@@ -21,7 +21,7 @@ from reconciler.core.records import Snapshot
 from reconciler.engine.diff import diff
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal
 from reconciler.engine.ordering import plan_order
-from reconciler.engine.permissions import Authority, Judgement, judge
+from reconciler.engine.permissions import Authority, Judgement, judge, standing
 from reconciler.engine.recipients import Recipients
 from reconciler.engine.requests import with_holds
 from reconciler.engine.targets import check_known, select
@@ -55,6 +55,7 @@ def make_plan(
     if any(not action.permitted for action in ordered):
         ordered = tuple(with_holds(ordered, snapshot.state.teams))
     counts = store_counts(snapshot)
+    products, names = labels(ordered, goal, snapshot.state)
     return Plan(
         lineage=snapshot.lineage,
         revision=snapshot.revision,
@@ -67,7 +68,44 @@ def make_plan(
         unmanaged_policy=policy,
         unmanaged=unmanaged,
         targets=options.targets,
+        standing=standing(snapshot, actor),
+        products=products,
+        user_names=names,
     )
+
+
+def labels(
+    actions: Sequence[Action], desired: DesiredState, state: DesiredState
+) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """The plan's `products` and `user_names`: the product of each serial `actions` name and the name
+    of each person they name, from `desired` (the YAML) and `state` (the store)."""
+    serials: set[str] = set()
+    people: set[str] = set()
+    for action in actions:
+        target = action.target
+        if "serial" in target:
+            serials.add(target["serial"])
+        for key in ("user", "coordinator"):
+            if key in target:
+                people.add(target[key])
+        after = action.after
+        if after is not None and type(after.get("coordinator")) is str:
+            people.add(after["coordinator"])
+    products: dict[str, str] = {}
+    names: dict[str, tuple[str, str]] = {}
+    # A serial by the product the store has (what it is now), a new one by the YAML's; a person by
+    # the YAML's name, one the YAML no longer has by the store's.
+    for source in (desired, state):
+        products.update(
+            (s.number, s.product) for c in source.contracts for s in c.serials if s.number in serials
+        )
+    for source in (state, desired):
+        names.update(
+            (u.email, (u.first_name or "", u.last_name or ""))
+            for u in source.users
+            if u.email in people and (u.first_name or u.last_name)
+        )
+    return dict(sorted(products.items())), dict(sorted(names.items()))
 
 
 def store_counts(snapshot: Snapshot) -> dict[str, int]:

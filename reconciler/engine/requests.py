@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from reconciler.core.kinds import Effect, Kind, Record
 from reconciler.core.model import Team
 from reconciler.core.plan import Action, Plan, renamed_users
-from reconciler.core.records import Request, Snapshot
+from reconciler.core.records import MADE, MOOT, Closure, Request, Snapshot
 from reconciler.core.wording import target_label
 from reconciler.engine.ordering import dependencies
 from reconciler.engine.permissions import Authority, who_may
@@ -114,3 +115,124 @@ def _key(lineage: str, day: str, actor: str, action: Action) -> str:
     and mails it once; a request still wanted the next day is a new one, a reminder."""
     identity = [lineage, day, actor, action.kind, dict(action.target), action.before, action.after]
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Closing:
+    """An open request that an apply closes: MADE when it runs the very change asked for, MOOT when
+    it makes another change of that record, or removes the record or what holds it; `by` is that
+    action, which notify/ words."""
+
+    request: Request
+    outcome: str
+    by: Action
+
+    @property
+    def closure(self) -> Closure:
+        """What the store is told (Transaction.closes)."""
+        return Closure(self.request.key, self.outcome)
+
+    def describe(self) -> str:
+        """`contract.manager_change 110001234567 asked by alice@…: applied`, or `…: no longer needed
+        (serial.remove 399-…)`: for the apply's report."""
+        request = self.request
+        asked = Action(request.kind, request.target, request.before, request.after)
+        how = (
+            "applied"
+            if self.outcome == MADE
+            else f"no longer needed ({self.by.kind} {target_label(self.by)})"
+        )
+        return f"{request.kind} {target_label(asked)} asked by {request.requester}: {how}"
+
+
+#: Kinds that set the same field of the same record, so one makes a request of the other moot: a
+#: serial handed back to its CM is not then given to the coordinator a request named.
+_SAME_CHANGE = {
+    Kind.SERIAL_ASSIGN_COORDINATOR: Kind.SERIAL_UNASSIGN_COORDINATOR,
+    Kind.SERIAL_UNASSIGN_COORDINATOR: Kind.SERIAL_ASSIGN_COORDINATOR,
+}
+#: The fields of a request's `after` that name a person the change needs: a contract's new manager,
+#: a serial's new coordinator.
+_PEOPLE_AFTER = ("manager", "coordinator")
+
+
+def closings(requests: Sequence[Request], actions: Sequence[Action]) -> list[Closing]:
+    """The `requests` (open ones) that applying `actions` closes, in the order given, each once.
+
+    - MADE: an action of the request's kind on the same record whose `after` is the request's.
+    - MOOT: an action of the request's kind (or one that sets the same field: assigning and
+      unassigning a serial's coordinator) on the same record with another `after`; or a removal of
+      the request's record or of one its target names: `contract.remove` for every request on that
+      contract (its coordinators, serials, their access), `serial.remove` for the serial and its
+      access, `user.remove` for the user (their access, team memberships, coordinator roles) and for
+      a request that would make them a contract's manager or a serial's coordinator,
+      `coordinator.remove` for that role and a request giving them a serial of that contract,
+      `team.remove` for the team, and `access.revoke`, `team.member_remove`, `team.access_revoke` for
+      a request to change or add that very record.
+
+    `actions` are those the apply runs: a blocked action, or one held back, closes nothing. MADE
+    wins over MOOT: a revocation asked for and run as its user is removed was made as asked.
+    """
+    if not requests:
+        return []
+    changes: dict[tuple[Kind, tuple[str, ...]], list[Action]] = defaultdict(list)
+    removals: dict[tuple[Record, tuple[str, ...]], Action] = {}
+    for action in actions:
+        keys = _record_key(action.kind.record, action.target)
+        changes[action.kind, keys].append(action)
+        if action.kind.effect is Effect.REMOVE:
+            removals.setdefault((action.kind.record, keys), action)
+    found = []
+    for request in requests:
+        closing = _closing(request, changes, removals)
+        if closing is not None:
+            found.append(closing)
+    return found
+
+
+def _closing(
+    request: Request,
+    changes: Mapping[tuple[Kind, tuple[str, ...]], Sequence[Action]],
+    removals: Mapping[tuple[Record, tuple[str, ...]], Action],
+) -> Closing | None:
+    kind, target = request.kind, request.target
+    keys = _record_key(kind.record, target)
+    same = changes.get((kind, keys), ())
+    wanted = _plain(request.after)
+    for action in same:
+        if _plain(action.after) == wanted:
+            return Closing(request, MADE, action)
+    other = [*same, *changes.get((_SAME_CHANGE[kind], keys), ())] if kind in _SAME_CHANGE else same
+    if other:
+        return Closing(request, MOOT, other[0])
+    removed = _removal(request, removals)
+    return None if removed is None else Closing(request, MOOT, removed)
+
+
+def _removal(request: Request, removals: Mapping[tuple[Record, tuple[str, ...]], Action]) -> Action | None:
+    """The removal that leaves `request` nothing to change, if the apply runs one."""
+    target, after = request.target, request.after or {}
+    for record in Record:
+        keys = record.keys
+        if all(key in target for key in keys):
+            removed = removals.get((record, tuple(target[key] for key in keys)))
+            if removed is not None:
+                return removed
+    # A person the request names otherwise: as coordinator, or as the manager or coordinator it asks for.
+    people = [target.get("coordinator"), *(after.get(name) for name in _PEOPLE_AFTER)]
+    for person in people:
+        if isinstance(person, str) and (removed := removals.get((Record.USER, (person,)))) is not None:
+            return removed
+    coordinator = after.get("coordinator")
+    if isinstance(coordinator, str) and "contract" in target:
+        return removals.get((Record.COORDINATOR, (target["contract"], coordinator)))
+    return None
+
+
+def _record_key(record: Record, target: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(target.get(key, "") for key in record.keys)
+
+
+def _plain(record: Mapping[str, object] | None) -> object:
+    """A record as the store keeps it (JSON: a tuple is a list), so that one kept and one planned compare."""
+    return None if record is None else json.loads(json.dumps(record, sort_keys=True))

@@ -3,7 +3,8 @@
 A report longer than its `limit` (UTF-8 bytes, which is never less than
 GitHub's count of characters) keeps its head (title, summary), then as much
 of its body as fits; open fences and `<details>` are closed, and a note says
-how many items were left out and where the full report is.
+how many items were left out and where the full report is, at the top and
+again where the cut is.
 """
 
 from __future__ import annotations
@@ -44,13 +45,24 @@ class Report:
     def text(self, limit: int, noun: str, where: str) -> str:
         return fit(self.head, self.body, self.items, limit, noun, where)
 
+    def fitted(self, limit: int, noun: str, where: str) -> tuple[str, int]:
+        """The report in at most `limit` bytes, and how many of its items were cut to fit."""
+        return fit_counted(self.head, self.body, self.items, limit, noun, where)
+
 
 def fit(head: Sequence[str], body: Sequence[str], items: set[int], limit: int, noun: str, where: str) -> str:
     """The report in at most `limit` bytes: all of it, or the head and as much body as fits, closed."""
+    return fit_counted(head, body, items, limit, noun, where)[0]
+
+
+def fit_counted(
+    head: Sequence[str], body: Sequence[str], items: set[int], limit: int, noun: str, where: str
+) -> tuple[str, int]:
+    """`fit`, and how many items were cut (0 when the report is whole)."""
     body, items = _squeezed(body, items)
     full = "\n".join([*head, "", *body] if body else head) + "\n"
     if len(full.encode()) <= limit:
-        return full
+        return full, 0
     total = len(items)
     # Room for the head, the note (its numbers are never longer than with `total` twice) and the closers.
     note = _cut_note(total, total, noun, where)
@@ -75,9 +87,10 @@ def fit(head: Sequence[str], body: Sequence[str], items: set[int], limit: int, n
             open_details -= 1
     cut = total - shown
     closing = (["```"] if fenced else []) + ["", "</details>"] * open_details
-    cut_here = ["", f"**… cut here:** {cut:,} more {plural(cut, noun)} not shown."]
+    # Said again where a reader who scrolled to the end stops: where the rest is.
+    cut_here = ["", f"**… cut here:** {cut:,} more {plural(cut, noun)} not shown. {where}"]
     note = _cut_note(cut, total, noun, where)
-    return "\n".join([*head, "", note, "", *kept, *closing, *cut_here]) + "\n"
+    return "\n".join([*head, "", note, "", *kept, *closing, *cut_here]) + "\n", cut
 
 
 def _squeezed(body: Sequence[str], items: set[int]) -> tuple[list[str], set[int]]:

@@ -35,7 +35,8 @@ def dumps(data: Any) -> str:
 
 
 def drift_json(drift: Drift) -> str:
-    """The drift: each difference with `record`, `target`, `store` and `git` (null where absent)."""
+    """The drift: each difference with `record`, `target`, `store` and `git` (null where absent), and
+    `products`: the product of each serial the differences name."""
     return dumps(drift_to_json(drift))
 
 
@@ -51,6 +52,7 @@ def drift_to_json(drift: Drift) -> dict[str, Any]:
         "differ": [_difference(d) for d in drift.differ],
         "stale_after_days": drift.stale_after_days,
         "stale_invites": [_stale_invite(i) for i in drift.stale_invites],
+        "products": dict(drift.products),
     }
 
 
@@ -69,16 +71,23 @@ def _stale_invite(invite: StaleInvite) -> dict[str, Any]:
 
 def history_json(applies: Sequence[Applied]) -> str:
     """The applies, newest first, each with `revision`, `actor`, `at`, `adopted` (made by `apply
-    --adopt`) and its `actions`, each with `adopted` too."""
-    return dumps({"format_version": FORMAT_VERSION, "applies": [_applied(applied) for applied in applies]})
+    --adopt`), `source` (`commit`, `commit_url`, `pull_request`, `run`, `text`, those known; null when
+    none is) and its `actions`, each with `adopted` too. A chore (`users activate`, `resellers
+    add|remove`) is listed the same way, its actions of kind `user.activate`, `reseller.add` or
+    `reseller.remove`."""
+    return dumps(
+        {"format_version": FORMAT_VERSION, "applies": [applied_to_json(applied) for applied in applies]}
+    )
 
 
-def _applied(applied: Applied) -> dict[str, Any]:
+def applied_to_json(applied: Applied) -> dict[str, Any]:
+    """One apply (or chore) of the history, as `history_json` and `users show --format json` write it."""
     return {
         "revision": applied.revision,
         "actor": applied.actor,
         "at": applied.at,
         "adopted": applied.adopted,
+        "source": applied.source.as_dict() if applied.source is not None and applied.source.known else None,
         "actions": [_audit_entry(entry) for entry in applied.changes],
     }
 

@@ -17,20 +17,22 @@ line (report/fitting.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.core.errors import plural
 from reconciler.core.kinds import Effect, Kind
 from reconciler.core.plan import Action, Plan
-from reconciler.core.records import Applied, Drift, Usage
+from reconciler.core.records import Drift, Usage
 from reconciler.core.wording import ROLE_NAMES, target_label
 from reconciler.report import grouping
 from reconciler.report.attention import attention, totals, when_it_ends
 from reconciler.report.escaping import inert, literal
 from reconciler.report.fitting import FOLD_AFTER, Report
 from reconciler.report.notes import plan_notes
-from reconciler.report.text import DRIFT_SECTIONS, action_detail, as_action, drift_line
+from reconciler.report.summary import Brief
+from reconciler.report.text import DRIFT_SECTIONS, NO_CONTRACT, action_detail, drift_line
 
 #: GitHub refuses a comment over 65,536 characters; keep well below, with room for the marker.
 COMMENT_LIMIT = 60_000
@@ -38,7 +40,6 @@ COMMENT_LIMIT = 60_000
 SUMMARY_LIMIT = 1_000_000
 PLAN_MARKER = "<!-- reconciler:plan -->"
 DRIFT_MARKER = "<!-- reconciler:drift -->"
-HISTORY_MARKER = "<!-- reconciler:history -->"
 USAGE_MARKER = "<!-- reconciler:usage -->"
 
 SYMBOLS = {Effect.ADD: "+", Effect.CHANGE: "!", Effect.REMOVE: "-"}
@@ -74,19 +75,66 @@ def action_line(action: Action, with_kind: bool = False) -> str:
     return literal(line)
 
 
+#: Where the rest of a cut plan is, when nothing better is known (a plan comment made outside CI).
+ELSEWHERE = "Run the same command with `--format text` or `--format html` to see every action."
+#: Where the rest of a plan in brief is, when nothing better is known.
+WITHOUT_SUMMARY = "Run the same command without `--summary` to see every action."
+
+
 def render_plan(
     plan: Plan,
     *,
     title: str = "reconciler plan",
     limit: int = COMMENT_LIMIT,
-    where: str = "The full plan is in the job summary of this run; `reconciler show PLANFILE` prints it.",
+    where: str = ELSEWHERE,
     marker: str | None = PLAN_MARKER,
 ) -> str:
     """The plan as a pull-request comment of at most `limit` bytes; without `marker` (None), a part of
-    another comment."""
+    another comment. `where` (markdown) says where a reader finds what a cut left out: see
+    `rest_of_plan`."""
+    return fit_plan(plan, title=title, limit=limit, where=where, marker=marker)[0]
+
+
+def fit_plan(
+    plan: Plan,
+    *,
+    title: str = "reconciler plan",
+    limit: int = COMMENT_LIMIT,
+    where: str = ELSEWHERE,
+    marker: str | None = PLAN_MARKER,
+) -> tuple[str, bool]:
+    """`render_plan`, and whether it holds the whole plan (it was not cut to fit)."""
+    report = Report()
+    _plan_head(report, plan, title, marker)
+    if not plan.actions:
+        report.head += ["", "No changes. The store matches the desired state."]
+        text, cut = report.fitted(limit, "action", where)
+        return text, not cut
+    if plan.blocked:
+        _blocked_section(report, plan.blocked)
+    for heading, blocks in _sections(plan.actions):
+        report.body += ["", heading, ""]
+        for (block_title, html_title), actions in blocks:
+            effects = grouping.effects(actions)
+            report.fenced(
+                f"**{block_title}**: {effects}",
+                f"<b>{html_title}</b>: {effects}",
+                [action_line(a) for a in actions],
+            )
+    _mail_section(report, plan)
+    report.body += [
+        "",
+        "<sub>Grouped for reading; apply runs the actions in dependency order, "
+        "which `reconciler show PLANFILE` lists.</sub>",
+    ]
+    text, cut = report.fitted(limit, "action", where)
+    return text, not cut
+
+
+def _plan_head(report: Report, plan: Plan, title: str, marker: str | None) -> None:
+    """What a plan report always keeps: its marker, title, store, counts and notes."""
     counts = plan.summary()
     people = {n.to for a in plan.actions for n in a.notifications}
-    report = Report()
     headline = grouping.plan_headline(counts)
     report.head += [*_marker(marker), f"### {title}: {headline}", ""]
     report.head.append(f"Store {inert(plan.lineage)} at revision {plan.revision:,}, as {inert(plan.actor)}.")
@@ -97,27 +145,89 @@ def render_plan(
     )
     for note in plan_notes(plan):
         report.head += ["", f"> **{note.label}:** {inert(note.text)}"]
+
+
+def rest_of_plan(
+    saved: str | None = None, run: str | None = None, whole: bool = False, again: bool = False
+) -> str:
+    """Where a reader of a cut or brief plan report finds every action, in markdown: the same command
+    without --summary (`again`, for a brief), the job summary of the GitHub Actions run at `run` (an
+    address; `whole` when it holds all of the plan, else as much as fits there), and the plan saved as
+    `saved` (a file's name, which users chose)."""
+    found = ["run the same command without `--summary` to see every action"] if again else []
+    if run and _RUN.fullmatch(run):
+        found.append(f"the job summary of [this run]({run}) has {'all' if whole else 'more'} of it")
+    if saved:
+        found.append(f"{_code(f'reconciler show {saved}')} prints every action of the saved plan")
+    if not found:
+        return ELSEWHERE
+    sentence = "; ".join(found)
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+#: The address of a GitHub Actions run, as the runner's variables give it: nothing markdown would read.
+_RUN = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._-]+)*/actions/runs/[0-9]+")
+
+
+def _code(text: str) -> str:
+    """`text` as a code span that no backtick in it can close (CommonMark: a longer fence)."""
+    text = literal(text)
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return f"{fence}{padded}{fence}"
+
+
+def render_brief(
+    found: Brief,
+    *,
+    see_all: str = WITHOUT_SUMMARY,
+    title: str = "reconciler plan, in brief",
+    limit: int = COMMENT_LIMIT,
+    marker: str | None = PLAN_MARKER,
+) -> str:
+    """A plan in brief (report/summary.py) as a pull-request comment of at most `limit` bytes: its
+    head as `render_plan` has it, then how much it shows and `see_all` (markdown: where every action
+    is), each contract's counts, every blocked action with its reason, each kind's first actions."""
+    plan = found.plan
+    report = Report()
+    _plan_head(report, plan, title, marker)
     if not plan.actions:
         report.head += ["", "No changes. The store matches the desired state."]
-        return report.text(limit, "action", where)
+        return report.text(limit, "action", see_all)
+    total = len(plan.actions)
+    if found.listed == total:
+        report.head += ["", f"**In brief:** all {total:,} {plural(total, 'action')} are shown."]
+    else:
+        report.head += [
+            "",
+            f"**In brief:** {found.listed:,} of {total:,} {plural(total, 'action')} are shown. {see_all}",
+        ]
+    report.body += ["", "#### By contract", ""]
+    report.body += ["| contract | to add | to change | to remove | blocked |", "| --- |" + " ---: |" * 4]
+    for counted in found.contracts:
+        name = inert(counted.contract) if counted.contract else inert(NO_CONTRACT)
+        tally = counted.tally
+        report.body.append(
+            f"| {name} | {tally.add:,} | {tally.change:,} | {tally.remove:,} | {tally.blocked:,} |"
+        )
     if plan.blocked:
         _blocked_section(report, plan.blocked)
-    for heading, blocks in _sections(plan.actions):
-        report.body += ["", heading, ""]
-        for (title, html_title), actions in blocks:
-            effects = grouping.effects(actions)
-            report.fenced(
-                f"**{title}**: {effects}",
-                f"<b>{html_title}</b>: {effects}",
-                [action_line(a) for a in actions],
-            )
+    heading = f"#### By kind: the first {found.shown:,} of each" if found.shown else "#### By kind"
+    report.body += ["", heading, ""]
+    for kind in found.kinds:
+        aside = f", {kind.blocked:,} blocked (above)" if kind.blocked else ""
+        counted_kind = f"{kind.count:,}{aside}"
+        if not kind.first:
+            report.body += [f"- {_kind(kind.kind)}: {counted_kind}"]
+            continue
+        more = f", the first {len(kind.first):,} shown" if kind.unshown else ""
+        report.fenced(
+            f"**{_kind(kind.kind)}**: {counted_kind}{more}",
+            f"<b>{_kind(kind.kind, html=True)}</b>: {counted_kind}{more}",
+            [action_line(a) for a in kind.first],
+        )
     _mail_section(report, plan)
-    report.body += [
-        "",
-        "<sub>Grouped for reading; apply runs the actions in dependency order, "
-        "which `reconciler show PLANFILE` lists.</sub>",
-    ]
-    return report.text(limit, "action", where)
+    return report.text(limit, "action", see_all)
 
 
 def _sections(actions: Sequence[Action]) -> list[tuple[str, list[tuple[tuple[str, str], list[Action]]]]]:
@@ -258,35 +368,6 @@ def render_drift(
         for invite in drift.stale_invites:
             report.item(f"| {inert(invite.user)} | {inert(invite.invited_at)} |")
     return report.text(limit, "difference", where)
-
-
-def render_history(applies: Sequence[Applied], *, limit: int = SUMMARY_LIMIT) -> str:
-    """What each apply changed, by whom and when, newest first."""
-    report = Report()
-    report.head += [HISTORY_MARKER, "### reconciler history"]
-    if not applies:
-        report.head += ["", "Nothing has been applied to this store yet."]
-    for applied in applies:
-        count = len(applied.changes)
-        if applied.adopted:
-            what = (
-                f"Adopted by {inert(applied.actor)} at {inert(applied.at)}: {count:,} "
-                f"{plural(count, 'record')} recorded as already there, nobody told."
-            )
-            items = f"{count:,} adopted {plural(count, 'record')}"
-        else:
-            what = (
-                f"Applied by {inert(applied.actor)} at {inert(applied.at)}: "
-                f"{count:,} {plural(count, 'action')}."
-            )
-            items = f"{count:,} {plural(count, 'action')}"
-        report.body += [f"#### Revision {applied.revision:,}", "", what, ""]
-        lines = [
-            action_line(as_action(change), with_kind=True) + ("   (adopted)" if change.adopted else "")
-            for change in applied.changes
-        ]
-        report.fenced("", items, lines)
-    return report.text(limit, "action", "`reconciler history --format json` has all of it.")
 
 
 def _table(

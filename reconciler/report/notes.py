@@ -1,9 +1,11 @@
 """What a reader of a plan must know beyond its actions, worded once for every report.
 
-A plan limited by --target; what apply refuses the plan for unless given a
-flag, each naming the flag (blocked actions, a tripped removal guard: the
-plan exits 3 for them, engine/guards.py's `refused_without`); and users the
-YAML does not manage that a policy keeps.
+An actor who holds no role in the store (a misspelt --actor, most often:
+every action is blocked, and no one reason says why), first; a plan limited
+by --target; what apply refuses the plan for unless given a flag, each
+naming the flag (blocked actions, a tripped removal guard: the plan exits 3
+for them, engine/guards.py's `refused_without`); and users the YAML does not
+manage that a policy keeps.
 """
 
 from __future__ import annotations
@@ -22,10 +24,17 @@ class Note:
     label: str
     text: str
     warning: bool = False
+    #: Said before the actions, not after them: what makes every action below read otherwise.
+    first: bool = False
 
 
 def plan_notes(plan: Plan) -> list[Note]:
+    """The notes of `plan`, most urgent first, each worded once for every report."""
     notes = []
+    if plan.standing is not None and not plan.standing.roles:
+        notes.append(
+            Note("No role", plan.standing.message(plan.actor, len(plan.actions)), warning=True, first=True)
+        )
     if plan.targets:
         needs = "it needs" if len(plan.targets) == 1 else "they need"
         notes.append(

@@ -15,7 +15,10 @@ A plan is one line per action, `+` add, `~` change, `-` remove, then a summary:
     Plan: 2 to add, 2 to change, 1 to remove, 2 blocked.
 
 A permitted action that `apply --request` would hold back says which blocked
-action it waits on.
+action it waits on. A long plan can be shown in brief (`render_brief`: each
+contract's counts, each kind's first actions, every blocked action, and how
+to see every one), for `plan --summary` and for apply's question on a short
+terminal.
 
 A drift reads from git to the store, as a change made outside git: `+` the
 store has it and git does not, `-` git has it and the store does not, `~` the
@@ -33,17 +36,18 @@ cannot move the cursor, reorder a line or hide a difference.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from reconciler.core.characters import scrub
 from reconciler.core.errors import plural
-from reconciler.core.kinds import Effect, Record
+from reconciler.core.kinds import Effect, Kind, Record
 from reconciler.core.plan import Action, Plan
-from reconciler.core.records import Applied, AuditEntry, Difference, Drift, SerialUsage, Usage
+from reconciler.core.records import AuditEntry, Difference, Drift, SerialUsage, Usage
 from reconciler.core.wording import details, fields, show, target_label
 from reconciler.report.attention import attention, totals, when_it_ends
 from reconciler.report.notes import plan_notes
+from reconciler.report.summary import Brief
 
 Paint = Callable[[str, str], str]
 
@@ -59,6 +63,7 @@ def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
     """The plan, line by line."""
     yield scrub(f"Plan for store {plan.lineage} at revision {plan.revision}, as {plan.actor}:")
     yield ""
+    yield from _notes(plan, paint, first=True)
     if not plan.actions:
         yield "No changes. The store matches the desired state."
     # Each effect's symbol is painted once, not once an action (the same piece in the same colour
@@ -71,15 +76,87 @@ def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
         elif action.held:
             yield held_line(action, paint)
     yield ""
+    yield from _plan_end(plan, paint)
+
+
+def _plan_end(plan: Plan, paint: Paint) -> Iterator[str]:
+    """The lines that close a plan, whole or in brief: its counts, its e-mail, its notes."""
     yield summary_line(plan)
     people = len({n.to for a in plan.actions for n in a.notifications})
     news = sum(len(a.notifications) for a in plan.actions)
     if news:
-        whom = f"{people} {plural(people, 'person', 'people')}"
-        yield f"E-mail: {whom} will hear of {news} {plural(news, 'change')}, in one message each."
-    for note in plan_notes(plan):
+        whom = f"{people:,} {plural(people, 'person', 'people')}"
+        yield f"E-mail: {whom} will hear of {news:,} {plural(news, 'change')}, in one message each."
+    yield from _notes(plan, paint, first=False)
+
+
+def _notes(plan: Plan, paint: Paint, first: bool) -> Iterator[str]:
+    """The plan's notes said before its actions (`first`, then a blank line), or those said after."""
+    notes = [note for note in plan_notes(plan) if note.first == first]
+    for note in notes:
         line = scrub(f"{note.label}: {note.text}")
         yield paint(line, "red") if note.warning else line
+    if notes and first:
+        yield ""
+
+
+#: The columns of a brief's table of contracts, after the contract's own: heading, and the count's field.
+BRIEF_COLUMNS = (("to add", "add"), ("to change", "change"), ("to remove", "remove"), ("blocked", "blocked"))
+#: The row of a brief's table for the actions on no contract.
+NO_CONTRACT = "(users, teams)"
+
+
+def render_brief(found: Brief, see_all: str, paint: Paint = no_paint) -> Iterator[str]:
+    """A plan in brief (report/summary.py), line by line: its contracts' counts, each kind's count and
+    first actions, then every blocked action with its reason (last, nearest apply's question), the
+    plan's end; last of all, how many actions it shows and `see_all`, how to see every one."""
+    plan = found.plan
+    yield scrub(f"Plan for store {plan.lineage} at revision {plan.revision}, as {plan.actor}, in brief:")
+    yield ""
+    yield from _notes(plan, paint, first=True)
+    if not plan.actions:
+        yield "No changes. The store matches the desired state."
+        yield ""
+        yield from _plan_end(plan, paint)
+        return
+    symbols = {effect: paint(symbol, COLOURS[effect]) for effect, symbol in SYMBOLS.items()}
+    yield "By contract:"
+    rows = [
+        (scrub(c.contract) or NO_CONTRACT, *(f"{getattr(c.tally, field):,}" for _, field in BRIEF_COLUMNS))
+        for c in found.contracts
+    ]
+    heading = ("contract", *(name for name, _ in BRIEF_COLUMNS))
+    widths = [max(len(row[i]) for row in [heading, *rows]) for i in range(len(heading))]
+    for row in [heading, *rows]:
+        numbers = (cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True))
+        yield "  " + "  ".join([row[0].ljust(widths[0]), *numbers])
+    yield ""
+    yield f"By kind, the first {found.shown:,} of each:" if found.shown else "By kind:"
+    for kind in found.kinds:
+        aside = f" ({kind.blocked:,} blocked, below)" if kind.blocked else ""
+        yield f"  {kind.kind}: {kind.count:,}{aside}"
+        for action in kind.first:
+            yield "  " + painted_action_line(action, symbols[action.effect])
+            if action.held:
+                yield "  " + held_line(action, paint)
+        if kind.unshown and kind.first:
+            yield f"      … and {kind.unshown:,} more"
+    blocked = plan.blocked
+    if blocked:
+        count = len(blocked)
+        yield ""
+        title = f"Blocked: {count:,} {plural(count, 'action')} the actor may not perform, every one:"
+        yield paint(title, "red")
+        for action in blocked:
+            yield painted_action_line(action, symbols[action.effect])
+            yield blocked_line(action, paint)
+    yield ""
+    yield from _plan_end(plan, paint)
+    total = len(plan.actions)
+    if found.listed == total:
+        yield f"In brief: all {total:,} {plural(total, 'action')} shown."
+    else:
+        yield f"In brief: {found.listed:,} of {total:,} {plural(total, 'action')} shown. {see_all}"
 
 
 def render_action(action: Action, paint: Paint = no_paint) -> Iterator[str]:
@@ -115,8 +192,8 @@ def held_line(action: Action, paint: Paint = no_paint) -> str:
 def summary_line(plan: Plan) -> str:
     counts = plan.summary()
     return (
-        f"Plan: {counts['add']} to add, {counts['change']} to change, {counts['remove']} to remove, "
-        f"{counts['blocked']} blocked."
+        f"Plan: {counts['add']:,} to add, {counts['change']:,} to change, {counts['remove']:,} to remove, "
+        f"{counts['blocked']:,} blocked."
     )
 
 
@@ -208,33 +285,9 @@ def drift_summary_line(drift: Drift) -> str:
     return line + "."
 
 
-def render_history(applies: Sequence[Applied], paint: Paint = no_paint) -> Iterator[str]:
-    """What each apply changed, newest first."""
-    if not applies:
-        yield "Nothing has been applied to this store yet."
-    for index, applied in enumerate(applies):
-        if index:
-            yield ""
-        count = len(applied.changes)
-        if applied.adopted:
-            yield scrub(
-                f"Revision {applied.revision}, adopted by {applied.actor} at {applied.at}: "
-                f"{count} {plural(count, 'record')} recorded as already there, nobody told"
-            )
-        else:
-            yield scrub(
-                f"Revision {applied.revision}, applied by {applied.actor} at {applied.at}: "
-                f"{count} {plural(count, 'action')}"
-            )
-        for change in applied.changes:
-            lines = list(render_action(as_action(change), paint))
-            if change.adopted:
-                lines[0] += " (adopted)"
-            yield from lines
-
-
 def as_action(change: AuditEntry) -> Action:
-    """An audited change as the plan action it was, so that it renders the same way."""
+    """An audited change of a plan (not a chore) as the plan action it was, to render it the same way."""
+    assert isinstance(change.kind, Kind), f"{change.kind} is a chore, not a plan's action"
     return Action(change.kind, change.target, change.before, change.after)
 
 

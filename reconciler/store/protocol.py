@@ -6,7 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from reconciler.core.records import Applied, OutboxCounts, OutboxEntry, Snapshot, Transaction, Written
+from reconciler.core.records import (
+    Activation,
+    Applied,
+    OutboxCounts,
+    OutboxEntry,
+    RecordedRequest,
+    ResellersChanged,
+    Snapshot,
+    Transaction,
+    Written,
+)
 
 
 class Store(Protocol):
@@ -87,10 +97,34 @@ class Store(Protocol):
         Message-ID); returns those it queued, in order. Any other id is left as it is."""
         ...
 
-    def activate_user(self, email: str) -> None:
-        """Mark an invited user active, as their first sign-in does."""
+    def activate_users(self, emails: Sequence[str], actor: str) -> Activation:
+        """Mark the invited users among `emails` active, as their first sign-in does, in one short
+        transaction, each recorded in the audit log as `actor`'s at the store's revision (which does not
+        move: a saved plan stays good); says which were activated, already active, or unknown."""
         ...
 
-    def history(self, limit: int) -> tuple[Applied, ...]:
-        """The last `limit` applies from the audit log, newest first."""
+    def change_resellers(
+        self, actor: str, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> ResellersChanged:
+        """Add and remove resellers, under the apply lock, audited as `actor`'s; the revision moves when
+        anything changed (a saved plan was judged with the old resellers). Raises ResellersOnly unless
+        `actor` is a reseller, LastReseller when none would be left; either way nothing is changed."""
+        ...
+
+    def history(
+        self, limit: int, user: str | None = None, since: str | None = None, kinds: Sequence[str] = ()
+    ) -> tuple[Applied, ...]:
+        """The last `limit` applies and chores from the audit log, newest first, with their sources;
+        with `user`, `since` (an ISO date or time) or `kinds` (a kind, or a family such as `access`),
+        only the entries that match, and only the applies that have any."""
+        ...
+
+    def requests(self, open_only: bool = False) -> tuple[RecordedRequest, ...]:
+        """The requests `apply --request` recorded, oldest first; with `open_only`, those no apply closed."""
+        ...
+
+    def user_snapshot(self, email: str) -> Snapshot:
+        """The part of the store that concerns one user, read consistently: the user (absent when the
+        store has none), their grants and teams, the serials they hold or coordinate, those serials'
+        and their own contracts with the coordinators and managers named, and the resellers."""
         ...

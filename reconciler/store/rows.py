@@ -27,7 +27,17 @@ from reconciler.core.model import (
     team_grants,
 )
 from reconciler.core.plan import Action
-from reconciler.core.records import Applied, AuditEntry, Message, OutboxEntry, Request, Snapshot
+from reconciler.core.records import (
+    Applied,
+    AuditEntry,
+    Chore,
+    Message,
+    OutboxEntry,
+    RecordedRequest,
+    Request,
+    Snapshot,
+    Source,
+)
 from reconciler.store.statements import Params
 
 Rows = Sequence[Sequence[Any]]
@@ -55,6 +65,7 @@ def snapshot_from_rows(rows: Mapping[str, Rows]) -> Snapshot:
         user_status=user_status,
         user_added=user_added,
         grants=grants,
+        open_requests=tuple(recorded_request(row) for row in rows.get("open_requests", ())),
     )
 
 
@@ -157,18 +168,82 @@ def outbox_entry(row: Sequence[Any]) -> OutboxEntry:
     return OutboxEntry(entry_id, message, revision, created_at, attempts, error, sent, uncertain)
 
 
-def history_from_rows(rows: Rows) -> tuple[Applied, ...]:
-    """The applies in rows read by `statements.HISTORY`, in the order read."""
+def history_from_rows(rows: Rows, sources: Mapping[int, str] | None = None) -> tuple[Applied, ...]:
+    """The applies (and chores) in rows read by `statements.HISTORY` or `history_query`, in the order
+    read; `sources` are the JSON sources of revisions that have one (an apply's, never a chore's)."""
     applies = []
-    for (revision, actor, at), run in groupby(rows, key=lambda row: (row[0], row[1], row[2])):
+    batch = lambda row: (row[0], row[1], row[2], row[3] == Chore.USER_ACTIVATE)  # noqa: E731 - as the query
+    for (revision, actor, at, _), run in groupby(rows, key=batch):
         changes = tuple(
             AuditEntry(
-                Kind(kind), json.loads(target), _json_or_none(before), _json_or_none(after), bool(adopted)
+                _audit_kind(kind),
+                json.loads(target),
+                _json_or_none(before),
+                _json_or_none(after),
+                bool(adopted),
             )
             for _, _, _, kind, target, before, after, adopted in run
         )
-        applies.append(Applied(int(revision), actor, at, changes))
+        source = (sources or {}).get(int(revision))
+        if source is not None and any(isinstance(change.kind, Chore) for change in changes):
+            source = None
+        applies.append(Applied(int(revision), actor, at, changes, source_from_json(source)))
     return tuple(applies)
+
+
+def _audit_kind(kind: str) -> Kind | Chore:
+    return Chore(kind) if kind in _CHORES else Kind(kind)
+
+
+_CHORES = frozenset(chore.value for chore in Chore)
+
+
+def source_from_json(text: str | None) -> Source | None:
+    """A source as `source_json` wrote it; None for none (or one this version does not read)."""
+    if text is None:
+        return None
+    fields = json.loads(text)
+    known = {name: str(value) for name, value in fields.items() if name in Source.__dataclass_fields__}
+    return Source(**known) if known else None
+
+
+def source_json(source: Source) -> str:
+    return to_json(source.as_dict())
+
+
+def recorded_request(row: Sequence[Any]) -> RecordedRequest:
+    """A request row, in the column order of statements.REQUESTS_ALL."""
+    (
+        key,
+        requester,
+        kind,
+        target,
+        before,
+        after,
+        asked,
+        revision,
+        at,
+        outcome,
+        closed_revision,
+        closed_at,
+    ) = row
+    request = Request(
+        key,
+        requester,
+        Kind(kind),
+        json.loads(target),
+        _json_or_none(before),
+        _json_or_none(after),
+        tuple(asked.split(",")) if asked else (),
+    )
+    return RecordedRequest(
+        request,
+        int(revision),
+        str(at),
+        outcome,
+        None if closed_revision is None else int(closed_revision),
+        closed_at,
+    )
 
 
 def _json_or_none(text: str | None) -> Any:
@@ -209,7 +284,43 @@ def audit_row(revision: int, actor: str, now: str, action: Action, adopted: bool
         None if action.before is None else to_json(action.before),
         None if action.after is None else to_json(action.after),
         adopted,
+        subject(action.kind, action.target, action.before, action.after),
     )
+
+
+#: The kinds whose entry concerns a person named in a record rather than the target: the field, and
+#: whether it is read from the record after the change (else before it).
+_NAMED_IN_RECORD = {
+    Kind.CONTRACT_CREATE: ("manager", True),
+    Kind.CONTRACT_MANAGER_CHANGE: ("manager", True),
+    Kind.SERIAL_ASSIGN_COORDINATOR: ("coordinator", True),
+    Kind.SERIAL_UNASSIGN_COORDINATOR: ("coordinator", False),
+}
+
+
+def subject(
+    kind: Kind, target: Mapping[str, str], before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> str | None:
+    """Whom an audit entry concerns, for `users show` and `history --user`: the target's user or
+    coordinator, a contract's new manager, the coordinator a serial is given or taken from; None for
+    the rest (a serial, a team). Migration 0012 works it out the same way for older entries."""
+    found = target.get("user") or target.get("coordinator")
+    named = _NAMED_IN_RECORD.get(kind)
+    if found is None and named is not None:
+        record = after if named[1] else before
+        person = None if record is None else record.get(named[0])
+        return person if isinstance(person, str) else None
+    return found
+
+
+def chore_rows(
+    revision: int, actor: str, now: str, chore: Chore, key: str, emails: Sequence[str]
+) -> list[Params]:
+    """The audit entries of a chore done to each of `emails` (its target `{key: email}`)."""
+    return [
+        (revision, actor, now, chore.value, to_json({key: email}), None, None, False, email)
+        for email in emails
+    ]
 
 
 def audit_rows(
@@ -243,15 +354,17 @@ def audit_rows(
             if after is not last_after:
                 after_json = None if after is None else join(encode(after, 0))
                 last_after = after
+            kind = action.kind
             row: Params = (
                 revision,
                 actor,
                 now,
-                action.kind.value,
+                kind.value,
                 join(encode(target if type(target) is dict else dict(target), 0)),
                 before_json,
                 after_json,
                 adopted,
+                target.get("user") or target.get("coordinator") or subject(kind, target, before, after),
             )
         except Exception:  # whatever it is, audit_row raises it as it always has
             row = audit_row(revision, actor, now, action, adopted)

@@ -19,14 +19,18 @@ from functools import cache
 from itertools import groupby
 from typing import Any, TypeVar
 
-from reconciler.core.errors import AdoptRefused, StoreError
+from reconciler.core.errors import AdoptRefused, LastReseller, ResellersOnly
 from reconciler.core.kinds import Kind
 from reconciler.core.plan import Plan
 from reconciler.core.records import (
+    Activation,
     Applied,
+    Chore,
     OutboxCounts,
     OutboxEntry,
     Progress,
+    RecordedRequest,
+    ResellersChanged,
     Snapshot,
     Transaction,
     Written,
@@ -35,12 +39,15 @@ from reconciler.store import migrations
 from reconciler.store import statements as sql
 from reconciler.store.rows import (
     audit_rows,
+    chore_rows,
     history_from_rows,
     now_text,
     outbox_entry,
     outbox_row,
+    recorded_request,
     request_row,
     snapshot_from_rows,
+    source_json,
 )
 from reconciler.store.statements import WRITES, Params, Write
 
@@ -132,12 +139,18 @@ class SqlStore(ABC):
         if plan.actions:
             self._write_rows(db, sql.AUDIT, audit_rows(revision, actor, now, plan.actions, adopt))
             db.execute(self._sql(sql.REVISION_UPDATE), (str(revision),))
+            if transaction.source is not None and transaction.source.known:
+                db.execute(self._sql(sql.SOURCE_INSERT), (revision, source_json(transaction.source)))
         # Under the apply lock no other apply adds to either meanwhile: what is not there yet is new.
         recorded = self._not_held(db, sql.REQUESTS_HELD, transaction.requests, lambda r: r.key)
         self._write_rows(db, sql.REQUEST_INSERT, [request_row(revision, now, r) for r in recorded])
+        close = self._sql(sql.REQUEST_CLOSE)
+        closed = tuple(
+            c.key for c in transaction.closes if db.execute(close, (c.outcome, revision, now, c.key)).rowcount
+        )
         queued = self._not_held(db, sql.OUTBOX_HELD, transaction.outbox, lambda m: m.message_id)
         self._write_rows(db, sql.OUTBOX_INSERT, [outbox_row(revision, now, m) for m in queued])
-        return Written(revision, tuple(queued), tuple(recorded))
+        return Written(revision, tuple(queued), tuple(recorded), closed)
 
     def _not_held(
         self, db: Connection, statement: str, items: Sequence[_T], key: Callable[[_T], str]
@@ -147,11 +160,7 @@ class SqlStore(ABC):
         first: dict[str, _T] = {}
         for item in items:
             first.setdefault(key(item), item)
-        keys, held = list(first), set[str]()
-        for start in range(0, len(keys), _KEYS_A_QUERY):
-            chunk = keys[start : start + _KEYS_A_QUERY]
-            query = self._sql(statement.format(", ".join("?" * len(chunk))))
-            held.update(found for (found,) in db.execute(query, chunk).fetchall())
+        held = {found for (found,) in self._in_chunks(db, statement, list(first))}
         return [item for name, item in first.items() if name not in held]
 
     def _settle(self, lost: CommitLost, transaction: Transaction, written: Written) -> Written:
@@ -214,16 +223,90 @@ class SqlStore(ABC):
         with self._writing() as db:
             return [i for i in entry_ids if db.execute(self._sql(sql.OUTBOX_REQUEUE), (i,)).rowcount]
 
-    def activate_user(self, email: str) -> None:
+    def activate_users(self, emails: Sequence[str], actor: str) -> Activation:
+        wanted = list(dict.fromkeys(email.lower() for email in emails))
+        now = now_text()
         with self._writing() as db:
-            found = db.execute(self._sql(sql.USER_ACTIVATE), (email.lower(),)).rowcount
-        if not found:
-            raise StoreError(f"no user {email} in the store")
+            status = dict(self._in_chunks(db, sql.USER_STATUSES, wanted))
+            activation = Activation(
+                activated=tuple(e for e in wanted if status.get(e) == "invited"),
+                already_active=tuple(e for e in wanted if status.get(e) == "active"),
+                unknown=tuple(e for e in wanted if e not in status),
+            )
+            if activation.activated:
+                revision = int(dict(db.execute(sql.READS["meta"]).fetchall())["revision"])
+                self._write_rows(db, sql.USER_ACTIVATE, [(e,) for e in activation.activated])
+                rows = chore_rows(revision, actor, now, Chore.USER_ACTIVATE, "user", activation.activated)
+                self._write_rows(db, sql.AUDIT, rows)
+        return activation
 
-    def history(self, limit: int) -> tuple[Applied, ...]:
+    def change_resellers(
+        self, actor: str, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> ResellersChanged:
+        actor, now = actor.lower(), now_text()
+        with self._applying(actor) as db:
+            meta = dict(db.execute(self._sql(sql.META_FOR_APPLY[self.dialect])).fetchall())
+            resellers = {email for (email,) in db.execute(sql.READS["resellers"]).fetchall()}
+            if actor not in resellers:
+                raise ResellersOnly(
+                    f"{actor} is not a reseller of this store ({', '.join(sorted(resellers))}); only a "
+                    "reseller may add or remove one. Nothing was changed"
+                )
+            added = tuple(dict.fromkeys(e.lower() for e in add if e.lower() not in resellers))
+            removed = tuple(dict.fromkeys(e.lower() for e in remove if e.lower() in resellers))
+            left = (resellers | set(added)) - set(removed)
+            if not left:
+                raise LastReseller(
+                    f"not removed: {', '.join(removed)} {'is' if len(removed) == 1 else 'are'} the last "
+                    "reseller of this store, and a store needs one to name the others. Add another "
+                    "with `reconciler resellers add EMAIL` first; nothing was changed"
+                )
+            revision = int(meta["revision"])
+            if added or removed:
+                revision += 1
+                self._write_rows(db, sql.RESELLER_INSERT, [(e,) for e in added])
+                self._write_rows(db, sql.RESELLER_DELETE, [(e,) for e in removed])
+                rows = chore_rows(revision, actor, now, Chore.RESELLER_ADD, "reseller", added)
+                rows += chore_rows(revision, actor, now, Chore.RESELLER_REMOVE, "reseller", removed)
+                self._write_rows(db, sql.AUDIT, rows)
+                db.execute(self._sql(sql.REVISION_UPDATE), (str(revision),))
+        return ResellersChanged(revision, tuple(sorted(left)), added, removed)
+
+    def history(
+        self, limit: int, user: str | None = None, since: str | None = None, kinds: Sequence[str] = ()
+    ) -> tuple[Applied, ...]:
+        params: list[Any] = [user.lower()] if user else []
+        params += [since] if since else []
+        for kind in kinds:
+            params += [kind, f"{kind}.%"]
+        query = self._sql(sql.history_query(bool(user), bool(since), len(kinds)))
         with self._reading() as db:
-            rows = db.execute(self._sql(sql.HISTORY), (limit,)).fetchall()
-        return history_from_rows(rows)
+            rows = db.execute(query, (*params, limit)).fetchall()
+            revisions = sorted({int(row[0]) for row in rows})
+            sources = dict(self._in_chunks(db, sql.SOURCES_OF, revisions))
+        return history_from_rows(rows, {int(revision): text for revision, text in sources.items()})
+
+    def requests(self, open_only: bool = False) -> tuple[RecordedRequest, ...]:
+        with self._reading() as db:
+            rows = db.execute(sql.REQUESTS_OPEN if open_only else sql.REQUESTS_ALL).fetchall()
+        return tuple(recorded_request(row) for row in rows)
+
+    def user_snapshot(self, email: str) -> Snapshot:
+        email = email.lower()
+        with self._reading() as db:
+            rows = {
+                name: db.execute(self._sql(statement), (email,) * statement.count("?")).fetchall()
+                for name, statement in sql.USER_READS.items()
+            }
+        return snapshot_from_rows(rows)
+
+    def _in_chunks(self, db: Connection, statement: str, keys: Sequence[Any]) -> list[Any]:
+        """What `statement` (a SELECT of the keys among `{}`) finds for `keys`, a few hundred at a time."""
+        found: list[Any] = []
+        for start in range(0, len(keys), _KEYS_A_QUERY):
+            chunk = keys[start : start + _KEYS_A_QUERY]
+            found += db.execute(self._sql(statement.format(", ".join("?" * len(chunk)))), chunk).fetchall()
+        return found
 
 
 def _lease_time(moment: datetime) -> str:

@@ -241,9 +241,11 @@ ADOPT_WRITES: dict[Kind, tuple[Write, ...]] = {
 }
 
 AUDIT = (
-    "INSERT INTO audit_log (revision, actor, at, kind, target, before, after, adopted) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO audit_log (revision, actor, at, kind, target, before, after, adopted, subject) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+#: Where the apply that made a revision came from (JSON of a Source).
+SOURCE_INSERT = "INSERT INTO sources (revision, source) VALUES (?, ?)"
 
 #: How many users, contracts and teams the store holds: an account, to `apply --adopt`.
 ACCOUNT_COUNTS = (
@@ -252,8 +254,19 @@ ACCOUNT_COUNTS = (
 
 META_INSERT = "INSERT INTO meta (key, value) VALUES (?, ?)"
 RESELLER_INSERT = "INSERT INTO resellers (email) VALUES (?)"
+RESELLER_DELETE = "DELETE FROM resellers WHERE email = ?"
 REVISION_UPDATE = "UPDATE meta SET value = ? WHERE key = 'revision'"
 USER_ACTIVATE = "UPDATE users SET status = 'active' WHERE email = ?"
+#: The status of each of the `{}` users the store holds.
+USER_STATUSES = "SELECT email, status FROM users WHERE email IN ({})"
+
+#: Requests, oldest first; `REQUESTS_OPEN` only those no apply has closed.
+_REQUEST_COLUMNS = (
+    "key, requester, kind, target, before, after, requested_of, revision, requested_at, outcome, "
+    "closed_revision, closed_at"
+)
+REQUESTS_ALL = f"SELECT {_REQUEST_COLUMNS} FROM requests ORDER BY requested_at, key"
+REQUESTS_OPEN = f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE outcome IS NULL ORDER BY requested_at, key"
 
 READS = {
     "meta": "SELECT key, value FROM meta",
@@ -277,6 +290,7 @@ READS = {
     "teams": "SELECT name, description FROM teams ORDER BY name",
     "team_members": "SELECT team, user_email FROM team_members ORDER BY team, user_email",
     "team_access": "SELECT team, serial, download FROM team_access ORDER BY team, serial",
+    "open_requests": REQUESTS_OPEN,
 }
 
 #: The outbox and the requests take only what they do not hold yet (`OUTBOX_HELD`, `REQUESTS_HELD`,
@@ -343,6 +357,90 @@ HISTORY = (
     "WHERE revision IN (SELECT DISTINCT revision FROM audit_log ORDER BY revision DESC LIMIT ?) "
     "ORDER BY revision DESC, id"
 )
+
+
+def history_query(user: bool, since: bool, kinds: int) -> str:
+    """The audit entries that match (`subject = ?` for a `user`, `at >= ?` `since` a day, `kinds` pairs of
+    `kind = ? OR kind LIKE ?` for a kind or a family of kinds) of the last `?` applies (or chores) that
+    have any, newest first, each one's entries in the order they ran. An apply or a chore is one
+    transaction's entries: its revision, actor and time together, and whether they are activations."""
+    conditions = ["subject = ?"] if user else []
+    if since:
+        conditions.append("at >= ?")
+    if kinds:
+        conditions.append("(" + " OR ".join(["kind = ? OR kind LIKE ?"] * kinds) + ")")
+    where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    return (
+        "WITH matching AS (SELECT id, revision, actor, at, kind, target, before, after, adopted, "
+        f"CASE WHEN kind = '{_SIGN_IN}' THEN 1 ELSE 0 END AS signed_in FROM audit_log {where}), "
+        "batches AS (SELECT revision, actor, at, signed_in, MAX(id) AS newest FROM matching "
+        "GROUP BY revision, actor, at, signed_in ORDER BY newest DESC LIMIT ?) "
+        "SELECT m.revision, m.actor, m.at, m.kind, m.target, m.before, m.after, m.adopted FROM matching m "
+        "JOIN batches b ON m.revision = b.revision AND m.actor = b.actor AND m.at = b.at "
+        "AND m.signed_in = b.signed_in ORDER BY b.newest DESC, m.id"
+    )
+
+
+#: Activations are kept at the revision of the apply before them, maybe in its second and by its actor:
+#: a batch is told apart by being of them or not.
+_SIGN_IN = "user.activate"
+
+
+#: The sources of the `{}` revisions that have one.
+SOURCES_OF = "SELECT revision, source FROM sources WHERE revision IN ({})"
+
+#: Close a request still open: (outcome, closed_revision, closed_at, key).
+REQUEST_CLOSE = (
+    "UPDATE requests SET outcome = ?, closed_revision = ?, closed_at = ? WHERE key = ? AND outcome IS NULL"
+)
+
+#: One user's part of the store, in the shapes of `READS`: the user, their grants and teams, the
+#: serials they hold or coordinate and the contracts of those or that they manage, with those contracts'
+#: coordinators and the users named by them all. Each `?` is the user's address.
+_THEIR_SERIALS = (
+    "SELECT serial FROM access WHERE user_email = ? UNION SELECT number FROM serials WHERE coordinator = ?"
+)
+_THEIR_CONTRACTS = (
+    f"SELECT contract FROM serials WHERE number IN ({_THEIR_SERIALS}) "
+    "UNION SELECT number FROM contracts WHERE manager = ? "
+    "UNION SELECT contract FROM coordinators WHERE email = ?"
+)
+_THEIR_TEAMS = "SELECT team FROM team_members WHERE user_email = ?"
+USER_READS = {
+    "meta": READS["meta"],
+    "resellers": READS["resellers"],
+    "users": (
+        "SELECT email, first_name, last_name, status, added_at, protected, directory_id FROM users "
+        # One IN of a UNION, not ORs: PostgreSQL reads an OR of subqueries by scanning every user.
+        f"WHERE email IN (SELECT ? UNION SELECT manager FROM contracts WHERE number IN ({_THEIR_CONTRACTS}) "
+        f"UNION SELECT coordinator FROM serials WHERE number IN ({_THEIR_SERIALS})) ORDER BY email"
+    ),
+    "contracts": (
+        f"SELECT number, manager, protected, ends FROM contracts WHERE number IN ({_THEIR_CONTRACTS}) "
+        "ORDER BY number"
+    ),
+    "coordinators": (
+        "SELECT contract, email, manage_users, shipping_name, shipping_address, shipping_country "
+        f"FROM coordinators WHERE contract IN ({_THEIR_CONTRACTS}) AND "
+        f"(email = ? OR email IN (SELECT coordinator FROM serials WHERE number IN ({_THEIR_SERIALS}))) "
+        "ORDER BY contract, email"
+    ),
+    "serials": (
+        "SELECT number, contract, product, seats, group_name, coordinator, protected "
+        f"FROM serials WHERE number IN ({_THEIR_SERIALS}) ORDER BY number"
+    ),
+    "access": (
+        "SELECT user_email, serial, download, direct_download FROM access WHERE user_email = ? "
+        "ORDER BY user_email, serial"
+    ),
+    "teams": f"SELECT name, description FROM teams WHERE name IN ({_THEIR_TEAMS}) ORDER BY name",
+    "team_members": (
+        "SELECT team, user_email FROM team_members WHERE user_email = ? ORDER BY team, user_email"
+    ),
+    "team_access": (
+        f"SELECT team, serial, download FROM team_access WHERE team IN ({_THEIR_TEAMS}) ORDER BY team, serial"
+    ),
+}
 
 #: The store's lineage and revision, read inside an apply's transaction; PostgreSQL locks the rows too.
 META_FOR_APPLY = {"sqlite": READS["meta"], "postgresql": READS["meta"] + " FOR UPDATE"}

@@ -28,6 +28,11 @@ scrubbed and put between FSI and PDI marks (`_Marks`), and the marks become
 such mark users wrote, so each mark left is one of ours, and a mark without
 its pair shows as U+FFFD. The reasons of blocked actions are the engine's
 sentences, each in a table cell of its own, and printed as they are.
+
+Each action leads with a sentence a manager reads (`wording.sentence`: "Give
+Carol Smith access to AutoCAD (serial 399-12345678), with downloads"), from
+the plan's `products` and `user_names`, marked as the rest is; its kind and
+target, as the other reports name them, follow in small print for reviewers.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from reconciler.core.kinds import Kind
 from reconciler.core.model import DIRECT, TEAM_SOURCE
 from reconciler.core.plan import Action, Plan
 from reconciler.core.records import Difference, Drift, SerialUsage, Usage
-from reconciler.core.wording import ROLE_NAMES, target_label
+from reconciler.core.wording import ROLE_NAMES, sentence, target_label
 from reconciler.report import grouping
 from reconciler.report.attention import attention, totals, when_it_ends
 from reconciler.report.fitting import FOLD_AFTER
@@ -188,21 +193,45 @@ def _part(name: str, context: dict[str, Any]) -> Part:
 
 @dataclass(frozen=True)
 class _Row:
-    """One action as a table row: its symbol and effect (for colour), what it is on, what it does."""
+    """One action as a table row: its symbol and effect (for colour), the sentence a manager reads
+    (products and names in it), then for a reviewer its kind and target as the other reports name
+    them, and what it changes."""
 
     symbol: str
     effect: str
+    sentence: Markup
     kind: str
     target: Markup
     detail: Markup
     blocked: bool
 
 
-def _row(action: Action, marks: _Marks) -> _Row:
+@dataclass(frozen=True)
+class _Labels:
+    """A plan's products and people's names, marked as what users wrote is (`_Marks`), by their
+    marked serial number and e-mail: the keys of a marked action's target."""
+
+    products: dict[str, str]
+    names: dict[str, str]
+
+    @classmethod
+    def of(cls, plan: Plan, marks: _Marks) -> _Labels:
+        return cls(
+            {marks(serial): marks(product) for serial, product in plan.products.items()},
+            # First and last name each in a <bdi> of its own, as wherever a name is printed.
+            {
+                marks(email): f"{marks(first)} {marks(last)}"
+                for email, (first, last) in plan.user_names.items()
+            },
+        )
+
+
+def _row(action: Action, marks: _Marks, labels: _Labels) -> _Row:
     worded = marks.action(action)
     return _Row(
         SYMBOLS[action.effect],
         str(action.effect),
+        _lines(sentence(worded, labels.products, labels.names)),
         str(action.kind),
         _lines(target_label(worded)),
         _lines(action_detail(worded)),
@@ -224,6 +253,7 @@ def _plan_context(plan: Plan) -> dict[str, Any]:
     counts = plan.summary()
     heard = grouping.who_hears(plan)
     marks = _Marks()
+    labels = _Labels.of(plan, marks)
     sections = [
         {
             "heading": _lines(section.heading(marks(section.name))),
@@ -232,7 +262,7 @@ def _plan_context(plan: Plan) -> dict[str, Any]:
                     "title": str(block.title),
                     "is_kind": isinstance(block.title, Kind),
                     "effects": grouping.effects(block.actions),
-                    "rows": [_row(a, marks) for a in block.actions],
+                    "rows": [_row(a, marks, labels) for a in block.actions],
                 }
                 for block in section.blocks
             ],
@@ -241,8 +271,7 @@ def _plan_context(plan: Plan) -> dict[str, Any]:
     ]
     blocked = [
         {
-            "kind": str(a.kind),
-            "target": _lines(target_label(marks.action(a))),
+            "row": _row(a, marks, labels),
             "needs": ROLE_NAMES[a.requires],
             "reason": a.reason or "",
         }
@@ -263,9 +292,17 @@ def _plan_context(plan: Plan) -> dict[str, Any]:
 
 
 def _noted(plan: Plan, marks: _Marks) -> Plan:
-    """`plan` with the names its notes print marked: its targets' names, the users the YAML leaves be."""
+    """`plan` with the names its notes print marked: its targets' names, the users the YAML leaves be,
+    the actor and the addresses the note on an actor with no role names."""
     targets = tuple(kind + ":" + marks(name) for kind, _, name in (t.partition(":") for t in plan.targets))
-    return replace(plan, targets=targets, unmanaged=marks(plan.unmanaged))
+    standing = plan.standing
+    if standing is not None and not standing.roles:
+        standing = replace(
+            standing, resellers=marks(standing.resellers), lookalikes=marks(standing.lookalikes)
+        )
+    return replace(
+        plan, targets=targets, unmanaged=marks(plan.unmanaged), actor=marks(plan.actor), standing=standing
+    )
 
 
 def drift_html(drift: Drift) -> str:
@@ -303,7 +340,11 @@ def _drift_context(drift: Drift) -> dict[str, Any]:
                 store=marks(difference.store),
                 git=marks(difference.git),
             )
-            by_record.setdefault(str(difference.record), []).append(_lines(drift_line(section, worded)))
+            line = _lines(drift_line(section, worded))
+            product = drift.products.get(difference.target.get("serial", ""))
+            if product:  # a manager reads products, not serial numbers
+                line += Markup(' <span class="muted">(') + _bdi(product) + Markup(")</span>")
+            by_record.setdefault(str(difference.record), []).append(line)
         sections.append(
             {
                 "heading": heading.removesuffix(":"),
@@ -369,6 +410,10 @@ def _usage_context(usage: Usage) -> dict[str, Any]:
         cards=cards,
         found=attention(usage),
         when_it_ends=when_it_ends,
+        # A stale invitation names the serials its seats are on: each with its product beside it.
+        products={
+            serial.number: serial.product for contract in usage.contracts for serial in contract.serials
+        },
         contracts=[
             (contract, [(serial, _bar(serial)) for serial in contract.serials])
             for contract in usage.contracts

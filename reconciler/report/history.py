@@ -1,0 +1,172 @@
+"""The audit log as people read it (`reconciler history`): each apply or chore, newest first.
+
+An apply lists its actions as a plan does, with where it came from (commit,
+pull request) when that is known; a chore (`users activate`, `resellers
+add|remove`) lists the people it concerned. Text for a terminal, markdown for
+an issue or a job summary; JSON is report/json.py's `history_json`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from reconciler.core.characters import scrub
+from reconciler.core.errors import plural
+from reconciler.core.records import Applied, AuditEntry, Chore
+from reconciler.report import markdown
+from reconciler.report.escaping import inert, literal
+from reconciler.report.fitting import Report
+from reconciler.report.text import Paint, action_line, as_action, no_paint
+
+#: The marker of a history comment, so a workflow finds its own comment again.
+HISTORY_MARKER = "<!-- reconciler:history -->"
+
+#: A chore's line: its symbol and what it did, worded once for every format.
+CHORE_SYMBOLS = {Chore.USER_ACTIVATE: "~", Chore.RESELLER_ADD: "+", Chore.RESELLER_REMOVE: "-"}
+CHORE_WORDS = {
+    Chore.USER_ACTIVATE: "signed in: active",
+    Chore.RESELLER_ADD: "reseller added",
+    Chore.RESELLER_REMOVE: "reseller removed",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a history was limited to, said above it: entries concerning `user`, `since` a day, of `kinds`."""
+
+    user: str | None = None
+    since: str | None = None
+    kinds: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        said = [f"concerning {self.user}"] if self.user else []
+        said += [f"since {self.since}"] if self.since else []
+        said += [f"of kind {' or '.join(self.kinds)}"] if self.kinds else []
+        return ", ".join(said)
+
+
+NO_FILTERS = Filters()
+
+
+def heading(applied: Applied) -> str:
+    """`Revision 3, applied by X at T: 4 actions`, or what a chore or an adoption did."""
+    count = len(applied.changes)
+    by = f"by {applied.actor} at {applied.at}"
+    chores = {change.kind for change in applied.changes if isinstance(change.kind, Chore)}
+    if chores == {Chore.USER_ACTIVATE}:
+        return f"Revision {applied.revision}, users activated {by}: {count} {plural(count, 'user')}"
+    if chores:
+        return f"Revision {applied.revision}, resellers changed {by}: {count} {plural(count, 'change')}"
+    if applied.adopted:
+        return (
+            f"Revision {applied.revision}, adopted {by}: {count} {plural(count, 'record')} recorded as "
+            "already there, nobody told"
+        )
+    return f"Revision {applied.revision}, applied {by}: {count} {plural(count, 'action')}"
+
+
+def change_line(change: AuditEntry, paint: Paint = no_paint) -> str:
+    """A change as a plan's line says it; a chore as `  ~ user.activate carol@…: signed in: active`."""
+    if isinstance(change.kind, Chore):
+        who = next(iter(change.target.values()), "")
+        return f"  {CHORE_SYMBOLS[change.kind]} {scrub(f'{change.kind} {who}: {CHORE_WORDS[change.kind]}')}"
+    line = action_line(as_action(change), paint)
+    return line + " (adopted)" if change.adopted else line
+
+
+def render_history(
+    applies: Sequence[Applied], filters: Filters = NO_FILTERS, paint: Paint = no_paint
+) -> Iterator[str]:
+    """What each apply (or chore) changed, newest first, for a terminal."""
+    if not applies:
+        yield (
+            f"No entry {filters.describe()}."
+            if filters.describe()
+            else "Nothing has been applied to this store yet."
+        )
+    elif filters.describe():
+        yield f"Only the entries {filters.describe()}."
+        yield ""
+    for index, applied in enumerate(applies):
+        if index:
+            yield ""
+        yield scrub(heading(applied))
+        if applied.source is not None:
+            yield "  " + scrub(f"from {applied.source.describe()}")
+        for change in applied.changes:
+            yield change_line(change, paint)
+
+
+def render_history_markdown(
+    applies: Sequence[Applied], filters: Filters = NO_FILTERS, *, limit: int = markdown.SUMMARY_LIMIT
+) -> str:
+    """What each apply changed, newest first, for an issue or a job summary; cut to `limit` bytes."""
+    report = Report()
+    report.head += [HISTORY_MARKER, "### reconciler history"]
+    if filters.describe():
+        report.head += ["", inert(f"Only the entries {filters.describe()}.")]
+    if not applies:
+        report.head += [
+            "",
+            "No entry matches." if filters.describe() else "Nothing has been applied to this store yet.",
+        ]
+    for applied in applies:
+        what, items = _said(applied)
+        report.body += [f"#### Revision {applied.revision:,}", "", what, ""]
+        if applied.source is not None:
+            report.body += [_source_markdown(applied), ""]
+        report.fenced("", items, [_diff_line(c) for c in applied.changes])
+    return report.text(limit, "change", "`reconciler history --format json` has all of it.")
+
+
+def _said(applied: Applied) -> tuple[str, str]:
+    """What an apply or chore did, as the sentence under its revision, and how its lines are counted."""
+    count = len(applied.changes)
+    by = f"by {inert(applied.actor)} at {inert(applied.at)}"
+    chores = {change.kind for change in applied.changes if isinstance(change.kind, Chore)}
+    if chores == {Chore.USER_ACTIVATE}:
+        return (
+            f"Users activated {by}: {count:,} {plural(count, 'user')}.",
+            f"{count:,} {plural(count, 'user')}",
+        )
+    if chores:
+        return (
+            f"Resellers changed {by}: {count:,} {plural(count, 'change')}.",
+            f"{count:,} {plural(count, 'change')}",
+        )
+    if applied.adopted:
+        records = f"{count:,} {plural(count, 'record')}"
+        return (
+            f"Adopted {by}: {records} recorded as already there, nobody told.",
+            f"{count:,} adopted {plural(count, 'record')}",
+        )
+    return f"Applied {by}: {count:,} {plural(count, 'action')}.", f"{count:,} {plural(count, 'action')}"
+
+
+def _diff_line(change: AuditEntry) -> str:
+    """A change as a line of a ```diff block, as a plan's markdown has it: `! access.update …`."""
+    if isinstance(change.kind, Chore):
+        who = next(iter(change.target.values()), "")
+        symbol = {"~": "!"}.get(CHORE_SYMBOLS[change.kind], CHORE_SYMBOLS[change.kind])
+        return literal(f"{symbol} {change.kind} {who}: {CHORE_WORDS[change.kind]}")
+    return markdown.action_line(as_action(change), with_kind=True) + (
+        "   (adopted)" if change.adopted else ""
+    )
+
+
+def _source_markdown(applied: Applied) -> str:
+    """Where an apply came from, with links GitHub shows as links; what users wrote is made inert."""
+    source = applied.source
+    assert source is not None
+    parts = []
+    if source.commit:
+        short = inert(source.commit[:12])
+        parts.append(f"commit [{short}]({source.commit_url})" if source.commit_url else f"commit {short}")
+    if source.pull_request:
+        parts.append(f"pull request {source.pull_request}")
+    if source.run:
+        parts.append(f"[the run]({source.run})")
+    if source.text:
+        parts.append(inert(source.text))
+    return "From " + ", ".join(parts) + "."

@@ -1,0 +1,102 @@
+"""A plan in brief, decided once for every report that shows it (text, markdown): `plan --summary`,
+and apply's view of a plan longer than the terminal.
+
+What a brief holds: the counts of each contract's actions (and of those on
+no contract: users and teams), every blocked action (each needs someone's
+decision, so none is left out), and of each kind, in the kinds' tie-break
+order, its count and its first `shown` permitted actions in apply order.
+The blocked ones are listed once, with their reasons, not again under their
+kind. Everything is in a fixed order: the same plan gives the same brief.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reconciler.core.kinds import Effect, Kind
+from reconciler.core.plan import Action, Plan
+
+#: How many actions of each kind a brief shows, unless told otherwise (`--show N`).
+SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How many actions add, change, remove, and how many of them are blocked."""
+
+    add: int = 0
+    change: int = 0
+    remove: int = 0
+    blocked: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.add + self.change + self.remove
+
+
+@dataclass(frozen=True)
+class ContractCount:
+    """The actions on one contract; `contract` is "" for those on none (users, teams, their members)."""
+
+    contract: str
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class KindCount:
+    """The actions of one kind: how many, how many blocked, and the first permitted ones in apply order."""
+
+    kind: Kind
+    count: int
+    blocked: int
+    first: tuple[Action, ...]
+
+    @property
+    def unshown(self) -> int:
+        """The permitted actions of this kind that the brief does not show."""
+        return self.count - self.blocked - len(self.first)
+
+
+@dataclass(frozen=True)
+class Brief:
+    """A plan in brief: see the module's docstring."""
+
+    plan: Plan
+    contracts: tuple[ContractCount, ...]
+    kinds: tuple[KindCount, ...]
+    shown: int
+
+    @property
+    def listed(self) -> int:
+        """How many actions the brief shows: each blocked one, and the first of each kind."""
+        return len(self.plan.blocked) + sum(len(kind.first) for kind in self.kinds)
+
+
+def brief(plan: Plan, shown: int = SHOWN) -> Brief:
+    """`plan` in brief, showing the first `shown` permitted actions of each kind."""
+    if shown < 0:
+        raise ValueError(f"shown must be 0 or more, not {shown}")
+    by_contract: dict[str, list[Action]] = {}
+    by_kind: dict[Kind, list[Action]] = {}
+    for action in plan.actions:
+        by_contract.setdefault(action.target.get("contract", ""), []).append(action)
+        by_kind.setdefault(action.kind, []).append(action)
+    contracts = tuple(ContractCount(number, tally(by_contract[number])) for number in sorted(by_contract))
+    kinds = tuple(_kind_count(kind, by_kind[kind], shown) for kind in sorted(by_kind, key=lambda k: k.rank))
+    return Brief(plan, contracts, kinds, shown)
+
+
+def tally(actions: Sequence[Action]) -> Tally:
+    """What `actions` do, counted."""
+    effects = {effect: 0 for effect in Effect}
+    blocked = 0
+    for action in actions:
+        effects[action.effect] += 1
+        blocked += not action.permitted
+    return Tally(effects[Effect.ADD], effects[Effect.CHANGE], effects[Effect.REMOVE], blocked)
+
+
+def _kind_count(kind: Kind, actions: Sequence[Action], shown: int) -> KindCount:
+    permitted = [action for action in actions if action.permitted]
+    return KindCount(kind, len(actions), len(actions) - len(permitted), tuple(permitted[:shown]))
