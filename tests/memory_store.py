@@ -335,10 +335,10 @@ class MemoryStore:
                     recorded.append(request)
             closed = []
             for closure in transaction.closes:
-                held = db.requests.get(closure.key)
-                if held is not None and held.open:
+                asked = db.requests.get(closure.key)
+                if asked is not None and asked.open:
                     db.requests[closure.key] = replace(
-                        held, outcome=closure.outcome, closed_revision=revision, closed_at=now
+                        asked, outcome=closure.outcome, closed_revision=revision, closed_at=now
                     )
                     closed.append(closure.key)
             held = {mail.entry.message.message_id for mail in db.outbox}
