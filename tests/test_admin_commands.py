@@ -224,7 +224,7 @@ def test_an_apply_keeps_the_commit_and_pull_request_it_came_from(store_url: str,
         "  from commit 1a2b3c4d5e6f, pull request https://github.com/acme/licences/pull/7, "
         "run https://github.com/acme/licences/actions/runs/42, nightly\n"
     ) in text
-    assert f"  ~ user.activate {CAROL}: signed in: active\n" in text
+    assert f"  ~ user.activate {CAROL}: status invited → active (signed in)\n" in text
     markdown = run("history", "--format", "markdown", "--store", store_url)[1]
     assert (
         "From commit [1a2b3c4d5e6f](https://github.com/acme/licences/commit/1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b), "

@@ -13,21 +13,22 @@ from dataclasses import dataclass
 
 from reconciler.core.characters import scrub
 from reconciler.core.errors import plural
+from reconciler.core.kinds import Effect
 from reconciler.core.records import Applied, AuditEntry, Chore
 from reconciler.report import markdown
 from reconciler.report.escaping import inert, literal
 from reconciler.report.fitting import Report
-from reconciler.report.text import Paint, action_line, as_action, no_paint
+from reconciler.report.text import COLOURS, SYMBOLS, Paint, action_line, as_action, no_paint
 
 #: The marker of a history comment, so a workflow finds its own comment again.
 HISTORY_MARKER = "<!-- reconciler:history -->"
 
-#: A chore's line: its symbol and what it did, worded once for every format.
-CHORE_SYMBOLS = {Chore.USER_ACTIVATE: "~", Chore.RESELLER_ADD: "+", Chore.RESELLER_REMOVE: "-"}
-CHORE_WORDS = {
-    Chore.USER_ACTIVATE: "signed in: active",
-    Chore.RESELLER_ADD: "reseller added",
-    Chore.RESELLER_REMOVE: "reseller removed",
+#: What a chore did to the person it concerns, worded once for every report of the audit log
+#: (`history`, `users show`): its effect (which gives its symbol and colour) and its words.
+CHORES = {
+    Chore.USER_ACTIVATE: (Effect.CHANGE, "status invited → active (signed in)"),
+    Chore.RESELLER_ADD: (Effect.ADD, "made a reseller"),
+    Chore.RESELLER_REMOVE: (Effect.REMOVE, "no longer a reseller"),
 }
 
 
@@ -67,10 +68,12 @@ def heading(applied: Applied) -> str:
 
 
 def change_line(change: AuditEntry, paint: Paint = no_paint) -> str:
-    """A change as a plan's line says it; a chore as `  ~ user.activate carol@…: signed in: active`."""
+    """A change as a plan's line says it; a chore as
+    `  ~ user.activate carol@…: status invited → active (signed in)`, its symbol painted as its effect's."""
     if isinstance(change.kind, Chore):
-        who = next(iter(change.target.values()), "")
-        return f"  {CHORE_SYMBOLS[change.kind]} {scrub(f'{change.kind} {who}: {CHORE_WORDS[change.kind]}')}"
+        effect, words = CHORES[change.kind]
+        symbol = paint(SYMBOLS[effect], COLOURS[effect])
+        return f"  {symbol} {scrub(f'{change.kind} {_concerned(change)}: {words}')}"
     line = action_line(as_action(change), paint)
     return line + " (adopted)" if change.adopted else line
 
@@ -144,12 +147,16 @@ def _said(applied: Applied) -> tuple[str, str]:
     return f"Applied {by}: {count:,} {plural(count, 'action')}.", f"{count:,} {plural(count, 'action')}"
 
 
+def _concerned(chore: AuditEntry) -> str:
+    """The one person a chore's entry names (its target is `{"user": …}` or `{"reseller": …}`)."""
+    return next(iter(chore.target.values()), "")
+
+
 def _diff_line(change: AuditEntry) -> str:
     """A change as a line of a ```diff block, as a plan's markdown has it: `! access.update …`."""
     if isinstance(change.kind, Chore):
-        who = next(iter(change.target.values()), "")
-        symbol = {"~": "!"}.get(CHORE_SYMBOLS[change.kind], CHORE_SYMBOLS[change.kind])
-        return literal(f"{symbol} {change.kind} {who}: {CHORE_WORDS[change.kind]}")
+        effect, words = CHORES[change.kind]
+        return literal(f"{markdown.SYMBOLS[effect]} {change.kind} {_concerned(change)}: {words}")
     return markdown.action_line(as_action(change), with_kind=True) + (
         "   (adopted)" if change.adopted else ""
     )

@@ -40,7 +40,6 @@ from reconciler.core.errors import plural
 from reconciler.core.model import TEAM_SOURCE
 from reconciler.core.planfile import store_to_json
 from reconciler.core.records import (
-    AuditEntry,
     Chore,
     Coordinating,
     HeldGrant,
@@ -48,16 +47,9 @@ from reconciler.core.records import (
     ServedSerial,
     UserOverview,
 )
+from reconciler.report.history import change_line
 from reconciler.report.json import FORMAT_VERSION, applied_to_json, dumps
-from reconciler.report.text import Paint, action_line, as_action, no_paint
-
-#: What a chore (the store administered outside a plan) did to the person it concerns: its symbol,
-#: colour and words.
-CHORES = {
-    Chore.USER_ACTIVATE: ("~", "yellow", "status invited → active (signed in)"),
-    Chore.RESELLER_ADD: ("+", "green", "made a reseller"),
-    Chore.RESELLER_REMOVE: ("-", "red", "no longer a reseller"),
-}
+from reconciler.report.text import Paint, no_paint
 
 
 def render_user(overview: UserOverview, paint: Paint = no_paint) -> Iterator[str]:
@@ -153,16 +145,7 @@ def _changes(overview: UserOverview, paint: Paint) -> Iterator[str]:
         if applied.source is not None and applied.source.known:
             yield scrub(f"    from {applied.source.describe()}")
         for change in applied.changes:
-            yield "  " + _change_line(change, paint) + (" (adopted)" if change.adopted else "")
-
-
-def _change_line(change: AuditEntry, paint: Paint) -> str:
-    """One change as `history` shows it: `  + access.grant carol@… on 399-…: download yes`."""
-    if isinstance(change.kind, Chore):
-        symbol, colour, words = CHORES[change.kind]
-        who = next(iter(change.target.values()), "")
-        return f"  {paint(symbol, colour)} {scrub(f'{change.kind} {who}: {words}')}"
-    return action_line(as_action(change), paint)
+            yield "  " + change_line(change, paint)
 
 
 def source_words(source: str) -> str:
