@@ -13,7 +13,7 @@ from typing import Any
 
 from reconciler.core.kinds import TARGET_KEYS, Kind, Record
 from reconciler.core.model import DesiredState, Grants, effective_access
-from reconciler.core.plan import Plan
+from reconciler.core.plan import Action, Plan
 
 #: Reports how much of a long piece of work is done: (done, total).
 Progress = Callable[[int, int], None]
@@ -213,6 +213,10 @@ class Request:
     before: dict[str, object] | None
     after: dict[str, object] | None
     requested_of: tuple[str, ...]
+
+    def as_action(self) -> Action:
+        """The action it asks for, so that it is worded and compared as a plan's."""
+        return Action(self.kind, self.target, self.before, self.after)
 
 
 #: How a request is closed: a later apply made the change it asked for, or made it moot (removed its

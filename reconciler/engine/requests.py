@@ -136,7 +136,7 @@ class Closing:
         """`contract.manager_change 110001234567 asked by alice@…: applied`, or `…: no longer needed
         (serial.remove 399-…)`: for the apply's report."""
         request = self.request
-        asked = Action(request.kind, request.target, request.before, request.after)
+        asked = request.as_action()
         how = (
             "applied"
             if self.outcome == MADE

@@ -111,7 +111,7 @@ def compose_closings(
     messages = []
     for group in same.values():
         first = group[0]
-        request, wanted = first.request, as_action(first.request)
+        request, wanted = first.request, first.request.as_action()
         to = " or ".join(request.requested_of) or "whoever may make it"
         if first.outcome == MADE:
             subject = f"Your request was applied: {describe(wanted)}"
@@ -156,11 +156,6 @@ def _then(sentence: str) -> str:
 
 def _frozen(record: Mapping[str, object] | None) -> str:
     return repr(sorted((record or {}).items()))
-
-
-def as_action(request: Request) -> Action:
-    """A request as the action it asks for, so that it is worded as a plan's."""
-    return Action(request.kind, request.target, request.before, request.after)
 
 
 def greeting(person: str, names: Mapping[str, str]) -> str:

@@ -24,7 +24,6 @@ from typing import Any
 
 from reconciler.core.characters import scrub
 from reconciler.core.errors import plural
-from reconciler.core.plan import Action
 from reconciler.core.planfile import change_to_json
 from reconciler.core.records import MADE, MOOT, RecordedRequest
 from reconciler.core.wording import describe, details, target_label
@@ -58,7 +57,7 @@ def render_requests(requests: Sequence[RecordedRequest], open_only: bool = False
     width = max(len(status(r)) for r in shown)
     indent = " " * (width + 4)
     for recorded in shown:
-        action = _action(recorded)
+        action = recorded.request.as_action()
         change = details(action)
         yield scrub(
             f"{status(recorded):<{width}}  {action.kind} {target_label(action)}"
@@ -83,7 +82,7 @@ def requests_markdown(requests: Sequence[RecordedRequest], open_only: bool = Fal
         "|---|---|---|---|---|---|",
     ]
     for recorded in newest_first(requests):
-        action = _action(recorded)
+        action = recorded.request.as_action()
         change = details(action)
         request = recorded.request
         cells = [
@@ -120,7 +119,7 @@ def _request(recorded: RecordedRequest) -> dict[str, Any]:
     return {
         "key": request.key,
         **change_to_json(request.kind, request.target, request.before, request.after),
-        "description": _sentence(describe(_action(recorded))),
+        "description": _sentence(describe(recorded.request.as_action())),
         "requester": request.requester,
         "requested_of": list(request.requested_of),
         "requested_at": recorded.requested_at,
@@ -129,11 +128,6 @@ def _request(recorded: RecordedRequest) -> dict[str, Any]:
         "closed_revision": recorded.closed_revision,
         "closed_at": recorded.closed_at,
     }
-
-
-def _action(recorded: RecordedRequest) -> Action:
-    request = recorded.request
-    return Action(request.kind, request.target, request.before, request.after)
 
 
 def _sentence(phrase: str) -> str:
