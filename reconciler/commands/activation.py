@@ -13,7 +13,7 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from reconciler.commands.csv_import import COLUMNS
+from reconciler.commands.csv_import import column_meaning, delimiter_of
 from reconciler.core.diagnostics import show_value
 from reconciler.core.errors import InputError
 from reconciler.core.model import is_email
@@ -62,13 +62,12 @@ def _is_csv(lines: Sequence[str]) -> bool:
 
 
 def _cells(line: str) -> list[str]:
-    delimiter = ";" if line.count(";") > line.count(",") else ","
-    return next(csv.reader([line], delimiter=delimiter), [])
+    return next(csv.reader([line], delimiter=delimiter_of(line)), [])
 
 
 def _email_column(header: Sequence[str]) -> int | None:
     for index, name in enumerate(header):
-        if COLUMNS.get(name.strip().lower().replace(" ", "").replace("_", "")) == "email":
+        if column_meaning(name) == "email":
             return index
     return None
 
@@ -77,9 +76,8 @@ def _from_csv(path: str, lines: Sequence[str]) -> tuple[list[str], list[str]]:
     header = lines[0]
     column = _email_column(_cells(header))
     assert column is not None  # _is_csv said so
-    delimiter = ";" if header.count(";") > header.count(",") else ","
     found, problems = [], []
-    for number, row in enumerate(csv.reader(lines[1:], delimiter=delimiter), start=2):
+    for number, row in enumerate(csv.reader(lines[1:], delimiter=delimiter_of(header)), start=2):
         if not any(cell.strip() for cell in row):
             continue
         value = restored(row[column]).strip() if column < len(row) else ""

@@ -163,12 +163,12 @@ def _read_rows(
     first = next(lines, "")
     if first.startswith("\ufeff"):  # a second BOM, as some tools write after re-saving
         first = first[1:]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
+    delimiter = delimiter_of(first)
     rows = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
     header = next(rows, [])
     columns: dict[str, tuple[int, str]] = {}
     for index, name in enumerate(header):
-        meaning = COLUMNS.get(name.strip().lower().replace(" ", "").replace("_", ""))
+        meaning = column_meaning(name)
         if meaning is not None and meaning not in columns:
             columns[meaning] = (index + 1, name.strip())
     missing = [label for meaning, label in REQUIRED if meaning not in columns]
@@ -198,6 +198,16 @@ def _read_rows(
         }
         skipped += _read_row(values, place, people, problems, serials)
     return skipped
+
+
+def delimiter_of(header: str) -> str:
+    """The delimiter of a CSV whose first line is `header`: ";" where it has more of those, else ","."""
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def column_meaning(header: str) -> str | None:
+    """What a column's header names (`COLUMNS`), matched ignoring case, spaces and underscores."""
+    return COLUMNS.get(header.strip().lower().replace(" ", "").replace("_", ""))
 
 
 def _read_row(
