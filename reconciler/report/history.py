@@ -50,21 +50,36 @@ class Filters:
 NO_FILTERS = Filters()
 
 
+@dataclass(frozen=True)
+class _Done:
+    """What an apply or chore did, in words every format lays out its own way: `applied` by whom,
+    how many `things`, and what the reader should know besides (an adoption told nobody)."""
+
+    what: str
+    count: int
+    things: str
+    besides: str = ""
+
+    @classmethod
+    def of(cls, applied: Applied) -> _Done:
+        count = len(applied.changes)
+        chores = {change.kind for change in applied.changes if isinstance(change.kind, Chore)}
+        if chores == {Chore.USER_ACTIVATE}:
+            return cls("users activated", count, plural(count, "user"))
+        if chores:
+            return cls("resellers changed", count, plural(count, "change"))
+        if applied.adopted:
+            return cls("adopted", count, plural(count, "record"), " recorded as already there, nobody told")
+        return cls("applied", count, plural(count, "action"))
+
+
 def heading(applied: Applied) -> str:
     """`Revision 3, applied by X at T: 4 actions`, or what a chore or an adoption did."""
-    count = len(applied.changes)
-    by = f"by {applied.actor} at {applied.at}"
-    chores = {change.kind for change in applied.changes if isinstance(change.kind, Chore)}
-    if chores == {Chore.USER_ACTIVATE}:
-        return f"Revision {applied.revision}, users activated {by}: {count} {plural(count, 'user')}"
-    if chores:
-        return f"Revision {applied.revision}, resellers changed {by}: {count} {plural(count, 'change')}"
-    if applied.adopted:
-        return (
-            f"Revision {applied.revision}, adopted {by}: {count} {plural(count, 'record')} recorded as "
-            "already there, nobody told"
-        )
-    return f"Revision {applied.revision}, applied {by}: {count} {plural(count, 'action')}"
+    done = _Done.of(applied)
+    return (
+        f"Revision {applied.revision}, {done.what} by {applied.actor} at {applied.at}: "
+        f"{done.count} {done.things}{done.besides}"
+    )
 
 
 def change_line(change: AuditEntry, paint: Paint = no_paint) -> str:
@@ -125,26 +140,12 @@ def render_history_markdown(
 
 def _said(applied: Applied) -> tuple[str, str]:
     """What an apply or chore did, as the sentence under its revision, and how its lines are counted."""
-    count = len(applied.changes)
-    by = f"by {inert(applied.actor)} at {inert(applied.at)}"
-    chores = {change.kind for change in applied.changes if isinstance(change.kind, Chore)}
-    if chores == {Chore.USER_ACTIVATE}:
-        return (
-            f"Users activated {by}: {count:,} {plural(count, 'user')}.",
-            f"{count:,} {plural(count, 'user')}",
-        )
-    if chores:
-        return (
-            f"Resellers changed {by}: {count:,} {plural(count, 'change')}.",
-            f"{count:,} {plural(count, 'change')}",
-        )
-    if applied.adopted:
-        records = f"{count:,} {plural(count, 'record')}"
-        return (
-            f"Adopted {by}: {records} recorded as already there, nobody told.",
-            f"{count:,} adopted {plural(count, 'record')}",
-        )
-    return f"Applied {by}: {count:,} {plural(count, 'action')}.", f"{count:,} {plural(count, 'action')}"
+    done = _Done.of(applied)
+    counted = f"{done.count:,} {done.things}"
+    said = (
+        f"{done.what.capitalize()} by {inert(applied.actor)} at {inert(applied.at)}: {counted}{done.besides}."
+    )
+    return said, f"{done.count:,} adopted {done.things}" if applied.adopted else counted
 
 
 def _concerned(chore: AuditEntry) -> str:
