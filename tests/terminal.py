@@ -11,7 +11,8 @@ import sys
 def run_on_terminal(
     args: list[str], env: dict[str, str], prompt: bytes | None = None, answer: bytes = b""
 ) -> tuple[int, bytes]:
-    """Exit code and everything shown of `reconciler ARGS`; `answer` is typed once `prompt` appears."""
+    """Exit code and everything shown of `reconciler ARGS`; `answer` is typed once `prompt` appears with
+    the `: ` click writes after a question (typed before that, its echo lands inside the prompt)."""
     main, secondary = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "reconciler", *args],
@@ -23,7 +24,7 @@ def run_on_terminal(
     os.close(secondary)
     output, answered = b"", prompt is None
     while True:
-        if not answered and prompt is not None and prompt in output:
+        if not answered and prompt is not None and prompt + b": " in output:
             os.write(main, answer)
             answered = True
         try:
