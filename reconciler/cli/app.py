@@ -14,6 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from enum import Enum
 from itertools import islice
 from typing import Any, NoReturn
@@ -299,6 +300,19 @@ def max_removal_ratio_option(help_text: str) -> Callable[[Any], Any]:
         callback=lambda ctx, param, value: check_ratio(value),
         metavar="SHARE",
         help=help_text,
+    )
+
+
+def today_option(help_text: str) -> Callable[[Any], Any]:
+    """--today DATE: the day expiry dates are judged against (engine/expiry.py), ISO 8601, as the
+    `today` parameter; today's date in UTC when not given."""
+    return click.option(
+        "--today",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        callback=lambda ctx, param, value: (value.date() if value else datetime.now(UTC).date()).isoformat(),
+        metavar="DATE",
+        help=help_text + " YYYY-MM-DD; default: today's date in UTC.",
     )
 
 

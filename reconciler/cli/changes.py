@@ -29,6 +29,7 @@ from reconciler.cli.app import (
     required_actor,
     store_option,
     summarise,
+    today_option,
     with_options,
 )
 from reconciler.cli.mail import PROGRESS_FROM, echo_delivery, make_courier
@@ -210,6 +211,9 @@ def _planning_options(command: Any) -> Any:
                 "and the access it gives or takes), with what it needs; repeatable."
             ),
         ),
+        today_option(
+            "The day `expires` dates are judged on: what ended before it is taken away, with the reason."
+        ),
     ]
     return with_options(command, options)
 
@@ -234,9 +238,11 @@ def _summary_options(command: Any) -> Any:
     return with_options(command, options)
 
 
-def _plan_options(max_removal_ratio: float, unmanaged: str | None, targets: tuple[str, ...]) -> PlanOptions:
+def _plan_options(
+    max_removal_ratio: float, unmanaged: str | None, targets: tuple[str, ...], today: str
+) -> PlanOptions:
     return PlanOptions(
-        max_removal_ratio=max_removal_ratio, unmanaged=unmanaged, targets=parse_targets(targets)
+        max_removal_ratio=max_removal_ratio, unmanaged=unmanaged, targets=parse_targets(targets), today=today
     )
 
 
@@ -278,6 +284,7 @@ def plan(
     max_removal_ratio: float,
     unmanaged: str | None,
     targets: tuple[str, ...],
+    today: str,
     store_url: str,
     actor: str | None,
     chosen: Selection,
@@ -329,7 +336,7 @@ def plan(
       reconciler plan --changed --format markdown --out plans/ > comment.md
       reconciler plan --all --jobs 4 --detailed-exitcode
     """
-    options = _plan_options(max_removal_ratio, unmanaged, targets)
+    options = _plan_options(max_removal_ratio, unmanaged, targets, today)
     key = plan_key(os.environ.get(KEY_VARIABLE))
     given = settings(store_url, actor)
     _check_summary(summary, shown, output_format)
@@ -434,6 +441,7 @@ def apply(
     max_removal_ratio: float,
     unmanaged: str | None,
     targets: tuple[str, ...],
+    today: str,
     store_url: str,
     actor: str | None,
     chosen: Selection,
@@ -512,7 +520,14 @@ def apply(
                 chosen,
                 given,
                 _apply_options(
-                    request, allow_mass_removal, adopt, max_removal_ratio, unmanaged, targets, source_text
+                    request,
+                    allow_mass_removal,
+                    adopt,
+                    max_removal_ratio,
+                    unmanaged,
+                    targets,
+                    today,
+                    source_text,
                 ),
                 os.environ,
                 folder=folder,
@@ -530,7 +545,7 @@ def apply(
     env = environment(workspace, os.environ)
     smtp = SmtpSettings.from_env(env)  # bad mail settings fail before anything changes
     options = _apply_options(
-        request, allow_mass_removal, adopt, max_removal_ratio, unmanaged, targets, source_text
+        request, allow_mass_removal, adopt, max_removal_ratio, unmanaged, targets, today, source_text
     )
     verb = "Adopt" if adopt else "Apply"
     with (
@@ -589,13 +604,14 @@ def _apply_options(
     max_removal_ratio: float,
     unmanaged: str | None,
     targets: tuple[str, ...],
+    today: str,
     source_text: str | None = None,
 ) -> ApplyOptions:
     return ApplyOptions(
         request=request,
         allow_mass_removal=allow_mass_removal,
         adopt=adopt,
-        planning=_plan_options(max_removal_ratio, unmanaged, targets),
+        planning=_plan_options(max_removal_ratio, unmanaged, targets, today),
         plan_key=plan_key(os.environ.get(KEY_VARIABLE)),
         source=source_of(os.environ, source_text),
     )

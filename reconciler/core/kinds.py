@@ -186,6 +186,7 @@ class Kind(StrEnum):
     TEAM_MEMBER_REMOVE = "team.member_remove"
     TEAM_ACCESS_REVOKE = "team.access_revoke"
     TEAM_MEMBER_ADD = "team.member_add"
+    TEAM_MEMBER_UPDATE = "team.member_update"
     TEAM_ACCESS_UPDATE = "team.access_update"
     TEAM_ACCESS_GRANT = "team.access_grant"
     TEAM_REMOVE = "team.remove"
@@ -291,6 +292,10 @@ TABLE: dict[Kind, KindInfo] = {
         _REMOVE, Scope.SERIAL, "taking team {team}'s access to serial {serial} away"
     ),
     Kind.TEAM_MEMBER_ADD: KindInfo(_ADD, Scope.TEAMS, "putting {user} in team {team}"),
+    # The day a membership ends (expires): set, moved or dropped.
+    Kind.TEAM_MEMBER_UPDATE: KindInfo(
+        _CHANGE, Scope.TEAMS, "changing the end of {user}'s place in team {team}"
+    ),
     Kind.TEAM_ACCESS_UPDATE: KindInfo(
         _CHANGE, Scope.SERIAL, "changing team {team}'s access to serial {serial}"
     ),

@@ -122,10 +122,11 @@ class Contract:
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """A user's access to one serial (R8)."""
+    """A user's access to one serial (R8); `expires` the last day of a user's own grant, ISO 8601."""
 
     serial: str
     download: bool = False
+    expires: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,7 @@ class User:
     access: tuple[Access, ...] = ()
     protect: bool = False
     id: str | None = None
+    expires: str | None = None  # the last day the user is in the account, ISO 8601; None: for good
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,8 @@ class Team:
     access: tuple[Access, ...] = ()
     #: The directory group whose members this team's are (`directory pull` writes them); YAML only.
     directory_group: str | None = None
+    #: The members who are in the team until a day (ISO 8601), by e-mail, sorted: the rest are for good.
+    member_expires: tuple[tuple[str, str], ...] = ()
 
     @property
     def source(self) -> str:
@@ -236,12 +240,13 @@ class Grant:
 
     `download` when any source gives it; `via` the sources, sorted (`"direct"`,
     `"team:NAME"`); `direct_download` the user's own grant's download, None
-    when they have no grant of their own.
+    when they have no grant of their own; `expires` the last day of their own grant, if it has one.
     """
 
     download: bool
     via: tuple[str, ...]
     direct_download: bool | None = None
+    expires: str | None = None
 
 
 #: Effective access, by (user, serial).
@@ -258,10 +263,10 @@ def effective_access(state: DesiredState) -> Grants:
             key = (user.email, access.serial)
             through_teams = grants.get(key)
             if through_teams is None:
-                grants[key] = Grant(access.download, _ONLY_DIRECT, access.download)
+                grants[key] = Grant(access.download, _ONLY_DIRECT, access.download, access.expires)
             else:
                 download = access.download or through_teams.download
-                grants[key] = Grant(download, (DIRECT, *through_teams.via), access.download)
+                grants[key] = Grant(download, (DIRECT, *through_teams.via), access.download, access.expires)
     return grants
 
 
@@ -380,19 +385,33 @@ def _user(raw: Mapping[str, Any], directory: Mapping[str, Any] | None = None) ->
         access=_access(raw),
         protect=raw.get("protect", False),
         id=person.get("id"),
+        expires=_iso_date(raw.get("expires")),
     )
 
 
 def _team(raw: Mapping[str, Any], directory: Mapping[str, Any] | None = None) -> Team:
     """A team as `raw` declares it; with the directory's entry of it, its members from that."""
     members = (raw if directory is None else directory).get("members", ())
+    emails = {member_email(member).lower(): member for member in members}
     return Team(
         name=raw["name"],
         description=raw.get("description"),
-        members=tuple(sorted({member.lower() for member in members})),
+        members=tuple(sorted(emails)),
         access=_access(raw),
         directory_group=raw.get("directory_group"),
+        member_expires=tuple(
+            sorted(
+                (email, str(member["expires"]))
+                for email, member in emails.items()
+                if not isinstance(member, str) and member.get("expires") is not None
+            )
+        ),
     )
+
+
+def member_email(member: str | Mapping[str, Any]) -> str:
+    """A team member's e-mail as a file lists it: the address alone, or `{email: …, expires: …}`."""
+    return member if isinstance(member, str) else str(member["email"])
 
 
 def _directory(raw: Mapping[str, Any], declared_in: str) -> Directory:
@@ -412,5 +431,8 @@ def _directory(raw: Mapping[str, Any], declared_in: str) -> Directory:
 
 
 def _access(raw: Mapping[str, Any]) -> tuple[Access, ...]:
-    access = (Access(a["serial"], a.get("download", False)) for a in raw.get("access", ()))
+    access = (
+        Access(a["serial"], a.get("download", False), _iso_date(a.get("expires")))
+        for a in raw.get("access", ())
+    )
     return tuple(sorted(access, key=lambda a: a.serial))

@@ -7,8 +7,10 @@ role that could perform the action on its target given the store; `permitted`
 says whether the actor can, and `reason` why not. `held` says of a permitted
 action that `apply --request` would hold it back, and which blocked action it
 waits on (engine/requests.py); a saved plan's file does not keep it, as apply
-works it out again. Its file, JSON with a `format_version`, is planfile.py's;
-apply consumes a plan and never diffs again.
+works it out again. `expired` says of a removal that it takes away what
+expired, and on which day it ended (its `reason` in the plan's JSON). Its
+file, JSON with a `format_version`, is planfile.py's; apply consumes a plan
+and never diffs again.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class Action:
     reason: str | None = None
     notifications: tuple[Notification, ...] = ()
     held: str | None = None
+    #: For a removal of what expired (engine/expiry.py): the last day it lasted, ISO 8601.
+    expired: str | None = None
 
     @property
     def effect(self) -> Effect:

@@ -49,10 +49,13 @@ from reconciler.core.plan import COUNTED, Action, Notification, Plan, Standing, 
 #: 4: `user.change_email`; a user's `id` (the directory's) in `user.*` records.
 #: 5: `actor_standing` (the actor's roles, the resellers, and for an actor with no role the addresses
 #: like theirs, and the note that says so); `products` and `user_names` of what the actions name.
-FORMAT_VERSION = 5
+#: 6: `expired` on a removal of what expired (engine/expiry.py), the day it lasted until, and then a
+#: permitted action's `reason` says so (`expired 2027-03-31`); `team.member_update`; `expires` in
+#: records of users, grants and team members.
+FORMAT_VERSION = 6
 #: The versions `load_plan` reads: a plan of version 4 reads as one that does not know the actor's
 #: roles, nor products and names (its reports say less; apply judges it again all the same).
-READS = (4, FORMAT_VERSION)
+READS = (4, 5, FORMAT_VERSION)
 
 #: Where the key of a plan's HMAC comes from; its value is never printed.
 KEY_VARIABLE = "RECONCILER_PLAN_KEY"
@@ -133,9 +136,19 @@ def action_to_json(action: Action) -> dict[str, Any]:
     data["requires"] = action.requires.value
     data["permitted"] = action.permitted
     data["notifications"] = [{"to": n.to, "event": n.event.value} for n in action.notifications]
-    if action.reason is not None:
-        data["reason"] = action.reason
+    if action.expired is not None:
+        data["expired"] = action.expired
+    reason = _reason(action)
+    if reason is not None:
+        data["reason"] = reason
     return data
+
+
+def _reason(action: Action) -> str | None:
+    """What the file says of why an action is as it is: why it is blocked, or else that it expired."""
+    if action.reason is None and action.expired is not None:
+        return f"expired {action.expired}"
+    return action.reason
 
 
 def action_line(action: Action, records: dict[int, str] | None = None) -> str:
@@ -145,10 +158,13 @@ def action_line(action: Action, records: dict[int, str] | None = None) -> str:
     if records is None:
         records = {}
     try:
-        reason = "" if action.reason is None else f', "reason": {_string(action.reason)}'
+        said = _reason(action)
+        reason = "" if said is None else f', "reason": {_string(said)}'
+        expired = "" if action.expired is None else f'"expired": {_string(action.expired)}, '
         return (
             f'{{"after": {_record(action.after, records)}, "before": {_record(action.before, records)}, '
-            f'"kind": {_string(action.kind)}, "notifications": {_notifications(action.notifications)}, '
+            f'{expired}"kind": {_string(action.kind)}, '
+            f'"notifications": {_notifications(action.notifications)}, '
             f'"permitted": {"true" if action.permitted else "false"}{reason}, '
             f'"requires": {_string(action.requires)}, "target": {_flat(action.target)}}}'
         )
@@ -165,9 +181,18 @@ def action_from_json(data: Mapping[str, Any]) -> Action:
         after=data["after"],
         requires=Role(data["requires"]),
         permitted=data["permitted"],
-        reason=data.get("reason"),
+        reason=_blocked_reason(data),
         notifications=tuple(Notification(n["to"], Event(n["event"])) for n in data["notifications"]),
+        expired=data.get("expired"),
     )
+
+
+def _blocked_reason(data: Mapping[str, Any]) -> str | None:
+    """The reason of an action of the file, as a plan in memory has it: why it is blocked, if it is
+    (a permitted removal of what expired says so in its `reason` in the file alone)."""
+    if data.get("expired") is not None and data["permitted"] is True:
+        return None
+    return data.get("reason")
 
 
 #: A kind, a role, an event by its value: what calling the enum does, as a plain lookup.
@@ -213,6 +238,7 @@ def _actions_from_json(items: Any) -> tuple[Action, ...]:
         set_reason,
         set_notes,
         set_held,
+        set_expired,
     ) = _ACTION_SLOTS
     set_to, set_event = _NOTIFICATION_SLOTS
     actions: list[Action] = []
@@ -226,7 +252,12 @@ def _actions_from_json(items: Any) -> tuple[Action, ...]:
             set_after(action, data["after"])
             set_requires(action, roles[data["requires"]])
             set_permitted(action, data["permitted"])
-            set_reason(action, data.get("reason"))
+            if "expired" in data:
+                set_expired(action, data["expired"])
+                set_reason(action, _blocked_reason(data))
+            else:
+                set_expired(action, None)
+                set_reason(action, data.get("reason"))
             notes = []
             for note in data["notifications"]:
                 notification = new(Notification)

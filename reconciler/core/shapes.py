@@ -15,11 +15,13 @@ from reconciler.core.model import DIRECT, Access, Contract, Coordinator, Grant, 
 
 
 def user_record(user: User) -> dict[str, Any]:
-    """A user's own fields, `id` (the directory's) named only when set, so plans of users without one
-    stay as they were."""
+    """A user's own fields, `id` (the directory's) and `expires` named only when set, so plans of users
+    without them stay as they were."""
     record: dict[str, Any] = {"first_name": user.first_name, "last_name": user.last_name}
     if user.id is not None:
         record["id"] = user.id
+    if user.expires is not None:
+        record["expires"] = user.expires
     return record
 
 
@@ -64,11 +66,18 @@ def access_entry_record(access: Access) -> dict[str, Any]:
 def access_record(grant: Grant) -> dict[str, Any]:
     """A user's effective access as an action's `before` or `after` holds it: `download` when any
     source gives it, and its sources (`via`); `direct_download` only where the user's own grant gives
-    less than their teams'."""
+    less than their teams'; `expires`, the last day of the user's own grant, only where it has one."""
     record: dict[str, Any] = {"download": grant.download, "via": list(grant.via)}
     if grant.direct_download is not None and grant.direct_download != grant.download:
         record["direct_download"] = grant.direct_download
+    if grant.expires is not None:
+        record["expires"] = grant.expires
     return record
+
+
+def member_record(expires: str | None) -> dict[str, Any]:
+    """A team membership as an action's `before` or `after` holds it: its last day, when it has one."""
+    return {} if expires is None else {"expires": expires}
 
 
 def direct_download(record: Mapping[str, Any]) -> bool | None:

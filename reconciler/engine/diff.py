@@ -42,6 +42,7 @@ from reconciler.core.shapes import (
     access_record,
     contract_record,
     coordinator_record,
+    member_record,
     serial_record,
     team_record,
     user_record,
@@ -58,7 +59,7 @@ class _Index:
     coordinators: dict[tuple[str, str], Coordinator]
     users: dict[str, User]
     teams: dict[str, Team]
-    members: set[tuple[str, str]]
+    members: dict[tuple[str, str], str | None]  # (team, user): the membership's last day, if it has one
     team_access: dict[tuple[str, str], Access]
     access: Grants
 
@@ -70,10 +71,18 @@ class _Index:
             coordinators={(c.number, k.email): k for c in state.contracts for k in c.coordinators},
             users={u.email: u for u in state.users},
             teams={t.name: t for t in state.teams},
-            members={(t.name, m) for t in state.teams for m in t.members},
+            members=_members_of(state.teams),
             team_access={(t.name, a.serial): a for t in state.teams for a in t.access},
             access=effective_access(state) if grants is None else grants,
         )
+
+
+def _members_of(teams: tuple[Team, ...]) -> dict[tuple[str, str], str | None]:
+    members: dict[tuple[str, str], str | None] = {}
+    for team in teams:
+        members.update(((team.name, email), None) for email in team.members)
+        members.update(((team.name, email), day) for email, day in team.member_expires)
+    return members
 
 
 def diff(desired: DesiredState, current: DesiredState, current_access: Grants | None = None) -> list[Action]:
@@ -98,11 +107,11 @@ def diff(desired: DesiredState, current: DesiredState, current_access: Grants | 
     ]
 
 
-def _in_effect(grant: Grant) -> tuple[bool, bool | None]:
-    """What an access change is judged on: what the user may do, and their own grant. Which teams
-    give it is bookkeeping of its own: moving a user between two teams that give the same serial
-    changes no access."""
-    return grant.download, grant.direct_download
+def _in_effect(grant: Grant) -> tuple[bool, bool | None, str | None]:
+    """What an access change is judged on: what the user may do, and their own grant and its last day.
+    Which teams give it is bookkeeping of its own: moving a user between two teams that give the same
+    serial changes no access."""
+    return grant.download, grant.direct_download, grant.expires
 
 
 def _protected(record: dict[str, Any], protect: bool) -> dict[str, Any]:
@@ -219,10 +228,19 @@ def _teams(want: _Index, have: _Index) -> Iterator[Action]:
 
 
 def _members(want: _Index, have: _Index) -> Iterator[Action]:
-    for name, email in sorted(want.members - have.members):
-        yield Action(Kind.TEAM_MEMBER_ADD, {"team": name, "user": email}, None, {})
-    for name, email in sorted(have.members - want.members):
-        yield Action(Kind.TEAM_MEMBER_REMOVE, {"team": name, "user": email}, {}, None)
+    wanted, had = want.members, have.members
+    for name, email in sorted(wanted.keys() - had.keys()):
+        yield Action(
+            Kind.TEAM_MEMBER_ADD, {"team": name, "user": email}, None, member_record(wanted[name, email])
+        )
+    moved = sorted(key for key, day in wanted.items() if key in had and had[key] != day)
+    for name, email in moved:
+        before, after = member_record(had[name, email]), member_record(wanted[name, email])
+        yield Action(Kind.TEAM_MEMBER_UPDATE, {"team": name, "user": email}, before, after)
+    for name, email in sorted(had.keys() - wanted.keys()):
+        yield Action(
+            Kind.TEAM_MEMBER_REMOVE, {"team": name, "user": email}, member_record(had[name, email]), None
+        )
 
 
 def _team_access(want: _Index, have: _Index) -> Iterator[Action]:

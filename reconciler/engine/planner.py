@@ -19,6 +19,7 @@ from reconciler.core.model import DesiredState
 from reconciler.core.plan import Action, Notification, Plan, renamed_users
 from reconciler.core.records import Snapshot
 from reconciler.engine.diff import diff
+from reconciler.engine.expiry import NOTHING_EXPIRED, expire, with_reasons
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal
 from reconciler.engine.ordering import plan_order
 from reconciler.engine.permissions import Authority, Judgement, judge, standing
@@ -35,6 +36,8 @@ class PlanOptions:
     max_removal_ratio: float = DEFAULT_MAX_REMOVAL_RATIO
     unmanaged: str | None = None  # overrides the YAML's unmanaged_users
     targets: tuple[str, ...] = ()
+    #: The day expiry is judged on, ISO 8601 (the command line's --today, or today in UTC); None: never.
+    today: str | None = None
 
 
 DEFAULT_OPTIONS = PlanOptions()
@@ -47,7 +50,12 @@ def make_plan(
     actor = actor.lower()
     policy = options.unmanaged or desired.unmanaged_users or DEFAULT_POLICY
     goal, unmanaged = with_unmanaged(desired, snapshot.state, policy)
-    actions = judge_actions(diff(goal, snapshot.state, snapshot.grants), snapshot, actor)
+    expiries = NOTHING_EXPIRED
+    if options.today is not None:
+        goal, expiries = expire(goal, options.today)
+    actions = with_reasons(
+        judge_actions(diff(goal, snapshot.state, snapshot.grants), snapshot, actor), expiries
+    )
     if options.targets:
         check_known(options.targets, desired, snapshot.state)
         actions = select(actions, options.targets, snapshot.state.teams)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.core.diagnostics import DocPath, Finding, show_value
-from reconciler.core.model import email_problem
+from reconciler.core.model import email_problem, member_email
 from reconciler.loading.directory import DirectoryFile, find_directory_file, generated_findings, url_problem
 
 #: A file's name and its parsed document.
@@ -32,6 +32,7 @@ class _Serial:
     source: str
     path: DocPath
     seats: int
+    ends: str | None = None  # the contract's last day, ISO 8601: no access to the serial may outlast it
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,33 @@ def check_rules(documents: Sequence[Document], directory: DirectoryFile | None =
     serials = _check_contracts(written, users, findings)
     teams = _check_teams(written, generated, found, users, serials, findings)
     _check_access(written, serials, teams, findings)
+    _check_expiring_roles(written, findings)
     _check_policy_agrees(written, findings)
     return findings
+
+
+def _check_expiring_roles(documents: Sequence[Document], findings: list[Finding]) -> None:
+    """A user who holds a role on a contract (its CM, a coordinator) cannot expire: the plan would
+    remove someone the contract still names."""
+    roles: dict[str, str] = {}
+    for _, document in documents:
+        for contract in document.get("contracts", ()):
+            number = show_value(contract["number"])
+            for coordinator in contract.get("coordinators", ()):
+                roles.setdefault(coordinator["email"].lower(), f"a coordinator on contract {number}")
+            roles[contract["manager"].lower()] = f"the Contract Manager of contract {number}"
+    for source, document in documents:
+        for index, user in enumerate(document.get("users", ())):
+            role = roles.get(user["email"].lower()) if "expires" in user else None
+            if role is not None:
+                findings.append(
+                    Finding(
+                        source,
+                        ("users", index, "expires"),
+                        f"{show_value(user['email'])} is {role} and cannot expire; hand the role to "
+                        "someone else first, or give their access an end date instead",
+                    )
+                )
 
 
 def _check_policy_agrees(documents: Sequence[Document], findings: list[Finding]) -> None:
@@ -308,12 +334,13 @@ def _check_contracts(
                 continue
             contracts[number] = (source, path + ("number",))
             manager = contract["manager"].lower()
+            ends = None if contract.get("ends") is None else str(contract["ends"])
             if manager not in users:
                 findings.append(_undeclared(source, path + ("manager",), "Contract Manager", manager))
             coordinators = _check_coordinators(source, path, contract, users, findings)
             for serial_index, serial in enumerate(contract.get("serials", ())):
                 serial_path = path + ("serials", serial_index)
-                _check_serial(source, serial_path, serial, manager, coordinators, serials, findings)
+                _check_serial(source, serial_path, serial, manager, coordinators, serials, findings, ends)
     return serials
 
 
@@ -350,6 +377,7 @@ def _check_serial(
     coordinators: set[str],
     serials: dict[str, _Serial],
     findings: list[Finding],
+    ends: str | None = None,
 ) -> None:
     number = serial["number"]
     if number in serials:
@@ -362,7 +390,7 @@ def _check_serial(
             )
         )
         return
-    serials[number] = _Serial(source, path, serial["seats"])
+    serials[number] = _Serial(source, path, serial["seats"], ends)
     coordinator = serial.get("coordinator")
     if coordinator is None or coordinator.lower() in coordinators:
         return
@@ -510,16 +538,17 @@ def _check_members(
     listed: set[str] = set()
     declared: set[str] = set()
     for index, member in enumerate(team.get("members", ())):
-        email = member.lower()
+        email = member_email(member).lower()
+        at: DocPath = path + ("members", index) if type(member) is str else path + ("members", index, "email")
         if email in listed:
             message = f"{show_value(email)} is listed twice as a member of this team"
-            findings.append(Finding(source, path + ("members", index), message))
+            findings.append(Finding(source, at, message))
             continue
         listed.add(email)
         if email in users:
             declared.add(email)
         else:
-            findings.append(_undeclared(source, path + ("members", index), "team member", email))
+            findings.append(_undeclared(source, at, "team member", email))
     return frozenset(declared)
 
 
@@ -553,6 +582,16 @@ def _granted(
             )
         else:
             numbers[number] = None
+            ends, expires = serials[number].ends, access.get("expires")
+            if ends is not None and expires is not None and str(expires) > ends:
+                findings.append(
+                    Finding(
+                        source,
+                        path + ("access", index, "expires"),
+                        f"the access expires on {expires} but the contract of serial {show_value(number)} "
+                        f"ends on {ends}; end it on {ends} or earlier",
+                    )
+                )
     return list(numbers)
 
 
