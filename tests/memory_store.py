@@ -97,7 +97,10 @@ class _Table:
     when the record is added, and `adopted` what an add by `apply --adopt`
     keeps instead (a user already in the portal is active); `computed` the columns a statement's parameters
     derive from an action's `after` (as the SQL statements do), set by every
-    add and change; `from_target` the target keys beyond the
+    add and change; `optional` the fields a record names only when they are set (a user's, a grant's,
+    a membership's `expires`), which an add or change of the whole record (its `after` names every
+    required field; not `user.protect`'s) sets to None when its `after` leaves them out, as the SQL
+    statements do; `from_target` the target keys beyond the
     record's own that an add keeps (a serial's contract); `at_least_one` the
     fields with CHECK (field >= 1), `dates` those that must be a real day as ISO text (a contract's
     `ends`: SQLite's CHECK, PostgreSQL's DATE). `table` and `columns` give the rows of
@@ -111,13 +114,18 @@ class _Table:
     kept: Mapping[str, Any] = field(default_factory=dict)
     adopted: Mapping[str, Any] = field(default_factory=dict)
     computed: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
+    optional: tuple[str, ...] = ()
     from_target: tuple[str, ...] = ()
     at_least_one: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
 
     @property
     def writable(self) -> tuple[str, ...]:
-        return (*self.required, *self.defaults)
+        return (*self.required, *self.defaults, *self.optional)
+
+    def whole(self, after: Mapping[str, Any]) -> bool:
+        """Whether `after` is the whole record, not a few of its fields: its optional ones left out are unset."""
+        return all(name in after for name in self.required)
 
     def row(self, values: Row) -> tuple[Any, ...]:
         return tuple(_column(values, name) for name in self.columns)
@@ -140,11 +148,13 @@ def _column(values: Row, name: str) -> Any:
 _TABLES: dict[Record, _Table] = {
     Record.USER: _Table(
         "users",
-        ("user", "first_name", "last_name", "status", "added_at", "protect", "id"),
+        ("user", "first_name", "last_name", "status", "added_at", "protect", "id", "expires"),
         required=("first_name", "last_name"),
         defaults={"protect": False, "id": None},
         kept={"status": INVITED, "added_at": _NOW},
         adopted={"status": ACTIVE},
+        optional=("expires",),
+        dates=("expires",),
     ),
     Record.CONTRACT: _Table(
         "contracts",
@@ -168,13 +178,17 @@ _TABLES: dict[Record, _Table] = {
         at_least_one=("seats",),
     ),
     Record.TEAM: _Table("teams", ("team", "description"), required=(), defaults={"description": None}),
-    Record.TEAM_MEMBER: _Table("team_members", ("team", "user"), required=()),
+    Record.TEAM_MEMBER: _Table(
+        "team_members", ("team", "user", "expires"), required=(), optional=("expires",), dates=("expires",)
+    ),
     Record.TEAM_ACCESS: _Table("team_access", ("team", "serial", "download"), required=("download",)),
     Record.ACCESS: _Table(
         "access",
-        ("user", "serial", "download", "direct_download"),
+        ("user", "serial", "download", "direct_download", "expires"),
         required=("download",),
         computed={"direct_download": direct_download},
+        optional=("expires",),
+        dates=("expires",),
     ),
 }
 
@@ -286,7 +300,7 @@ class MemoryStore:
         contracts |= {contract for contract, coordinator, *_ in rows["coordinators"] if coordinator == email}
         serial_sc = {number: sc for number, _, _, _, _, sc, _ in rows["serials"] if number in serials}
         named = {email} | {m for n, m, *_ in rows["contracts"] if n in contracts} | set(serial_sc.values())
-        teams = {team for team, user in rows["team_members"] if user == email}
+        teams = {team for team, user, *_ in rows["team_members"] if user == email}
         return snapshot_from_rows(
             {
                 "meta": rows["meta"],
@@ -578,6 +592,8 @@ class _Work:
             after = action.after or {}
             new = {**old, **{name: _copied(after[name]) for name in table.writable if name in after}}
             new.update((name, derive(after)) for name, derive in table.computed.items())
+            if table.whole(after):
+                new.update((name, _copied(after.get(name))) for name in table.optional)
         else:
             new = None
         if new is not None:
@@ -640,6 +656,7 @@ class _Work:
             **{name: action.target[name] for name in table.from_target},
             **{name: self.now if value == _NOW else value for name, value in kept.items()},
             **{name: _copied(after.get(name, default)) for name, default in table.defaults.items()},
+            **{name: _copied(after.get(name)) for name in table.optional},
             **{name: _copied(after[name]) for name in table.required},
             **{name: derive(after) for name, derive in table.computed.items()},
         }

@@ -125,8 +125,22 @@ SEAT_COUNTERS = {
 }
 
 
+def drop_expiry(backend: Backend, url: str) -> None:
+    """The store as 0012 left it: no `expires` of users, grants and team members (0013)."""
+    for table in ("users", "access", "team_members"):
+        backend.query(url, f"ALTER TABLE {table} DROP COLUMN expires")
+    if backend.name == "postgresql":
+        # The column took with it the key that includes it; 0008's key held the two flags.
+        backend.query(
+            url,
+            "ALTER TABLE access ADD CONSTRAINT access_pkey PRIMARY KEY (user_email, serial) "
+            "INCLUDE (download, direct_download)",
+        )
+
+
 def drop_admin(backend: Backend, url: str) -> None:
-    """The store as 0011 left it: no audit subjects, sources or closed requests (0012)."""
+    """The store as 0011 left it: no audit subjects, sources or closed requests (0012), nor expiry (0013)."""
+    drop_expiry(backend, url)
     backend.query(url, "DROP INDEX audit_log_by_subject")
     backend.query(url, "ALTER TABLE audit_log DROP COLUMN subject")
     backend.query(url, "DROP TABLE sources")
@@ -194,15 +208,19 @@ def test_a_store_of_version_10_counts_each_serials_users_once_migrated(
     before = backend.table_dump(store_url)
     assert plan_yaml(store_url, ACCOUNT).actions  # opened and migrated (alice's grant is to go)
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 12
+    assert int(version) == migrations.latest(backend.name) == 13
     assert backend.query(store_url, "SELECT number, seats, assigned FROM serials ORDER BY number") == [
         ("399-12345678", 2, 2),
         ("399-12345679", 1, 1),
     ]
-    # Every row as it was, but for the counts (and the audit log's subjects, 0012).
-    assert [
-        row for row in backend.table_dump(store_url) if row[0] not in ("meta", "serials", "audit_log")
-    ] == [row for row in before if row[0] not in ("meta", "serials", "audit_log")]
+    # Every row as it was, but for the counts (and the audit log's subjects, 0012), and with no dates
+    # (0013: the last column of users, access and team_members).
+    after = [row for row in backend.table_dump(store_url) if row[0] not in ("meta", "serials", "audit_log")]
+    dated = [row for row in after if row[0] in ("users", "access", "team_members")]
+    assert dated and all(row[-1] is None for row in dated)
+    assert [row[:-1] if row in dated else row for row in after] == [
+        row for row in before if row[0] not in ("meta", "serials", "audit_log")
+    ]
     triggers = {fact for fact in schema_of(backend, store_url) if fact.startswith("trigger ")}
     assert triggers == {
         *(f"trigger {name} on access" for name in SEAT_COUNTERS[backend.name]),
@@ -266,7 +284,7 @@ def test_an_older_store_is_brought_up_to_date_when_opened(backend: Backend, stor
     assert before
     assert plan_yaml(store_url, ACCOUNT).actions == ()  # opened, migrated, and read as it was
     [(version,)] = backend.query(store_url, "SELECT value FROM meta WHERE key = 'schema_version'")
-    assert int(version) == migrations.latest(backend.name) == 12
+    assert int(version) == migrations.latest(backend.name) == 13
     # What was applied before --adopt existed was applied, not adopted.
     [applied] = open_store(store_url).history(10)
     assert applied.changes and not applied.adopted and not any(c.adopted for c in applied.changes)

@@ -160,20 +160,22 @@ EVERY_KIND = (
           - {number: "399-99999999", product: Inventor, seats: 1, coordinator: erin@acme.example}
     users:
       - {email: alice@acme.example, first_name: Alice, last_name: Moreau}
-      - {email: bob@acme.example, first_name: Bob, last_name: Okafor, access: [{serial: "399-12345678", download: true}]}
+      - {email: bob@acme.example, first_name: Bob, last_name: Okafor, access: [{serial: "399-12345678", download: true, expires: "2027-05-31"}]}
       - {email: carol@acme.example, first_name: Carol, last_name: Smith, access: [{serial: "399-12345679"}]}
-      - {email: dave@acme.example, first_name: Dave, last_name: Lee}
+      - {email: dave@acme.example, first_name: Dave, last_name: Lee, expires: "2027-03-31"}
       - {email: erin@acme.example, id: 5f0c-erin, first_name: Erin, last_name: Berg, access: [{serial: "399-99999999"}]}
     teams:
-      - {name: Design, description: Architects, members: [alice@acme.example], access: [{serial: "399-12345678"}]}
+      - {name: Design, description: Architects, members: [{email: alice@acme.example, expires: "2027-06-30"}], access: [{serial: "399-12345678"}]}
       - {name: Reviewers, members: [carol@acme.example], access: [{serial: "399-12345679", download: true}]}
     """,
-    # team.create, team.member_add, team.access_grant (and the access.grant they cause)
+    # team.create, team.member_add, team.access_grant (and the access.grant they cause); a user, a grant
+    # and a membership dated (expires)
     # user.update, user.protect, contract.manager_change, contract.ends_change (set and moved),
     # contract.protect, coordinator.update,
     # serial.protect, serial.product_change, serial.rename_group, serial.seats_change,
     # serial.unassign_coordinator, serial.assign_coordinator, access.update, access.revoke, access.grant,
-    # user.change_email (of a coordinator with a serial and access of her own)
+    # user.change_email (of a coordinator with a serial and access of her own),
+    # team.member_update (a membership's date moved), a grant's date moved, a user's date dropped
     """\
     version: 1
     contracts:
@@ -195,12 +197,12 @@ EVERY_KIND = (
           - {number: "399-99999999", product: Inventor, seats: 1, coordinator: erin.berg@acme.example}
     users:
       - {email: alice@acme.example, first_name: Alicia, last_name: Moreau, access: [{serial: "399-12345679"}]}
-      - {email: bob@acme.example, first_name: Bob, last_name: Okafor, protect: true, access: [{serial: "399-12345678"}]}
+      - {email: bob@acme.example, first_name: Bob, last_name: Okafor, protect: true, access: [{serial: "399-12345678", expires: "2027-08-31"}]}
       - {email: carol@acme.example, first_name: Carol, last_name: Smith}
       - {email: dave@acme.example, first_name: Dave, last_name: Lee}
       - {email: erin.berg@acme.example, id: 5f0c-erin, first_name: Erin, last_name: Berg, access: [{serial: "399-99999999"}]}
     teams:
-      - {name: Design, description: Architects in Oslo, members: [alice@acme.example, carol@acme.example], access: [{serial: "399-12345678", download: true}]}
+      - {name: Design, description: Architects in Oslo, members: [{email: alice@acme.example, expires: "2027-09-30"}, carol@acme.example], access: [{serial: "399-12345678", download: true}]}
       - {name: Reviewers, access: [{serial: "399-12345679"}]}
     """,
     # team.update, team.member_add, team.member_remove, team.access_update

@@ -84,16 +84,25 @@ def _contracts_from_rows(rows: Mapping[str, Rows]) -> tuple[Contract, ...]:
             tuple(coordinators[number]),
             tuple(serials[number]),
             bool(protected),
-            None if ends is None else str(ends),  # PostgreSQL's DATE: a date, whose str is ISO 8601
+            _day(ends),
         )
         for number, manager, protected, ends in rows["contracts"]
     )
 
 
+def _day(value: Any) -> str | None:
+    """A date column's value as ISO 8601 text: SQLite keeps the text, PostgreSQL's DATE gives a date
+    (whose str is ISO 8601)."""
+    return None if value is None else str(value)
+
+
 def _teams_from_rows(rows: Mapping[str, Rows]) -> tuple[Team, ...]:
     members: dict[str, list[str]] = defaultdict(list)
-    for team, email in rows["team_members"]:
+    until: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for team, email, expires in rows["team_members"]:
         members[team].append(email)
+        if expires is not None:
+            until[team].append((email, str(expires)))
     access: dict[str, list[Access]] = defaultdict(list)
     for team, serial, download in rows["team_access"]:
         access[team].append(Access(serial, bool(download)))
@@ -101,7 +110,13 @@ def _teams_from_rows(rows: Mapping[str, Rows]) -> tuple[Team, ...]:
     return tuple(
         sorted(
             (
-                Team(name, description, tuple(sorted(members[name])), tuple(access[name]))
+                Team(
+                    name,
+                    description,
+                    tuple(sorted(members[name])),
+                    tuple(access[name]),
+                    member_expires=tuple(sorted(until[name])) if name in until else (),
+                )
                 for name, description in rows["teams"]
             ),
             key=lambda team: team.name,
@@ -112,21 +127,22 @@ def _teams_from_rows(rows: Mapping[str, Rows]) -> tuple[Team, ...]:
 def _access_from_rows(access: Rows, teams: Sequence[Team]) -> tuple[dict[str, list[Access]], Grants]:
     """Each user's own grants, and the effective access the store keeps, each grant's sources as its
     teams say (the store keeps which teams give what, not which gave each grant: moving between two
-    teams changes no grant)."""
+    teams changes no grant). `expires` is the user's own grant's last day, None without one."""
     giving = team_grants(teams)  # the teams are sorted by name, so each grant's sources come out sorted
     # Records are frozen, so equal ones can be one object: 300,000 grants hold a few thousand values.
     shared_access, shared_grant = cache(Access), cache(Grant)
     own: dict[str, list[Access]] = defaultdict(list)
     grants: Grants = {}
-    for email, serial, download, direct in access:
+    for email, serial, download, direct, expires in access:
         key = (email, serial)
         through_teams = giving.get(key)
         sources = through_teams.via if through_teams is not None else ()
         if direct is None:
             grants[key] = shared_grant(bool(download), sources, None)
         else:
-            own[email].append(shared_access(serial, bool(direct)))
-            grants[key] = shared_grant(bool(download), (DIRECT, *sources), bool(direct))
+            day = None if expires is None else str(expires)
+            own[email].append(shared_access(serial, bool(direct), day))
+            grants[key] = shared_grant(bool(download), (DIRECT, *sources), bool(direct), day)
     return own, grants
 
 
@@ -137,9 +153,17 @@ def _users_from_rows(
     found: list[User] = []
     status: dict[str, str] = {}
     added: dict[str, str] = {}
-    for email, first, last, user_status, added_at, protected, directory_id in users:
+    for email, first, last, user_status, added_at, protected, directory_id, expires in users:
         found.append(
-            User(email, first, last, tuple(own_access.get(email, ())), bool(protected), directory_id)
+            User(
+                email,
+                first,
+                last,
+                tuple(own_access.get(email, ())),
+                bool(protected),
+                directory_id,
+                _day(expires),
+            )
         )
         status[email] = user_status
         added[email] = added_at

@@ -40,8 +40,8 @@ Write = tuple[str, ParamsOf]
 
 #: A new user, every value a parameter, the status too: PostgreSQL loads such an INSERT by COPY.
 _USER_INSERT = (
-    "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO users (email, first_name, last_name, status, added_at, protected, directory_id, expires) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -57,6 +57,7 @@ def _new_user(status: str) -> ParamsOf:
             now,
             new.get("protect", False),
             new.get("id"),
+            new.get("expires"),
         )
 
     return row
@@ -70,8 +71,14 @@ _ONE: dict[Kind, Write] = {
         lambda t, new, now: (new["protect"], t["user"]),
     ),
     Kind.USER_UPDATE: (
-        "UPDATE users SET first_name = ?, last_name = ?, directory_id = ? WHERE email = ?",
-        lambda t, new, now: (new["first_name"], new["last_name"], new.get("id"), t["user"]),
+        "UPDATE users SET first_name = ?, last_name = ?, directory_id = ?, expires = ? WHERE email = ?",
+        lambda t, new, now: (
+            new["first_name"],
+            new["last_name"],
+            new.get("id"),
+            new.get("expires"),
+            t["user"],
+        ),
     ),
     Kind.USER_REMOVE: ("DELETE FROM users WHERE email = ?", lambda t, new, now: (t["user"],)),
     Kind.CONTRACT_CREATE: (
@@ -162,8 +169,12 @@ _ONE: dict[Kind, Write] = {
     ),
     Kind.TEAM_REMOVE: ("DELETE FROM teams WHERE name = ?", lambda t, new, now: (t["team"],)),
     Kind.TEAM_MEMBER_ADD: (
-        "INSERT INTO team_members (team, user_email) VALUES (?, ?)",
-        lambda t, new, now: (t["team"], t["user"]),
+        "INSERT INTO team_members (team, user_email, expires) VALUES (?, ?, ?)",
+        lambda t, new, now: (t["team"], t["user"], new.get("expires")),
+    ),
+    Kind.TEAM_MEMBER_UPDATE: (
+        "UPDATE team_members SET expires = ? WHERE team = ? AND user_email = ?",
+        lambda t, new, now: (new.get("expires"), t["team"], t["user"]),
     ),
     Kind.TEAM_MEMBER_REMOVE: (
         "DELETE FROM team_members WHERE team = ? AND user_email = ?",
@@ -181,13 +192,27 @@ _ONE: dict[Kind, Write] = {
         "DELETE FROM team_access WHERE team = ? AND serial = ?",
         lambda t, new, now: (t["team"], t["serial"]),
     ),
+    # `expires` is the user's own grant's last day: an access record names it only where that has one.
     Kind.ACCESS_GRANT: (
-        "INSERT INTO access (user_email, serial, download, direct_download) VALUES (?, ?, ?, ?)",
-        lambda t, new, now: (t["user"], t["serial"], new["download"], direct_download(new)),
+        "INSERT INTO access (user_email, serial, download, direct_download, expires) VALUES (?, ?, ?, ?, ?)",
+        lambda t, new, now: (
+            t["user"],
+            t["serial"],
+            new["download"],
+            direct_download(new),
+            new.get("expires"),
+        ),
     ),
     Kind.ACCESS_UPDATE: (
-        "UPDATE access SET download = ?, direct_download = ? WHERE user_email = ? AND serial = ?",
-        lambda t, new, now: (new["download"], direct_download(new), t["user"], t["serial"]),
+        "UPDATE access SET download = ?, direct_download = ?, expires = ? "
+        "WHERE user_email = ? AND serial = ?",
+        lambda t, new, now: (
+            new["download"],
+            direct_download(new),
+            new.get("expires"),
+            t["user"],
+            t["serial"],
+        ),
     ),
     Kind.ACCESS_REVOKE: (
         "DELETE FROM access WHERE user_email = ? AND serial = ?",
@@ -207,8 +232,8 @@ def _moved(t: Mapping[str, str], new: Mapping[str, Any], now: str) -> Params:
 #: The audit log, the outbox and the requests keep addresses as history, and are left as they were.
 _CHANGE_EMAIL: tuple[Write, ...] = (
     (
-        "INSERT INTO users (email, first_name, last_name, status, added_at, protected) "
-        "SELECT ?, first_name, last_name, status, added_at, protected FROM users WHERE email = ?",
+        "INSERT INTO users (email, first_name, last_name, status, added_at, protected, expires) "
+        "SELECT ?, first_name, last_name, status, added_at, protected, expires FROM users WHERE email = ?",
         _moved,
     ),
     ("UPDATE contracts SET manager = ? WHERE manager = ?", _moved),
@@ -272,7 +297,7 @@ READS = {
     "meta": "SELECT key, value FROM meta",
     "resellers": "SELECT email FROM resellers ORDER BY email",
     "users": (
-        "SELECT email, first_name, last_name, status, added_at, protected, directory_id FROM users "
+        "SELECT email, first_name, last_name, status, added_at, protected, directory_id, expires FROM users "
         "ORDER BY email"
     ),
     "contracts": "SELECT number, manager, protected, ends FROM contracts ORDER BY number",
@@ -285,10 +310,11 @@ READS = {
         "FROM serials ORDER BY number"
     ),
     "access": (
-        "SELECT user_email, serial, download, direct_download FROM access ORDER BY user_email, serial"
+        "SELECT user_email, serial, download, direct_download, expires FROM access "
+        "ORDER BY user_email, serial"
     ),
     "teams": "SELECT name, description FROM teams ORDER BY name",
-    "team_members": "SELECT team, user_email FROM team_members ORDER BY team, user_email",
+    "team_members": "SELECT team, user_email, expires FROM team_members ORDER BY team, user_email",
     "team_access": "SELECT team, serial, download FROM team_access ORDER BY team, serial",
     "open_requests": REQUESTS_OPEN,
 }
@@ -410,7 +436,7 @@ USER_READS = {
     "meta": READS["meta"],
     "resellers": READS["resellers"],
     "users": (
-        "SELECT email, first_name, last_name, status, added_at, protected, directory_id FROM users "
+        "SELECT email, first_name, last_name, status, added_at, protected, directory_id, expires FROM users "
         # One IN of a UNION, not ORs: PostgreSQL reads an OR of subqueries by scanning every user.
         f"WHERE email IN (SELECT ? UNION SELECT manager FROM contracts WHERE number IN ({_THEIR_CONTRACTS}) "
         f"UNION SELECT coordinator FROM serials WHERE number IN ({_THEIR_SERIALS})) ORDER BY email"
@@ -430,12 +456,12 @@ USER_READS = {
         f"FROM serials WHERE number IN ({_THEIR_SERIALS}) ORDER BY number"
     ),
     "access": (
-        "SELECT user_email, serial, download, direct_download FROM access WHERE user_email = ? "
+        "SELECT user_email, serial, download, direct_download, expires FROM access WHERE user_email = ? "
         "ORDER BY user_email, serial"
     ),
     "teams": f"SELECT name, description FROM teams WHERE name IN ({_THEIR_TEAMS}) ORDER BY name",
     "team_members": (
-        "SELECT team, user_email FROM team_members WHERE user_email = ? ORDER BY team, user_email"
+        "SELECT team, user_email, expires FROM team_members WHERE user_email = ? ORDER BY team, user_email"
     ),
     "team_access": (
         f"SELECT team, serial, download FROM team_access WHERE team IN ({_THEIR_TEAMS}) ORDER BY team, serial"
