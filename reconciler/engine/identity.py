@@ -108,4 +108,8 @@ def _serial(serial: Serial, moved: Mapping[str, str]) -> Serial:
 def _team(team: Team, moved: Mapping[str, str]) -> Team:
     if not any(member in moved for member in team.members):
         return team
-    return replace(team, members=tuple(sorted(moved.get(member, member) for member in team.members)))
+    return replace(
+        team,
+        members=tuple(sorted(moved.get(member, member) for member in team.members)),
+        member_expires=tuple(sorted((moved.get(member, member), day) for member, day in team.member_expires)),
+    )

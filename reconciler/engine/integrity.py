@@ -39,7 +39,7 @@ from typing import Any, cast
 
 from reconciler.core.errors import PlanFileError, plural
 from reconciler.core.kinds import REFERENCES, REFERENCES_FROM, REFERENCES_TO, Effect, Kind, Record, Reference
-from reconciler.core.model import User, is_email
+from reconciler.core.model import Team, User, is_email
 from reconciler.core.plan import Action, renamed_users
 from reconciler.core.records import Snapshot
 from reconciler.core.shapes import (
@@ -48,6 +48,7 @@ from reconciler.core.shapes import (
     contract_record,
     coordinator_record,
     email_record,
+    member_record,
     serial_record,
     team_record,
     user_record,
@@ -116,7 +117,7 @@ _WHOLE: dict[Record, Callable[[Any], dict[str, Any]]] = {
     Record.COORDINATOR: coordinator_record,
     Record.SERIAL: _serial_whole,
     Record.TEAM: team_record,
-    Record.TEAM_MEMBER: lambda _: {},
+    Record.TEAM_MEMBER: lambda found: member_record(found[0]),
     Record.TEAM_ACCESS: access_entry_record,
     Record.ACCESS: access_record,
 }
@@ -248,7 +249,7 @@ class _Stored(dict[Record, Mapping[Key, Any]]):
             ),
             Record.SERIAL: lambda: (((s.number,), (c.number, s)) for c in state.contracts for s in c.serials),
             Record.TEAM: lambda: (((t.name,), t) for t in state.teams),
-            Record.TEAM_MEMBER: lambda: (((t.name, m), True) for t in state.teams for m in t.members),
+            Record.TEAM_MEMBER: lambda: _memberships(state.teams),
             Record.TEAM_ACCESS: lambda: (((t.name, a.serial), a) for t in state.teams for a in t.access),
         }
         return dict(indexes[record]())
@@ -270,6 +271,14 @@ class _Stored(dict[Record, Mapping[Key, Any]]):
         else:
             values.update(self.whole(record, found))
         return values
+
+
+def _memberships(teams: Sequence[Team]) -> Iterator[tuple[Key, tuple[str | None]]]:
+    """Each team membership by (team, user), with its last day (None: for good) in a 1-tuple."""
+    for team in teams:
+        ends = dict(team.member_expires)
+        for member in team.members:
+            yield (team.name, member), (ends.get(member),)
 
 
 class _Walk:
