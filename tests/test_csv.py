@@ -12,7 +12,9 @@ from reconciler.cli import cli
 
 DATA = Path(__file__).parent / "data" / "csv"
 CONTRACTS, _, USERS = ACCOUNT.partition("users:\n")
-HEADER = "email,first_name,last_name,status,contract,serial,product,group,download,via\r\n"
+HEADER = (
+    "email,first_name,last_name,status,contract,serial,product,group,download,via,expires,user_expires\r\n"
+)
 TEAMS = """\
 teams:
   - name: Design Studio
@@ -40,11 +42,12 @@ def test_export_writes_one_row_per_effective_grant_sorted(runner: CliRunner, sto
     apply_yaml(store_url, ACCOUNT + TEAMS)
     assert export_csv(runner, store_url) == (
         HEADER
-        + "alice@acme.example,Alice,Moreau,invited,,,,,,\r\n"
-        + "bob@acme.example,Bob,Okafor,invited,110001234567,399-12345678,AutoCAD,Design Studio,true,direct\r\n"
+        + "alice@acme.example,Alice,Moreau,invited,,,,,,,,\r\n"
+        + "bob@acme.example,Bob,Okafor,invited,110001234567,399-12345678,AutoCAD,Design Studio,true,direct,,"
+        + "\r\n"
         + "carol@acme.example,Carol,Smith,invited,110001234567,399-12345678,AutoCAD,Design Studio,false,"
-        + "team:Design Studio\r\n"
-        + "carol@acme.example,Carol,Smith,invited,110001234567,399-12345679,Revit,,false,direct\r\n"
+        + "team:Design Studio,,\r\n"
+        + "carol@acme.example,Carol,Smith,invited,110001234567,399-12345679,Revit,,false,direct,,\r\n"
     )
 
 

@@ -117,7 +117,7 @@ def test_every_field_has_a_description_the_reference_shows() -> None:
         ("contracts[].serials[]", "contracts[].serials[].seats", "| yes | whole number | 1 to 1,000,000 |"),
         ("contracts[].serials[]", "contracts[].serials[].number", "| yes | serial number |"),
         ("contracts[].coordinators[].shipping", "contracts[].coordinators[].shipping.country", "[A-Z]{2}"),
-        ("teams[]", "teams[].members", "| no | list of: e-mail address |"),
+        ("teams[]", "teams[].members", "| no | list of: e-mail address or team member until a day |"),
     ],
 )
 def test_a_row_says_type_required_default_and_values(place: str, field: str, words: str) -> None:

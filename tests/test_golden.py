@@ -66,6 +66,17 @@ CASES = (
     # Five people deleted from the YAML at once: the removal guard trips, and says so.
     # Apply would refuse it as it stands, so plan exits 3 (blocked), as for a blocked action.
     Case("mass-removal", "plan", GOLDEN / "mass-removal" / "account", 3, store=EXAMPLES / "acme"),
+    # The day after every date of the account: what expired is taken away, each removal saying so, and
+    # listed in a section of its own; Bob may not take away the Revit access a team gave (blocked).
+    Case(
+        "expired",
+        "plan",
+        GOLDEN / "expired" / "account.yaml",
+        3,
+        "bob@acme.example",
+        GOLDEN / "expired" / "store.yaml",
+        args=("--today", "2027-03-02"),
+    ),
     # The store was changed outside git; two users never signed in.
     Case(
         "drift",

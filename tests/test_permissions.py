@@ -200,6 +200,11 @@ KINDS: dict[str, tuple[str, Callable[[Doc], object]]] = {
     "team.remove": ("users", lambda d: d["teams"].remove(team(d, "Reviewers"))),
     "team.member_add": ("users", lambda d: team(d, "Studio").update(members=[CAROL])),
     "team.member_remove": ("users", lambda d: team(d, "Reviewers").update(members=[])),
+    # The day a membership ends: bookkeeping of the team, as putting someone in it.
+    "team.member_update": (
+        "users",
+        lambda d: team(d, "Reviewers").update(members=[{"email": HEIDI, "expires": "2027-12-31"}]),
+    ),
     "team.access_grant": ("access", lambda d: team(d, "Reviewers").update(access=[{"serial": A1}])),
     "team.access_update": ("access", lambda d: team(d, "Studio")["access"][0].update(download=True)),
     "team.access_revoke": ("access", lambda d: team(d, "Studio").update(access=[])),

@@ -63,8 +63,15 @@ def places(schema: Schema) -> dict[str, Schema]:
             field = resolve(schema, field)
             if field.get("type") == "object":
                 walk(join(place, name), field)
-            elif field.get("type") == "array" and resolve(schema, field["items"]).get("type") == "object":
-                walk(join(place, name) + "[]", resolve(schema, field["items"]))
+            elif field.get("type") == "array":
+                # A list of records, or of values of which one kind is a record (a team's members: an
+                # e-mail, or `{email, expires}`): the record's fields have a place of their own.
+                items = resolve(schema, field["items"])
+                kinds: list[Schema] = items.get("oneOf") or items.get("anyOf") or []
+                choices = [items, *(resolve(schema, choice) for choice in kinds)]
+                record = next((choice for choice in choices if choice.get("type") == "object"), None)
+                if record is not None:
+                    walk(join(place, name) + "[]", record)
 
     walk(TOP, schema)
     return found
@@ -94,8 +101,9 @@ def type_in_words(schema: Schema, field: Schema) -> str:
     """What a field holds, as a reader says it: a value type's title, `true`/`false`, a list of…"""
     if "$ref" in field:
         return str(schema["$defs"][field["$ref"].removeprefix("#/$defs/")]["title"]).lower()
-    if "anyOf" in field:
-        return " or ".join(type_in_words(schema, choice) for choice in field["anyOf"])
+    choices = field.get("anyOf", field.get("oneOf"))
+    if choices:
+        return " or ".join(type_in_words(schema, choice) for choice in choices)
     if "const" in field:
         return f"`{yaml_value(field['const'])}`"
     if "enum" in field:

@@ -64,12 +64,14 @@ def export(contract: str | None, output_format: str, bom: bool, store_url: str) 
     or 1.2 would misread (NO, on, 0755, long numbers) are quoted.
 
     The CSV has the header
-    email,first_name,last_name,status,contract,serial,product,group,download,via:
-    one row per effective grant (via: direct;team:NAME), a user without
-    access on one row with the grant columns empty, sorted by e-mail then
-    serial. A cell that a spreadsheet would run as a formula (=, +, -, @)
-    starts with a ' (import csv takes it off). UTF-8 without a byte-order
-    mark unless --bom: Excel needs one to show accented names right.
+    email,first_name,last_name,status,contract,serial,product,group,download,via,expires,user_expires:
+    one row per effective grant (via: direct;team:NAME; expires: the last
+    day of the user's own grant; user_expires: the user's own, on each of
+    their rows; both YYYY-MM-DD or empty), a user without access on one row
+    with the grant columns empty, sorted by e-mail then serial. A cell that
+    a spreadsheet would run as a formula (=, +, -, @) starts with a '
+    (import csv takes it off). UTF-8 without a byte-order mark unless
+    --bom: Excel needs one to show accented names right.
 
     \b
     Example:
@@ -105,7 +107,9 @@ def import_csv_command(files: tuple[str, ...], contract_paths: tuple[str, ...], 
 
     FILE is the portal's bulk-import CSV (First name,Last name,Email address)
     or a file that export --format csv wrote (rows whose via has no
-    "direct" are a team's access and are skipped; the user stays). Headers
+    "direct" are a team's access and are skipped; the user stays; the
+    expires and user_expires columns, YYYY-MM-DD, give the last day of the
+    user's own grant and of the user). Headers
     are matched ignoring case, spaces and underscores; "," or ";"; UTF-8 with
     or without a byte-order mark. Every problem is reported at once, as
     file:row:column: header: message (row 1 is the header), and nothing is

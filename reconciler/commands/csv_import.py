@@ -1,7 +1,9 @@
 """`import csv`: users and their own access from CSV files, as a desired-state users file.
 
 Reads the portal's bulk-import file (`First name,Last name,Email address`)
-and the file `export --format csv` writes (`email,first_name,...,via`):
+and the file `export --format csv` writes (`email,first_name,...,via,
+expires,user_expires`: the last day of a user's own grant, and of the user,
+each YYYY-MM-DD or empty for good):
 headers matched ignoring case, spaces and underscores; `,` or `;`; UTF-8
 with or without a BOM; CRLF or LF; quoted fields with commas and line
 breaks. Each file is read a row at a time (csv.reader over the open file)
@@ -51,6 +53,8 @@ COLUMNS = {
     "serialnumber": "serial",
     "download": "download",
     "via": "via",
+    "expires": "expires",
+    "userexpires": "user_expires",
 }
 REQUIRED = (("first_name", "First name"), ("last_name", "Last name"), ("email", "Email address"))
 TRUE_WORDS = frozenset({"true", "yes", "1", "y"})
@@ -93,7 +97,10 @@ class _Person:
     first_name: str
     last_name: str
     place: _Place
-    access: dict[str, tuple[bool, _Place]] = field(default_factory=dict)
+    #: By serial: the user's own grant's download and last day, and the row that first gave it.
+    access: dict[str, tuple[bool, str | None, _Place]] = field(default_factory=dict)
+    #: The user's own last day (`user_expires`), and the row that gave it.
+    expires: tuple[str, _Place] | None = None
 
 
 def import_csv(paths: Sequence[str], contract_paths: Sequence[str] = (), out: str | None = None) -> Imported:
@@ -127,8 +134,11 @@ def import_csv(paths: Sequence[str], contract_paths: Sequence[str] = (), out: st
 
 
 def _user(email: str, person: _Person) -> User:
-    access = tuple(Access(serial, download) for serial, (download, _) in sorted(person.access.items()))
-    return User(email, person.first_name, person.last_name, access)
+    access = tuple(
+        Access(serial, download, expires) for serial, (download, expires, _) in sorted(person.access.items())
+    )
+    expires = None if person.expires is None else person.expires[0]
+    return User(email, person.first_name, person.last_name, access, expires=expires)
 
 
 def _read_file(
@@ -248,6 +258,8 @@ def _read_row(
             )
         )
         return 0
+    if not _read_user_expires(values, place, key, person, problems):
+        return 0
     serial = values.get("serial", "").strip()
     if not serial:
         return 0
@@ -271,18 +283,72 @@ def _read_row(
         )
         return 0
     download = word in TRUE_WORDS
+    expires = values.get("expires", "").strip() or None
+    if expires is not None and _date_problem(expires, place, "expires", problems):
+        return 0
     earlier = person.access.get(serial)
     if earlier is None:
-        person.access[serial] = (download, place)
+        person.access[serial] = (download, expires, place)
     elif earlier[0] != download:
         problems.append(
             place.at(
                 "download",
                 f"access to the serial {show_value(serial)} for {show_value(key)} has download "
-                f"{str(download).lower()} here but {str(earlier[0]).lower()} at {earlier[1]}; keep one",
+                f"{str(download).lower()} here but {str(earlier[0]).lower()} at {earlier[2]}; keep one",
+            )
+        )
+    elif earlier[1] != expires:
+        problems.append(
+            place.at(
+                "expires",
+                f"access to the serial {show_value(serial)} for {show_value(key)} is "
+                f"{_until(expires)} here but {_until(earlier[1])} at {earlier[2]}; keep one",
             )
         )
     return 0
+
+
+def _read_user_expires(
+    values: dict[str, str], place: _Place, email: str, person: _Person, problems: list[Diagnostic]
+) -> bool:
+    """Take the user's own last day from a row's `user_expires`, if it gives one; False, with the
+    problem added, for a cell that is not a date or that differs from an earlier row's. A row that
+    leaves it empty says nothing of it: the user's other rows may."""
+    day = values.get("user_expires", "").strip()
+    if not day:
+        return True
+    if _date_problem(day, place, "user_expires", problems):
+        return False
+    if person.expires is None:
+        person.expires = (day, place)
+    elif person.expires[0] != day:
+        problems.append(
+            place.at(
+                "user_expires",
+                f"{show_value(email)} expires {day} here but {person.expires[0]} at {person.expires[1]}; "
+                "one person has one last day: give their rows the same one",
+            )
+        )
+        return False
+    return True
+
+
+def _date_problem(value: str, place: _Place, column: str, problems: list[Diagnostic]) -> bool:
+    """Whether `value`, the cell of `column`, is not a day as the schema takes it (adding the problem)."""
+    if schema_pattern("date").fullmatch(value):
+        return False
+    problems.append(
+        place.at(
+            column,
+            f"{show_value(value)} is not a date: write the last day as YYYY-MM-DD, like 2027-03-31, a day "
+            "the calendar has (in a spreadsheet, format the column as text so that it keeps that form)",
+        )
+    )
+    return True
+
+
+def _until(expires: str | None) -> str:
+    return "for good" if expires is None else f"until {expires}"
 
 
 def _text_problem(value: str) -> str | None:
@@ -347,6 +413,8 @@ def _placed_back(problem: Diagnostic, name: str, people: Sequence[_Person]) -> D
         return problem
     person = people[int(found[1])]
     if found[2] is None:
+        if found[4] == "expires" and person.expires is not None:  # the user's own: `user_expires`
+            return person.expires[1].at("user_expires", problem.message)
         return person.place.at(found[4] or "email", problem.message)
-    _, place = sorted(person.access.items())[int(found[2])][1]
+    place = sorted(person.access.items())[int(found[2])][1][2]
     return place.at(found[3] or "serial", problem.message)

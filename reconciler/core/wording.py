@@ -55,9 +55,12 @@ FIELD_ORDER = (
     "description",
     "download",
     "direct_download",
+    "expires",
     "via",
 )
 _FIELD_RANK = {name: rank for rank, name in enumerate(FIELD_ORDER)}
+#: The fields a record names only when they are set (core/shapes.py): a change that drops one says so.
+_ONLY_WHEN_SET = ("id", "ends", "expires")
 
 
 def describe(action: Action) -> str:
@@ -110,7 +113,28 @@ def sentence(
             words += ", with downloads" if download else ""
         elif download is not None and action.before.get("download") != download:
             words += ", with downloads" if download else ", without downloads any more"
+    words += _until(action)
+    if action.expired is not None:
+        words += f" ({expired_reason(action)})"
     return words[0].upper() + words[1:]
+
+
+def expired_reason(action: Action) -> str:
+    """Why an action takes away what expired, as the plan file's `reason` says it: `expired 2027-01-15`,
+    the last day it lasted; "" for any other action."""
+    return "" if action.expired is None else f"expired {action.expired}"
+
+
+def _until(action: Action) -> str:
+    """The last day an add gives, or a change sets, moves or drops (`expires`), as a sentence ends:
+    `, until 2027-03-31`, `, until 2027-04-30 (was until 2027-03-31)`, `, for good (was until …)`."""
+    if action.kind.effect is Effect.REMOVE:
+        return ""
+    before, after = (action.before or {}).get("expires"), (action.after or {}).get("expires")
+    if before == after:
+        return ""
+    was = f" (was until {before})" if before is not None else ""
+    return (f", until {after}" if after is not None else ", for good") + was
 
 
 def _worded(action: Action, products: Mapping[str, str], names: Mapping[str, str]) -> str:
@@ -159,13 +183,20 @@ def details(action: Action) -> str:
     after = action.after or {}
     if effect is Effect.ADD:
         if action.kind.record is Record.USER:
-            return f"{after['first_name']} {after['last_name']}"
+            expires = after.get("expires")
+            return f"{after['first_name']} {after['last_name']}" + (f", expires {expires}" if expires else "")
         return ", ".join(f"{key} {show(value)}" for key, value in fields(after) if value not in (None, False))
     before = action.before or {}
     changed = [
         f"{key} {show(before.get(key))} → {show(value)}"
         for key, value in fields(after, every=True)
         if before.get(key) != value
+    ]
+    # A field named only when set, that the change drops: `expires 2027-03-01 → (none)`.
+    changed += [
+        f"{key} {show(before[key])} → {show(None)}"
+        for key in _ONLY_WHEN_SET
+        if key in before and key not in after
     ]
     if "via" in after and before.get("via") == after["via"]:
         changed.append(_through_teams(after))

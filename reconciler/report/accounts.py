@@ -107,7 +107,9 @@ def _plan_counts(plan: Plan) -> tuple[int, ...]:
 
 
 def _drift_counts(drift: Drift) -> tuple[int, ...]:
-    return len(drift.only_in_store) + len(drift.only_in_git) + len(drift.differ), len(drift.stale_invites)
+    # What the store holds past its last day is a difference too: git says it has ended.
+    differences = len(drift.only_in_store) + len(drift.only_in_git) + len(drift.differ) + len(drift.expired)
+    return differences, len(drift.stale_invites)
 
 
 def _usage_counts(usage: Usage) -> tuple[int, ...]:

@@ -15,6 +15,13 @@ Every cell users wrote is defused: one that starts like a formula (`=`,
 injection), and `import csv` (commands/csv_import.py) takes that `'` off
 again with `restored`. Numbers are ours and written as they are.
 
+In the export, `expires` is the last day of the user's own grant on the row's
+serial (empty for one a team alone gives, or one for good), and
+`user_expires` the user's own last day, on each of their rows, as their name
+is. A team member's last day is not in it: the CSV holds users and their
+own grants, as `import csv` reads them; the YAML (`export`) has the teams.
+Dates are ISO 8601 (2027-03-31) and ours, written as they are.
+
 In the usage CSV, a contract that has ended has negative `days_left`; a
 contract without serials is one row with the serial columns empty;
 `stale_invites` counts the serial's stale invitations and `stale_users`
@@ -42,6 +49,8 @@ HEADER = (
     "group",
     "download",
     "via",
+    "expires",
+    "user_expires",
 )
 #: What a spreadsheet runs as a formula when a cell starts with it.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -95,8 +104,9 @@ def export_csv(snapshot: Snapshot, contract: str | None = None, bom: bool = Fals
         status = snapshot.user_status.get(user.email, "")
         names = (defused(user.first_name or ""), defused(user.last_name or ""))  # a store's user has both
         person = (defused(user.email), *names, status)
+        until = user.expires or ""
         if not granted:
-            writer.writerow((*person, "", "", "", "", "", ""))
+            writer.writerow((*person, "", "", "", "", "", "", "", until))
             rows += 1
         for serial in sorted(granted or ()):
             grant = snapshot.grants[(user.email, serial)]
@@ -111,6 +121,8 @@ def export_csv(snapshot: Snapshot, contract: str | None = None, bom: bool = Fals
                     defused(group),
                     "true" if grant.download else "false",
                     defused(via),
+                    grant.expires or "",
+                    until,
                 )
             )
             rows += 1

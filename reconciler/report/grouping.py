@@ -4,7 +4,9 @@
 Users first; then each team, its own record, its members and its access in
 one block each; then each contract, its actions by kind (the access a team
 gives users is there, under its serials). Apply runs the actions in
-dependency order regardless; this is only for the reader.
+dependency order regardless; this is only for the reader. What expired
+(`expires`, engine/expiry.py) is also listed in a section of its own, by
+the day it ended.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reconciler.core.errors import plural
 from reconciler.core.kinds import Effect, Event, Kind, Record
 from reconciler.core.plan import Action, Plan
 from reconciler.core.records import Drift
@@ -67,6 +70,23 @@ def plan_sections(actions: Sequence[Action]) -> list[Section]:
     ]
 
 
+def expired(actions: Sequence[Action]) -> list[Action]:
+    """The actions that take away what expired (`Action.expired`), by the last day it had, then in
+    apply order: the plan's section of what expired."""
+    return sorted((action for action in actions if action.expired is not None), key=_last_day)
+
+
+def _last_day(action: Action) -> str:
+    return action.expired or ""
+
+
+def expired_heading(count: int) -> str:
+    """The heading of a plan's section of what expired: `Expired: 3 entries taken away after their last
+    day`."""
+    whose = plural(count, "its", "their")
+    return f"Expired: {count:,} {plural(count, 'entry', 'entries')} taken away after {whose} last day"
+
+
 def effects(actions: Sequence[Action]) -> str:
     """`4 to add, 1 blocked`: what a group of actions does."""
     counts: dict[Effect, int] = {}
@@ -92,6 +112,8 @@ def drift_headline(drift: Drift) -> str:
     """What a drift found, in a few words: the title of its issue and of its page."""
     if drift.only_in_store or drift.only_in_git or drift.differ:
         return "the store differs from git"
+    if drift.expired:
+        return "the store holds what git says has ended"
     if drift.stale_invites:
         return "the store matches git, but some users never signed in"
     return "none, the store matches git"

@@ -26,6 +26,7 @@ from reconciler.core.records import (
     StaleInvite,
     Usage,
 )
+from reconciler.report.expiring import expiring_to_json
 
 FORMAT_VERSION = 1
 
@@ -35,8 +36,9 @@ def dumps(data: Any) -> str:
 
 
 def drift_json(drift: Drift) -> str:
-    """The drift: each difference with `record`, `target`, `store` and `git` (null where absent), and
-    `products`: the product of each serial the differences name."""
+    """The drift: each difference with `record`, `target`, `store` and `git` (null where absent),
+    `products`: the product of each serial the differences name, and `expired`: what the store holds
+    past its last day (report/expiring.py), by date."""
     return dumps(drift_to_json(drift))
 
 
@@ -53,6 +55,7 @@ def drift_to_json(drift: Drift) -> dict[str, Any]:
         "stale_after_days": drift.stale_after_days,
         "stale_invites": [_stale_invite(i) for i in drift.stale_invites],
         "products": dict(drift.products),
+        "expired": [expiring_to_json(entry) for entry in drift.expired],
     }
 
 
@@ -101,7 +104,9 @@ def usage_json(usage: Usage) -> str:
     """Seats and renewals: `contracts`, each with `number`, `manager`, `ends`, `days_left` (as of
     `today`; negative once ended; null without `ends`), `renewal_due` (within `renewal_days`) and
     `serials`, each with `number`, `product`, `group`, `coordinator`, `seats`, `assigned`, `free`,
-    `invited` and `stale_invites` (`user`, `invited_at`; empty unless `stale_after_days` is set)."""
+    `invited` and `stale_invites` (`user`, `invited_at`; empty unless `stale_after_days` is set); and
+    `expiring`: what ends within `expiring_days` of `today`, or is past its day (report/expiring.py),
+    by date (empty unless `expiring_days` is set)."""
     return dumps(usage_to_json(usage))
 
 
@@ -114,6 +119,8 @@ def usage_to_json(usage: Usage) -> dict[str, Any]:
         "renewal_days": usage.renewal_days,
         "stale_after_days": usage.stale_after_days,
         "contracts": [_contract_usage(c) for c in usage.contracts],
+        "expiring_days": usage.expiring_days,
+        "expiring": [expiring_to_json(entry) for entry in usage.expiring],
     }
 
 

@@ -71,6 +71,7 @@ _IDENTITY = {
     "users": "email",
     "access": "serial",
     "teams": "name",
+    "members": "email",  # a member with a last day: `{email: …, expires: …}`
 }
 #: What may stand before a comment on a line that starts no node, for the comment to go with the next
 #: node rather than the last one: an entry's dash alone, a complex key's mark, the document's start.

@@ -3,8 +3,9 @@ or a job summary.
 
 A plan report opens with a hidden marker (an HTML comment CI looks for, to
 update one sticky comment instead of adding another), a title and a summary
-table; then the blocked actions with who may perform them; then the actions
-grouped by contract and kind, each group a ```` ```diff ```` block so GitHub
+table; then the blocked actions with who may perform them; then what
+expired (`expires`), each with its last day; then the actions grouped by
+contract and kind, each group a ```` ```diff ```` block so GitHub
 colours `+` add, `!` change and `-` remove. A group longer than FOLD_AFTER
 lines is folded in `<details>`.
 
@@ -25,10 +26,12 @@ from reconciler.core.errors import plural
 from reconciler.core.kinds import Effect, Kind
 from reconciler.core.plan import Action, Plan
 from reconciler.core.records import Drift, Usage
-from reconciler.core.wording import ROLE_NAMES, target_label
+from reconciler.core.wording import ROLE_NAMES, expired_reason, target_label
 from reconciler.report import grouping
 from reconciler.report.attention import attention, totals, when_it_ends
 from reconciler.report.escaping import inert, literal
+from reconciler.report.expiring import COLUMNS as EXPIRING_COLUMNS
+from reconciler.report.expiring import EXPIRED_HEADING, expiring_count, expiring_rows
 from reconciler.report.fitting import FOLD_AFTER, Report
 from reconciler.report.notes import plan_notes
 from reconciler.report.summary import Brief
@@ -68,6 +71,8 @@ def action_line(action: Action, with_kind: bool = False) -> str:
     detail = action_detail(action)
     kind = f"{action.kind} " if with_kind else ""
     line = f"{SYMBOLS[action.effect]} {kind}{target_label(action)}" + (f": {detail}" if detail else "")
+    if action.expired is not None:
+        line += f"   ({expired_reason(action)})"
     if not action.permitted:
         line += "   (blocked)"
     elif action.held:
@@ -112,6 +117,7 @@ def fit_plan(
         return text, not cut
     if plan.blocked:
         _blocked_section(report, plan.blocked)
+    _expired_section(report, plan.actions)
     for heading, blocks in _sections(plan.actions):
         report.body += ["", heading, ""]
         for (block_title, html_title), actions in blocks:
@@ -187,7 +193,8 @@ def render_brief(
 ) -> str:
     """A plan in brief (report/summary.py) as a pull-request comment of at most `limit` bytes: its
     head as `render_plan` has it, then how much it shows and `see_all` (markdown: where every action
-    is), each contract's counts, every blocked action with its reason, each kind's first actions."""
+    is), each contract's counts, every blocked action with its reason, what expired counted by its last
+    day, each kind's first actions."""
     plan = found.plan
     report = Report()
     _plan_head(report, plan, title, marker)
@@ -212,6 +219,10 @@ def render_brief(
         )
     if plan.blocked:
         _blocked_section(report, plan.blocked)
+    if found.expired:
+        report.body += ["", f"#### {grouping.expired_heading(found.expired_count)}", ""]
+        report.body += ["| last day | entries |", "| --- | ---: |"]
+        report.body += [f"| {inert(day)} | {count:,} |" for day, count in found.expired]
     heading = f"#### By kind: the first {found.shown:,} of each" if found.shown else "#### By kind"
     report.body += ["", heading, ""]
     for kind in found.kinds:
@@ -292,6 +303,36 @@ def _blocked_section(report: Report, blocked: Sequence[Action]) -> None:
         report.body += ["", "</details>"]
 
 
+def _expired_section(report: Report, actions: Sequence[Action]) -> None:
+    """What the plan takes away because its last day (`expires`) has passed, by that day."""
+    expired = grouping.expired(actions)
+    if not expired:
+        return
+    count = len(expired)
+    report.body += [
+        "",
+        f"#### {grouping.expired_heading(count)}",
+        "",
+        "Each was given until a day (`expires`) that has passed; the removal guard counts them as any "
+        "removal.",
+        "",
+    ]
+    fold = count > FOLD_AFTER
+    if fold:
+        report.body += [
+            f"<details><summary>{count:,} expired {plural(count, 'entry', 'entries')}</summary>",
+            "",
+        ]
+    report.body += ["| action | on | last day |", "| --- | --- | --- |"]
+    for action in expired:
+        blocked = " (blocked)" if not action.permitted else ""
+        day = inert(action.expired or "")
+        # Not an item: the action is counted where its group lists it.
+        report.body.append(f"| {_kind(action.kind)}{blocked} | {inert(target_label(action))} | {day} |")
+    if fold:
+        report.body += ["", "</details>"]
+
+
 def render_invalid(
     diagnostics: Sequence[Diagnostic], summary: str, limit: int = COMMENT_LIMIT, marker: str = PLAN_MARKER
 ) -> str:
@@ -332,6 +373,9 @@ def render_drift(
     if drift.stale_after_days is not None:
         headers.append(f"invited {drift.stale_after_days:,}+ days")
         values.append(counts["stale_invites"])
+    if drift.expired:
+        headers.append("past their last day")
+        values.append(counts["expired"])
     report.head += _counts_table(headers, values)
     if not drift.found:
         return report.text(limit, "difference", where)
@@ -367,6 +411,9 @@ def render_drift(
         ]
         for invite in drift.stale_invites:
             report.item(f"| {inert(invite.user)} | {inert(invite.invited_at)} |")
+    if drift.expired:
+        report.body += ["", f"#### {EXPIRED_HEADING.removesuffix(':')}", ""]
+        _table(report, EXPIRING_COLUMNS, 0, expiring_rows(drift.expired, inert), "entries")
     return report.text(limit, "difference", where)
 
 
@@ -404,6 +451,7 @@ def render_usage(
     )
     if usage.stale_after_days is not None:
         headline += f", {counts['stale_invites']:,} stale {plural(counts['stale_invites'], 'invite')}"
+    headline += expiring_count(usage)
     report.head += [*_marker(marker), f"### reconciler usage: {headline}", ""]
     report.head.append(f"Store {inert(usage.lineage)} at revision {usage.revision:,}, on {usage.today}.")
     report.head.append("")
@@ -422,6 +470,9 @@ def render_usage(
     if usage.stale_after_days is not None:
         headers.append(f"users invited {usage.stale_after_days:,}+ days")
         values.append(counts["stale_invites"])
+    if usage.expiring_days is not None:
+        headers.append(f"expiring ({usage.expiring_days:,} days)")
+        values.append(len(usage.expiring))
     report.head += _counts_table(headers, values)
     if found:
         report.body += ["", "#### Needs action", ""]
@@ -469,6 +520,13 @@ def render_usage(
         ]
         rows = [[inert(c.number), inert(c.manager), inert(when_it_ends(c))] for c in found.renewals]
         _table(report, ["contract", "manager", "ends"], 0, rows, "contracts")
+    if usage.expiring_days is not None:
+        days = usage.expiring_days
+        report.body += [f"#### Expiring within {days:,} {plural(days, 'day')}, or past their day", ""]
+        if usage.expiring:
+            _table(report, EXPIRING_COLUMNS, 0, expiring_rows(usage.expiring, inert), "entries")
+        else:
+            report.body += ["Nothing expires.", ""]
     columns = ["serial", "product", "group", "coordinator", "seats", "assigned", "free", "invited"]
     if usage.stale_after_days is not None:
         columns.append("stale")

@@ -6,7 +6,8 @@ no contract: users and teams), every blocked action (each needs someone's
 decision, so none is left out), and of each kind, in the kinds' tie-break
 order, its count and its first `shown` permitted actions in apply order.
 The blocked ones are listed once, with their reasons, not again under their
-kind. Everything is in a fixed order: the same plan gives the same brief.
+kind. What expired (`expires`) is counted by the last day it had. Everything
+is in a fixed order: the same plan gives the same brief.
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ class Brief:
     contracts: tuple[ContractCount, ...]
     kinds: tuple[KindCount, ...]
     shown: int
+    #: The actions that take away what expired, counted by its last day, earliest first.
+    expired: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def expired_count(self) -> int:
+        """How many actions take away what expired."""
+        return sum(count for _, count in self.expired)
 
     @property
     def listed(self) -> int:
@@ -79,12 +87,15 @@ def brief(plan: Plan, shown: int = SHOWN) -> Brief:
         raise ValueError(f"shown must be 0 or more, not {shown}")
     by_contract: dict[str, list[Action]] = {}
     by_kind: dict[Kind, list[Action]] = {}
+    by_day: dict[str, int] = {}
     for action in plan.actions:
         by_contract.setdefault(action.target.get("contract", ""), []).append(action)
         by_kind.setdefault(action.kind, []).append(action)
+        if action.expired is not None:
+            by_day[action.expired] = by_day.get(action.expired, 0) + 1
     contracts = tuple(ContractCount(number, tally(by_contract[number])) for number in sorted(by_contract))
     kinds = tuple(_kind_count(kind, by_kind[kind], shown) for kind in sorted(by_kind, key=lambda k: k.rank))
-    return Brief(plan, contracts, kinds, shown)
+    return Brief(plan, contracts, kinds, shown, tuple(sorted(by_day.items())))
 
 
 def tally(actions: Sequence[Action]) -> Tally:

@@ -15,10 +15,13 @@ A plan is one line per action, `+` add, `~` change, `-` remove, then a summary:
     Plan: 2 to add, 2 to change, 1 to remove, 2 blocked.
 
 A permitted action that `apply --request` would hold back says which blocked
-action it waits on. A long plan can be shown in brief (`render_brief`: each
-contract's counts, each kind's first actions, every blocked action, and how
-to see every one), for `plan --summary` and for apply's question on a short
-terminal.
+action it waits on. A removal of what expired (`expires`, `plan --today`)
+says so on its line, `- access.revoke carol@acme.example on 399-12345678
+(expired 2027-01-15)`, and is listed again, by that day, in a section of its
+own below the actions (`Expired: …`). A long plan can be shown in brief
+(`render_brief`: each contract's counts, each kind's first actions, what
+expired counted by day, every blocked action, and how to see every one), for
+`plan --summary` and for apply's question on a short terminal.
 
 A drift reads from git to the store, as a change made outside git: `+` the
 store has it and git does not, `-` git has it and the store does not, `~` the
@@ -44,8 +47,10 @@ from reconciler.core.errors import plural
 from reconciler.core.kinds import Effect, Kind, Record
 from reconciler.core.plan import Action, Plan
 from reconciler.core.records import AuditEntry, Difference, Drift, SerialUsage, Usage
-from reconciler.core.wording import details, fields, show, target_label
+from reconciler.core.wording import details, expired_reason, fields, show, target_label
+from reconciler.report import grouping
 from reconciler.report.attention import attention, totals, when_it_ends
+from reconciler.report.expiring import EXPIRED_HEADING, expiring_count, expiring_lines, usage_expiring_text
 from reconciler.report.notes import plan_notes
 from reconciler.report.summary import Brief
 
@@ -75,6 +80,15 @@ def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
             yield blocked_line(action, paint)
         elif action.held:
             yield held_line(action, paint)
+    expired = grouping.expired(plan.actions)
+    if expired:
+        yield ""
+        yield paint(grouping.expired_heading(len(expired)) + ":", "yellow")
+        for action in expired:
+            blocked = "" if action.permitted else " (blocked)"
+            yield f"  {symbols[action.effect]} {scrub(f'{action.kind} {target_label(action)}')}: " + (
+                expired_reason(action) + blocked
+            )
     yield ""
     yield from _plan_end(plan, paint)
 
@@ -108,8 +122,9 @@ NO_CONTRACT = "(users, teams)"
 
 def render_brief(found: Brief, see_all: str, paint: Paint = no_paint) -> Iterator[str]:
     """A plan in brief (report/summary.py), line by line: its contracts' counts, each kind's count and
-    first actions, then every blocked action with its reason (last, nearest apply's question), the
-    plan's end; last of all, how many actions it shows and `see_all`, how to see every one."""
+    first actions, what expired counted by its last day, then every blocked action with its reason
+    (last, nearest apply's question), the plan's end; last of all, how many actions it shows and
+    `see_all`, how to see every one."""
     plan = found.plan
     yield scrub(f"Plan for store {plan.lineage} at revision {plan.revision}, as {plan.actor}, in brief:")
     yield ""
@@ -141,6 +156,11 @@ def render_brief(found: Brief, see_all: str, paint: Paint = no_paint) -> Iterato
                 yield "  " + held_line(action, paint)
         if kind.unshown and kind.first:
             yield f"      … and {kind.unshown:,} more"
+    if found.expired:
+        yield ""
+        yield paint(grouping.expired_heading(found.expired_count) + ", counted by that day:", "yellow")
+        for day, count in found.expired:
+            yield f"  {day}: {count:,}"
     blocked = plan.blocked
     if blocked:
         count = len(blocked)
@@ -177,7 +197,11 @@ def painted_action_line(action: Action, symbol: str) -> str:
     """`action_line`, given its symbol painted."""
     detail = details(action)
     line = f"{action.kind} {target_label(action)}"
-    return f"  {symbol} {scrub(f'{line}: {detail}' if detail else line)}"
+    if detail:
+        line += f": {detail}"
+    if action.expired is not None:
+        line += f" ({expired_reason(action)})"
+    return f"  {symbol} {scrub(line)}"
 
 
 def blocked_line(action: Action, paint: Paint = no_paint) -> str:
@@ -213,19 +237,30 @@ def difference_label(difference: Difference) -> str:
 
 def action_detail(action: Action) -> str:
     """What an action does, for the reports that show a removal by what it removes: the removed
-    record's fields, else `details`."""
-    return record_fields(action.before) if action.effect is Effect.REMOVE else details(action)
+    record's fields, else `details`. A removal of what expired leaves its `expires` out: the line says
+    when it ended (`expired DAY`)."""
+    if action.effect is not Effect.REMOVE:
+        return details(action)
+    before = action.before
+    if before and action.expired is not None and "expires" in before:
+        before = {key: value for key, value in before.items() if key != "expires"}
+    return record_fields(before)
 
 
-#: A user's record: their name says who they are (their directory id adds nothing for a reader).
+#: A user's record: their name says who they are (their directory id adds nothing for a reader), and
+#: the last day they have, if any.
 _A_USER = ({"first_name", "last_name"}, {"first_name", "last_name", "id"})
+_A_USER_UNTIL = tuple(fields | {"expires"} for fields in _A_USER)
 
 
 def record_fields(record: Mapping[str, Any] | None) -> str:
-    """What a record holds, as `details` shows an add: a user's name, else `field value, …`."""
+    """What a record holds, as `details` shows an add: a user's name (and last day), else
+    `field value, …`."""
     record = record or {}
     if set(record) in _A_USER:
         return f"{record['first_name']} {record['last_name']}"
+    if set(record) in _A_USER_UNTIL:
+        return f"{record['first_name']} {record['last_name']}, expires {record['expires']}"
     return ", ".join(f"{key} {show(value)}" for key, value in fields(record) if value not in (None, False))
 
 
@@ -258,7 +293,7 @@ def render_drift(drift: Drift, paint: Paint = no_paint) -> Iterator[str]:
     """The drift, line by line."""
     yield scrub(f"Drift of store {drift.lineage} at revision {drift.revision} from git:")
     yield ""
-    if not (drift.only_in_store or drift.only_in_git or drift.differ):
+    if not (drift.only_in_store or drift.only_in_git or drift.differ or drift.expired):
         yield "No drift. The store matches git."
     for section, symbol, effect, heading in DRIFT_SECTIONS:
         differences: tuple[Difference, ...] = getattr(drift, section)
@@ -270,6 +305,9 @@ def render_drift(drift: Drift, paint: Paint = no_paint) -> Iterator[str]:
         yield f"Still invited {drift.stale_after_days} days or more after being added:"
         for invite in drift.stale_invites:
             yield scrub(f"  {invite.user} (invited {invite.invited_at})")
+    if drift.expired:
+        yield EXPIRED_HEADING
+        yield from (paint(line, "red") for line in expiring_lines(drift.expired))
     yield ""
     yield drift_summary_line(drift)
 
@@ -282,6 +320,8 @@ def drift_summary_line(drift: Drift) -> str:
     )
     if drift.stale_after_days is not None:
         line += f", {counts['stale_invites']} stale {plural(counts['stale_invites'], 'invite')}"
+    if drift.expired:
+        line += f", {counts['expired']} past {plural(counts['expired'], 'its', 'their')} last day"
     return line + "."
 
 
@@ -347,6 +387,9 @@ def render_usage(usage: Usage, paint: Paint = no_paint) -> Iterator[str]:
         for contract in found.renewals:
             text = scrub(f"    {contract.number} {when_it_ends(contract)}; manager {contract.manager}")
             yield paint(text, "red") if (contract.days_left or 0) < 0 else text
+    if usage.expiring_days is not None:
+        yield ""
+        yield from usage_expiring_text(usage, paint)
     columns = USAGE_COLUMNS if usage.stale_after_days is not None else USAGE_COLUMNS[:-1]
     rows = {s.number: _usage_row(s)[: len(columns)] for c in usage.contracts for s in c.serials}
     widths = [
@@ -398,4 +441,4 @@ def usage_summary_line(usage: Usage) -> str:
     )
     if usage.stale_after_days is not None:
         line += f", {counts['stale_invites']:,} stale {plural(counts['stale_invites'], 'invite')}"
-    return line + "."
+    return line + expiring_count(usage) + "."

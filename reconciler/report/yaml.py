@@ -278,9 +278,12 @@ def _user(user: User) -> dict[str, Any]:
     data: dict[str, Any] = {"email": user.email}
     if "id" in record:
         data["id"] = record.pop("id")
+    expires = record.pop("expires", None)
     data.update((name, value) for name, value in record.items() if value is not None)
     if user.protect:
         data["protect"] = True
+    if expires is not None:  # after protect, as the schema lists a user's fields
+        data["expires"] = _Quoted(expires)
     if user.access:
         data["access"] = _access(user.access)
     return data
@@ -316,15 +319,35 @@ def _number(value: float) -> float | int:
 def _team(team: Team) -> dict[str, Any]:
     data: dict[str, Any] = {"name": team.name, **team_record(team), "directory_group": team.directory_group}
     if team.members:
-        data["members"] = list(team.members)
+        data["members"] = _members(team)
     if team.access:
         data["access"] = _access(team.access)
     return _without_defaults(data)
 
 
+def _members(team: Team) -> list[str | dict[str, Any]]:
+    """A team's members as the YAML lists them: an e-mail alone, or `{email, expires}` for one who is
+    in the team until a day."""
+    until = dict(team.member_expires)
+    return [
+        email if email not in until else {"email": email, "expires": _Quoted(until[email])}
+        for email in team.members
+    ]
+
+
 def _access(access: Iterable[Access]) -> list[dict[str, Any]]:
-    """A user's or a team's own access entries, as the YAML lists them under it."""
-    return [_without_defaults({"serial": _Quoted(a.serial), **access_entry_record(a)}) for a in access]
+    """A user's or a team's own access entries, as the YAML lists them under it; a user's with its last
+    day (`expires`), where it has one."""
+    return [
+        _without_defaults(
+            {
+                "serial": _Quoted(a.serial),
+                **access_entry_record(a),
+                "expires": None if a.expires is None else _Quoted(a.expires),
+            }
+        )
+        for a in access
+    ]
 
 
 def _without_defaults(record: dict[str, Any]) -> dict[str, Any]:

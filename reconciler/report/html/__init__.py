@@ -33,6 +33,9 @@ Each action leads with a sentence a manager reads (`wording.sentence`: "Give
 Carol Smith access to AutoCAD (serial 399-12345678), with downloads"), from
 the plan's `products` and `user_names`, marked as the rest is; its kind and
 target, as the other reports name them, follow in small print for reviewers.
+An action that takes away what expired says so in its sentence ("(expired
+2027-01-15)"), and is listed again, with its last day, in the plan's section
+of what expired.
 """
 
 from __future__ import annotations
@@ -49,10 +52,12 @@ from reconciler.core.errors import plural
 from reconciler.core.kinds import Kind
 from reconciler.core.model import DIRECT, TEAM_SOURCE
 from reconciler.core.plan import Action, Plan
-from reconciler.core.records import Difference, Drift, SerialUsage, Usage
+from reconciler.core.records import Difference, Drift, Expiring, SerialUsage, Usage
 from reconciler.core.wording import ROLE_NAMES, sentence, target_label
 from reconciler.report import grouping
 from reconciler.report.attention import attention, totals, when_it_ends
+from reconciler.report.expiring import COLUMNS as EXPIRING_COLUMNS
+from reconciler.report.expiring import EXPIRED_HEADING, expiring_rows
 from reconciler.report.fitting import FOLD_AFTER
 from reconciler.report.notes import plan_notes
 from reconciler.report.text import DRIFT_SECTIONS, SYMBOLS, action_detail, drift_line
@@ -138,6 +143,7 @@ class _Marks:
             action.permitted,
             action.reason,
             action.notifications,
+            expired=action.expired,
         )
 
 
@@ -277,6 +283,7 @@ def _plan_context(plan: Plan) -> dict[str, Any]:
         }
         for a in plan.blocked
     ]
+    expired = [{"row": _row(a, marks, labels), "day": a.expired} for a in grouping.expired(plan.actions)]
     mail = [(person, grouping.events_heard(events)) for person, events in heard]
     headline = grouping.plan_headline(counts)
     return dict(
@@ -286,6 +293,8 @@ def _plan_context(plan: Plan) -> dict[str, Any]:
         people=len(heard),
         notes=[replace(note, text=_lines(note.text)) for note in plan_notes(_noted(plan, marks))],
         blocked=blocked,
+        expired=expired,
+        expired_heading=grouping.expired_heading(len(expired)),
         sections=sections,
         mail=mail,
     )
@@ -326,6 +335,8 @@ def _drift_context(drift: Drift) -> dict[str, Any]:
     ]
     if drift.stale_after_days is not None:
         cards.append((f"invited {drift.stale_after_days:,}+ days", counts["stale_invites"]))
+    if drift.expired:
+        cards.append(("past their last day", counts["expired"]))
     sections = []
     marks = _Marks()
     for section, symbol, effect, heading in DRIFT_SECTIONS:
@@ -359,6 +370,7 @@ def _drift_context(drift: Drift) -> dict[str, Any]:
         differs=differs,
         cards=cards,
         sections=sections,
+        expiring=_expiring(EXPIRED_HEADING.removesuffix(":"), drift.expired) if drift.expired else None,
     )
 
 
@@ -402,6 +414,12 @@ def _usage_context(usage: Usage) -> dict[str, Any]:
     ]
     if usage.stale_after_days is not None:
         cards.append((f"users invited {usage.stale_after_days:,}+ days", counts["stale_invites"]))
+    expiring = None
+    if usage.expiring_days is not None:
+        days = usage.expiring_days
+        cards.append((f"expiring within {days:,} {plural(days, 'day')}", len(usage.expiring)))
+        heading = f"Expiring within {days:,} {plural(days, 'day')}, or past their day"
+        expiring = _expiring(heading, usage.expiring)
     due = counts["renewals_due"]
     return dict(
         title=f"reconciler usage: {due:,} {plural(due, 'renewal')} due, {counts['assigned']:,} of "
@@ -418,4 +436,35 @@ def _usage_context(usage: Usage) -> dict[str, Any]:
             (contract, [(serial, _bar(serial)) for serial in contract.serials])
             for contract in usage.contracts
         ],
+        expiring=expiring,
+    )
+
+
+def _expiring(heading: str, entries: Sequence[Expiring]) -> dict[str, Any]:
+    """What parts/expiring.html.j2 shows: its heading, columns, and each entry's cells, worded as the
+    other reports word them with what users wrote each in a <bdi> of its own (`_Marks`), and whether
+    the entry is past its day."""
+    marks = _Marks()
+    worded = [
+        replace(
+            entry,
+            target=marks(entry.target),
+            serials=tuple(
+                replace(
+                    serial,
+                    number=marks(serial.number),
+                    product=marks(serial.product),
+                    coordinator=replace(serial.coordinator, email=marks(serial.coordinator.email)),
+                )
+                for serial in entry.serials
+            ),
+            kept=marks(entry.kept),
+        )
+        for entry in entries
+    ]
+    rows = expiring_rows(worded, _lines)
+    return dict(
+        heading=heading,
+        columns=EXPIRING_COLUMNS,
+        rows=[(cells, entry.days_left < 0) for cells, entry in zip(rows, entries, strict=True)],
     )
