@@ -82,6 +82,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "history": ("reports",),
     "usage": ("reports",),
     "requests": ("requests",),
+    "remind": ("reminders",),
     "init": ("account",),
     "resellers": ("account",),
     "export": ("account",),
@@ -304,15 +305,16 @@ def max_removal_ratio_option(help_text: str) -> Callable[[Any], Any]:
 
 
 def today_option(help_text: str) -> Callable[[Any], Any]:
-    """--today DATE: the day expiry dates are judged against (engine/expiry.py), ISO 8601, as the
-    `today` parameter; today's date in UTC when not given."""
+    """--today DATE (or RECONCILER_TODAY): the day expiry dates are judged against (engine/expiry.py),
+    ISO 8601, as the `today` parameter; today's date in UTC when not given."""
     return click.option(
         "--today",
         type=click.DateTime(formats=["%Y-%m-%d"]),
         default=None,
+        envvar="RECONCILER_TODAY",
         callback=lambda ctx, param, value: (value.date() if value else datetime.now(UTC).date()).isoformat(),
         metavar="DATE",
-        help=help_text + " YYYY-MM-DD; default: today's date in UTC.",
+        help=help_text + " YYYY-MM-DD, or RECONCILER_TODAY; default: today's date in UTC.",
     )
 
 

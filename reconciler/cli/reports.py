@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import click
 
@@ -15,6 +15,7 @@ from reconciler.cli.app import (
     reading_bar,
     store_option,
     summarise,
+    today_option,
 )
 from reconciler.cli.workspace import (
     DRIFTS,
@@ -33,6 +34,7 @@ from reconciler.engine.unmanaged import POLICIES
 from reconciler.engine.usage import DEFAULT_RENEWAL_DAYS
 from reconciler.report import markdown
 from reconciler.report.csv import usage_csv
+from reconciler.report.expiring import expiring_csv
 from reconciler.report.history import Filters, render_history, render_history_markdown
 from reconciler.report.html import drift_html, usage_html
 from reconciler.report.json import drift_json, history_json, usage_json
@@ -61,6 +63,7 @@ MAX_STALE_DAYS = 36_500
     help="Users in the store but not in the YAML: drift (remove, the default) or kept on purpose "
     "(keep, revoke). Overrides the YAML's unmanaged_users.",
 )
+@today_option("The day `expires` dates are judged on: what the store holds after its last day is drift.")
 @store_option
 @selection_options
 def drift(
@@ -68,6 +71,7 @@ def drift(
     output_format: str,
     stale_invites: int | None,
     unmanaged: str | None,
+    today: str,
     store_url: str,
     chosen: Selection,
     jobs: int,
@@ -75,7 +79,10 @@ def drift(
     """Compare the live store with the YAML in git, both ways.
 
     Reports what the store has that git does not, what git has that the
-    store does not, and fields that differ; with --stale-invites, users
+    store does not, and fields that differ; the grants, team memberships
+    and users the store still holds after their last day (`expires` before
+    --today; an apply of the YAML removes those it says ended, and what it
+    removed is no drift); with --stale-invites, users
     who have not signed in that many days after being invited. Exits 0
     when there is nothing to report, 2 when there is, 1 on error. In GitHub
     Actions the markdown report is also added to the job summary.
@@ -88,7 +95,7 @@ def drift(
       reconciler drift --all --jobs 4 --format markdown > drift.md
     """
     given = settings(store_url, None)
-    now = datetime.now(UTC)
+    now = on_the_day(today)
     if chosen.flag:
         with accounts_bar("Comparing accounts") as bar:
             runs = drift_workspace(chosen, given, now, stale_invites, unmanaged, workers=jobs, progress=bar)
@@ -203,6 +210,16 @@ def _kind(kind: str) -> str:
     "How to print the report; markdown is made for a pull request or an issue, csv for a spreadsheet, "
     "html is one page to open or print.",
 )
+@click.option(
+    "--expiring",
+    "expiring_days",
+    type=click.IntRange(min=0, max=MAX_STALE_DAYS),
+    metavar="DAYS",
+    help="Also list the grants, team memberships and users whose `expires` date is at most this many "
+    "days after --today, and those past it the store still holds, by date. With --format csv, "
+    "that list alone.",
+)
+@today_option("The day the report is made on: days left, renewals and --expiring count from it.")
 @click.option("--bom", is_flag=True, help="With --format csv: start with a UTF-8 byte-order mark, for Excel.")
 @store_option
 @selection_options
@@ -210,6 +227,8 @@ def usage(
     stale_invites: int | None,
     renewal_days: int,
     output_format: str,
+    expiring_days: int | None,
+    today: str,
     bom: bool,
     store_url: str,
     chosen: Selection,
@@ -220,35 +239,44 @@ def usage(
     What to read before a renewal, from the store: first what needs
     action (full serials, seats nobody uses, with --stale-invites users who
     never accepted their invitation, contracts ending within --renewal-days),
+    with --expiring what ends soon (and what is past its day but still held),
     then each contract (manager, end, days left) with its serials (product,
     group, coordinator, seats, assigned, free, still invited). Days are
-    counted to today, in UTC. In GitHub Actions the markdown report is also
-    added to the job summary.
+    counted to today (or --today), in UTC. In GitHub Actions the markdown
+    report is also added to the job summary.
 
     \b
     Example:
       reconciler usage --stale-invites 30
       reconciler usage --renewal-days 60 --format markdown > usage.md
       reconciler usage --format csv --bom > usage.csv
+      reconciler usage --expiring 30 --format csv > expiring.csv
       reconciler usage --stale-invites 30 --format html > usage.html
       reconciler usage --all --format markdown > usage.md
     """
     given = settings(store_url, None)
-    now = datetime.now(UTC)
+    now = on_the_day(today)
     if chosen.flag:
         if output_format == "csv":
             raise click.UsageError("--format csv is one account's table; for several accounts use json")
         with accounts_bar("Reading accounts") as bar:
             runs = usage_workspace(
-                chosen, given, now, renewal_days, stale_invites, workers=jobs, progress=bar
+                chosen,
+                given,
+                now,
+                renewal_days,
+                stale_invites,
+                expiring_days=expiring_days,
+                workers=jobs,
+                progress=bar,
             )
         echo_runs(runs, output_format, USAGES)
         return outcome(runs, changes_count=False)
     store, _, _ = settle((), given, chosen.workspace_file)
-    found = usage_report(open_store(store or DEFAULT_URL), now, renewal_days, stale_invites)
+    found = usage_report(open_store(store or DEFAULT_URL), now, renewal_days, stale_invites, expiring_days)
     summarise(lambda: markdown.render_usage(found, limit=markdown.SUMMARY_LIMIT))
     if output_format == "csv":
-        click.echo(usage_csv(found, bom), nl=False)
+        click.echo(expiring_csv(found, bom) if expiring_days is not None else usage_csv(found, bom), nl=False)
         return Outcome.DONE
     echo_report(
         output_format,
@@ -258,3 +286,10 @@ def usage(
         lambda: usage_html(found),
     )
     return Outcome.DONE
+
+
+def on_the_day(today: str) -> datetime:
+    """This moment of the day, in UTC, moved to `today` (--today): the report's day is that one, and
+    stale invitations are counted to the same time of it."""
+    now = datetime.now(UTC)
+    return datetime.combine(date.fromisoformat(today), now.timetz())

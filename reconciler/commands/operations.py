@@ -49,6 +49,8 @@ def usage_report(
     now: datetime,
     renewal_days: int = DEFAULT_RENEWAL_DAYS,
     stale_after_days: int | None = None,
+    expiring_days: int | None = None,
 ) -> Usage:
-    """How `store`'s seats are used and when its contracts end, as of `now`, from one snapshot."""
-    return seat_usage(store.snapshot(), now, renewal_days, stale_after_days)
+    """How `store`'s seats are used and when its contracts end, as of `now`, from one snapshot; with
+    `expiring_days`, what ends within that many days."""
+    return seat_usage(store.snapshot(), now, renewal_days, stale_after_days, expiring_days)

@@ -360,11 +360,15 @@ class Drift:
     #: The product of each serial the differences name (the store's, or git's for a serial only in git),
     #: for reports that name the product beside a serial.
     products: Mapping[str, str] = field(default_factory=dict)
+    #: What the store still holds after its last day (`expires` before the drift's day): a plan removes it.
+    expired: tuple[Expiring, ...] = ()
 
     @property
     def found(self) -> bool:
         """Whether there is anything to report (and `drift` exits 2)."""
-        return bool(self.only_in_store or self.only_in_git or self.differ or self.stale_invites)
+        return bool(
+            self.only_in_store or self.only_in_git or self.differ or self.stale_invites or self.expired
+        )
 
     def summary(self) -> dict[str, int]:
         return {
@@ -372,6 +376,7 @@ class Drift:
             "only_in_git": len(self.only_in_git),
             "differ": len(self.differ),
             "stale_invites": len(self.stale_invites),
+            "expired": len(self.expired),
         }
 
 
@@ -423,6 +428,10 @@ class Usage:
     renewal_days: int
     stale_after_days: int | None
     contracts: tuple[ContractUsage, ...] = ()
+    #: `usage --expiring DAYS`: what ends within that many days of `today`, and what the store still
+    #: holds past its day, by date (empty unless asked for: `expiring_days` None).
+    expiring_days: int | None = None
+    expiring: tuple[Expiring, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -444,6 +453,81 @@ class ServedSerial:
     group: str | None
     coordinator: Named
     by_manager: bool = False
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """An entry the store holds until a day, as of another day.
+
+    `record` says what the date stands on: a user's own grant (`access`; `target` names the `user`,
+    `serial` and `contract`), a team membership (`team_member`: `team`, `user`) or the user themselves
+    (`user`). `expires` is the last day it lasts (ISO 8601); `days_left` counts to it: 0 on that day,
+    negative once it has passed, when the next plan removes it. `serials` are what ends with it, each
+    with its product, contract, group and coordinator (R4): the grant's serial, the team's serials,
+    or every serial the user holds. `kept` names those of them the user keeps afterwards all the same,
+    through another source (a team, their own grant).
+    """
+
+    record: Record
+    target: Mapping[str, str]
+    expires: str
+    days_left: int
+    serials: tuple[ServedSerial, ...] = ()
+    kept: tuple[str, ...] = ()
+
+    @property
+    def user(self) -> str:
+        return self.target["user"]
+
+    @property
+    def coordinators(self) -> tuple[str, ...]:
+        """Who coordinates what ends, each once, sorted: each serial's SC, or its contract's CM (R4)."""
+        return tuple(sorted({serial.coordinator.email for serial in self.serials}))
+
+    def sort_key(self) -> tuple[str, int, tuple[str, ...]]:
+        """By date, then by what the date stands on, as drift orders records, then by target."""
+        return self.expires, _RECORD_RANK[self.record], tuple(self.target.get(k, "") for k in TARGET_KEYS)
+
+
+#: Who hears of an expiry ahead of it (`Reminder.role`): the person whose entry it is, and the
+#: coordinator of what ends with it.
+HOLDER, COORDINATOR = "user", "coordinator"
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder due: `expiring` ends in `expiring.days_left` days, within the `mark` (a number of
+    days before its date, as `remind --days` gives them), and `to` hears of it as the entry's holder or
+    as a coordinator of what ends (`role`)."""
+
+    expiring: Expiring
+    mark: int
+    to: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Reminded:
+    """What `remind` did at the store's `lineage` and `revision` (which reminders do not move), on
+    `today` at `marks` (days before an expiry, smallest first): the reminders due, those it `queued`
+    and those the outbox held `already` (queued by an earlier run), each in the order of the entries."""
+
+    lineage: str
+    revision: int
+    today: str
+    marks: tuple[int, ...]
+    queued: tuple[Reminder, ...] = ()
+    already: tuple[Reminder, ...] = ()
+
+    def counts(self) -> dict[int, tuple[int, int]]:
+        """By mark, largest first: how many reminders were queued, and how many were queued already."""
+        return {
+            mark: (
+                sum(1 for r in self.queued if r.mark == mark),
+                sum(1 for r in self.already if r.mark == mark),
+            )
+            for mark in sorted(self.marks, reverse=True)
+        }
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,13 @@ and a serial missing from the store carries its coordinator with it.
 
 Users still `invited` long after they were added are reported beside the
 drift when asked for: an invitation nobody accepted is usually a typo or a
-person who left. `now` is a parameter so that the result depends on its
-input only.
+person who left. So are the grants, memberships and users the store still
+holds after their last day (`expires` before the UTC day of `now`): git says
+they ended, and no plan has taken them away yet. Git is read as a plan made
+that day reads it (engine/expiry.py): what ended is not declared any more, so
+what an apply removed when it ended is no drift, and what the store still
+holds is listed once, in its own section, not again as only in the store.
+`now` is a parameter so that the result depends on its input only.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from reconciler.core.kinds import Effect, Kind, Record
 from reconciler.core.model import DesiredState
 from reconciler.core.records import INVITED, Difference, Drift, Snapshot, StaleInvite
 from reconciler.engine.diff import diff
+from reconciler.engine.expiring import expiring, past_their_day, without_expired
+from reconciler.engine.expiry import expire
 from reconciler.engine.unmanaged import DEFAULT_POLICY, with_unmanaged
 
 
@@ -33,11 +40,17 @@ def find_drift(
     stale_after_days: int | None = None,
     unmanaged: str | None = None,
 ) -> Drift:
-    """How the store in `snapshot` differs from `desired`; invitations older than the days given at `now`."""
+    """How the store in `snapshot` differs from `desired`; invitations older than the days given at `now`,
+    and what the store holds past its last day as of `now`'s UTC day."""
     # Users the YAML leaves unmanaged on purpose (unmanaged_users: keep or revoke) are not drift.
     policy = unmanaged or desired.unmanaged_users or DEFAULT_POLICY
     goal, _ = with_unmanaged(desired, snapshot.state, policy)
-    actions = diff(goal, snapshot.state, snapshot.grants)
+    # Git as a plan made today reads it: what ended is no longer declared, so that once an apply took it
+    # away it is no difference; while the store still holds it, it is listed once, as past its day.
+    today = utc(now).astimezone(UTC).date().isoformat()
+    goal, expiries = expire(goal, today)
+    expired = past_their_day(expiring(snapshot, today))
+    actions = without_expired(diff(goal, snapshot.state, snapshot.grants), expiries, expired)
     created = {a.target["serial"] for a in actions if a.kind == Kind.SERIAL_CREATE}
     assigned = {
         a.target["serial"]: (a.after or {}).get("coordinator")
@@ -76,6 +89,7 @@ def find_drift(
         stale_invites=stale_invites(snapshot, now, stale_after_days),
         stale_after_days=stale_after_days,
         products=_products(named, goal, snapshot.state),
+        expired=expired,
     )
 
 

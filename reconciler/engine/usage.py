@@ -7,7 +7,9 @@ A serial's assigned users are the distinct users with effective access
 counts them). Stale invitations are the ones `drift --stale-invites` names
 (`stale_invites`, one function for both). `now` is a parameter, as in
 drift, so that the result depends on its input only; days are counted in
-UTC, as the store writes its times.
+UTC, as the store writes its times. Asked for (`usage --expiring DAYS`), the
+entries that end within those days, and those past their day the store
+still holds, come with it (engine/expiring.py).
 
 Each grant and each serial is looked at once, by key: at 100,000 users
 this is a small part of reading the snapshot.
@@ -20,6 +22,7 @@ from datetime import UTC, date, datetime
 from reconciler.core.errors import StoreError
 from reconciler.core.records import INVITED, ContractUsage, SerialUsage, Snapshot, StaleInvite, Usage
 from reconciler.engine.drift import stale_invites, utc
+from reconciler.engine.expiring import expiring, within
 
 #: A renewal is due when the contract ends within this many days, unless told otherwise.
 DEFAULT_RENEWAL_DAYS = 90
@@ -30,12 +33,15 @@ def seat_usage(
     now: datetime,
     renewal_days: int = DEFAULT_RENEWAL_DAYS,
     stale_after_days: int | None = None,
+    expiring_days: int | None = None,
 ) -> Usage:
     """The seat and renewal report of `snapshot` as of `now` (its UTC date is the report's day).
 
     Contracts come sorted by number, each with its serials sorted by number.
     With `stale_after_days`, each serial lists its users still invited that
-    many days or more after they were added.
+    many days or more after they were added. With `expiring_days`, the report
+    lists the grants, memberships and users whose last day is at most that
+    many days away, or past, by date.
     """
     today = utc(now).astimezone(UTC).date()
     assigned: dict[str, int] = {}
@@ -76,6 +82,7 @@ def seat_usage(
                 serials=serials,
             )
         )
+    ending = () if expiring_days is None else within(expiring(snapshot, today.isoformat()), expiring_days)
     return Usage(
         lineage=snapshot.lineage,
         revision=snapshot.revision,
@@ -83,6 +90,8 @@ def seat_usage(
         renewal_days=renewal_days,
         stale_after_days=stale_after_days,
         contracts=tuple(contracts),
+        expiring_days=expiring_days,
+        expiring=ending,
     )
 
 

@@ -47,12 +47,21 @@ def usage_workspace(
     renewal_days: int,
     stale_after_days: int | None = None,
     *,
+    expiring_days: int | None = None,
     workers: int = 1,
     progress: Progress | None = None,
 ) -> tuple[AccountRun[Usage], ...]:
     """`usage` over the accounts `selection` names."""
     jobs = choose(selection, settings).jobs
-    return usage_accounts(jobs, now, renewal_days, stale_after_days, workers=workers, progress=progress)
+    return usage_accounts(
+        jobs,
+        now,
+        renewal_days,
+        stale_after_days,
+        expiring_days=expiring_days,
+        workers=workers,
+        progress=progress,
+    )
 
 
 def notify_workspace(
@@ -123,19 +132,26 @@ def usage_accounts(
     renewal_days: int,
     stale_after_days: int | None = None,
     *,
+    expiring_days: int | None = None,
     workers: int = 1,
     progress: Progress | None = None,
 ) -> tuple[AccountRun[Usage], ...]:
-    """How each account's seats are used and when its contracts end."""
-    work = partial(_usage_one, now=now, renewal_days=renewal_days, stale_after_days=stale_after_days)
+    """How each account's seats are used and when its contracts end; with `expiring_days`, what ends."""
+    work = partial(
+        _usage_one,
+        now=now,
+        renewal_days=renewal_days,
+        stale_after_days=stale_after_days,
+        expiring_days=expiring_days,
+    )
     return run_each(work, jobs, workers, progress)
 
 
 def _usage_one(
-    job: AccountJob, now: datetime, renewal_days: int, stale_after_days: int | None
+    job: AccountJob, now: datetime, renewal_days: int, stale_after_days: int | None, expiring_days: int | None
 ) -> AccountRun[Usage]:
     def usage() -> AccountRun[Usage]:
-        found = usage_report(account_store(job), now, renewal_days, stale_after_days)
+        found = usage_report(account_store(job), now, renewal_days, stale_after_days, expiring_days)
         return AccountRun(job.name, AccountStatus.CHANGES if attention(found) else AccountStatus.DONE, found)
 
     return guarded(job.name, usage)
