@@ -80,6 +80,7 @@ def test_json_lists_the_same_errors(runner: CliRunner, write_yaml: WriteYaml) ->
             "column": 10,
             "path": "version",
             "message": "unsupported version 9; this reconciler reads version 1",
+            "severity": "error",
         },
         {
             "file": str(path),
@@ -87,6 +88,7 @@ def test_json_lists_the_same_errors(runner: CliRunner, write_yaml: WriteYaml) ->
             "column": 16,
             "path": "contracts[0].serials[0].seats",
             "message": "must be at least 1, not 0",
+            "severity": "error",
         },
     ]
 
@@ -190,7 +192,7 @@ def test_a_key_that_reorders_text_is_shown_scrubbed(runner: CliRunner, write_yam
     assert result.exit_code == 1
     assert result.stdout == (
         f"{path}:3:55: users[0].na\ufffdme: unknown field 'na\ufffdme'; expected one of: access, email, "
-        "first_name, id, last_name, protect\n"
+        "expires, first_name, id, last_name, protect\n"
     )
 
 

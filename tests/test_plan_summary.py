@@ -55,7 +55,7 @@ By kind, the first 2 of each:
     + team.create team Design Studio: description Architects in the Springfield studio
   team.member_add: 2
     + team.member_add carol.smith@acme.example in team Design Studio
-    + team.member_add farah.haddad@acme.example in team Design Studio
+    + team.member_add farah.haddad@acme.example in team Design Studio: expires 2027-12-31
   team.access_grant: 2
     + team.access_grant team Design Studio on 399-12345678
     + team.access_grant team Design Studio on 399-12345679

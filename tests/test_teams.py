@@ -310,7 +310,7 @@ def test_adding_one_member_to_the_examples_team_plans_that_and_the_grants_it_cau
     text = teams.read_text(encoding="utf-8")
     teams.write_text(
         text.replace(
-            "      - farah.haddad@acme.example\n", f"      - farah.haddad@acme.example\n      - {erik}\n"
+            "      - carol.smith@acme.example\n", f"      - carol.smith@acme.example\n      - {erik}\n"
         )
     )
     result = runner.invoke(cli, ["plan", str(edited_example), "--format", "json", *common])

@@ -186,6 +186,101 @@ def test_the_workflows_run_the_gitops_loop() -> None:
     assert directory["permissions"] == {"contents": "read"}
 
 
+def test_the_nightly_workflow_reminds_delivers_then_tidies_what_expired() -> None:
+    """drift.yml: drift, then the reminders queued and delivered; then, in a job of its own that may push
+    a branch and open a pull request, the YAML without what expired and was applied."""
+    workflow = load(EXAMPLES / "github" / "drift.yml")
+    assert workflow["permissions"] == {"contents": "read", "issues": "write"}
+    drift, expired = workflow["jobs"]["drift"], workflow["jobs"]["expired"]
+    assert [name for name, _ in invocations({"jobs": {"drift": drift}})] == ["drift", "remind", "notify"]
+    remind = next(step for step in drift["steps"] if step.get("run") == "reconciler remind")
+    assert "steps.drift.outcome == 'success'" in remind["if"]  # also on drift: reminders are due anyway
+    # The tidying job runs after the drift job whatever it found, with the rights to push and open one
+    # pull request, and no others.
+    assert expired["needs"] == "drift" and expired["if"] == "${{ !cancelled() }}"
+    assert expired["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert expired["concurrency"]["cancel-in-progress"] is False
+    token = "${{ secrets.EXPIRED_PR_TOKEN || github.token }}"
+    assert expired["env"]["GH_TOKEN"] == token
+    (checkout,) = checkouts(expired)
+    assert checkout["with"]["token"] == token
+    assert invocations({"jobs": {"expired": expired}}) == [
+        ("validate", ["--format"]),
+        ("fmt", ["--drop-expired"]),
+    ]
+    script = "\n".join(step.get("run", "") for step in expired["steps"])
+    for command in ("gh pr create", "gh pr edit", "gh pr close", 'git push --force origin "$BRANCH"'):
+        assert command in script
+    assert "set -o pipefail" in step_named(workflow, "Drop what expired and was applied")["run"]
+
+
+@pytest.mark.parametrize(
+    ("printed", "changed"),
+    [
+        ("dropped from account/users.yaml: the user dan@acme.example (expired 2027-02-01)", "true"),
+        ("0 expired entries dropped, 1 kept.", "false"),  # a file fmt laid out is no reason for a PR
+    ],
+)
+def test_the_nightly_drop_says_changed_only_for_what_it_dropped(
+    tmp_path: Path, printed: str, changed: str
+) -> None:
+    step = step_named(load(EXAMPLES / "github" / "drift.yml"), "Drop what expired and was applied")
+    _repository(tmp_path)
+    stub(tmp_path, "reconciler", f'echo "{printed}"\necho "# laid out" >> account/users.yaml\n')
+    output = tmp_path / "output"
+    done = run_step(step["run"], tmp_path, {"ACCOUNT": "account", "GITHUB_OUTPUT": str(output)})
+    assert done.returncode == 0, done.stderr
+    assert output.read_text() == f"changed={changed}\n"
+    assert (tmp_path / "dropped.txt").read_text() == printed + "\n"
+
+
+def test_the_nightly_pull_request_is_opened_once_and_left_alone_when_it_holds_the_files(
+    tmp_path: Path,
+) -> None:
+    workflow = load(EXAMPLES / "github" / "drift.yml")
+    step = step_named(workflow, "Push the branch and open or update the pull request")
+    origin = _repository(tmp_path)
+    (tmp_path / "account" / "users.yaml").write_text("version: 1\n", encoding="utf-8")
+    (tmp_path / "dropped.txt").write_text("dropped from account/users.yaml: the user dan@acme.example\n")
+    stub(tmp_path, "gh", 'printf "%s\\n" "$*" >> "$RUNNER_TEMP/gh.log"\n')
+    env = {"ACCOUNT": "account", "BRANCH": "reconciler/expired", "BASE": "main", "OWN_TOKEN": "false"}
+    done = run_step(step["run"], tmp_path, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    pushed = subprocess.run(
+        ["git", "show", "reconciler/expired:account/users.yaml"], cwd=origin, capture_output=True, text=True
+    )
+    assert pushed.stdout == "version: 1\n"
+    calls = (tmp_path / "gh.log").read_text().splitlines()
+    assert (
+        calls[0] == "pr list --head reconciler/expired --state open --json number --jq .[0].number // empty"
+    )
+    assert calls[1].startswith("pr create --head reconciler/expired --base main --title Drop the expired")
+    body = (tmp_path / "body.md").read_text()
+    assert "the user dan@acme.example" in body and "close and reopen it" in body
+    # The next night finds the same: the branch holds it already, and nothing is pushed or opened again.
+    subprocess.run(["git", "switch", "--quiet", "main"], cwd=tmp_path, check=True)
+    (tmp_path / "account" / "users.yaml").write_text("version: 1\n", encoding="utf-8")
+    (tmp_path / "gh.log").unlink()
+    done = run_step(step["run"], tmp_path, env)
+    assert done.returncode == 0 and "holds these files already" in done.stdout
+    assert not (tmp_path / "gh.log").exists()
+
+
+def _repository(folder: Path) -> Path:
+    """A clone in `folder` of a new repository (returned, bare) whose main holds account/users.yaml."""
+    origin = folder / "origin.git"
+    git = ["git", "-c", "user.name=CI", "-c", "user.email=ci@cadpartners.example"]
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(folder)], check=True)
+    (folder / "account").mkdir()
+    (folder / "account" / "users.yaml").write_text("version: 1\nusers: []\n", encoding="utf-8")
+    subprocess.run(["git", "add", "account"], cwd=folder, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "account"], cwd=folder, check=True)
+    subprocess.run(["git", "remote", "add", "origin", str(origin)], cwd=folder, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=folder, check=True)
+    return origin
+
+
 def test_the_settings_the_workflows_name_are_read_by_reconciler() -> None:
     """A RECONCILER_ variable a workflow sets is one the code reads: a misspelt one is silently ignored."""
     source = "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "reconciler").rglob("*.py"))
@@ -236,8 +331,10 @@ def test_the_examples_use_this_release_of_the_action() -> None:
                 f'python -m pip install --quiet "licence-reconciler[{extras}]=={reconciler.__version__}"'
             ] * len(load(path)["jobs"]), path.name
             continue
-        used = [step["uses"] for step in steps(load(path)) if "reconciler" in step.get("uses", "")]
-        assert used == [ACTION_REF], path.name
+        # Once in each job: the action installs reconciler for the job's later steps too.
+        for job in load(path)["jobs"].values():
+            used = [step["uses"] for step in job["steps"] if "reconciler" in step.get("uses", "")]
+            assert used == [ACTION_REF], path.name
         header = path.read_text(encoding="utf-8").partition("\nname:")[0]
         assert "RECONCILER_OWNER/reconciler" in header, (
             f"{path.name}: the header must say what the placeholder is"

@@ -48,7 +48,7 @@ from reconciler.commands.apply import (
     read_plan_to_show,
     run_apply,
 )
-from reconciler.commands.fmt import format_files
+from reconciler.commands.fmt import Dropping, Formatted, format_files
 from reconciler.commands.operations import plan_account
 from reconciler.commands.source import source_of
 from reconciler.commands.workspace import (
@@ -59,6 +59,7 @@ from reconciler.commands.workspace import (
     plan_workspace,
     settle,
 )
+from reconciler.core.characters import scrub
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.core.errors import InputError, InvalidDesiredState, plural
 from reconciler.core.kinds import TARGET_KEYS
@@ -67,6 +68,7 @@ from reconciler.core.plan import Plan
 from reconciler.core.planfile import KEY_VARIABLE, dump_plan, plan_key, write_plan
 from reconciler.core.records import Request
 from reconciler.core.wording import target_label
+from reconciler.engine.expiry import Ended
 from reconciler.engine.guards import refused_without
 from reconciler.engine.planner import PlanOptions
 from reconciler.engine.targets import parse_targets
@@ -76,6 +78,7 @@ from reconciler.notify.compose import MailSettings
 from reconciler.notify.smtp import SmtpSettings
 from reconciler.report import markdown
 from reconciler.report.accounts import plans_text
+from reconciler.report.escaping import inert
 from reconciler.report.github import annotation_lines
 from reconciler.report.html import plan_html
 from reconciler.report.json import diagnostics_json
@@ -88,34 +91,46 @@ from reconciler.store import DEFAULT_LOCK_TIMEOUT, DEFAULT_URL, open_store
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @format_option(
     ["text", "markdown", "json", "github"],
-    "json prints the errors as a list of {file, line, column, path, message}; markdown as a pull-request "
-    "comment that takes the plan comment's place; github as GitHub Actions annotations on the lines "
-    "of the pull request (nothing when valid).",
+    "json prints the problems as a list of {file, line, column, path, message, severity}; markdown as a "
+    "pull-request comment that takes the plan comment's place; github as GitHub Actions annotations on "
+    "the lines of the pull request (::error, ::warning; nothing when valid without warnings).",
 )
-def validate(paths: tuple[str, ...], output_format: str) -> Outcome:
+@today_option("The day `expires` dates are judged on: a date before it is a warning.")
+def validate(paths: tuple[str, ...], output_format: str, today: str) -> Outcome:
     """Check desired-state YAML: syntax, schema and domain rules.
 
     PATH is a YAML file or a folder, whose .yaml and .yml files are merged.
     Every problem is reported at once, as file:line:col: field: message.
     Exits 0 when valid, 1 when not.
 
+    An `expires` date before --today is a warning, not an error: printed
+    the same way (file:line:col: warning: field: message), and validate
+    still exits 0 when there are only warnings. The plan takes the entry
+    away; once that is applied, `reconciler fmt --drop-expired` takes it
+    out of the file. An access that outlasts its contract's `ends`, and a
+    Contract Manager or coordinator who expires, are errors.
+
     \b
     Example:
       reconciler validate examples/acme
       reconciler validate account.yaml --format json
       reconciler validate account/ --format markdown > comment.md
-      reconciler validate account/ --format github
+      reconciler validate account/ --format github --today 2027-04-01
     """
     with reading_bar() as bar:
-        loaded = load(paths, bar)
+        loaded = load(paths, bar, today)
     if loaded.state is None:
-        _echo_invalid(loaded.problems, output_format)
+        _echo_invalid(loaded.problems, output_format, loaded.warnings)
         return Outcome.INVALID
-    state = loaded.state
+    state, warnings = loaded.state, loaded.warnings
     if output_format == "json":
-        click.echo(diagnostics_json(()), nl=False)
+        click.echo(diagnostics_json(warnings), nl=False)
         return Outcome.DONE
-    if output_format == "github":  # an annotation is a problem: none to show
+    if output_format == "github":  # an annotation is a problem: only the warnings to show
+        if warnings:
+            files = repository_paths(warning.file for warning in warnings)
+            echo_lines(annotation_lines(warnings, files))
+            click.echo(f"Valid, with {_counted_warnings(warnings)}.", err=True)
         return Outcome.DONE
     serials = sum(len(contract.serials) for contract in state.contracts)
     counted = [
@@ -125,30 +140,57 @@ def validate(paths: tuple[str, ...], output_format: str) -> Outcome:
         *([(len(state.teams), "team")] if state.teams else []),
         (len(effective_access(state)), "access grant"),  # a user's own and their teams', counted once
     ]
-    click.echo("Valid: " + ", ".join(f"{n} {plural(n, word)}" for n, word in counted) + ".")
+    valid = "Valid: " + ", ".join(f"{n} {plural(n, word)}" for n, word in counted)
+    if not warnings:
+        click.echo(valid + ".")
+    elif output_format == "markdown":
+        # A list the comment shows as it is written: what users wrote, escaped as the plan comment does.
+        lines = [f"{valid}; {_counted_warnings(warnings)}:", ""]
+        click.echo("\n".join(lines + [f"- {inert(str(warning))}" for warning in warnings]))
+    else:
+        echo_lines(str(warning) for warning in warnings)
+        click.echo(f"{valid}; {_counted_warnings(warnings)}.")
     return Outcome.DONE
 
 
-def _echo_invalid(problems: tuple[Diagnostic, ...], output_format: str) -> None:
+def _counted_warnings(warnings: tuple[Diagnostic, ...]) -> str:
+    return f"{len(warnings)} {plural(len(warnings), 'warning')}"
+
+
+def _echo_invalid(
+    problems: tuple[Diagnostic, ...], output_format: str, warnings: tuple[Diagnostic, ...] = ()
+) -> None:
+    """Every problem, the warnings among the errors in file and line order, as `output_format` says."""
     summary = InvalidDesiredState(problems)
+    said = f"{summary}; {_counted_warnings(warnings)}" if warnings else str(summary)
+    everything = tuple(sorted(summary.diagnostics + warnings))
     if output_format == "json":
-        click.echo(diagnostics_json(summary.diagnostics), nl=False)
+        click.echo(diagnostics_json(everything), nl=False)
     elif output_format == "markdown":
-        click.echo(markdown.render_invalid(summary.diagnostics, f"invalid: {summary}"), nl=False)
+        click.echo(markdown.render_invalid(everything, f"invalid: {said}"), nl=False)
     elif output_format == "github":
-        files = repository_paths(diagnostic.file for diagnostic in summary.diagnostics)
-        echo_lines(annotation_lines(summary.diagnostics, files))
-        click.echo(f"Invalid: {summary}.", err=True)
+        files = repository_paths(diagnostic.file for diagnostic in everything)
+        echo_lines(annotation_lines(everything, files))
+        click.echo(f"Invalid: {said}.", err=True)
     else:
-        for diagnostic in summary.diagnostics:
+        for diagnostic in everything:
             click.echo(str(diagnostic))
-        click.echo(f"Invalid: {summary}.", err=True)
+        click.echo(f"Invalid: {said}.", err=True)
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--check", is_flag=True, help="Write nothing: list the files fmt would change; exit 2 if any.")
-def fmt(paths: tuple[str, ...], check: bool) -> Outcome:
+@click.option(
+    "--drop-expired",
+    is_flag=True,
+    help="Also take out every user, access entry and team member whose `expires` is before --today and "
+    "whose removal the store (--store) already holds; say what was taken out, and what stays because "
+    "the apply has not run yet.",
+)
+@today_option("With --drop-expired: the day `expires` dates are judged on.")
+@store_option
+def fmt(paths: tuple[str, ...], check: bool, drop_expired: bool, today: str, store_url: str) -> Outcome:
     """Lay out desired-state YAML as export writes it, keeping its comments.
 
     Records sorted (contracts, serials, coordinators, users, grants, teams,
@@ -165,17 +207,29 @@ def fmt(paths: tuple[str, ...], check: bool) -> Outcome:
     written: the files that would change are listed, and fmt exits 2 when
     there are any, 0 when none.
 
+    --drop-expired tidies what expired away once it is applied: every user,
+    access entry and team member whose `expires` is before --today and
+    that the store no longer holds (the plan took it away, and an apply
+    made it so) is taken out of its file, and a user taken out leaves every
+    team too. What the store still holds stays, with a note: the apply has
+    not run yet. Only --drop-expired reads the store (--store, or
+    RECONCILER_STORE), and it writes nothing there.
+
     \b
     Example:
       reconciler fmt examples/acme
       reconciler fmt --check accounts/acme    # in CI, or a pre-commit hook
+      reconciler fmt --drop-expired accounts/acme --store sqlite:///acme.db
     """
+    dropping = Dropping(open_store(store_url), today) if drop_expired else None
     with reading_bar() as bar:
-        formatted = format_files(paths, check, bar)
+        formatted = format_files(paths, check, bar, dropping)
     if formatted.problems:
         _echo_invalid(formatted.problems, "text")
         return Outcome.INVALID
     changed, unchanged = len(formatted.changed), len(formatted.unchanged)
+    if dropping is not None:
+        _echo_dropped(formatted, check)
     if check:
         for name in formatted.changed:
             click.echo(name)
@@ -187,6 +241,40 @@ def fmt(paths: tuple[str, ...], check: bool) -> Outcome:
         click.echo(f"reformatted {name}")
     click.echo(f"{changed} {plural(changed, 'file')} reformatted, {unchanged} unchanged.")
     return Outcome.DONE
+
+
+def _echo_dropped(formatted: Formatted, check: bool) -> None:
+    """What --drop-expired took out, file by file, and what it left; on stderr with --check, whose
+    stdout lists the files alone."""
+    dropped = "would drop" if check else "dropped"
+    for name, entry in formatted.dropped:
+        click.echo(f"{dropped} from {name}: {_ended(entry)}", err=check)
+    for entry in formatted.pending:
+        click.echo(
+            f"kept {_ended(entry)}: the store still holds it, so the apply that takes it away has not "
+            "run yet",
+            err=check,
+        )
+    for entry in formatted.directory:
+        click.echo(
+            f"kept {_ended(entry)}: the directory's file declares them too; take them out of the "
+            "directory group",
+            err=check,
+        )
+    count, kept = len(formatted.dropped), len(formatted.pending) + len(formatted.directory)
+    said = f"{count} expired {plural(count, 'entry', 'entries')} {'would be ' if check else ''}dropped"
+    click.echo(f"{said}, {kept} kept." if kept else f"{said}.", err=check)
+
+
+def _ended(entry: Ended) -> str:
+    """An entry that ended, as the line that says it was taken out or kept names it."""
+    if entry.team is not None:
+        what = f"{entry.user} in team {entry.team}"
+    elif entry.serial is not None:
+        what = f"the access of {entry.user} to serial {entry.serial}"
+    else:
+        what = f"the user {entry.user}"
+    return f"{scrub(what)} (expired {entry.day})"
 
 
 def _planning_options(command: Any) -> Any:

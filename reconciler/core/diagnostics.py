@@ -1,14 +1,26 @@
-"""Problems found in the user's files, each with its place: file, line, column, field."""
+"""Problems found in the user's files, each with its place: file, line, column, field; and how bad.
+
+An error makes the files invalid: nothing is planned from them. A warning
+(a date already past) is said beside them, and changes nothing else.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from reconciler.core.characters import scrub
 
 #: A place inside a document: mapping keys and sequence indices, from the root.
 DocPath = tuple[str | int, ...]
+
+
+class Severity(StrEnum):
+    """How bad a problem is: an error makes the files invalid, a warning does not."""
+
+    ERROR = "error"
+    WARNING = "warning"
 
 
 @dataclass(frozen=True, order=True)
@@ -20,10 +32,14 @@ class Diagnostic:
     column: int
     path: str
     message: str
+    severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
-        """As a person reads it: a key written with a character that reorders or hides text shows U+FFFD."""
+        """As a person reads it: a key written with a character that reorders or hides text shows U+FFFD.
+        A warning says so after its place, as compilers do: `file:3:9: warning: path: message`."""
         where = self.file if self.line == 0 else f"{self.file}:{self.line}:{self.column}"
+        if self.severity is Severity.WARNING:
+            where += ": warning"
         return scrub(f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}")
 
     def as_dict(self) -> dict[str, str | int]:
@@ -33,6 +49,7 @@ class Diagnostic:
             "column": self.column,
             "path": self.path,
             "message": self.message,
+            "severity": str(self.severity),
         }
 
 
@@ -63,7 +80,8 @@ class Finding:
     """A problem at a path in one file, before it is placed on a line.
 
     `related` is a second place the message refers to as `{related}`, such
-    as where a duplicate was first declared.
+    as where a duplicate was first declared; `severity` goes on to the
+    Diagnostic it is placed as.
     """
 
     source: str
@@ -71,3 +89,4 @@ class Finding:
     message: str
     at_key: bool = False
     related: tuple[str, DocPath] | None = None
+    severity: Severity = Severity.ERROR

@@ -6,12 +6,16 @@ an entry deleted from the file (`access.revoke`, `team.member_remove`, `user.rem
 those take with them), and the removal guard counts it as any removal. `Expiries` remembers what
 expired and when, so each removal says why: `reason: expired DATE`.
 
+Once the store holds such a removal, the entry in the file is only history: `ended`, `split_applied`
+and `without` say which entries those are and take them out of a file's part of the account, for
+`fmt --drop-expired` to write.
+
 Dates are ISO 8601 text ("2027-03-31"), which compare as the days they name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from reconciler.core.kinds import Kind
@@ -104,3 +108,107 @@ def with_reasons(actions: list[Action], expiries: Expiries) -> list[Action]:
         day = expiries.date_of(action)
         marked.append(action if day is None else replace(action, expired=day))
     return marked
+
+
+# Taking ended entries out of the files once applied (`fmt --drop-expired`) -----------------------------
+
+
+@dataclass(frozen=True)
+class Ended:
+    """One entry of the YAML whose last day, `day`, has passed: the user `user` (with `serial` and `team`
+    None), their own access to `serial`, or their membership of `team`."""
+
+    user: str
+    day: str
+    serial: str | None = None
+    team: str | None = None
+
+    def sort_key(self) -> tuple[str, str, str]:
+        """By user, then the user themselves, their grants by serial, their teams by name."""
+        return (self.user, self.serial or "", self.team or "")
+
+
+def ended(state: DesiredState, today: str) -> list[Ended]:
+    """The entries of `state` that ended before `today`, as `expire` finds them, sorted.
+
+    A user who ended takes their access and memberships with them: those are not listed again, but
+    a membership that ended on its own day is.
+    """
+    _, expiries = expire(state, today)
+    return sorted(
+        [Ended(user, day) for user, day in expiries.users.items()]
+        + [Ended(user, day, serial=serial) for (user, serial), day in expiries.access.items()]
+        + [Ended(user, day, team=team) for (team, user), day in expiries.members.items()],
+        key=Ended.sort_key,
+    )
+
+
+def split_applied(entries: Iterable[Ended], store: DesiredState) -> tuple[list[Ended], list[Ended]]:
+    """`entries` in two: those whose removal `store` (a snapshot's state) holds already, and those it
+    still holds: the user, their own grant to the serial, their place in the team (team names compared
+    ignoring case, as the rules compare them). Only presence counts: what the store no longer holds
+    was removed by an apply, or never added."""
+    grants = {(user.email, access.serial) for user in store.users for access in user.access}
+    emails = {user.email for user in store.users}
+    places = {(team.name.casefold(), email) for team in store.teams for email in team.members}
+    applied: list[Ended] = []
+    held: list[Ended] = []
+    for entry in entries:
+        if entry.team is not None:
+            holds = (entry.team.casefold(), entry.user) in places
+        elif entry.serial is not None:
+            holds = (entry.user, entry.serial) in grants
+        else:
+            holds = entry.user in emails
+        (held if holds else applied).append(entry)
+    return applied, held
+
+
+def without(state: DesiredState, entries: Iterable[Ended]) -> tuple[DesiredState, list[Ended]]:
+    """`state` without `entries`, and those of them it held, sorted.
+
+    A user taken out leaves every team of `state` too: each such membership is among those returned,
+    with the user's day. Everything else stays as it is, in its order.
+    """
+    gone: dict[str, str] = {}
+    grants: dict[tuple[str, str], str] = {}
+    places: dict[tuple[str, str], str] = {}  # (team's name folded, user)
+    for entry in entries:
+        if entry.team is not None:
+            places[(entry.team.casefold(), entry.user)] = entry.day
+        elif entry.serial is not None:
+            grants[(entry.user, entry.serial)] = entry.day
+        else:
+            gone[entry.user] = entry.day
+    held: list[Ended] = []
+    users: list[User] = []
+    for user in state.users:
+        if user.email in gone:
+            held.append(Ended(user.email, gone[user.email]))
+            continue
+        kept = tuple(access for access in user.access if (user.email, access.serial) not in grants)
+        held += [
+            Ended(user.email, grants[(user.email, access.serial)], serial=access.serial)
+            for access in user.access
+            if access not in kept
+        ]
+        users.append(user if len(kept) == len(user.access) else replace(user, access=kept))
+    teams: list[Team] = []
+    for team in state.teams:
+        name = team.name.casefold()
+        leaving = {
+            email: places.get((name, email)) or gone[email]
+            for email in team.members
+            if email in gone or (name, email) in places
+        }
+        held += [Ended(email, day, team=team.name) for email, day in leaving.items()]
+        if leaving:
+            team = replace(
+                team,
+                members=tuple(email for email in team.members if email not in leaving),
+                member_expires=tuple(pair for pair in team.member_expires if pair[0] not in leaving),
+            )
+        teams.append(team)
+    if not held:
+        return state, []
+    return replace(state, users=tuple(users), teams=tuple(teams)), sorted(held, key=Ended.sort_key)

@@ -6,9 +6,11 @@
     schema.py     the published JSON Schema, its errors in the user's words
     directory.py  which file is the directory's, what it may hold; the `directory:` block's URL
     rules.py      the domain rules a schema cannot say, across every file, the directory's with them
+    expired.py    the warnings: `expires` dates already past
     locate.py     the file, line and column of a problem found after parsing
 
-`load()` runs the stage and returns what it found; `load_desired_state()` is
+`load()` runs the stage and returns what it found (given `today`, with the
+warnings of dates before it); `load_desired_state()` is
 the same for callers that want the model or an InvalidDesiredState; `load_sources`
 with `by_file` also gives each file's own part of the account (`fmt` rewrites
 each file as its part). For a
@@ -29,12 +31,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from reconciler.core.diagnostics import Diagnostic, Finding
+from reconciler.core.diagnostics import Diagnostic, Finding, Severity
 from reconciler.core.errors import InvalidDesiredState
 from reconciler.core.model import DesiredState, build_state
 from reconciler.loading import fast
 from reconciler.loading.directory import DirectoryFile, declared_in, find_directory_file, output_path
 from reconciler.loading.events import Progress, gc_paused, parse
+from reconciler.loading.expired import past_dates
 from reconciler.loading.files import Source, find_sources, repository_paths
 from reconciler.loading.locate import place_findings
 from reconciler.loading.rules import check_rules, missing_names
@@ -71,21 +74,25 @@ class Part:
 
 @dataclass(frozen=True)
 class Loaded:
-    """What loading found: the account's model when the files are valid, else every problem; and when
-    asked for them, each file's part of the account, in the order of the files."""
+    """What loading found: the account's model when the files are valid, else every problem (each an
+    error); when asked for them, each file's part of the account, in the order of the files; and,
+    valid or not, the warnings (each a Diagnostic of Severity.WARNING) of the files that passed the
+    schema, sorted."""
 
     state: DesiredState | None
     problems: tuple[Diagnostic, ...] = ()
     parts: tuple[Part, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
 
 
-def load(paths: Iterable[str], progress: Progress | None = None) -> Loaded:
+def load(paths: Iterable[str], progress: Progress | None = None, today: str | None = None) -> Loaded:
     """The account the files at `paths` declare, or why it cannot be read.
 
-    `progress`, if given, hears how much of all the files has been read.
+    `progress`, if given, hears how much of all the files has been read; with `today` (ISO 8601), each
+    `expires` before it is a warning.
     """
     sources, problems = find_sources(paths)
-    return load_sources(sources, problems, progress)
+    return load_sources(sources, problems, progress, today=today)
 
 
 def load_desired_state(paths: Iterable[str], progress: Progress | None = None) -> DesiredState:
@@ -101,9 +108,11 @@ def load_sources(
     problems: Sequence[Diagnostic] = (),
     progress: Progress | None = None,
     by_file: bool = False,
+    today: str | None = None,
 ) -> Loaded:
     """The account `sources` declare, or `problems` and every problem found in them; with `by_file`,
-    each file's part of it too."""
+    each file's part of it too; with `today`, a warning at each `expires` before it, in the files
+    that passed the schema (whichever path read them: the warnings are found in the documents)."""
     diagnostics = list(problems)
     read, total = 0, sum(len(source.data) for source in sources)
     documents: list[tuple[str, Any]] = []
@@ -127,13 +136,17 @@ def load_sources(
             findings = check_rules(documents, directory)
         elif not diagnostics:
             findings.extend(missing_names(parsed))
-        if diagnostics or findings:
-            return Loaded(None, tuple(sorted(diagnostics + place_findings(findings, sources))))
+        # One walk of each file places its errors and its warnings both.
+        placed = place_findings(findings + (past_dates(documents, today) if today else []), sources)
+        warnings = tuple(sorted(d for d in placed if d.severity is Severity.WARNING))
+        errors = [d for d in placed if d.severity is not Severity.WARNING]
+        if diagnostics or errors:
+            return Loaded(None, tuple(sorted(diagnostics + errors)), warnings=warnings)
         generated = None if directory.generated is None else documents[directory.generated][1]
         written = (document for index, (_, document) in enumerate(documents) if index != directory.generated)
         state = build_state(written, generated, directory.declared_in)
         if not by_file:
-            return Loaded(state)
+            return Loaded(state, warnings=warnings)
         # Every source was read into a document (any problem returned above), so the two line up.
         parts = tuple(
             Part(
@@ -143,7 +156,7 @@ def load_sources(
             )
             for source, (name, document) in zip(sources, documents, strict=True)
         )
-        return Loaded(state, parts=parts)
+        return Loaded(state, parts=parts, warnings=warnings)
 
 
 def read_files(sources: Sequence[Source]) -> tuple[list[tuple[Source, Any]], list[Diagnostic]]:

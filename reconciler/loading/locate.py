@@ -80,7 +80,14 @@ def place_findings(findings: Sequence[Finding], sources: Sequence[Source]) -> li
             other = positions[(name, False)][path]
             message = message.replace("{related}", f"{name}:{other.line}:{other.column}")
         placed.append(
-            Diagnostic(finding.source, position.line, position.column, format_path(finding.path), message)
+            Diagnostic(
+                finding.source,
+                position.line,
+                position.column,
+                format_path(finding.path),
+                message,
+                finding.severity,
+            )
         )
     return placed
 

@@ -2,11 +2,12 @@
 as an annotation on the file and line in the pull request's diff and on the run's summary.
 
     ::error file=account/users.yaml,line=12,col=7,title=reconciler validate::users[2].email: ...
+    ::warning file=account/users.yaml,line=30,col=18,title=reconciler validate::users[4].expires: ...
 
 A command is one line: GitHub's escaping keeps a value in its place. The
 message (the data, after `::`) escapes `%`, CR and LF; a property's value
-(after `name=`) also `:` and `,`, which would end it. Every problem is an
-error: validate has no warnings.
+(after `name=`) also `:` and `,`, which would end it. A problem is an
+`::error`, or a `::warning` when it is one (a date already past).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ _PROPERTY = str.maketrans({"%": "%25", "\r": "%0D", "\n": "%0A", ":": "%3A", ","
 
 
 def annotation_lines(diagnostics: Iterable[Diagnostic], files: Mapping[str, str]) -> Iterator[str]:
-    """One `::error` command per problem. `files` names each diagnostic's file as the annotation must:
-    relative to the repository's root, with `/` (a file not in it keeps the name it has)."""
+    """One `::error` (or `::warning`, by its severity) command per problem. `files` names each
+    diagnostic's file as the annotation must: relative to the repository's root, with `/` (a file not
+    in it keeps the name it has)."""
     for diagnostic in diagnostics:
         properties = [("file", files.get(diagnostic.file, diagnostic.file))]
         if diagnostic.line:
@@ -33,7 +35,7 @@ def annotation_lines(diagnostics: Iterable[Diagnostic], files: Mapping[str, str]
                 properties.append(("col", str(diagnostic.column)))
         properties.append(("title", TITLE))
         said = ",".join(f"{name}={value.translate(_PROPERTY)}" for name, value in properties)
-        yield f"::error {said}::{escape_data(_message(diagnostic))}"
+        yield f"::{diagnostic.severity} {said}::{escape_data(_message(diagnostic))}"
 
 
 def escape_data(text: str) -> str:
