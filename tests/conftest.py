@@ -92,6 +92,9 @@ def _no_reconciler_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every file a test reads, here or in a command it runs, is read by the fast path and the strict one
     # both, which must agree (reconciler/loading/fast.py).
     monkeypatch.setenv("RECONCILER_FAST", "check")
+    # The day `expires` dates are judged on, where a test does not say (--today): fixed, so that the
+    # example's dates and the goldens read the same in any year.
+    monkeypatch.setenv("RECONCILER_TODAY", TODAY)
 
 
 @pytest.fixture(autouse=True)
@@ -125,6 +128,8 @@ def write_yaml(tmp_path: Path) -> WriteYaml:
 
 
 RESELLER = "orders@cadpartners.example"
+#: The day the tests' commands judge `expires` on (RECONCILER_TODAY), unless one says --today.
+TODAY = "2026-12-07"
 
 
 POSTGRES_ADMIN_URL = os.environ.get("RECONCILER_TEST_POSTGRES", "postgresql://127.0.0.1:5432/postgres")

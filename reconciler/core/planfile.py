@@ -405,7 +405,8 @@ def load_plan(
     if isinstance(version, int) and version not in READS:
         raise PlanFileError(
             f"{name}: a plan of format version {version}, and this reconciler applies versions "
-            f"{' and '.join(map(str, READS))} only; make it again with `reconciler plan --out`"
+            f"{', '.join(map(str, READS[:-1]))} and {READS[-1]} only; "
+            "make it again with `reconciler plan --out`"
         )
     if not isinstance(data, dict) or version not in READS:
         raise PlanFileError(
