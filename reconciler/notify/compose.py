@@ -240,7 +240,7 @@ def sentence(event: Event, action: Action, person: str, facts: Facts, settings: 
     match event:  # grants first: most of a large plan's news, and each case looks an enum member up
         case Event.ACCESS_GRANTED:
             label = facts.serial_label(serial)
-            return f"You now have access to {label}, {_download(after)}{_through(after)}."
+            return f"You now have access to {label}, {_download(after)}{_through(after)}{_until(after)}."
         case Event.USER_INVITED:
             where = f" at {settings.portal_url}" if settings.portal_url else ""
             return (
@@ -248,14 +248,14 @@ def sentence(event: Event, action: Action, person: str, facts: Facts, settings: 
                 "password the portal sends you, and change it when asked."
             )
         case Event.USER_REMOVED:
-            return "You have been removed from the account: you can no longer sign in to it."
+            return f"You have been removed from the account{_ended(action)}: you can no longer sign in to it."
         case Event.ACCESS_CHANGED:
             return (
                 f"Your access to {facts.serial_label(serial)} changed: it now comes {_download(after)}"
                 f"{_through(after)}."
             )
         case Event.ACCESS_REVOKED:
-            return f"Your access to {facts.serial_label(serial)} has been removed."
+            return f"Your access to {facts.serial_label(serial)} has been removed{_ended(action)}."
         case Event.COORDINATOR_ASSIGNED:
             return (
                 f"You are now the Software Coordinator of {facts.serial_label(serial)} on contract "
@@ -309,6 +309,16 @@ _ONE_KIND_SUBJECTS = {
     Event.MANAGER_CHANGED: "Contract {contract} has a new Contract Manager",
     Event.GROUP_RENAMED: "The group of serial {serial} was renamed",
 }
+
+
+def _until(after: Mapping[str, object]) -> str:
+    """When a grant of the user's own ends, as the end of a sentence that gives it."""
+    return f", until {after['expires']}" if after.get("expires") else ""
+
+
+def _ended(action: Action) -> str:
+    """That a removal is of what expired, and the last day it lasted."""
+    return "" if action.expired is None else f": it ended on {action.expired}, as the account's files say"
 
 
 def _listed(products: Sequence[str]) -> str:
