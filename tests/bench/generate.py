@@ -30,8 +30,11 @@ def write_account(
     grants_per_user: int = 3,
     seed: int = 0,
     teams: int = 0,
+    dated: int = 0,
+    expires: str = "2027-06-30",
 ) -> None:
-    """Write one YAML file holding the whole account to `out`."""
+    """Write one YAML file holding the whole account to `out`; with `dated`, every `dated`-th grant of
+    a user's own ends on `expires` (10: a tenth of them), the rest the same as without."""
     rng = random.Random(seed)
     serial_count = contracts * serials_per_contract
     team_serials = [
@@ -72,7 +75,9 @@ def write_account(
         if teams:
             continue
         out.write("    access:\n")
-        _write_access(out, grants[u], "      ")
+        first = u * grants_per_user
+        ends = [(first + i) % dated == 0 if dated else False for i in range(len(grants[u]))]
+        _write_access(out, grants[u], "      ", ends, expires)
     if teams:
         out.write("teams:\n")
     members: list[list[int]] = [[] for _ in range(teams)]
@@ -86,11 +91,15 @@ def write_account(
         _write_access(out, team_serials[t], "      ")
 
 
-def _write_access(out: TextIO, serials: list[int], pad: str) -> None:
-    for serial in sorted(serials):
+def _write_access(
+    out: TextIO, serials: list[int], pad: str, ends: list[bool] | None = None, expires: str = ""
+) -> None:
+    for index, serial in enumerate(sorted(serials)):
         out.write(f'{pad}- serial: "{serial_number(serial)}"\n')
         if serial % 3 == 0:
             out.write(f"{pad}  download: true\n")
+        if ends and ends[index]:
+            out.write(f'{pad}  expires: "{expires}"\n')
 
 
 def serial_number(index: int) -> str:
