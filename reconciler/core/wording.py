@@ -175,6 +175,20 @@ def target_label(action: Action) -> str:
     return target.get("user") or target["contract"]
 
 
+def record_label(record: Record, target: Mapping[str, str]) -> str:
+    """A stored record, named by its kind and keys as the store-side reports (drift, expiry) name it:
+    `access carol@acme.example on 399-12345678`, `member eve@acme.example of team Temps`."""
+    if record is Record.ACCESS:
+        return f"access {target['user']} on {target['serial']}"
+    if record is Record.COORDINATOR:
+        return f"coordinator {target['coordinator']} on {target['contract']}"
+    if record is Record.TEAM_MEMBER:
+        return f"member {target['user']} of team {target['team']}"
+    if record is Record.TEAM_ACCESS:
+        return f"team {target['team']} on {target['serial']}"
+    return f"{record} {target[record]}"
+
+
 def details(action: Action) -> str:
     """What an add sets, or what a change changes: `field old → new`; for access a team gives, which."""
     effect = action.kind.effect

@@ -21,8 +21,9 @@ from reconciler.core.errors import StoreError
 from reconciler.core.kinds import Kind, Record
 from reconciler.core.model import DIRECT, TEAM_SOURCE, Grant
 from reconciler.core.plan import Action
-from reconciler.core.records import Expiring, Named, ServedSerial, Snapshot
+from reconciler.core.records import Expiring, ServedSerial, Snapshot
 from reconciler.engine.expiry import Expiries
+from reconciler.engine.people import full_names, served_serial
 
 
 def expiring(snapshot: Snapshot, today: str) -> tuple[Expiring, ...]:
@@ -129,20 +130,12 @@ def _served(snapshot: Snapshot) -> dict[str, ServedSerial]:
     """Each serial of the store as a reminder names it: product, contract, group, and its coordinator
     by address and name (R4)."""
     state = snapshot.state
-    names = {u.email: f"{u.first_name} {u.last_name}" for u in state.users if u.first_name and u.last_name}
-    served = {}
-    for contract in state.contracts:
-        for serial in contract.serials:
-            coordinator = contract.coordinator_of(serial)
-            served[serial.number] = ServedSerial(
-                number=serial.number,
-                product=serial.product,
-                contract=contract.number,
-                group=serial.group,
-                coordinator=Named(coordinator, names.get(coordinator)),
-                by_manager=serial.coordinator is None,
-            )
-    return served
+    names = full_names(state)
+    return {
+        serial.number: served_serial(contract, serial, names)
+        for contract in state.contracts
+        for serial in contract.serials
+    }
 
 
 def _each(served: Mapping[str, ServedSerial], numbers: list[str]) -> tuple[ServedSerial, ...]:

@@ -12,10 +12,10 @@ account as a whole.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from reconciler.core.errors import InputError
-from reconciler.core.model import DIRECT, Contract, Serial
+from reconciler.core.model import DIRECT, Contract, DesiredState, Serial
 from reconciler.core.records import (
     Applied,
     Coordinating,
@@ -37,6 +37,25 @@ def check_known(snapshot: Snapshot, email: str) -> None:
         )
 
 
+def full_names(state: DesiredState) -> dict[str, str]:
+    """`First Last` of each user who has both names, by e-mail."""
+    return {u.email: f"{u.first_name} {u.last_name}" for u in state.users if u.first_name and u.last_name}
+
+
+def served_serial(contract: Contract, serial: Serial, names: Mapping[str, str]) -> ServedSerial:
+    """`serial` of `contract` as a person reads it: product, contract, group, and its coordinator (R4)
+    by address and, from `names` (`full_names`), by name."""
+    coordinator = contract.coordinator_of(serial)
+    return ServedSerial(
+        number=serial.number,
+        product=serial.product,
+        contract=contract.number,
+        group=serial.group,
+        coordinator=Named(coordinator, names.get(coordinator)),
+        by_manager=serial.coordinator is None,
+    )
+
+
 def user_overview(snapshot: Snapshot, email: str, history: Sequence[Applied] = ()) -> UserOverview:
     """What `email` has and why, from `snapshot` (a user snapshot, or the whole store) and `history`
     (the applies that concerned them, newest first, as the store's `history(user=…)` returns them).
@@ -47,21 +66,10 @@ def user_overview(snapshot: Snapshot, email: str, history: Sequence[Applied] = (
     check_known(snapshot, email)
     state = snapshot.state
     user = next(u for u in state.users if u.email == email)
-    names = {u.email: f"{u.first_name} {u.last_name}" for u in state.users if u.first_name and u.last_name}
+    names = full_names(state)
     serials = {
         serial.number: (contract, serial) for contract in state.contracts for serial in contract.serials
     }
-
-    def served(contract: Contract, serial: Serial) -> ServedSerial:
-        coordinator = contract.coordinator_of(serial)
-        return ServedSerial(
-            number=serial.number,
-            product=serial.product,
-            contract=contract.number,
-            group=serial.group,
-            coordinator=Named(coordinator, names.get(coordinator)),
-            by_manager=serial.coordinator is None,
-        )
 
     teams = [team for team in state.teams if email in team.members]
     team_download = {
@@ -82,7 +90,11 @@ def user_overview(snapshot: Snapshot, email: str, history: Sequence[Applied] = (
         )
         grants.append(
             HeldGrant(
-                served(contract, serial), grant.download, grant.via, download_via, grant.direct_download
+                served_serial(contract, serial, names),
+                grant.download,
+                grant.via,
+                download_via,
+                grant.direct_download,
             )
         )
     coordinates = tuple(
@@ -97,7 +109,9 @@ def user_overview(snapshot: Snapshot, email: str, history: Sequence[Applied] = (
                 "address": coordinator.shipping.address,
                 "country": coordinator.shipping.country,
             },
-            serials=tuple(served(contract, s) for s in contract.serials if s.coordinator == email),
+            serials=tuple(
+                served_serial(contract, s, names) for s in contract.serials if s.coordinator == email
+            ),
         )
         for contract in sorted(state.contracts, key=lambda c: c.number)
         for coordinator in contract.coordinators

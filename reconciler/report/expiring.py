@@ -24,8 +24,8 @@ from typing import Any
 
 from reconciler.core.characters import scrub
 from reconciler.core.errors import plural
-from reconciler.core.kinds import Record
 from reconciler.core.records import Expiring, ServedSerial, Usage
+from reconciler.core.wording import record_label
 from reconciler.report.csv import BOM, defused
 
 #: The heading of drift's section of what the store holds past its last day, in every format.
@@ -51,12 +51,7 @@ EXPIRING_HEADER = (
 
 def entry_label(entry: Expiring) -> str:
     """What the date stands on, as a person names it: `access carol@acme.example on 399-12345678`."""
-    target = entry.target
-    if entry.record is Record.ACCESS:
-        return f"access {target['user']} on {target['serial']}"
-    if entry.record is Record.TEAM_MEMBER:
-        return f"member {target['user']} of team {target['team']}"
-    return f"user {target['user']}"
+    return record_label(entry.record, entry.target)
 
 
 def days_said(days_left: int) -> str:

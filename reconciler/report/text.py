@@ -44,10 +44,10 @@ from typing import Any
 
 from reconciler.core.characters import scrub
 from reconciler.core.errors import plural
-from reconciler.core.kinds import Effect, Kind, Record
+from reconciler.core.kinds import Effect, Kind
 from reconciler.core.plan import Action, Plan
 from reconciler.core.records import AuditEntry, Difference, Drift, SerialUsage, Usage
-from reconciler.core.wording import details, expired_reason, fields, show, target_label
+from reconciler.core.wording import details, expired_reason, fields, record_label, show, target_label
 from reconciler.report import grouping
 from reconciler.report.attention import attention, totals, when_it_ends
 from reconciler.report.expiring import EXPIRED_HEADING, expiring_count, expiring_lines, usage_expiring_text
@@ -223,16 +223,7 @@ def summary_line(plan: Plan) -> str:
 
 def difference_label(difference: Difference) -> str:
     """The record a drift is about, as a person names it: `serial 399-12345678`."""
-    target = difference.target
-    if difference.record is Record.ACCESS:
-        return f"access {target['user']} on {target['serial']}"
-    if difference.record is Record.COORDINATOR:
-        return f"coordinator {target['coordinator']} on {target['contract']}"
-    if difference.record is Record.TEAM_MEMBER:
-        return f"member {target['user']} of team {target['team']}"
-    if difference.record is Record.TEAM_ACCESS:
-        return f"team {target['team']} on {target['serial']}"
-    return f"{difference.record} {target[difference.record]}"
+    return record_label(difference.record, difference.target)
 
 
 def action_detail(action: Action) -> str:
