@@ -14,14 +14,16 @@ them (a member whose e-mail the plan changes by the new address), never
 guessed from names; so a saved plan, or one cut by `--target`,
 is read as exactly as a fresh one:
 
-| action                      | touches the access of                            |
-|-----------------------------|--------------------------------------------------|
-| `team.member_add` T, U      | U, to each serial T gives after the plan         |
-| `team.member_remove` T, U   | U, to each serial T gave before it               |
-| `team.access_grant` T, S    | each member of T after the plan, to S            |
-| `team.access_revoke` T, S   | each member of T before the plan, to S           |
-| `team.access_update` T, S   | each member of T, before or after the plan, to S |
-| `access.*` U, S             | U, to S                                          |
+| action                          | touches the access of                                  |
+|---------------------------------|--------------------------------------------------------|
+| `team.member_add`/`_remove` T, U | U, to each serial T gives before or after the plan    |
+| `team.access_*` T, S            | each member of T, before or after the plan, to S       |
+| `access.*` U, S                 | U, to S                                                |
+
+Before or after, both: a change held back by `apply --request` leaves its part of the team as it
+was, so a member added beside a held revoke of the team's access would get that access (and a
+revoke applied beside a held member add would leave the member without it), unless the two are
+one unit.
 
 A user moved between two teams that give the same serial keeps their access
 (no `access.*` action), but the two moves touch that grant: they are one unit
@@ -86,16 +88,11 @@ class _Tables:
             yield target["user"], target["serial"]
             return
         team = target.get("team", "")
-        if kind is Kind.TEAM_MEMBER_ADD:
-            yield from ((target["user"], s) for s in sorted(self.serials_after.get(team, ())))
-        elif kind is Kind.TEAM_MEMBER_REMOVE:
-            yield from ((target["user"], s) for s in sorted(self.serials_before.get(team, ())))
+        if kind is Kind.TEAM_MEMBER_ADD or kind is Kind.TEAM_MEMBER_REMOVE:
+            serials = self.serials_before.get(team, set()) | self.serials_after.get(team, set())
+            yield from ((target["user"], s) for s in sorted(serials))
         elif kind in _TEAM_CHANGES:  # the team's access to one serial
-            members: set[str] = set()
-            if kind is not Kind.TEAM_ACCESS_GRANT:
-                members |= self.members_before.get(team, set())
-            if kind is not Kind.TEAM_ACCESS_REVOKE:
-                members |= self.members_after.get(team, set())
+            members = self.members_before.get(team, set()) | self.members_after.get(team, set())
             yield from ((user, target["serial"]) for user in sorted(members))
 
 
