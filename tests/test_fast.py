@@ -546,8 +546,9 @@ def test_the_schema_is_closed_and_bounded_as_the_fast_path_relies_on() -> None:
             pattern = node.get("pattern", "")
             bounded = re.search(r"[*+]|\{\d+,\}", pattern.replace("(?![\\s\\S])", "")) is None
             assert "maxLength" in node or bounded, node
-    # The directory's `timeout` is a number too: read both ways like these (fast._numbers_agree).
-    assert fast.number_fields() == {"seats", "timeout", "version"}
+    # The directory's `timeout` and a policy's `approvals` are numbers too: read both ways like these
+    # (fast._numbers_agree).
+    assert fast.number_fields() == {"approvals", "seats", "timeout", "version"}
 
 
 # Cutting a file (pieces.py): where a cut may fall, and where the file is read whole.

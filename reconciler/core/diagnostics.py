@@ -81,7 +81,8 @@ class Finding:
 
     `related` is a second place the message refers to as `{related}`, such
     as where a duplicate was first declared; `severity` goes on to the
-    Diagnostic it is placed as.
+    Diagnostic it is placed as; `inside`, a line and column (from 1) inside
+    the string at `path`, such as where a policy's expression breaks.
     """
 
     source: str
@@ -90,3 +91,4 @@ class Finding:
     at_key: bool = False
     related: tuple[str, DocPath] | None = None
     severity: Severity = Severity.ERROR
+    inside: tuple[int, int] | None = None

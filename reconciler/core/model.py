@@ -224,6 +224,22 @@ TEAM_SOURCE = "team:"
 
 
 @dataclass(frozen=True, slots=True)
+class Policy:
+    """A policy rule (`policies:`): where the CEL expression `when` holds for a record of kind
+    `applies_to` that a plan touches, `effect` follows (reconciler/policy, engine/policies.py).
+
+    `effect` is `deny`, `warn` or `require_approvals` (with `approvals`, how many reviews); `message`
+    is what a plan says where it holds, None for the expression itself."""
+
+    id: str
+    applies_to: str
+    when: str
+    effect: str
+    message: str | None = None
+    approvals: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredState:
     """The whole account as the YAML declares it."""
 
@@ -232,6 +248,7 @@ class DesiredState:
     unmanaged_users: str | None = None  # the policy for users the store has and the YAML does not
     teams: tuple[Team, ...] = ()
     directory: Directory | None = None
+    policies: tuple[Policy, ...] = ()  # by id
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +325,7 @@ def build_state(
     contracts: list[Contract] = []
     users: list[User] = []
     teams: list[Team] = []
+    rules: list[Policy] = []
     policies = set()
     directory = None
     for document in documents:
@@ -322,6 +340,7 @@ def build_state(
             _team(raw, groups.get(raw["name"].casefold()) if "directory_group" in raw else None)
             for raw in document.get("teams", ())
         )
+        rules.extend(_policy(raw) for raw in document.get("policies", ()))
         if "unmanaged_users" in document:
             policies.add(document["unmanaged_users"])
         if directory is None and "directory" in document:  # the rules refuse a second one
@@ -333,6 +352,18 @@ def build_state(
         unmanaged_users=min(policies) if policies else None,  # the rules refuse files that disagree
         teams=tuple(sorted(teams, key=lambda t: t.name)),
         directory=directory,
+        policies=tuple(sorted(rules, key=lambda p: p.id)),
+    )
+
+
+def _policy(raw: Mapping[str, Any]) -> Policy:
+    return Policy(
+        id=raw["id"],
+        applies_to=raw["applies_to"],
+        when=raw["when"],
+        effect=raw["effect"],
+        message=raw.get("message"),
+        approvals=raw.get("approvals"),
     )
 
 

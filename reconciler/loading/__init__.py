@@ -6,6 +6,7 @@
     schema.py     the published JSON Schema, its errors in the user's words
     directory.py  which file is the directory's, what it may hold; the `directory:` block's URL
     rules.py      the domain rules a schema cannot say, across every file, the directory's with them
+    policies.py   the policy rules: ids, approvals, each expression compiled (the [policy] extra)
     expired.py    the warnings: `expires` dates already past
     locate.py     the file, line and column of a problem found after parsing
 
@@ -40,6 +41,7 @@ from reconciler.loading.events import Progress, gc_paused, parse
 from reconciler.loading.expired import past_dates
 from reconciler.loading.files import Source, find_sources, repository_paths
 from reconciler.loading.locate import place_findings
+from reconciler.loading.policies import check_policies
 from reconciler.loading.rules import check_rules, missing_names
 from reconciler.loading.schema import schema_document, schema_findings
 
@@ -133,7 +135,7 @@ def load_sources(
         directory = DirectoryFile()
         if not diagnostics and not findings:
             directory = find_directory_file(documents)
-            findings = check_rules(documents, directory)
+            findings = check_rules(documents, directory) + check_policies(documents)
         elif not diagnostics:
             findings.extend(missing_names(parsed))
         # One walk of each file places its errors and its warnings both.

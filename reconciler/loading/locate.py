@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -32,10 +32,11 @@ from reconciler.loading.files import Source
 
 @dataclass(frozen=True)
 class Position:
-    """Where a node starts, counted from 1."""
+    """Where a node starts, counted from 1; a scalar's `style` too (None plain, `'`, `"`, `|`, `>`)."""
 
     line: int
     column: int
+    style: str | None = field(default=None, compare=False)
 
 
 def locate(source: Source, paths: Iterable[DocPath], key: bool = False) -> dict[DocPath, Position]:
@@ -74,6 +75,8 @@ def place_findings(findings: Sequence[Finding], sources: Sequence[Source]) -> li
     placed = []
     for finding in findings:
         position = positions[(finding.source, finding.at_key)][finding.path]
+        if finding.inside is not None:
+            position = _inside(position, finding.inside, by_name[finding.source])
         message = finding.message
         if finding.related:
             name, path = finding.related
@@ -90,6 +93,24 @@ def place_findings(findings: Sequence[Finding], sources: Sequence[Source]) -> li
             )
         )
     return placed
+
+
+def _inside(start: Position, inside: tuple[int, int], source: Source) -> Position:
+    """Where line and column `inside` of the string that starts at `start` is in the file.
+
+    Exact for a string on one line, plain or quoted with no escapes before the place; in a block
+    string (`|`, `>`) or one that runs on, the line is the string's and the column counts from the
+    line's indentation."""
+    line, column = inside
+    plain = not start.style  # libyaml says '' where PyYAML says None
+    if line == 1 and (plain or start.style in ("'", '"')):
+        return Position(start.line, start.column + column - (1 if plain else 0))
+    number = start.line + line - (0 if start.style in ("|", ">") else 1)
+    lines = source.data.splitlines()
+    if not 0 < number <= len(lines):
+        return start
+    text = lines[number - 1].decode("utf-8", "replace")
+    return Position(number, len(text) - len(text.lstrip(" ")) + column)
 
 
 class _Locator:
@@ -115,13 +136,13 @@ class _Locator:
         finally:
             self._parser.dispose()
 
-    def _note(self, path: DocPath, mark: Any) -> None:
+    def _note(self, path: DocPath, mark: Any, style: str | None = None) -> None:
         if path in self._wanted and path not in self._found:
-            self._found[path] = Position(mark.line + 1, mark.column + 1)
+            self._found[path] = Position(mark.line + 1, mark.column + 1, style)
 
     def _node(self, event: Event, path: DocPath) -> None:
         if not self._key or not path or isinstance(path[-1], int):
-            self._note(path, event.start_mark)
+            self._note(path, event.start_mark, event.style if isinstance(event, ScalarEvent) else None)
         if isinstance(event, MappingStartEvent):
             event = self._parser.get_event()
             while not isinstance(event, MappingEndEvent):

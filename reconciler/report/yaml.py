@@ -36,6 +36,7 @@ from reconciler.core.model import (
     Contract,
     DesiredState,
     Directory,
+    Policy,
     Serial,
     Team,
     User,
@@ -63,7 +64,7 @@ MODELINE = modeline()
 
 #: The top-level keys, in the order `export` writes them and `fmt` puts each file's in (`export` never
 #: writes `unmanaged_users`, a setting of the files; it stands by `version`, as another one).
-TOP_KEYS = ("version", "unmanaged_users", "directory", "contracts", "users", "teams")
+TOP_KEYS = ("version", "unmanaged_users", "directory", "contracts", "users", "teams", "policies")
 
 #: Where a node is in a document: the keys from the top, and in a list, the entry by its identity in a
 #: 1-tuple: a record's first field (e-mail, number, serial or name, as written), or the entry itself.
@@ -103,6 +104,8 @@ def _scalar(value: object) -> str:
     assert isinstance(value, str)
     if not isinstance(value, _Quoted) and _plain_is_safe(value):
         return value
+    if '"' in value and "'" not in value and value.isprintable():
+        return f"'{value}'"  # a CEL expression's string literals read as written, with no escapes
     # A JSON string is a YAML double-quoted scalar; escape what YAML alone treats specially.
     quoted = json.dumps(value, ensure_ascii=False)
     return "".join(_YAML_ONLY_ESCAPES.get(character, character) for character in quoted)
@@ -200,6 +203,7 @@ def _part_document(part: DesiredState, keys: Collection[str]) -> dict[str, Any]:
         "contracts": lambda: [_contract(c) for c in part.contracts],
         "users": lambda: [_user(u) for u in part.users],
         "teams": lambda: [_team(t) for t in part.teams],
+        "policies": lambda: [_policy(p) for p in part.policies],
     }
     return {key: values[key]() for key in TOP_KEYS if key in keys}
 
@@ -348,6 +352,19 @@ def _access(access: Iterable[Access]) -> list[dict[str, Any]]:
         )
         for a in access
     ]
+
+
+def _policy(policy: Policy) -> dict[str, Any]:
+    return _without_defaults(
+        {
+            "id": policy.id,
+            "applies_to": policy.applies_to,
+            "when": policy.when,
+            "effect": policy.effect,
+            "message": policy.message,
+            "approvals": policy.approvals,
+        }
+    )
 
 
 def _without_defaults(record: dict[str, Any]) -> dict[str, Any]:
