@@ -324,7 +324,7 @@ def test_the_json_plan_has_the_kind_and_the_format_version(account: Account) -> 
     result = account.run("plan", str(moved), "--actor", RESELLER, "--format", "json")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
-    assert plan["format_version"] == 6
+    assert plan["format_version"] == 7
     assert plan["summary"] == {"add": 0, "change": 1, "remove": 0, "blocked": 0}
     assert plan["actions"] == [
         {

@@ -63,7 +63,7 @@ def test_the_json_plan_has_every_field_of_the_contract(store_url: str, write_yam
     )
     assert result.exit_code == 0
     plan = json.loads(result.stdout)
-    assert plan["format_version"] == 6
+    assert plan["format_version"] == 7
     assert plan["checksum"].startswith("sha256:")
     assert set(plan["store"]) == {"lineage", "revision", "users", "access"}
     assert (plan["store"]["users"], plan["store"]["access"]) == (0, 0)
@@ -160,7 +160,7 @@ def test_a_plan_saved_by_an_older_reconciler_is_refused_with_the_fix(store_url: 
     )
     assert (result.exit_code, result.stderr) == (
         1,
-        f"Error: {path}: a plan of format version 1, and this reconciler applies versions 4, 5 and 6 only; "
+        f"Error: {path}: a plan of format version 1, and this reconciler applies versions 4, 5, 6 and 7 only; "
         "make it again with `reconciler plan --out`\n",
     )
 

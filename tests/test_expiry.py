@@ -248,7 +248,7 @@ def test_a_saved_plan_keeps_each_reason_and_applies(
     )
     assert result.exit_code == 0, result.output
     data = json.loads(saved.read_text())
-    assert data["format_version"] == 6
+    assert data["format_version"] == 7
     assert {a["expired"] for a in data["actions"]} == {"2027-01-15", "2027-02-01", "2027-03-01"}
     shown = runner.invoke(cli, ["show", str(saved)])
     assert shown.exit_code == 0, shown.output

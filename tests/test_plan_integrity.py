@@ -265,7 +265,7 @@ def test_the_checksum_is_deterministic_and_the_json_on_stdout_carries_it(
         assert printed.stdout.encode() == files[name]  # the same format, checksum and all
     assert files["plain"] == files["again"] and files["signed"] == files["signed again"]
     data = json.loads(files["plain"])
-    assert data["format_version"] == 6
+    assert data["format_version"] == 7
     rest = files["plain"].decode().replace(f'  "checksum": "{data["checksum"]}",\n', "").encode()
     assert data["checksum"] == "sha256:" + hashlib.sha256(rest).hexdigest()
     signed = json.loads(files["signed"])
@@ -287,7 +287,7 @@ def test_a_plan_of_format_version_3_is_refused_with_the_way_to_make_it_again(
     result = apply_saved(store_url, out)
     assert (result.exit_code, result.stderr) == (
         1,
-        f"Error: {out}: a plan of format version 3, and this reconciler applies versions 4, 5 and 6 only; "
+        f"Error: {out}: a plan of format version 3, and this reconciler applies versions 4, 5, 6 and 7 only; "
         "make it again with `reconciler plan --out`\n",
     )
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reconciler.commands.operations import placed
 from reconciler.core.errors import (
     AdoptRefused,
     ApplyRefused,
@@ -114,6 +115,14 @@ def check_applicable(plan: Plan, actor: str, request: bool = False, allow_mass_r
             f"the plan was made for {plan.actor}, not {actor.lower()}; "
             "permissions were judged for that actor, so make a plan of your own"
         )
+    denied = [action for action in plan.actions if action.denied is not None]
+    if denied:
+        rules = sorted({str(action.denied) for action in denied})
+        raise PlanBlocked(
+            f"{len(denied)} {plural(len(denied), 'action')} of the plan break policy "
+            f"{plural(len(rules), 'rule')} {', '.join(rules)}; nothing was applied: change the YAML "
+            "or the rule (a request cannot ask anyone to break a rule)"
+        )
     blocked = len(plan.blocked)
     if blocked and not request:
         raise PlanBlocked(
@@ -141,7 +150,12 @@ def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
     check_saved(plan.actions, snapshot)
     judged = judgements(plan.actions, snapshot, plan.actor)
     for saved, (fresh, mail) in zip(plan.actions, judged, strict=True):
-        if (saved.requires, saved.permitted, saved.reason) != (fresh.requires, fresh.permitted, fresh.reason):
+        # A policy's denial is the YAML's to judge, not the store's: only its role is checked here,
+        # and a plan with one is never applied (check_applicable).
+        verdict = (saved.requires,) if saved.denied else (saved.requires, saved.permitted, saved.reason)
+        if verdict != (
+            (fresh.requires,) if saved.denied else (fresh.requires, fresh.permitted, fresh.reason)
+        ):
             raise PlanFileError(
                 f"the saved plan does not match the store: it marks {saved.kind} {dict(saved.target)} "
                 f"{_verdict(saved)} for {plan.actor}, the store makes it {_verdict(fresh)}; the file was "
@@ -244,7 +258,8 @@ def prepare(
         return source, snapshot
     if not is_saved_plan(source):
         snapshot = store.snapshot() if snapshot is None else snapshot
-        return make_plan(load_desired_state(source, reading), snapshot, actor, options.planning), snapshot
+        plan = make_plan(load_desired_state(source, reading), snapshot, actor, options.planning)
+        return placed(plan, source), snapshot
     if options.planning.unmanaged or options.planning.targets:
         raise InputError("--unmanaged and --target shape a new plan; a saved plan already has its own")
     saved = read_saved_plan(source[0], options.plan_key)

@@ -8,6 +8,7 @@ own module (apply.py), as it also writes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from reconciler.core.plan import Plan
@@ -15,7 +16,7 @@ from reconciler.core.records import Drift, Usage
 from reconciler.engine.drift import find_drift
 from reconciler.engine.planner import DEFAULT_OPTIONS, PlanOptions, make_plan
 from reconciler.engine.usage import DEFAULT_RENEWAL_DAYS, seat_usage
-from reconciler.loading import Progress, load_desired_state
+from reconciler.loading import Progress, load_desired_state, place_verdicts
 from reconciler.store.protocol import Store
 
 
@@ -28,7 +29,14 @@ def plan_account(
 ) -> Plan:
     """The plan that takes `store` to the account the YAML at `paths` declares, judged for `actor`."""
     desired = load_desired_state(paths, reading)
-    return make_plan(desired, store.snapshot(), actor, options)
+    return placed(make_plan(desired, store.snapshot(), actor, options), paths)
+
+
+def placed(plan: Plan, paths: Sequence[str]) -> Plan:
+    """`plan` with what its policy rules said put on the lines of the files at `paths`."""
+    if plan.policy is None or not plan.policy.verdicts:
+        return plan
+    return replace(plan, policy=place_verdicts(paths, plan.policy))
 
 
 def drift_account(

@@ -47,6 +47,9 @@ class Action:
     held: str | None = None
     #: For a removal of what expired (engine/expiry.py): the last day it lasted, ISO 8601.
     expired: str | None = None
+    #: For an action a policy rule denies (engine/policies.py): the rule's id. It is blocked, and its
+    #: `reason` says why; no request can unblock it, only a change to the YAML or the rule.
+    denied: str | None = None
 
     @property
     def effect(self) -> Effect:
@@ -136,6 +139,59 @@ class Standing:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """A policy rule that holds for one record the plan touches (or for the plan itself).
+
+    `effect` is the rule's (`deny`, `warn`, `require_approvals`), or `error` when the rule could not
+    be evaluated there, which blocks as a deny does; `subject` names the record by the keys of a
+    target (`user`, `serial`, `team`; none for the plan); `record`, as a person reads it. `actions`
+    are the positions of the plan's actions that touch it (those a deny blocks). `file`, `line` and
+    `column` are where the record is written (the team's line for access only a team gives), 0 when
+    not known; loading finds them after the plan is made (commands/operations.py)."""
+
+    rule: str
+    effect: str
+    message: str
+    applies_to: str
+    subject: Mapping[str, str]
+    record: str
+    actions: tuple[int, ...] = ()
+    approvals: int = 0  # a require_approvals rule's reviews
+    file: str = ""
+    line: int = 0
+    column: int = 0
+
+    @property
+    def blocks(self) -> bool:
+        return self.effect in ("deny", "error")
+
+    @property
+    def place(self) -> str:
+        """`file:line:column`, or the file alone, or "" when not known."""
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """What the account's policy rules said of a plan: the verdicts, in plan order of their records,
+    and how many approving reviews the plan needs (the most any holding rule asks; 0 for none)."""
+
+    verdicts: tuple[Verdict, ...] = ()
+    required_approvals: int = 0
+    approvals_from: tuple[str, ...] = ()  # the ids of the rules that ask for reviews, sorted
+    rules: int = 0  # how many rules were evaluated
+    records: int = 0  # how many records they were evaluated over
+
+    @property
+    def denied(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.blocks)
+
+    @property
+    def warnings(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.effect == "warn")
+
+
+@dataclass(frozen=True)
 class Plan:
     """The ordered actions that take the store at `revision` to the desired state."""
 
@@ -155,6 +211,8 @@ class Plan:
     #: name (by e-mail), as the YAML or the store has them: for the reports people read (wording.sentence).
     products: Mapping[str, str] = field(default_factory=dict)
     user_names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: What the account's policy rules said (engine/policies.py); None when it has none.
+    policy: PolicyOutcome | None = None
 
     @property
     def revision_after(self) -> int:

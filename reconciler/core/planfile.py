@@ -8,7 +8,7 @@ The file is one JSON object, keys sorted, so the same plan is the same
 bytes: `format_version`, `store` (`lineage`, `revision` and the counts the
 removal guard is based on), `actor`, `desired_digest`, `summary`,
 `max_removal_ratio`, `guards`, `unmanaged`, `targets`, `actor_standing`,
-`products`, `user_names`, and `actions` one a line, so two plans diff action
+`products`, `user_names`, `policy`, and `actions` one a line, so two plans diff action
 by action. An action is a change (`kind`,
 `target`, `before`, `after`) judged: `requires`, `permitted`, `reason` when
 blocked, and the `notifications` it causes.
@@ -42,7 +42,16 @@ from typing import Any, Protocol, TextIO
 from reconciler.core.errors import InputError, PlanFileError, PlanKeyMissing
 from reconciler.core.kinds import Event, Kind, Role
 from reconciler.core.model import is_email
-from reconciler.core.plan import COUNTED, Action, Notification, Plan, Standing, Tripped
+from reconciler.core.plan import (
+    COUNTED,
+    Action,
+    Notification,
+    Plan,
+    PolicyOutcome,
+    Standing,
+    Tripped,
+    Verdict,
+)
 
 #: 2: access is effective access, with its sources (`via`); teams and their kinds of action.
 #: 3: `checksum`, of the rest of the file; an HMAC-SHA256 when made with RECONCILER_PLAN_KEY.
@@ -52,10 +61,12 @@ from reconciler.core.plan import COUNTED, Action, Notification, Plan, Standing, 
 #: 6: `expired` on a removal of what expired (engine/expiry.py), the day it lasted until, and then a
 #: permitted action's `reason` says so (`expired 2027-03-31`); `team.member_update`; `expires` in
 #: records of users, grants and team members.
-FORMAT_VERSION = 6
+#: 7: `policy` (what the account's policy rules said: verdicts placed on their records, the approvals
+#: the plan needs), and `denied`, the rule's id, on an action a rule blocks.
+FORMAT_VERSION = 7
 #: The versions `load_plan` reads: a plan of version 4 reads as one that does not know the actor's
 #: roles, nor products and names (its reports say less; apply judges it again all the same).
-READS = (4, 5, FORMAT_VERSION)
+READS = (4, 5, 6, FORMAT_VERSION)
 
 #: Where the key of a plan's HMAC comes from; its value is never printed.
 KEY_VARIABLE = "RECONCILER_PLAN_KEY"
@@ -138,6 +149,8 @@ def action_to_json(action: Action) -> dict[str, Any]:
     data["notifications"] = [{"to": n.to, "event": n.event.value} for n in action.notifications]
     if action.expired is not None:
         data["expired"] = action.expired
+    if action.denied is not None:
+        data["denied"] = action.denied
     reason = _reason(action)
     if reason is not None:
         data["reason"] = reason
@@ -161,9 +174,10 @@ def action_line(action: Action, records: dict[int, str] | None = None) -> str:
         said = _reason(action)
         reason = "" if said is None else f', "reason": {_string(said)}'
         expired = "" if action.expired is None else f'"expired": {_string(action.expired)}, '
+        denied = "" if action.denied is None else f'"denied": {_string(action.denied)}, '
         return (
             f'{{"after": {_record(action.after, records)}, "before": {_record(action.before, records)}, '
-            f'{expired}"kind": {_string(action.kind)}, '
+            f'{denied}{expired}"kind": {_string(action.kind)}, '
             f'"notifications": {_notifications(action.notifications)}, '
             f'"permitted": {"true" if action.permitted else "false"}{reason}, '
             f'"requires": {_string(action.requires)}, "target": {_flat(action.target)}}}'
@@ -184,6 +198,7 @@ def action_from_json(data: Mapping[str, Any]) -> Action:
         reason=_blocked_reason(data),
         notifications=tuple(Notification(n["to"], Event(n["event"])) for n in data["notifications"]),
         expired=data.get("expired"),
+        denied=data.get("denied"),
     )
 
 
@@ -239,6 +254,7 @@ def _actions_from_json(items: Any) -> tuple[Action, ...]:
         set_notes,
         set_held,
         set_expired,
+        set_denied,
     ) = _ACTION_SLOTS
     set_to, set_event = _NOTIFICATION_SLOTS
     actions: list[Action] = []
@@ -266,6 +282,7 @@ def _actions_from_json(items: Any) -> tuple[Action, ...]:
                 notes.append(notification)
             set_notes(action, tuple(notes))
             set_held(action, None)
+            set_denied(action, data.get("denied"))
         except Exception:  # whatever it is, action_from_json raises it as it always has, or reads the item
             action = action_from_json(data)
         actions.append(action)
@@ -326,7 +343,61 @@ def _header_json(plan: Plan) -> dict[str, Any]:
         "actor_standing": _standing_json(plan),
         "products": dict(plan.products),
         "user_names": {email: list(name) for email, name in plan.user_names.items()},
+        "policy": None if plan.policy is None else policy_to_json(plan.policy),
     }
+
+
+def policy_to_json(outcome: PolicyOutcome) -> dict[str, Any]:
+    """What the policy rules said of a plan, as its file (and the JSON report) hold it."""
+    return {
+        "required_approvals": outcome.required_approvals,
+        "approvals_from": list(outcome.approvals_from),
+        "rules": outcome.rules,
+        "records": outcome.records,
+        "verdicts": [
+            {
+                "rule": v.rule,
+                "effect": v.effect,
+                "message": v.message,
+                "applies_to": v.applies_to,
+                "subject": dict(v.subject),
+                "record": v.record,
+                "actions": list(v.actions),
+                "approvals": v.approvals,
+                "file": v.file,
+                "line": v.line,
+                "column": v.column,
+            }
+            for v in outcome.verdicts
+        ],
+    }
+
+
+def _policy_from_json(data: Any) -> PolicyOutcome | None:
+    if data is None:
+        return None
+    return PolicyOutcome(
+        verdicts=tuple(
+            Verdict(
+                rule=str(v["rule"]),
+                effect=str(v["effect"]),
+                message=str(v["message"]),
+                applies_to=str(v["applies_to"]),
+                subject=_strings(v["subject"]),
+                record=str(v["record"]),
+                actions=tuple(int(i) for i in v["actions"]),
+                approvals=int(v["approvals"]),
+                file=str(v["file"]),
+                line=int(v["line"]),
+                column=int(v["column"]),
+            )
+            for v in data["verdicts"]
+        ),
+        required_approvals=int(data["required_approvals"]),
+        approvals_from=tuple(str(rule) for rule in data["approvals_from"]),
+        rules=int(data["rules"]),
+        records=int(data["records"]),
+    )
 
 
 def _standing_json(plan: Plan) -> dict[str, Any] | None:
@@ -433,6 +504,7 @@ def load_plan(
             standing=_standing_from_json(data.get("actor_standing")) if version > 4 else None,
             products=_strings(data["products"]) if version > 4 else {},
             user_names=_names(data["user_names"]) if version > 4 else {},
+            policy=_policy_from_json(data["policy"]) if version > 6 else None,
         )
     except (KeyError, TypeError, ValueError) as error:
         raise PlanFileError(f"{name}: a saved plan with a missing or broken field ({error})") from None

@@ -1,7 +1,7 @@
 """From desired state and store to a plan: diff, judge, address, order.
 
 desired ─┐
-         ├→ diff → judge (permissions) → notifications → order → hold → Plan
+         ├→ diff → judge (permissions) → notifications → order → policy rules → hold → Plan
 store ───┘
 
 "Hold" marks the permitted actions that wait on a blocked one, or share a
@@ -23,10 +23,12 @@ from reconciler.engine.expiry import NOTHING_EXPIRED, expire, with_reasons
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, mass_removal
 from reconciler.engine.ordering import plan_order
 from reconciler.engine.permissions import Authority, Judgement, judge, standing
+from reconciler.engine.policies import judge_policies
 from reconciler.engine.recipients import Recipients
 from reconciler.engine.requests import with_holds
 from reconciler.engine.targets import check_known, select
 from reconciler.engine.unmanaged import DEFAULT_POLICY, with_unmanaged
+from reconciler.policy.cel import compile_rules
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ def make_plan(
         check_known(options.targets, desired, snapshot.state)
         actions = select(actions, options.targets, snapshot.state.teams)
     ordered = tuple(plan_order(actions))
+    outcome = None
+    if desired.policies:
+        rules = compile_rules(desired.policies)
+        ordered, outcome = judge_policies(rules, ordered, goal, snapshot, actor, options.today)
     if any(not action.permitted for action in ordered):
         ordered = tuple(with_holds(ordered, snapshot.state.teams))
     counts = store_counts(snapshot)
@@ -79,6 +85,7 @@ def make_plan(
         standing=standing(snapshot, actor),
         products=products,
         user_names=names,
+        policy=outcome,
     )
 
 

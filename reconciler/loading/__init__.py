@@ -9,6 +9,7 @@
     policies.py   the policy rules: ids, approvals, each expression compiled (the [policy] extra)
     expired.py    the warnings: `expires` dates already past
     locate.py     the file, line and column of a problem found after parsing
+    places.py     the file, line and column of each record a policy rule holds for, after a plan
 
 `load()` runs the stage and returns what it found (given `today`, with the
 warnings of dates before it); `load_desired_state()` is
@@ -41,6 +42,7 @@ from reconciler.loading.events import Progress, gc_paused, parse
 from reconciler.loading.expired import past_dates
 from reconciler.loading.files import Source, find_sources, repository_paths
 from reconciler.loading.locate import place_findings
+from reconciler.loading.places import place_verdicts
 from reconciler.loading.policies import check_policies
 from reconciler.loading.rules import check_rules, missing_names
 from reconciler.loading.schema import schema_document, schema_findings
@@ -57,6 +59,7 @@ __all__ = [
     "load_desired_state",
     "load_sources",
     "output_path",
+    "place_verdicts",
     "read_files",
     "repository_paths",
     "schema_max_length",
