@@ -83,6 +83,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "usage": ("reports",),
     "requests": ("requests",),
     "remind": ("reminders",),
+    "policy": ("policy",),
     "init": ("account",),
     "resellers": ("account",),
     "export": ("account",),
