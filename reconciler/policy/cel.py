@@ -77,7 +77,7 @@ def compile_rule(policy: Policy) -> Rule | Problem:
     try:
         expression = _environment(policy.applies_to).compile(policy.when)
     except RuntimeError as error:  # cel-cpp's INVALID_ARGUMENT, with every problem it found
-        return _problem(str(error), policy.applies_to)
+        return _problem(str(error), policy.applies_to, policy.when)
     from cel_expr_python import cel
 
     if expression.return_type() != cel.Type.BOOL:
@@ -111,7 +111,7 @@ def _environment(applies_to: str) -> Any:
     return cel.NewEnv(variables={v.name: types[v.type] for v in VARIABLES[applies_to]})
 
 
-def _problem(text: str, applies_to: str) -> Problem:
+def _problem(text: str, applies_to: str, when: str) -> Problem:
     """cel-cpp's first error, in our words: an undeclared name lists the names there are."""
     found = _ERROR.search(text)
     if found is None:
@@ -120,7 +120,9 @@ def _problem(text: str, applies_to: str) -> Problem:
     message = _STATUS.sub("", message).removesuffix(" (in container '')")
     message = _OPERATOR.sub(r"'\1'", message)
     undeclared = _UNDECLARED.search(message)
-    if undeclared is not None:
+    if undeclared is not None and re.search(rf"(?<!\w){re.escape(undeclared.group(1))}\s*\(", when):
+        message = f"unknown function {undeclared.group(1)!r}"
+    elif undeclared is not None:
         names = ", ".join(v.name for v in VARIABLES[applies_to])
         message = (
             f"unknown variable {undeclared.group(1)!r}: a rule over {_records(applies_to)} may read {names}"
