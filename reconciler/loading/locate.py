@@ -32,11 +32,13 @@ from reconciler.loading.files import Source
 
 @dataclass(frozen=True)
 class Position:
-    """Where a node starts, counted from 1; a scalar's `style` too (None plain, `'`, `"`, `|`, `>`)."""
+    """Where a node starts, counted from 1; for a scalar, its `style` (None or "" plain, `'`, `"`, `|`,
+    `>`) and its `value` too."""
 
     line: int
     column: int
     style: str | None = field(default=None, compare=False)
+    value: str | None = field(default=None, compare=False)
 
 
 def locate(source: Source, paths: Iterable[DocPath], key: bool = False) -> dict[DocPath, Position]:
@@ -98,19 +100,64 @@ def place_findings(findings: Sequence[Finding], sources: Sequence[Source]) -> li
 def _inside(start: Position, inside: tuple[int, int], source: Source) -> Position:
     """Where line and column `inside` of the string that starts at `start` is in the file.
 
-    Exact for a string on one line, plain or quoted with no escapes before the place; in a block
-    string (`|`, `>`) or one that runs on, the line is the string's and the column counts from the
-    line's indentation."""
-    line, column = inside
-    plain = not start.style  # libyaml says '' where PyYAML says None
-    if line == 1 and (plain or start.style in ("'", '"')):
-        return Position(start.line, start.column + column - (1 if plain else 0))
-    number = start.line + line - (0 if start.style in ("|", ">") else 1)
-    lines = source.data.splitlines()
-    if not 0 < number <= len(lines):
+    Quoting, escapes and folding change only how the string's blanks and escaped characters are
+    written, so the place is found by counting: the characters before it that are not blank, in the
+    string as read, and as many such characters of the string as written, an escape (`\\"`, `''`)
+    counted as the one it stands for."""
+    value = start.value
+    if value is None:
         return start
-    text = lines[number - 1].decode("utf-8", "replace")
-    return Position(number, len(text) - len(text.lstrip(" ")) + column)
+    line, column = inside
+    rows = value.split("\n")
+    offset = sum(len(row) + 1 for row in rows[: line - 1]) + column - 1
+    before = sum(not character.isspace() for character in value[:offset])
+    on_blank = offset >= len(value) or value[offset].isspace()
+    places = _written(start, source, sum(not character.isspace() for character in value))
+    if on_blank:  # just after the last character before it, as at the end of a condition cut short
+        if before == 0 or before > len(places):
+            return start
+        found = places[before - 1]
+        return Position(found.line, found.column + 1)
+    return places[before] if before < len(places) else start
+
+
+#: The escapes of a double-quoted string that stand for a blank: a space, a tab, a line break.
+_BLANK_ESCAPES = frozenset(" \ttnvfrN_LP")
+
+
+def _written(start: Position, source: Source, count: int) -> list[Position]:
+    """Where each of the first `count` characters of the string at `start` that are not blank is
+    written, in order."""
+    lines = source.data.decode("utf-8", "replace").split("\n")
+    style = start.style or ""
+    row, column = start.line - 1, start.column - 1
+    if style in ("|", ">"):  # the header line holds the indicators, the text starts below it
+        row, column = row + 1, 0
+    elif style in ("'", '"'):
+        column += 1
+    places: list[Position] = []
+    while row < len(lines) and len(places) < count:
+        text = lines[row]
+        while column < len(text):
+            character = text[column]
+            width = 1
+            if character == style == '"' or character == style == "'" != text[column + 1 : column + 2]:
+                return places  # the closing quote
+            if style == '"' and character == "\\":
+                escaped = text[column + 1 : column + 2]
+                width = {"x": 4, "u": 6, "U": 10}.get(escaped, 2)
+                if escaped and escaped not in _BLANK_ESCAPES:
+                    places.append(Position(row + 1, column + 1))
+            elif style == "'" and text.startswith("''", column):
+                width = 2
+                places.append(Position(row + 1, column + 1))
+            elif not character.isspace():
+                if not style and character == "#" and (column == 0 or text[column - 1].isspace()):
+                    break  # a comment ends a plain line (in a block string, # is text)
+                places.append(Position(row + 1, column + 1))
+            column += width
+        row, column = row + 1, 0
+    return places
 
 
 class _Locator:
@@ -136,13 +183,14 @@ class _Locator:
         finally:
             self._parser.dispose()
 
-    def _note(self, path: DocPath, mark: Any, style: str | None = None) -> None:
+    def _note(self, path: DocPath, mark: Any, scalar: ScalarEvent | None = None) -> None:
         if path in self._wanted and path not in self._found:
-            self._found[path] = Position(mark.line + 1, mark.column + 1, style)
+            style, value = (None, None) if scalar is None else (scalar.style, scalar.value)
+            self._found[path] = Position(mark.line + 1, mark.column + 1, style, value)
 
     def _node(self, event: Event, path: DocPath) -> None:
         if not self._key or not path or isinstance(path[-1], int):
-            self._note(path, event.start_mark, event.style if isinstance(event, ScalarEvent) else None)
+            self._note(path, event.start_mark, event if isinstance(event, ScalarEvent) else None)
         if isinstance(event, MappingStartEvent):
             event = self._parser.get_event()
             while not isinstance(event, MappingEndEvent):
