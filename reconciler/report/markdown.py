@@ -3,7 +3,10 @@ or a job summary.
 
 A plan report opens with a hidden marker (an HTML comment CI looks for, to
 update one sticky comment instead of adding another), a title and a summary
-table; then the blocked actions with who may perform them; then what
+table; then what the account's policy rules said (report/attention.py: the
+records a rule denies, could not be evaluated for, or warns of, a bounded
+number of each rule's, and the approving reviews the plan needs); then the
+actions the actor may not perform with who may; then what
 expired (`expires`), each with its last day; then the actions grouped by
 contract and kind, each group a ```` ```diff ```` block so GitHub
 colours `+` add, `!` change and `-` remove. A group longer than FOLD_AFTER
@@ -28,7 +31,15 @@ from reconciler.core.plan import Action, Plan
 from reconciler.core.records import Drift, Usage
 from reconciler.core.wording import ROLE_NAMES, expired_reason, target_label
 from reconciler.report import grouping
-from reconciler.report.attention import attention, totals, when_it_ends
+from reconciler.report.attention import (
+    NOTHING_APPLIED,
+    PolicyFindings,
+    attention,
+    policy_findings,
+    totals,
+    verdict_said,
+    when_it_ends,
+)
 from reconciler.report.escaping import inert, literal
 from reconciler.report.expiring import COLUMNS as EXPIRING_COLUMNS
 from reconciler.report.expiring import EXPIRED_HEADING, expiring_count, expiring_rows
@@ -73,7 +84,9 @@ def action_line(action: Action, with_kind: bool = False) -> str:
     line = f"{SYMBOLS[action.effect]} {kind}{target_label(action)}" + (f": {detail}" if detail else "")
     if action.expired is not None:
         line += f"   ({expired_reason(action)})"
-    if not action.permitted:
+    if action.denied is not None:
+        line += f"   (denied by policy {action.denied})"
+    elif not action.permitted:
         line += "   (blocked)"
     elif action.held:
         line += f"   (held back: {action.held})"
@@ -115,8 +128,8 @@ def fit_plan(
         report.head += ["", "No changes. The store matches the desired state."]
         text, cut = report.fitted(limit, "action", where)
         return text, not cut
-    if plan.blocked:
-        _blocked_section(report, plan.blocked)
+    _policy_section(report, policy_findings(plan))
+    _blocked_section(report, plan.blocked)
     _expired_section(report, plan.actions)
     for heading, blocks in _sections(plan.actions):
         report.body += ["", heading, ""]
@@ -217,8 +230,8 @@ def render_brief(
         report.body.append(
             f"| {name} | {tally.add:,} | {tally.change:,} | {tally.remove:,} | {tally.blocked:,} |"
         )
-    if plan.blocked:
-        _blocked_section(report, plan.blocked)
+    _policy_section(report, policy_findings(plan))
+    _blocked_section(report, found.blocked)
     if found.expired:
         report.body += ["", f"#### {grouping.expired_heading(found.expired_count)}", ""]
         report.body += ["| last day | entries |", "| --- | ---: |"]
@@ -226,7 +239,7 @@ def render_brief(
     heading = f"#### By kind: the first {found.shown:,} of each" if found.shown else "#### By kind"
     report.body += ["", heading, ""]
     for kind in found.kinds:
-        aside = f", {kind.blocked:,} blocked (above)" if kind.blocked else ""
+        aside = f", {kind.held} (above)" if kind.blocked else ""
         counted_kind = f"{kind.count:,}{aside}"
         if not kind.first:
             report.body += [f"- {_kind(kind.kind)}: {counted_kind}"]
@@ -279,7 +292,41 @@ def _mail_section(report: Report, plan: Plan) -> None:
     report.body += ["", "</details>"]
 
 
-def _blocked_section(report: Report, blocked: Sequence[Action]) -> None:
+def _policy_section(report: Report, found: PolicyFindings | None) -> None:
+    """What the plan's policy rules said (report/attention.py): the records a rule denies, those a rule
+    could not be evaluated for, those a rule warns of, each rule's first few and how many more, each
+    part folded when long; then the approving reviews the plan needs. Nothing when they said nothing.
+    Messages and records are what users wrote: each goes through `inert`."""
+    if found is None:
+        return
+    report.body += ["", f"#### {found.heading}", ""]
+    if found.denied or found.errors:
+        report.body += [NOTHING_APPLIED, ""]
+    for heading, rules in found.parts():
+        count = sum(rule.count for rule in rules)
+        lines = []
+        for rule in rules:
+            for verdict in rule.listed:
+                place = f"{_code(verdict.place)}: " if verdict.place else ""
+                said = verdict_said(verdict, _code)
+                lines.append(f"- {place}{said}: {inert(verdict.message)} ({inert(verdict.record)})")
+            if rule.more:
+                lines.append(f"- {inert(rule.more_line)}")
+        title = f"{heading}: {count:,} {plural(count, 'record')}"
+        if len(lines) > FOLD_AFTER:
+            report.body += [f"<details><summary>{title}</summary>", "", *lines, "", "</details>", ""]
+        else:
+            report.body += [f"**{title}**", "", *lines, ""]
+    if found.approvals:
+        report.body += [f"**{inert(found.approvals_line)}**", ""]
+
+
+def _blocked_section(report: Report, actions: Sequence[Action]) -> None:
+    """The actions the actor may not perform, with who may; those a policy denies are in the policy
+    section, by their records."""
+    blocked = [action for action in actions if action.denied is None]
+    if not blocked:
+        return
     count = len(blocked)
     report.body += [
         "",

@@ -2,7 +2,8 @@
 
 An actor who holds no role in the store (a misspelt --actor, most often:
 every action is blocked, and no one reason says why), first; a plan limited
-by --target; what apply refuses the plan for unless given a flag, each
+by --target; the actions policy rules deny, which apply refuses whatever
+it is told; what apply refuses the plan for unless given a flag, each
 naming the flag (blocked actions, a tripped removal guard: the plan exits 3
 for them, engine/guards.py's `refused_without`); and users the YAML does not
 manage that a policy keeps.
@@ -17,6 +18,8 @@ from reconciler.core.plan import Plan
 
 #: How many unmanaged users a note names before it only counts.
 NAMED = 10
+#: How many policy rules the note on denied actions names before it only counts.
+RULES_NAMED = 5
 
 
 @dataclass(frozen=True)
@@ -45,14 +48,22 @@ def plan_notes(plan: Plan) -> list[Note]:
                 warning=True,
             )
         )
-    blocked = len(plan.blocked)
+    denied = sorted({str(action.denied) for action in plan.actions if action.denied is not None})
+    if denied:
+        notes.append(_denied(denied, sum(action.denied is not None for action in plan.actions)))
+    blocked = sum(not action.permitted and action.denied is None for action in plan.actions)
     if blocked:
+        them = "it" if blocked == 1 else "them"
+        asks = (
+            f"without --request, which applies the rest and asks whoever may perform {them}."
+            if not denied
+            else f"while a rule denies an action; then --request asks whoever may perform {them}."
+        )
         notes.append(
             Note(
                 "Blocked",
                 f"{blocked:,} {plural(blocked, 'action')} the actor may not perform: apply refuses the plan "
-                f"without --request, which applies the rest and asks whoever may perform "
-                f"{'it' if blocked == 1 else 'them'}.",
+                + asks,
                 warning=True,
             )
         )
@@ -72,3 +83,17 @@ def plan_notes(plan: Plan) -> list[Note]:
             )
         )
     return notes
+
+
+def _denied(rules: list[str], count: int) -> Note:
+    """The note on the actions policy rules deny: unlike blocked ones, no request can ask for them."""
+    named = ", ".join(rules[:RULES_NAMED])
+    if len(rules) > RULES_NAMED:
+        named += f" and {len(rules) - RULES_NAMED:,} more"
+    return Note(
+        "Denied",
+        f"{count:,} {plural(count, 'action')} {'breaks' if count == 1 else 'break'} policy "
+        f"{plural(len(rules), 'rule')} ({named}): apply refuses the plan, even with --request, which "
+        "cannot ask anyone to break a rule; change the YAML or the rule.",
+        warning=True,
+    )

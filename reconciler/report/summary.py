@@ -2,12 +2,15 @@
 and apply's view of a plan longer than the terminal.
 
 What a brief holds: the counts of each contract's actions (and of those on
-no contract: users and teams), every blocked action (each needs someone's
-decision, so none is left out), and of each kind, in the kinds' tie-break
-order, its count and its first `shown` permitted actions in apply order.
-The blocked ones are listed once, with their reasons, not again under their
-kind. What expired (`expires`) is counted by the last day it had. Everything
-is in a fixed order: the same plan gives the same brief.
+no contract: users and teams), every action the actor may not perform (each
+needs someone's decision, so none is left out), and of each kind, in the
+kinds' tie-break order, its count and its first `shown` permitted actions in
+apply order. The blocked ones are listed once, with their reasons, not again
+under their kind. An action a policy rule denies is told by the record the
+rule holds for, in the report's policy section (report/attention.py), which
+lists a bounded number of records per rule: a rule over the whole plan denies
+every action. What expired (`expires`) is counted by the last day it had.
+Everything is in a fixed order: the same plan gives the same brief.
 """
 
 from __future__ import annotations
@@ -52,11 +55,22 @@ class KindCount:
     count: int
     blocked: int
     first: tuple[Action, ...]
+    #: Of those blocked, how many a policy rule denies.
+    denied: int = 0
 
     @property
     def unshown(self) -> int:
         """The permitted actions of this kind that the brief does not show."""
         return self.count - self.blocked - len(self.first)
+
+    @property
+    def held(self) -> str:
+        """`3 blocked`, `2 blocked, 1 denied by policy`, `1 denied by policy`: why those blocked are;
+        "" when none is."""
+        words = [f"{self.blocked - self.denied:,} blocked"] if self.blocked > self.denied else []
+        if self.denied:
+            words.append(f"{self.denied:,} denied by policy")
+        return ", ".join(words)
 
 
 @dataclass(frozen=True)
@@ -76,9 +90,16 @@ class Brief:
         return sum(count for _, count in self.expired)
 
     @property
+    def blocked(self) -> tuple[Action, ...]:
+        """The actions the actor may not perform, which the brief lists every one of: those blocked
+        but for the ones a policy denies (the policy section tells them, by their records)."""
+        return tuple(action for action in self.plan.blocked if action.denied is None)
+
+    @property
     def listed(self) -> int:
-        """How many actions the brief shows: each blocked one, and the first of each kind."""
-        return len(self.plan.blocked) + sum(len(kind.first) for kind in self.kinds)
+        """How many actions the brief shows: each one the actor may not perform, and the first of each
+        kind."""
+        return len(self.blocked) + sum(len(kind.first) for kind in self.kinds)
 
 
 def brief(plan: Plan, shown: int = SHOWN) -> Brief:
@@ -110,4 +131,5 @@ def tally(actions: Sequence[Action]) -> Tally:
 
 def _kind_count(kind: Kind, actions: Sequence[Action], shown: int) -> KindCount:
     permitted = [action for action in actions if action.permitted]
-    return KindCount(kind, len(actions), len(actions) - len(permitted), tuple(permitted[:shown]))
+    denied = sum(action.denied is not None for action in actions)
+    return KindCount(kind, len(actions), len(actions) - len(permitted), tuple(permitted[:shown]), denied)

@@ -18,10 +18,26 @@ A permitted action that `apply --request` would hold back says which blocked
 action it waits on. A removal of what expired (`expires`, `plan --today`)
 says so on its line, `- access.revoke carol@acme.example on 399-12345678
 (expired 2027-01-15)`, and is listed again, by that day, in a section of its
-own below the actions (`Expired: …`). A long plan can be shown in brief
-(`render_brief`: each contract's counts, each kind's first actions, what
-expired counted by day, every blocked action, and how to see every one), for
-`plan --summary` and for apply's question on a short terminal.
+own below the actions (`Expired: …`). What the account's policy rules said
+comes next (report/attention.py), each record a rule holds for at the place
+it is written:
+
+    Policy: 3 rules over 32 records:
+      Denied (1):
+        users.yaml:14:7: deny no-contractor-download: no downloads (access cy@x.example on 399-12345678)
+      Warnings (1):
+        users.yaml:30:5: warn many-serials: holds more than one serial (user bob@acme.example)
+      This plan needs 2 approving reviews (policy big-change).
+
+A rule that holds for more records than `attention.LISTED` in a part lists
+its first ones and then how many more (`… and 1,225 more of many-serials`).
+
+and the plan's notes tell the actions a rule denies (which no `--request`
+can ask for) from those the actor may not perform. A long plan can be shown
+in brief (`render_brief`: each contract's counts, each kind's first actions,
+what expired counted by day, what the policy rules said, every action the
+actor may not perform, and how to see every one), for `plan --summary` and
+for apply's question on a short terminal.
 
 A drift reads from git to the store, as a change made outside git: `+` the
 store has it and git does not, `-` git has it and the store does not, `~` the
@@ -49,7 +65,13 @@ from reconciler.core.plan import Action, Plan
 from reconciler.core.records import AuditEntry, Difference, Drift, SerialUsage, Usage
 from reconciler.core.wording import details, expired_reason, fields, record_label, show, target_label
 from reconciler.report import grouping
-from reconciler.report.attention import attention, totals, when_it_ends
+from reconciler.report.attention import (
+    attention,
+    policy_findings,
+    totals,
+    verdict_line,
+    when_it_ends,
+)
 from reconciler.report.expiring import EXPIRED_HEADING, expiring_count, expiring_lines, usage_expiring_text
 from reconciler.report.notes import plan_notes
 from reconciler.report.summary import Brief
@@ -89,8 +111,30 @@ def render_plan(plan: Plan, paint: Paint = no_paint) -> Iterator[str]:
             yield f"  {symbols[action.effect]} {scrub(f'{action.kind} {target_label(action)}')}: " + (
                 expired_reason(action) + blocked
             )
+    yield from _policy(plan, paint)
     yield ""
     yield from _plan_end(plan, paint)
+
+
+def _policy(plan: Plan, paint: Paint) -> Iterator[str]:
+    """What the plan's policy rules said (report/attention.py), after a blank line: the records a rule
+    denies, those a rule could not be evaluated for, those a rule warns of, each rule's first few and
+    how many more; then the approving reviews the plan needs. Nothing when they said nothing."""
+    found = policy_findings(plan)
+    if found is None:
+        return
+    yield ""
+    yield paint(found.heading + ":", "red" if found.denied or found.errors else "yellow")
+    for heading, rules in found.parts():
+        colour = "yellow" if rules is found.warnings else "red"
+        yield f"  {heading} ({sum(r.count for r in rules):,}):"
+        for rule in rules:
+            for verdict in rule.listed:
+                yield "    " + paint(scrub(verdict_line(verdict)), colour)
+            if rule.more:
+                yield "    " + scrub(rule.more_line)
+    if found.approvals:
+        yield "  " + paint(scrub(found.approvals_line), "yellow")
 
 
 def _plan_end(plan: Plan, paint: Paint) -> Iterator[str]:
@@ -122,9 +166,9 @@ NO_CONTRACT = "(users, teams)"
 
 def render_brief(found: Brief, see_all: str, paint: Paint = no_paint) -> Iterator[str]:
     """A plan in brief (report/summary.py), line by line: its contracts' counts, each kind's count and
-    first actions, what expired counted by its last day, then every blocked action with its reason
-    (last, nearest apply's question), the plan's end; last of all, how many actions it shows and
-    `see_all`, how to see every one."""
+    first actions, what expired counted by its last day, what the policy rules said, then every action
+    the actor may not perform with its reason (last, nearest apply's question), the plan's end; last of
+    all, how many actions it shows and `see_all`, how to see every one."""
     plan = found.plan
     yield scrub(f"Plan for store {plan.lineage} at revision {plan.revision}, as {plan.actor}, in brief:")
     yield ""
@@ -148,7 +192,7 @@ def render_brief(found: Brief, see_all: str, paint: Paint = no_paint) -> Iterato
     yield ""
     yield f"By kind, the first {found.shown:,} of each:" if found.shown else "By kind:"
     for kind in found.kinds:
-        aside = f" ({kind.blocked:,} blocked, below)" if kind.blocked else ""
+        aside = f" ({kind.held}, below)" if kind.blocked else ""
         yield f"  {kind.kind}: {kind.count:,}{aside}"
         for action in kind.first:
             yield "  " + painted_action_line(action, symbols[action.effect])
@@ -161,7 +205,8 @@ def render_brief(found: Brief, see_all: str, paint: Paint = no_paint) -> Iterato
         yield paint(grouping.expired_heading(found.expired_count) + ", counted by that day:", "yellow")
         for day, count in found.expired:
             yield f"  {day}: {count:,}"
-    blocked = plan.blocked
+    yield from _policy(plan, paint)
+    blocked = found.blocked
     if blocked:
         count = len(blocked)
         yield ""

@@ -35,7 +35,10 @@ the plan's `products` and `user_names`, marked as the rest is; its kind and
 target, as the other reports name them, follow in small print for reviewers.
 An action that takes away what expired says so in its sentence ("(expired
 2027-01-15)"), and is listed again, with its last day, in the plan's section
-of what expired.
+of what expired. What the account's policy rules said comes before the
+blocked actions (parts/policy.html.j2; report/attention.py decides it), and
+the actions a rule denies are told there, by their records, not among those
+the actor may not perform.
 """
 
 from __future__ import annotations
@@ -55,7 +58,16 @@ from reconciler.core.plan import Action, Plan
 from reconciler.core.records import Difference, Drift, Expiring, SerialUsage, Usage
 from reconciler.core.wording import ROLE_NAMES, sentence, target_label
 from reconciler.report import grouping
-from reconciler.report.attention import attention, totals, when_it_ends
+from reconciler.report.attention import (
+    NOTHING_APPLIED,
+    PolicyFindings,
+    RuleFindings,
+    attention,
+    policy_findings,
+    totals,
+    verdict_said,
+    when_it_ends,
+)
 from reconciler.report.expiring import COLUMNS as EXPIRING_COLUMNS
 from reconciler.report.expiring import EXPIRED_HEADING, expiring_rows
 from reconciler.report.fitting import FOLD_AFTER
@@ -282,6 +294,7 @@ def _plan_context(plan: Plan) -> dict[str, Any]:
             "reason": a.reason or "",
         }
         for a in plan.blocked
+        if a.denied is None  # the policy section tells those, by their records
     ]
     expired = [{"row": _row(a, marks, labels), "day": a.expired} for a in grouping.expired(plan.actions)]
     mail = [(person, grouping.events_heard(events)) for person, events in heard]
@@ -292,12 +305,57 @@ def _plan_context(plan: Plan) -> dict[str, Any]:
         counts=counts,
         people=len(heard),
         notes=[replace(note, text=_lines(note.text)) for note in plan_notes(_noted(plan, marks))],
+        policy=_policy(policy_findings(plan)),
         blocked=blocked,
         expired=expired,
         expired_heading=grouping.expired_heading(len(expired)),
         sections=sections,
         mail=mail,
     )
+
+
+def _policy(found: PolicyFindings | None) -> dict[str, Any] | None:
+    """What parts/policy.html.j2 shows: the heading, what to do when a rule blocks, each part (denied,
+    could not be evaluated, warnings) with its count and rows (`_rule_rows`), and the approvals line."""
+    if found is None:
+        return None
+    return dict(
+        heading=found.heading,
+        advice=NOTHING_APPLIED if found.denied or found.errors else "",
+        parts=[
+            {
+                "heading": heading,
+                "count": sum(rule.count for rule in rules),
+                "warning": rules is found.warnings,
+                "rows": [row for rule in rules for row in _rule_rows(rule)],
+            }
+            for heading, rules in found.parts()
+        ],
+        approvals=found.approvals_line,
+    )
+
+
+def _rule_rows(rule: RuleFindings) -> list[dict[str, Any]]:
+    """A rule's rows: each verdict listed (its place, what it says with the rule's id as code, its
+    message and record), then how many more there are, if any."""
+    rows: list[dict[str, Any]] = [
+        {
+            "place": verdict.place,
+            "said": Markup(verdict_said(verdict, _code)),
+            "message": verdict.message,
+            "record": verdict.record,
+            "more": "",
+        }
+        for verdict in rule.listed
+    ]
+    if rule.more:
+        rows.append({"more": rule.more_line})
+    return rows
+
+
+def _code(text: str) -> str:
+    """`text` escaped in a <code>: a rule's id in what a verdict says."""
+    return str(Markup("<code>%s</code>") % scrub(text))
 
 
 def _noted(plan: Plan, marks: _Marks) -> Plan:
