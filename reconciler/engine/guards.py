@@ -48,14 +48,21 @@ def removal_tripped(what: str, removed: int, total: int, max_ratio: float) -> Tr
     return None
 
 
+#: What `refused_without` says for a plan a policy rule denies an action of: no flag helps.
+NO_FLAG = "a change to the YAML or the rule its policy denies"
+
+
 def refused_without(plan: Plan, allow_mass_removal: bool = False) -> tuple[str, ...]:
     """The flags without which `apply` refuses `plan` as it stands, as its check_applicable judges
-    (commands/apply.py): `--request` while an action is blocked, `--allow-mass-removal` when the
+    (commands/apply.py): a change to the YAML (`NO_FLAG`) while a policy rule denies an action,
+    `--request` while another action is blocked, `--allow-mass-removal` when the
     removal guard trips and is not allowed. `plan` exits 3 (blocked) when there is any, so that a
     pull request is not green for a plan that apply will refuse after the merge. (Apply's other
     refusal, a plan made for another actor, cannot happen to a plan just made for its actor.)"""
     flags = []
-    if plan.blocked:
+    if any(action.denied is not None for action in plan.actions):
+        flags.append(NO_FLAG)  # a rule's denial: no flag makes apply take it
+    if any(not action.permitted and action.denied is None for action in plan.actions):
         flags.append("--request")
     if plan.guards and not allow_mass_removal:
         flags.append("--allow-mass-removal")

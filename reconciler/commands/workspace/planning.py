@@ -16,6 +16,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from reconciler.commands.operations import placed
 from reconciler.commands.workspace.choosing import AccountJob, Selection, Settings, choose, shown
 from reconciler.commands.workspace.running import account_actor, account_store, guarded, run_each
 from reconciler.commands.workspace.saved import prepare_folder, write_index
@@ -95,8 +96,10 @@ def plan_run(
     """An account's plan as a run's outcome: blocked when apply would refuse it as it stands."""
     refused = refused_without(plan, allow_mass_removal or decommission)
     if refused:
-        blocked = len(plan.blocked)
-        why = [f"{blocked} {plural(blocked, 'action')} blocked for lack of permission"] if blocked else []
+        denied = sum(action.denied is not None for action in plan.actions)
+        blocked = len(plan.blocked) - denied
+        why = [f"{denied} {plural(denied, 'action')} denied by policy rules"] if denied else []
+        why += [f"{blocked} {plural(blocked, 'action')} blocked for lack of permission"] if blocked else []
         why += [guard.message() for guard in plan.guards] if "--allow-mass-removal" in refused else []
         needs = f"apply needs {' and '.join(refused)}"
         if decommission:  # never half closed: what blocks must go first
@@ -115,7 +118,7 @@ def _plan(job: AccountJob, options: PlanOptions) -> Plan | AccountRun[Plan]:
         return stopped
     if job.entry.decommission:
         options = replace(options, max_removal_ratio=1.0, unmanaged="remove")
-    return make_plan(desired, snapshot, actor, options)
+    return placed(make_plan(desired, snapshot, actor, options), [shown(job.entry.path)])
 
 
 def account_desired(entry: AccountEntry) -> tuple[DesiredState, str | None]:
