@@ -44,8 +44,13 @@ else:
 """
 
 
-def review(login: str, state: str) -> dict[str, Any]:
-    return {"user": {"login": login}, "state": state, "body": ""}
+#: The head commit the plan was made for, and an earlier commit of the same pull request.
+HEAD = "def5678" + "0" * 33
+EARLIER = "abc1234" + "f" * 33
+
+
+def review(login: str, state: str, commit: str = HEAD) -> dict[str, Any]:
+    return {"user": {"login": login}, "state": state, "body": "", "commit_id": commit}
 
 
 def policy(required: int, *names: str) -> dict[str, Any]:
@@ -53,10 +58,14 @@ def policy(required: int, *names: str) -> dict[str, Any]:
 
 
 def run(
-    tmp_path: Path, plan: dict[str, Any], pages: list[list[dict[str, Any]]], fake: str = FAKE_GH
+    tmp_path: Path,
+    plan: dict[str, Any],
+    pages: list[list[dict[str, Any]]],
+    fake: str = FAKE_GH,
+    head: str | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], list[list[str]], str]:
-    """The script on `plan`, with the reviews `pages` (a list each) and the gh `fake` (Python):
-    what it printed, gh's calls, and what it wrote to the step summary."""
+    """The script on `plan`, with the reviews `pages` (a list each), the gh `fake` (Python) and, when
+    given, the planned `head` commit: what it printed, gh's calls, and what it wrote to the step summary."""
     for tool in ("bash", "jq"):
         require(
             "" if shutil.which(tool) else f"no {tool} on PATH", "the tests of approvals.sh", f"install {tool}"
@@ -74,7 +83,15 @@ def run(
     plan_file.write_text(json.dumps({"format_version": 3, "actions": [], **plan}), encoding="utf-8")
     summary = tmp_path / "summary.md"
     done = subprocess.run(
-        ["bash", "--noprofile", "--norc", str(SCRIPT), str(plan_file), PULL],
+        [
+            "bash",
+            "--noprofile",
+            "--norc",
+            str(SCRIPT),
+            str(plan_file),
+            PULL,
+            *([] if head is None else [head]),
+        ],
         env={
             "PATH": f"{bin_folder}:{os.environ['PATH']}",
             "HOME": str(tmp_path),
@@ -181,6 +198,68 @@ def test_the_reviews_of_every_page_count(tmp_path: Path) -> None:
     )
 
 
+def test_an_approval_of_an_earlier_commit_does_not_count_for_the_planned_head(tmp_path: Path) -> None:
+    """The plan was made for the head commit: bob approved the changes before the last push, not these."""
+    pages = [[review("alice", "APPROVED", HEAD), review("bob", "APPROVED", EARLIER)]]
+    done, _, summary = run(tmp_path, {"policy": policy(2, "big-seat-changes")}, pages, head=HEAD)
+    assert done.returncode == 1
+    assert done.stdout == (
+        "bob approved an earlier commit (abc1234), not the planned head def5678: not counted\n"
+        "::error::the plan requires 2 approving reviews (policy big-seat-changes) "
+        "and pull request #7 has 1 (alice); nothing applied\n"
+    )
+    assert summary == (
+        "**Approvals:** 1 (alice); the plan requires 2 (policy big-seat-changes).\n"
+        "- bob approved an earlier commit (abc1234), not the planned head def5678: not counted\n"
+    )
+
+
+def test_an_approval_of_the_planned_head_counts(tmp_path: Path) -> None:
+    """bob approved an earlier commit, then the head again: his latest review counts."""
+    pages = [
+        [review("bob", "APPROVED", EARLIER), review("alice", "APPROVED", HEAD), review("bob", "APPROVED")]
+    ]
+    done, _, _ = run(tmp_path, {"policy": policy(2, "big-seat-changes")}, pages, head=HEAD)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "2 approving reviews (alice, bob); the plan requires 2 (policy big-seat-changes): applying\n"
+    )
+
+
+def test_a_later_request_for_changes_on_an_earlier_commit_still_cancels(tmp_path: Path) -> None:
+    """The latest review decides, whichever commit it was given on: an approval of the head that a
+    later request for changes (on an older commit) cancels does not count, and is not named either."""
+    pages = [[review("bob", "APPROVED", HEAD), review("bob", "CHANGES_REQUESTED", EARLIER)]]
+    done, _, _ = run(tmp_path, {"policy": policy(1, "big-seat-changes")}, pages, head=HEAD)
+    assert done.returncode == 1
+    assert done.stdout == (
+        "::error::the plan requires 1 approving review (policy big-seat-changes) "
+        "and pull request #7 has 0; nothing applied\n"
+    )
+
+
+def test_without_a_head_an_approval_of_any_commit_counts(tmp_path: Path) -> None:
+    """Called as before (PLAN_JSON PULL_NUMBER), the commit a review was given on is not looked at."""
+    pages = [[review("alice", "APPROVED", HEAD), review("bob", "APPROVED", EARLIER)]]
+    done, _, _ = run(tmp_path, {"policy": policy(2, "big-seat-changes")}, pages)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "2 approving reviews (alice, bob); the plan requires 2 (policy big-seat-changes): applying\n"
+    )
+
+
+@pytest.mark.parametrize("head", ["", "def5678", HEAD.upper()], ids=["empty", "short", "upper-case"])
+def test_a_head_that_is_not_a_full_sha_applies_nothing(tmp_path: Path, head: str) -> None:
+    """A head given must be one a review's commit_id can equal: not an empty or a short one."""
+    done, calls, _ = run(tmp_path, {"policy": policy(1)}, [[review("alice", "APPROVED")]], head=head)
+    assert done.returncode == 1
+    assert done.stdout == (
+        f'::error::the plan requires 1 approving review and "{head}" is not the full SHA of the commit '
+        "it was made for; nothing applied\n"
+    )
+    assert calls == []
+
+
 def test_a_failing_gh_applies_nothing(tmp_path: Path) -> None:
     fake = "import sys\nprint('HTTP 404: Not Found', file=sys.stderr)\nsys.exit(1)\n"
     done, _, summary = run(tmp_path, {"policy": policy(1)}, [], fake)
@@ -191,7 +270,7 @@ def test_a_failing_gh_applies_nothing(tmp_path: Path) -> None:
 
 def test_the_script_is_what_apply_yml_runs() -> None:
     workflow = (EXAMPLES / "github" / "apply.yml").read_text(encoding="utf-8")
-    assert 'bash .github/reconciler/approvals.sh reviewed/plan.json "$PULL"' in workflow
+    assert 'bash .github/reconciler/approvals.sh reviewed/plan.json "$PULL" "$HEAD_SHA"' in workflow
     assert "to .github/reconciler/approvals.sh" in workflow.partition("\nname:")[0]
     assert SCRIPT.read_text(encoding="utf-8").startswith("#!/usr/bin/env bash\n")
 
@@ -202,7 +281,7 @@ def test_the_script_is_what_apply_yml_runs() -> None:
         (
             '[{"number": 7, "head": {"sha": "abc123"}}, {"number": 9, "head": {"sha": "def456"}}]',
             0,
-            "pull=7\n",
+            "pull=7\nhead=abc123\n",
         ),
         ("[]", 1, ""),  # a push to main that no pull request brought
     ],
@@ -212,11 +291,13 @@ def test_the_download_step_gives_the_check_its_pull_request(
     tmp_path: Path, pulls: str, code: int, output: str
 ) -> None:
     """The step that downloads the plan finds the pull request it was reviewed on: its number is the
-    check's, and the head commit the one whose plan is downloaded."""
+    check's, and its head commit the one whose plan is downloaded, and the only one whose approvals
+    the check counts."""
     workflow = load(EXAMPLES / "github" / "apply.yml")
     download = step_named(workflow, "Download the reviewed plan")
     check = step_named(workflow, "Check the approvals the plan requires")
     assert check["env"]["PULL"] == f"${{{{ steps.{download['id']}.outputs.pull }}}}"
+    assert check["env"]["HEAD_SHA"] == f"${{{{ steps.{download['id']}.outputs.head }}}}"
     names = [step.get("name") for step in steps(workflow)]
     assert names.index(download["name"]) < names.index(check["name"]) < names.index("Apply the reviewed plan")
     (tmp_path / "pulls.json").write_text(pulls, encoding="utf-8")

@@ -214,6 +214,43 @@ def test_the_nightly_workflow_reminds_delivers_then_tidies_what_expired() -> Non
     assert "set -o pipefail" in step_named(workflow, "Drop what expired and was applied")["run"]
 
 
+def test_the_nightly_workflow_checks_every_policy_rule_over_the_account() -> None:
+    """drift.yml's job `policy`: `reconciler policy check --format github` over main's YAML, each verdict
+    annotated on its line, after the action installed reconciler with the extra the rules need. Nothing
+    catches its exit code, so a denial (exit 3) fails the job."""
+    workflow = load(EXAMPLES / "github" / "drift.yml")
+    job = workflow["jobs"]["policy"]
+    assert job["permissions"] == {"contents": "read"}  # reads the YAML only: no issue, no store
+    assert job["env"]["RECONCILER_ACTOR"] == "${{ vars.RECONCILER_ACTOR }}"  # `actor`, as plan.yml plans
+    calls = _calls({"jobs": {"policy": job}})
+    assert [(name, flags) for name, flags, _ in calls] == [
+        ("validate", ["--format"]),
+        ("policy", ["--format"]),
+    ]
+    assert calls[1][2].split() == ["check", "account", "--format", "github"]
+    installing = next(step for step in job["steps"] if step.get("uses") == ACTION_REF)
+    assert "policy" in installing["with"]["extras"].split(",")
+    checking = step_named(workflow, "Check every policy rule over the whole account")
+    assert checking["run"].strip() == "reconciler policy check account --format github"
+    assert "continue-on-error" not in checking and "if" not in checking
+    names = [step.get("name") for step in job["steps"]]
+    assert names.index(installing["name"]) < names.index(checking["name"])
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in EXAMPLE_WORKFLOWS if p.name not in PIP_EXAMPLES], ids=lambda p: p.name
+)
+def test_the_action_installs_the_policy_extra_in_every_example(path: Path) -> None:
+    """An account with `policies:` is invalid without the CEL library: every command that reads it
+    (validate, plan, apply, drift, fmt) needs the extra, or the job fails before it plans anything."""
+    for job in load(path)["jobs"].values():
+        for step in job["steps"]:
+            if step.get("uses") == ACTION_REF:
+                assert "policy" in step["with"].get("extras", "").split(","), (
+                    f"{path.name}: {step.get('name')}"
+                )
+
+
 @pytest.mark.parametrize(
     ("printed", "changed"),
     [
@@ -326,7 +363,7 @@ def test_the_examples_use_this_release_of_the_action() -> None:
     for path in EXAMPLE_WORKFLOWS:
         if path.name in PIP_EXAMPLES:  # installs the package itself (its header says why)
             installs = [s["run"] for s in steps(load(path)) if "pip install" in s.get("run", "")]
-            extras = "ldap" if path.name == "directory.yml" else "postgresql"
+            extras = "ldap" if path.name == "directory.yml" else "postgresql,policy"
             assert installs == [
                 f'python -m pip install --quiet "licence-reconciler[{extras}]=={reconciler.__version__}"'
             ] * len(load(path)["jobs"]), path.name
