@@ -141,7 +141,10 @@ def test_markdown_makes_what_users_wrote_inert(runner: CliRunner, account: Path)
 
 def test_files_without_rules_exit_0(runner: CliRunner, account: Path) -> None:
     result = check(runner, account)
-    assert (result.exit_code, result.stdout) == (0, "No policy rules in these files.\n")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "No policy rules over records in these files (rules over the plan are judged by `plan`).\n",
+    )
 
 
 def test_an_expression_that_does_not_compile_is_placed_and_exits_1(runner: CliRunner, account: Path) -> None:

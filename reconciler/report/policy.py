@@ -14,7 +14,8 @@ from reconciler.report.escaping import inert
 from reconciler.report.github import escape_data
 from reconciler.report.json import dumps
 
-NO_RULES = "No policy rules in these files."
+#: What `policy check` says of files with no rule over records (a rule over the plan is plan's to judge).
+NO_RULES = "No policy rules over records in these files (rules over the plan are judged by `plan`)."
 
 
 def in_place_order(outcome: PolicyOutcome) -> list[Verdict]:

@@ -95,6 +95,11 @@ class _Quoted(str):
     (a plain 2027-03-31 is a timestamp to YAML 1.1)."""
 
 
+class _Expression(str):
+    """A policy rule's CEL expression: single-quoted where it holds a double quote and no single one,
+    as people write them, so that its string literals need no escapes."""
+
+
 def _scalar(value: object) -> str:
     """`value` as a YAML scalar that reads back the same under YAML 1.1, 1.2 and our loader."""
     if isinstance(value, bool):
@@ -104,8 +109,8 @@ def _scalar(value: object) -> str:
     assert isinstance(value, str)
     if not isinstance(value, _Quoted) and _plain_is_safe(value):
         return value
-    if '"' in value and "'" not in value and value.isprintable():
-        return f"'{value}'"  # a CEL expression's string literals read as written, with no escapes
+    if isinstance(value, _Expression) and '"' in value and "'" not in value and value.isprintable():
+        return f"'{value}'"  # its string literals read as written, with no escapes
     # A JSON string is a YAML double-quoted scalar; escape what YAML alone treats specially.
     quoted = json.dumps(value, ensure_ascii=False)
     return "".join(_YAML_ONLY_ESCAPES.get(character, character) for character in quoted)
@@ -359,7 +364,7 @@ def _policy(policy: Policy) -> dict[str, Any]:
         {
             "id": policy.id,
             "applies_to": policy.applies_to,
-            "when": policy.when,
+            "when": _Expression(policy.when),
             "effect": policy.effect,
             "message": policy.message,
             "approvals": policy.approvals,
