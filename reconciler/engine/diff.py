@@ -85,15 +85,21 @@ def _members_of(teams: tuple[Team, ...]) -> dict[tuple[str, str], str | None]:
     return members
 
 
-def diff(desired: DesiredState, current: DesiredState, current_access: Grants | None = None) -> list[Action]:
+def diff(
+    desired: DesiredState,
+    current: DesiredState,
+    current_access: Grants | None = None,
+    desired_access: Grants | None = None,
+) -> list[Action]:
     """Every action that takes `current` to `desired`, unordered and unjudged.
 
-    `current_access` is the effective access the store keeps; by default, what `current` gives.
+    `current_access` is the effective access the store keeps; by default, what `current` gives;
+    `desired_access`, what `desired` gives, when the caller has it already.
     """
     changes = email_changes(desired, current)
     if changes:
         current, current_access = renamed_state(current, current_access, renamed_users(changes))
-    want, have = _Index.of(desired), _Index.of(current, current_access)
+    want, have = _Index.of(desired, desired_access), _Index.of(current, current_access)
     return [
         *changes,
         *_users(want, have),

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from reconciler.core.model import DesiredState
+from reconciler.core.model import DesiredState, effective_access
 from reconciler.core.plan import Action, Notification, Plan, renamed_users
 from reconciler.core.records import Snapshot
 from reconciler.engine.diff import diff
@@ -55,8 +55,11 @@ def make_plan(
     expiries = NOTHING_EXPIRED
     if options.today is not None:
         goal, expiries = expire(goal, options.today)
+    # Policy rules read the access the plan leaves (a user's serials, a serial's seats used): worked out
+    # once, for the diff and the rules both.
+    grants = effective_access(goal) if desired.policies else None
     actions = with_reasons(
-        judge_actions(diff(goal, snapshot.state, snapshot.grants), snapshot, actor), expiries
+        judge_actions(diff(goal, snapshot.state, snapshot.grants, grants), snapshot, actor), expiries
     )
     if options.targets:
         check_known(options.targets, desired, snapshot.state)
@@ -65,7 +68,7 @@ def make_plan(
     outcome = None
     if desired.policies:
         rules = compile_rules(desired.policies)
-        ordered, outcome = judge_policies(rules, ordered, goal, snapshot, actor, options.today)
+        ordered, outcome = judge_policies(rules, ordered, goal, snapshot, actor, options.today, grants)
     if any(not action.permitted for action in ordered):
         ordered = tuple(with_holds(ordered, snapshot.state.teams))
     counts = store_counts(snapshot)

@@ -51,12 +51,13 @@ def judge_policies(
     snapshot: Snapshot,
     actor: str,
     today: str | None,
+    grants: Grants | None = None,
 ) -> tuple[tuple[Action, ...], PolicyOutcome]:
     """`actions` with those a rule denies blocked, and what the rules said of them.
 
     `goal` is the account the plan makes (after expiry and the unmanaged-users policy), `snapshot` the
-    store before it."""
-    facts = _Facts(goal, snapshot, actor, today or date.today().isoformat(), actions)
+    store before it; `grants`, the access `goal` gives, when the caller has it."""
+    facts = _Facts(goal, snapshot, actor, today or "", actions, grants)
     touched = _touched(actions)
     verdicts: list[Verdict] = []
     records = 0
@@ -207,6 +208,7 @@ class _Facts:
     actor: str
     today: str
     actions: Sequence[Action]
+    given_grants: Grants | None = None
 
     def exists(self, applies_to: str, key: Key) -> bool:
         if applies_to == "grant":
@@ -260,7 +262,7 @@ class _Facts:
 
     @cached_property
     def grants(self) -> Grants:
-        return effective_access(self.goal)
+        return effective_access(self.goal) if self.given_grants is None else self.given_grants
 
     @cached_property
     def serials(self) -> dict[str, tuple[Serial, Contract]]:
@@ -276,9 +278,9 @@ class _Facts:
 
     @cached_property
     def access_of(self) -> dict[str, list[str]]:
-        """Each user's serials after the plan, sorted."""
+        """Each user's serials after the plan (in no order: `user.serials` sorts the few it reads)."""
         found: dict[str, list[str]] = defaultdict(list)
-        for user, serial in sorted(self.grants):
+        for user, serial in self.grants:
             found[user].append(serial)
         return found
 
@@ -322,7 +324,7 @@ class _Facts:
         return _plan_counts(self.actions)
 
     def days_left(self, ends: str | None) -> int | None:
-        if not ends:
+        if not ends or not self.today:  # no end, or no day to count from (a plan made without --today)
             return None
         return (date.fromisoformat(ends) - date.fromisoformat(self.today)).days
 
@@ -388,7 +390,7 @@ def _user(name: str) -> Callable[[_Facts, Key], Any]:
         if name == "download_count":
             return facts.downloads_of.get(email, 0)
         if name == "serials":
-            return list(facts.access_of.get(email, ()))
+            return sorted(facts.access_of.get(email, ()))
         return list(facts.teams_of.get(email, ()))  # teams
 
     return value
