@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 import yaml
@@ -45,12 +45,15 @@ def _found(verdict: Verdict, places: Mapping[Where, Place]) -> bool:
     return any(where in places for where in _candidates(verdict))
 
 
-#: The lines the scan reads: a top-level key, and a list item that starts with a record's key (or a
-#: plain e-mail, a team member), each with its indentation.
+#: The lines the scan reads: a top-level key, and a list item that starts with a record's key, with its
+#: indentation; and inside a record, the items of its lists (a grant, a member: a key or an e-mail).
 _LINE = re.compile(
-    r"^(?:(?P<top>[a-z_]+):"
-    r"|(?P<indent> *)- (?:(?P<key>[A-Za-z_]+): *(?P<value>[^#\n]*?)"
-    r"|(?P<item>[^\s#:'\"{\[][^#\n:]*?)))"
+    r"^(?:(?P<top>[a-z_]+):|(?P<indent> *)- (?P<key>email|name|number|id): *(?P<value>[^#\n]*?))"
+    r"[ \t]*(?:#[^\n]*)?\r?$",
+    re.MULTILINE,
+)
+_ITEM = re.compile(
+    r"^(?P<indent> *)- (?:(?P<key>serial|email): *(?P<value>[^#\n]*?)|(?P<item>[^\s#:'\"{\[][^#\n:]*?))"
     r"[ \t]*(?:#[^\n]*)?\r?$",
     re.MULTILINE,
 )
@@ -58,49 +61,70 @@ _LINE = re.compile(
 
 def _scan(source: Source, wanted: set[Where], places: dict[Where, Place]) -> None:
     """Where the records of `wanted` are in `source`, as the block style `fmt` and `export` write
-    them (each item's key first): read line by line, without building the document, which is what
-    makes placing a few verdicts in an account of 100,000 users take a fraction of a second. A
-    record written otherwise is left for `find_places`."""
+    them (each item's key first): read line by line, without building the document, and inside only
+    the users and teams a verdict names, which is what makes placing a few verdicts in an account of
+    100,000 users take a fraction of a second. A record written otherwise is left for `find_places`."""
     text = source.data.decode("utf-8", "replace")
-    section, owner, depth = "", "", -1
-    line, last = 1, 0
+    owners = {where[1] for where in wanted if where[0] in ("user", "grant", "team", "member")}
+    counted = [1, 0]  # the line at the offset: lines are counted only for what is placed
+
+    def place(where: Where, offset: int, indent: int) -> None:
+        if where in wanted and where not in places:
+            if offset < counted[1]:  # never so in a file as fmt writes it; counted again all the same
+                counted[:] = [1, 0]
+            counted[0] += text.count("\n", counted[1], offset)
+            counted[1] = offset
+            places[where] = (source.name, counted[0], indent + 3)
+
+    section, depth = "", -1
     for found in _LINE.finditer(text):
-        line += text.count("\n", last, found.start())
-        last = found.start()
         if found["top"] is not None:
-            section, owner, depth = found["top"], "", -1
+            section, depth = found["top"], -1
             continue
         indent, key = len(found["indent"]), found["key"]
-        value = _unquoted(found["value"] if key is not None else found["item"])
-        if depth < 0:  # the section's first item: its records are at this indentation
-            depth = indent
-        record = indent <= depth  # a record's first line; deeper, a line of one of its lists
-        where: Where | None = None
-        if section == "users":
-            if record:  # a user whose e-mail is not first is the composition's to place, and theirs
-                owner = value.lower() if key == "email" else ""
-                where = ("user", owner) if owner else None
-            elif key == "serial" and owner:
-                where = ("grant", owner, value)
-        elif section == "teams":
-            if record:
-                owner = value.casefold() if key == "name" else ""
-                where = ("team", owner) if owner else None
-            elif owner and key in ("email", None):
-                where = ("member", owner, value.lower())
-        elif section == "contracts" and key == "number" and not record:
-            where = ("serial", value)
-        elif section == "policies" and key == "id" and record:
-            where = ("policy", value)
-        if where is not None and where in wanted and where not in places:
-            places[where] = (source.name, line, indent + 3)
+        depth = indent if depth < 0 else depth
+        if (
+            section in ("users", "teams")
+            and indent <= depth
+            and key == ("email" if section == "users" else "name")
+        ):
+            value = _unquoted(found["value"])
+            owner = value.lower() if section == "users" else value.casefold()
+            if owner in owners:
+                place((section[:-1], owner), found.start(), indent)
+                _scan_record(text, found.end(), indent, section, owner, place)
+        elif section == "contracts" and key == "number":
+            if indent <= depth:
+                depth = indent
+            else:
+                place(("serial", _unquoted(found["value"])), found.start(), indent)
+        elif section == "policies" and key == "id" and indent <= depth:
+            place(("policy", _unquoted(found["value"])), found.start(), indent)
+
+
+def _scan_record(
+    text: str, start: int, depth: int, section: str, owner: str, place: Callable[[Where, int, int], None]
+) -> None:
+    """The grants of a user, or the members of a team, from `start` to where the next record or
+    section begins."""
+    end = re.compile(rf"^(?: {{0,{depth}}}- |[^ \n#])", re.MULTILINE).search(text, start)
+    for found in _ITEM.finditer(text, start, end.start() if end else len(text)):
+        key, indent = found["key"], len(found["indent"])
+        if section == "users" and key == "serial":
+            place(("grant", owner, _unquoted(found["value"])), found.start(), indent)
+        elif section == "teams" and key in ("email", None):
+            member = _unquoted(found["value"] if key else found["item"]).lower()
+            place(("member", owner, member), found.start(), indent)
 
 
 def _unquoted(text: str) -> str:
-    text = text.strip()
-    if len(text) > 1 and text[0] == text[-1] == "'":
+    """A scalar as read: the scan's match has no blanks around it."""
+    first = text[:1]
+    if first == "'" and len(text) > 1 and text[-1] == "'":
         return text[1:-1].replace("''", "'")
-    if len(text) > 1 and text[0] == text[-1] == '"':
+    if first == '"' and len(text) > 1 and text[-1] == '"':
+        if "\\" not in text:
+            return text[1:-1]
         try:
             return str(json.loads(text))
         except ValueError:
