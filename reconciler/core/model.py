@@ -363,7 +363,7 @@ def _policy(raw: Mapping[str, Any]) -> Policy:
         when=raw["when"],
         effect=raw["effect"],
         message=raw.get("message"),
-        approvals=raw.get("approvals"),
+        approvals=None if raw.get("approvals") is None else int(raw["approvals"]),  # JSON Schema: 2.0 is 2
     )
 
 

@@ -61,14 +61,15 @@ def make_plan(
     actions = with_reasons(
         judge_actions(diff(goal, snapshot.state, snapshot.grants, grants), snapshot, actor), expiries
     )
+    whole = None
     if options.targets:
         check_known(options.targets, desired, snapshot.state)
-        actions = select(actions, options.targets, snapshot.state.teams)
+        whole, actions = actions, select(actions, options.targets, snapshot.state.teams)
     ordered = tuple(plan_order(actions))
     outcome = None
     if desired.policies:
         rules = compile_rules(desired.policies)
-        ordered, outcome = judge_policies(rules, ordered, goal, snapshot, actor, options.today, grants)
+        ordered, outcome = judge_policies(rules, ordered, goal, snapshot, actor, options.today, grants, whole)
     if any(not action.permitted for action in ordered):
         ordered = tuple(with_holds(ordered, snapshot.state.teams))
     counts = store_counts(snapshot)

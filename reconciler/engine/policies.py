@@ -20,7 +20,7 @@ say yes never lets a change through. `check_account` evaluates the rules over ev
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -28,13 +28,13 @@ from typing import Any
 
 from reconciler.core.kinds import Effect, Kind, Record
 from reconciler.core.model import DIRECT, Contract, DesiredState, Grants, Serial, User, effective_access
-from reconciler.core.plan import Action, PolicyOutcome, Verdict
+from reconciler.core.plan import Action, PolicyOutcome, Verdict, renamed_users
 from reconciler.core.records import Snapshot
 from reconciler.core.wording import record_label
 from reconciler.policy.cel import Rule
 
-#: A record's keys: (user, serial) for a grant, (user,) for a user, (team, user) for a team member,
-#: (serial,) for a serial, () for the plan.
+#: A record's keys, the user's first wherever there is one: (user, serial) for a grant, (user,) for a
+#: user, (user, team) for a team member, (serial,) for a serial, () for the plan.
 Key = tuple[str, ...]
 
 #: Hears how many records of how many have been evaluated (`policy check` on a terminal).
@@ -52,12 +52,14 @@ def judge_policies(
     actor: str,
     today: str | None,
     grants: Grants | None = None,
+    whole: Sequence[Action] | None = None,
 ) -> tuple[tuple[Action, ...], PolicyOutcome]:
     """`actions` with those a rule denies blocked, and what the rules said of them.
 
     `goal` is the account the plan makes (after expiry and the unmanaged-users policy), `snapshot` the
-    store before it; `grants`, the access `goal` gives, when the caller has it."""
-    facts = _Facts(goal, snapshot, actor, today or "", actions, grants)
+    store before it; `grants`, the access `goal` gives, when the caller has it; `whole`, the plan's
+    actions before --target cut them, which rules over the plan count."""
+    facts = _Facts(goal, snapshot, actor, today or "", actions, grants, whole)
     touched = _touched(actions)
     verdicts: list[Verdict] = []
     records = 0
@@ -178,7 +180,7 @@ def _touched(actions: Sequence[Action]) -> dict[str, dict[Key, list[int]]]:
         if kind in _GRANT_KINDS:
             touched["grant"][(target["user"], target["serial"])].append(index)
         elif kind in _MEMBER_KINDS:
-            touched["team_member"][(target["team"], target["user"])].append(index)
+            touched["team_member"][(target["user"], target["team"])].append(index)
         elif kind.record is Record.SERIAL:
             touched["serial"][(target["serial"],)].append(index)
         if "user" in target:
@@ -209,6 +211,9 @@ class _Facts:
     today: str
     actions: Sequence[Action]
     given_grants: Grants | None = None
+    #: The plan before --target cut it: what rules over the plan count (a change split into
+    #: targeted plans asks for the approvals of the whole).
+    whole: Sequence[Action] | None = None
 
     def exists(self, applies_to: str, key: Key) -> bool:
         if applies_to == "grant":
@@ -216,7 +221,7 @@ class _Facts:
         if applies_to == "user":
             return key[0] in self.users
         if applies_to == "team_member":
-            return key[1] in self.members.get(key[0], {})
+            return key[0] in self.members.get(key[1], {})
         return key[0] in self.serials
 
     def every(self, applies_to: str) -> Iterator[Key]:
@@ -227,7 +232,7 @@ class _Facts:
             yield from ((email,) for email in sorted(self.users))
         elif applies_to == "team_member":
             for team in self.goal.teams:
-                yield from ((team.name, member) for member in team.members)
+                yield from ((member, team.name) for member in team.members)
         else:
             yield from ((number,) for number in sorted(self.serials))
 
@@ -239,7 +244,7 @@ class _Facts:
                 subject["team"] = via[0].split(":", 1)[1]
             return subject
         if applies_to == "team_member":
-            return {"team": key[0], "user": key[1]}
+            return {"team": key[1], "user": key[0]}
         if applies_to == "user":
             return {"user": key[0]}
         if applies_to == "serial":
@@ -273,8 +278,22 @@ class _Facts:
         return {s.number: s.seats for c in self.snapshot.state.contracts for s in c.serials}
 
     @cached_property
+    def renamed(self) -> dict[str, str]:
+        """The users the plan gives a new address: old to new (they are not new users)."""
+        return renamed_users(self.actions)
+
+    @cached_property
     def stored_users(self) -> frozenset[str]:
-        return frozenset(user.email for user in self.snapshot.state.users)
+        renamed = self.renamed
+        return frozenset(renamed.get(user.email, user.email) for user in self.snapshot.state.users)
+
+    @cached_property
+    def stored_grants(self) -> Collection[tuple[str, str]]:
+        """The access the store has, by the users' addresses after the plan."""
+        renamed = self.renamed
+        if not renamed:
+            return self.snapshot.grants.keys()
+        return {(renamed.get(user, user), serial) for user, serial in self.snapshot.grants}
 
     @cached_property
     def access_of(self) -> dict[str, list[str]]:
@@ -321,7 +340,7 @@ class _Facts:
 
     @cached_property
     def plan_counts(self) -> dict[str, int]:
-        return _plan_counts(self.actions)
+        return _plan_counts(self.whole if self.whole is not None else self.actions, self.renamed)
 
     def days_left(self, ends: str | None) -> int | None:
         if not ends or not self.today:  # no end, or no day to count from (a plan made without --today)
@@ -339,14 +358,15 @@ def _plan_count(name: str) -> Callable[[_Facts, Key], Any]:
     return lambda facts, key: facts.plan_counts[name]
 
 
-def _plan_counts(actions: Sequence[Action]) -> dict[str, int]:
+def _plan_counts(actions: Sequence[Action], renamed: Mapping[str, str]) -> dict[str, int]:
     counts = dict.fromkeys(_PLAN_COUNTS.split(), 0)
     counts["actions"] = len(actions)
     people = set()
     for action in actions:
         kind, before, after = action.kind, action.before or {}, action.after or {}
         if "user" in action.target:
-            people.add(action.target["user"])
+            user = action.target["user"]
+            people.add(renamed.get(user, user))
         if kind is Kind.USER_ADD:
             counts["users_added"] += 1
         elif kind is Kind.USER_REMOVE:
@@ -369,7 +389,7 @@ def _user(name: str) -> Callable[[_Facts, Key], Any]:
     """A user variable's value, for the user of any record (a grant's, a member's) by their e-mail."""
 
     def value(facts: _Facts, key: Key) -> Any:
-        email = key[1] if len(key) == 2 and key[0] in facts.members else key[0]
+        email = key[0]
         user = facts.users[email]
         if name == "email":
             return user.email
@@ -415,7 +435,7 @@ _VALUES: dict[str, Callable[[_Facts, Key], Any]] = {
     "grant.teams": lambda facts, key: [
         via.split(":", 1)[1] for via in facts.grants[_pair(key)].via if via != DIRECT
     ],
-    "grant.new": lambda facts, key: _pair(key) not in facts.snapshot.grants,
+    "grant.new": lambda facts, key: _pair(key) not in facts.stored_grants,
     "serial.number": lambda facts, key: _serial(facts, key)[0].number,
     "serial.product": lambda facts, key: _serial(facts, key)[0].product,
     "serial.seats": lambda facts, key: _serial(facts, key)[0].seats,
@@ -430,10 +450,10 @@ _VALUES: dict[str, Callable[[_Facts, Key], Any]] = {
     "contract.manager": lambda facts, key: _serial(facts, key)[1].manager,
     "contract.ends": lambda facts, key: _serial(facts, key)[1].ends or "",
     "contract.days_left": lambda facts, key: facts.days_left(_serial(facts, key)[1].ends),
-    "team.name": lambda facts, key: key[0],
-    "team.serials": lambda facts, key: list(facts.team_serials[key[0]]),
-    "team.member_count": lambda facts, key: len(facts.members[key[0]]),
-    "member.email": lambda facts, key: key[1],
-    "member.expires": lambda facts, key: facts.members[key[0]][key[1]],
+    "team.name": lambda facts, key: key[1],
+    "team.serials": lambda facts, key: list(facts.team_serials[key[1]]),
+    "team.member_count": lambda facts, key: len(facts.members[key[1]]),
+    "member.email": lambda facts, key: key[0],
+    "member.expires": lambda facts, key: facts.members[key[1]][key[0]],
     **{f"plan.{name}": _plan_count(name) for name in _PLAN_COUNTS.split()},
 }

@@ -30,7 +30,9 @@ _OPERATOR = re.compile(r"'_(\S+?)_'")
 _UNDECLARED = re.compile(r"undeclared reference to '([^']*)'")
 _NO_VALUE = re.compile(r'No value with name "([^"]*)" found in Activation')
 #: A CEL string literal (to leave out when looking for the names a rule reads) and a dotted name.
-_STRING = re.compile(r"""[rRbB]*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
+_STRING = re.compile(
+    "[rRbB]*(" + '"""[\\s\\S]*?"""' + "|'''[\\s\\S]*?'''" + r"""|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
+)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*")
 
 
