@@ -74,3 +74,25 @@ def test_a_verdict_the_scan_cannot_place_is_placed_by_the_composition(tmp_path: 
     placed = place_verdicts([str(tmp_path)], PolicyOutcome(verdicts))
     name = str(tmp_path / "hand.yaml")
     assert [(v.file, v.line, v.column) for v in placed.verdicts] == [(name, 8, 5), (name, 13, 5)]
+
+
+def test_a_member_is_found_in_the_members_list_not_in_the_text_above_it() -> None:
+    text = """\
+version: 1
+teams:
+  - name: Studio
+    description: >-
+      Architects. Former:
+      - xavier@contractors.example
+    members:
+      - carol@acme.example
+      - "xavier@contractors.example"
+    access:
+      - serial: "399-1"
+"""
+    source = Source("teams.yaml", text.encode())
+    composed = find_places([source])
+    scanned: dict[tuple[str, ...], tuple[str, int, int]] = {}
+    _scan(source, set(composed), scanned)
+    assert scanned[("member", "studio", "xavier@contractors.example")] == ("teams.yaml", 9, 9)
+    assert scanned == composed

@@ -42,7 +42,8 @@ def place_verdicts(paths: Iterable[str], outcome: PolicyOutcome) -> PolicyOutcom
 
 
 def _found(verdict: Verdict, places: Mapping[Where, Place]) -> bool:
-    return any(where in places for where in _candidates(verdict))
+    """Whether the scan found the record itself (the nearest place, not one that holds it)."""
+    return _candidates(verdict)[0] in places
 
 
 #: The lines the scan reads: a top-level key, and a list item that starts with a record's key, with its
@@ -53,7 +54,8 @@ _LINE = re.compile(
     re.MULTILINE,
 )
 _ITEM = re.compile(
-    r"^(?P<indent> *)- (?:(?P<key>serial|email): *(?P<value>[^#\n]*?)|(?P<item>[^\s#:'\"{\[][^#\n:]*?))"
+    r"^(?P<indent> *)- (?:(?P<key>serial|email): *(?P<value>[^#\n]*?)"
+    r"|(?P<item>\"[^\"\n]*\"|'[^'\n]*'|[^\s#:'\"{\[][^#\n:]*?))"
     r"[ \t]*(?:#[^\n]*)?\r?$",
     re.MULTILINE,
 )
@@ -105,10 +107,19 @@ def _scan(source: Source, wanted: set[Where], places: dict[Where, Place]) -> Non
 def _scan_record(
     text: str, start: int, depth: int, section: str, owner: str, place: Callable[[Where, int, int], None]
 ) -> None:
-    """The grants of a user, or the members of a team, from `start` to where the next record or
-    section begins."""
+    """The grants of a user (its `access:` list), or the members of a team (its `members:`), from
+    `start` to where the next record or section begins."""
     end = re.compile(rf"^(?: {{0,{depth}}}- |[^ \n#])", re.MULTILINE).search(text, start)
-    for found in _ITEM.finditer(text, start, end.start() if end else len(text)):
+    stop = end.start() if end else len(text)
+    listed = re.compile(rf"^( *){'access' if section == 'users' else 'members'}:[ \t]*(?:#.*)?\r?$", re.M)
+    key_line = listed.search(text, start, stop)
+    if key_line is None:
+        return
+    # The list ends at the first line as far in as its key that is not one of its items.
+    after = re.compile(rf"^ {{0,{len(key_line[1])}}}(?!- )[^ \n#]", re.MULTILINE).search(
+        text, key_line.end(), stop
+    )
+    for found in _ITEM.finditer(text, key_line.end(), after.start() if after else stop):
         key, indent = found["key"], len(found["indent"])
         if section == "users" and key == "serial":
             place(("grant", owner, _unquoted(found["value"])), found.start(), indent)
