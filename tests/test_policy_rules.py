@@ -8,6 +8,7 @@ so that the plan touches only what the change names.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import textwrap
 from pathlib import Path
@@ -462,3 +463,107 @@ def test_the_docs_list_every_variable() -> None:
         assert f"`{applies_to}`" in page
         for variable in variables:
             assert f"| `{variable.name}` | {variable.type.value} |" in page, variable.name
+
+
+# Edge cases a review found.
+
+
+def test_a_team_named_as_a_user_is_no_trouble_to_a_rule_on_the_user(
+    runner: CliRunner, account: Path, store_url: str
+) -> None:
+    teams = account / "teams.yaml"
+    teams.write_text(teams.read_text() + "  - name: carol@acme.example\n")
+    (account / "policies.yaml").write_text(_rule("acme-only", "grant", ELSEWHERE, "deny"))
+    users = account / "users.yaml"
+    users.write_text(
+        users.read_text().replace(
+            '      - serial: "399-12345679"\n',
+            '      - serial: "399-12345679"\n      - serial: "562-20000001"\n',
+        )
+    )
+    code, plan = _plan(runner, account, store_url)
+    assert (code, plan["policy"]["verdicts"]) == (0, [])
+
+
+def test_a_saved_plan_edited_to_drop_a_denial_is_refused(
+    runner: CliRunner, account: Path, store_url: str, backend: Backend, tmp_path: Path
+) -> None:
+    _add_outsider(account, _rule("acme-only", "user", ELSEWHERE, "deny"))
+    out = tmp_path / "plan.json"
+    assert _run(runner, ["plan", str(account), "--out", str(out)], store_url).exit_code == 3
+    data = json.loads(out.read_text())
+    for action in data["actions"]:
+        if action.pop("denied", None):
+            action.pop("reason")
+            action["permitted"] = True
+    data["summary"]["blocked"] = 0
+    placeholder = "<checksum>"
+    text = json.dumps({**data, "checksum": placeholder}, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    rest = text.replace(f'  "checksum": "{placeholder}",\n', "").encode()
+    out.write_text(text.replace(placeholder, "sha256:" + hashlib.sha256(rest).hexdigest()))
+    before = backend.contents(store_url)
+    result = _run(runner, ["apply", str(out), "--auto-approve"], store_url)
+    assert result.exit_code == 1
+    assert "policy acme-only blocks actions on user zed@elsewhere.example that the plan does not mark " in (
+        result.output
+    )
+    assert backend.contents(store_url) == before
+
+
+def test_a_user_who_changes_address_is_not_new_and_nor_is_their_access(
+    runner: CliRunner, tmp_path: Path, store_url: str
+) -> None:
+    folder = tmp_path / "account"
+    folder.mkdir()
+    users = folder / "users.yaml"
+    users.write_text(
+        ACCOUNT.replace("  - email: carol@acme.example\n", "  - email: carol@acme.example\n    id: u-carol\n")
+    )
+    assert _run(runner, ["apply", str(folder), "--auto-approve"], store_url).exit_code == 0
+    users.write_text(
+        users.read_text()
+        .replace("carol@acme.example", "carol.smith@acme.example")
+        .replace(
+            '      - serial: "399-12345679"\n', '      - serial: "399-12345679"\n        download: true\n'
+        )
+    )
+    (folder / "policies.yaml").write_text(
+        "version: 1\npolicies:\n"
+        "  - {id: new-grant, applies_to: grant, when: grant.new, effect: deny}\n"
+        "  - {id: new-user, applies_to: user, when: user.new, effect: deny}\n"
+        "  - {id: people, applies_to: plan, when: plan.users_touched > 1, effect: deny}\n"
+    )
+    code, plan = _plan(runner, folder, store_url)
+    assert [a["kind"] for a in plan["actions"]] == ["user.change_email", "access.update"]
+    assert (code, plan["policy"]["verdicts"]) == (0, [])
+
+
+def test_approvals_written_as_a_float_are_a_count(runner: CliRunner, account: Path, store_url: str) -> None:
+    _add_outsider(
+        account, _rule("two", "plan", "plan.users_added > 0", "require_approvals", "    approvals: 2.0\n")
+    )
+    _, plan = _plan(runner, account, store_url)
+    assert plan["policy"]["required_approvals"] == 2
+    assert type(plan["policy"]["required_approvals"]) is int
+
+
+def test_a_triple_quoted_string_hides_no_variable_the_rule_reads(
+    runner: CliRunner, account: Path, store_url: str
+) -> None:
+    _add_outsider(account, _rule("triple", "user", '"""a"b""" != user.email', "warn"))
+    _, plan = _plan(runner, account, store_url)
+    assert [(v["effect"], v["record"]) for v in plan["policy"]["verdicts"]] == [
+        ("warn", "user zed@elsewhere.example")
+    ]
+
+
+def test_a_targeted_plan_counts_the_whole_change_for_rules_over_the_plan(
+    runner: CliRunner, account: Path, store_url: str
+) -> None:
+    users = account / "users.yaml"
+    users.write_text(users.read_text().replace("seats: 10", "seats: 12"))  # +2 on each of two serials
+    rule = _rule("seats", "plan", "plan.seats_added > 3", "require_approvals", "    approvals: 2\n")
+    (account / "policies.yaml").write_text(rule)
+    _, plan = _plan(runner, account, store_url, RESELLER, "--target", "serial:399-12345678")
+    assert [a["kind"] for a in plan["actions"]] == ["serial.seats_change"]
+    assert plan["policy"]["required_approvals"] == 2

@@ -148,6 +148,7 @@ def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
     """
     plan.check_current(snapshot.lineage, snapshot.revision)
     check_saved(plan.actions, snapshot)
+    _check_denials(plan)
     judged = judgements(plan.actions, snapshot, plan.actor)
     for saved, (fresh, mail) in zip(plan.actions, judged, strict=True):
         # A policy's denial is the YAML's to judge, not the store's: only its role is checked here,
@@ -178,6 +179,22 @@ def verify_saved(plan: Plan, snapshot: Snapshot) -> None:
 
 
 _NOT_APPLIED = "nothing was applied: make the plan again with `reconciler plan --out`"
+
+
+def _check_denials(plan: Plan) -> None:
+    """Refuse a saved plan whose policy section denies an action that the action itself does not say
+    is denied: the store cannot judge the YAML's rules, but the file must agree with itself."""
+    if plan.policy is None:
+        return
+    for verdict in plan.policy.verdicts:
+        if verdict.blocks and any(
+            not 0 <= index < len(plan.actions) or plan.actions[index].denied is None
+            for index in verdict.actions
+        ):
+            raise PlanFileError(
+                f"the saved plan's policy {verdict.rule} blocks actions on {verdict.record} that the plan "
+                f"does not mark denied: the file was changed after it was made; {_NOT_APPLIED}"
+            )
 
 
 def _verdict(judged: Action | Judgement) -> str:
