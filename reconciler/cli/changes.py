@@ -392,6 +392,10 @@ def plan(
     removes more than --max-removal-ratio of the users or of the access in
     the store (apply --allow-mass-removal). Once such a removal is
     reviewed, --allow-mass-removal here plans it as any other change.
+    A policy rule (`policies:`, the policy extra) that denies an action
+    blocks it too, and no flag lets apply take it: change the YAML or the
+    rule. Its warnings are listed, and the approving reviews its rules
+    require are in the report and the JSON (policy.required_approvals).
 
     --summary prints a long plan in brief: each contract's counts, every
     blocked action with its reason, each kind's count and its first actions
