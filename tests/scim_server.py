@@ -17,8 +17,8 @@ resources a list page holds, whatever `count` asked (RFC 7644 §3.4.2.4).
 
 `FaultProxy` forwards every request to the server unchanged (the Host header
 too, so that the `meta.location` the server writes points at the proxy),
-records each as (method, path relative to the SCIM base with its query,
-status the client got), and can be told faults, each for the next `times`
+records each as a `Seen`: (method, path relative to the SCIM base with its
+query, status the client got), and `at`, when it arrived. It can be told faults, each for the next `times`
 requests it matches (by method and path prefix), consumed in the order they
 were told:
 
@@ -40,6 +40,33 @@ were told:
   `lambda: scim.create_user(...)`) just before the request is sent on, as
   happens between two pages of a read.
 
+It can also emulate quirks: what some real providers always do, each a plain
+attribute that a test sets before or between runs and that lasts until it is
+set back (all off at first). A fault comes first: a `fail` answers before any
+quirk is looked at.
+
+- `delay`: seconds every request waits before it goes on, each in its own
+  thread, so that requests sent together wait together (a benchmark's latency);
+- `clock`: what `Seen.at` is read from as a request arrives (time.monotonic;
+  a test gives a faster one to check a rate limit over many minutes);
+- `empty_members`: as AWS IAM Identity Center, a GET of /Groups or of
+  /Groups/ID shows every group with `"members": []`, whatever it holds; a
+  `members[value eq "ID"]` filter still finds the groups that have the member;
+- `lower_case_resources`: a list response holds its resources under
+  `resources`, not `Resources`;
+- `patch_member_cap`: a PATCH of a group that changes more members than this,
+  or a POST of a group with more, is refused 400 (scimType tooMany) and never
+  reaches the server;
+- `cursor_only`: as Atlassian, lists page by RFC 9865 cursors alone: a list GET
+  must carry `cursor` (empty for the first page) and no `startIndex`, or it is
+  refused 400 (invalidValue; a cursor the proxy never gave, invalidCursor); its
+  answer has neither `startIndex` nor `totalResults`, and has a `nextCursor`
+  until the last page;
+- `page_cap`: a list GET's `count` is lowered to this (set to it when missing)
+  before it goes on: a cap the provider does not announce.
+
+`writes()` lists the requests that went through to change something.
+
 The fixtures, made available to every test by conftest.py: `scim_server`
 (the session's server), `scim` (that server, reset for the test) and
 `scim_proxy` (a proxy in front of `scim`, for the test); and `capping_scim`:
@@ -51,8 +78,10 @@ installed the tests that take them skip, and fail when CI is set
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
+import re
 import secrets
 import socket
 import subprocess
@@ -67,6 +96,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, quote, unquote_plus
 
 import httpx
 import pytest
@@ -333,14 +363,55 @@ class Fault:
 
 #: The faults that rewrite a list response, used only on one.
 REWRITES = frozenset({"short_page", "page_says"})
+#: The methods of the requests that `writes()` lists.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The endpoints whose GET without an id is a list, the ones `cursor_only` and `page_cap` apply to.
+LIST_ENDPOINTS = frozenset({"/Users", "/Groups"})
 
 
-class Seen(NamedTuple):
-    """One request that went through the proxy: `status` is what the client got (None: no answer)."""
-
+class _Request(NamedTuple):
     method: str
     path: str
     status: int | None
+
+
+class Seen(_Request):
+    """One request that went through the proxy: `status` is what the client got (None: no answer), `at`
+    the proxy's `clock` when it arrived.
+
+    `at` is not part of the tuple, so that a test compares what went through with
+    `[("GET", "/Users", 200), ...]` and unpacks `method, path, status`, whenever it went.
+    """
+
+    at: float
+
+    def __new__(cls, method: str, path: str, status: int | None, at: float = 0.0) -> Seen:
+        seen = super().__new__(cls, method, path, status)
+        seen.at = at
+        return seen
+
+
+@dataclass(frozen=True)
+class Onward:
+    """What the proxy's quirks make of a request: the `target` it goes on to on the server (its path and
+    query as sent, unless a quirk rewrote them), with `cursor_start` the startIndex its cursor stood for;
+    or the `refusal`, a SCIM error body, that a quirk answers (400) instead of the server."""
+
+    target: str
+    cursor_start: int | None = None
+    refusal: bytes | None = None
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    """The proxy's HTTP server: a thread per connection, so that requests sent together are served, and
+    delayed, together."""
+
+    daemon_threads = True
+    block_on_close = False  # a client's idle keep-alive connection must not hold stop() up
+    # A client opening many connections at once must find room in the listen queue (5 by default): a
+    # connection with none is tried again a second later (the SYN's retransmit); in a trial, 16 opened
+    # at once often lost that second.
+    request_queue_size = 64
 
 
 class FaultProxy:
@@ -349,14 +420,23 @@ class FaultProxy:
     def __init__(self, server: ScimServer) -> None:
         self.server = server
         self.lock = threading.Lock()
-        #: Every request that went through, in order: (method, path with query, status).
+        #: Every request that went through, in the order answered: (method, path with query, status), at.
         self.requests: list[Seen] = []
         self.faults: list[Fault] = []
+        # The quirks (see the module's docstring), all off.
+        self.delay: float = 0.0
+        self.clock: Callable[[], float] = time.monotonic
+        self.empty_members = False
+        self.lower_case_resources = False
+        self.patch_member_cap: int | None = None
+        self.cursor_only = False
+        self.page_cap: int | None = None
         self._stopping = threading.Event()
-        self._upstream = httpx.Client(timeout=30.0)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False  # a client's idle keep-alive connection must not hold stop() up
+        # One connection for each request in flight, and kept: a benchmark sends 8 at once, each delayed.
+        self._upstream = httpx.Client(
+            timeout=30.0, limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)
+        )
+        self._httpd = _ProxyServer(("127.0.0.1", 0), _handler_for(self))
         self.port: int = self._httpd.server_address[1]
         # Polled often, so that stop() returns at once, not half a second later.
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
@@ -461,6 +541,11 @@ class FaultProxy:
                 and (path is None or seen.path.startswith(path))
             )
 
+    def writes(self) -> list[Seen]:
+        """The requests that went through to create, change or delete something (POST, PUT, PATCH, DELETE)."""
+        with self.lock:
+            return [seen for seen in self.requests if seen.method in WRITE_METHODS]
+
     def clear(self) -> None:
         """Forget the requests seen so far (not the faults)."""
         with self.lock:
@@ -488,15 +573,18 @@ class FaultProxy:
         if fault.times == 0:
             self.faults.remove(fault)
 
-    def _record(self, method: str, path: str, status: int | None) -> None:
+    def _record(self, method: str, path: str, status: int | None, at: float) -> None:
         with self.lock:
-            self.requests.append(Seen(method, path, status))
+            self.requests.append(Seen(method, path, status, at))
 
     def serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        arrived = self.clock()
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in handler.headers.items()}
         path = self._relative(handler.path)
+        if self.delay:
+            time.sleep(self.delay)
         fault = self._take(method, path, headers)
 
         if fault is not None and fault.kind == "fail":
@@ -506,19 +594,16 @@ class FaultProxy:
                     phrase = HTTPStatus(fault.status).phrase
                 except ValueError:
                     phrase = f"Status {fault.status}"
-                error = {
-                    "schemas": [ERROR_SCHEMA],
-                    "status": str(fault.status),
-                    "detail": f"{phrase} (a fault the test's proxy injected)",
-                }
-                answer = json.dumps(error).encode()
-            self._record(method, path, fault.status)  # before the answer, which a test may act on at once
+                answer = _scim_error(fault.status, f"{phrase} (a fault the test's proxy injected)")
+            # Recorded before the answer, which a test may act on at once.
+            self._record(method, path, fault.status, arrived)
             self._answer(handler, fault.status, {"Content-Type": SCIM_JSON, **fault.headers}, answer)
             return
+        onward = self._onward(method, handler.path, body)
         if fault is not None and fault.kind == "stall":
-            self._record(method, path, None)  # now, in the order it came: it will have no answer
-            if fault.deliver:
-                self._forward(handler, method, body)
+            self._record(method, path, None, arrived)  # now, in the order it came: it will have no answer
+            if fault.deliver and onward.refusal is None:
+                self._forward(handler, method, body, onward.target)
             self._stopping.wait(fault.seconds)
             handler.close_connection = True
             with suppress(OSError):
@@ -528,22 +613,90 @@ class FaultProxy:
             self._change_behind(handler, headers)
         if fault is not None and fault.action is not None:
             fault.action()
+        if onward.refusal is not None:
+            self._record(method, path, 400, arrived)
+            self._answer(handler, 400, {"Content-Type": SCIM_JSON}, onward.refusal)
+            return
 
-        response = self._forward(handler, method, body)
+        response = self._forward(handler, method, body, onward.target)
         content = response.content
+        if onward.cursor_start is not None:
+            content = _cursor_paged(content, onward.cursor_start)
         if fault is not None and fault.kind in REWRITES:
             content = self._rewrite(fault, content)
+        content = self._reshape(method, path, content)
         passed = {
             k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP | {"date", "server"}
         }
-        self._record(method, path, response.status_code)
+        self._record(method, path, response.status_code, arrived)
         self._answer(handler, response.status_code, passed, content)
 
-    def _forward(self, handler: BaseHTTPRequestHandler, method: str, body: bytes) -> httpx.Response:
+    def _forward(
+        self, handler: BaseHTTPRequestHandler, method: str, body: bytes, target: str
+    ) -> httpx.Response:
         headers = [(k, v) for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP]
-        return self._upstream.request(
-            method, f"{self.server.origin}{handler.path}", headers=headers, content=body
+        return self._upstream.request(method, f"{self.server.origin}{target}", headers=headers, content=body)
+
+    # -- quirks -----------------------------------------------------------------------------------
+
+    def _onward(self, method: str, target: str, body: bytes) -> Onward:
+        """Where a request goes on to, as the quirks have it (`target`: its path and query as sent)."""
+        endpoint = self._relative(target.partition("?")[0])
+        if method == "GET" and endpoint in LIST_ENDPOINTS:
+            return self._list_onward(target)
+        cap = self.patch_member_cap
+        group_write = (method == "PATCH" and endpoint.startswith("/Groups/")) or (
+            method == "POST" and endpoint == "/Groups"
         )
+        if cap is not None and group_write and _members_changed(method, body) > cap:
+            detail = f"A request may change at most {cap} members of a group; send the rest in more requests."
+            return Onward(target, refusal=_scim_error(400, detail, "tooMany"))
+        return Onward(target)
+
+    def _list_onward(self, target: str) -> Onward:
+        """A list GET as `cursor_only` and `page_cap` send it on, or refuse it."""
+        path, _, query = target.partition("?")
+        parameters = dict(parse_qsl(query, keep_blank_values=True))
+        replaced: dict[str, str | None] = {}
+        start = None
+        if self.cursor_only:
+            if "startIndex" in parameters or "cursor" not in parameters:
+                detail = "This provider pages by cursor only (RFC 9865): ask with cursor= and no startIndex."
+                return Onward(target, refusal=_scim_error(400, detail, "invalidValue"))
+            start = _cursor_start(parameters["cursor"])
+            if start is None:
+                detail = f"The cursor {parameters['cursor']!r} is not one this provider gave."
+                return Onward(target, refusal=_scim_error(400, detail, "invalidCursor"))
+            replaced = {"cursor": None, "startIndex": str(start)}
+        if self.page_cap is not None:
+            count = parameters.get("count")
+            if count is None or (count.isdigit() and int(count) > self.page_cap):
+                replaced["count"] = str(self.page_cap)
+        query = _with_parameters(query, replaced)
+        return Onward(f"{path}?{query}" if query else path, cursor_start=start)
+
+    def _reshape(self, method: str, path: str, content: bytes) -> bytes:
+        """An answer as `empty_members` and `lower_case_resources` have it."""
+        endpoint = path.partition("?")[0]
+        of_groups = endpoint == "/Groups" or endpoint.startswith("/Groups/")
+        empties = self.empty_members and method == "GET" and of_groups
+        if not (empties or self.lower_case_resources):
+            return content
+        try:
+            answer = json.loads(content)
+        except ValueError:
+            return content
+        if not isinstance(answer, dict):
+            return content
+        is_list = LIST_SCHEMA in answer.get("schemas", [])
+        groups = answer.get("Resources", []) if is_list else [answer]
+        emptied = [group for group in groups if empties and GROUP_SCHEMA in group.get("schemas", [])]
+        for group in emptied:
+            group["members"] = []
+        renamed = self.lower_case_resources and is_list and "Resources" in answer
+        if renamed:
+            answer["resources"] = answer.pop("Resources")
+        return json.dumps(answer).encode() if emptied or renamed else content
 
     def _change_behind(self, handler: BaseHTTPRequestHandler, headers: dict[str, str]) -> None:
         """Change the resource as another client would: its externalId there and back, two versions on."""
@@ -564,11 +717,8 @@ class FaultProxy:
             self._upstream.patch(resource, headers=auth, content=json.dumps(patch))
 
     def _rewrite(self, fault: Fault, content: bytes) -> bytes:
-        try:
-            page = json.loads(content)
-        except ValueError:
-            return content
-        if not isinstance(page, dict) or LIST_SCHEMA not in page.get("schemas", []):
+        page = _list_page(content)
+        if page is None:
             return content  # not a list: the fault waits for one
         if fault.kind == "short_page" and not page.get("Resources"):
             return content  # nothing to drop: the fault waits for a page that has some
@@ -592,6 +742,92 @@ class FaultProxy:
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
+
+def _scim_error(status: int, detail: str, scim_type: str | None = None) -> bytes:
+    """A SCIM error body (RFC 7644 §3.12)."""
+    error = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    if scim_type is not None:
+        error["scimType"] = scim_type
+    return json.dumps(error).encode()
+
+
+def _list_page(content: bytes) -> dict[str, Any] | None:
+    """The list response `content` holds, or None when it holds something else (an error, a resource)."""
+    try:
+        page = json.loads(content)
+    except ValueError:
+        return None
+    if not isinstance(page, dict) or LIST_SCHEMA not in page.get("schemas", []):
+        return None
+    return page
+
+
+def _with_parameters(query: str, replaced: Mapping[str, str | None]) -> str:
+    """`query` with the parameters in `replaced` set to their values (None: left out), the others as sent,
+    byte for byte (a filter re-encoded could differ in how it writes a space)."""
+    kept = [
+        piece for piece in query.split("&") if piece and unquote_plus(piece.split("=")[0]) not in replaced
+    ]
+    added = [f"{name}={quote(value)}" for name, value in replaced.items() if value is not None]
+    return "&".join(kept + added)
+
+
+def _cursor_token(start: int) -> str:
+    """The cursor of the page that begins at `start`: opaque to the client, as RFC 9865 has it."""
+    return base64.urlsafe_b64encode(f"start:{start}".encode()).decode().rstrip("=")
+
+
+def _cursor_start(cursor: str) -> int | None:
+    """The startIndex a cursor of `_cursor_token`'s stands for (an empty one: the first page), or None."""
+    if cursor == "":
+        return 1
+    try:
+        said = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError:  # not base64, or not text
+        return None
+    number = re.fullmatch(r"start:([1-9][0-9]*)", said)
+    return int(number[1]) if number else None
+
+
+def _cursor_paged(content: bytes, start: int) -> bytes:
+    """The server's answer to a page from `start` as a cursor-paged provider gives it: no startIndex, no
+    totalResults (RFC 9865 lets it leave that out), and the next page's cursor unless it is the last."""
+    page = _list_page(content)
+    if page is None:
+        return content
+    received = len(page.get("Resources", []))
+    page.pop("startIndex", None)
+    total = page.pop("totalResults", None)
+    # A page of none (count=0) has no next page: its cursor would be its own.
+    if received and isinstance(total, int) and start - 1 + received < total:
+        page["nextCursor"] = _cursor_token(start + received)
+    return json.dumps(page).encode()
+
+
+def _members_changed(method: str, body: bytes) -> int:
+    """How many members a POST of a group holds, or a PATCH of one adds, replaces or removes."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return 0
+    if not isinstance(document, dict):
+        return 0
+    if method == "POST":
+        return len(document.get("members") or [])
+    return sum(_operation_members(operation) for operation in document.get("Operations") or [])
+
+
+def _operation_members(operation: dict[str, Any]) -> int:
+    path = operation.get("path")
+    value = operation.get("value")
+    if isinstance(path, str) and path.lower().startswith("members"):
+        if "[" in path:
+            return 1  # members[value eq "ID"]: the one it names
+        return len(value) if isinstance(value, list) else 0
+    if path is None and isinstance(value, dict) and isinstance(value.get("members"), list):
+        return len(value["members"])
+    return 0
 
 
 def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:

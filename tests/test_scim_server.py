@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 import scim_server as scim_module
 from required import require
-from scim_server import PATCH_SCHEMA, SCIM_JSON, FaultProxy, ScimServer
+from scim_server import GROUP_SCHEMA, PATCH_SCHEMA, SCIM_JSON, FaultProxy, ScimServer, Seen
 
 ALICE = "alice@acme.example"
 #: The timeout of a client whose request the proxy stalls (for 5 s, ended when the test ends).
@@ -253,6 +256,225 @@ def test_meanwhile_changes_the_server_before_the_request_goes_on(
     assert through.get("/Users?startIndex=2").json()["totalResults"] == 1
     assert [user["userName"] for user in scim.users()] == [ALICE]
     assert scim_proxy.faults == []
+
+
+def test_writes_are_the_requests_that_change_something(
+    scim: ScimServer, scim_proxy: FaultProxy, through: httpx.Client
+) -> None:
+    created = through.post("/Users", json={"schemas": [scim_module.USER_SCHEMA], "userName": ALICE})
+    user = f"/Users/{created.json()['id']}"
+    through.get(user)
+    through.patch(user, json=DEACTIVATE)
+    through.get("/Users")
+    through.delete(user)
+    assert scim_proxy.writes() == [("POST", "/Users", 201), ("PATCH", user, 204), ("DELETE", user, 204)]
+
+
+def test_a_delay_holds_every_request_and_requests_sent_together_wait_together(
+    scim_proxy: FaultProxy, through: httpx.Client
+) -> None:
+    scim_proxy.delay = 0.2
+    took: list[float] = []
+
+    def read() -> None:
+        started = time.monotonic()
+        assert through.get("/Users").status_code == 200
+        took.append(time.monotonic() - started)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    started = time.monotonic()
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    together = time.monotonic() - started
+    assert len(took) == 4 and min(took) >= 0.2
+    assert together < 0.6, f"4 requests delayed 0.2 s took {together:.2f} s: served one at a time"
+    scim_proxy.fail(503)
+    started = time.monotonic()
+    assert through.get("/Users").status_code == 503
+    assert time.monotonic() - started >= 0.2, "a request the proxy answers itself is delayed too"
+
+
+def test_each_request_is_seen_at_the_clock_s_reading_on_arrival(
+    scim_proxy: FaultProxy, through: httpx.Client
+) -> None:
+    readings = iter([100.0, 160.0])
+    scim_proxy.clock = lambda: next(readings)
+    through.get("/Users")
+    through.get("/Groups")
+    assert [seen.at for seen in scim_proxy.requests] == [100.0, 160.0]
+    # `at` is not part of the tuple: a request compares, and unpacks, as (method, path, status).
+    assert scim_proxy.requests == [("GET", "/Users", 200), ("GET", "/Groups", 200)]
+    [(_method, _path, status), _] = scim_proxy.requests
+    assert status == 200
+    assert Seen("GET", "/Users", 200).at == 0.0
+    scim_proxy.clear()
+    scim_proxy.clock = time.monotonic
+    scim_proxy.delay = 0.3
+    sent = time.monotonic()
+    through.get("/Users")
+    [seen] = scim_proxy.requests
+    assert sent <= seen.at < sent + 0.2, "read as the request arrives, before its delay"
+
+
+def test_empty_members_hides_every_group_s_members_and_a_member_filter_still_finds_them(
+    scim: ScimServer, scim_proxy: FaultProxy, through: httpx.Client
+) -> None:
+    alice = scim.create_user(ALICE)
+    bob = scim.create_user("bob@acme.example")
+    design = scim.create_group("Design Studio", members=[alice, bob])
+    scim.create_group("Revit", members=[bob])
+    scim_proxy.empty_members = True
+    listed = through.get("/Groups").json()["Resources"]
+    assert [group["members"] for group in listed] == [[], []]
+    assert through.get(f"/Groups/{design['id']}").json()["members"] == []
+    found = through.get("/Groups", params={"filter": f'members[value eq "{alice["id"]}"]'}).json()
+    assert [(group["id"], group["members"]) for group in found["Resources"]] == [(design["id"], [])]
+    assert _without_meta(through.get(f"/Users/{alice['id']}").json()) == _without_meta(alice)
+    on_server = {group["displayName"]: len(group["members"]) for group in scim.groups()}
+    assert on_server == {"Design Studio": 2, "Revit": 1}, "the server keeps them"
+
+
+def test_lower_case_resources_renames_the_resources_of_a_list_response(
+    scim: ScimServer, scim_proxy: FaultProxy, through: httpx.Client
+) -> None:
+    alice = scim.create_user(ALICE)
+    scim_proxy.lower_case_resources = True
+    listed = through.get("/Users").json()
+    assert "Resources" not in listed
+    assert [user["id"] for user in listed["resources"]] == [alice["id"]]
+    assert listed["totalResults"] == 1
+    assert _without_meta(through.get(f"/Users/{alice['id']}").json()) == _without_meta(alice), "not a list"
+
+
+def _without_meta(resource: dict[str, Any]) -> dict[str, Any]:
+    """A resource without its meta, whose location names the host it was read through."""
+    return {k: v for k, v in resource.items() if k != "meta"}
+
+
+def _listed_ids(scim: ScimServer) -> list[str]:
+    """The ids of the Users in the order the server lists them (by id, not as created)."""
+    return [user["id"] for user in scim.users()]
+
+
+def _adding(*users: dict[str, Any]) -> dict[str, Any]:
+    members = [{"value": user["id"]} for user in users]
+    return {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "add", "path": "members", "value": members}]}
+
+
+def _removing(*users: dict[str, Any]) -> dict[str, Any]:
+    operations = [{"op": "remove", "path": f'members[value eq "{user["id"]}"]'} for user in users]
+    return {"schemas": [PATCH_SCHEMA], "Operations": operations}
+
+
+def _members_of(scim: ScimServer) -> list[str]:
+    [group] = scim.groups()
+    return sorted(member["value"] for member in group.get("members", []))
+
+
+def test_a_patch_member_cap_refuses_a_request_changing_more_members_and_the_server_never_sees_it(
+    scim: ScimServer, scim_proxy: FaultProxy, through: httpx.Client
+) -> None:
+    users = [scim.create_user(f"user{n}@acme.example") for n in range(3)]
+    group = f"/Groups/{scim.create_group('Design Studio')['id']}"
+    scim_proxy.patch_member_cap = 2
+    refused = through.patch(group, json=_adding(*users))
+    assert refused.status_code == 400
+    assert refused.json()["scimType"] == "tooMany"
+    assert "at most 2 members" in refused.json()["detail"]
+    assert _members_of(scim) == []
+    # Without a path, the members in the value count the same.
+    whole = {"op": "add", "value": {"members": [{"value": user["id"]} for user in users]}}
+    assert through.patch(group, json={"schemas": [PATCH_SCHEMA], "Operations": [whole]}).status_code == 400
+    assert through.patch(group, json=_adding(*users[:2])).status_code == 204
+    assert through.patch(group, json=_adding(users[2])).status_code == 204
+    assert _members_of(scim) == sorted(user["id"] for user in users)
+    assert through.patch(group, json=_removing(*users)).status_code == 400
+    assert through.patch(group, json=_removing(*users[:2])).status_code == 204
+    assert _members_of(scim) == [users[2]["id"]]
+    new = {
+        "schemas": [GROUP_SCHEMA],
+        "displayName": "Revit",
+        "members": [{"value": user["id"]} for user in users],
+    }
+    assert through.post("/Groups", json=new).status_code == 400
+    assert [group["displayName"] for group in scim.groups()] == ["Design Studio"]
+    assert [seen.status for seen in scim_proxy.writes()] == [400, 400, 204, 204, 400, 204, 400]
+
+
+def test_cursor_only_pages_by_cursor_and_refuses_a_start_index(
+    scim: ScimServer, scim_proxy: FaultProxy, through: httpx.Client
+) -> None:
+    for n in range(7):
+        scim.create_user(f"user{n}@acme.example")
+    ids = _listed_ids(scim)
+    scim_proxy.cursor_only = True
+    pages: list[dict[str, Any]] = []
+    cursor: str | None = ""
+    while cursor is not None:
+        answer = through.get("/Users", params={"cursor": cursor, "count": "3"})
+        assert answer.status_code == 200, answer.text
+        pages.append(answer.json())
+        cursor = pages[-1].get("nextCursor")
+    assert [len(page["Resources"]) for page in pages] == [3, 3, 1]
+    assert [page["itemsPerPage"] for page in pages] == [3, 3, 1]
+    assert [user["id"] for page in pages for user in page["Resources"]] == ids
+    assert all("totalResults" not in page and "startIndex" not in page for page in pages)
+    assert scim_proxy.requests[0] == ("GET", "/Users?cursor=&count=3", 200), "the path as the client sent it"
+    # A filter pages by cursor too, its query sent on as it came.
+    found = through.get("/Users?filter=userName%20eq%20%22user3%40acme.example%22&cursor=").json()
+    assert [user["userName"] for user in found["Resources"]] == ["user3@acme.example"]
+    assert "nextCursor" not in found
+    for refused, scim_type in [
+        ("/Users?startIndex=1&count=3", "invalidValue"),
+        ("/Users?cursor=&startIndex=4", "invalidValue"),
+        ("/Groups", "invalidValue"),
+        ("/Users?cursor=not-a-cursor-of-ours", "invalidCursor"),
+    ]:
+        answer = through.get(refused)
+        assert (answer.status_code, answer.json()["scimType"]) == (400, scim_type), refused
+    assert through.get(f"/Users/{ids[0]}").status_code == 200, "a read by id is not a list"
+
+
+def test_a_page_cap_lowers_every_count_and_the_page_says_so(
+    scim: ScimServer, scim_proxy: FaultProxy, through: httpx.Client
+) -> None:
+    for n in range(5):
+        scim.create_user(f"user{n}@acme.example")
+    ids = _listed_ids(scim)
+    scim_proxy.page_cap = 2
+    for asked in ("/Users?count=100", "/Users"):
+        page = through.get(asked).json()
+        assert (page["itemsPerPage"], page["totalResults"], len(page["Resources"])) == (2, 5, 2), asked
+    assert len(through.get("/Users?count=1").json()["Resources"]) == 1, "a count under the cap stays"
+    scim_proxy.cursor_only = True
+    read: list[str] = []
+    cursor: str | None = ""
+    while cursor is not None:
+        page = through.get("/Users", params={"cursor": cursor, "count": "10"}).json()
+        assert page["itemsPerPage"] == len(page["Resources"]) <= 2
+        read.extend(user["id"] for user in page["Resources"])
+        cursor = page.get("nextCursor")
+    assert read == ids
+
+
+def test_faults_go_with_quirks_and_a_failure_answers_first(
+    scim: ScimServer, scim_proxy: FaultProxy, through: httpx.Client
+) -> None:
+    for n in range(3):
+        scim.create_user(f"user{n}@acme.example")
+    ids = _listed_ids(scim)
+    scim_proxy.cursor_only = True
+    scim_proxy.lower_case_resources = True
+    scim_proxy.fail(429, headers={"Retry-After": "1"})
+    assert through.get("/Users?startIndex=1").status_code == 429
+    scim_proxy.short_page()
+    short = through.get("/Users", params={"cursor": "", "count": "2"}).json()
+    assert [user["id"] for user in short["resources"]] == ids[1:2]
+    # The next cursor is the server's page's: the dropped one is never read.
+    rest = through.get("/Users", params={"cursor": short["nextCursor"], "count": "2"}).json()
+    assert [user["id"] for user in rest["resources"]] == ids[2:] and "nextCursor" not in rest
 
 
 @pytest.mark.parametrize("announced", [False, True], ids=["unannounced", "announced"])
