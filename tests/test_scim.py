@@ -647,11 +647,11 @@ def _proxy_for(server: ScimServer) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture(params=[7, 1], ids=["7 a page", "1 a page"])
-def capped(request: pytest.FixtureRequest, capping_scim: Callable[..., ScimServer]) -> Iterator[FaultProxy]:
-    """A fault proxy in front of a server whose pages hold at most 7 (or 1) resources, whatever `count`
-    asks, and which does not say so in filter.maxResults."""
-    with _proxy_for(capping_scim(request.param)) as proxy:
-        yield proxy
+def capped(request: pytest.FixtureRequest, scim_proxy: FaultProxy) -> FaultProxy:
+    """A fault proxy whose pages hold at most 7 (or 1) resources, whatever `count` asks, and which says
+    so nowhere (its ServiceProviderConfig is the server's own)."""
+    scim_proxy.page_cap = request.param
+    return scim_proxy
 
 
 def _reads(proxy: FaultProxy) -> list[str]:
@@ -668,7 +668,8 @@ def _pages(endpoint: str, total: int, per_page: int, count: int = 100) -> list[s
 def test_a_provider_that_caps_its_pages_is_read_whole_planned_and_pushed(
     capped: FaultProxy, store: str, acme: Path
 ) -> None:
-    cap = capped.server.config["pagination"]["maxPageSize"]  # type: ignore[index]
+    cap = capped.page_cap
+    assert cap is not None
     first = _push(capped, store)
     assert first.exit_code == 0, first.output
     capped.clear()
@@ -699,10 +700,11 @@ def test_a_provider_that_caps_its_pages_is_read_whole_planned_and_pushed(
     assert _writes(capped) == [] and len(capped.requests) == 1 + pages
 
 
-def test_filter_max_results_caps_the_count_asked_for(
-    capping_scim: Callable[..., ScimServer], store: str
+@pytest.mark.parametrize("announced", [True, False], ids=["filter.maxResults", "pagination.maxPageSize"])
+def test_a_cap_the_config_says_caps_the_count_asked_for(
+    capping_scim: Callable[..., ScimServer], store: str, announced: bool
 ) -> None:
-    with _proxy_for(capping_scim(5, announced=True)) as proxy:
+    with _proxy_for(capping_scim(5, announced=announced)) as proxy:
         assert _push(proxy, store).exit_code == 0
         proxy.clear()
         plan = _scim(proxy.url, store, proxy.server.token, "plan")

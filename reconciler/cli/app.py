@@ -25,6 +25,7 @@ from reconciler import DISTRIBUTION, __version__
 from reconciler.cli.github import append_step_summary
 from reconciler.core.errors import (
     ApplyRefused,
+    BudgetReached,
     InputError,
     InvalidDesiredState,
     PlanBlocked,
@@ -51,6 +52,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_BLOCKED = 3
+#: `scim apply` stopped at its hourly write budget; run again after the time it printed.
+EXIT_BUDGET = 4
 
 #: The one place where outcomes and library errors become exit codes; the first matching error wins.
 EXIT_FOR_OUTCOME = {
@@ -62,6 +65,7 @@ EXIT_FOR_OUTCOME = {
     Outcome.FAILED: EXIT_ERROR,
 }
 EXIT_CODES: tuple[tuple[type[ReconcilerError], int], ...] = (
+    (BudgetReached, EXIT_BUDGET),
     (PlanBlocked, EXIT_BLOCKED),
     (PullRefused, EXIT_BLOCKED),
     (ReconcilerError, EXIT_ERROR),

@@ -25,7 +25,8 @@ from reconciler.cli.app import (
 )
 from reconciler.core.errors import InputError, plural
 from reconciler.scim.planning import PushOptions
-from reconciler.scim.records import DEFAULT_CHUNK, DirectoryPlan
+from reconciler.scim.profiles import PROFILES, DeleteMeans, Members, Paging, Settings, parse_rate, profile
+from reconciler.scim.records import DirectoryPlan
 from reconciler.scim.rendering import render_json, render_markdown, render_text
 from reconciler.store import open_store
 
@@ -62,21 +63,67 @@ def _push_options(command: Any) -> Any:
             "(active: false).",
         ),
         click.option(
+            "--profile",
+            type=click.Choice(list(PROFILES)),
+            default="generic",
+            show_default=True,
+            envvar="RECONCILER_SCIM_PROFILE",
+            help="The provider's settings: members a PATCH, write budget, paging, how members are read, "
+            "what DELETE does (see `reconciler scim probe` and docs/scim.md). Each option below that is "
+            "given overrides its setting. Also RECONCILER_SCIM_PROFILE.",
+        ),
+        click.option(
             "--chunk",
             type=click.IntRange(min=1),
-            default=DEFAULT_CHUNK,
+            help="Group members changed per PATCH, and sent with a new group [profile's; generic 100].",
+        ),
+        click.option(
+            "--rate",
+            metavar="N/min",
+            help="At most N writes in any 60 seconds, shared by every --concurrency worker (also N/s; off "
+            "for none) [profile's; slack 600/min].",
+        ),
+        click.option(
+            "--hourly-limit",
+            type=click.IntRange(min=0),
+            metavar="N",
+            help="At most N writes in any hour: a run that reaches it stops, exit 4, and says when to run "
+            "again; 0 for none [profile's; github-emu 1000].",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(min=1, max=64),
+            default=1,
             show_default=True,
-            help="Group members changed per PATCH, and sent with a new group.",
+            metavar="K",
+            help="Requests sent at once, over one connection pool; a user is made before a PATCH names "
+            "it, and one resource's requests go one after the other.",
+        ),
+        click.option(
+            "--paging",
+            type=click.Choice([p.value for p in Paging]),
+            help="List reads page by index (startIndex) or by cursor (RFC 9865); auto is index unless the "
+            "ServiceProviderConfig says cursor only [profile's].",
+        ),
+        click.option(
+            "--members",
+            type=click.Choice([m.value for m in Members]),
+            help="How group members are read: embedded in the groups, or by a members[value eq …] filter "
+            "per managed user where groups come back with empty members [profile's].",
+        ),
+        click.option(
+            "--delete-means",
+            type=click.Choice([d.value for d in DeleteMeans]),
+            help="What the provider's DELETE of a user does: delete, or only deactivate (then a "
+            "deactivated user is not deleted again) [profile's].",
         ),
         click.option(
             "--page-size",
             type=click.IntRange(min=1),
-            default=100,
-            show_default=True,
             help=(
                 "Resources asked for per page when reading the directory; fewer when its "
-                "ServiceProviderConfig says filter.maxResults is lower. A page that holds fewer than "
-                "asked is read on from there."
+                "ServiceProviderConfig says filter.maxResults or pagination.maxPageSize is lower. A page "
+                "that holds fewer than asked is read on from there [profile's; generic 100]."
             ),
         ),
         click.option(
@@ -104,15 +151,57 @@ def _push_options(command: Any) -> Any:
     return with_options(command, options)
 
 
-def _client(url: str, page_size: int, max_wait: float, timeout: float) -> Any:
+def _settings(given: dict[str, Any]) -> Settings:
+    """The profile's settings, with each option given in place of its own."""
+    rate = given.pop("rate")
+    overrides = ("chunk", "hourly_limit", "paging", "members", "page_size", "delete_means")
+    return _settings_of(
+        given.pop("profile"),
+        rate=None if rate is None else parse_rate(rate),
+        **{name: given.pop(name) for name in overrides},
+    )
+
+
+def _settings_of(name: str, **overrides: Any) -> Settings:
+    given = {key: value for key, value in overrides.items() if value is not None}
+    for key, kind in (("paging", Paging), ("members", Members), ("delete_means", DeleteMeans)):
+        if key in given:
+            given[key] = kind(given[key])
+    return profile(name).overridden(**given)
+
+
+def _push_call(given: dict[str, Any]) -> tuple[Any, PushOptions, str]:
+    """The client, the push options and the store URL that the push options in `given` say."""
+    settings = _settings(given)
+    options = PushOptions(
+        delete_removed=given.pop("delete_removed"),
+        chunk=settings.chunk,
+        max_removal_ratio=given.pop("max_removal_ratio"),
+        delete_means=settings.delete_means,
+    )
+    client = _client(
+        given.pop("url"), given.pop("max_wait"), given.pop("timeout"), settings, given.pop("concurrency")
+    )
+    return client, options, given.pop("store_url")
+
+
+def _client(url: str, max_wait: float, timeout: float, settings: Settings, concurrency: int = 1) -> Any:
     try:
+        from reconciler.scim.budget import WriteBudget
         from reconciler.scim.client import DirectoryClient
     except ImportError as error:
         raise InputError(
             f"reconciler scim needs the scim extra ({error.name} is not installed): {INSTALL}"
         ) from None
     token = os.environ.get(TOKEN_VARIABLE, "")
-    return DirectoryClient(url, token, timeout=timeout, max_wait=max_wait, page_size=page_size)
+    return DirectoryClient(
+        url,
+        token,
+        timeout=timeout,
+        settings=settings,
+        budget=WriteBudget(settings.rate, settings.hourly_limit, max_wait=max_wait),
+        concurrency=concurrency,
+    )
 
 
 def _push() -> Any:
@@ -135,19 +224,7 @@ def _push() -> Any:
     "(scim apply still needs the flag of its own).",
 )
 @_push_options
-def scim_plan(
-    output_format: str,
-    detailed_exitcode: bool,
-    allow_mass_removal: bool,
-    url: str,
-    delete_removed: bool,
-    chunk: int,
-    page_size: int,
-    max_wait: float,
-    timeout: float,
-    max_removal_ratio: float,
-    store_url: str,
-) -> Outcome:
+def scim_plan(output_format: str, detailed_exitcode: bool, allow_mass_removal: bool, **given: Any) -> Outcome:
     """Show the requests that make the directory hold the store's users and access.
 
     Reads the directory whole, page by page, and refuses (exit 1, nothing
@@ -164,8 +241,8 @@ def scim_plan(
       reconciler scim plan --format markdown --detailed-exitcode > scim.md
       reconciler scim plan --allow-mass-removal --detailed-exitcode   # a reviewed removal
     """
-    options = PushOptions(delete_removed=delete_removed, chunk=chunk, max_removal_ratio=max_removal_ratio)
-    with _client(url, page_size, max_wait, timeout) as client:
+    client, options, store_url = _push_call(given)
+    with client:
         the_plan = _push().plan_directory(open_store(store_url), client, options)
     _echo_plan(the_plan, output_format)
     if the_plan.guards and not allow_mass_removal:
@@ -193,30 +270,24 @@ def _echo_plan(the_plan: DirectoryPlan, output_format: str) -> None:
     help="Apply even when it deactivates or deletes more than --max-removal-ratio of the managed users.",
 )
 @_push_options
-def scim_apply(
-    auto_approve: bool,
-    allow_mass_removal: bool,
-    url: str,
-    delete_removed: bool,
-    chunk: int,
-    page_size: int,
-    max_wait: float,
-    timeout: float,
-    max_removal_ratio: float,
-    store_url: str,
-) -> None:
+def scim_apply(auto_approve: bool, allow_mass_removal: bool, **given: Any) -> None:
     """Push the store's users and access to the directory: read it, plan, then send the requests.
 
-    Exits 0 when done, 1 when refused or failed; a failed run says what it
-    did and what it did not, and the next run (which reads again) finishes
-    the job. On a terminal it asks first; elsewhere it needs --auto-approve.
+    Exits 0 when done, 1 when refused or failed, 4 when it reached the
+    hourly write budget (--hourly-limit, or the profile's): it stopped
+    between two requests and says from when to run again. A failed or
+    stopped run says what it did and what it did not, and the next run
+    (which reads again) finishes the job, making nothing twice. On a
+    terminal it asks first; elsewhere it needs --auto-approve.
 
     \b
     Example:
       RECONCILER_SCIM_TOKEN=... reconciler scim apply --url https://scim.example/v2 --auto-approve
+      reconciler scim apply --profile slack --concurrency 8 --auto-approve        # 600 writes a minute
+      reconciler scim apply --profile github-emu --hourly-limit 500 --auto-approve
     """
-    options = PushOptions(delete_removed=delete_removed, chunk=chunk, max_removal_ratio=max_removal_ratio)
-    with _client(url, page_size, max_wait, timeout) as client:
+    client, options, store_url = _push_call(given)
+    with client:
         result = _push().apply_directory(
             open_store(store_url),
             client,
@@ -232,6 +303,59 @@ def scim_apply(
             f"removed, in {result.requests} {plural(result.requests, 'request')} ({result.pages} "
             f"{plural(result.pages, 'page')} read)."
         )
+
+
+@scim.command("probe")
+@format_option(["text", "json"], "How to print what the provider supports.")
+@click.option(
+    "--url",
+    envvar="RECONCILER_SCIM_URL",
+    required=True,
+    help="The SCIM service provider's base URL (https, or http to loopback). Also RECONCILER_SCIM_URL.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(list(PROFILES)),
+    default="generic",
+    show_default=True,
+    help="The profile whose push to check against what the provider says.",
+)
+@click.option("--paging", type=click.Choice([p.value for p in Paging]), help="Override the profile's paging.")
+@click.option("--page-size", type=click.IntRange(min=1), help="Override the profile's page size.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long the provider may stay silent.",
+)
+def scim_probe(
+    output_format: str, url: str, profile: str, paging: str | None, page_size: int | None, timeout: float
+) -> None:
+    """Print what a SCIM service provider supports, and how a push would page it.
+
+    Reads /ServiceProviderConfig (RFC 7643 §5; RFC 9865 for paging) and
+    nothing else: PATCH, bulk and its limits, filter and its maxResults,
+    ETags, sort, index and cursor paging and their page sizes, the
+    authentication schemes. Then the settings of --profile, the paging and
+    page size a push would use, and a warning where they ask for what the
+    provider says it does not do. Exits 0, or 1 when it cannot be read.
+
+    \b
+    Example:
+      RECONCILER_SCIM_TOKEN=... reconciler scim probe --url https://scim.example/v2
+      reconciler scim probe --profile atlassian --format json
+    """
+    settings = _settings_of(profile, paging=paging, page_size=page_size)
+    with _client(url, 60.0, timeout, settings) as client:
+        from reconciler.scim import probe  # only once _client found the extra installed
+
+        found = probe.probe(client)
+    if output_format == "json":
+        click.echo(probe.render_json(found), nl=False)
+    else:
+        click.echo("\n".join(probe.render_text(found)))
 
 
 def _confirm(count: int) -> None:

@@ -22,7 +22,8 @@
      │    └── ResellersOnly         a command only a reseller may run was run by someone else
      ├── FormatFailed               fmt's layout of a file would not read back the same (a bug)
      ├── DirectoryError             a directory (SCIM or LDAP) refused, failed or could not be reached
-     │    └── PartialRead           a read of the directory came back partial; nothing was changed
+     │    ├── PartialRead           a read of the directory came back partial; nothing was changed
+     │    └── BudgetReached         a push used its hourly write budget and stopped; it says when to resume
      └── PullRefused                directory pull will not write its file; the file is untouched
           ├── IncompleteRead        a read of the LDAP directory was cut short (a page, a range, a limit)
           └── ShrinkRefused         the people or a group would shrink more than allowed
@@ -161,6 +162,11 @@ class DirectoryError(ReconcilerError):
 
 class PartialRead(DirectoryError):
     """A paged read of the directory came back partial or inconsistent; nothing was changed."""
+
+
+class BudgetReached(DirectoryError):
+    """A push sent as many writes as its hourly budget allows and stopped between two requests; the
+    message says what was done and from when the next run may go on."""
 
 
 class PullRefused(ReconcilerError):

@@ -1,10 +1,16 @@
 """A small SCIM 2.0 client over one httpx connection pool: paged reads that refuse a partial one,
-writes with If-Match, and waits on 429 and 503 within a bound.
+writes with If-Match within a write budget, and waits on 429 and 503 within a bound.
 
-Pages follow what the directory sends (RFC 7644 §3.4.2.4: it may send fewer
-resources than `count` asks): each page starts where the resources received
-end. `count` is --page-size, or the directory's `filter.maxResults` from
+Pages follow what the directory sends. By index (RFC 7644 §3.4.2.4, which lets
+a page hold fewer resources than `count` asks), each page starts where the
+resources received end; by cursor (RFC 9865), each page asks for the
+`nextCursor` the one before it gave. `count` is the page size the settings
+say, or the directory's `filter.maxResults` or `pagination.maxPageSize` from
 /ServiceProviderConfig when that is smaller.
+
+The client is safe to share between threads: a push's workers send through
+its one connection pool (as many connections as workers), and every write
+waits for its place in the one WriteBudget (budget.py).
 
 The request bodies are scim2-models resources (User, Group, PatchOp), dumped
 in the context of each request. scim2-client is not used: each of its calls
@@ -23,9 +29,9 @@ from __future__ import annotations
 import email.utils
 import json
 import re
-import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -36,11 +42,15 @@ from scim2_models import Context, Email, Group, GroupMember, Name, PatchOp, User
 
 from reconciler.core.characters import scrub
 from reconciler.core.errors import DirectoryError, InputError, PartialRead
+from reconciler.scim.budget import WriteBudget
+from reconciler.scim.profiles import Paging, Settings
 from reconciler.scim.records import NAME_PARTS, DirectoryGroup, DirectoryUser, ProviderConfig
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_WAIT = 60.0
-DEFAULT_PAGE_SIZE = 100
+GENERIC = Settings("generic")
+#: The methods that change the directory, and so wait for their place in the write budget.
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Without a Retry-After, a 429 or 503 is retried after this many seconds.
 DEFAULT_RETRY_AFTER = 1.0
 #: The least a retry waits, whatever Retry-After says ("0", a date gone by): so that --max-wait bounds
@@ -75,11 +85,16 @@ def check_url(url: str) -> str:
 
 @dataclass
 class Counter:
-    """The requests made, by method, and the pages read."""
+    """The requests made and the pages read, counted by every worker at once."""
 
     requests: int = 0
     pages: int = 0
-    waited: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, requests: int = 0, pages: int = 0) -> None:
+        with self._lock:
+            self.requests += requests
+            self.pages += pages
 
 
 class DirectoryClient:
@@ -91,9 +106,9 @@ class DirectoryClient:
         token: str,
         *,
         timeout: float = DEFAULT_TIMEOUT,
-        max_wait: float = DEFAULT_MAX_WAIT,
-        page_size: int = DEFAULT_PAGE_SIZE,
-        sleep: Callable[[float], None] = time.sleep,
+        settings: Settings = GENERIC,
+        budget: WriteBudget | None = None,
+        concurrency: int = 1,
     ) -> None:
         token = token.strip()  # a secret pasted with its line end
         if not token:
@@ -103,18 +118,19 @@ class DirectoryClient:
                 "RECONCILER_SCIM_TOKEN holds a character a bearer token cannot (RFC 6750: letters, "
                 "digits and -._~+/, then = for padding); its value is not shown"
             )
-        if page_size < 1:
-            raise InputError(f"--page-size must be at least 1, not {page_size}")
+        if concurrency < 1:
+            raise InputError(f"--concurrency must be at least 1, not {concurrency}")
         self.url = check_url(url)
         self._token = token
-        self.timeout, self.max_wait, self.page_size = timeout, max_wait, page_size
-        self._sleep = sleep
+        self.timeout, self.settings, self.concurrency = timeout, settings, concurrency
+        self.budget = budget or WriteBudget(settings.rate, settings.hourly_limit, max_wait=DEFAULT_MAX_WAIT)
         self._config: ProviderConfig | None = None
         self.counter = Counter()
         self._http = httpx.Client(
             base_url=self.url,
             headers={"Authorization": f"Bearer {token}", "Accept": _SCIM_JSON},
             timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             follow_redirects=False,
         )
 
@@ -137,16 +153,26 @@ class DirectoryClient:
         if self._config is None:
             response = self._send("GET", "/ServiceProviderConfig")
             if response.status_code in _NOT_OFFERED:
-                self._config = ProviderConfig()
+                self._config = ProviderConfig(offered=False)
             else:
                 self._expect(response, 200, "reading ServiceProviderConfig")
                 self._config = _provider_config(response)
         return self._config
 
     def page_count(self) -> int:
-        """The `count` a page read asks for: --page-size, or the directory's filter.maxResults if smaller."""
-        most = self.provider_config().max_results
-        return self.page_size if most is None else min(self.page_size, most)
+        """The `count` a page read asks for: the settings' page size, or less where the directory's
+        ServiceProviderConfig caps it (`filter.maxResults`, `pagination.maxPageSize`)."""
+        config = self.provider_config()
+        caps = [cap for cap in (config.max_results, config.max_page_size) if cap is not None]
+        return min([self.settings.page_size, *caps])
+
+    def paging(self) -> Paging:
+        """How lists are paged: as the settings say, or for `auto` by index unless the directory's
+        ServiceProviderConfig says it pages by cursor only (RFC 9865 §4)."""
+        if self.settings.paging != Paging.AUTO:
+            return self.settings.paging
+        config = self.provider_config()
+        return Paging.CURSOR if config.cursor and config.index is False else Paging.INDEX
 
     def users(self) -> tuple[DirectoryUser, ...]:
         return tuple(_user(resource) for resource in self._list("Users"))
@@ -154,45 +180,114 @@ class DirectoryClient:
     def groups(self) -> tuple[DirectoryGroup, ...]:
         return tuple(_group(resource) for resource in self._list("Groups"))
 
-    def _list(self, endpoint: str) -> Iterator[Mapping[str, Any]]:
-        """Every resource of `endpoint`, page by page, each page starting where the resources received
-        end, until they reach `totalResults`. PartialRead when the pages disagree: a total that changes,
-        a page whose `itemsPerPage` is not the resources it holds, an empty page before the end, more
-        resources than the total, or one resource twice."""
-        count = self.page_count()
-        start, total, seen = 1, None, set()
-        while total is None or start <= total:
-            response = self._send("GET", f"/{endpoint}", params={"startIndex": start, "count": count})
-            self._expect(response, 200, f"reading {endpoint}")
-            self.counter.pages += 1
-            try:
-                page_total, items, resources = _page(_json(response))
-            except (KeyError, TypeError, ValueError):
-                raise PartialRead(
-                    f"reading {endpoint}: page at startIndex {start} is not a SCIM list response; "
-                    "nothing was changed"
-                ) from None
-            if total is None:
-                total = page_total
-            refusal = _disagreement(start, total, page_total, items, len(resources))
-            if refusal:
-                raise PartialRead(f"reading {endpoint}: {refusal}. Nothing was changed: run again")
+    def groups_of(self, user_id: str) -> tuple[str, ...]:
+        """The ids of the groups that hold the user `user_id`, by a `members[value eq …]` filter: the
+        way to read members where a directory lists its groups with empty `members`."""
+        query = {"filter": f'members[value eq "{_filter_value(user_id)}"]', "attributes": "externalId"}
+        return tuple(str(resource["id"]) for resource in self._list("Groups", query))
+
+    def _list(self, endpoint: str, query: Mapping[str, str] | None = None) -> Iterator[Mapping[str, Any]]:
+        """Every resource of `endpoint` (filtered by `query`), page by page, each resource once; the pages
+        by index or by cursor. PartialRead when the pages disagree."""
+        pages = self._cursor_pages if self.paging() == Paging.CURSOR else self._index_pages
+        doing = f"reading {endpoint}" + (f" ({query['filter']})" if query else "")
+        seen: set[str] = set()
+        for where, resources in pages(endpoint, dict(query or {}), doing):
             for resource in resources:
                 ident = str(resource.get("id", ""))
                 if not ident:
                     raise PartialRead(
-                        f"reading {endpoint}: the page at startIndex {start} holds a resource without an "
-                        "id, so it cannot be told apart from the others. Nothing was changed"
+                        f"{doing}: the page at {where} holds a resource without an id, so it cannot be "
+                        "told apart from the others. Nothing was changed"
                     )
                 if ident in seen:
                     raise PartialRead(
-                        f"reading {endpoint}: resource {self.scrub(ident)!r} came back twice (again in the "
-                        f"page at startIndex {start}); the directory changed while it was read, or its "
-                        "pages overlap. Nothing was changed: run again"
+                        f"{doing}: resource {self.scrub(ident)!r} came back twice (again in the page at "
+                        f"{where}); the directory changed while it was read, or its pages overlap. Nothing "
+                        "was changed: run again"
                     )
                 seen.add(ident)
                 yield resource
+
+    def _index_pages(
+        self, endpoint: str, query: dict[str, Any], doing: str
+    ) -> Iterator[tuple[str, list[Mapping[str, Any]]]]:
+        """The pages by startIndex, each starting where the resources received end, until they reach
+        `totalResults`. PartialRead when the pages disagree: a total that changes, a page whose
+        `itemsPerPage` is not the resources it holds, an empty page before the end, more resources than
+        the total."""
+        count = self.page_count()
+        start, total = 1, None
+        while total is None or start <= total:
+            where = f"startIndex {start}"
+            body = self._page_body(endpoint, {**query, "startIndex": start, "count": count}, doing, where)
+            page_total, items, resources = _page(body, doing, where)
+            if page_total is None:
+                raise PartialRead(
+                    f"{doing}: the page at {where} has no totalResults, so where the list ends is not "
+                    "known; if the directory pages by cursor only, use --paging cursor. Nothing was changed"
+                )
+            if total is None:
+                total = page_total
+            refusal = _disagreement(start, total, page_total, items, len(resources))
+            if refusal:
+                raise PartialRead(f"{doing}: {refusal}. Nothing was changed: run again")
+            yield where, resources
             start += len(resources)
+
+    def _cursor_pages(
+        self, endpoint: str, query: dict[str, Any], doing: str
+    ) -> Iterator[tuple[str, list[Mapping[str, Any]]]]:
+        """The pages by cursor (RFC 9865): the first asks with an empty `cursor`, each next one with the
+        `nextCursor` the page before gave, until a page gives none. PartialRead when a page miscounts
+        itself, a cursor comes back again, or the resources read are not the `totalResults` said."""
+        count = self.page_count()
+        cursor, total, read, cursors = "", None, 0, set()
+        while True:
+            where = f"cursor {cursor!r}" if cursor else "the first cursor page"
+            body = self._page_body(endpoint, {**query, "cursor": cursor, "count": count}, doing, where)
+            page_total, items, resources = _page(body, doing, where)
+            if total is None:
+                total = page_total
+            if page_total is not None and page_total != total:
+                raise PartialRead(
+                    f"{doing}: the first page said {total} in all, the page at {where} says {page_total}; "
+                    "the directory changed while it was read. Nothing was changed: run again"
+                )
+            if items is not None and items != len(resources):
+                raise PartialRead(
+                    f"{doing}: the page at {where} holds {len(resources)} resources where its itemsPerPage "
+                    f"says {items}; a page that miscounts itself may have lost some. Nothing was changed"
+                )
+            read += len(resources)
+            yield where, resources
+            following = body.get("nextCursor")
+            if not following:
+                break
+            following = str(following)
+            if following in cursors:
+                raise PartialRead(
+                    f"{doing}: the directory gave the cursor {self.scrub(following)!r} twice; its pages go "
+                    "round in a circle. Nothing was changed"
+                )
+            cursors.add(following)
+            cursor = following
+        if total is not None and read != total:
+            raise PartialRead(
+                f"{doing}: the pages held {read} resources where totalResults says {total}; the directory "
+                "changed while it was read, or lost some. Nothing was changed: run again"
+            )
+
+    def _page_body(self, endpoint: str, params: dict[str, Any], doing: str, where: str) -> dict[str, Any]:
+        response = self._send("GET", f"/{endpoint}", params=params)
+        self._expect(response, 200, doing)
+        self.counter.add(pages=1)
+        try:
+            return _json(response)
+        except DirectoryError:
+            raise PartialRead(
+                f"{doing}: the page at {where} is not a SCIM list response; nothing was changed"
+            ) from None
 
     def read(self, endpoint: str, resource_id: str) -> str | None:
         """The current version (ETag) of one resource; DirectoryError when it is gone."""
@@ -288,13 +383,16 @@ class DirectoryClient:
         json: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """One request, sent again after the wait a 429 or 503 asks for, while the run's total wait
-        stays within max_wait; a timeout or a broken connection is a DirectoryError."""
+        """One request, once the write budget lets it go, sent again after the wait a 429 or 503 asks for
+        (every worker waits with it) while the run's total wait stays within max_wait; a timeout or a
+        broken connection is a DirectoryError."""
         sent_headers = dict(headers or {})
         if json is not None:
             sent_headers["Content-Type"] = _SCIM_JSON
+        write = method in WRITES
         while True:
-            self.counter.requests += 1
+            self.budget.before(write)
+            self.counter.add(requests=1)
             try:
                 response = self._http.request(method, path, params=params, json=json, headers=sent_headers)
             except httpx.InvalidURL as error:
@@ -308,17 +406,12 @@ class DirectoryClient:
                     f"{method} {path}: the directory could not be reached ({type(error).__name__}: "
                     f"{self.scrub(str(error))})"
                 ) from None
+            finally:
+                self.budget.after(write)
             if response.status_code not in (429, 503):
                 return response
             wait = max(retry_after(response.headers.get("Retry-After"), datetime.now(UTC)), MIN_RETRY_WAIT)
-            if self.counter.waited + wait > self.max_wait:
-                raise DirectoryError(
-                    f"{method} {path}: the directory answered {response.status_code} and asked to wait "
-                    f"{wait:g} s more, past --max-wait {self.max_wait:g} s ({self.counter.waited:g} s "
-                    "waited already)"
-                )
-            self.counter.waited += wait
-            self._sleep(wait)
+            self.budget.pause(wait, f"{method} {path}: the directory answered {response.status_code}")
 
     def _expect(self, response: httpx.Response, ok: int | tuple[int, ...], doing: str) -> None:
         codes = ok if isinstance(ok, tuple) else (ok,)
@@ -346,15 +439,25 @@ class DirectoryClient:
         return scrub(text.replace(self._token, "***"))
 
 
-def _page(body: Mapping[str, Any]) -> tuple[int, int | None, list[Mapping[str, Any]]]:
-    """A list response's totalResults, itemsPerPage (None when it has none) and Resources; KeyError,
-    TypeError or ValueError when it is not one."""
-    total = int(body["totalResults"])
-    items = body.get("itemsPerPage")
-    resources = list(body.get("Resources") or [])
-    if not all(isinstance(resource, dict) for resource in resources):
-        raise TypeError("a resource that is not an object")
-    return total, None if items is None else int(items), resources
+def _page(body: Mapping[str, Any], doing: str, where: str) -> tuple[int | None, int | None, list[Any]]:
+    """A list response's totalResults and itemsPerPage (None when it has none) and its resources, under
+    `Resources` as RFC 7644 §3.4.2 spells it or `resources` as some providers do; PartialRead when it is
+    not a list response."""
+    try:
+        total = body.get("totalResults")
+        items = body.get("itemsPerPage")
+        resources = body.get("Resources", body.get("resources")) or []
+        if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
+            raise TypeError("resources that are not a list of objects")
+        return (
+            None if total is None else int(total),
+            None if items is None else int(items),
+            resources,
+        )
+    except (TypeError, ValueError):
+        raise PartialRead(
+            f"{doing}: the page at {where} is not a SCIM list response; nothing was changed"
+        ) from None
 
 
 def _disagreement(start: int, total: int, page_total: int, items: int | None, received: int) -> str:
@@ -386,16 +489,53 @@ def _disagreement(start: int, total: int, page_total: int, items: int | None, re
 
 
 def _provider_config(response: httpx.Response) -> ProviderConfig:
-    """A ServiceProviderConfig, read leniently: what is missing or not what RFC 7643 §5 says is left
-    out, and the push goes on as without it."""
+    """A ServiceProviderConfig, read leniently: what is missing or not what RFC 7643 §5 and RFC 9865 §4
+    say is left out, and the push goes on as without it."""
     try:
         body = response.json()
     except ValueError:
-        return ProviderConfig()
-    found = body.get("filter") if isinstance(body, dict) else None
-    most = found.get("maxResults") if isinstance(found, dict) else None
-    usable = isinstance(most, int) and not isinstance(most, bool) and most >= 1
-    return ProviderConfig(max_results=most if usable else None)
+        body = None
+    if not isinstance(body, dict):
+        return ProviderConfig(offered=True)
+
+    def part(name: str) -> dict[str, Any]:
+        found = body.get(name)
+        return found if isinstance(found, dict) else {}
+
+    bulk, found, pages = part("bulk"), part("filter"), part("pagination")
+    schemes = body.get("authenticationSchemes")
+    return ProviderConfig(
+        offered=True,
+        patch=_flag(part("patch").get("supported")),
+        bulk=_flag(bulk.get("supported")),
+        bulk_max_operations=_count(bulk.get("maxOperations")),
+        bulk_max_payload=_count(bulk.get("maxPayloadSize")),
+        filter=_flag(found.get("supported")),
+        max_results=_count(found.get("maxResults")),
+        etag=_flag(part("etag").get("supported")),
+        sort=_flag(part("sort").get("supported")),
+        change_password=_flag(part("changePassword").get("supported")),
+        cursor=_flag(pages.get("cursor")),
+        index=_flag(pages.get("index")),
+        default_paging=_text(pages.get("defaultPaginationMethod")),
+        default_page_size=_count(pages.get("defaultPageSize")),
+        max_page_size=_count(pages.get("maxPageSize")),
+        cursor_timeout=_count(pages.get("cursorTimeout")),
+        authentication=tuple(
+            str(scheme.get("type") or scheme.get("name"))
+            for scheme in (schemes if isinstance(schemes, list) else [])
+            if isinstance(scheme, dict) and (scheme.get("type") or scheme.get("name"))
+        ),
+    )
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _count(value: Any) -> int | None:
+    """A positive whole number of the config, or None: a `maxResults` of 0 or "100" says nothing usable."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
 def retry_after(value: str | None, now: datetime) -> float:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from reconciler.core.errors import DirectoryError, InputError
 from reconciler.core.records import Snapshot
 from reconciler.engine.guards import DEFAULT_MAX_REMOVAL_RATIO, removal_tripped
+from reconciler.scim.profiles import DeleteMeans
 from reconciler.scim.records import (
     DEFAULT_CHUNK,
     GROUP_PREFIX,
@@ -36,11 +37,13 @@ from reconciler.scim.records import (
 
 @dataclass(frozen=True)
 class PushOptions:
-    """How a push treats users gone from the store, and how many members one request carries."""
+    """How a push treats users gone from the store, how many members one request carries, and what the
+    provider's DELETE of a user does."""
 
     delete_removed: bool = False
     chunk: int = DEFAULT_CHUNK
     max_removal_ratio: float = DEFAULT_MAX_REMOVAL_RATIO
+    delete_means: DeleteMeans = DeleteMeans.DELETE
 
     def __post_init__(self) -> None:
         if self.chunk < 1:
@@ -147,7 +150,7 @@ def _our_groups(groups: Iterable[DirectoryGroup]) -> dict[str | None, DirectoryG
     keep would depend on the order the directory lists them in."""
     ours: dict[str | None, DirectoryGroup] = {}
     for group in groups:
-        if not _is_ours(group):
+        if not is_ours(group):
             continue
         other = ours.setdefault(group.external_id, group)
         if other is not group:
@@ -159,7 +162,8 @@ def _our_groups(groups: Iterable[DirectoryGroup]) -> dict[str | None, DirectoryG
     return ours
 
 
-def _is_ours(group: DirectoryGroup) -> bool:
+def is_ours(group: DirectoryGroup) -> bool:
+    """Whether a remote group is one of ours: its externalId is \"serial:\" and a serial's number."""
     return group.external_id is not None and group.external_id.startswith(GROUP_PREFIX)
 
 
@@ -181,7 +185,9 @@ def _user_actions(
     for name, found in sorted(managed.items()):
         if name in names:
             continue
-        if options.delete_removed:
+        # where DELETE only deactivates, a user it deactivated is as gone as the provider lets it be
+        deleted_already = options.delete_means == DeleteMeans.DEACTIVATE and not found.active
+        if options.delete_removed and not deleted_already:
             yield DirectoryAction(Request.USER_DELETE, {"user": name}, found.attributes(), None, found.id)
         elif found.active:
             yield DirectoryAction(

@@ -5,15 +5,24 @@ back partial raises PartialRead there: no plan is made from half a list, so
 no removal can follow from one. An apply re-reads and re-plans; a run that
 stops midway raises a DirectoryError that says what was done and what was
 not, and the next run, reading again, does what is left.
+
+A plan runs in four phases, each after the one before has ended: users
+(created, adopted, changed), groups (each group's requests one after the
+other: created, renamed, members removed, members added), groups deleted,
+users deactivated or deleted. So a user exists before a PATCH names it, and
+leaves its groups before it is deactivated. Within a phase, the requests of
+different resources go `--concurrency` at a time.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
-from reconciler.core.errors import DirectoryError, MassRemoval, plural
+from reconciler.core.errors import BudgetReached, DirectoryError, MassRemoval, plural
 from reconciler.core.records import Snapshot
 from reconciler.scim.client import DirectoryClient
 from reconciler.scim.planning import (
@@ -22,8 +31,11 @@ from reconciler.scim.planning import (
     by_user_name,
     desired_groups,
     desired_users,
+    is_marked,
+    is_ours,
     plan_push,
 )
+from reconciler.scim.profiles import Members
 from reconciler.scim.records import (
     MEMBER_CHANGES,
     NAME_PARTS,
@@ -37,12 +49,41 @@ from reconciler.scim.records import (
 from reconciler.scim.rendering import WHERE
 from reconciler.store.protocol import Store
 
+#: The phases of a run, in order; see the module's docstring.
+PHASES: tuple[frozenset[Request], ...] = (
+    frozenset({Request.USER_CREATE, Request.USER_ADOPT, Request.USER_CHANGE}),
+    frozenset({Request.GROUP_CREATE, Request.GROUP_RENAME, *MEMBER_CHANGES}),
+    frozenset({Request.GROUP_DELETE}),
+    frozenset({Request.USER_DEACTIVATE, Request.USER_DELETE}),
+)
 
-def read_directory(client: DirectoryClient) -> DirectoryRead:
-    """Every user and group of the directory, or PartialRead."""
+
+def read_directory(
+    client: DirectoryClient, managed: Callable[[DirectoryUser], bool] = lambda user: True
+) -> DirectoryRead:
+    """Every user and group of the directory, or PartialRead. Where the settings read members by filter,
+    the members of our groups are the `managed` users that a filter finds in them."""
     users = client.users()
     groups = client.groups()
+    if client.settings.members == Members.FILTER and any(is_ours(group) for group in groups):
+        groups = _members_by_filter(client, [user for user in users if managed(user)], groups)
     return DirectoryRead(users=users, groups=groups, pages=client.counter.pages)
+
+
+def _members_by_filter(
+    client: DirectoryClient, users: list[DirectoryUser], groups: Iterable[DirectoryGroup]
+) -> tuple[DirectoryGroup, ...]:
+    """`groups` with our groups' members as one `members[value eq …]` query per user finds them."""
+    with ThreadPoolExecutor(max_workers=client.concurrency) as pool:
+        found = list(pool.map(lambda user: (user.id, client.groups_of(user.id)), users))
+    members: dict[str, set[str]] = {}
+    for user_id, group_ids in found:
+        for group_id in group_ids:
+            members.setdefault(group_id, set()).add(user_id)
+    return tuple(
+        replace(group, members=tuple(sorted(members.get(group.id, ())))) if is_ours(group) else group
+        for group in groups
+    )
 
 
 def plan_directory(
@@ -57,8 +98,10 @@ def _read_and_plan(
 ) -> tuple[Snapshot, DirectoryRead, DirectoryPlan]:
     """The store's snapshot, the directory as read whole, and the plan between them."""
     snapshot = store.snapshot()
-    remote = read_directory(client)
-    return snapshot, remote, plan_push(snapshot, remote, client.url, options)
+    wanted = {user.email.lower() for user in snapshot.state.users}
+    remote = read_directory(client, lambda user: user.user_name.lower() in wanted or is_marked(user))
+    plan = plan_push(snapshot, remote, client.url, options)
+    return snapshot, remote, replace(plan, settings=client.settings)
 
 
 @dataclass(frozen=True)
@@ -98,11 +141,12 @@ def apply_directory(
             {u.user_name.lower(): u for u in desired_users(snapshot)},
             desired_groups(snapshot),
         ).run(plan)
-    return PushResult(plan, client.counter.requests, client.counter.pages, client.counter.waited)
+    return PushResult(plan, client.counter.requests, client.counter.pages, client.budget.paused)
 
 
 class _Run:
-    """Runs a plan's requests, keeping the ids and versions they give back for the ones after."""
+    """Runs a plan's requests phase by phase, keeping the ids and versions they give back for the ones
+    after; the first that fails or meets the hourly budget stops the run once the requests in flight end."""
 
     def __init__(
         self,
@@ -118,20 +162,55 @@ class _Run:
         self.wanted = wanted
         self.groups = {g.external_id: g for g in groups}
         self.done: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._stopped: tuple[int, DirectoryError] | None = None
 
     def run(self, plan: DirectoryPlan) -> None:
-        for index, action in enumerate(plan.actions):
+        with ThreadPoolExecutor(max_workers=self.client.concurrency) as pool:
+            for phase in PHASES:
+                chains: dict[str, list[int]] = {}
+                for index, action in enumerate(plan.actions):
+                    if action.kind in phase:
+                        chains.setdefault(next(iter(action.target.values())), []).append(index)
+                for future in [pool.submit(self._chain, plan, chain) for chain in chains.values()]:
+                    future.result()
+                if self._stopped is not None:
+                    index, error = self._stopped
+                    message = self._message(plan, index, error)
+                    raise (
+                        BudgetReached(message)
+                        if isinstance(error, BudgetReached)
+                        else DirectoryError(message)
+                    )
+
+    def _chain(self, plan: DirectoryPlan, indexes: list[int]) -> None:
+        """One resource's requests of a phase, in plan order, unless the run is stopping."""
+        for index in indexes:
+            if self._stopped is not None:
+                return
+            action = plan.actions[index]
             try:
                 self._one(action)
             except DirectoryError as error:
-                raise DirectoryError(self._stopped(plan, index, error)) from None
-            self.done[action.kind] += 1
+                with self._lock:
+                    if self._stopped is None:
+                        self._stopped = index, error
+                return
+            with self._lock:
+                self.done[action.kind] += 1
 
-    def _stopped(self, plan: DirectoryPlan, index: int, error: DirectoryError) -> str:
+    def _message(self, plan: DirectoryPlan, index: int, error: DirectoryError) -> str:
         action = plan.actions[index]
         label = next(iter(action.target.values()))
         done = ", ".join(f"{n} {kind}" for kind, n in sorted(self.done.items())) or "nothing"
-        left = len(plan.actions) - index
+        left = len(plan.actions) - sum(self.done.values())
+        if isinstance(error, BudgetReached):
+            return (
+                f"{error}. The push stopped before request {index + 1} of {len(plan.actions)} "
+                f"({action.kind} {label}). Done: {done}. Not done: {left} {plural(left, 'request')}. Run "
+                "`reconciler scim apply` again from then: it reads the directory afresh and goes on, making "
+                "nothing twice"
+            )
         return (
             f"{error}. The push stopped at request {index + 1} of {len(plan.actions)} ({action.kind} "
             f"{label}). Done: {done}. Not done: {left} {plural(left, 'request')}, this one included. "

@@ -17,6 +17,7 @@ from typing import Any
 
 from reconciler.core.kinds import Effect
 from reconciler.core.plan import Tripped
+from reconciler.scim.profiles import Settings
 
 #: The externalId prefix that marks a group as ours: "serial:" and the serial's number.
 GROUP_PREFIX = "serial:"
@@ -75,10 +76,27 @@ class DirectoryGroup:
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """What a directory's /ServiceProviderConfig says (RFC 7643 §5), as far as a push uses it: the most
-    resources a page holds (`filter.maxResults`). None where the directory does not say."""
+    """What a directory's /ServiceProviderConfig says (RFC 7643 §5, and RFC 9865 §4 for `pagination`).
+    None where it does not say, or says it in a shape those RFCs do not give; `offered` is False for a
+    directory without the endpoint."""
 
+    offered: bool = False
+    patch: bool | None = None
+    bulk: bool | None = None
+    bulk_max_operations: int | None = None
+    bulk_max_payload: int | None = None
+    filter: bool | None = None
     max_results: int | None = None
+    etag: bool | None = None
+    sort: bool | None = None
+    change_password: bool | None = None
+    cursor: bool | None = None
+    index: bool | None = None
+    default_paging: str | None = None
+    default_page_size: int | None = None
+    max_page_size: int | None = None
+    cursor_timeout: int | None = None
+    authentication: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,7 +176,8 @@ class DirectoryPlan:
     """The ordered requests that take the directory to what the store at `revision` wants.
 
     `managed_users` is how many remote users are ours (the base of the removal
-    guard); `guards` the removal guard tripped at `max_removal_ratio`.
+    guard); `guards` the removal guard tripped at `max_removal_ratio`;
+    `settings` the provider's settings it was made and is run with.
     """
 
     url: str
@@ -173,6 +192,7 @@ class DirectoryPlan:
     delete_removed: bool = False
     chunk: int = DEFAULT_CHUNK
     unmanaged: Mapping[str, int] = field(default_factory=dict)
+    settings: Settings | None = None
 
     def summary(self) -> dict[str, int]:
         counts = {"add": 0, "change": 0, "remove": 0}

@@ -87,6 +87,8 @@ def render_text(plan: DirectoryPlan, paint: Paint = no_paint) -> Iterator[str]:
         f"{plan.managed_groups} managed groups; {plan.unmanaged.get('users', 0)} other users and "
         f"{plan.unmanaged.get('groups', 0)} other groups are left alone."
     )
+    if plan.settings is not None:
+        yield f"Settings: {plan.settings.describe()}."
     for line in guard_lines(plan):
         yield paint(scrub(line), "red")
 
@@ -97,7 +99,8 @@ def render_markdown(plan: DirectoryPlan) -> str:
     lines = [
         f"### SCIM push to {inert(plan.url)}",
         "",
-        f"From store `{scrub(plan.lineage)}` at revision {plan.revision}.",
+        f"From store `{scrub(plan.lineage)}` at revision {plan.revision}"
+        + (f"; {plan.settings.describe()}." if plan.settings is not None else "."),
         "",
         "| add | change | remove |",
         "|---:|---:|---:|",
@@ -140,6 +143,7 @@ def plan_to_json(plan: DirectoryPlan) -> dict[str, Any]:
         "chunk": plan.chunk,
         "max_removal_ratio": plan.max_removal_ratio,
         "guards": [guard_to_json(guard) for guard in plan.guards],
+        "settings": None if plan.settings is None else plan.settings.as_json(),
         "summary": plan.summary(),
         "actions": [change_to_json(a.kind, a.target, a.before, a.after) for a in plan.actions],
     }
