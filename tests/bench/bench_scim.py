@@ -5,6 +5,7 @@ local scim2-server through the tests' counting proxy, then pushed again.
     python tests/bench/bench_scim.py 2000 --chunk 50
     python tests/bench/bench_scim.py --cap 7      # a server whose pages hold at most 7 resources
     python tests/bench/bench_scim.py --cap 7 --announced   # ... and say so in filter.maxResults
+    python tests/bench/bench_scim.py --delay-ms 20 --concurrency 1 8   # a remote provider, K=1 against K=8
 
 The bound for the first push is users + groups + ⌈memberships / chunk⌉ + reads: one POST per
 user, one per group (its first chunk of members with it), a PATCH per further chunk, and the reads
@@ -12,6 +13,11 @@ user, one per group (its first chunk of members with it), a PATCH per further ch
 ⌈users / per page⌉ + ⌈groups / per page⌉ pages, per page being the least of --page-size (100) and
 the cap. Each push is a whole `reconciler scim apply` process, its wall time printed beside its
 requests.
+
+With --delay-ms the proxy holds every request that long before it passes it on, as a provider
+across the internet would take a round trip; with several --concurrency values each gets a
+directory of its own (a new tenant), and the first pushes' wall times are compared with the first
+value's.
 """
 
 from __future__ import annotations
@@ -35,12 +41,15 @@ from reconciler.store import open_store
 PAGE_SIZE = 100  # scim apply's default --page-size
 
 
-def push(proxy: FaultProxy, env: dict[str, str], chunk: int) -> tuple[float, int, int]:
+def push(proxy: FaultProxy, env: dict[str, str], chunk: int, concurrency: int) -> tuple[float, int, int]:
     """One `scim apply`: its wall time, the requests it made and the pages it read (GETs of lists)."""
     proxy.clear()
     started = time.perf_counter()
     subprocess.run(
-        [*reconciler("scim", "apply", "--auto-approve", "--chunk", str(chunk)), "--url", proxy.url],
+        [
+            *reconciler("scim", "apply", "--auto-approve", "--chunk", str(chunk)),
+            *("--concurrency", str(concurrency), "--url", proxy.url),
+        ],
         env={**env, "RECONCILER_SCIM_TOKEN": proxy.server.token},
         check=True,
         stdout=subprocess.DEVNULL,
@@ -63,6 +72,10 @@ def main() -> None:
         action="store_true",
         help="with --cap: the server says so in filter.maxResults (else only in pagination.maxPageSize)",
     )
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="added by the proxy to every request")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1], metavar="K", help="scim apply --concurrency K"
+    )
     arguments = parser.parse_args()
     config = None if arguments.cap is None else capping_config(arguments.cap, announced=arguments.announced)
     per_page = min(PAGE_SIZE, arguments.cap or PAGE_SIZE)
@@ -75,35 +88,50 @@ def main() -> None:
         server = ScimServer(config=config)
         server.start()
         proxy = FaultProxy(server)
+        proxy.delay = arguments.delay_ms / 1000
         proxy.start()
+        figures = []
         try:
-            first_seconds, first_requests, first_pages = push(proxy, env, arguments.chunk)
-            second_seconds, second_requests, second_pages = push(proxy, env, arguments.chunk)
-            writes_second = second_requests - second_pages - 1  # the config is read once a push
+            for concurrency in arguments.concurrency:
+                server.reset()  # a directory of its own
+                first = push(proxy, env, arguments.chunk, concurrency)
+                second = push(proxy, env, arguments.chunk, concurrency)
+                figures.append((concurrency, first, second))
         finally:
             proxy.stop()
             server.close()
-    bound = users + groups + math.ceil(memberships / arguments.chunk) + 1 + first_pages
-    pages = math.ceil(users / per_page) + math.ceil(groups / per_page)
     cap = (
         ""
         if arguments.cap is None
         else f", pages capped at {arguments.cap} ({'announced' if arguments.announced else 'unannounced'})"
     )
+    delay = f", {arguments.delay_ms:g} ms added to each request" if arguments.delay_ms else ""
     print(
-        f"{users:,} users, {memberships:,} grants, {groups:,} groups (serials with access), chunk {arguments.chunk}"
-        + cap
+        f"{users:,} users, {memberships:,} grants, {groups:,} groups (serials with access), "
+        f"chunk {arguments.chunk}{cap}{delay}"
     )
-    print(
-        f"  first push:  {first_requests:,} requests ({first_pages} pages read), bound {bound:,} "
-        f"(users + groups + ⌈memberships/chunk⌉ + config + pages)  {'ok' if first_requests <= bound else 'OVER'}  "
-        f"{first_seconds:.1f} s"
-    )
-    print(
-        f"  second push: {second_requests:,} requests, {second_pages:,} of them page reads (expected {pages:,}), "
-        f"{writes_second} writes  {'ok' if writes_second == 0 and second_pages == pages else 'WRONG'}  "
-        f"{second_seconds:.1f} s"
-    )
+    pages = math.ceil(users / per_page) + math.ceil(groups / per_page)
+    base = figures[0][1][0]
+    for concurrency, (first_seconds, first_requests, first_pages), second in figures:
+        second_seconds, second_requests, second_pages = second
+        writes_second = second_requests - second_pages - 1  # the config is read once a push
+        bound = users + groups + math.ceil(memberships / arguments.chunk) + 1 + first_pages
+        print(f"  --concurrency {concurrency}:")
+        print(
+            f"    first push:  {first_requests:,} requests ({first_pages} pages read), bound {bound:,} "
+            f"(users + groups + ⌈memberships/chunk⌉ + config + pages)  "
+            f"{'ok' if first_requests <= bound else 'OVER'}  {first_seconds:.1f} s"
+            + (
+                f", {base / first_seconds:.1f}x faster than K={figures[0][0]}"
+                if concurrency != figures[0][0]
+                else ""
+            )
+        )
+        print(
+            f"    second push: {second_requests:,} requests, {second_pages:,} of them page reads (expected "
+            f"{pages:,}), {writes_second} writes  {'ok' if writes_second == 0 and second_pages == pages else 'WRONG'}"
+            f"  {second_seconds:.1f} s"
+        )
 
 
 if __name__ == "__main__":
