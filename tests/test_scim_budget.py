@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from reconciler.core.errors import BudgetReached, DirectoryError, InputError
-from reconciler.scim.budget import Clock, WriteBudget
+from reconciler.scim.budget import Clock, Halted, WriteBudget
 from reconciler.scim.profiles import PROFILES, DeleteMeans, Members, Paging, parse_rate, profile
 
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -109,8 +110,8 @@ def test_the_hour_stops_the_run_and_says_when_to_go_on() -> None:
     with pytest.raises(BudgetReached) as stopped:
         budget.before(write=True)
     assert "the hourly budget of 5 writes (--hourly-limit) is spent" in str(stopped.value)
-    assert "the next write may go at 2027-03-01 10:00:00 UTC" in str(stopped.value)
-    hand.sleep(3600 - 300)  # the first write leaves the hour
+    assert "run again from 2027-03-01 10:04:00 UTC, an hour after the last of them" in str(stopped.value)
+    hand.sleep(3600 - 300)  # within a run the hour slides: the first write leaves it
     budget.before(write=True)
     assert budget.writes == 6
 
@@ -179,3 +180,28 @@ def test_a_setting_given_overrides_the_profiles_one_and_0_switches_a_limit_off()
     assert profile("github-emu").overridden(hourly_limit=200).hourly_limit == 200
     with pytest.raises(InputError, match="--profile 'okta' is not one of generic, aws-identity-center"):
         profile("okta")
+
+
+def test_halting_wakes_a_worker_waiting_for_its_place_and_sends_nothing_more() -> None:
+    """When one worker fails, another that waits for room in the minute must not send afterwards."""
+    budget = WriteBudget(rate=1)
+    budget.before(write=True)
+    budget.after(write=True)  # the minute is full for the next 60 real seconds
+    outcome: list[str] = []
+
+    def waiting() -> None:
+        try:
+            budget.before(write=True)
+            outcome.append("sent")
+        except Halted:
+            outcome.append("halted")
+
+    worker = threading.Thread(target=waiting)
+    worker.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    budget.halt()
+    worker.join(timeout=5)
+    assert outcome == ["halted"] and time.monotonic() - started < 1.0
+    with pytest.raises(Halted):
+        budget.before(write=False)

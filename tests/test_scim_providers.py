@@ -159,10 +159,10 @@ def test_the_hourly_budget_stops_with_exit_4_and_the_next_run_makes_nothing_twic
 ) -> None:
     stopped = _push(scim_proxy, store, "--hourly-limit", "8", "--concurrency", "3")
     assert stopped.exit_code == 4, stopped.output
-    assert (
-        "the hourly budget of 8 writes (--hourly-limit) is spent; the next write may go at" in stopped.output
+    assert "the hourly budget of 8 writes (--hourly-limit) is spent; run again from" in stopped.output
+    assert re.search(
+        r"run again from \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, an hour after the last of them", stopped.output
     )
-    assert re.search(r"may go at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", stopped.output)
     assert "Done: 8 user.create. Not done: 11 requests" in stopped.output
     assert len(scim_proxy.writes()) == 8 and len(scim_proxy.server.users()) == 8
     resumed = _push(scim_proxy, store, "--hourly-limit", "8")
@@ -353,3 +353,48 @@ def test_a_push_k_at_once_from_either_store_converges(
     writes = _converge(scim_proxy, store_url, "--concurrency", "8", "--profile", "slack")
     assert writes[0] == 19 and writes[1:] == [0, 0]
     _holds_the_store(scim_proxy.server, store_url, ACME_USERS)
+
+
+LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+
+@pytest.mark.parametrize(
+    ("page", "refusal"),
+    [
+        (
+            {"schemas": [LIST], "itemsPerPage": 0, "Resources": [], "nextCursor": "more"},
+            "holds no resources yet gives a next cursor",
+        ),
+        (
+            {"schemas": [LIST], "totalResults": 1, "Resources": [{"id": "a"}, {"id": "b"}]},
+            "brings the resources read to 2, past the 1 its totalResults says",
+        ),
+    ],
+    ids=["an empty page that goes on", "more than the total"],
+)
+def test_a_cursor_page_that_cannot_be_whole_is_refused(
+    scim_proxy: FaultProxy, store: str, page: dict[str, Any], refusal: str
+) -> None:
+    scim_proxy.fail(200, method="GET", path="/Users", body=page)
+    result = _push(scim_proxy, store, "--paging", "cursor")
+    assert result.exit_code == 1 and refusal in result.output and "Nothing was changed" in result.output
+    assert _writes(scim_proxy) == []
+
+
+def test_a_worker_that_breaks_stops_the_others_from_starting(
+    scim_proxy: FaultProxy, store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a DirectoryError (a bug, or Ctrl-C in the main thread): no worker starts another request."""
+    made = DirectoryClient.create_user
+    calls = []
+
+    def breaking(client: DirectoryClient, user: Any) -> Any:
+        calls.append(user.user_name)
+        if len(calls) == 3:
+            raise RuntimeError("a bug")
+        return made(client, user)
+
+    monkeypatch.setattr(DirectoryClient, "create_user", breaking)
+    result = _push(scim_proxy, store, "--concurrency", "2")
+    assert result.exit_code == 1 and "internal error (RuntimeError: a bug)" in result.output
+    assert len(calls) <= 4 < ACME_USERS  # the two in flight at most, then nothing

@@ -80,8 +80,8 @@ def _push_options(command: Any) -> Any:
         click.option(
             "--rate",
             metavar="N/min",
-            help="At most N writes in any 60 seconds, shared by every --concurrency worker (also N/s; off "
-            "for none) [profile's; slack 600/min].",
+            help="At most N writes in any 60 seconds, shared by every --concurrency worker (N/s is N*60 a "
+            "minute; off for none) [profile's; slack 600/min].",
         ),
         click.option(
             "--hourly-limit",

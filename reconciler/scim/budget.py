@@ -8,7 +8,8 @@ receives a write after it was sent and before it was answered, so no
 writes, however long each took or in which order the answers came. The hour
 counts writes sent in the last 3,600 seconds; a push that would send one
 more stops instead of waiting an hour (BudgetReached), and says when the
-oldest of them leaves the window.
+last of them is an hour old: a new run, which counts afresh, can send its
+whole budget from then without any hour holding more.
 
 Time comes from a Clock, so that a test can run a 10,000-user push through
 the budget with its minute shortened.
@@ -27,8 +28,13 @@ from reconciler.core.errors import BudgetReached, DirectoryError
 
 MINUTE = 60.0
 HOUR = 3600.0
-#: How often a worker waiting for a write in flight to end looks again, in real seconds.
+#: How often a waiting worker looks again: for a write in flight to end (real seconds), and whether the
+#: run was halted meanwhile (the clock's seconds).
 _RECHECK = 0.25
+
+
+class Halted(Exception):  # a signal between a push's workers, never shown to a user
+    """The run stopped while this request waited for its place; it was not sent."""
 
 
 def _now_utc() -> datetime:
@@ -65,6 +71,7 @@ class WriteBudget:
         self._sent: deque[float] = deque()  # when each write of the last hour was sent
         self._in_flight = 0
         self._paused_until = 0.0
+        self._halted = False
         #: Seconds paused for Retry-After.
         self.paused = 0.0
         #: Writes sent this run.
@@ -72,9 +79,12 @@ class WriteBudget:
 
     def before(self, write: bool) -> None:
         """Return when a request may be sent: after any pause the provider asked for and, for a write,
-        when the minute has room (the write then takes it). BudgetReached when the hour has none."""
+        when the minute has room (the write then takes it). BudgetReached when the hour has none; Halted
+        when the run stopped meanwhile."""
         while True:
             with self._lock:
+                if self._halted:
+                    raise Halted
                 now = self.clock.now()
                 wait: float | None = self._paused_until - now
                 if wait is not None and wait <= 0 and write:
@@ -89,7 +99,13 @@ class WriteBudget:
                         if self.hourly_limit is not None:
                             self._sent.append(now)
                     return
-            self.clock.sleep(wait)
+            self.clock.sleep(min(wait, _RECHECK))
+
+    def halt(self) -> None:
+        """Send nothing more: every request waiting for its place, and every later one, raises Halted."""
+        with self._lock:
+            self._halted = True
+            self._lock.notify_all()
 
     def after(self, write: bool) -> None:
         """The request was answered (or failed): a write's place in the minute ends a minute from now."""
@@ -124,10 +140,11 @@ class WriteBudget:
         if self.hourly_limit is not None:
             _forget(self._sent, now - HOUR)
             if len(self._sent) >= self.hourly_limit:
-                resume = self.clock.wall() + timedelta(seconds=self._sent[0] + HOUR - now)
+                # A new run counts afresh, so it is safe only once the last write of this one is an hour old.
+                resume = self.clock.wall() + timedelta(seconds=self._sent[-1] + HOUR - now)
                 raise BudgetReached(
-                    f"the hourly budget of {self.hourly_limit:,} writes (--hourly-limit) is spent; the "
-                    f"next write may go at {resume:%Y-%m-%d %H:%M:%S} UTC"
+                    f"the hourly budget of {self.hourly_limit:,} writes (--hourly-limit) is spent; run "
+                    f"again from {resume:%Y-%m-%d %H:%M:%S} UTC, an hour after the last of them"
                 )
         if self.rate is None:
             return 0.0

@@ -181,9 +181,11 @@ class DirectoryClient:
         return tuple(_group(resource) for resource in self._list("Groups"))
 
     def groups_of(self, user_id: str) -> tuple[str, ...]:
-        """The ids of the groups that hold the user `user_id`, by a `members[value eq …]` filter: the
-        way to read members where a directory lists its groups with empty `members`."""
-        query = {"filter": f'members[value eq "{_filter_value(user_id)}"]', "attributes": "externalId"}
+        """The ids of the groups that hold the user `user_id`, by a `members.value eq …` filter: the
+        way to read members where a directory lists its groups with empty `members`. The filter means
+        what `members[value eq …]` does (RFC 7644 §3.4.2.2), in the one form AWS IAM Identity Center
+        takes (`<attribute> eq "<value>"`)."""
+        query = {"filter": f'members.value eq "{_filter_value(user_id)}"'}
         return tuple(str(resource["id"]) for resource in self._list("Groups", query))
 
     def _list(self, endpoint: str, query: Mapping[str, str] | None = None) -> Iterator[Mapping[str, Any]]:
@@ -201,10 +203,15 @@ class DirectoryClient:
                         "told apart from the others. Nothing was changed"
                     )
                 if ident in seen:
+                    hint = (
+                        ""
+                        if self.paging() == Paging.CURSOR
+                        else " (if it ignores startIndex: --paging cursor)"
+                    )
                     raise PartialRead(
                         f"{doing}: resource {self.scrub(ident)!r} came back twice (again in the page at "
-                        f"{where}); the directory changed while it was read, or its pages overlap. Nothing "
-                        "was changed: run again"
+                        f"{where}); the directory changed while it was read, or its pages overlap{hint}. "
+                        "Nothing was changed: run again"
                     )
                 seen.add(ident)
                 yield resource
@@ -240,7 +247,9 @@ class DirectoryClient:
     ) -> Iterator[tuple[str, list[Mapping[str, Any]]]]:
         """The pages by cursor (RFC 9865): the first asks with an empty `cursor`, each next one with the
         `nextCursor` the page before gave, until a page gives none. PartialRead when a page miscounts
-        itself, a cursor comes back again, or the resources read are not the `totalResults` said."""
+        itself, a cursor comes back again, an empty page gives a next cursor, or the resources read are
+        not the `totalResults` said. Where no page says `totalResults` (RFC 9865 lets a provider leave
+        it out), the end is where the provider says, and only that can be checked."""
         count = self.page_count()
         cursor, total, read, cursors = "", None, 0, set()
         while True:
@@ -260,10 +269,20 @@ class DirectoryClient:
                     f"says {items}; a page that miscounts itself may have lost some. Nothing was changed"
                 )
             read += len(resources)
+            if total is not None and read > total:
+                raise PartialRead(
+                    f"{doing}: the page at {where} brings the resources read to {read}, past the {total} "
+                    "its totalResults says; the directory changed while it was read. Nothing was changed"
+                )
             yield where, resources
             following = body.get("nextCursor")
             if not following:
                 break
+            if not resources:
+                raise PartialRead(
+                    f"{doing}: the page at {where} holds no resources yet gives a next cursor; a read that "
+                    "goes on past empty pages might never end. Nothing was changed"
+                )
             following = str(following)
             if following in cursors:
                 raise PartialRead(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 from reconciler.core.errors import BudgetReached, DirectoryError, MassRemoval, plural
 from reconciler.core.records import Snapshot
+from reconciler.scim.budget import Halted
 from reconciler.scim.client import DirectoryClient
 from reconciler.scim.planning import (
     DEFAULT_PUSH,
@@ -164,9 +165,11 @@ class _Run:
         self.done: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stopped: tuple[int, DirectoryError] | None = None
+        self._aborted = False
 
     def run(self, plan: DirectoryPlan) -> None:
-        with ThreadPoolExecutor(max_workers=self.client.concurrency) as pool:
+        pool = ThreadPoolExecutor(max_workers=self.client.concurrency)
+        try:
             for phase in PHASES:
                 chains: dict[str, list[int]] = {}
                 for index, action in enumerate(plan.actions):
@@ -174,28 +177,43 @@ class _Run:
                         chains.setdefault(next(iter(action.target.values())), []).append(index)
                 for future in [pool.submit(self._chain, plan, chain) for chain in chains.values()]:
                     future.result()
-                if self._stopped is not None:
-                    index, error = self._stopped
-                    message = self._message(plan, index, error)
-                    raise (
-                        BudgetReached(message)
-                        if isinstance(error, BudgetReached)
-                        else DirectoryError(message)
-                    )
+                self._raise_if_stopped(plan)
+        except BaseException:
+            # Ctrl-C, or a bug in a worker: no worker starts another request; those in flight end.
+            self._aborted = True
+            self.client.budget.halt()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _raise_if_stopped(self, plan: DirectoryPlan) -> None:
+        if self._stopped is not None:
+            index, error = self._stopped
+            message = self._message(plan, index, error)
+            raise (BudgetReached(message) if isinstance(error, BudgetReached) else DirectoryError(message))
 
     def _chain(self, plan: DirectoryPlan, indexes: list[int]) -> None:
         """One resource's requests of a phase, in plan order, unless the run is stopping."""
         for index in indexes:
-            if self._stopped is not None:
+            if self._stopped is not None or self._aborted:
                 return
             action = plan.actions[index]
             try:
                 self._one(action)
+            except Halted:
+                return  # another worker stopped the run while this request waited: it was not sent
             except DirectoryError as error:
                 with self._lock:
-                    if self._stopped is None:
+                    # A failure outweighs the budget: the run must say what needs mending, not "later".
+                    budget_only = self._stopped is not None and isinstance(self._stopped[1], BudgetReached)
+                    if self._stopped is None or (budget_only and not isinstance(error, BudgetReached)):
                         self._stopped = index, error
+                self.client.budget.halt()
                 return
+            except BaseException:
+                self._aborted = True
+                self.client.budget.halt()
+                raise
             with self._lock:
                 self.done[action.kind] += 1
 
