@@ -224,9 +224,12 @@ def ten_thousand(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_the_rate_holds_in_every_minute_of_a_10000_user_push(
     scim_proxy: FaultProxy, ten_thousand: str
 ) -> None:
-    """600 writes a minute, four workers, a clock 20 times faster than real: a minute is 3 s. Every
-    60-second window of the proxy's clock, from each write's arrival, holds at most 600 writes."""
-    rate, dilated = 600, DilatedClock(20)
+    """600 writes a minute, four workers, a clock 12 times faster than real: a minute is 5 s. Every
+    60-second window of the proxy's clock, from each write's arrival, holds at most 600 writes.
+
+    120 writes a real second is well below what the server takes even on a loaded machine (about
+    170), so the budget, not the server, is what holds the push back: a window holds 600, not fewer."""
+    rate, dilated = 600, DilatedClock(12)
     scim_proxy.clock = dilated.now
     settings = profile("generic").overridden(rate=rate)
     budget = WriteBudget(settings.rate, clock=dilated.clock())

@@ -403,6 +403,19 @@ def test_a_patch_member_cap_refuses_a_request_changing_more_members_and_the_serv
     assert [seen.status for seen in scim_proxy.writes()] == [400, 400, 204, 204, 400, 204, 400]
 
 
+def _cursor_pages(through: httpx.Client, count: int) -> list[dict[str, Any]]:
+    """Every page of /Users through the proxy, `count` asked at a time, each asked with the cursor the
+    one before gave."""
+    pages: list[dict[str, Any]] = []
+    cursor: str | None = ""
+    while cursor is not None:
+        answer = through.get("/Users", params={"cursor": cursor, "count": str(count)})
+        assert answer.status_code == 200, answer.text
+        pages.append(answer.json())
+        cursor = pages[-1].get("nextCursor")
+    return pages
+
+
 def test_cursor_only_pages_by_cursor_and_refuses_a_start_index(
     scim: ScimServer, scim_proxy: FaultProxy, through: httpx.Client
 ) -> None:
@@ -410,13 +423,7 @@ def test_cursor_only_pages_by_cursor_and_refuses_a_start_index(
         scim.create_user(f"user{n}@acme.example")
     ids = _listed_ids(scim)
     scim_proxy.cursor_only = True
-    pages: list[dict[str, Any]] = []
-    cursor: str | None = ""
-    while cursor is not None:
-        answer = through.get("/Users", params={"cursor": cursor, "count": "3"})
-        assert answer.status_code == 200, answer.text
-        pages.append(answer.json())
-        cursor = pages[-1].get("nextCursor")
+    pages = _cursor_pages(through, count=3)
     assert [len(page["Resources"]) for page in pages] == [3, 3, 1]
     assert [page["itemsPerPage"] for page in pages] == [3, 3, 1]
     assert [user["id"] for page in pages for user in page["Resources"]] == ids
@@ -449,14 +456,9 @@ def test_a_page_cap_lowers_every_count_and_the_page_says_so(
         assert (page["itemsPerPage"], page["totalResults"], len(page["Resources"])) == (2, 5, 2), asked
     assert len(through.get("/Users?count=1").json()["Resources"]) == 1, "a count under the cap stays"
     scim_proxy.cursor_only = True
-    read: list[str] = []
-    cursor: str | None = ""
-    while cursor is not None:
-        page = through.get("/Users", params={"cursor": cursor, "count": "10"}).json()
-        assert page["itemsPerPage"] == len(page["Resources"]) <= 2
-        read.extend(user["id"] for user in page["Resources"])
-        cursor = page.get("nextCursor")
-    assert read == ids
+    pages = _cursor_pages(through, count=10)
+    assert all(page["itemsPerPage"] == len(page["Resources"]) <= 2 for page in pages)
+    assert [user["id"] for page in pages for user in page["Resources"]] == ids
 
 
 def test_faults_go_with_quirks_and_a_failure_answers_first(

@@ -108,7 +108,7 @@ def _push_options(command: Any) -> Any:
         click.option(
             "--members",
             type=click.Choice([m.value for m in Members]),
-            help="How group members are read: embedded in the groups, or by a members[value eq …] filter "
+            help="How group members are read: embedded in the groups, or by a members.value eq … filter "
             "per managed user where groups come back with empty members [profile's].",
         ),
         click.option(
