@@ -30,6 +30,16 @@ from reconciler.report.markdown import USAGE_MARKER, render_usage
 from reconciler.report.text import render_usage as render_usage_text
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _judged_on_the_real_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands here judge what the store stamped a moment ago (invitations, an end date set 30 days
+    from now): on the real day, not on the suite's fixed RECONCILER_TODAY, which is another day as soon as
+    the calendar moves past it."""
+    monkeypatch.setenv("RECONCILER_TODAY", datetime.now(UTC).date().isoformat())
+
+
 CM = "cm@acme.example"
 SC = "sc@acme.example"
 
