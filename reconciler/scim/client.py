@@ -191,7 +191,8 @@ class DirectoryClient:
     def _list(self, endpoint: str, query: Mapping[str, str] | None = None) -> Iterator[Mapping[str, Any]]:
         """Every resource of `endpoint` (filtered by `query`), page by page, each resource once; the pages
         by index or by cursor. PartialRead when the pages disagree."""
-        pages = self._cursor_pages if self.paging() == Paging.CURSOR else self._index_pages
+        by_cursor = self.paging() == Paging.CURSOR
+        pages = self._cursor_pages if by_cursor else self._index_pages
         doing = f"reading {endpoint}" + (f" ({query['filter']})" if query else "")
         seen: set[str] = set()
         for where, resources in pages(endpoint, dict(query or {}), doing):
@@ -203,11 +204,7 @@ class DirectoryClient:
                         "told apart from the others. Nothing was changed"
                     )
                 if ident in seen:
-                    hint = (
-                        ""
-                        if self.paging() == Paging.CURSOR
-                        else " (if it ignores startIndex: --paging cursor)"
-                    )
+                    hint = "" if by_cursor else " (if it ignores startIndex: --paging cursor)"
                     raise PartialRead(
                         f"{doing}: resource {self.scrub(ident)!r} came back twice (again in the page at "
                         f"{where}); the directory changed while it was read, or its pages overlap{hint}. "
@@ -236,7 +233,7 @@ class DirectoryClient:
                 )
             if total is None:
                 total = page_total
-            refusal = _disagreement(start, total, page_total, items, len(resources))
+            refusal = _disagreement(where, start - 1, total, page_total, items, len(resources))
             if refusal:
                 raise PartialRead(f"{doing}: {refusal}. Nothing was changed: run again")
             yield where, resources
@@ -258,22 +255,11 @@ class DirectoryClient:
             page_total, items, resources = _page(body, doing, where)
             if total is None:
                 total = page_total
-            if page_total is not None and page_total != total:
-                raise PartialRead(
-                    f"{doing}: the first page said {total} in all, the page at {where} says {page_total}; "
-                    "the directory changed while it was read. Nothing was changed: run again"
-                )
-            if items is not None and items != len(resources):
-                raise PartialRead(
-                    f"{doing}: the page at {where} holds {len(resources)} resources where its itemsPerPage "
-                    f"says {items}; a page that miscounts itself may have lost some. Nothing was changed"
-                )
+            said = total if page_total is None else page_total  # a page that leaves the total out agrees
+            refusal = _disagreement(where, read, total, said, items, len(resources))
+            if refusal:
+                raise PartialRead(f"{doing}: {refusal}. Nothing was changed: run again")
             read += len(resources)
-            if total is not None and read > total:
-                raise PartialRead(
-                    f"{doing}: the page at {where} brings the resources read to {read}, past the {total} "
-                    "its totalResults says; the directory changed while it was read. Nothing was changed"
-                )
             yield where, resources
             following = body.get("nextCursor")
             if not following:
@@ -479,29 +465,33 @@ def _page(body: Mapping[str, Any], doing: str, where: str) -> tuple[int | None, 
         ) from None
 
 
-def _disagreement(start: int, total: int, page_total: int, items: int | None, received: int) -> str:
-    """Why the page at `start` cannot be part of the same whole as the pages before it (which said
-    `total`), or "" when it can. RFC 7644 §3.4.2.4 lets a page hold fewer resources than asked for, so
-    fewer alone is no reason."""
-    read = start - 1
+def _disagreement(
+    where: str, read: int, total: int | None, page_total: int | None, items: int | None, received: int
+) -> str:
+    """Why the page at `where`, after `read` resources, cannot be part of the same whole as the pages
+    before it (the first of which said `total`), or "" when it can. RFC 7644 §3.4.2.4 lets a page hold
+    fewer resources than asked for, so fewer alone is no reason. Without a total (a cursor page may
+    leave it out, RFC 9865), only the page's count of itself can be checked."""
     if page_total != total:
         return (
-            f"the first page said {total} in all, the page at startIndex {start} says {page_total}; the "
+            f"the first page said {total} in all, the page at {where} says {page_total}; the "
             "directory changed while it was read, or pages disagree"
         )
     if items is not None and items != received:
         return (
-            f"the page at startIndex {start} holds {received} resources where its itemsPerPage says "
+            f"the page at {where} holds {received} resources where its itemsPerPage says "
             f"{items}; a page that miscounts itself may have lost some"
         )
+    if total is None:
+        return ""
     if not received and read < total:
         return (
-            f"the page at startIndex {start} holds no resources, with {read} of {total} read; half a "
+            f"the page at {where} holds no resources, with {read} of {total} read; half a "
             "list could make present users look gone"
         )
     if read + received > total:
         return (
-            f"the page at startIndex {start} brings the resources read to {read + received}, past the "
+            f"the page at {where} brings the resources read to {read + received}, past the "
             f"{total} its totalResults says; the directory changed while it was read, or pages disagree"
         )
     return ""
